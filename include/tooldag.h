@@ -1,0 +1,326 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tooldag.h - run the tool calls of one model turn as a dependency graph.
+ *
+ * Usage, in order:
+ *
+ *   1. td_graph_load_file() (or td_graph_load_buffer()) reads a YAML graph file: the tools,
+ *      their limits and their tool-level `depends_on` edges.
+ *   2. td_batch_decode() reads the calls the model emitted (Anthropic, OpenAI Chat or OpenAI
+ *      Responses JSON); td_batch_from_graph() takes the graph's own `calls:` instead;
+ *      td_batch_new() + td_batch_add() + td_batch_depend() build one by hand.
+ *   3. td_plan_new() levels the batch: level 0 has no dependencies, level k+1 depends only on
+ *      levels <= k. Call-level problems (unknown tool, bad arguments, schema violations) are
+ *      per-call errors, never a failed plan.
+ *   4. td_run_new() + td_run_wait() (or td_run_fd()/td_run_timeout()/td_run_step() from the
+ *      host's own loop) execute the plan; td_run_results_json() encodes one result per call,
+ *      in call order, in the dialect the calls came in.
+ *   5. td_run_free(), td_plan_free(), td_batch_free(), td_graph_free(), in that order: each
+ *      object borrows the ones it was made from, which must outlive it.
+ *
+ * Conventions:
+ *  - Functions returning int return 0 (or a count) on success and a negative TD_E* code on
+ *    failure; system errors pass through as -errno (TD_ENOMEM is -ENOMEM).
+ *  - Diagnostics go to an optional `struct td_diag *` (may be NULL); the library never prints,
+ *    exits, or installs signal handlers.
+ *  - Strings returned as `const char *` are owned by the object they came from and valid until
+ *    it is freed. Strings returned through `char **` are the caller's: free() them.
+ *  - Thread safety: distinct objects may be used from distinct threads; one object must not be
+ *    used from two threads at once. A loaded graph, a decoded batch and a plan are read-only
+ *    after creation and may be shared between threads for reading.
+ */
+#ifndef TOOLDAG_H
+#define TOOLDAG_H
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(TD_BUILDING_LIBRARY)
+#define TD_API __attribute__((visibility("default")))
+#else
+#define TD_API
+#endif
+
+#define TD_VERSION_MAJOR 0
+#define TD_VERSION_MINOR 1
+#define TD_VERSION_PATCH 0
+#define TD_VERSION_STRING "0.1.0"
+
+/* The version of the library actually linked ("0.1.0"). */
+TD_API const char *td_version(void);
+
+/*
+ * Error codes. System errors are -errno; these are tooldag's own, below -1000 so they never
+ * collide. X(NAME, value, description).
+ */
+#define TD_ERRORS(X)                                                                              \
+	X(TD_OK, 0, "success")                                                                    \
+	X(TD_ENOMEM, -ENOMEM, "out of memory")                                                    \
+	X(TD_EINVAL, -EINVAL, "invalid argument")                                                 \
+	X(TD_ESYNTAX, -1001, "syntax error")                                                      \
+	X(TD_EGRAPH, -1002, "invalid graph")                                                      \
+	X(TD_EBATCH, -1003, "invalid call batch")                                                 \
+	X(TD_ECYCLE, -1004, "dependency cycle")                                                   \
+	X(TD_ETOOBIG, -1005, "input too large")                                                   \
+	X(TD_ENOURING, -1006, "io_uring unavailable")                                             \
+	X(TD_ESTATE, -1007, "operation not valid in this state")                                  \
+	X(TD_ENOTFOUND, -1008, "not found")                                                       \
+	X(TD_ECANCELED, -1009, "cancelled")
+
+enum td_error {
+#define TD__ERR_ENUM(name, value, text) name = (value),
+	TD_ERRORS(TD__ERR_ENUM)
+#undef TD__ERR_ENUM
+};
+
+/* A static description of a TD_E* code or -errno ("invalid graph", "No such file..."). */
+TD_API const char *td_strerror(int err);
+/* The code's name ("TD_EGRAPH", "ENOENT"), or "unknown". */
+TD_API const char *td_errname(int err);
+
+/*
+ * Diagnostics. A caller-owned plain struct: zero it, pass its address, read it, then
+ * td_diag_clear() it. Every problem found is appended (up to `limit`, default 100; the rest
+ * are counted in `dropped`), so one pass reports all the mistakes of a file.
+ */
+struct td_diag_item {
+	int code;        /* TD_E* */
+	unsigned line;   /* 1-based; 0 when the problem has no position */
+	unsigned column; /* 1-based; 0 when unknown */
+	char *file;      /* file name as given, or the buffer's name; may be NULL */
+	char *message;   /* one line, no trailing newline, no "file:line:col: " prefix */
+};
+
+struct td_diag {
+	int code; /* code of the first item, 0 if none */
+	size_t count;
+	size_t dropped;
+	size_t limit; /* 0 means 100 */
+	struct td_diag_item *items;
+};
+
+/* Releases the items; the struct is zeroed (limit kept) and may be reused. */
+TD_API void td_diag_clear(struct td_diag *diag);
+/*
+ * Formats one item as "file:line:col: message" (parts left out when absent) into buf of size
+ * len, always NUL-terminated. Returns the length it wanted, like snprintf.
+ */
+TD_API int td_diag_format(const struct td_diag_item *item, char *buf, size_t len);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Graphs */
+
+struct td_graph;
+
+/*
+ * Largest graph file accepted, in bytes (a 100 MB file is refused with TD_ETOOBIG before it
+ * is read whole).
+ */
+#define TD_GRAPH_MAX_BYTES (16u << 20)
+
+/*
+ * Loads a graph file. On success *out is a new graph the caller frees with td_graph_free().
+ * On failure *out is NULL, the return is TD_ESYNTAX, TD_EGRAPH, TD_ECYCLE, TD_ETOOBIG or
+ * -errno, and diag (if not NULL) holds every problem found with its position.
+ * Relative `run:` programs and `cwd:` resolve against the file's directory.
+ */
+TD_API int td_graph_load_file(const char *path, struct td_graph **out, struct td_diag *diag);
+
+/*
+ * The same from memory. `name` is used in diagnostics (may be NULL: "<buffer>"); `basedir`
+ * is where relative paths resolve (NULL: the current directory). buf need not be
+ * NUL-terminated and is not kept.
+ */
+TD_API int td_graph_load_buffer(const char *buf, size_t len, const char *name,
+				const char *basedir, struct td_graph **out, struct td_diag *diag);
+
+TD_API void td_graph_free(struct td_graph *graph);
+
+/* Number of tools, and a tool's name by index (declaration order), or NULL if out of range. */
+TD_API size_t td_graph_tool_count(const struct td_graph *graph);
+TD_API const char *td_graph_tool_name(const struct td_graph *graph, size_t index);
+/* Index of a tool by name, or TD_ENOTFOUND. */
+TD_API int td_graph_tool_find(const struct td_graph *graph, const char *name);
+/* Whether the graph file declares its own `calls:` batch (1) or not (0). */
+TD_API int td_graph_has_calls(const struct td_graph *graph);
+/* Global concurrency: the file's `concurrency`, or TD_DEFAULT_CONCURRENCY. */
+TD_API unsigned td_graph_concurrency(const struct td_graph *graph);
+#define TD_DEFAULT_CONCURRENCY 16u
+
+/* Call dialects. AUTO detects on decode; results are encoded in the detected dialect. */
+enum td_dialect {
+	TD_DIALECT_AUTO = 0,
+	TD_DIALECT_ANTHROPIC, /* tool_use blocks / tool_result blocks */
+	TD_DIALECT_OPENAI,    /* Chat Completions tool_calls / role:tool messages */
+	TD_DIALECT_RESPONSES, /* Responses function_call / function_call_output items */
+};
+
+/* "anthropic", "openai", "responses" (and "auto"); and back (TD_EINVAL if unknown). */
+TD_API const char *td_dialect_name(enum td_dialect dialect);
+TD_API int td_dialect_parse(const char *name, enum td_dialect *out);
+
+/*
+ * Writes the graph's tools as the `tools` request parameter of the given dialect (AUTO means
+ * Anthropic): [{"name","description","input_schema"}] for Anthropic,
+ * [{"type":"function","function":{"name","description","parameters"}}] for OpenAI Chat,
+ * [{"type":"function","name","description","parameters"}] for Responses.
+ * *out is a new NUL-terminated string the caller free()s.
+ */
+TD_API int td_graph_tools_json(const struct td_graph *graph, enum td_dialect dialect, int pretty,
+			       char **out);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Call batches */
+
+struct td_batch;
+
+/*
+ * Decodes a batch of calls from JSON (not necessarily NUL-terminated). `name` names the input
+ * in diagnostics (NULL: "<calls>"). Batch-level errors (not JSON, no calls, duplicate ids,
+ * depends_on naming an absent id) fail with TD_ESYNTAX or TD_EBATCH and a diagnostic; call-level
+ * problems are recorded on the call (td_batch_call_error()) and decoding succeeds.
+ * The batch borrows the graph.
+ */
+TD_API int td_batch_decode(const struct td_graph *graph, const char *json, size_t len,
+			   enum td_dialect dialect, const char *name, struct td_batch **out,
+			   struct td_diag *diag);
+
+/* The graph's own `calls:`; TD_ENOTFOUND if it has none. Results use the Anthropic dialect. */
+TD_API int td_batch_from_graph(const struct td_graph *graph, struct td_batch **out,
+			       struct td_diag *diag);
+
+/*
+ * Builds a batch by hand (embedding programs, benchmarks). td_batch_add() copies id, tool and
+ * input (a JSON text, NULL for {}), validates it like a decoded call and returns the new call's
+ * index; td_batch_depend() adds an explicit edge "call depends on dep" between two indices.
+ * Duplicate ids are TD_EBATCH.
+ */
+TD_API int td_batch_new(const struct td_graph *graph, enum td_dialect dialect,
+			struct td_batch **out);
+TD_API int td_batch_add(struct td_batch *batch, const char *id, const char *tool,
+			const char *input_json);
+TD_API int td_batch_depend(struct td_batch *batch, size_t call, size_t dep);
+
+TD_API void td_batch_free(struct td_batch *batch);
+
+TD_API enum td_dialect td_batch_dialect(const struct td_batch *batch);
+TD_API size_t td_batch_count(const struct td_batch *batch);
+/* Per call, by index in batch order; NULL if out of range. */
+TD_API const char *td_batch_call_id(const struct td_batch *batch, size_t index);
+TD_API const char *td_batch_call_tool(const struct td_batch *batch, size_t index);
+/* The input as compact JSON text ("{}" when absent or unparseable). */
+TD_API const char *td_batch_call_input(const struct td_batch *batch, size_t index);
+/* The call-level error message, or NULL when the call is fine. */
+TD_API const char *td_batch_call_error(const struct td_batch *batch, size_t index);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Plans */
+
+struct td_plan;
+
+/*
+ * Levels a batch against its graph in O(calls + edges). A cycle among calls fails with
+ * TD_ECYCLE and a diagnostic "dependency cycle: a (t1) -> b (t2) -> a (t1)". The plan borrows
+ * the batch (and through it the graph).
+ */
+TD_API int td_plan_new(const struct td_batch *batch, struct td_plan **out, struct td_diag *diag);
+TD_API void td_plan_free(struct td_plan *plan);
+
+TD_API const struct td_batch *td_plan_batch(const struct td_plan *plan);
+TD_API size_t td_plan_level_count(const struct td_plan *plan);
+/* Calls of level k in batch order, excluding calls with a call-level error: *calls points into
+ * the plan. Returns the count, or TD_EINVAL if k is out of range. */
+TD_API int td_plan_level(const struct td_plan *plan, size_t k, const uint32_t **calls);
+/* A call's level (also computed for calls with a call-level error), or TD_EINVAL. */
+TD_API int td_plan_call_level(const struct td_plan *plan, size_t call);
+/*
+ * A call's direct dependencies, tool-level and explicit, as call indices in batch order without
+ * duplicates, written to deps (up to cap). Returns the full count (which may exceed cap).
+ */
+TD_API int td_plan_call_deps(const struct td_plan *plan, size_t call, uint32_t *deps, size_t cap);
+
+/* `tooldag plan --json`: {"levels":[[id..]..],"calls":[{"id","name","level","depends_on",
+ * "error"?}..]}. *out is the caller's to free(). */
+TD_API int td_plan_json(const struct td_plan *plan, int pretty, char **out);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Runs */
+
+struct td_run;
+
+enum td_schedule {
+	TD_SCHEDULE_LEVEL = 0, /* level barrier: level k+1 starts when level k has finished */
+	TD_SCHEDULE_EAGER,     /* dataflow: a call starts when its own dependencies finished */
+};
+
+struct td_run_opts {
+	unsigned concurrency;      /* 0: the graph's */
+	enum td_schedule schedule; /* default LEVEL */
+	unsigned kill_grace_ms;    /* SIGTERM -> SIGKILL grace; 0: TD_DEFAULT_KILL_GRACE_MS */
+	uint64_t seed;             /* backoff jitter seed; 0: from the clock */
+};
+#define TD_DEFAULT_KILL_GRACE_MS 2000u
+
+enum td_status {
+	TD_STATUS_PENDING = 0,
+	TD_STATUS_RUNNING,
+	TD_STATUS_OK,
+	TD_STATUS_ERROR,
+	TD_STATUS_TIMEOUT,
+	TD_STATUS_SKIPPED,
+	TD_STATUS_CANCELLED,
+};
+/* "pending", "running", "ok", "error", "timeout", "skipped", "cancelled". */
+TD_API const char *td_status_name(enum td_status status);
+
+/* One call's outcome, valid until the run is freed. */
+struct td_result {
+	enum td_status status;
+	int is_error;         /* status is not OK */
+	const char *content;  /* result text (tool output or error message), NUL-terminated */
+	size_t content_len;   /* may contain NUL bytes from tool output */
+	int exit_code;        /* -1 when not a process or killed by a signal */
+	int signal;           /* terminating signal, 0 if none */
+	unsigned attempts;    /* 0 when never started */
+	int truncated;        /* output exceeded max_output */
+	int64_t start_us;     /* first attempt start, from the run's start; -1 if never started */
+	int64_t end_us;       /* last attempt end; -1 if never started */
+};
+
+/*
+ * Creates a run of a plan (borrowed) and sets up its io_uring ring. TD_ENOURING when the kernel
+ * refuses io_uring (diag says why). Nothing starts until td_run_step() or td_run_wait().
+ */
+TD_API int td_run_new(const struct td_plan *plan, const struct td_run_opts *opts,
+		      struct td_run **out, struct td_diag *diag);
+/* Runs to completion (a loop over td_run_step). 0 when every call has a result. */
+TD_API int td_run_wait(struct td_run *run);
+/* A descriptor that becomes readable when td_run_step() has work; a hint, not a promise. */
+TD_API int td_run_fd(const struct td_run *run);
+/* Milliseconds until the next deadline (-1: none, 0: step now). */
+TD_API int td_run_timeout(const struct td_run *run);
+/* Processes whatever is ready without blocking. 1 while calls remain, 0 when done. */
+TD_API int td_run_step(struct td_run *run);
+/* Cancels every unfinished call (running process groups are killed). Idempotent. */
+TD_API void td_run_cancel(struct td_run *run);
+/* Frees the run; kills and reaps anything still running first. */
+TD_API void td_run_free(struct td_run *run);
+
+TD_API int td_run_result(const struct td_run *run, size_t call, struct td_result *out);
+/* Whole-run wall time in microseconds (so far, or final). */
+TD_API int64_t td_run_makespan_us(const struct td_run *run);
+/* One result per call, in call order, in `dialect` (AUTO: the batch's). Caller free()s. */
+TD_API int td_run_results_json(const struct td_run *run, enum td_dialect dialect, int pretty,
+			       char **out);
+/* {"makespan_ms":..,"calls":[{"id","name","level","status","attempts","start_ms","end_ms",..}]} */
+TD_API int td_run_report_json(const struct td_run *run, int pretty, char **out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* TOOLDAG_H */

@@ -1,0 +1,205 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * batch.c - the batch object: appending calls (shared by the JSON decoder and the public
+ * builder API), tool lookup, input validation, explicit edges and accessors.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "calls/batch.h"
+#include "calls/schema.h"
+
+struct td_batch *td__batch_alloc(const struct td_graph *graph, enum td_dialect dialect)
+{
+	struct td_batch *b = td__calloc(1, sizeof(*b));
+
+	if (b) {
+		b->graph = graph;
+		b->dialect = dialect;
+	}
+	return b;
+}
+
+int td_batch_new(const struct td_graph *graph, enum td_dialect dialect, struct td_batch **out)
+{
+	if (!graph || !out)
+		return TD_EINVAL;
+	*out = td__batch_alloc(graph, dialect == TD_DIALECT_AUTO ? TD_DIALECT_ANTHROPIC : dialect);
+	return *out ? 0 : TD_ENOMEM;
+}
+
+/*
+ * Looks up the tool and validates the input. Returns 1 and a message in msg when the call has
+ * a call-level error, else 0.
+ */
+static int check_call(const struct td_graph *g, const char *name, const struct cJSON *input,
+		      int32_t *tool, char *msg, size_t len)
+{
+	const struct td__tool *t;
+	const char *near = NULL;
+	const char **names;
+	size_t i;
+
+	*tool = td__graph_find(g, name);
+	if (*tool < 0) {
+		names = td__malloc((g->ntools ? g->ntools : 1) * sizeof(*names));
+		if (names) {
+			for (i = 0; i < g->ntools; i++)
+				names[i] = g->tools[i].name;
+			near = td__did_you_mean(name, names, g->ntools);
+			td__free(names);
+		}
+		if (near)
+			snprintf(msg, len, "unknown tool '%s' (did you mean '%s'?)", name, near);
+		else
+			snprintf(msg, len, "unknown tool '%s'", name);
+		return 1;
+	}
+	t = &g->tools[*tool];
+	return t->schema && td__schema_validate(t->schema, input, msg, len) != 0;
+}
+
+static int grow_calls(struct td_batch *b)
+{
+	size_t cap = b->cap ? b->cap * 2 : 16;
+	struct td__call *c = td__reallocarray(b->calls, cap, sizeof(*c));
+
+	if (!c)
+		return TD_ENOMEM;
+	b->calls = c;
+	b->cap = cap;
+	return 0;
+}
+
+int td__batch_add_call(struct td_batch *b, const char *id, const char *name,
+		       const struct cJSON *input, const char *error, uint32_t *dup)
+{
+	struct td__call *c;
+	char *text = NULL, msg[512];
+	uint32_t idx = (uint32_t)b->ncalls;
+	int r;
+
+	if (b->ncalls >= UINT32_MAX - 1)
+		return TD_ETOOBIG;
+	if (b->ncalls == b->cap && grow_calls(b) < 0)
+		return TD_ENOMEM;
+	c = &b->calls[idx];
+	memset(c, 0, sizeof(*c));
+	c->id = td__arena_strdup(&b->arena, id);
+	c->name = td__arena_strdup(&b->arena, name);
+	if (!c->id || !c->name)
+		return TD_ENOMEM;
+	r = td__strmap_put(&b->by_id, c->id, idx, dup);
+	if (r < 0)
+		return TD_ENOMEM;
+	if (r == 1)
+		return TD_EBATCH;
+
+	c->tool = td__graph_find(b->graph, name);
+	if (!error && check_call(b->graph, name, input, &c->tool, msg, sizeof(msg)))
+		error = msg;
+	if (error && !(c->error = td__arena_strdup(&b->arena, error)))
+		return TD_ENOMEM;
+	if (input && cJSON_IsObject(input) && !(text = cJSON_PrintUnformatted(input)))
+		return TD_ENOMEM;
+	c->input = td__arena_strdup(&b->arena, text ? text : "{}");
+	cJSON_free(text);
+	if (!c->input)
+		return TD_ENOMEM;
+	c->input_len = strlen(c->input);
+	b->ncalls++;
+	return (int)idx;
+}
+
+int td__batch_add_edge(struct td_batch *b, uint32_t call, uint32_t dep)
+{
+	if (b->nedges == b->edge_cap) {
+		size_t cap = b->edge_cap ? b->edge_cap * 2 : 16;
+		uint32_t *f = td__reallocarray(b->edge_from, cap, sizeof(*f));
+
+		if (!f)
+			return TD_ENOMEM;
+		b->edge_from = f;
+		f = td__reallocarray(b->edge_to, cap, sizeof(*f));
+		if (!f)
+			return TD_ENOMEM;
+		b->edge_to = f;
+		b->edge_cap = cap;
+	}
+	b->edge_from[b->nedges] = call;
+	b->edge_to[b->nedges] = dep;
+	b->nedges++;
+	return 0;
+}
+
+int td_batch_add(struct td_batch *batch, const char *id, const char *tool, const char *input_json)
+{
+	cJSON *input = NULL;
+	const char *err = NULL;
+	uint32_t dup;
+	int r;
+
+	if (!batch || !id || !tool)
+		return TD_EINVAL;
+	if (input_json) {
+		input = cJSON_Parse(input_json);
+		if (!input)
+			err = "input is not valid JSON";
+		else if (!cJSON_IsObject(input))
+			err = "input must be a JSON object";
+	}
+	r = td__batch_add_call(batch, id, tool, input, err, &dup);
+	cJSON_Delete(input);
+	return r;
+}
+
+int td_batch_depend(struct td_batch *batch, size_t call, size_t dep)
+{
+	if (!batch || call >= batch->ncalls || dep >= batch->ncalls)
+		return TD_EINVAL;
+	return td__batch_add_edge(batch, (uint32_t)call, (uint32_t)dep);
+}
+
+void td_batch_free(struct td_batch *b)
+{
+	if (!b)
+		return;
+	td__free(b->calls);
+	td__free(b->edge_from);
+	td__free(b->edge_to);
+	td__strmap_free(&b->by_id);
+	td__arena_free(&b->arena);
+	td__free(b);
+}
+
+enum td_dialect td_batch_dialect(const struct td_batch *b)
+{
+	return b ? b->dialect : TD_DIALECT_AUTO;
+}
+
+size_t td_batch_count(const struct td_batch *b)
+{
+	return b ? b->ncalls : 0;
+}
+
+const char *td_batch_call_id(const struct td_batch *b, size_t i)
+{
+	return b && i < b->ncalls ? b->calls[i].id : NULL;
+}
+
+const char *td_batch_call_tool(const struct td_batch *b, size_t i)
+{
+	return b && i < b->ncalls ? b->calls[i].name : NULL;
+}
+
+const char *td_batch_call_input(const struct td_batch *b, size_t i)
+{
+	return b && i < b->ncalls ? b->calls[i].input : NULL;
+}
+
+const char *td_batch_call_error(const struct td_batch *b, size_t i)
+{
+	return b && i < b->ncalls ? b->calls[i].error : NULL;
+}

@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * graph.h - the loaded graph (internal). Filled by the YAML loader (load.c), read by the
+ * decoder, the planner and the executor. Read-only after td_graph_load_*() returns.
+ */
+#ifndef TD_GRAPH_H
+#define TD_GRAPH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "util/util.h"
+
+struct cJSON;
+
+enum td__kind {
+	TD_KIND_NONE = 0,
+	TD_KIND_RUN,      /* run: [argv...] */
+	TD_KIND_HTTP,     /* http: {url, method, headers} */
+	TD_KIND_BUILTIN,  /* builtin: sleep|echo */
+	TD_KIND_FUNCTION, /* function: NAME, registered by the embedding program */
+};
+
+enum td__builtin {
+	TD_BUILTIN_SLEEP = 0, /* waits input.ms milliseconds on the ring */
+	TD_BUILTIN_ECHO,      /* returns its input */
+};
+
+enum td__depfail {
+	TD_DEPFAIL_SKIP = 0, /* a call whose dependency failed is not run (default) */
+	TD_DEPFAIL_RUN,      /* it runs anyway; its envelope shows the failure */
+};
+
+enum td__stdin_mode {
+	TD_STDIN_INPUT = 0, /* the call's input JSON */
+	TD_STDIN_ENVELOPE,  /* {"id","name","input","upstream":[...]} */
+};
+
+/* Bits of td__limits.set: which limits the file set explicitly (defaults fill the rest). */
+enum {
+	TD_LIM_TIMEOUT = 1u << 0,
+	TD_LIM_CONCURRENCY = 1u << 1,
+	TD_LIM_RATE = 1u << 2,
+	TD_LIM_RETRIES = 1u << 3,
+	TD_LIM_BACKOFF = 1u << 4,
+	TD_LIM_MAX_OUTPUT = 1u << 5,
+	TD_LIM_DEPFAIL = 1u << 6,
+};
+
+#define TD_DEFAULT_TIMEOUT_US (30LL * 1000000)   /* 30s */
+#define TD_DEFAULT_MAX_OUTPUT (1024u * 1024u)    /* 1MiB */
+#define TD_DEFAULT_BACKOFF_US (200LL * 1000)     /* 200ms, doubled per retry, jittered */
+
+struct td__limits {
+	unsigned set;           /* TD_LIM_* bits given explicitly */
+	int64_t timeout_us;     /* 0: no timeout */
+	uint32_t concurrency;   /* per tool; 0: unlimited (the global limit still applies) */
+	uint32_t rate_count;    /* token bucket: rate_count calls per rate_period_us; 0: none */
+	int64_t rate_period_us;
+	uint32_t retries;       /* extra attempts after the first */
+	int64_t backoff_us;     /* first retry delay */
+	uint64_t max_output;    /* bytes of stdout kept; 0: unlimited */
+	enum td__depfail on_dependency_failure;
+};
+
+struct td__kv {
+	char *key;
+	char *value;
+};
+
+struct td__tool {
+	char *name;
+	char *description;        /* NULL when absent */
+	struct cJSON *schema;     /* input_schema converted to JSON; NULL when absent */
+	unsigned line, column;    /* where the tool's name stands in the file */
+
+	enum td__kind kind;
+	char **argv;              /* run: NULL-terminated; argv[0] as written */
+	size_t argc;
+	struct {
+		char *url;
+		char *method;         /* default "POST" */
+		struct td__kv *headers;
+		size_t nheaders;
+	} http;
+	enum td__builtin builtin;
+	char *function;           /* function: NAME */
+
+	struct td__limits lim;    /* defaults already merged in */
+	uint32_t *deps;           /* depends_on as tool indices, no duplicates */
+	size_t ndeps;
+	struct td__kv *env;       /* extra environment for run: tools */
+	size_t nenv;
+	bool inherit_env;         /* pass the whole parent environment */
+	char *cwd;                /* absolute, or NULL: the graph file's directory */
+	enum td__stdin_mode stdin_mode;
+};
+
+struct td_graph {
+	char *name;               /* file name as given, or the buffer's name */
+	char *dir;                /* absolute directory relative paths resolve against */
+	unsigned concurrency;     /* global; TD_DEFAULT_CONCURRENCY when absent */
+	struct td__tool *tools;
+	size_t ntools;
+	struct td__strmap by_name; /* tool name -> index (keys borrowed from tools[].name) */
+	/*
+	 * The graph's own `calls:`, converted to an array of Anthropic tool_use blocks
+	 * ({"type":"tool_use","id","name","input","depends_on"}) so one decoder serves both;
+	 * NULL when absent. calls_line is where `calls:` stands, for diagnostics.
+	 */
+	struct cJSON *calls;
+	unsigned calls_line;
+};
+
+/* Index of the tool named `name`, or -1. */
+int td__graph_find(const struct td_graph *g, const char *name);
+
+#endif /* TD_GRAPH_H */

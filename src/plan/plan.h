@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * plan.h - a leveled batch (internal). Pure data built by td_plan_new() in O(calls + edges),
+ * read by the scheduler.
+ *
+ * Nodes 0..ncalls-1 are the calls; nodes ncalls..nnodes-1 are virtual barriers, one per tool
+ * that some other tool depends on and that has calls in the batch: the barrier depends on every
+ * call of that tool, and every call of a dependent tool depends on the barrier. That keeps
+ * tool-level edges linear (1,000 x 1,000 calls cost 2,000 edges).
+ */
+#ifndef TD_PLAN_H
+#define TD_PLAN_H
+
+#include <stdint.h>
+
+#include "calls/batch.h"
+
+struct td_plan {
+	const struct td_batch *batch;
+	uint32_t ncalls;
+	uint32_t nnodes;          /* calls + barriers */
+	uint32_t *barrier_tool;   /* [nnodes - ncalls]: the tool each barrier stands for */
+
+	/* CSR over nodes: what each node depends on (pred) and what depends on it (succ).
+	 * Duplicate edges are removed. */
+	uint32_t *pred_off, *pred; /* pred_off[nnodes + 1] */
+	uint32_t *succ_off, *succ; /* succ_off[nnodes + 1] */
+
+	int32_t *level;           /* [ncalls]: level of each call */
+	uint32_t nlevels;
+	/* levels as runs of call indices, batch order inside each level, calls with a call-level
+	 * error left out: level k is order[level_off[k] .. level_off[k + 1]) */
+	uint32_t *level_off;      /* [nlevels + 1] */
+	uint32_t *order;
+};
+
+#endif /* TD_PLAN_H */
