@@ -34,4 +34,11 @@ struct td_plan {
 	uint32_t *order;
 };
 
+/*
+ * A call's direct dependencies as call indices (barriers expanded into their tool's calls),
+ * sorted, without duplicates, in *buf (grown as needed; *cap its capacity; the caller frees
+ * it with td__free). Returns the count or TD_ENOMEM.
+ */
+int td__plan_deps(const struct td_plan *p, uint32_t call, uint32_t **buf, size_t *cap);
+
 #endif /* TD_PLAN_H */
