@@ -26,7 +26,9 @@ struct td_plan {
 	uint32_t *pred_off, *pred; /* pred_off[nnodes + 1] */
 	uint32_t *succ_off, *succ; /* succ_off[nnodes + 1] */
 
-	int32_t *level;           /* [ncalls]: level of each call */
+	/* [nnodes]: level of each call; a barrier's entry is its ready level (1 + the highest
+	 * level among its tool's calls) */
+	int32_t *level;
 	uint32_t nlevels;
 	/* levels as runs of call indices, batch order inside each level, calls with a call-level
 	 * error left out: level k is order[level_off[k] .. level_off[k + 1]) */
