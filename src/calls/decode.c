@@ -85,41 +85,69 @@ static void position(const char *s, size_t off, unsigned *line, unsigned *col)
 	}
 }
 
-/*
- * cJSON fails without saying why; the one failure worth naming is its nesting limit, since
- * the text there is valid. Returns the offset of the bracket that goes too deep, or len.
- */
-static size_t too_deep_at(const char *s, size_t len, size_t upto)
-{
-	size_t i, depth = 0;
-	bool str = false;
+struct scan {
+	size_t deep_at; /* offset of the bracket past cJSON's nesting limit, or len */
+	size_t depth;   /* brackets still open at the end */
+	bool in_string; /* the text ends inside a string */
+};
 
-	for (i = 0; i < len && i <= upto; i++) {
-		if (str) {
+/*
+ * cJSON fails without saying why. A bracket count tells the two failures worth naming apart:
+ * its nesting limit (the text there is valid) and a text that simply stops too early.
+ */
+static void scan(const char *s, size_t len, struct scan *sc)
+{
+	size_t i;
+
+	memset(sc, 0, sizeof(*sc));
+	sc->deep_at = len;
+	for (i = 0; i < len; i++) {
+		if (sc->in_string) {
 			if (s[i] == '\\')
 				i++;
 			else if (s[i] == '"')
-				str = false;
+				sc->in_string = false;
 		} else if (s[i] == '"') {
-			str = true;
+			sc->in_string = true;
 		} else if (s[i] == '[' || s[i] == '{') {
-			if (++depth > CJSON_NESTING_LIMIT)
-				return i;
-		} else if ((s[i] == ']' || s[i] == '}') && depth) {
-			depth--;
+			if (++sc->depth > CJSON_NESTING_LIMIT && sc->deep_at == len)
+				sc->deep_at = i;
+		} else if ((s[i] == ']' || s[i] == '}') && sc->depth) {
+			sc->depth--;
 		}
 	}
-	return len;
+}
+
+/*
+ * cJSON's error offset is approximate: at the end of the input it points at the last byte,
+ * and in a bad key or string one past its first byte. Moves it to the start of the token, or
+ * to the end of the input (*eof) when the text stops inside a string or an open bracket.
+ */
+static size_t error_offset(const char *s, size_t len, size_t off, bool *eof)
+{
+	struct scan sc;
+
+	*eof = false;
+	if (off + 1 >= len) {
+		scan(s, len, &sc);
+		if (sc.depth || sc.in_string) {
+			*eof = true;
+			return len;
+		}
+	}
+	while (off > 0 && off < len && !strchr(" \t\r\n,:[]{}\"", s[off - 1]))
+		off--;
+	return off;
 }
 
 /* "unexpected end of input" or "error near 'snippet'" for the text at off. */
 static void describe_at(const char *s, size_t len, size_t off, char *buf, size_t buflen)
 {
 	size_t n = 0;
+	bool eof;
 
-	while (off < len && (s[off] == ' ' || s[off] == '\t' || s[off] == '\r' || s[off] == '\n'))
-		off++;
-	if (off >= len || s[off] == '\0') {
+	off = error_offset(s, len, off, &eof);
+	if (eof || off >= len) {
 		snprintf(buf, buflen, "unexpected end of input");
 		return;
 	}
@@ -131,22 +159,24 @@ static void describe_at(const char *s, size_t len, size_t off, char *buf, size_t
 static int syntax_error(struct dctx *d, const char *s, size_t len, size_t off, const char *what)
 {
 	unsigned line, col;
-	size_t deep = too_deep_at(s, len, off);
+	struct scan sc;
 	char why[64];
+	bool eof;
 
-	if (deep < len) {
-		position(s, deep, &line, &col);
+	scan(s, len, &sc);
+	if (sc.deep_at < len) {
+		position(s, sc.deep_at, &line, &col);
 		td__diag_add(d->diag, TD_ESYNTAX, d->name, line, col,
 		             "JSON nested deeper than %d levels", CJSON_NESTING_LIMIT);
 		return TD_ESYNTAX;
 	}
-	position(s, off, &line, &col);
-	if (what) {
-		td__diag_add(d->diag, TD_ESYNTAX, d->name, line, col, "%s", what);
-		return TD_ESYNTAX;
+	if (!what) {
+		describe_at(s, len, off, why, sizeof(why));
+		off = error_offset(s, len, off, &eof);
 	}
-	describe_at(s, len, off, why, sizeof(why));
-	td__diag_add(d->diag, TD_ESYNTAX, d->name, line, col, "not valid JSON: %s", why);
+	position(s, off, &line, &col);
+	td__diag_add(d->diag, TD_ESYNTAX, d->name, line, col, "%s%s",
+	             what ? "" : "not valid JSON: ", what ? what : why);
 	return TD_ESYNTAX;
 }
 

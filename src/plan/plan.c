@@ -597,7 +597,7 @@ int td_plan_call_deps(const struct td_plan *p, size_t call, uint32_t *deps, size
 	if (!p || call >= p->ncalls || (!deps && cap))
 		return TD_EINVAL;
 	n = td__plan_deps(p, (uint32_t)call, &buf, &bcap);
-	if (n > 0)
+	if (n > 0 && cap)
 		memcpy(deps, buf, ((size_t)n < cap ? (size_t)n : cap) * sizeof(*deps));
 	td__free(buf);
 	return n;
