@@ -83,12 +83,30 @@ static void call_is(size_t i, const char *id, const char *tool, const char *inpu
 	"{\"type\":\"tool_use\",\"id\":\"toolu_02\",\"name\":\"lookup_pollen\",\"input\":{}}"
 #define TEXT_BLOCK "{\"type\":\"text\",\"text\":\"Let me check.\"}"
 
-static void check_anthropic_pair(void)
+static void check_anthropic_pair(enum td_dialect dl)
 {
+	(void)dl;
 	ck_assert_int_eq(td_batch_dialect(b), TD_DIALECT_ANTHROPIC);
 	ck_assert_uint_eq(td_batch_count(b), 2);
 	call_is(0, "toolu_01", "fetch_weather", "{\"city\":\"Paris\"}", NULL);
 	call_is(1, "toolu_02", "lookup_pollen", "{}", NULL);
+}
+
+/* Decodes every shape auto-detected and with its dialect forced; check() looks at each. */
+static void each_shape(const char *const *shapes, size_t n, enum td_dialect dl,
+                       void (*check)(enum td_dialect))
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		decode_ok(shapes[i], TD_DIALECT_AUTO);
+		check(dl);
+		td_batch_free(b);
+		decode_ok(shapes[i], dl);
+		check(dl);
+		td_batch_free(b);
+		b = NULL;
+	}
 }
 
 START_TEST(anthropic_shapes)
@@ -100,17 +118,7 @@ START_TEST(anthropic_shapes)
 	    "\"content\":[" TEXT_BLOCK "," TOOL_USE_1 "," TOOL_USE_2 "],\"stop_reason\":"
 	    "\"tool_use\",\"usage\":{\"input_tokens\":1}}",
 	};
-	size_t i;
-
-	for (i = 0; i < TD__ARRAY_SIZE(shapes); i++) {
-		decode_ok(shapes[i], TD_DIALECT_AUTO);
-		check_anthropic_pair();
-		td_batch_free(b);
-		decode_ok(shapes[i], TD_DIALECT_ANTHROPIC);
-		check_anthropic_pair();
-		td_batch_free(b);
-		b = NULL;
-	}
+	each_shape(shapes, TD__ARRAY_SIZE(shapes), TD_DIALECT_ANTHROPIC, check_anthropic_pair);
 }
 END_TEST
 
@@ -141,17 +149,7 @@ START_TEST(openai_shapes)
 	    "\"message\":{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[" TOOL_CALL_1
 	    "," TOOL_CALL_2 "]},\"finish_reason\":\"tool_calls\"}]}",
 	};
-	size_t i;
-
-	for (i = 0; i < TD__ARRAY_SIZE(shapes); i++) {
-		decode_ok(shapes[i], TD_DIALECT_AUTO);
-		check_openai_pair(TD_DIALECT_OPENAI);
-		td_batch_free(b);
-		decode_ok(shapes[i], TD_DIALECT_OPENAI);
-		check_openai_pair(TD_DIALECT_OPENAI);
-		td_batch_free(b);
-		b = NULL;
-	}
+	each_shape(shapes, TD__ARRAY_SIZE(shapes), TD_DIALECT_OPENAI, check_openai_pair);
 }
 END_TEST
 
@@ -175,17 +173,7 @@ START_TEST(responses_shapes)
 	    "{\"id\":\"resp_1\",\"object\":\"response\",\"status\":\"completed\",\"output\":"
 	    "[" REASONING "," FUNCTION_CALL_1 "," FUNCTION_CALL_2 "]}",
 	};
-	size_t i;
-
-	for (i = 0; i < TD__ARRAY_SIZE(shapes); i++) {
-		decode_ok(shapes[i], TD_DIALECT_AUTO);
-		check_openai_pair(TD_DIALECT_RESPONSES);
-		td_batch_free(b);
-		decode_ok(shapes[i], TD_DIALECT_RESPONSES);
-		check_openai_pair(TD_DIALECT_RESPONSES);
-		td_batch_free(b);
-		b = NULL;
-	}
+	each_shape(shapes, TD__ARRAY_SIZE(shapes), TD_DIALECT_RESPONSES, check_openai_pair);
 }
 END_TEST
 
