@@ -459,6 +459,10 @@ START_TEST(size_and_length)
 	ck_assert_uint_eq(td_batch_count(b), 1);
 	td_batch_free(b);
 	b = NULL;
+	decode_ok("\xef\xbb\xbf[" TOOL_USE_1 "]", TD_DIALECT_AUTO); /* byte order mark */
+	ck_assert_uint_eq(td_batch_count(b), 1);
+	td_batch_free(b);
+	b = NULL;
 	ck_assert_int_eq(td_batch_decode(NULL, "[]", 2, TD_DIALECT_AUTO, NULL, &b, &diag),
 	                 TD_EINVAL);
 	ck_assert_int_eq(td_batch_decode(g, NULL, 2, TD_DIALECT_AUTO, NULL, &b, &diag), TD_EINVAL);

@@ -626,6 +626,10 @@ int td_batch_decode(const struct td_graph *graph, const char *json, size_t len,
 		             TD_BATCH_MAX_BYTES >> 20);
 		return TD_ETOOBIG;
 	}
+	if (len >= 3 && memcmp(json, "\xef\xbb\xbf", 3) == 0) {
+		json += 3; /* a UTF-8 byte order mark, as some editors write */
+		len -= 3;
+	}
 	if ((r = parse(&d, json ? json : "", len, &root)))
 		return r;
 	r = decode_tree(graph, root, dialect, d.name, 0, out, diag);
