@@ -21,6 +21,9 @@ void td__load_error(struct td__loader *L, uint32_t node, const char *fmt, ...)
 	unsigned line = 1, col = 1;
 	va_list ap;
 
+	L->nerr++;
+	if (node != TD__YNONE && L->doc.nodes[node].stand_in)
+		return; /* an unknown alias, reported where it stands */
 	if (node != TD__YNONE) {
 		line = L->doc.nodes[node].line;
 		col = L->doc.nodes[node].column;
@@ -28,7 +31,6 @@ void td__load_error(struct td__loader *L, uint32_t node, const char *fmt, ...)
 	va_start(ap, fmt);
 	td__diag_vadd(L->diag, TD_EGRAPH, L->file, line, col, fmt, ap);
 	va_end(ap);
-	L->nerr++;
 }
 
 /* ---- paths ---- */

@@ -297,6 +297,7 @@ static void on_alias(struct builder *b, const yaml_event_t *ev)
 	i = new_node(b, TD_Y_NULL, &ev->start_mark);
 	if (i != TD__YNONE) {
 		b->doc->nodes[i].u.str = "";
+		b->doc->nodes[i].stand_in = 1;
 		attach(b, i);
 	}
 }
@@ -605,6 +606,7 @@ void td__ydoc_free(struct td__ydoc *doc)
 
 struct conv {
 	const struct td__ydoc *doc;
+	uint32_t root; /* where problems are reported: the value the user wrote, not a lol */
 	size_t *budget;
 	const char *file;
 	struct td_diag *diag;
@@ -657,8 +659,8 @@ static cJSON *conv_node(struct conv *c, uint32_t i, unsigned depth)
 		return NULL; /* already reported */
 	if (--*c->budget == 0 || depth > 2 * TD__YMAX_DEPTH) {
 		*c->budget = 0;
-		td__diag_add(c->diag, TD_EGRAPH, c->file, n->line, n->column,
-		             "alias expansion too large");
+		td__diag_add(c->diag, TD_EGRAPH, c->file, c->doc->nodes[c->root].line,
+		             c->doc->nodes[c->root].column, "alias expansion too large");
 		return NULL;
 	}
 	switch (n->type) {
@@ -685,7 +687,7 @@ static cJSON *conv_node(struct conv *c, uint32_t i, unsigned depth)
 struct cJSON *td__ydoc_json(const struct td__ydoc *doc, uint32_t node, size_t *budget,
                             const char *file, struct td_diag *diag, int *oom)
 {
-	struct conv c = {doc, budget, file, diag, oom};
+	struct conv c = {doc, node, budget, file, diag, oom};
 
 	return conv_node(&c, node, 0);
 }

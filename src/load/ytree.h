@@ -37,6 +37,7 @@ enum td__ytype {
 struct td__ynode {
 	uint8_t type;          /* enum td__ytype */
 	uint8_t boolean;       /* TD_Y_BOOL: its value */
+	uint8_t stand_in;      /* a null put where an unknown alias was (already reported) */
 	unsigned line, column; /* 1-based start of the node */
 	uint32_t len;          /* scalars: bytes of str; collections: number of children */
 	union {
@@ -90,9 +91,10 @@ static inline int td__yscalar(const struct td__ydoc *doc, uint32_t i)
 
 /*
  * Converts the subtree at node to a new cJSON item. *budget is decremented per node produced;
- * when it would go below zero, or nesting passes 2 * TD__YMAX_DEPTH through aliases, the
- * conversion stops with "alias expansion too large" in diag at the node's position and NULL is
- * returned (also NULL on allocation failure, with *oom set).
+ * when it would reach zero, or nesting passes 2 * TD__YMAX_DEPTH through aliases, the
+ * conversion stops with "alias expansion too large" in diag at `node`'s position (once: later
+ * calls with an exhausted budget fail silently) and NULL is returned (also NULL on allocation
+ * failure, with *oom set).
  */
 struct cJSON *td__ydoc_json(const struct td__ydoc *doc, uint32_t node, size_t *budget,
                             const char *file, struct td_diag *diag, int *oom);
