@@ -83,9 +83,11 @@ static size_t first_bad_utf8(const char *buf, size_t len)
 	size_t i = 0, n;
 
 	while (i < len) {
-		if (p[i] < 0x80)
-			n = 1;
-		else if (p[i] >= 0xc0 && p[i] < 0xe0)
+		if (p[i] < 0x80) { /* most graph files are ASCII: no call per byte */
+			i++;
+			continue;
+		}
+		if (p[i] >= 0xc0 && p[i] < 0xe0)
 			n = 2;
 		else if (p[i] >= 0xe0 && p[i] < 0xf0)
 			n = 3;
@@ -250,13 +252,14 @@ static uint8_t resolve_scalar(const yaml_event_t *ev, const char *s, uint8_t *bo
 		return TD_Y_STRING;
 	if (tag && (strcmp(tag, YAML_STR_TAG) == 0 || strcmp(tag, "!") == 0))
 		return TD_Y_STRING;
-	if (is_one_of(s, nulls))
+	/* most scalars are words: look at the first character before comparing */
+	if (strchr("~nN", s[0]) && is_one_of(s, nulls))
 		return TD_Y_NULL;
-	if (is_one_of(s, trues) || is_one_of(s, falses)) {
+	if (strchr("tTfF", s[0]) && (is_one_of(s, trues) || is_one_of(s, falses))) {
 		*boolean = is_one_of(s, trues);
 		return TD_Y_BOOL;
 	}
-	return is_number(s) ? TD_Y_NUMBER : TD_Y_STRING;
+	return strchr("+-.0123456789", s[0]) && is_number(s) ? TD_Y_NUMBER : TD_Y_STRING;
 }
 
 static void on_scalar(struct builder *b, const yaml_event_t *ev)
@@ -485,6 +488,23 @@ static void on_end(struct builder *b)
 	attach(b, f->node);
 }
 
+/*
+ * Room for about one node per 8 bytes of text, so that growing by realloc (and copying) is
+ * rare; pages untouched by a small document cost nothing. A failure here is not an error:
+ * the arrays simply grow as they go.
+ */
+static void reserve(struct builder *b, size_t len)
+{
+	size_t n = len / 8 + 64;
+
+	if (n > TD__YMAX_NODES)
+		n = TD__YMAX_NODES;
+	b->doc->nodes = td__reallocarray(NULL, n, sizeof(*b->doc->nodes));
+	b->doc->capnodes = b->doc->nodes ? n : 0;
+	b->doc->kids = td__reallocarray(NULL, n, sizeof(*b->doc->kids));
+	b->doc->capkids = b->doc->kids ? n : 0;
+}
+
 /* ---- the event loop ---- */
 
 static void syntax_error(struct builder *b, const yaml_parser_t *p, const char *buf, size_t len)
@@ -571,6 +591,7 @@ int td__ydoc_parse(struct td__ydoc *doc, const char *buf, size_t len, const char
 		             (unsigned char)buf[bad]);
 		return TD_ESYNTAX;
 	}
+	reserve(&b, len);
 	if (!yaml_parser_initialize(&parser)) {
 		td__diag_add(diag, -ENOMEM, file, 0, 0, "out of memory");
 		return -ENOMEM;
