@@ -862,25 +862,29 @@ END_TEST
 START_TEST(allocation_failures)
 {
 	struct td_diag d = {0};
-	struct td_graph *g;
-	long n, fails = 0;
+	struct td_graph *g = NULL;
+	long n, total, fails = 0;
 	int rc;
 
-	for (n = 1; n < 100000; n++) {
+	td__alloc_fail_at(0);
+	ck_assert_int_eq(td_graph_load_buffer(weather, strlen(weather), "g.yaml", "/tmp", &g, &d),
+	                 0);
+	total = td__alloc_fail_at(0);
+	td_graph_free(g);
+	ck_assert_int_gt(total, 50);
+	for (n = 1; n <= total; n++) {
 		g = NULL;
 		td__alloc_fail_at(n);
 		rc = td_graph_load_buffer(weather, strlen(weather), "g.yaml", "/tmp", &g, &d);
 		td__alloc_fail_at(0);
 		td_diag_clear(&d);
-		if (rc == 0) {
-			td_graph_free(g);
-			break;
-		}
-		ck_assert_msg(rc == TD_ENOMEM, "n=%ld rc=%s", n, td_errname(rc));
-		ck_assert_ptr_null(g);
-		fails++;
+		/* a few failures are absorbed (arrays reserved up front just grow later) */
+		ck_assert_msg(rc == 0 || rc == TD_ENOMEM, "n=%ld rc=%s", n, td_errname(rc));
+		ck_assert(rc == 0 ? g != NULL : g == NULL);
+		fails += rc != 0;
+		td_graph_free(g);
 	}
-	ck_assert_int_gt(fails, 50);
+	ck_assert_int_gt(fails, total / 2);
 }
 END_TEST
 
