@@ -583,6 +583,18 @@ static const struct bad_case {
     {"version: 1\nx: &self [*self]\ntools: {}\n", TD_EGRAPH,
      "g.yaml:2:11: unknown alias '*self' (an alias must follow its complete &self node)"},
     /* tool names and kinds */
+    {"version: 1\ntools:\n  \"a\\nb\": {builtin: echo}\n", TD_EGRAPH,
+     "g.yaml:3:3: invalid tool name 'a b': use 1 to 64 letters, digits, '_' or '-'"},
+    {"version: 1\ntools:\n  a:\n    builtin: echo\n    timeout: |\n      5s\n      10s\n",
+     TD_EGRAPH, "g.yaml:5:14: 'timeout' must be a duration like 250ms, 5s or 2m, got '5s...'"},
+    {"version: 1\ntools:\n  a: {builtin: echo, timeout: "
+     "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3"
+     "\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+     "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9}\n",
+     TD_EGRAPH,
+     "g.yaml:3:31: 'timeout' must be a duration like 250ms, 5s or 2m, got "
+     "'\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3"
+     "\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9...'"},
     {"version: 1\ntools:\n  bad name: {builtin: echo}\n", TD_EGRAPH,
      "g.yaml:3:3: invalid tool name 'bad name': use 1 to 64 letters, digits, '_' or '-'"},
     {"version: 1\ntools:\n  "

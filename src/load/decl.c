@@ -21,10 +21,14 @@ static const char *key_text(const struct td__loader *L, uint32_t key)
 	return NODE(L, key)->u.str;
 }
 
-/* How a value reads in "got ..." messages: 'text', nothing, a list, a mapping. */
+/*
+ * How a value reads in "got ..." messages: 'text' (cut at 40 bytes or a line end, never inside
+ * a UTF-8 sequence), nothing, a list, a mapping.
+ */
 static const char *describe(const struct td__loader *L, uint32_t i, char *buf, size_t len)
 {
 	const struct td__ynode *n = NODE(L, i);
+	size_t cut = 0;
 
 	if (n->type == TD_Y_SEQ)
 		return "a list";
@@ -32,10 +36,17 @@ static const char *describe(const struct td__loader *L, uint32_t i, char *buf, s
 		return "a mapping";
 	if (n->type == TD_Y_NULL && n->len == 0)
 		return "nothing";
-	if (n->len > 40)
-		snprintf(buf, len, "'%.37s...'", n->u.str);
-	else
+	while (cut < n->len && cut < 40 && (unsigned char)n->u.str[cut] >= 0x20)
+		cut++;
+	if (cut == n->len) {
 		snprintf(buf, len, "'%s'", n->u.str);
+		return buf;
+	}
+	if (cut == 40)
+		cut = 37;
+	while (cut && ((unsigned char)n->u.str[cut] & 0xc0) == 0x80)
+		cut--;
+	snprintf(buf, len, "'%.*s...'", (int)cut, n->u.str);
 	return buf;
 }
 

@@ -65,7 +65,7 @@ static uint32_t dep_entry(const struct td__loader *L, uint32_t from, uint32_t to
 static void report_cycle(struct td__loader *L, const uint32_t *path, size_t n)
 {
 	struct td__buf b = {0};
-	size_t start = 0, i;
+	size_t start = 0, i, before = L->diag ? L->diag->count : 0;
 
 	for (i = 1; i < n; i++)
 		if (path[i] < path[start])
@@ -79,10 +79,11 @@ static void report_cycle(struct td__loader *L, const uint32_t *path, size_t n)
 	if (b.oom) {
 		L->oom = true;
 	} else {
-		td__diag_add(L->diag, TD_ECYCLE, L->file,
-		             NODE(L, dep_entry(L, path[start], path[(start + 1) % n]))->line,
-		             NODE(L, dep_entry(L, path[start], path[(start + 1) % n]))->column,
+		uint32_t at = dep_entry(L, path[start], path[(start + 1) % n]);
+
+		td__diag_add(L->diag, TD_ECYCLE, L->file, NODE(L, at)->line, NODE(L, at)->column,
 		             "%s", b.data);
+		td__ydiag_one_line(L->diag, before);
 		L->ncycle++;
 	}
 	td__buf_free(&b);

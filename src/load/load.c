@@ -19,6 +19,7 @@
 void td__load_error(struct td__loader *L, uint32_t node, const char *fmt, ...)
 {
 	unsigned line = 1, col = 1;
+	size_t before;
 	va_list ap;
 
 	L->nerr++;
@@ -28,9 +29,11 @@ void td__load_error(struct td__loader *L, uint32_t node, const char *fmt, ...)
 		line = L->doc.nodes[node].line;
 		col = L->doc.nodes[node].column;
 	}
+	before = L->diag ? L->diag->count : 0;
 	va_start(ap, fmt);
 	td__diag_vadd(L->diag, TD_EGRAPH, L->file, line, col, fmt, ap);
 	va_end(ap);
+	td__ydiag_one_line(L->diag, before);
 }
 
 /* ---- paths ---- */

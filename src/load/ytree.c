@@ -41,11 +41,24 @@ static void soft_error(struct builder *b, unsigned line, unsigned col, const cha
 static void soft_error(struct builder *b, unsigned line, unsigned col, const char *fmt, ...)
 {
 	va_list ap;
+	size_t before = b->diag ? b->diag->count : 0;
 
 	va_start(ap, fmt);
 	td__diag_vadd(b->diag, TD_EGRAPH, b->file, line, col, fmt, ap);
 	va_end(ap);
+	td__ydiag_one_line(b->diag, before);
 	b->soft = TD_EGRAPH;
+}
+
+void td__ydiag_one_line(struct td_diag *diag, size_t before)
+{
+	char *p;
+
+	if (!diag || diag->count <= before)
+		return;
+	for (p = diag->items[diag->count - 1].message; *p; p++)
+		if ((unsigned char)*p < 0x20)
+			*p = ' ';
 }
 
 static void fatal(struct builder *b, int err, unsigned line, unsigned col, const char *msg)

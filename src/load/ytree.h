@@ -99,4 +99,10 @@ static inline int td__yscalar(const struct td__ydoc *doc, uint32_t i)
 struct cJSON *td__ydoc_json(const struct td__ydoc *doc, uint32_t node, size_t *budget,
                             const char *file, struct td_diag *diag, int *oom);
 
+/*
+ * Diagnostic messages are one line: replaces control characters (a newline in a quoted key,
+ * say) in the message of the item added since diag held `before` items.
+ */
+void td__ydiag_one_line(struct td_diag *diag, size_t before);
+
 #endif /* TD_YTREE_H */
