@@ -900,6 +900,84 @@ START_TEST(allocation_failures)
 }
 END_TEST
 
+/* A small deterministic generator, so a failing mutation can be replayed. */
+static uint32_t next_rand(uint32_t *state)
+{
+	*state ^= *state << 13;
+	*state ^= *state >> 17;
+	*state ^= *state << 5;
+	return *state;
+}
+
+/* Inserts, deletes or overwrites a few bytes of text (cap bytes of room). */
+static size_t mutate(char *text, size_t len, size_t cap, uint32_t *rs)
+{
+	static const char *const tokens[] = {
+	    "&a ",           "*a", "<<: ", "[",    "]",  "{",     "}",      ": ", "\n  ", "- ",
+	    "depends_on: [", "'",  "\"",   "\xff", "\t", "---\n", "!!str ", "? ", "~",    "\0"};
+	size_t pos, k, muts = 1 + next_rand(rs) % 4, m;
+	const char *t;
+
+	for (m = 0; m < muts; m++) {
+		pos = len ? next_rand(rs) % len : 0;
+		switch (next_rand(rs) % 3) {
+		case 0:
+			if (len)
+				text[pos] = (char)next_rand(rs);
+			break;
+		case 1:
+			k = 1 + next_rand(rs) % 8;
+			k = k > len - pos ? len - pos : k;
+			memmove(text + pos, text + pos + k, len - pos - k);
+			len -= k;
+			break;
+		default:
+			t = tokens[next_rand(rs) % TD__ARRAY_SIZE(tokens)];
+			k = *t ? strlen(t) : 1;
+			if (len + k > cap)
+				break;
+			memmove(text + pos + k, text + pos, len - pos);
+			memcpy(text + pos, t, k);
+			len += k;
+		}
+	}
+	return len;
+}
+
+/* Damaged graphs never crash, leak or report nothing; every message is one line. */
+START_TEST(mutations)
+{
+	size_t cap = sizeof(weather) + 4096, len, i;
+	char *text = malloc(cap), *json;
+	uint32_t rs = 0x9e3779b9u;
+	struct td_diag d = {0};
+	struct td_graph *g;
+	int n, rc;
+
+	ck_assert_ptr_nonnull(text);
+	for (n = 0; n < 3000; n++) {
+		memcpy(text, weather, sizeof(weather) - 1);
+		len = mutate(text, sizeof(weather) - 1, cap, &rs);
+		g = NULL;
+		rc = td_graph_load_buffer(text, len, "m.yaml", "/tmp", &g, &d);
+		ck_assert_msg((rc == 0) == (g != NULL), "mutation %d: rc %d", n, rc);
+		ck_assert_msg(rc == 0 || d.count > 0, "mutation %d: no diagnostic", n);
+		for (i = 0; i < d.count; i++) {
+			ck_assert_ptr_null(strchr(d.items[i].message, '\n'));
+			ck_assert(d.items[i].line > 0 || d.items[i].column == 0);
+		}
+		if (g) {
+			ck_assert_int_eq(
+			    td_graph_tools_json(g, (enum td_dialect)(n % 4), n & 1, &json), 0);
+			free(json);
+		}
+		td_diag_clear(&d);
+		td_graph_free(g);
+	}
+	free(text);
+}
+END_TEST
+
 /* ---- tools JSON ---- */
 
 START_TEST(tools_json_dialects)
@@ -1134,6 +1212,7 @@ static Suite *load_suite(void)
 	tcase_add_test(tc, alias_depth_and_nesting);
 	tcase_add_test(tc, merge_explosion);
 	tcase_add_test(tc, unknown_alias_no_cascade);
+	tcase_add_test(tc, mutations);
 	tcase_add_test(tc, allocation_failures);
 	suite_add_tcase(s, tc);
 
