@@ -213,6 +213,10 @@ START_TEST(every_field)
 	ck_assert_str_eq(tool(g, "native")->function, "my_fn");
 	ck_assert_str_eq(tool(g, "native")->description, "C function");
 	td_graph_free(g);
+
+	g = load_ok("version: 1\ntools: {a: {builtin: echo, description: ''}}\n");
+	ck_assert_str_eq(tool(g, "a")->description, "");
+	td_graph_free(g);
 }
 END_TEST
 

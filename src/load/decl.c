@@ -289,7 +289,14 @@ static bool set_kind(struct td__loader *L, struct tool_ctx *c, uint32_t key, enu
 
 static void key_description(struct td__loader *L, struct tool_ctx *c, uint32_t key, uint32_t val)
 {
-	get_string(L, key, val, "a string", &c->t->description);
+	const char *s = text_of(L, val);
+
+	if (!s) {
+		bad_value(L, key, val, "a string");
+		return;
+	}
+	td__free(c->t->description); /* an empty description is allowed */
+	c->t->description = dup_text(L, s);
 }
 
 static void key_input_schema(struct td__loader *L, struct tool_ctx *c, uint32_t key, uint32_t val)
