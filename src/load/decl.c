@@ -311,7 +311,12 @@ static void key_input_schema(struct td__loader *L, struct tool_ctx *c, uint32_t 
 	c->t->schema = to_json(L, val);
 	if (!c->t->schema)
 		return;
-	if (td__schema_check(c->t->schema, err, sizeof(err)) != 0)
+	if (td__schema_check(c->t->schema, err, sizeof(err)) == 0)
+		return;
+	/* the checker may already say where: "input_schema.type: unknown type ..." */
+	if (strncmp(err, "input_schema", 12) == 0)
+		td__load_error(L, val, "tool '%s': %s", c->t->name, err);
+	else
 		td__load_error(L, val, "input_schema of tool '%s': %s", c->t->name, err);
 }
 
