@@ -522,35 +522,6 @@ static int add_edges(struct dctx *d)
 	return 0;
 }
 
-/* ---- dialect names ---- */
-
-static const char *const dialect_names[] = {
-    [TD_DIALECT_AUTO] = "auto",
-    [TD_DIALECT_ANTHROPIC] = "anthropic",
-    [TD_DIALECT_OPENAI] = "openai",
-    [TD_DIALECT_RESPONSES] = "responses",
-};
-
-const char *td_dialect_name(enum td_dialect dialect)
-{
-	return (unsigned)dialect < TD__ARRAY_SIZE(dialect_names) ? dialect_names[dialect]
-	                                                         : "unknown";
-}
-
-int td_dialect_parse(const char *name, enum td_dialect *out)
-{
-	size_t i;
-
-	for (i = 0; name && i < TD__ARRAY_SIZE(dialect_names); i++) {
-		if (strcmp(name, dialect_names[i]) == 0) {
-			if (out)
-				*out = (enum td_dialect)i;
-			return 0;
-		}
-	}
-	return TD_EINVAL;
-}
-
 /* ---- the batch ---- */
 
 static int check_shape(struct dctx *d, enum td_dialect want, enum td_dialect found,

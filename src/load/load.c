@@ -366,15 +366,3 @@ unsigned td_graph_concurrency(const struct td_graph *g)
 {
 	return g ? g->concurrency : TD_DEFAULT_CONCURRENCY;
 }
-
-/*
- * TEMPORARY, removable once src/calls/schema.c is merged: a weak stand-in so this branch links
- * on its own. The real td__schema_check() (a strong symbol) replaces it at link time.
- */
-__attribute__((weak)) int td__schema_check(const struct cJSON *schema, char *err, size_t errlen)
-{
-	(void)schema;
-	if (errlen)
-		err[0] = '\0';
-	return 0;
-}
