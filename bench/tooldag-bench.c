@@ -1416,6 +1416,10 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "import"))
 		return cmd_import(argc - 1, argv + 1);
+	if (argc >= 3 && !strcmp(argv[2], "--help")) {
+		usage(stdout);
+		return 0;
+	}
 	if (!strcmp(argv[1], "level"))
 		return cmd_level(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "gen"))

@@ -31,7 +31,7 @@ fail() {
 	fails=$((fails + 1))
 }
 
-# expect CODE SUBSTRING CMD... : CMD exits CODE and its stderr contains SUBSTRING.
+# expect CODE SUBSTRING CMD... : CMD exits CODE and its stderr contains SUBSTRING (if not empty).
 expect() {
 	local code=$1 want=$2 got
 	shift 2
@@ -39,7 +39,7 @@ expect() {
 	got=$?
 	if [ "$got" != "$code" ]; then
 		fail "$* exited $got, expected $code; stderr: $(head -c 300 "$tmp/err")"
-	elif ! grep -qF -- "$want" "$tmp/err"; then
+	elif [ -n "$want" ] && ! grep -qF -- "$want" "$tmp/err"; then
 		fail "$*: stderr lacks '$want'; got: $(head -c 300 "$tmp/err")"
 	fi
 }
@@ -76,6 +76,15 @@ expect 1 "-j: expected an integer in 1..1000000, got '0'" "$BENCH" import stg f 
 expect 1 "-d: expected LO:HI with 1 <= LO <= HI <= 1000, got '5:3'" "$BENCH" level -d 5:3
 expect 1 "usage: tooldag-bench gen calls|tools" "$BENCH" gen
 expect 1 "usage: tooldag-bench gen tools" "$BENCH" gen tools -n 10
+expect 1 "usage: tooldag-bench gen calls [-n CALLS]" "$BENCH" gen calls -n 10
+expect 1 "-n 5 gives no call per level with -l 10" "$BENCH" level -n 5 -l 10
+expect 1 "usage: tooldag-bench level" "$BENCH" level extra
+expect 1 "usage: tooldag-bench time -o FILE CMD" "$BENCH" time
+expect 3 "time: /nonexistent/cmd: No such file or directory" "$BENCH" time -o "$b/t" /nonexistent/cmd
+expect 7 "" "$BENCH" time -o "$b/t.json" sh -c 'exit 7'
+grep -Eq '^\{"wall_s":[0-9.]+,"maxrss_mb":[0-9.]+,"status":7\}$' "$b/t.json" ||
+	fail "time: unexpected report $(cat "$b/t.json")"
+"$BENCH" level --help | grep -q "^usage: tooldag-bench COMMAND" || fail "level --help"
 expect 2 "$b/none.stg: No such file or directory" "$BENCH" import stg "$b/none.stg" -o "$b/o"
 expect 2 "$b: not a regular file" "$BENCH" import wf "$b" -o "$b/o"
 
