@@ -4,8 +4,9 @@
 
     python3 tests/realgraph_levels.py [--wf-readme README.md] MANIFEST
 
-MANIFEST has one line per graph: FORMAT<TAB>SOURCE<TAB>PLAN_JSON, FORMAT being `stg` or `wf`,
-SOURCE the original data file and PLAN_JSON what `tooldag plan --json` printed for its import.
+MANIFEST has one line per graph: FORMAT<TAB>SOURCE<TAB>PLAN_JSON<TAB>CALLS_JSON, FORMAT being
+`stg` or `wf`, SOURCE the original data file, PLAN_JSON what `tooldag plan --json` printed for its
+import and CALLS_JSON the imported batch (its `ms` inputs are checked against the runtimes).
 For each graph this reads SOURCE itself (not the converter's output) and computes every task's
 level as the longest path from a source (a memoised depth-first search over predecessors, not
 Kahn's algorithm, so a shared bug cannot hide), then checks the plan: the level count, every
@@ -15,6 +16,7 @@ the table in that README. Prints one line per graph; exits 1 if any check failed
 """
 import argparse
 import json
+import math
 import os
 import re
 import sys
@@ -26,17 +28,18 @@ def stg_graph(path):
         text = "\n".join(line.split("#", 1)[0] for line in f)
     tok = [int(x) for x in text.split()]
     n, pos = tok[0], 1
-    ids, preds = [], {}
+    ids, preds, ms = [], {}, {}
     for k in range(n + 2):
-        num, _time, npred = tok[pos:pos + 3]
+        num, time, npred = tok[pos:pos + 3]
         assert num == k, f"{path}: task {k} numbered {num}"
         ps = tok[pos + 3:pos + 3 + npred]
         pos += 3 + npred
         if 1 <= k <= n:
             ids.append(f"t{k}")
             preds[f"t{k}"] = {f"t{p}" for p in ps if 1 <= p <= n}
+            ms[f"t{k}"] = time  # one time unit = 1 ms by default
     assert pos == len(tok), f"{path}: trailing numbers"
-    return ids, preds
+    return ids, preds, ms
 
 
 def wf_graph(path):
@@ -45,15 +48,18 @@ def wf_graph(path):
         wf = json.load(f)["workflow"]
     if "specification" in wf:
         tasks, key = wf["specification"]["tasks"], "id"
+        runtime = {t["id"]: t["runtimeInSeconds"] for t in wf["execution"]["tasks"]}
     else:
         tasks, key = wf["tasks"], "name"
+        runtime = {t["name"]: t["runtimeInSeconds"] for t in tasks}
     ids = [t[key] for t in tasks]
+    ms = {i: math.floor(runtime[i] * 1000 + 0.5) for i in ids}
     preds = {i: set() for i in ids}
     for t in tasks:
         preds[t[key]].update(t.get("parents", []))
         for c in t.get("children", []):
             preds[c].add(t[key])
-    return ids, preds
+    return ids, preds, ms
 
 
 def longest_path_levels(ids, preds):
@@ -129,11 +135,16 @@ def main():
     failed = checked = 0
     with open(a.manifest) as f:
         entries = [line.rstrip("\n").split("\t") for line in f if line.strip()]
-    for fmt, src, plan_path in entries:
-        ids, preds = stg_graph(src) if fmt == "stg" else wf_graph(src)
+    for fmt, src, plan_path, calls_path in entries:
+        ids, preds, ms = stg_graph(src) if fmt == "stg" else wf_graph(src)
         with open(plan_path) as f:
             plan = json.load(f)
+        with open(calls_path) as f:
+            calls = json.load(f)
         bad = check_plan(ids, preds, plan)
+        wrong = [c["id"] for c in calls if c["input"] != {"ms": ms[c["id"]]}]
+        if wrong:
+            bad.append(f"{len(wrong)} calls with the wrong ms input, first {wrong[0]}")
         if table is not None and fmt == "wf":
             name = os.path.basename(src)
             if name not in table:

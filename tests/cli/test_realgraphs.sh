@@ -7,7 +7,8 @@
 # 3. STG graphs from $TD_SHARED/data/stg/{50,100,300,app} (a fixed sample of 43, or all 373
 #    with TD_REALGRAPHS=all) and every WfCommons instance in $TD_SHARED/data/wf (schema 1.5
 #    and 1.4): import, `tooldag plan --json`, and compare the
-#    level count, every call's level and its direct dependencies with tests/realgraph_levels.py,
+#    level count, every call's level and direct dependencies (and each call's `ms` input against
+#    the task's runtime) with tests/realgraph_levels.py,
 #    an independent leveling (longest path, not Kahn) computed from the original file; the
 #    WfCommons level counts and tasks per level must equal the table in data/wf/README.md.
 # 4. The benchmark generators: `gen calls` through `tooldag plan`, `gen tools` through
@@ -243,7 +244,7 @@ plan_one() { # FORMAT SOURCE
 		fail "tooldag plan of $2: $(head -c 300 "$tmp/err")"
 		return
 	fi
-	printf '%s\t%s\t%s\n' "$1" "$2" "$out/plan.json" >>"$manifest"
+	printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$out/plan.json" "$out/calls.json" >>"$manifest"
 }
 # All 373 STG graphs take 10-30 s on a loaded 2-core machine (two processes per graph), so by
 # default a fixed sample: every 12th graph of 50/ and 100/ (different generator blocks each
