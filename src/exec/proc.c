@@ -192,6 +192,8 @@ static int resolve_tool(struct tool_cache *tc, const struct td_graph *g, const s
 		return 0;
 	}
 	if (strchr(argv0, '/')) {
+		while (argv0[0] == '.' && argv0[1] == '/')
+			argv0 += 2;
 		if (argv0[0] == '/' || !g->dir)
 			tc->path = td__strdup(argv0);
 		else
@@ -467,6 +469,13 @@ static void on_timer(struct td__timer *t)
 
 /* ---- spawning ---- */
 
+static void deferred_done(struct td__timer *t)
+{
+	struct td__job *job = CONTAINER(t, struct td__job, timer);
+
+	job->be->done(job->be->ud, job);
+}
+
 static int spawn_error(struct td__job *job, const char *argv0, const char *path, int err)
 {
 	char msg[1024];
@@ -486,15 +495,9 @@ static int spawn_error(struct td__job *job, const char *argv0, const char *path,
 	if (td__job_set_content(job, TD_STATUS_ERROR, msg, strlen(msg)) < 0)
 		return TD_ENOMEM;
 	/* reported through done() from the next loop turn, like any other outcome */
+	job->timer.fn = deferred_done;
 	td__loop_defer(job->be->loop, &job->timer);
 	return 0;
-}
-
-static void deferred_done(struct td__timer *t)
-{
-	struct td__job *job = CONTAINER(t, struct td__job, timer);
-
-	job->be->done(job->be->ud, job);
 }
 
 /* The pipes: in[0] becomes the child's stdin (pipe or socket), out/err the child's 1 and 2. */
@@ -605,7 +608,6 @@ static int proc_start(struct td__backend *be, struct td__job *job)
 
 	if (!tc)
 		return TD_ENOMEM;
-	job->timer.fn = deferred_done;
 	if (tc->err)
 		return spawn_error(job, job->tool->argv[0], tc->path, tc->err);
 	if (!(pj = pjob_get(pb)))
