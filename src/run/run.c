@@ -128,7 +128,7 @@ int td_run_timeout(const struct td_run *run)
 
 	if (!run)
 		return TD_EINVAL;
-	if (!run->started || run->completed)
+	if (!run->started || run->completed || td__sched_can_start(run))
 		return 0;
 	if (td__sched_finished(run))
 		return -1;
@@ -156,7 +156,7 @@ int td_run_step(struct td_run *run)
 		if (r < 0)
 			return r;
 		r += td__sched_progress(run);
-	} while (r > 0 && td__loop_next_deadline(run->loop) == 0);
+	} while (r > 0 && (td__loop_next_deadline(run->loop) == 0 || td__sched_can_start(run)));
 	/* what the scheduler queued must reach the kernel before the host polls our fd */
 	r = td__loop_submit(run->loop);
 	if (r < 0 && r != -EBUSY)

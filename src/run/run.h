@@ -100,6 +100,8 @@ void td__sched_cancel(struct td_run *r);
 /* Direct dependencies of call c, batch order, no duplicates, into r->scratch; the count. */
 uint32_t td__sched_deps(struct td_run *r, uint32_t c);
 int td__sched_finished(const struct td_run *r);
+/* Ready calls and free slots: another td__sched_progress() would start something. */
+int td__sched_can_start(const struct td_run *r);
 /* Routes be's completions to r's scheduler. */
 void td__sched_attach(struct td_run *r, struct td__backend *be);
 

@@ -31,9 +31,11 @@ static const struct td__tool *call_tool(const struct td_run *r, uint32_t c)
 	return t < 0 ? NULL : &r->graph->tools[t];
 }
 
+/* Fresh, not the loop's cached clock: starting a wave of processes takes a while, and the
+ * report's timestamps must show when each one really started. */
 static int64_t since_start(const struct td_run *r)
 {
-	return td__loop_now(r->loop) - r->t0;
+	return td__loop_update_now(r->loop) - r->t0;
 }
 
 static int failed(enum td_status s)
@@ -497,11 +499,18 @@ static void start_call(struct td_run *r, uint32_t c, const struct td__tool *tool
 
 /* ---- dispatch: from the ready heap into jobs, under the limits ---- */
 
+/*
+ * Starts at most TD_DISPATCH_BATCH calls, then lets the loop run: with 10,000 ready calls,
+ * starting them all before looking at the clock would make the first ones' timers late by
+ * the time it takes to start the last.
+ */
+#define TD_DISPATCH_BATCH 64
+
 static int dispatch(struct td_run *r)
 {
-	int work = 0;
+	int work = 0, started = 0;
 
-	while (r->nready) {
+	while (r->nready && started < TD_DISPATCH_BATCH) {
 		uint32_t c = r->ready[0];
 		const struct td__tool *tool = call_tool(r, c);
 
@@ -517,6 +526,7 @@ static int dispatch(struct td_run *r)
 			continue;
 		}
 		start_call(r, c, tool); /* leaving READY pops it from the heap */
+		started++;
 		/* the tool took this one: its next parked call may go too */
 		if (r->tools[tool - r->graph->tools].park_head != TD__NONE &&
 		    (!tool->lim.concurrency ||
@@ -690,6 +700,11 @@ void td__sched_cancel(struct td_run *r)
 		else if (cr->state != TD_CS_DONE)
 			finish_msg(r, c, TD_STATUS_CANCELLED, "cancelled");
 	}
+}
+
+int td__sched_can_start(const struct td_run *r)
+{
+	return !r->cancelled && r->nready && r->inflight < r->limit;
 }
 
 int td__sched_finished(const struct td_run *r)
