@@ -319,7 +319,7 @@ static void rate_timer_fired(struct td__timer *t)
  */
 static int take_token(struct td_run *r, struct td__toolrun *tr, const struct td__limits *lim)
 {
-	int64_t now = td__loop_now(r->loop);
+	int64_t now = td__loop_update_now(r->loop); /* fresh: spacing is a promise */
 	double cost = (double)lim->rate_period_us / (double)lim->rate_count;
 
 	tr->credit += (double)(now - tr->credit_at);
