@@ -308,6 +308,12 @@ TD_API int td_run_timeout(const struct td_run *run);
 TD_API int td_run_step(struct td_run *run);
 /* Cancels every unfinished call (running process groups are killed). Idempotent. */
 TD_API void td_run_cancel(struct td_run *run);
+/*
+ * Cancels one call (index in batch order): if running, its process group is killed (SIGTERM,
+ * SIGKILL after the grace); either way its result becomes "cancelled" and its dependents see a
+ * failed dependency. A call that already has its result keeps it. 0, or TD_EINVAL.
+ */
+TD_API int td_run_cancel_call(struct td_run *run, size_t call);
 /* Frees the run; kills and reaps anything still running first. */
 TD_API void td_run_free(struct td_run *run);
 

@@ -430,6 +430,47 @@ START_TEST(cancel_before_start)
 }
 END_TEST
 
+START_TEST(cancel_one_call)
+{
+	int a = fx_tool(&F, "a", TD_KIND_BUILTIN), b = fx_tool(&F, "b", TD_KIND_BUILTIN);
+	int i;
+	char id[16];
+
+	FK->manual = 1;
+	fx_tool_dep(&F, b, a);
+	for (i = 0; i < 4; i++) {
+		snprintf(id, sizeof(id), "a%d", i);
+		fx_call(&F, id, "a", "{}");
+	}
+	fx_call(&F, "b0", "b", "{}");
+	F.g.tools[a].lim.concurrency = 1;
+	run_fake(2, TD_SCHEDULE_LEVEL);
+	ck_assert_int_eq(td_run_step(R), 1);
+	ck_assert_uint_eq(FK->nrunning, 1);
+	ck_assert_int_eq(td_run_cancel_call(R, 0), 0); /* running: killed */
+	ck_assert_int_eq(td_run_cancel_call(R, 2), 0); /* parked behind the tool limit */
+	ck_assert_int_eq(td_run_cancel_call(R, 99), TD_EINVAL);
+	ck_assert_int_eq(td_run_step(R), 1);
+	ck_assert_uint_eq(FK->kills, 1);
+	ck_assert_int_eq(status(0), TD_STATUS_CANCELLED);
+	ck_assert_int_eq(status(2), TD_STATUS_CANCELLED);
+	ck_assert_str_eq(content(2), "cancelled");
+	/* a1 runs, then a3: a2 was dropped from the queue */
+	ck_assert_ptr_nonnull(fake_job(FK, 1));
+	fake_complete(FK, fake_job(FK, 1), TD_STATUS_OK, "one");
+	ck_assert_int_eq(td_run_step(R), 1);
+	ck_assert_ptr_nonnull(fake_job(FK, 3));
+	ck_assert_int_eq(td_run_cancel_call(R, 1), 0); /* done already: keeps its result */
+	ck_assert_str_eq(content(1), "one");
+	fake_complete(FK, fake_job(FK, 3), TD_STATUS_OK, "three");
+	while (td_run_step(R) == 1)
+		;
+	ck_assert_int_eq(status(4), TD_STATUS_SKIPPED);
+	ck_assert_str_eq(content(4), "skipped: dependency a (a0) failed");
+	ck_assert_int_eq(fake_when(FK, 2, 1, 1), -1);
+}
+END_TEST
+
 START_TEST(free_while_running)
 {
 	FK->manual = 1;
@@ -734,6 +775,7 @@ static Suite *run_suite(void)
 	tcase_add_test(tc, unsupported_kinds);
 	tcase_add_test(tc, cancel_mid_run);
 	tcase_add_test(tc, cancel_before_start);
+	tcase_add_test(tc, cancel_one_call);
 	tcase_add_test(tc, free_while_running);
 	tcase_add_test(tc, results_anthropic);
 	tcase_add_test(tc, results_openai);

@@ -185,6 +185,14 @@ void td_run_cancel(struct td_run *run)
 		td__sched_cancel(run);
 }
 
+int td_run_cancel_call(struct td_run *run, size_t call)
+{
+	if (!run || call >= run->plan->ncalls)
+		return TD_EINVAL;
+	td__sched_cancel_call(run, (uint32_t)call);
+	return 0;
+}
+
 /* Kills whatever still runs at once and waits until every job came back (all reaped). */
 static void drain(struct td_run *r)
 {

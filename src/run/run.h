@@ -46,6 +46,7 @@ struct td__callrun {
 	struct td__job *job;      /* while RUNNING */
 	struct td__timer backoff; /* while BACKOFF */
 	uint32_t park_next;       /* link in the tool's park queue */
+	int cancel;               /* td_run_cancel_call(): ends as CANCELLED, whatever happens */
 	struct td_run *run;
 };
 
@@ -97,6 +98,7 @@ void td__sched_begin(struct td_run *r);
 /* Handles completed jobs and starts what the policy and limits allow; returns work done. */
 int td__sched_progress(struct td_run *r);
 void td__sched_cancel(struct td_run *r);
+void td__sched_cancel_call(struct td_run *r, uint32_t c);
 /* Direct dependencies of call c, batch order, no duplicates, into r->scratch; the count. */
 uint32_t td__sched_deps(struct td_run *r, uint32_t c);
 int td__sched_finished(const struct td_run *r);

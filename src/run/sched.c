@@ -107,15 +107,19 @@ static void park_insert(struct td_run *r, struct td__toolrun *t, uint32_t c)
 	*link = c;
 }
 
+/* The first call still parked; calls cancelled while parked are dropped on the way. */
 static uint32_t park_take_head(struct td_run *r, struct td__toolrun *t)
 {
-	uint32_t c = t->park_head;
+	uint32_t c;
 
-	if (c == TD__NONE)
-		return c;
-	t->park_head = r->calls[c].park_next;
-	if (t->park_head == TD__NONE)
-		t->park_tail = TD__NONE;
+	do {
+		c = t->park_head;
+		if (c == TD__NONE)
+			return c;
+		t->park_head = r->calls[c].park_next;
+		if (t->park_head == TD__NONE)
+			t->park_tail = TD__NONE;
+	} while (r->calls[c].state != TD_CS_PARKED);
 	return c;
 }
 
@@ -515,6 +519,10 @@ static int dispatch(struct td_run *r)
 		const struct td__tool *tool = call_tool(r, c);
 
 		work++;
+		if (r->calls[c].state != TD_CS_READY) { /* cancelled while ready: a stale entry */
+			heap_pop(r);
+			continue;
+		}
 		if (r->depfail[c] && tool->lim.on_dependency_failure == TD_DEPFAIL_SKIP) {
 			skip(r, c);
 			continue;
@@ -562,7 +570,7 @@ static int wants_retry(struct td_run *r, uint32_t c, const struct td__job *j)
 {
 	const struct td__tool *tool = call_tool(r, c);
 
-	if (r->cancelled || j->no_retry || !failed(j->status))
+	if (r->cancelled || r->calls[c].cancel || j->no_retry || !failed(j->status))
 		return 0;
 	if (r->calls[c].attempts > tool->lim.retries)
 		return 0;
@@ -580,7 +588,7 @@ static void record_attempt_end(struct td_run *r, uint32_t c, const struct td__jo
 	struct td__attempt *a = cr->attempts <= 1 ? &cr->att0 : &cr->more[cr->attempts - 2];
 
 	a->end_us = since_start(r);
-	a->status = r->cancelled ? TD_STATUS_CANCELLED : j->status;
+	a->status = r->cancelled || cr->cancel ? TD_STATUS_CANCELLED : j->status;
 	a->exit_code = j->exit_code;
 	a->signal = j->signal;
 	cr->end_us = a->end_us;
@@ -596,7 +604,7 @@ static void complete(struct td_run *r, struct td__job *j)
 	struct td__toolrun *tr = &r->tools[tool - r->graph->tools];
 
 	record_attempt_end(r, c, j);
-	if (r->cancelled) {
+	if (r->cancelled || r->calls[c].cancel) {
 		finish_msg(r, c, TD_STATUS_CANCELLED, "cancelled");
 	} else if (wants_retry(r, c, j)) {
 		retry_later(r, c, tool);
@@ -700,6 +708,26 @@ void td__sched_cancel(struct td_run *r)
 		else if (cr->state != TD_CS_DONE)
 			finish_msg(r, c, TD_STATUS_CANCELLED, "cancelled");
 	}
+}
+
+/*
+ * One call: a running job is killed and its outcome replaced by "cancelled"; a call not yet
+ * running ends now (a heap or park-queue entry it leaves behind is dropped when reached).
+ * Its dependents see a failed dependency.
+ */
+void td__sched_cancel_call(struct td_run *r, uint32_t c)
+{
+	struct td__callrun *cr = &r->calls[c];
+
+	if (!r->started)
+		td__sched_begin(r);
+	if (cr->state == TD_CS_DONE || cr->cancel)
+		return;
+	cr->cancel = 1;
+	if (cr->state == TD_CS_RUNNING)
+		cr->job->be->kill(cr->job->be, cr->job);
+	else
+		finish_msg(r, c, TD_STATUS_CANCELLED, "cancelled");
 }
 
 int td__sched_can_start(const struct td_run *r)
