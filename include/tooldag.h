@@ -179,6 +179,9 @@ TD_API int td_graph_tools_json(const struct td_graph *graph, enum td_dialect dia
 
 struct td_batch;
 
+/* Largest call batch accepted by td_batch_decode(), in bytes (larger: TD_ETOOBIG). */
+#define TD_BATCH_MAX_BYTES (256u << 20)
+
 /*
  * Decodes a batch of calls from JSON (not necessarily NUL-terminated). `name` names the input
  * in diagnostics (NULL: "<calls>"). Batch-level errors (not JSON, no calls, duplicate ids,

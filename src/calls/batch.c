@@ -31,19 +31,18 @@ int td_batch_new(const struct td_graph *graph, enum td_dialect dialect, struct t
 }
 
 /*
- * Looks up the tool and validates the input. Returns 1 and a message in msg when the call has
- * a call-level error, else 0.
+ * Reports an unknown tool (with a suggestion) or validates the input. Returns 1 and a message in
+ * msg when the call has a call-level error, else 0.
  */
 static int check_call(const struct td_graph *g, const char *name, const struct cJSON *input,
-		      int32_t *tool, char *msg, size_t len)
+                      int32_t tool, char *msg, size_t len)
 {
 	const struct td__tool *t;
 	const char *near = NULL;
 	const char **names;
 	size_t i;
 
-	*tool = td__graph_find(g, name);
-	if (*tool < 0) {
+	if (tool < 0) {
 		names = td__malloc((g->ntools ? g->ntools : 1) * sizeof(*names));
 		if (names) {
 			for (i = 0; i < g->ntools; i++)
@@ -57,7 +56,7 @@ static int check_call(const struct td_graph *g, const char *name, const struct c
 			snprintf(msg, len, "unknown tool '%s'", name);
 		return 1;
 	}
-	t = &g->tools[*tool];
+	t = &g->tools[tool];
 	return t->schema && td__schema_validate(t->schema, input, msg, len) != 0;
 }
 
@@ -73,42 +72,52 @@ static int grow_calls(struct td_batch *b)
 	return 0;
 }
 
+/* Copies the input as compact JSON; the common empty input shares one constant. */
+static int set_input(struct td_batch *b, struct td__call *c, const struct cJSON *input)
+{
+	char *text = NULL;
+
+	c->input = "{}";
+	if (input && cJSON_IsObject(input) && input->child) {
+		if (!(text = cJSON_PrintUnformatted(input)))
+			return TD_ENOMEM;
+		c->input = td__arena_strdup(&b->arena, text);
+		cJSON_free(text);
+		if (!c->input)
+			return TD_ENOMEM;
+	}
+	c->input_len = strlen(c->input);
+	return 0;
+}
+
 int td__batch_add_call(struct td_batch *b, const char *id, const char *name,
-		       const struct cJSON *input, const char *error, uint32_t *dup)
+                       const struct cJSON *input, const char *error, uint32_t *dup)
 {
 	struct td__call *c;
-	char *text = NULL, msg[512];
+	char msg[512];
 	uint32_t idx = (uint32_t)b->ncalls;
-	int r;
 
 	if (b->ncalls >= UINT32_MAX - 1)
 		return TD_ETOOBIG;
+	/* look before inserting: a call that fails half-way must leave no id behind */
+	if (td__strmap_get(&b->by_id, id, dup))
+		return TD_EBATCH;
 	if (b->ncalls == b->cap && grow_calls(b) < 0)
 		return TD_ENOMEM;
 	c = &b->calls[idx];
 	memset(c, 0, sizeof(*c));
+	c->tool = td__graph_find(b->graph, name);
 	c->id = td__arena_strdup(&b->arena, id);
-	c->name = td__arena_strdup(&b->arena, name);
+	/* a known tool's name is the graph's string (the batch borrows the graph) */
+	c->name = c->tool >= 0 ? b->graph->tools[c->tool].name : td__arena_strdup(&b->arena, name);
 	if (!c->id || !c->name)
 		return TD_ENOMEM;
-	r = td__strmap_put(&b->by_id, c->id, idx, dup);
-	if (r < 0)
-		return TD_ENOMEM;
-	if (r == 1)
-		return TD_EBATCH;
-
-	c->tool = td__graph_find(b->graph, name);
-	if (!error && check_call(b->graph, name, input, &c->tool, msg, sizeof(msg)))
+	if (!error && check_call(b->graph, name, input, c->tool, msg, sizeof(msg)))
 		error = msg;
 	if (error && !(c->error = td__arena_strdup(&b->arena, error)))
 		return TD_ENOMEM;
-	if (input && cJSON_IsObject(input) && !(text = cJSON_PrintUnformatted(input)))
+	if (set_input(b, c, input) < 0 || td__strmap_put(&b->by_id, c->id, idx, NULL) < 0)
 		return TD_ENOMEM;
-	c->input = td__arena_strdup(&b->arena, text ? text : "{}");
-	cJSON_free(text);
-	if (!c->input)
-		return TD_ENOMEM;
-	c->input_len = strlen(c->input);
 	b->ncalls++;
 	return (int)idx;
 }

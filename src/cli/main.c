@@ -1,11 +1,55 @@
 /* SPDX-License-Identifier: MIT */
-/* main.c - the tooldag command (placeholder until the commands land). */
+/* main.c - the tooldag command: dispatch to check, plan, tools and run. */
 #include <stdio.h>
+#include <string.h>
 
-#include "tooldag.h"
+#include "cli.h"
 
-int main(void)
+static const struct command {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *summary;
+} commands[] = {
+	{"check", cmd_check, "validate a graph file (and its own calls, if any)"},
+	{"plan", cmd_plan, "print the levels a batch of calls would run in"},
+	{"tools", cmd_tools, "print the tool definitions for a model API's `tools` parameter"},
+};
+
+static void usage(FILE *f)
 {
-	printf("tooldag %s\n", td_version());
-	return 0;
+	size_t i;
+
+	fprintf(f, "usage: tooldag [--version] [--help] COMMAND [ARGS]\n\n"
+		   "Runs the tool calls of one model turn as a dependency graph: independent calls\n"
+		   "concurrently, dependent calls in order, one result per call.\n\ncommands:\n");
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-7s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f, "\n'tooldag COMMAND --help' describes a command.\n"
+		   "exit codes: 0 ok, 1 usage error, 2 invalid graph or batch, 3 call errors with\n"
+		   "--fail-on-error, 4 run could not start (e.g. io_uring refused), 130 interrupted.\n");
+}
+
+int main(int argc, char **argv)
+{
+	size_t i;
+
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return EXIT_OK;
+	}
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+		printf("tooldag %s\n", td_version());
+		return EXIT_OK;
+	}
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].fn(argc - 1, argv + 1);
+	cli_error("unknown command '%s'", argv[1]);
+	fprintf(stderr, "Try 'tooldag --help'.\n");
+	return EXIT_USAGE;
 }

@@ -26,12 +26,21 @@ struct td_plan {
 	uint32_t *pred_off, *pred; /* pred_off[nnodes + 1] */
 	uint32_t *succ_off, *succ; /* succ_off[nnodes + 1] */
 
-	int32_t *level;           /* [ncalls]: level of each call */
+	/* [nnodes]: level of each call; a barrier's entry is its ready level (1 + the highest
+	 * level among its tool's calls) */
+	int32_t *level;
 	uint32_t nlevels;
 	/* levels as runs of call indices, batch order inside each level, calls with a call-level
 	 * error left out: level k is order[level_off[k] .. level_off[k + 1]) */
 	uint32_t *level_off;      /* [nlevels + 1] */
 	uint32_t *order;
 };
+
+/*
+ * A call's direct dependencies as call indices (barriers expanded into their tool's calls),
+ * sorted, without duplicates, in *buf (grown as needed; *cap its capacity; the caller frees
+ * it with td__free). Returns the count or TD_ENOMEM.
+ */
+int td__plan_deps(const struct td_plan *p, uint32_t call, uint32_t **buf, size_t *cap);
 
 #endif /* TD_PLAN_H */

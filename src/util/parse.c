@@ -107,7 +107,7 @@ int td__parse_rate(const char *s, uint32_t *count, int64_t *period_us)
 	const char *slash;
 	char num[32];
 	size_t n;
-	double c;
+	double c = 0; /* read below even when no number was parsed */
 	int64_t p;
 	int err;
 

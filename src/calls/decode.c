@@ -1,0 +1,621 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * decode.c - JSON call batches in the three model dialects -> td_batch.
+ *
+ * Two kinds of problems are kept apart on purpose: a batch-level problem (not JSON, no calls,
+ * a call without id or name, duplicate ids, a depends_on naming an absent call) means there is
+ * no well-formed batch to answer, so decoding fails with every such problem in the diag. A
+ * call-level problem (unknown tool, arguments that do not parse, schema violations) still
+ * leaves a call the model expects one result for, so it is recorded on the call.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "calls/batch.h"
+
+/* Calls are numbered from 1 in messages, in the order they appear in the input. */
+struct pending {
+	uint32_t call;    /* batch index */
+	uint32_t ordinal; /* 1-based number of the call in the input */
+	const cJSON *deps;
+};
+
+struct dctx {
+	struct td_batch *b;
+	struct td_diag *diag;
+	const char *name;  /* input name for diagnostics */
+	unsigned line;     /* position for every item (graph calls), 0 for JSON input */
+	int err;           /* first batch-level error */
+	uint32_t *ordinal; /* [batch index] -> 1-based input call number */
+	size_t ord_cap;
+	struct pending *pend;
+	size_t npend, pend_cap;
+};
+
+static const char *const dialect_calls[] = {
+    [TD_DIALECT_AUTO] = "tool calls",
+    [TD_DIALECT_ANTHROPIC] = "Anthropic tool_use blocks",
+    [TD_DIALECT_OPENAI] = "OpenAI Chat tool_calls",
+    [TD_DIALECT_RESPONSES] = "OpenAI Responses function_call items",
+};
+
+static const char *const dialect_shapes[] = {
+    [TD_DIALECT_AUTO] = "tool_use blocks (Anthropic), tool_calls (OpenAI Chat) or "
+                        "function_call items (OpenAI Responses), in an array or inside a "
+                        "message or response",
+    [TD_DIALECT_ANTHROPIC] = "an array of Anthropic tool_use blocks, an assistant message or "
+                             "a Messages API response",
+    [TD_DIALECT_OPENAI] = "an array of OpenAI tool_calls, an assistant message with "
+                          "tool_calls or a chat completion",
+    [TD_DIALECT_RESPONSES] = "an array of OpenAI Responses function_call items or a response "
+                             "holding them in 'output'",
+};
+
+static void batch_error(struct dctx *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void batch_error(struct dctx *d, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!d->err)
+		d->err = TD_EBATCH;
+	va_start(ap, fmt);
+	td__diag_vadd(d->diag, TD_EBATCH, d->name, d->line, 0, fmt, ap);
+	va_end(ap);
+}
+
+/* ---- syntax errors ---- */
+
+/* 1-based line and column (in code points) of byte offset off. */
+static void position(const char *s, size_t off, unsigned *line, unsigned *col)
+{
+	size_t i;
+
+	*line = 1;
+	*col = 1;
+	for (i = 0; i < off; i++) {
+		if (s[i] == '\n') {
+			(*line)++;
+			*col = 1;
+		} else if (((unsigned char)s[i] & 0xc0) != 0x80) {
+			(*col)++;
+		}
+	}
+}
+
+struct scan {
+	size_t deep_at; /* offset of the bracket past cJSON's nesting limit, or len */
+	size_t depth;   /* brackets still open at the end */
+	bool in_string; /* the text ends inside a string */
+};
+
+/*
+ * cJSON fails without saying why. A bracket count tells the two failures worth naming apart:
+ * its nesting limit (the text there is valid) and a text that simply stops too early.
+ */
+static void scan(const char *s, size_t len, struct scan *sc)
+{
+	size_t i;
+
+	memset(sc, 0, sizeof(*sc));
+	sc->deep_at = len;
+	for (i = 0; i < len; i++) {
+		if (sc->in_string) {
+			if (s[i] == '\\')
+				i++;
+			else if (s[i] == '"')
+				sc->in_string = false;
+		} else if (s[i] == '"') {
+			sc->in_string = true;
+		} else if (s[i] == '[' || s[i] == '{') {
+			if (++sc->depth > CJSON_NESTING_LIMIT && sc->deep_at == len)
+				sc->deep_at = i;
+		} else if ((s[i] == ']' || s[i] == '}') && sc->depth) {
+			sc->depth--;
+		}
+	}
+}
+
+/*
+ * cJSON's error offset is approximate: at the end of the input it points at the last byte,
+ * and in a bad key or string one past its first byte. Moves it to the start of the token, or
+ * to the end of the input (*eof) when the text stops inside a string or an open bracket.
+ */
+static size_t error_offset(const char *s, size_t len, size_t off, bool *eof)
+{
+	struct scan sc;
+
+	*eof = false;
+	if (off + 1 >= len) {
+		scan(s, len, &sc);
+		if (sc.depth || sc.in_string) {
+			*eof = true;
+			return len;
+		}
+	}
+	while (off > 0 && off < len && !strchr(" \t\r\n,:[]{}\"", s[off - 1]))
+		off--;
+	return off;
+}
+
+/* "unexpected end of input" or "error near 'snippet'" for the text at off. */
+static void describe_at(const char *s, size_t len, size_t off, char *buf, size_t buflen)
+{
+	size_t n = 0;
+	bool eof;
+
+	off = error_offset(s, len, off, &eof);
+	if (eof || off >= len) {
+		snprintf(buf, buflen, "unexpected end of input");
+		return;
+	}
+	while (off + n < len && n < 24 && (unsigned char)s[off + n] >= 0x20)
+		n++;
+	snprintf(buf, buflen, "error near '%.*s'", (int)n, s + off);
+}
+
+static int syntax_error(struct dctx *d, const char *s, size_t len, size_t off, const char *what)
+{
+	unsigned line, col;
+	struct scan sc;
+	char why[64];
+	bool eof;
+
+	scan(s, len, &sc);
+	if (sc.deep_at < len) {
+		position(s, sc.deep_at, &line, &col);
+		td__diag_add(d->diag, TD_ESYNTAX, d->name, line, col,
+		             "JSON nested deeper than %d levels", CJSON_NESTING_LIMIT);
+		return TD_ESYNTAX;
+	}
+	if (!what) {
+		describe_at(s, len, off, why, sizeof(why));
+		off = error_offset(s, len, off, &eof);
+	}
+	position(s, off, &line, &col);
+	td__diag_add(d->diag, TD_ESYNTAX, d->name, line, col, "%s%s",
+	             what ? "" : "not valid JSON: ", what ? what : why);
+	return TD_ESYNTAX;
+}
+
+static bool only_space(const char *s, size_t len, size_t *first)
+{
+	size_t i = *first;
+
+	while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n'))
+		i++;
+	*first = i;
+	return i >= len;
+}
+
+/* Parses the whole text as one JSON value, or reports where it stops being JSON. */
+static int parse(struct dctx *d, const char *s, size_t len, cJSON **root)
+{
+	const char *end = NULL;
+	size_t off = 0;
+
+	if (only_space(s, len, &off)) {
+		td__diag_add(d->diag, TD_ESYNTAX, d->name, 0, 0,
+		             "empty input: expected a JSON array or object holding tool calls");
+		return TD_ESYNTAX;
+	}
+	*root = cJSON_ParseWithLengthOpts(s, len, &end, 0);
+	off = end ? (size_t)(end - s) : 0;
+	if (!*root)
+		return syntax_error(d, s, len, off, NULL);
+	if (!only_space(s, len, &off) && s[off] != '\0') {
+		cJSON_Delete(*root);
+		*root = NULL;
+		return syntax_error(d, s, len, off, "unexpected data after the JSON value");
+	}
+	return 0;
+}
+
+/* ---- shapes ---- */
+
+static const char *str_member(const cJSON *o, const char *key)
+{
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	return cJSON_IsString(m) ? m->valuestring : NULL;
+}
+
+static bool str_is(const cJSON *o, const char *key, const char *want)
+{
+	const char *v = str_member(o, key);
+
+	return v && strcmp(v, want) == 0;
+}
+
+/* Which dialect's call an array item is, or AUTO when it is not a call (text, reasoning...). */
+static enum td_dialect classify(const cJSON *item)
+{
+	const cJSON *type = cJSON_GetObjectItemCaseSensitive(item, "type");
+
+	if (!cJSON_IsObject(item))
+		return TD_DIALECT_AUTO;
+	if (str_is(item, "type", "tool_use"))
+		return TD_DIALECT_ANTHROPIC;
+	if (str_is(item, "type", "function_call"))
+		return TD_DIALECT_RESPONSES;
+	if (cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(item, "function")) &&
+	    (!type || str_is(item, "type", "function")))
+		return TD_DIALECT_OPENAI;
+	return TD_DIALECT_AUTO;
+}
+
+static enum td_dialect array_dialect(const cJSON *arr)
+{
+	const cJSON *it;
+	enum td_dialect dl;
+
+	cJSON_ArrayForEach(it, arr)
+	{
+		if ((dl = classify(it)) != TD_DIALECT_AUTO)
+			return dl;
+	}
+	return TD_DIALECT_AUTO;
+}
+
+static const cJSON *array_member(const cJSON *o, const char *key)
+{
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	return cJSON_IsArray(m) ? m : NULL;
+}
+
+/*
+ * Finds the array that holds the calls and the dialect its shape implies (AUTO when the shape
+ * is unknown, or an array with no call items).
+ */
+static enum td_dialect locate(const cJSON *root, const cJSON **items)
+{
+	const cJSON *msg;
+
+	*items = NULL;
+	if (cJSON_IsArray(root)) {
+		*items = root;
+		return array_dialect(root);
+	}
+	if (!cJSON_IsObject(root))
+		return TD_DIALECT_AUTO;
+	if (array_member(root, "choices")) {
+		msg = cJSON_GetObjectItemCaseSensitive(
+		    cJSON_GetArrayItem(array_member(root, "choices"), 0), "message");
+		*items = array_member(msg, "tool_calls");
+		return TD_DIALECT_OPENAI;
+	}
+	if ((*items = array_member(root, "tool_calls")))
+		return TD_DIALECT_OPENAI;
+	if ((*items = array_member(root, "output")))
+		return TD_DIALECT_RESPONSES;
+	if ((*items = array_member(root, "content")) &&
+	    (str_is(root, "type", "message") || str_is(root, "role", "assistant")))
+		return TD_DIALECT_ANTHROPIC;
+	*items = NULL;
+	return TD_DIALECT_AUTO;
+}
+
+/* ---- one call ---- */
+
+struct raw_call {
+	const char *id, *name;
+	const char *id_key, *name_key; /* what the dialect calls them, for messages */
+	const cJSON *input;            /* NULL: {} */
+	cJSON *owned;                  /* parsed arguments, freed after the call is added */
+	char error[256];               /* call-level error, "" if none */
+	const cJSON *deps;
+};
+
+/* `arguments` of OpenAI dialects: a JSON string (usually), parsed here. */
+static void parse_arguments(struct raw_call *rc, const cJSON *args)
+{
+	const char *end = NULL;
+	char why[64];
+	size_t len;
+
+	if (!args || (cJSON_IsString(args) && !args->valuestring[0]))
+		return; /* no arguments: {} */
+	if (cJSON_IsObject(args)) {
+		rc->input = args; /* some proxies send the object itself */
+		return;
+	}
+	if (!cJSON_IsString(args)) {
+		snprintf(rc->error, sizeof(rc->error), "arguments must be a JSON string");
+		return;
+	}
+	len = strlen(args->valuestring);
+	rc->owned = cJSON_ParseWithOpts(args->valuestring, &end, 1);
+	if (!rc->owned) {
+		describe_at(args->valuestring, len, end ? (size_t)(end - args->valuestring) : 0,
+		            why, sizeof(why));
+		snprintf(rc->error, sizeof(rc->error), "arguments are not valid JSON: %s", why);
+		return;
+	}
+	if (!cJSON_IsObject(rc->owned))
+		snprintf(rc->error, sizeof(rc->error), "arguments must be a JSON object, got %s",
+		         cJSON_IsArray(rc->owned) ? "an array" : "a scalar");
+	else
+		rc->input = rc->owned;
+}
+
+static void read_call(const cJSON *item, enum td_dialect dl, struct raw_call *rc)
+{
+	const cJSON *fn = cJSON_GetObjectItemCaseSensitive(item, "function");
+	const cJSON *in;
+
+	memset(rc, 0, sizeof(*rc));
+	rc->deps = cJSON_GetObjectItemCaseSensitive(item, "depends_on");
+	rc->id_key = dl == TD_DIALECT_RESPONSES ? "call_id" : "id";
+	rc->name_key = dl == TD_DIALECT_OPENAI ? "function.name" : "name";
+	rc->id = str_member(item, rc->id_key);
+	if (dl == TD_DIALECT_OPENAI) {
+		rc->name = str_member(fn, "name");
+		parse_arguments(rc, cJSON_GetObjectItemCaseSensitive(fn, "arguments"));
+	} else if (dl == TD_DIALECT_RESPONSES) {
+		rc->name = str_member(item, "name");
+		parse_arguments(rc, cJSON_GetObjectItemCaseSensitive(item, "arguments"));
+	} else {
+		rc->name = str_member(item, "name");
+		in = cJSON_GetObjectItemCaseSensitive(item, "input");
+		if (in && !cJSON_IsObject(in))
+			snprintf(rc->error, sizeof(rc->error), "input must be a JSON object");
+		else
+			rc->input = in;
+	}
+}
+
+/* A call without a usable id or name cannot be answered: batch-level. */
+static bool call_identified(struct dctx *d, const struct raw_call *rc, uint32_t ord)
+{
+	const char *who = rc->id && rc->id[0] ? rc->id : rc->name;
+	char tag[96] = "";
+
+	if (who && who[0])
+		snprintf(tag, sizeof(tag), " (%.80s)", who);
+	if (!rc->id || !rc->id[0]) {
+		batch_error(d, "call %u%s: missing '%s' (a non-empty string)", ord, tag,
+		            rc->id_key);
+		return false;
+	}
+	if (!rc->name || !rc->name[0]) {
+		batch_error(d, "call %u%s: missing '%s' (a non-empty string)", ord, tag,
+		            rc->name_key);
+		return false;
+	}
+	return true;
+}
+
+static bool deps_valid(const cJSON *deps)
+{
+	const cJSON *e;
+
+	if (!cJSON_IsArray(deps))
+		return false;
+	cJSON_ArrayForEach(e, deps)
+	{
+		if (!cJSON_IsString(e))
+			return false;
+	}
+	return true;
+}
+
+static int remember(struct dctx *d, uint32_t call, uint32_t ord, const cJSON *deps)
+{
+	struct pending *p;
+	uint32_t *o;
+	size_t cap;
+
+	if (call >= d->ord_cap) {
+		cap = d->ord_cap ? d->ord_cap * 2 : 16;
+		o = td__reallocarray(d->ordinal, cap, sizeof(*o));
+		if (!o)
+			return TD_ENOMEM;
+		d->ordinal = o;
+		d->ord_cap = cap;
+	}
+	d->ordinal[call] = ord;
+	if (!deps)
+		return 0;
+	if (d->npend == d->pend_cap) {
+		cap = d->pend_cap ? d->pend_cap * 2 : 16;
+		p = td__reallocarray(d->pend, cap, sizeof(*p));
+		if (!p)
+			return TD_ENOMEM;
+		d->pend = p;
+		d->pend_cap = cap;
+	}
+	d->pend[d->npend++] = (struct pending){call, ord, deps};
+	return 0;
+}
+
+static int add_call(struct dctx *d, const cJSON *item, enum td_dialect dl, uint32_t ord)
+{
+	struct raw_call rc;
+	uint32_t dup = 0;
+	int r = 0;
+
+	read_call(item, dl, &rc);
+	if (!call_identified(d, &rc, ord))
+		goto out;
+	if (rc.deps && !deps_valid(rc.deps)) {
+		batch_error(d, "call %u (%s): depends_on must be a list of call ids", ord, rc.id);
+		rc.deps = NULL;
+	}
+	r = td__batch_add_call(d->b, rc.id, rc.name, rc.input, rc.error[0] ? rc.error : NULL, &dup);
+	if (r == TD_EBATCH) {
+		batch_error(d, "duplicate call id '%s' (calls %u and %u)", rc.id, d->ordinal[dup],
+		            ord);
+		r = 0;
+	} else if (r >= 0) {
+		r = remember(d, (uint32_t)r, ord, rc.deps);
+	}
+out:
+	cJSON_Delete(rc.owned);
+	return r;
+}
+
+static int add_calls(struct dctx *d, const cJSON *items, enum td_dialect dl)
+{
+	const cJSON *it;
+	enum td_dialect got;
+	uint32_t ord = 0;
+	int r;
+
+	cJSON_ArrayForEach(it, items)
+	{
+		got = classify(it);
+		if (got == TD_DIALECT_AUTO)
+			continue; /* text, thinking, reasoning, message items */
+		ord++;
+		if (got != dl) {
+			batch_error(d, "call %u: mixed dialects: %s among %s", ord,
+			            dialect_calls[got], dialect_calls[dl]);
+			continue;
+		}
+		if ((r = add_call(d, it, dl, ord)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* ---- explicit edges ---- */
+
+static void unknown_dep(struct dctx *d, const struct pending *p, const char *id)
+{
+	const struct td_batch *b = d->b;
+	const char **ids;
+	const char *near = NULL;
+	size_t i;
+
+	/* a suggestion costs O(calls) per bad id: only for batches a person reads */
+	if (b->ncalls <= 10000 && (ids = td__malloc(b->ncalls * sizeof(*ids)))) {
+		for (i = 0; i < b->ncalls; i++)
+			ids[i] = b->calls[i].id;
+		near = td__did_you_mean(id, ids, b->ncalls);
+		td__free(ids);
+	}
+	batch_error(d, "call %u (%s): depends_on names unknown call id '%s'%s%s%s", p->ordinal,
+	            b->calls[p->call].id, id, near ? " (did you mean '" : "", near ? near : "",
+	            near ? "'?)" : "");
+}
+
+static int add_edges(struct dctx *d)
+{
+	const struct pending *p;
+	const cJSON *e;
+	uint32_t dep;
+	size_t i;
+
+	for (i = 0; i < d->npend; i++) {
+		p = &d->pend[i];
+		cJSON_ArrayForEach(e, p->deps)
+		{
+			if (!td__strmap_get(&d->b->by_id, e->valuestring, &dep))
+				unknown_dep(d, p, e->valuestring);
+			else if (td__batch_add_edge(d->b, p->call, dep) < 0)
+				return TD_ENOMEM;
+		}
+	}
+	return 0;
+}
+
+/* ---- the batch ---- */
+
+static int check_shape(struct dctx *d, enum td_dialect want, enum td_dialect found,
+                       const cJSON *items)
+{
+	if (found == TD_DIALECT_AUTO && !(items && want != TD_DIALECT_AUTO)) {
+		batch_error(d, "no tool calls found: expected %s", dialect_shapes[want]);
+		return TD_EBATCH;
+	}
+	if (want != TD_DIALECT_AUTO && found != TD_DIALECT_AUTO && found != want) {
+		batch_error(d, "the input holds %s, but dialect '%s' was asked for (expected %s)",
+		            dialect_calls[found], td_dialect_name(want), dialect_shapes[want]);
+		return TD_EBATCH;
+	}
+	return 0;
+}
+
+static int decode_root(struct dctx *d, const cJSON *root, enum td_dialect want)
+{
+	const cJSON *items;
+	enum td_dialect dl = locate(root, &items);
+	int r;
+
+	if ((r = check_shape(d, want, dl, items)))
+		return r;
+	if (dl == TD_DIALECT_AUTO)
+		dl = want;
+	d->b->dialect = dl;
+	if ((r = add_calls(d, items, dl)) < 0 || (r = add_edges(d)) < 0)
+		return r;
+	if (!d->err && d->b->ncalls == 0)
+		batch_error(d, "no tool calls found: no %s in the input", dialect_calls[dl]);
+	return d->err;
+}
+
+static int decode_tree(const struct td_graph *graph, const cJSON *root, enum td_dialect dialect,
+                       const char *name, unsigned line, struct td_batch **out, struct td_diag *diag)
+{
+	struct dctx d = {.diag = diag, .name = name, .line = line};
+	int r;
+
+	d.b = td__batch_alloc(graph, dialect);
+	if (!d.b)
+		return TD_ENOMEM;
+	r = decode_root(&d, root, dialect);
+	td__free(d.ordinal);
+	td__free(d.pend);
+	if (r < 0) {
+		if (r == TD_ENOMEM)
+			td__diag_add(diag, r, name, 0, 0, "out of memory decoding the calls");
+		td_batch_free(d.b);
+		return r;
+	}
+	*out = d.b;
+	return 0;
+}
+
+int td_batch_decode(const struct td_graph *graph, const char *json, size_t len,
+                    enum td_dialect dialect, const char *name, struct td_batch **out,
+                    struct td_diag *diag)
+{
+	struct dctx d = {.diag = diag, .name = name ? name : "<calls>"};
+	cJSON *root = NULL;
+	int r;
+
+	if (out)
+		*out = NULL;
+	if (!graph || !out || (!json && len) || (unsigned)dialect > TD_DIALECT_RESPONSES)
+		return TD_EINVAL;
+	if (len > TD_BATCH_MAX_BYTES) {
+		td__diag_add(diag, TD_ETOOBIG, d.name, 0, 0,
+		             "call batch is %zu bytes, more than the limit of %u MiB", len,
+		             TD_BATCH_MAX_BYTES >> 20);
+		return TD_ETOOBIG;
+	}
+	if (len >= 3 && memcmp(json, "\xef\xbb\xbf", 3) == 0) {
+		json += 3; /* a UTF-8 byte order mark, as some editors write */
+		len -= 3;
+	}
+	if ((r = parse(&d, json ? json : "", len, &root)))
+		return r;
+	r = decode_tree(graph, root, dialect, d.name, 0, out, diag);
+	cJSON_Delete(root);
+	return r;
+}
+
+int td_batch_from_graph(const struct td_graph *graph, struct td_batch **out, struct td_diag *diag)
+{
+	if (out)
+		*out = NULL;
+	if (!graph || !out)
+		return TD_EINVAL;
+	if (!graph->calls)
+		return TD_ENOTFOUND;
+	return decode_tree(graph, graph->calls, TD_DIALECT_ANTHROPIC,
+	                   graph->name ? graph->name : "<graph>", graph->calls_line, out, diag);
+}

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+/* cli.h - shared pieces of the tooldag command (a client of include/tooldag.h only). */
+#ifndef TD_CLI_H
+#define TD_CLI_H
+
+#include <stddef.h>
+
+#include "tooldag.h"
+
+/* Exit codes, documented in the README. */
+enum {
+	EXIT_OK = 0,
+	EXIT_USAGE = 1,       /* bad command line */
+	EXIT_INVALID = 2,     /* invalid graph or batch, or an input that cannot be read */
+	EXIT_CALL_ERRORS = 3, /* run --fail-on-error and some call ended in error */
+	EXIT_RUNTIME = 4,     /* the run could not be set up (io_uring refused, out of memory) */
+	EXIT_INTERRUPTED = 130,
+};
+
+#define CLI_MAX_INPUT (256u << 20) /* largest CALLS input read */
+
+/* Prints every diagnostic as "file:line:col: message" (or "tooldag: message"). */
+void cli_print_diag(const struct td_diag *diag);
+/* "tooldag: " + printf message + newline, on stderr. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Reads a whole file ("-": stdin) up to CLI_MAX_INPUT; prints its own error. */
+int cli_read_input(const char *path, char **buf, size_t *len);
+/* Writes s and a newline to stdout; returns EXIT_RUNTIME if stdout fails (closed pipe, full disk). */
+int cli_write_stdout(const char *s);
+
+/*
+ * Loads GRAPH and the batch (CALLS file, "-", the graph's own calls:, or stdin when it is not a
+ * terminal) and plans it. On failure prints the diagnostics and returns an exit code; on
+ * success fills the three objects and returns 0.
+ */
+struct cli_job {
+	struct td_graph *graph;
+	struct td_batch *batch;
+	struct td_plan *plan;
+};
+int cli_load_plan(const char *graph_path, const char *calls_path, enum td_dialect dialect,
+		  struct cli_job *job);
+void cli_job_free(struct cli_job *job);
+
+int cmd_check(int argc, char **argv);
+int cmd_plan(int argc, char **argv);
+int cmd_tools(int argc, char **argv);
+
+#endif /* TD_CLI_H */

@@ -1,0 +1,236 @@
+/* SPDX-License-Identifier: MIT */
+/* cmd_plan.c - `tooldag check`, `tooldag plan` and `tooldag tools`: everything short of running. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static int usage_error(const char *cmd, const char *what)
+{
+	cli_error("%s: %s", cmd, what);
+	fprintf(stderr, "Try 'tooldag %s --help'.\n", cmd);
+	return EXIT_USAGE;
+}
+
+static int parse_dialect(const char *cmd, const char *arg, enum td_dialect *d)
+{
+	if (td_dialect_parse(arg, d) < 0) {
+		cli_error("%s: unknown dialect '%s' (expected anthropic, openai or responses)", cmd,
+			  arg);
+		fprintf(stderr, "Try 'tooldag %s --help'.\n", cmd);
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+/* ---- check ---- */
+
+static const char check_help[] =
+	"usage: tooldag check GRAPH\n\n"
+	"Validates a graph file: YAML syntax, keys and types, durations, sizes and rates, tool\n"
+	"kinds, dependencies and cycles; and, when the graph declares its own calls:, that batch.\n"
+	"Prints every problem as FILE:LINE:COL: message and exits 2, or a one-line summary and 0.\n";
+
+int cmd_check(int argc, char **argv)
+{
+	static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {0}};
+	struct cli_job job;
+	int c, r;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c == 'h') {
+			fputs(check_help, stdout);
+			return EXIT_OK;
+		}
+		return usage_error("check", "unknown option");
+	}
+	if (argc - optind != 1)
+		return usage_error("check", "expected exactly one GRAPH file");
+	memset(&job, 0, sizeof(job));
+	{
+		struct td_diag diag = {0};
+
+		if (td_graph_load_file(argv[optind], &job.graph, &diag) < 0) {
+			cli_print_diag(&diag);
+			td_diag_clear(&diag);
+			return EXIT_INVALID;
+		}
+		td_diag_clear(&diag);
+	}
+	if (!td_graph_has_calls(job.graph)) {
+		printf("%s: ok, %zu tools\n", argv[optind], td_graph_tool_count(job.graph));
+		cli_job_free(&job);
+		return EXIT_OK;
+	}
+	td_graph_free(job.graph);
+	r = cli_load_plan(argv[optind], NULL, TD_DIALECT_AUTO, &job);
+	if (r)
+		return r;
+	printf("%s: ok, %zu tools, %zu calls in %zu levels\n", argv[optind],
+	       td_graph_tool_count(job.graph), td_batch_count(job.batch),
+	       td_plan_level_count(job.plan));
+	cli_job_free(&job);
+	return EXIT_OK;
+}
+
+/* ---- plan ---- */
+
+static const char plan_help[] =
+	"usage: tooldag plan [--json] [--dialect D] GRAPH [CALLS]\n\n"
+	"Prints the levels the calls would run in: level 0 has no dependencies, level k+1 waits\n"
+	"for level k. CALLS is a JSON file or '-' for stdin; without it, the graph's own calls:\n"
+	"are planned, else stdin is read.\n\n"
+	"  --json          print {\"levels\":[[id...]...],\"calls\":[{id,name,level,depends_on,\n"
+	"                  error?}...]} instead of the human-readable listing\n"
+	"  --dialect D     read the calls as D (anthropic, openai, responses; default: detect)\n";
+
+static void print_deps(const struct td_plan *plan, size_t call)
+{
+	const struct td_batch *b = td_plan_batch(plan);
+	uint32_t small[16], *deps = small;
+	int n = td_plan_call_deps(plan, call, small, 16), i;
+
+	if (n <= 0)
+		return;
+	if (n > 16) {
+		deps = malloc((size_t)n * sizeof(*deps));
+		if (!deps)
+			return;
+		td_plan_call_deps(plan, call, deps, (size_t)n);
+	}
+	printf("  after ");
+	for (i = 0; i < n && i < 8; i++)
+		printf("%s%s", i ? ", " : "", td_batch_call_id(b, deps[i]));
+	if (n > 8)
+		printf(" and %d more", n - 8);
+	if (deps != small)
+		free(deps);
+}
+
+static void print_plan(const struct td_plan *plan)
+{
+	const struct td_batch *b = td_plan_batch(plan);
+	size_t k, nerr = 0, i, n = td_batch_count(b);
+	const uint32_t *calls;
+	int cnt, j;
+
+	for (k = 0; k < td_plan_level_count(plan); k++) {
+		cnt = td_plan_level(plan, k, &calls);
+		printf("level %zu (%d call%s)\n", k, cnt, cnt == 1 ? "" : "s");
+		for (j = 0; j < cnt; j++) {
+			printf("  %s  %s", td_batch_call_id(b, calls[j]),
+			       td_batch_call_tool(b, calls[j]));
+			print_deps(plan, calls[j]);
+			putchar('\n');
+		}
+	}
+	for (i = 0; i < n; i++)
+		nerr += td_batch_call_error(b, i) != NULL;
+	if (nerr) {
+		printf("call errors (%zu): these calls will get an error result\n", nerr);
+		for (i = 0; i < n; i++)
+			if (td_batch_call_error(b, i))
+				printf("  %s  %s: %s\n", td_batch_call_id(b, i),
+				       td_batch_call_tool(b, i), td_batch_call_error(b, i));
+	}
+	printf("%zu call%s in %zu level%s\n", n, n == 1 ? "" : "s", td_plan_level_count(plan),
+	       td_plan_level_count(plan) == 1 ? "" : "s");
+}
+
+int cmd_plan(int argc, char **argv)
+{
+	static const struct option opts[] = {{"help", no_argument, NULL, 'h'},
+					     {"json", no_argument, NULL, 'J'},
+					     {"dialect", required_argument, NULL, 'D'},
+					     {0}};
+	enum td_dialect dialect = TD_DIALECT_AUTO;
+	struct cli_job job;
+	int c, r, json = 0;
+	char *out;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'h': fputs(plan_help, stdout); return EXIT_OK;
+		case 'J': json = 1; break;
+		case 'D':
+			if (parse_dialect("plan", optarg, &dialect))
+				return EXIT_USAGE;
+			break;
+		default: return usage_error("plan", "unknown option");
+		}
+	}
+	if (argc - optind < 1 || argc - optind > 2)
+		return usage_error("plan", "expected GRAPH [CALLS]");
+	r = cli_load_plan(argv[optind], argc - optind == 2 ? argv[optind + 1] : NULL, dialect,
+			  &job);
+	if (r)
+		return r;
+	if (json) {
+		if (td_plan_json(job.plan, 0, &out) < 0) {
+			cli_error("out of memory");
+			r = EXIT_RUNTIME;
+		} else {
+			r = cli_write_stdout(out);
+			free(out);
+		}
+	} else {
+		print_plan(job.plan);
+	}
+	cli_job_free(&job);
+	return r;
+}
+
+/* ---- tools ---- */
+
+static const char tools_help[] =
+	"usage: tooldag tools [--dialect D] [--pretty] GRAPH\n\n"
+	"Prints the graph's tools in the shape a model API's `tools` request parameter takes, so\n"
+	"one YAML file feeds both the model and the scheduler.\n\n"
+	"  --dialect D     anthropic (default), openai (Chat Completions) or responses\n"
+	"  --pretty        indent the JSON\n";
+
+int cmd_tools(int argc, char **argv)
+{
+	static const struct option opts[] = {{"help", no_argument, NULL, 'h'},
+					     {"pretty", no_argument, NULL, 'P'},
+					     {"dialect", required_argument, NULL, 'D'},
+					     {0}};
+	enum td_dialect dialect = TD_DIALECT_ANTHROPIC;
+	struct td_diag diag = {0};
+	struct td_graph *g;
+	int c, r, pretty = 0;
+	char *out;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'h': fputs(tools_help, stdout); return EXIT_OK;
+		case 'P': pretty = 1; break;
+		case 'D':
+			if (parse_dialect("tools", optarg, &dialect))
+				return EXIT_USAGE;
+			break;
+		default: return usage_error("tools", "unknown option");
+		}
+	}
+	if (argc - optind != 1)
+		return usage_error("tools", "expected exactly one GRAPH file");
+	if (td_graph_load_file(argv[optind], &g, &diag) < 0) {
+		cli_print_diag(&diag);
+		td_diag_clear(&diag);
+		return EXIT_INVALID;
+	}
+	if (td_graph_tools_json(g, dialect, pretty, &out) < 0) {
+		cli_error("out of memory");
+		r = EXIT_RUNTIME;
+	} else {
+		r = cli_write_stdout(out);
+		free(out);
+	}
+	td_graph_free(g);
+	return r;
+}

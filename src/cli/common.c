@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: MIT */
+/* common.c - input reading, diagnostics printing and graph+batch+plan loading for the commands. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+void cli_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("tooldag: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void cli_print_diag(const struct td_diag *diag)
+{
+	char line[4096];
+	size_t i;
+
+	for (i = 0; i < diag->count; i++) {
+		const struct td_diag_item *it = &diag->items[i];
+
+		if (it->file || it->line) {
+			td_diag_format(it, line, sizeof(line));
+			fprintf(stderr, "%s\n", line);
+		} else {
+			fprintf(stderr, "tooldag: %s\n", it->message);
+		}
+	}
+	if (diag->dropped)
+		fprintf(stderr, "tooldag: ... and %zu more problems\n", diag->dropped);
+	if (!diag->count && diag->code)
+		fprintf(stderr, "tooldag: %s\n", td_strerror(diag->code));
+}
+
+int cli_write_stdout(const char *s)
+{
+	if (fputs(s, stdout) == EOF || fputc('\n', stdout) == EOF || fflush(stdout) == EOF) {
+		cli_error("cannot write results: %s", strerror(errno));
+		return EXIT_RUNTIME;
+	}
+	return EXIT_OK;
+}
+
+int cli_read_input(const char *path, char **buf, size_t *len)
+{
+	int fd = strcmp(path, "-") == 0 ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
+	const char *name = strcmp(path, "-") == 0 ? "<stdin>" : path;
+	size_t cap = 1 << 16, n = 0;
+	char *b = NULL, *nb;
+	struct stat st;
+	ssize_t r;
+
+	if (fd < 0) {
+		cli_error("cannot open '%s': %s", path, strerror(errno));
+		return EXIT_INVALID;
+	}
+	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+		cli_error("cannot read '%s': it is a directory", name);
+		goto fail;
+	}
+	for (;;) {
+		if (!b || n == cap) {
+			if (b)
+				cap *= 2;
+			nb = realloc(b, cap + 1);
+			if (!nb) {
+				cli_error("cannot read '%s': out of memory", name);
+				goto fail;
+			}
+			b = nb;
+		}
+		r = read(fd, b + n, cap - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			cli_error("cannot read '%s': %s", name, strerror(errno));
+			goto fail;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+		if (n > CLI_MAX_INPUT) {
+			cli_error("'%s' is larger than %u MiB", name, CLI_MAX_INPUT >> 20);
+			goto fail;
+		}
+	}
+	b[n] = '\0';
+	if (fd != STDIN_FILENO)
+		close(fd);
+	*buf = b;
+	*len = n;
+	return EXIT_OK;
+fail:
+	free(b);
+	if (fd != STDIN_FILENO)
+		close(fd);
+	return EXIT_INVALID;
+}
+
+static int load_batch(const char *calls_path, enum td_dialect dialect, struct cli_job *job,
+		      struct td_diag *diag)
+{
+	size_t len;
+	char *buf;
+	int r;
+
+	if (!calls_path && td_graph_has_calls(job->graph))
+		return td_batch_from_graph(job->graph, &job->batch, diag) < 0 ? EXIT_INVALID : 0;
+	if (!calls_path) {
+		if (isatty(STDIN_FILENO)) {
+			cli_error("no calls: give a CALLS file (or '-' for stdin), or declare "
+				  "'calls:' in the graph");
+			return EXIT_USAGE;
+		}
+		calls_path = "-";
+	}
+	r = cli_read_input(calls_path, &buf, &len);
+	if (r)
+		return r;
+	r = td_batch_decode(job->graph, buf, len, dialect,
+			    strcmp(calls_path, "-") == 0 ? "<stdin>" : calls_path, &job->batch, diag);
+	free(buf);
+	return r < 0 ? EXIT_INVALID : 0;
+}
+
+int cli_load_plan(const char *graph_path, const char *calls_path, enum td_dialect dialect,
+		  struct cli_job *job)
+{
+	struct td_diag diag = {0};
+	int r;
+
+	memset(job, 0, sizeof(*job));
+	if (td_graph_load_file(graph_path, &job->graph, &diag) < 0) {
+		cli_print_diag(&diag);
+		td_diag_clear(&diag);
+		return EXIT_INVALID;
+	}
+	r = load_batch(calls_path, dialect, job, &diag);
+	if (!r && td_plan_new(job->batch, &job->plan, &diag) < 0)
+		r = EXIT_INVALID;
+	if (r) {
+		cli_print_diag(&diag);
+		cli_job_free(job);
+	}
+	td_diag_clear(&diag);
+	return r;
+}
+
+void cli_job_free(struct cli_job *job)
+{
+	td_plan_free(job->plan);
+	td_batch_free(job->batch);
+	td_graph_free(job->graph);
+	memset(job, 0, sizeof(*job));
+}

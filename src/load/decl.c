@@ -1,0 +1,842 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * decl.c - the graph file's declarations, from the YAML tree into struct td_graph: the top
+ * level, `defaults`, each tool (kind, limits, environment) and the optional `calls:` list.
+ * Each key has a small handler; a bad value is reported and the walk goes on.
+ */
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "calls/schema.h"
+#include "load/loader.h"
+
+#define NODE(L, i)   (&(L)->doc.nodes[(i)])
+#define KID(L, n, k) TD__YKID(&(L)->doc, (n), (k))
+#define PAIRS(L, n)  (NODE(L, n)->len / 2)
+
+/* The text of a scalar key (keys are always scalars in a ytree). */
+static const char *key_text(const struct td__loader *L, uint32_t key)
+{
+	return NODE(L, key)->u.str;
+}
+
+/*
+ * How a value reads in "got ..." messages: 'text' (cut at 40 bytes or a line end, never inside
+ * a UTF-8 sequence), nothing, a list, a mapping.
+ */
+static const char *describe(const struct td__loader *L, uint32_t i, char *buf, size_t len)
+{
+	const struct td__ynode *n = NODE(L, i);
+	size_t cut = 0;
+
+	if (n->type == TD_Y_SEQ)
+		return "a list";
+	if (n->type == TD_Y_MAP)
+		return "a mapping";
+	if (n->type == TD_Y_NULL && n->len == 0)
+		return "nothing";
+	while (cut < n->len && cut < 40 && (unsigned char)n->u.str[cut] >= 0x20)
+		cut++;
+	if (cut == n->len) {
+		snprintf(buf, len, "'%s'", n->u.str);
+		return buf;
+	}
+	if (cut == 40)
+		cut = 37;
+	while (cut && ((unsigned char)n->u.str[cut] & 0xc0) == 0x80)
+		cut--;
+	snprintf(buf, len, "'%.*s...'", (int)cut, n->u.str);
+	return buf;
+}
+
+/* Reports "'<key>' must be <what>, got <value>". */
+static void bad_value(struct td__loader *L, uint32_t key, uint32_t val, const char *what)
+{
+	char buf[64];
+
+	td__load_error(L, val, "'%s' must be %s, got %s", key_text(L, key), what,
+	               describe(L, val, buf, sizeof(buf)));
+}
+
+/* A scalar's text, or NULL for null and collections. */
+static const char *text_of(const struct td__loader *L, uint32_t i)
+{
+	const struct td__ynode *n = NODE(L, i);
+
+	return n->type < TD_Y_SEQ && n->type != TD_Y_NULL ? n->u.str : NULL;
+}
+
+static char *dup_text(struct td__loader *L, const char *s)
+{
+	char *d = td__strdup(s);
+
+	if (!d)
+		L->oom = true;
+	return d;
+}
+
+/* A string value into *out (replacing any earlier one); false after reporting. */
+static bool get_string(struct td__loader *L, uint32_t key, uint32_t val, const char *what,
+                       char **out)
+{
+	const char *s = text_of(L, val);
+
+	if (!s || !*s) {
+		bad_value(L, key, val, what);
+		return false;
+	}
+	td__free(*out);
+	*out = dup_text(L, s);
+	return *out != NULL;
+}
+
+/* Digits only, at most max. */
+static bool parse_uint(const char *s, uint32_t max, uint32_t *out)
+{
+	uint64_t v = 0;
+
+	if (!s || !*s)
+		return false;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return false;
+		v = v * 10 + (uint64_t)(*s - '0');
+		if (v > max)
+			return false;
+	}
+	*out = (uint32_t)v;
+	return true;
+}
+
+/* Index of word in a NULL-terminated list, or -1. */
+static int word_index(const char *word, const char *const *list)
+{
+	int i;
+
+	for (i = 0; list[i]; i++)
+		if (strcmp(word, list[i]) == 0)
+			return i;
+	return -1;
+}
+
+static size_t list_len(const char *const *list)
+{
+	size_t n = 0;
+
+	while (list[n])
+		n++;
+	return n;
+}
+
+/* "unknown key 'timout' in tool 'x' (did you mean 'timeout'?)" */
+static void unknown_key(struct td__loader *L, uint32_t key, const char *where,
+                        const char *const *known)
+{
+	const char *k = key_text(L, key);
+	const char *guess = td__did_you_mean(k, known, list_len(known));
+
+	if (guess)
+		td__load_error(L, key, "unknown key '%s' %s (did you mean '%s'?)", k, where, guess);
+	else
+		td__load_error(L, key, "unknown key '%s' %s", k, where);
+}
+
+/* ---- limits: shared by `defaults` and each tool ---- */
+
+static const char *const limit_keys[] = {
+    "timeout",    "concurrency",           "rate", "retries", "backoff",
+    "max_output", "on_dependency_failure", NULL,
+};
+
+#define DURATION_HINT "a duration like 250ms, 5s or 2m"
+
+static void limit_duration(struct td__loader *L, uint32_t key, uint32_t val, int64_t *out)
+{
+	if (td__parse_duration(text_of(L, val), out) < 0)
+		bad_value(L, key, val, DURATION_HINT);
+}
+
+static void limit_value(struct td__loader *L, int which, uint32_t key, uint32_t val,
+                        struct td__limits *lim)
+{
+	const char *s = text_of(L, val);
+
+	switch (which) {
+	case 0:
+		limit_duration(L, key, val, &lim->timeout_us);
+		break;
+	case 1:
+		if (!parse_uint(s, 1000000, &lim->concurrency))
+			bad_value(L, key, val, "a whole number, 0 for no per-tool limit");
+		break;
+	case 2:
+		if (td__parse_rate(s, &lim->rate_count, &lim->rate_period_us) < 0)
+			bad_value(L, key, val, "a rate like 10/s, 100/m or 3/250ms");
+		break;
+	case 3:
+		if (!parse_uint(s, 100, &lim->retries))
+			bad_value(L, key, val, "a whole number from 0 to 100");
+		break;
+	case 4:
+		limit_duration(L, key, val, &lim->backoff_us);
+		break;
+	case 5:
+		if (td__parse_size(s, &lim->max_output) < 0)
+			bad_value(L, key, val, "a size like 64KiB, 1MiB or 65536 (bytes)");
+		break;
+	default:
+		if (s && strcmp(s, "skip") == 0)
+			lim->on_dependency_failure = TD_DEPFAIL_SKIP;
+		else if (s && strcmp(s, "run") == 0)
+			lim->on_dependency_failure = TD_DEPFAIL_RUN;
+		else
+			bad_value(L, key, val, "skip or run");
+		break;
+	}
+}
+
+/* Parses key: val into lim if key names a limit; returns whether it did. */
+static bool parse_limit(struct td__loader *L, uint32_t key, uint32_t val, struct td__limits *lim)
+{
+	int which = word_index(key_text(L, key), limit_keys);
+
+	if (which < 0)
+		return false;
+	limit_value(L, which, key, val, lim);
+	lim->set |= 1u << which; /* TD_LIM_* follow limit_keys' order */
+	return true;
+}
+
+static void builtin_limits(struct td__limits *lim)
+{
+	memset(lim, 0, sizeof(*lim));
+	lim->timeout_us = TD_DEFAULT_TIMEOUT_US;
+	lim->backoff_us = TD_DEFAULT_BACKOFF_US;
+	lim->max_output = TD_DEFAULT_MAX_OUTPUT;
+}
+
+static void parse_defaults(struct td__loader *L, uint32_t val, struct td__limits *lim)
+{
+	uint32_t k;
+
+	if (NODE(L, val)->type != TD_Y_MAP) {
+		char buf[64];
+
+		td__load_error(L, val, "'defaults' must be a mapping of limits, got %s",
+		               describe(L, val, buf, sizeof(buf)));
+		return;
+	}
+	for (k = 0; k < PAIRS(L, val); k++)
+		if (!parse_limit(L, KID(L, val, 2 * k), KID(L, val, 2 * k + 1), lim))
+			unknown_key(L, KID(L, val, 2 * k), "in defaults", limit_keys);
+}
+
+/* ---- string mappings: env, http headers ---- */
+
+static bool parse_kv(struct td__loader *L, uint32_t key, uint32_t val, const char *what,
+                     struct td__kv **out, size_t *n)
+{
+	uint32_t k, pairs;
+	const char *v;
+
+	if (NODE(L, val)->type != TD_Y_MAP) {
+		bad_value(L, key, val, what);
+		return false;
+	}
+	pairs = PAIRS(L, val);
+	*out = td__calloc(pairs, sizeof(**out));
+	if (!*out) {
+		L->oom = true;
+		return false;
+	}
+	for (k = 0; k < pairs; k++) {
+		v = text_of(L, KID(L, val, 2 * k + 1));
+		if (!v) {
+			bad_value(L, KID(L, val, 2 * k), KID(L, val, 2 * k + 1), "a plain value");
+			continue;
+		}
+		(*out)[*n].key = dup_text(L, key_text(L, KID(L, val, 2 * k)));
+		(*out)[*n].value = dup_text(L, v);
+		(*n)++;
+	}
+	return true;
+}
+
+static cJSON *to_json(struct td__loader *L, uint32_t val);
+
+/* ---- tool keys ---- */
+
+struct tool_ctx {
+	struct td__tool *t;
+	uint32_t index;
+	uint32_t kind_key; /* the key that set the kind, for "two kinds" */
+};
+
+static const char *const kind_names[] = {"", "run", "http", "builtin", "function"};
+
+static bool set_kind(struct td__loader *L, struct tool_ctx *c, uint32_t key, enum td__kind kind)
+{
+	if (c->t->kind != TD_KIND_NONE) {
+		td__load_error(L, key, "tool '%s' has two kinds, '%s' and '%s': give exactly one",
+		               c->t->name, kind_names[c->t->kind], kind_names[kind]);
+		return false;
+	}
+	c->t->kind = kind;
+	c->kind_key = key;
+	return true;
+}
+
+static void key_description(struct td__loader *L, struct tool_ctx *c, uint32_t key, uint32_t val)
+{
+	const char *s = text_of(L, val);
+
+	if (!s) {
+		bad_value(L, key, val, "a string");
+		return;
+	}
+	td__free(c->t->description); /* an empty description is allowed */
+	c->t->description = dup_text(L, s);
+}
+
+static void key_input_schema(struct td__loader *L, struct tool_ctx *c, uint32_t key, uint32_t val)
+{
+	char err[256] = "";
+
+	if (NODE(L, val)->type != TD_Y_MAP) {
+		bad_value(L, key, val, "a mapping (a JSON Schema)");
+		return;
+	}
+	cJSON_Delete(c->t->schema);
+	c->t->schema = to_json(L, val);
+	if (!c->t->schema)
+		return;
+	if (td__schema_check(c->t->schema, err, sizeof(err)) == 0)
+		return;
+	/* the checker may already say where: "input_schema.type: unknown type ..." */
+	if (strncmp(err, "input_schema", 12) == 0)
+		td__load_error(L, val, "tool '%s': %s", c->t->name, err);
+	else
+		td__load_error(L, val, "input_schema of tool '%s': %s", c->t->name, err);
+}
+
+static void key_depends_on(struct td__loader *L, struct tool_ctx *c, uint32_t key, uint32_t val)
+{
+	uint32_t k;
+
+	if (NODE(L, val)->type != TD_Y_SEQ) {
+		bad_value(L, key, val, "a list of tool names like [fetch_weather]");
+		return;
+	}
+	for (k = 0; k < NODE(L, val)->len; k++) {
+		if (!text_of(L, KID(L, val, k))) {
+			bad_value(L, key, KID(L, val, k), "a list of tool names");
+			return;
+		}
+	}
+	L->depends[c->index] = val;
+}
+
+static void key_run(struct td__loader *L, struct tool_ctx *c, uint32_t key, uint32_t val)
+{
+	const struct td__ynode *n = NODE(L, val);
+	uint32_t k;
+	const char *s;
+
+	if (!set_kind(L, c, key, TD_KIND_RUN))
+		return;
+	if (n->type != TD_Y_SEQ || n->len == 0) {
+		bad_value(L, key, val,
+		          "a non-empty list: the program and its arguments, like [./tools/weather, "
+		          "--units, metric] (no shell)");
+		return;
+	}
+	c->t->argv = td__calloc(n->len + 1, sizeof(char *));
+	if (!c->t->argv) {
+		L->oom = true;
+		return;
+	}
+	for (k = 0; k < n->len; k++) {
+		s = text_of(L, KID(L, val, k));
+		if (!s) {
+			bad_value(L, key, KID(L, val, k), "a list of strings");
+			continue;
+		}
+		c->t->argv[c->t->argc++] = dup_text(L, s);
+	}
+}
+
+static void http_method(struct td__loader *L, struct td__tool *t, uint32_t key, uint32_t val)
+{
+	static const char *const methods[] = {"GET", "POST", "PUT", "PATCH", "DELETE", NULL};
+	const char *s = text_of(L, val);
+	char up[8] = "";
+	size_t i;
+
+	for (i = 0; s && s[i] && i + 1 < sizeof(up); i++)
+		up[i] = (char)(s[i] >= 'a' && s[i] <= 'z' ? s[i] - 'a' + 'A' : s[i]);
+	if (!s || strlen(s) >= sizeof(up) || word_index(up, methods) < 0) {
+		bad_value(L, key, val, "one of GET, POST, PUT, PATCH, DELETE");
+		return;
+	}
+	td__free(t->http.method);
+	t->http.method = dup_text(L, up);
+}
+
+static void http_key(struct td__loader *L, struct td__tool *t, uint32_t key, uint32_t val)
+{
+	static const char *const keys[] = {"url", "method", "headers", NULL};
+	char where[100];
+
+	switch (word_index(key_text(L, key), keys)) {
+	case 0:
+		if (get_string(L, key, val, "a URL like http://host:port/path", &t->http.url) &&
+		    strncmp(t->http.url, "http://", 7) != 0 &&
+		    strncmp(t->http.url, "https://", 8) != 0)
+			bad_value(L, key, val, "a URL starting with http:// or https://");
+		break;
+	case 1:
+		http_method(L, t, key, val);
+		break;
+	case 2:
+		parse_kv(L, key, val, "a mapping of header names to values", &t->http.headers,
+		         &t->http.nheaders);
+		break;
+	default:
+		snprintf(where, sizeof(where), "in http of tool '%s'", t->name);
+		unknown_key(L, key, where, keys);
+	}
+}
+
+static void key_http(struct td__loader *L, struct tool_ctx *c, uint32_t key, uint32_t val)
+{
+	uint32_t k;
+
+	if (!set_kind(L, c, key, TD_KIND_HTTP))
+		return;
+	if (NODE(L, val)->type != TD_Y_MAP) {
+		bad_value(L, key, val, "a mapping like {url: \"http://host/path\", method: POST}");
+		return;
+	}
+	for (k = 0; k < PAIRS(L, val); k++)
+		http_key(L, c->t, KID(L, val, 2 * k), KID(L, val, 2 * k + 1));
+	if (!c->t->http.url && !L->oom)
+		td__load_error(L, key, "http of tool '%s' needs a 'url'", c->t->name);
+	if (!c->t->http.method)
+		c->t->http.method = dup_text(L, "POST");
+}
+
+static void key_builtin(struct td__loader *L, struct tool_ctx *c, uint32_t key, uint32_t val)
+{
+	static const char *const builtins[] = {"sleep", "echo", NULL};
+	const char *s = text_of(L, val);
+	int which = s ? word_index(s, builtins) : -1;
+
+	if (!set_kind(L, c, key, TD_KIND_BUILTIN))
+		return;
+	if (which < 0)
+		bad_value(L, key, val, "sleep or echo");
+	else
+		c->t->builtin = which == 0 ? TD_BUILTIN_SLEEP : TD_BUILTIN_ECHO;
+}
+
+static void key_function(struct td__loader *L, struct tool_ctx *c, uint32_t key, uint32_t val)
+{
+	if (set_kind(L, c, key, TD_KIND_FUNCTION))
+		get_string(L, key, val, "the name a C function is registered under",
+		           &c->t->function);
+}
+
+static void key_env(struct td__loader *L, struct tool_ctx *c, uint32_t key, uint32_t val)
+{
+	size_t i;
+
+	if (!parse_kv(L, key, val, "a mapping of variable names to values", &c->t->env,
+	              &c->t->nenv))
+		return;
+	for (i = 0; i < c->t->nenv; i++)
+		if (c->t->env[i].key && (!*c->t->env[i].key || strchr(c->t->env[i].key, '=')))
+			td__load_error(L, val, "invalid environment variable name '%s'",
+			               c->t->env[i].key);
+}
+
+static void key_cwd(struct td__loader *L, struct tool_ctx *c, uint32_t key, uint32_t val)
+{
+	get_string(L, key, val, "a directory", &c->t->cwd);
+}
+
+static void key_inherit_env(struct td__loader *L, struct tool_ctx *c, uint32_t key, uint32_t val)
+{
+	if (NODE(L, val)->type == TD_Y_BOOL)
+		c->t->inherit_env = NODE(L, val)->boolean;
+	else
+		bad_value(L, key, val, "true or false");
+}
+
+static void key_stdin(struct td__loader *L, struct tool_ctx *c, uint32_t key, uint32_t val)
+{
+	const char *s = text_of(L, val);
+
+	if (s && strcmp(s, "input") == 0)
+		c->t->stdin_mode = TD_STDIN_INPUT;
+	else if (s && strcmp(s, "envelope") == 0)
+		c->t->stdin_mode = TD_STDIN_ENVELOPE;
+	else
+		bad_value(L, key, val, "input or envelope");
+}
+
+typedef void tool_key_fn(struct td__loader *L, struct tool_ctx *c, uint32_t key, uint32_t val);
+
+static const struct {
+	const char *name;
+	tool_key_fn *fn;
+} tool_keys[] = {
+    {"description", key_description},
+    {"input_schema", key_input_schema},
+    {"depends_on", key_depends_on},
+    {"run", key_run},
+    {"http", key_http},
+    {"builtin", key_builtin},
+    {"function", key_function},
+    {"env", key_env},
+    {"cwd", key_cwd},
+    {"inherit_env", key_inherit_env},
+    {"stdin", key_stdin},
+};
+
+/* Every key a tool may have, for did-you-mean. */
+static const char *const all_tool_keys[] = {
+    "description", "input_schema", "depends_on",
+    "run",         "http",         "builtin",
+    "function",    "env",          "cwd",
+    "inherit_env", "stdin",        "timeout",
+    "concurrency", "rate",         "retries",
+    "backoff",     "max_output",   "on_dependency_failure",
+    NULL,
+};
+
+static void tool_key(struct td__loader *L, struct tool_ctx *c, uint32_t key, uint32_t val)
+{
+	const char *k = key_text(L, key);
+	char where[100];
+	size_t i;
+
+	for (i = 0; i < TD__ARRAY_SIZE(tool_keys); i++) {
+		if (strcmp(k, tool_keys[i].name) == 0) {
+			tool_keys[i].fn(L, c, key, val);
+			return;
+		}
+	}
+	if (parse_limit(L, key, val, &c->t->lim))
+		return;
+	snprintf(where, sizeof(where), "in tool '%s'", c->t->name);
+	unknown_key(L, key, where, all_tool_keys);
+}
+
+static void parse_tool(struct td__loader *L, uint32_t index, uint32_t name, uint32_t val,
+                       const struct td__limits *defaults)
+{
+	struct tool_ctx c = {.t = &L->g->tools[index], .index = index};
+	char buf[64];
+	uint32_t k;
+
+	c.t->lim = *defaults;
+	if (NODE(L, val)->type != TD_Y_MAP) {
+		td__load_error(L, val,
+		               "tool '%s' must be a mapping with a kind (run, http, builtin or "
+		               "function), got %s",
+		               c.t->name, describe(L, val, buf, sizeof(buf)));
+		return;
+	}
+	for (k = 0; k < PAIRS(L, val); k++)
+		tool_key(L, &c, KID(L, val, 2 * k), KID(L, val, 2 * k + 1));
+	if (c.t->kind == TD_KIND_NONE)
+		td__load_error(L, name,
+		               "tool '%s' has no kind: give one of run, http, builtin or function",
+		               c.t->name);
+}
+
+/* Names first, so depends_on may name a tool declared further down. */
+static void declare_tools(struct td__loader *L, uint32_t tools)
+{
+	struct td_graph *g = L->g;
+	uint32_t k, key;
+	const char *name;
+
+	g->tools = td__calloc(PAIRS(L, tools), sizeof(*g->tools));
+	L->depends = td__malloc(PAIRS(L, tools) * sizeof(*L->depends) + 1);
+	if (!g->tools || !L->depends) {
+		L->oom = true;
+		return;
+	}
+	for (k = 0; k < PAIRS(L, tools); k++) {
+		key = KID(L, tools, 2 * k);
+		name = key_text(L, key);
+		if (!td__valid_tool_name(name))
+			td__load_error(L, key,
+			               "invalid tool name '%s': use 1 to 64 letters, digits, '_' "
+			               "or '-'",
+			               name);
+		g->tools[k].name = dup_text(L, name);
+		g->tools[k].line = NODE(L, key)->line;
+		g->tools[k].column = NODE(L, key)->column;
+		L->depends[k] = TD__YNONE;
+		if (!g->tools[k].name)
+			return;
+		g->ntools++;
+		if (td__strmap_put(&g->by_name, g->tools[k].name, k, NULL) < 0) {
+			L->oom = true;
+			return;
+		}
+	}
+}
+
+static void parse_tools(struct td__loader *L, uint32_t key, uint32_t tools,
+                        const struct td__limits *defaults)
+{
+	char buf[64];
+	uint32_t k;
+
+	if (NODE(L, tools)->type != TD_Y_MAP) {
+		td__load_error(L, tools,
+		               "'%s' must be a mapping of tool names to declarations, got %s",
+		               key_text(L, key), describe(L, tools, buf, sizeof(buf)));
+		return;
+	}
+	declare_tools(L, tools);
+	for (k = 0; k < L->g->ntools && !L->oom; k++)
+		parse_tool(L, k, KID(L, tools, 2 * k), KID(L, tools, 2 * k + 1), defaults);
+}
+
+/* ---- calls: the graph's own batch, as Anthropic tool_use blocks ---- */
+
+static cJSON *call_string(struct td__loader *L, uint32_t val, const char *what, size_t idx)
+{
+	const char *s = text_of(L, val);
+	cJSON *j;
+
+	if (!s || !*s) {
+		char buf[64];
+
+		td__load_error(L, val, "'%s' of call #%zu must be a string, got %s", what, idx + 1,
+		               describe(L, val, buf, sizeof(buf)));
+		return NULL;
+	}
+	j = cJSON_CreateString(s);
+	if (!j)
+		L->oom = true;
+	return j;
+}
+
+/* A subtree as JSON; NULL after reporting (alias bomb) or on allocation failure. */
+static cJSON *to_json(struct td__loader *L, uint32_t val)
+{
+	int oom = 0;
+	cJSON *j = td__ydoc_json(&L->doc, val, &L->budget, L->file, L->diag, &oom);
+
+	if (!j && oom)
+		L->oom = true;
+	else if (!j)
+		L->nerr++;
+	return j;
+}
+
+static cJSON *call_input(struct td__loader *L, uint32_t val, size_t idx)
+{
+
+	if (NODE(L, val)->type != TD_Y_MAP) {
+		char buf[64];
+
+		td__load_error(L, val, "'input' of call #%zu must be a mapping, got %s", idx + 1,
+		               describe(L, val, buf, sizeof(buf)));
+		return NULL;
+	}
+	return to_json(L, val);
+}
+
+static cJSON *call_depends(struct td__loader *L, uint32_t val, size_t idx)
+{
+	const struct td__ynode *n = NODE(L, val);
+	cJSON *list, *id;
+	uint32_t k;
+
+	for (k = 0; n->type == TD_Y_SEQ && k < n->len; k++)
+		if (!text_of(L, KID(L, val, k)))
+			break;
+	if (n->type != TD_Y_SEQ || k < n->len) {
+		char buf[64];
+
+		td__load_error(L, val,
+		               "'depends_on' of call #%zu must be a list of call ids, got %s",
+		               idx + 1, describe(L, val, buf, sizeof(buf)));
+		return NULL;
+	}
+	/* ids are strings even when written as plain numbers */
+	list = cJSON_CreateArray();
+	for (k = 0; list && k < n->len; k++) {
+		id = cJSON_CreateString(text_of(L, KID(L, val, k)));
+		if (!id || !cJSON_AddItemToArray(list, id)) {
+			cJSON_Delete(id);
+			cJSON_Delete(list);
+			list = NULL;
+		}
+	}
+	if (!list)
+		L->oom = true;
+	return list;
+}
+
+static const char *const call_keys[] = {"id", "tool", "input", "depends_on", NULL};
+
+/* One {id, tool, input, depends_on} item into a tool_use block; NULL after reporting. */
+static cJSON *parse_call(struct td__loader *L, uint32_t item, size_t idx)
+{
+	cJSON *block = cJSON_CreateObject(), *v[4] = {NULL};
+	uint32_t k;
+	int which, ok = 1;
+
+	if (!block || !cJSON_AddStringToObject(block, "type", "tool_use")) {
+		L->oom = true;
+		cJSON_Delete(block);
+		return NULL;
+	}
+	for (k = 0; k < PAIRS(L, item); k++) {
+		uint32_t key = KID(L, item, 2 * k), val = KID(L, item, 2 * k + 1);
+
+		which = word_index(key_text(L, key), call_keys);
+		if (which < 0) {
+			unknown_key(L, key, "in call", call_keys);
+			ok = 0;
+			continue;
+		}
+		if (which == 0 || which == 1)
+			v[which] = call_string(L, val, call_keys[which], idx);
+		else
+			v[which] = which == 2 ? call_input(L, val, idx) : call_depends(L, val, idx);
+		ok &= v[which] != NULL;
+	}
+	if (!v[0] && ok)
+		td__load_error(L, item, "call #%zu needs an 'id'", idx + 1);
+	if (!v[1] && ok)
+		td__load_error(L, item, "call #%zu needs a 'tool'", idx + 1);
+	if (!v[2] && ok && v[0] && v[1] && !(v[2] = cJSON_CreateObject()))
+		L->oom = true;
+	if (!ok || !v[0] || !v[1] || !v[2]) {
+		for (which = 0; which < 4; which++)
+			cJSON_Delete(v[which]);
+		cJSON_Delete(block);
+		return NULL;
+	}
+	/* constant keys: adding cannot fail, so nothing leaks */
+	cJSON_AddItemToObjectCS(block, "id", v[0]);
+	cJSON_AddItemToObjectCS(block, "name", v[1]);
+	cJSON_AddItemToObjectCS(block, "input", v[2]);
+	if (v[3])
+		cJSON_AddItemToObjectCS(block, "depends_on", v[3]);
+	return block;
+}
+
+static void parse_calls(struct td__loader *L, uint32_t key, uint32_t val)
+{
+	const struct td__ynode *n = NODE(L, val);
+	struct td_graph *g = L->g;
+	cJSON *block;
+	uint32_t k;
+	char buf[64];
+
+	g->calls_line = NODE(L, key)->line;
+	if (n->type != TD_Y_SEQ) {
+		td__load_error(L, val, "'calls' must be a list of {id, tool, input}, got %s",
+		               describe(L, val, buf, sizeof(buf)));
+		return;
+	}
+	if (!(g->calls = cJSON_CreateArray())) {
+		L->oom = true;
+		return;
+	}
+	for (k = 0; k < n->len && !L->oom; k++) {
+		uint32_t item = KID(L, val, k);
+
+		if (NODE(L, item)->type != TD_Y_MAP) {
+			td__load_error(L, item,
+			               "call #%u must be a mapping {id, tool, input}, got %s",
+			               k + 1, describe(L, item, buf, sizeof(buf)));
+			continue;
+		}
+		block = parse_call(L, item, k);
+		if (block)
+			cJSON_AddItemToArray(g->calls, block);
+	}
+}
+
+/* ---- top level ---- */
+
+static const char *const top_keys[] = {"version", "concurrency", "defaults",
+                                       "tools",   "calls",       NULL};
+enum { TOP_VERSION, TOP_CONCURRENCY, TOP_DEFAULTS, TOP_TOOLS, TOP_CALLS, TOP_N };
+
+static void parse_version(struct td__loader *L, const uint32_t *key, const uint32_t *val)
+{
+	char buf[64];
+
+	if (key[TOP_VERSION] == TD__YNONE) {
+		td__load_error(L, L->doc.root, "missing 'version: 1' at the top of the graph file");
+		return;
+	}
+	if (!text_of(L, val[TOP_VERSION]) || strcmp(text_of(L, val[TOP_VERSION]), "1") != 0)
+		td__load_error(L, val[TOP_VERSION],
+		               "unsupported version %s: this tooldag reads version 1",
+		               describe(L, val[TOP_VERSION], buf, sizeof(buf)));
+}
+
+static void parse_concurrency(struct td__loader *L, uint32_t key, uint32_t val)
+{
+	uint32_t v;
+
+	if (!parse_uint(text_of(L, val), 1000000, &v) || v == 0)
+		bad_value(L, key, val, "a whole number from 1 to 1000000");
+	else
+		L->g->concurrency = v;
+}
+
+/* Finds the known top-level keys; `x-...` keys are free for anchors and notes. */
+static void top_keys_find(struct td__loader *L, uint32_t *key, uint32_t *val)
+{
+	uint32_t root = L->doc.root, k;
+	const char *name;
+	int which;
+
+	for (which = 0; which < TOP_N; which++)
+		key[which] = val[which] = TD__YNONE;
+	for (k = 0; k < PAIRS(L, root); k++) {
+		name = key_text(L, KID(L, root, 2 * k));
+		which = word_index(name, top_keys);
+		if (which >= 0) {
+			key[which] = KID(L, root, 2 * k);
+			val[which] = KID(L, root, 2 * k + 1);
+		} else if (strncmp(name, "x-", 2) != 0) {
+			unknown_key(L, KID(L, root, 2 * k), "at the top level", top_keys);
+		}
+	}
+}
+
+void td__load_decl(struct td__loader *L)
+{
+	uint32_t key[TOP_N], val[TOP_N];
+	struct td__limits defaults;
+
+	builtin_limits(&defaults);
+	top_keys_find(L, key, val);
+	parse_version(L, key, val);
+	if (val[TOP_CONCURRENCY] != TD__YNONE)
+		parse_concurrency(L, key[TOP_CONCURRENCY], val[TOP_CONCURRENCY]);
+	if (val[TOP_DEFAULTS] != TD__YNONE)
+		parse_defaults(L, val[TOP_DEFAULTS], &defaults);
+	if (val[TOP_TOOLS] == TD__YNONE)
+		td__load_error(L, L->doc.root,
+		               "missing 'tools': a mapping of tool names to declarations");
+	else
+		parse_tools(L, key[TOP_TOOLS], val[TOP_TOOLS], &defaults);
+	if (val[TOP_CALLS] != TD__YNONE && !L->oom)
+		parse_calls(L, key[TOP_CALLS], val[TOP_CALLS]);
+}

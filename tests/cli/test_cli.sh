@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# The command line: usage, help, version, exit codes, check/plan/tools over graphs/.
+. "$(dirname "$0")/lib.sh"
+G=$TD_SRC/graphs
+
+# usage and help
+t_run; t_exit 1; t_err_has "usage: tooldag"
+t_run --help; t_exit 0; t_out_has "commands:"
+t_run --version; t_exit 0; t_out_has "tooldag 0."
+t_run frobnicate; t_exit 1; t_err_has "unknown command 'frobnicate'"
+for c in check plan tools; do
+	t_run $c --help; t_exit 0; t_out_has "usage: tooldag $c"
+	t_run $c --bogus-option; t_exit 1; t_err_has "Try 'tooldag $c --help'"
+done
+t_run check; t_exit 1; t_err_has "expected exactly one GRAPH"
+t_run plan; t_exit 1; t_err_has "expected GRAPH [CALLS]"
+t_run plan --dialect klingon "$G/travel.yaml"; t_exit 1; t_err_has "unknown dialect 'klingon'"
+
+# check
+t_run check "$G/travel.yaml"; t_exit 0; t_out_has "ok, 5 tools, 8 calls in 2 levels"
+t_run check "$G/pipeline.yaml"; t_exit 0; t_out_has "ok, 2 tools, 6 calls in 4 levels"
+t_run check "$T_TMP/missing.yaml"; t_exit 2; t_err_has "missing.yaml"
+t_run check "$G"; t_exit 2
+
+# plan: the graph's own calls, and each dialect's batch
+t_run plan "$G/travel.yaml"; t_exit 0
+t_out_has "level 0 (6 calls)"; t_out_has "level 1 (2 calls)"; t_out_has "8 calls in 2 levels"
+t_run plan --json "$G/travel.yaml"; t_exit 0
+t_json 'd["levels"] == [["toolu_01","toolu_02","toolu_03","toolu_04","toolu_06","toolu_07"], ["toolu_05","toolu_08"]]'
+t_json '[c["level"] for c in d["calls"]] == [0,0,0,0,1,0,0,1]'
+t_json 'd["calls"][4]["depends_on"] == ["toolu_04"] and d["calls"][7]["depends_on"] == ["toolu_06","toolu_07"]'
+t_json 'all("error" not in c for c in d["calls"])'
+for dia in anthropic openai responses; do
+	t_run plan --json "$G/travel.yaml" "$G/calls/travel.$dia.json"; t_exit 0
+	t_json '[c["level"] for c in d["calls"]] == [0,0,0,0,1,0,0,1]'
+	t_json '[c["name"] for c in d["calls"]][4] == "lookup_pollen"'
+	t_run --stdin "$G/calls/travel.$dia.json" plan --json --dialect "$dia" "$G/travel.yaml" -
+	t_exit 0; t_json 'len(d["calls"]) == 8'
+done
+t_run --stdin "$G/calls/travel.openai.json" plan --json "$G/travel.yaml" -; t_exit 0
+t_json 'd["calls"][0]["id"] == "call_01"'
+t_run plan --json --dialect openai "$G/travel.yaml" "$G/calls/travel.anthropic.json"; t_exit 2
+t_run plan --json "$G/pipeline.yaml"; t_exit 0
+t_json 'd["levels"] == [["split"],["fetch_a","fetch_b"],["parse_a","parse_b"],["merge"]]'
+
+# a call-level error is a per-call error, not a failed batch
+cat >"$T_TMP/bad.json" <<'JSON'
+[{"type":"tool_use","id":"a","name":"fetch_weather","input":{"city":"Paris"}},
+ {"type":"tool_use","id":"b","name":"fetch_wether","input":{"city":"Paris"}},
+ {"type":"tool_use","id":"c","name":"fetch_weather","input":{"town":"Paris"}}]
+JSON
+t_run plan --json "$G/travel.yaml" "$T_TMP/bad.json"; t_exit 0
+t_json 'd["levels"] == [["a"]]'
+t_json '"unknown tool" in d["calls"][1]["error"] and "fetch_weather" in d["calls"][1]["error"]'
+t_json '"city" in d["calls"][2]["error"]'
+t_run plan "$G/travel.yaml" "$T_TMP/bad.json"; t_exit 0; t_out_has "call errors (2)"
+
+# batch-level errors fail the batch with exit 2
+printf '[{"type":"tool_use",' >"$T_TMP/trunc.json"
+t_run plan "$G/travel.yaml" "$T_TMP/trunc.json"; t_exit 2; t_err_has "trunc.json:1:"
+printf '[]' >"$T_TMP/empty.json"
+t_run plan "$G/travel.yaml" "$T_TMP/empty.json"; t_exit 2; t_err_has "no tool calls"
+cat >"$T_TMP/cycle.json" <<'JSON'
+[{"type":"tool_use","id":"x","name":"fetch_weather","input":{"city":"A"},"depends_on":["y"]},
+ {"type":"tool_use","id":"y","name":"fetch_weather","input":{"city":"B"},"depends_on":["x"]}]
+JSON
+t_run plan "$G/travel.yaml" "$T_TMP/cycle.json"; t_exit 2
+t_err_has "dependency cycle: x (fetch_weather) -> y (fetch_weather) -> x (fetch_weather)"
+
+# tools in each dialect
+t_run tools "$G/travel.yaml"; t_exit 0
+t_json '[t["name"] for t in d] == ["get_flight_prices","fetch_weather","lookup_pollen","check_inventory","recommend_product"]'
+t_json 'd[0]["input_schema"]["required"] == ["airline","from","to"]'
+t_run tools --dialect openai "$G/travel.yaml"; t_exit 0
+t_json 'd[1]["type"] == "function" and d[1]["function"]["name"] == "fetch_weather" and "parameters" in d[1]["function"]'
+t_run tools --dialect responses "$G/travel.yaml"; t_exit 0
+t_json 'd[1]["type"] == "function" and d[1]["name"] == "fetch_weather" and "parameters" in d[1]'
+
+t_done

@@ -1,0 +1,584 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_decode.c - call batches in every dialect and shape, auto-detected and forced, the
+ * depends_on extension, call-level errors, and every batch-level error with its message.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "calls/batch.h"
+#include "td_test_graph.h"
+
+static struct td_graph *g;
+static struct td_batch *b;
+static struct td_diag diag;
+
+static void setup(void)
+{
+	int w, l;
+
+	g = tg_new();
+	w = tg_tool(
+	    g, "fetch_weather",
+	    "{\"type\":\"object\",\"required\":[\"city\"],\"properties\":{\"city\":{\"type\":"
+	    "\"string\"},\"units\":{\"enum\":[\"metric\",\"imperial\"]}}}");
+	l = tg_tool(g, "lookup_pollen", NULL);
+	tg_tool(g, "get_price", NULL);
+	tg_dep(g, l, w);
+	b = NULL;
+	memset(&diag, 0, sizeof(diag));
+}
+
+static void teardown(void)
+{
+	td_batch_free(b);
+	tg_free(g);
+	td_diag_clear(&diag);
+}
+
+static int decode(const char *json, enum td_dialect dl)
+{
+	return td_batch_decode(g, json, strlen(json), dl, "calls.json", &b, &diag);
+}
+
+static void decode_ok(const char *json, enum td_dialect dl)
+{
+	int r = decode(json, dl);
+
+	ck_assert_msg(r == 0, "decode failed: %d %s", r, diag.count ? diag.items[0].message : "");
+	ck_assert_uint_eq(diag.count, 0);
+}
+
+/* Fails with one diagnostic: code and exact message. */
+static void decode_bad(const char *json, enum td_dialect dl, int code, const char *msg)
+{
+	ck_assert_int_eq(decode(json, dl), code);
+	ck_assert_ptr_null(b);
+	ck_assert_uint_ge(diag.count, 1);
+	ck_assert_int_eq(diag.items[0].code, code);
+	ck_assert_str_eq(diag.items[0].file, "calls.json");
+	ck_assert_str_eq(diag.items[0].message, msg);
+}
+
+static void call_is(size_t i, const char *id, const char *tool, const char *input, const char *err)
+{
+	ck_assert_str_eq(td_batch_call_id(b, i), id);
+	ck_assert_str_eq(td_batch_call_tool(b, i), tool);
+	ck_assert_str_eq(td_batch_call_input(b, i), input);
+	if (err)
+		ck_assert_str_eq(td_batch_call_error(b, i), err);
+	else
+		ck_assert_ptr_null(td_batch_call_error(b, i));
+}
+
+#define TOOL_USE_1                                                                                 \
+	"{\"type\":\"tool_use\",\"id\":\"toolu_01\",\"name\":\"fetch_weather\",\"input\":{"        \
+	"\"city\":"                                                                                \
+	"\"Paris\"}}"
+#define TOOL_USE_2                                                                                 \
+	"{\"type\":\"tool_use\",\"id\":\"toolu_02\",\"name\":\"lookup_pollen\",\"input\":{}}"
+#define TEXT_BLOCK "{\"type\":\"text\",\"text\":\"Let me check.\"}"
+
+static void check_anthropic_pair(enum td_dialect dl)
+{
+	(void)dl;
+	ck_assert_int_eq(td_batch_dialect(b), TD_DIALECT_ANTHROPIC);
+	ck_assert_uint_eq(td_batch_count(b), 2);
+	call_is(0, "toolu_01", "fetch_weather", "{\"city\":\"Paris\"}", NULL);
+	call_is(1, "toolu_02", "lookup_pollen", "{}", NULL);
+}
+
+/* Decodes every shape auto-detected and with its dialect forced; check() looks at each. */
+static void each_shape(const char *const *shapes, size_t n, enum td_dialect dl,
+                       void (*check)(enum td_dialect))
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		decode_ok(shapes[i], TD_DIALECT_AUTO);
+		check(dl);
+		td_batch_free(b);
+		decode_ok(shapes[i], dl);
+		check(dl);
+		td_batch_free(b);
+		b = NULL;
+	}
+}
+
+START_TEST(anthropic_shapes)
+{
+	static const char *const shapes[] = {
+	    "[" TEXT_BLOCK "," TOOL_USE_1 "," TOOL_USE_2 "]",
+	    "{\"role\":\"assistant\",\"content\":[" TEXT_BLOCK "," TOOL_USE_1 "," TOOL_USE_2 "]}",
+	    "{\"id\":\"msg_01\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"m\","
+	    "\"content\":[" TEXT_BLOCK "," TOOL_USE_1 "," TOOL_USE_2 "],\"stop_reason\":"
+	    "\"tool_use\",\"usage\":{\"input_tokens\":1}}",
+	};
+	each_shape(shapes, TD__ARRAY_SIZE(shapes), TD_DIALECT_ANTHROPIC, check_anthropic_pair);
+}
+END_TEST
+
+#define TOOL_CALL_1                                                                                \
+	"{\"id\":\"call_1\",\"type\":\"function\",\"function\":{\"name\":\"fetch_weather\","       \
+	"\"arguments\":\"{\\\"city\\\": \\\"Paris\\\"}\"}}"
+#define TOOL_CALL_2                                                                                \
+	"{\"id\":\"call_2\",\"type\":\"function\",\"function\":{\"name\":\"get_price\","           \
+	"\"arguments\":\"{}\"}}"
+
+static void check_openai_pair(enum td_dialect dl)
+{
+	const char *id1 = dl == TD_DIALECT_OPENAI ? "call_1" : "call_a";
+
+	ck_assert_int_eq(td_batch_dialect(b), dl);
+	ck_assert_uint_eq(td_batch_count(b), 2);
+	call_is(0, id1, "fetch_weather", "{\"city\":\"Paris\"}", NULL);
+	call_is(1, dl == TD_DIALECT_OPENAI ? "call_2" : "call_b", "get_price", "{}", NULL);
+}
+
+START_TEST(openai_shapes)
+{
+	static const char *const shapes[] = {
+	    "[" TOOL_CALL_1 "," TOOL_CALL_2 "]",
+	    "{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[" TOOL_CALL_1 "," TOOL_CALL_2
+	    "]}",
+	    "{\"id\":\"chatcmpl-1\",\"object\":\"chat.completion\",\"choices\":[{\"index\":0,"
+	    "\"message\":{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[" TOOL_CALL_1
+	    "," TOOL_CALL_2 "]},\"finish_reason\":\"tool_calls\"}]}",
+	};
+	each_shape(shapes, TD__ARRAY_SIZE(shapes), TD_DIALECT_OPENAI, check_openai_pair);
+}
+END_TEST
+
+#define FUNCTION_CALL_1                                                                            \
+	"{\"type\":\"function_call\",\"id\":\"fc_1\",\"call_id\":\"call_a\",\"name\":"             \
+	"\"fetch_weather\",\"arguments\":\"{\\\"city\\\":\\\"Paris\\\"}\",\"status\":"             \
+	"\"completed\"}"
+#define FUNCTION_CALL_2                                                                            \
+	"{\"type\":\"function_call\",\"id\":\"fc_2\",\"call_id\":\"call_b\",\"name\":\"get_"       \
+	"price\","                                                                                 \
+	"\"arguments\":\"{}\"}"
+#define REASONING "{\"type\":\"reasoning\",\"id\":\"rs_1\",\"summary\":[]}"
+#define MESSAGE_ITEM                                                                               \
+	"{\"type\":\"message\",\"role\":\"assistant\",\"content\":[{\"type\":\"output_text\","     \
+	"\"text\":\"hi\"}]}"
+
+START_TEST(responses_shapes)
+{
+	static const char *const shapes[] = {
+	    "[" REASONING "," FUNCTION_CALL_1 "," MESSAGE_ITEM "," FUNCTION_CALL_2 "]",
+	    "{\"id\":\"resp_1\",\"object\":\"response\",\"status\":\"completed\",\"output\":"
+	    "[" REASONING "," FUNCTION_CALL_1 "," FUNCTION_CALL_2 "]}",
+	};
+	each_shape(shapes, TD__ARRAY_SIZE(shapes), TD_DIALECT_RESPONSES, check_openai_pair);
+}
+END_TEST
+
+START_TEST(forced_wrong_dialect)
+{
+	decode_bad("[" TOOL_USE_1 "]", TD_DIALECT_OPENAI, TD_EBATCH,
+	           "the input holds Anthropic tool_use blocks, but dialect 'openai' was asked for "
+	           "(expected an array of OpenAI tool_calls, an assistant message with tool_calls "
+	           "or a chat completion)");
+	td_diag_clear(&diag);
+	decode_bad("{\"tool_calls\":[" TOOL_CALL_1 "]}", TD_DIALECT_RESPONSES, TD_EBATCH,
+	           "the input holds OpenAI Chat tool_calls, but dialect 'responses' was asked for "
+	           "(expected an array of OpenAI Responses function_call items or a response "
+	           "holding them in 'output')");
+	td_diag_clear(&diag);
+	decode_bad("[" FUNCTION_CALL_1 "]", TD_DIALECT_ANTHROPIC, TD_EBATCH,
+	           "the input holds OpenAI Responses function_call items, but dialect 'anthropic' "
+	           "was asked for (expected an array of Anthropic tool_use blocks, an assistant "
+	           "message or a Messages API response)");
+	td_diag_clear(&diag);
+	decode_bad("{\"foo\":1}", TD_DIALECT_ANTHROPIC, TD_EBATCH,
+	           "no tool calls found: expected an array of Anthropic tool_use blocks, an "
+	           "assistant message or a Messages API response");
+	td_diag_clear(&diag);
+	decode_bad("[" TEXT_BLOCK "]", TD_DIALECT_OPENAI, TD_EBATCH,
+	           "no tool calls found: no OpenAI Chat tool_calls in the input");
+	ck_assert_int_eq(decode("[]", (enum td_dialect)9), TD_EINVAL);
+}
+END_TEST
+
+START_TEST(no_calls)
+{
+	decode_bad(
+	    "[]", TD_DIALECT_AUTO, TD_EBATCH,
+	    "no tool calls found: expected tool_use blocks (Anthropic), tool_calls (OpenAI "
+	    "Chat) or function_call items (OpenAI Responses), in an array or inside a message "
+	    "or response");
+	td_diag_clear(&diag);
+	decode_bad("{\"role\":\"assistant\",\"content\":[" TEXT_BLOCK "]}", TD_DIALECT_AUTO,
+	           TD_EBATCH, "no tool calls found: no Anthropic tool_use blocks in the input");
+	td_diag_clear(&diag);
+	decode_bad("{\"choices\":[{\"message\":{\"role\":\"assistant\",\"content\":\"hi\"}}]}",
+	           TD_DIALECT_AUTO, TD_EBATCH,
+	           "no tool calls found: no OpenAI Chat tool_calls in the input");
+	td_diag_clear(&diag);
+	decode_bad("{\"choices\":[]}", TD_DIALECT_AUTO, TD_EBATCH,
+	           "no tool calls found: no OpenAI Chat tool_calls in the input");
+	td_diag_clear(&diag);
+	decode_bad(
+	    "\"hello\"", TD_DIALECT_AUTO, TD_EBATCH,
+	    "no tool calls found: expected tool_use blocks (Anthropic), tool_calls (OpenAI "
+	    "Chat) or function_call items (OpenAI Responses), in an array or inside a message "
+	    "or response");
+}
+END_TEST
+
+START_TEST(bad_arguments)
+{
+	decode_ok("[{\"id\":\"c1\",\"type\":\"function\",\"function\":{\"name\":\"get_price\","
+	          "\"arguments\":\"{\\\"sku\\\": \"}},"
+	          "{\"id\":\"c2\",\"type\":\"function\",\"function\":{\"name\":\"get_price\","
+	          "\"arguments\":\"{sku: 1}\"}},"
+	          "{\"id\":\"c3\",\"type\":\"function\",\"function\":{\"name\":\"get_price\","
+	          "\"arguments\":\"[1]\"}},"
+	          "{\"id\":\"c4\",\"type\":\"function\",\"function\":{\"name\":\"get_price\","
+	          "\"arguments\":\"7\"}},"
+	          "{\"id\":\"c5\",\"type\":\"function\",\"function\":{\"name\":\"get_price\","
+	          "\"arguments\":{\"sku\":2}}},"
+	          "{\"id\":\"c6\",\"type\":\"function\",\"function\":{\"name\":\"get_price\"}},"
+	          "{\"id\":\"c7\",\"type\":\"function\",\"function\":{\"name\":\"get_price\","
+	          "\"arguments\":3}},"
+	          "{\"id\":\"c8\",\"type\":\"function\",\"function\":{\"name\":\"get_price\","
+	          "\"arguments\":\"{} x\"}}]",
+	          TD_DIALECT_AUTO);
+	ck_assert_uint_eq(td_batch_count(b), 8);
+	call_is(0, "c1", "get_price", "{}",
+	        "arguments are not valid JSON: unexpected end of input");
+	call_is(1, "c2", "get_price", "{}", "arguments are not valid JSON: error near 'sku: 1}'");
+	call_is(2, "c3", "get_price", "{}", "arguments must be a JSON object, got an array");
+	call_is(3, "c4", "get_price", "{}", "arguments must be a JSON object, got a scalar");
+	call_is(4, "c5", "get_price", "{\"sku\":2}", NULL);
+	call_is(5, "c6", "get_price", "{}", NULL);
+	call_is(6, "c7", "get_price", "{}", "arguments must be a JSON string");
+	call_is(7, "c8", "get_price", "{}", "arguments are not valid JSON: error near 'x'");
+}
+END_TEST
+
+START_TEST(call_level_errors)
+{
+	decode_ok(
+	    "[{\"type\":\"tool_use\",\"id\":\"a\",\"name\":\"fetch_wether\",\"input\":{}},"
+	    "{\"type\":\"tool_use\",\"id\":\"b\",\"name\":\"fetch_weather\",\"input\":{\"city\":"
+	    "5}},"
+	    "{\"type\":\"tool_use\",\"id\":\"c\",\"name\":\"fetch_weather\",\"input\":{\"city\":"
+	    "\"Oslo\",\"units\":\"kelvin\"}},"
+	    "{\"type\":\"tool_use\",\"id\":\"d\",\"name\":\"fetch_weather\",\"input\":[1]},"
+	    "{\"type\":\"tool_use\",\"id\":\"e\",\"name\":\"fetch_weather\"},"
+	    "{\"type\":\"tool_use\",\"id\":\"f\",\"name\":\"no such tool\"}]",
+	    TD_DIALECT_AUTO);
+	call_is(0, "a", "fetch_wether", "{}",
+	        "unknown tool 'fetch_wether' (did you mean 'fetch_weather'?)");
+	call_is(1, "b", "fetch_weather", "{\"city\":5}", "input.city: expected string, got number");
+	call_is(2, "c", "fetch_weather", "{\"city\":\"Oslo\",\"units\":\"kelvin\"}",
+	        "input.units: 'kelvin' is not one of 'metric', 'imperial'");
+	call_is(3, "d", "fetch_weather", "{}", "input must be a JSON object");
+	call_is(4, "e", "fetch_weather", "{}", "input: missing required property 'city'");
+	call_is(5, "f", "no such tool", "{}", "unknown tool 'no such tool'");
+}
+END_TEST
+
+START_TEST(depends_on)
+{
+	static const char *const shapes[] = {
+	    "[{\"type\":\"tool_use\",\"id\":\"a\",\"name\":\"get_price\",\"input\":{},"
+	    "\"depends_on\":[\"c\"]},"
+	    "{\"type\":\"tool_use\",\"id\":\"b\",\"name\":\"get_price\",\"input\":{},"
+	    "\"depends_on\":[\"a\",\"c\"]},"
+	    "{\"type\":\"tool_use\",\"id\":\"c\",\"name\":\"get_price\",\"input\":{},"
+	    "\"depends_on\":[]}]",
+	    "[{\"id\":\"a\",\"type\":\"function\",\"function\":{\"name\":\"get_price\","
+	    "\"arguments\":\"{}\"},\"depends_on\":[\"c\"]},"
+	    "{\"id\":\"b\",\"type\":\"function\",\"function\":{\"name\":\"get_price\","
+	    "\"arguments\":\"{}\"},\"depends_on\":[\"a\",\"c\"]},"
+	    "{\"id\":\"c\",\"type\":\"function\",\"function\":{\"name\":\"get_price\","
+	    "\"arguments\":\"{}\"}}]",
+	    "[{\"type\":\"function_call\",\"call_id\":\"a\",\"name\":\"get_price\","
+	    "\"arguments\":\"{}\",\"depends_on\":[\"c\"]},"
+	    "{\"type\":\"function_call\",\"call_id\":\"b\",\"name\":\"get_price\","
+	    "\"arguments\":\"{}\",\"depends_on\":[\"a\",\"c\"]},"
+	    "{\"type\":\"function_call\",\"call_id\":\"c\",\"name\":\"get_price\","
+	    "\"arguments\":\"{}\"}]",
+	};
+	size_t i;
+
+	for (i = 0; i < TD__ARRAY_SIZE(shapes); i++) {
+		decode_ok(shapes[i], TD_DIALECT_AUTO);
+		ck_assert_uint_eq(b->nedges, 3);
+		ck_assert_uint_eq(b->edge_from[0], 0);
+		ck_assert_uint_eq(b->edge_to[0], 2);
+		ck_assert_uint_eq(b->edge_from[1], 1);
+		ck_assert_uint_eq(b->edge_to[1], 0);
+		ck_assert_uint_eq(b->edge_from[2], 1);
+		ck_assert_uint_eq(b->edge_to[2], 2);
+		td_batch_free(b);
+		b = NULL;
+	}
+}
+END_TEST
+
+START_TEST(bad_depends_on)
+{
+	decode_bad("[" TOOL_USE_1 ",{\"type\":\"tool_use\",\"id\":\"toolu_02\",\"name\":"
+	           "\"get_price\",\"depends_on\":[\"toolu_09\"]}]",
+	           TD_DIALECT_AUTO, TD_EBATCH,
+	           "call 2 (toolu_02): depends_on names unknown call id 'toolu_09' (did you mean "
+	           "'toolu_01'?)");
+	td_diag_clear(&diag);
+	decode_bad("[" TOOL_USE_1 ",{\"type\":\"tool_use\",\"id\":\"x\",\"name\":"
+	           "\"get_price\",\"depends_on\":[\"zzzzzzzzzzzz\"]}]",
+	           TD_DIALECT_AUTO, TD_EBATCH,
+	           "call 2 (x): depends_on names unknown call id 'zzzzzzzzzzzz'");
+	td_diag_clear(&diag);
+	decode_bad("[{\"type\":\"tool_use\",\"id\":\"a\",\"name\":\"get_price\",\"depends_on\":"
+	           "\"b\"}]",
+	           TD_DIALECT_AUTO, TD_EBATCH, "call 1 (a): depends_on must be a list of call ids");
+	td_diag_clear(&diag);
+	decode_bad("[{\"type\":\"tool_use\",\"id\":\"a\",\"name\":\"get_price\",\"depends_on\":"
+	           "[1]}]",
+	           TD_DIALECT_AUTO, TD_EBATCH, "call 1 (a): depends_on must be a list of call ids");
+}
+END_TEST
+
+START_TEST(identity_errors)
+{
+	decode_bad("[" TOOL_USE_1 "," TOOL_USE_2 ",{\"type\":\"tool_use\",\"id\":\"toolu_01\","
+	           "\"name\":\"get_price\"}]",
+	           TD_DIALECT_AUTO, TD_EBATCH, "duplicate call id 'toolu_01' (calls 1 and 3)");
+	td_diag_clear(&diag);
+	decode_bad("[" TEXT_BLOCK "," TOOL_USE_1 ",{\"type\":\"tool_use\",\"name\":\"get_price\"}]",
+	           TD_DIALECT_AUTO, TD_EBATCH,
+	           "call 2 (get_price): missing 'id' (a non-empty string)");
+	td_diag_clear(&diag);
+	decode_bad("[{\"type\":\"tool_use\",\"id\":\"toolu_01\",\"input\":{}}]", TD_DIALECT_AUTO,
+	           TD_EBATCH, "call 1 (toolu_01): missing 'name' (a non-empty string)");
+	td_diag_clear(&diag);
+	decode_bad("[{\"type\":\"tool_use\",\"id\":\"\",\"name\":\"\"}]", TD_DIALECT_AUTO,
+	           TD_EBATCH, "call 1: missing 'id' (a non-empty string)");
+	td_diag_clear(&diag);
+	decode_bad("[{\"type\":\"tool_use\",\"id\":7,\"name\":\"get_price\"}]", TD_DIALECT_AUTO,
+	           TD_EBATCH, "call 1 (get_price): missing 'id' (a non-empty string)");
+	td_diag_clear(&diag);
+	decode_bad("[{\"id\":\"c1\",\"type\":\"function\",\"function\":{\"arguments\":\"{}\"}}]",
+	           TD_DIALECT_AUTO, TD_EBATCH,
+	           "call 1 (c1): missing 'function.name' (a non-empty string)");
+	td_diag_clear(&diag);
+	decode_bad("[{\"type\":\"function_call\",\"id\":\"fc_1\",\"name\":\"get_price\"}]",
+	           TD_DIALECT_AUTO, TD_EBATCH,
+	           "call 1 (get_price): missing 'call_id' (a non-empty string)");
+	td_diag_clear(&diag);
+	decode_bad("[" TOOL_USE_1 "," FUNCTION_CALL_1 "]", TD_DIALECT_AUTO, TD_EBATCH,
+	           "call 2: mixed dialects: OpenAI Responses function_call items among Anthropic "
+	           "tool_use blocks");
+}
+END_TEST
+
+/* Every batch-level problem is reported in one pass. */
+START_TEST(all_errors_reported)
+{
+	ck_assert_int_eq(decode("[" TOOL_USE_1
+	                        ",{\"type\":\"tool_use\",\"name\":\"get_price\"}," TOOL_USE_1
+	                        ",{\"type\":\"tool_use\",\"id\":\"z\",\"name\":\"get_price\","
+	                        "\"depends_on\":[\"nope\"]}]",
+	                        TD_DIALECT_AUTO),
+	                 TD_EBATCH);
+	ck_assert_uint_eq(diag.count, 3);
+	ck_assert_str_eq(diag.items[0].message,
+	                 "call 2 (get_price): missing 'id' (a non-empty string)");
+	ck_assert_str_eq(diag.items[1].message, "duplicate call id 'toolu_01' (calls 1 and 3)");
+	ck_assert_str_eq(diag.items[2].message,
+	                 "call 4 (z): depends_on names unknown call id 'nope'");
+	ck_assert_int_eq(diag.code, TD_EBATCH);
+}
+END_TEST
+
+static void syntax(const char *json, unsigned line, unsigned col, const char *msg)
+{
+	decode_bad(json, TD_DIALECT_AUTO, TD_ESYNTAX, msg);
+	ck_assert_uint_eq(diag.items[0].line, line);
+	ck_assert_uint_eq(diag.items[0].column, col);
+	td_diag_clear(&diag);
+}
+
+START_TEST(syntax_errors)
+{
+	syntax("[{\"type\":", 1, 10, "not valid JSON: unexpected end of input");
+	syntax("[\n  {\"type\": \"tool_use\",\n   \"id\": x1}\n]", 3, 10,
+	       "not valid JSON: error near 'x1}'");
+	syntax("[\n  {\"name\": \"\xc3\xa9t\xc3\xa9\", bad}]", 2, 19,
+	       "not valid JSON: error near 'bad}]'");
+	syntax("[] x", 1, 4, "unexpected data after the JSON value");
+	syntax("{\"a\":1}{}", 1, 8, "unexpected data after the JSON value");
+	syntax("", 0, 0, "empty input: expected a JSON array or object holding tool calls");
+	syntax(" \n\t ", 0, 0, "empty input: expected a JSON array or object holding tool calls");
+	syntax("nul", 1, 1, "not valid JSON: error near 'nul'");
+}
+END_TEST
+
+START_TEST(nesting_bound)
+{
+	char *deep = malloc(2 * 1002 + 1);
+	size_t i;
+
+	for (i = 0; i < 1001; i++) {
+		deep[i] = '[';
+		deep[1001 + i] = ']';
+	}
+	deep[2002] = '\0';
+	syntax(deep, 1, 1001, "JSON nested deeper than 1000 levels");
+	/* exactly 1000 levels parse: then it is only a batch without calls */
+	deep[1000] = ' ';
+	deep[1001] = ' ';
+	ck_assert_int_eq(decode(deep, TD_DIALECT_AUTO), TD_EBATCH);
+	ck_assert_ptr_nonnull(strstr(diag.items[0].message, "no tool calls found"));
+	free(deep);
+}
+END_TEST
+
+START_TEST(size_and_length)
+{
+	static const char text[] = "[" TOOL_USE_1 "] trailing garbage that is not read";
+
+	ck_assert_int_eq(td_batch_decode(g, "[]", TD_BATCH_MAX_BYTES + (size_t)1, TD_DIALECT_AUTO,
+	                                 NULL, &b, &diag),
+	                 TD_ETOOBIG);
+	ck_assert_str_eq(diag.items[0].message,
+	                 "call batch is 268435457 bytes, more than the limit of 256 MiB");
+	ck_assert_str_eq(diag.items[0].file, "<calls>");
+	td_diag_clear(&diag);
+	/* not NUL-terminated: only len bytes count */
+	ck_assert_int_eq(
+	    td_batch_decode(g, text, strlen("[" TOOL_USE_1 "]"), TD_DIALECT_AUTO, NULL, &b, &diag),
+	    0);
+	ck_assert_uint_eq(td_batch_count(b), 1);
+	td_batch_free(b);
+	b = NULL;
+	decode_ok("\xef\xbb\xbf[" TOOL_USE_1 "]", TD_DIALECT_AUTO); /* byte order mark */
+	ck_assert_uint_eq(td_batch_count(b), 1);
+	td_batch_free(b);
+	b = NULL;
+	ck_assert_int_eq(td_batch_decode(NULL, "[]", 2, TD_DIALECT_AUTO, NULL, &b, &diag),
+	                 TD_EINVAL);
+	ck_assert_int_eq(td_batch_decode(g, NULL, 2, TD_DIALECT_AUTO, NULL, &b, &diag), TD_EINVAL);
+	ck_assert_int_eq(td_batch_decode(g, "[]", 2, TD_DIALECT_AUTO, NULL, NULL, &diag),
+	                 TD_EINVAL);
+	ck_assert_int_eq(td_batch_decode(g, NULL, 0, TD_DIALECT_AUTO, NULL, &b, NULL), TD_ESYNTAX);
+}
+END_TEST
+
+START_TEST(from_graph)
+{
+	ck_assert_int_eq(td_batch_from_graph(g, &b, &diag), TD_ENOTFOUND);
+	ck_assert_int_eq(td_batch_from_graph(NULL, &b, &diag), TD_EINVAL);
+	g->calls = cJSON_Parse(
+	    "[{\"type\":\"tool_use\",\"id\":\"w\",\"name\":\"fetch_weather\",\"input\":{\"city\":"
+	    "\"Oslo\"}},"
+	    "{\"type\":\"tool_use\",\"id\":\"p\",\"name\":\"lookup_pollen\",\"input\":{},"
+	    "\"depends_on\":[\"w\"]}]");
+	g->calls_line = 12;
+	ck_assert_int_eq(td_batch_from_graph(g, &b, &diag), 0);
+	ck_assert_int_eq(td_batch_dialect(b), TD_DIALECT_ANTHROPIC);
+	ck_assert_uint_eq(td_batch_count(b), 2);
+	call_is(0, "w", "fetch_weather", "{\"city\":\"Oslo\"}", NULL);
+	ck_assert_uint_eq(b->nedges, 1);
+	td_batch_free(b);
+	b = NULL;
+	cJSON_Delete(g->calls);
+	g->calls = cJSON_Parse("[{\"type\":\"tool_use\",\"id\":\"w\",\"name\":\"x\","
+	                       "\"depends_on\":[\"v\"]}]");
+	ck_assert_int_eq(td_batch_from_graph(g, &b, &diag), TD_EBATCH);
+	ck_assert_ptr_null(b);
+	ck_assert_str_eq(diag.items[0].file, "test.yaml");
+	ck_assert_uint_eq(diag.items[0].line, 12);
+	ck_assert_str_eq(diag.items[0].message,
+	                 "call 1 (w): depends_on names unknown call id 'v' (did you mean 'w'?)");
+}
+END_TEST
+
+START_TEST(dialect_names)
+{
+	enum td_dialect d = TD_DIALECT_AUTO;
+
+	ck_assert_str_eq(td_dialect_name(TD_DIALECT_AUTO), "auto");
+	ck_assert_str_eq(td_dialect_name(TD_DIALECT_ANTHROPIC), "anthropic");
+	ck_assert_str_eq(td_dialect_name(TD_DIALECT_OPENAI), "openai");
+	ck_assert_str_eq(td_dialect_name(TD_DIALECT_RESPONSES), "responses");
+	ck_assert_str_eq(td_dialect_name((enum td_dialect)42), "unknown");
+	ck_assert_int_eq(td_dialect_parse("responses", &d), 0);
+	ck_assert_int_eq(d, TD_DIALECT_RESPONSES);
+	ck_assert_int_eq(td_dialect_parse("auto", &d), 0);
+	ck_assert_int_eq(d, TD_DIALECT_AUTO);
+	ck_assert_int_eq(td_dialect_parse("gemini", &d), TD_EINVAL);
+	ck_assert_int_eq(td_dialect_parse(NULL, &d), TD_EINVAL);
+}
+END_TEST
+
+/* Every allocation failing in turn: TD_ENOMEM or success, never a crash or a leak. */
+START_TEST(alloc_failures)
+{
+	static const char json[] =
+	    "[" TOOL_USE_1 ",{\"type\":\"tool_use\",\"id\":\"x\",\"name\":\"lookup_pollen\","
+	    "\"depends_on\":[\"toolu_01\"]},{\"type\":\"tool_use\",\"id\":\"y\",\"name\":\"nope\"}"
+	    "]";
+	long i;
+	int r;
+
+	for (i = 1; i < 200; i++) {
+		td__alloc_fail_at(i);
+		r = decode(json, TD_DIALECT_AUTO);
+		td__alloc_fail_at(0);
+		td_diag_clear(&diag);
+		if (r == 0)
+			break;
+		ck_assert_int_eq(r, TD_ENOMEM);
+		ck_assert_ptr_null(b);
+	}
+	ck_assert_int_lt(i, 200);
+	ck_assert_uint_eq(td_batch_count(b), 3);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("decode");
+	TCase *tc = tcase_create("decode");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 20);
+	tcase_add_test(tc, anthropic_shapes);
+	tcase_add_test(tc, openai_shapes);
+	tcase_add_test(tc, responses_shapes);
+	tcase_add_test(tc, forced_wrong_dialect);
+	tcase_add_test(tc, no_calls);
+	tcase_add_test(tc, bad_arguments);
+	tcase_add_test(tc, call_level_errors);
+	tcase_add_test(tc, depends_on);
+	tcase_add_test(tc, bad_depends_on);
+	tcase_add_test(tc, identity_errors);
+	tcase_add_test(tc, all_errors_reported);
+	tcase_add_test(tc, syntax_errors);
+	tcase_add_test(tc, nesting_bound);
+	tcase_add_test(tc, size_and_length);
+	tcase_add_test(tc, from_graph);
+	tcase_add_test(tc, dialect_names);
+	tcase_add_test(tc, alloc_failures);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
