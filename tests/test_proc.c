@@ -502,8 +502,12 @@ START_TEST(two_thousand_calls_leave_nothing)
 	F.g.tools[slow].lim.timeout_us = 20000;
 	for (i = 0; i < 2000; i++) {
 		snprintf(id, sizeof(id), "c%d", i);
-		fx_call(&F, id, i % 100 == 7 ? "slow" : i % 10 == 3 ? "bad" : i % 50 == 9 ? "nf" : "ok",
-			NULL);
+		fx_call(&F, id,
+		        i % 100 == 7  ? "slow"
+		        : i % 10 == 3 ? "bad"
+		        : i % 50 == 9 ? "nf"
+		                      : "ok",
+		        NULL);
 	}
 	run(32, 20);
 	for (i = 0; i < 2000; i++)
@@ -516,6 +520,100 @@ START_TEST(two_thousand_calls_leave_nothing)
 	R = NULL;
 	assert_no_children();
 	ck_assert_int_eq(count_fds(), fds);
+}
+END_TEST
+
+/* ---- the example graph with its tool program, every dialect, through the public API ---- */
+
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = malloc(1 << 20);
+
+	ck_assert_ptr_nonnull(f);
+	*len = fread(buf, 1, (1 << 20) - 1, f);
+	buf[*len] = '\0';
+	fclose(f);
+	return buf;
+}
+
+static char *run_travel(const char *calls, char **report)
+{
+	const char *src = getenv("TD_SRC");
+	struct td_graph *g = NULL;
+	struct td_batch *b = NULL;
+	struct td_plan *p = NULL;
+	struct td_run *r = NULL;
+	char path[4096], *text, *out = NULL;
+	size_t len;
+
+	snprintf(path, sizeof(path), "%s/graphs/travel.yaml", src ? src : ".");
+	ck_assert_int_eq(td_graph_load_file(path, &g, NULL), 0);
+	if (calls) {
+		snprintf(path, sizeof(path), "%s/graphs/calls/%s", src ? src : ".", calls);
+		text = slurp(path, &len);
+		ck_assert_int_eq(td_batch_decode(g, text, len, TD_DIALECT_AUTO, calls, &b, NULL),
+		                 0);
+		free(text);
+	} else {
+		ck_assert_int_eq(td_batch_from_graph(g, &b, NULL), 0);
+	}
+	ck_assert_int_eq(td_plan_new(b, &p, NULL), 0);
+	ck_assert_int_eq(td_run_new(p, NULL, &r, NULL), 0);
+	ck_assert_int_eq(td_run_wait(r), 0);
+	ck_assert_int_eq(td_run_results_json(r, TD_DIALECT_AUTO, 0, &out), 0);
+	if (report)
+		ck_assert_int_eq(td_run_report_json(r, 0, report), 0);
+	td_run_free(r);
+	td_plan_free(p);
+	td_batch_free(b);
+	td_graph_free(g);
+	return out;
+}
+
+START_TEST(travel_example_every_dialect)
+{
+	char *own, *a, *o, *rs, *rep = NULL, path[4096];
+	cJSON *j;
+
+	snprintf(path, sizeof(path), "%s/graphs/tools/bin/travel",
+	         getenv("TD_SRC") ? getenv("TD_SRC") : ".");
+	if (access(path, X_OK))
+		ck_abort_msg("the example tool program is not built: %s", path);
+	own = run_travel(NULL, &rep);
+	a = run_travel("travel.anthropic.json", NULL);
+	o = run_travel("travel.openai.json", NULL);
+	rs = run_travel("travel.responses.json", NULL);
+	j = cJSON_Parse(own);
+	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "content")), 8);
+	ck_assert_ptr_null(strstr(own, "is_error"));
+	ck_assert_ptr_nonnull(strstr(own, "pollen"));
+	cJSON_Delete(j);
+	ck_assert_str_eq(own, a); /* same calls, same outcome, same bytes */
+	j = cJSON_Parse(o);
+	ck_assert_int_eq(cJSON_GetArraySize(j), 8);
+	ck_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(j, 0), "role")->valuestring,
+	                 "tool");
+	cJSON_Delete(j);
+	j = cJSON_Parse(rs);
+	ck_assert_int_eq(cJSON_GetArraySize(j), 8);
+	ck_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(j, 0), "type")->valuestring,
+	                 "function_call_output");
+	cJSON_Delete(j);
+	/* pollen (level 1) started after the weather call (level 0) ended */
+	j = cJSON_Parse(rep);
+	ck_assert_double_ge(
+	    cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "calls"), 4), "start_ms")
+	        ->valuedouble,
+	    cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "calls"), 3), "end_ms")
+	        ->valuedouble);
+	cJSON_Delete(j);
+	free(own);
+	free(a);
+	free(o);
+	free(rs);
+	free(rep);
+	assert_no_children();
 }
 END_TEST
 
@@ -545,6 +643,7 @@ static Suite *proc_suite(void)
 	tcase_add_test(tc, cancel_kills_groups);
 	tcase_add_test(tc, free_reaps_running);
 	tcase_add_test(tc, two_thousand_calls_leave_nothing);
+	tcase_add_test(tc, travel_example_every_dialect);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -751,6 +751,61 @@ START_TEST(cancel_real_sleeps)
 }
 END_TEST
 
+/* ---- through the public API, on the example graph of builtins ---- */
+
+static int64_t pipeline_makespan(enum td_schedule sched)
+{
+	const char *src = getenv("TD_SRC");
+	struct td_run_opts o = {.schedule = sched};
+	struct td_graph *g = NULL;
+	struct td_batch *b = NULL;
+	struct td_plan *p = NULL;
+	struct td_run *r = NULL;
+	char path[4096], *out = NULL;
+	int64_t ms;
+
+	snprintf(path, sizeof(path), "%s/graphs/pipeline.yaml", src ? src : ".");
+	ck_assert_int_eq(td_graph_load_file(path, &g, NULL), 0);
+	ck_assert_int_eq(td_batch_from_graph(g, &b, NULL), 0);
+	ck_assert_int_eq(td_plan_new(b, &p, NULL), 0);
+	ck_assert_int_eq(td_run_new(p, &o, &r, NULL), 0);
+	ck_assert_int_eq(td_run_wait(r), 0);
+	ck_assert_int_eq(td_run_results_json(r, TD_DIALECT_AUTO, 0, &out), 0);
+	ck_assert_str_eq(out, "{\"role\":\"user\",\"content\":["
+	                      "{\"type\":\"tool_result\",\"tool_use_id\":\"split\",\"content\":"
+	                      "\"{\\\"step\\\":\\\"split\\\"}\"},"
+	                      "{\"type\":\"tool_result\",\"tool_use_id\":\"fetch_a\",\"content\":"
+	                      "\"slept 300ms\"},"
+	                      "{\"type\":\"tool_result\",\"tool_use_id\":\"fetch_b\",\"content\":"
+	                      "\"slept 100ms\"},"
+	                      "{\"type\":\"tool_result\",\"tool_use_id\":\"parse_a\",\"content\":"
+	                      "\"slept 50ms\"},"
+	                      "{\"type\":\"tool_result\",\"tool_use_id\":\"parse_b\",\"content\":"
+	                      "\"slept 250ms\"},"
+	                      "{\"type\":\"tool_result\",\"tool_use_id\":\"merge\",\"content\":"
+	                      "\"{\\\"step\\\":\\\"merge\\\"}\"}]}");
+	free(out);
+	ms = td_run_makespan_us(r) / 1000;
+	td_run_free(r);
+	td_plan_free(p);
+	td_batch_free(b);
+	td_graph_free(g);
+	return ms;
+}
+
+START_TEST(pipeline_level_vs_eager)
+{
+	int64_t level = pipeline_makespan(TD_SCHEDULE_LEVEL);
+	int64_t eager = pipeline_makespan(TD_SCHEDULE_EAGER);
+
+	/* level: 300 (fetch_a) + 250 (parse_b); eager: the longer chain, 100 + 250 */
+	ck_assert_int_ge(level, 550);
+	ck_assert_int_lt(level, 1500);
+	ck_assert_int_ge(eager, 350);
+	ck_assert_int_lt(eager, level);
+}
+END_TEST
+
 static Suite *run_suite(void)
 {
 	Suite *s = suite_create("run");
@@ -788,6 +843,7 @@ static Suite *run_suite(void)
 	tcase_add_test(tc, builtin_sleep_timeout);
 	tcase_add_test(tc, thousand_concurrent_sleeps);
 	tcase_add_test(tc, cancel_real_sleeps);
+	tcase_add_test(tc, pipeline_level_vs_eager);
 	suite_add_tcase(s, tc);
 	return s;
 }
