@@ -93,8 +93,6 @@ int td_run_results_json(const struct td_run *run, enum td_dialect dialect, int p
 		                     : "\n  ");
 	td__buf_puts(&b,
 	             dialect == TD_DIALECT_OPENAI || dialect == TD_DIALECT_RESPONSES ? "]" : "]}");
-	if (pretty)
-		td__buf_putc(&b, '\n');
 	return finish(&b, out);
 }
 
@@ -180,6 +178,6 @@ int td_run_report_json(const struct td_run *run, int pretty, char **out)
 		sep(&b, c, pretty, "  ");
 		report_call(&b, run, c);
 	}
-	td__buf_puts(&b, pretty && run->plan->ncalls ? "\n]}\n" : "]}");
+	td__buf_puts(&b, pretty && run->plan->ncalls ? "\n]}" : "]}");
 	return finish(&b, out);
 }
