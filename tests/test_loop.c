@@ -130,7 +130,7 @@ static void on_op(struct td__op *op, int res)
 START_TEST(poll_read_send_cancel)
 {
 	struct rec p = {{on_op}, 0, 0}, rd = {{on_op}, 0, 0}, s = {{on_op}, 0, 0},
-		   c = {{on_op}, 0, 0};
+	           c = {{on_op}, 0, 0};
 	char buf[16] = {0};
 	int fds[2], sv[2];
 
@@ -218,16 +218,18 @@ START_TEST(uring_refused_messages)
 	if (f)
 		fclose(f);
 	if (v == '0' || v == EOF)
-		assert_refusal("EPERM", "io_uring is disabled (kernel.io_uring_disabled sysctl, or a "
-					"seccomp filter in this container): io_uring_setup failed "
-					"with EPERM");
+		assert_refusal("EPERM",
+		               "io_uring is disabled (kernel.io_uring_disabled sysctl, or a "
+		               "seccomp filter in this container): io_uring_setup failed "
+		               "with EPERM");
 	assert_refusal("ENOMEM", "io_uring setup failed: cannot allocate the ring (ENOMEM; check "
-				 "RLIMIT_MEMLOCK, `ulimit -l`)");
+	                         "RLIMIT_MEMLOCK, `ulimit -l`)");
 	assert_refusal("bogus", "io_uring setup failed: Invalid argument");
 	if (v == '0' || v == EOF)
-		assert_refusal("ENOSYS", "io_uring is disabled (kernel.io_uring_disabled sysctl, or "
-					 "a seccomp filter in this container): io_uring_setup "
-					 "failed with ENOSYS");
+		assert_refusal("ENOSYS",
+		               "io_uring is disabled (kernel.io_uring_disabled sysctl, or "
+		               "a seccomp filter in this container): io_uring_setup "
+		               "failed with ENOSYS");
 }
 END_TEST
 
@@ -246,6 +248,7 @@ START_TEST(uring_refused_through_run_new)
 	p.batch = &b;
 	setenv("TD_TEST_URING_FAIL", "EPERM", 1);
 	ck_assert_int_eq(td_run_new(&p, NULL, &r, &d), TD_ENOURING);
+	unsetenv("TD_TEST_URING_FAIL");
 	ck_assert_ptr_null(r);
 	ck_assert_ptr_nonnull(strstr(d.items[0].message, "io_uring is disabled"));
 	td_diag_clear(&d);

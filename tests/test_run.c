@@ -751,6 +751,71 @@ START_TEST(cancel_real_sleeps)
 }
 END_TEST
 
+/* ---- allocation failures: every one of them, one at a time ---- */
+
+static void alloc_graph(void)
+{
+	int a = fx_tool(&F, "a", TD_KIND_BUILTIN), b = fx_tool(&F, "b", TD_KIND_BUILTIN);
+	int c = fx_tool(&F, "rated", TD_KIND_BUILTIN);
+
+	F.g.tools[fx_tool(&F, "e", TD_KIND_BUILTIN)].builtin = TD_BUILTIN_ECHO;
+	fx_tool_dep(&F, b, a);
+	F.g.tools[b].stdin_mode = TD_STDIN_ENVELOPE;
+	F.g.tools[a].lim.retries = 2;
+	F.g.tools[a].lim.backoff_us = 1000;
+	F.g.tools[c].lim.rate_count = 1;
+	F.g.tools[c].lim.rate_period_us = 2000;
+	fx_call(&F, "a1", "a", "{\"ms\":1}");
+	fx_call(&F, "a2", "a", "{\"ms\":\"x\"}");
+	fx_call(&F, "b1", "b", "{\"ms\":1}");
+	fx_call(&F, "r1", "rated", "{\"ms\":1}");
+	fx_call(&F, "r2", "rated", "{\"ms\":1}");
+	fx_call(&F, "e1", "e", "{\"x\":1}");
+	fx_call_err(&F, "bad", "zz", "{}", "unknown tool 'zz'");
+	fx_plan(&F);
+}
+
+START_TEST(every_allocation_failure)
+{
+	struct td_run_opts o = {.seed = 3};
+	long n, total;
+	char *out;
+	size_t c;
+
+	alloc_graph();
+	td__alloc_fail_at(0);
+	ck_assert_int_eq(td_run_new(&F.p, &o, &R, NULL), 0);
+	ck_assert_int_eq(td_run_wait(R), 0);
+	ck_assert_int_eq(td_run_results_json(R, TD_DIALECT_AUTO, 0, &out), 0);
+	free(out);
+	ck_assert_int_eq(td_run_report_json(R, 0, &out), 0);
+	free(out);
+	td_run_free(R);
+	R = NULL;
+	total = td__alloc_fail_at(0);
+	ck_assert_int_gt(total, 10);
+	for (n = 1; n <= total + 5; n++) {
+		td__alloc_fail_at(n);
+		if (td_run_new(&F.p, &o, &R, NULL) < 0) {
+			ck_assert_ptr_null(R);
+			continue;
+		}
+		ck_assert_int_eq(td_run_wait(R), 0);
+		for (c = 0; c < F.b.ncalls; c++) /* whatever failed, every call has its result */
+			ck_assert_int_ge(status(c), TD_STATUS_OK);
+		if (td_run_results_json(R, TD_DIALECT_AUTO, 0, &out) == 0)
+			free(out);
+		else
+			ck_assert_ptr_null(out);
+		if (td_run_report_json(R, 0, &out) == 0)
+			free(out);
+		td_run_free(R);
+		R = NULL;
+	}
+	td__alloc_fail_at(0);
+}
+END_TEST
+
 /* ---- through the public API, on the example graph of builtins ---- */
 
 static int64_t pipeline_makespan(enum td_schedule sched)
@@ -844,6 +909,7 @@ static Suite *run_suite(void)
 	tcase_add_test(tc, thousand_concurrent_sleeps);
 	tcase_add_test(tc, cancel_real_sleeps);
 	tcase_add_test(tc, pipeline_level_vs_eager);
+	tcase_add_test(tc, every_allocation_failure);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -281,18 +281,26 @@ void td__loop_timer_disarm(struct td__loop *l, struct td__timer *t)
 	sift_down(l, l->heap[i]->slot - 1);
 }
 
+int td__loop_timer_reserve(struct td__loop *l, uint32_t n)
+{
+	struct td__timer **h;
+
+	if (n <= l->heap_cap)
+		return 0;
+	h = td__reallocarray(l->heap, n, sizeof(*h));
+	if (!h)
+		return TD_ENOMEM;
+	l->heap = h;
+	l->heap_cap = n;
+	return 0;
+}
+
 int td__loop_timer_arm(struct td__loop *l, struct td__timer *t, int64_t when)
 {
 	td__loop_timer_disarm(l, t);
-	if (l->nheap == l->heap_cap) {
-		uint32_t cap = l->heap_cap ? l->heap_cap * 2 : 64;
-		struct td__timer **h = td__reallocarray(l->heap, cap, sizeof(*h));
-
-		if (!h)
-			return TD_ENOMEM;
-		l->heap = h;
-		l->heap_cap = cap;
-	}
+	if (l->nheap == l->heap_cap &&
+	    td__loop_timer_reserve(l, l->heap_cap ? l->heap_cap * 2 : 64) < 0)
+		return TD_ENOMEM;
 	t->when = when;
 	l->heap[l->nheap] = t;
 	sift_up(l, l->nheap++);

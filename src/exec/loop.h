@@ -66,6 +66,8 @@ int td__loop_cancel(struct td__loop *l, struct td__op *op);
  * has grown to the number of timers armed at once; -ENOMEM if it cannot grow. */
 int td__loop_timer_arm(struct td__loop *l, struct td__timer *t, int64_t when);
 void td__loop_timer_disarm(struct td__loop *l, struct td__timer *t);
+/* Grows the heap for n timers armed at once, so arming up to n never fails. 0 or -ENOMEM. */
+int td__loop_timer_reserve(struct td__loop *l, uint32_t n);
 /* Runs t->fn at the next td__loop_run(), after the completions (t must not be armed). */
 void td__loop_defer(struct td__loop *l, struct td__timer *t);
 /* Earliest timer deadline, 0 if something is deferred, -1 if nothing is armed. */

@@ -765,7 +765,10 @@ int td__sched_init(struct td_run *r)
 	const struct td_plan *p = r->plan;
 	uint32_t i;
 
-	if (alloc_arrays(r) < 0)
+	/* at most one timer per call (job deadline, sleep or backoff) and one per tool (rate) are
+	 * armed at once: with room for all, arming never fails and no call can be stranded */
+	if (alloc_arrays(r) < 0 ||
+	    td__loop_timer_reserve(r->loop, p->ncalls + (uint32_t)r->graph->ntools + 1) < 0)
 		return TD_ENOMEM;
 	for (i = 0; i < p->nnodes; i++)
 		r->pending[i] = p->pred_off[i + 1] - p->pred_off[i];
