@@ -523,6 +523,42 @@ START_TEST(two_thousand_calls_leave_nothing)
 }
 END_TEST
 
+START_TEST(every_allocation_failure)
+{
+	int t = child_tool("t", (const char *[]){"cat", NULL});
+	struct td_run_opts o = {0};
+	long n, total;
+	char *in = big_input(100000);
+
+	fx_env(&F, t, "X", "1");
+	child_tool("u", (const char *[]){"esay", "e", "exit", "2", NULL});
+	fx_call(&F, "c0", "t", in);
+	fx_call(&F, "c1", "u", NULL);
+	fx_call(&F, "c2", "t", NULL);
+	fx_plan(&F);
+	td__alloc_fail_at(0);
+	ck_assert_int_eq(td_run_new(&F.p, &o, &R, NULL), 0);
+	ck_assert_int_eq(td_run_wait(R), 0);
+	ck_assert_uint_eq(result(0).content_len, 100008);
+	td_run_free(R);
+	R = NULL;
+	total = td__alloc_fail_at(0);
+	for (n = 1; n <= total + 3; n++) {
+		td__alloc_fail_at(n);
+		if (td_run_new(&F.p, &o, &R, NULL) < 0)
+			continue;
+		ck_assert_int_eq(td_run_wait(R), 0);
+		ck_assert_int_ge(result(0).status, TD_STATUS_OK);
+		ck_assert_int_ge(result(1).status, TD_STATUS_OK);
+		td_run_free(R);
+		R = NULL;
+		assert_no_children();
+	}
+	td__alloc_fail_at(0);
+	free(in);
+}
+END_TEST
+
 /* ---- the example graph with its tool program, every dialect, through the public API ---- */
 
 static char *slurp(const char *path, size_t *len)
@@ -644,6 +680,7 @@ static Suite *proc_suite(void)
 	tcase_add_test(tc, free_reaps_running);
 	tcase_add_test(tc, two_thousand_calls_leave_nothing);
 	tcase_add_test(tc, travel_example_every_dialect);
+	tcase_add_test(tc, every_allocation_failure);
 	suite_add_tcase(s, tc);
 	return s;
 }

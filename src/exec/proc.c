@@ -204,6 +204,22 @@ static int resolve_tool(struct tool_cache *tc, const struct td_graph *g, const s
 	return tc->err == TD_ENOMEM ? TD_ENOMEM : 0;
 }
 
+static void free_env(char **envp)
+{
+	size_t k;
+
+	for (k = 0; envp && envp[k]; k++)
+		td__free(envp[k]);
+	td__free(envp);
+}
+
+static void tool_cache_clear(struct tool_cache *tc)
+{
+	free_env(tc->envp);
+	td__free(tc->path);
+	memset(tc, 0, sizeof(*tc));
+}
+
 static struct tool_cache *tool_cache(struct proc_backend *pb, const struct td__job *job)
 {
 	size_t i = (size_t)(job->tool - job->graph->tools);
@@ -216,7 +232,7 @@ static struct tool_cache *tool_cache(struct proc_backend *pb, const struct td__j
 			return NULL;
 	}
 	if (!pb->tools[i].ready && resolve_tool(&pb->tools[i], job->graph, job->tool) < 0) {
-		pb->tools[i].ready = 0;
+		tool_cache_clear(&pb->tools[i]); /* out of memory: the next call tries again */
 		return NULL;
 	}
 	return &pb->tools[i];
@@ -671,18 +687,14 @@ static void proc_free(struct td__backend *be)
 {
 	struct proc_backend *pb = (struct proc_backend *)be;
 	struct pjob *pj;
-	size_t i, k;
+	size_t i;
 
 	while ((pj = pb->free_jobs)) {
 		pb->free_jobs = pj->next_free;
 		td__free(pj);
 	}
-	for (i = 0; pb->tools && i < pb->graph->ntools; i++) {
-		for (k = 0; pb->tools[i].envp && pb->tools[i].envp[k]; k++)
-			td__free(pb->tools[i].envp[k]);
-		td__free(pb->tools[i].envp);
-		td__free(pb->tools[i].path);
-	}
+	for (i = 0; pb->tools && i < pb->graph->ntools; i++)
+		tool_cache_clear(&pb->tools[i]);
 	td__free(pb->tools);
 	td__free(pb);
 }
