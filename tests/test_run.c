@@ -30,6 +30,26 @@ static void teardown(void)
 	free(FK);
 }
 
+/* The state machine's legal moves (run.h); anything else is a scheduler bug. */
+static void check_transition(void *ud, uint32_t call, enum td__cstate from, enum td__cstate to)
+{
+	static const char legal[6][6] = {
+	    /* to:        WAIT READY PARK RUN BACK DONE */
+	    /* WAITING */ {0, 1, 0, 0, 0, 1},
+	    /* READY   */ {0, 0, 1, 1, 0, 1},
+	    /* PARKED  */ {0, 1, 0, 0, 0, 1},
+	    /* RUNNING */ {0, 0, 0, 0, 1, 1},
+	    /* BACKOFF */ {0, 1, 0, 0, 0, 1},
+	    /* DONE    */ {0, 0, 0, 0, 0, 0},
+	};
+	unsigned *count = ud;
+
+	ck_assert_msg(legal[from][to], "call %u: illegal transition %d -> %d", call, from, to);
+	(*count)++;
+}
+
+static unsigned TRANSITIONS;
+
 static void run_fake(unsigned concurrency, enum td_schedule sched)
 {
 	struct td_run_opts o = {.concurrency = concurrency, .schedule = sched, .seed = 42};
@@ -37,6 +57,8 @@ static void run_fake(unsigned concurrency, enum td_schedule sched)
 
 	fx_plan(&F);
 	ck_assert_int_eq(td__run_new_fake(&F.p, &o, &FK->be, &R, &d), 0);
+	R->trace = check_transition;
+	R->trace_ud = &TRANSITIONS;
 	td_diag_clear(&d);
 }
 
@@ -93,6 +115,7 @@ START_TEST(level_barrier)
 	ck_assert_int_ge(fake_when(FK, 3, 1, 1), fake_when(FK, 0, 0, 1));
 	ck_assert_int_eq(status(4), TD_STATUS_OK);
 	ck_assert_str_eq(content(4), "{\"n\":5}");
+	ck_assert_uint_eq(TRANSITIONS, 5 * 3); /* WAITING -> READY -> RUNNING -> DONE each */
 }
 END_TEST
 
@@ -800,6 +823,8 @@ START_TEST(every_allocation_failure)
 			ck_assert_ptr_null(R);
 			continue;
 		}
+		R->trace = check_transition;
+		R->trace_ud = &TRANSITIONS;
 		ck_assert_int_eq(td_run_wait(R), 0);
 		for (c = 0; c < F.b.ncalls; c++) /* whatever failed, every call has its result */
 			ck_assert_int_ge(status(c), TD_STATUS_OK);

@@ -89,6 +89,10 @@ struct td_run {
 	int started, cancelled;
 	int64_t t0;    /* run start, monotonic us */
 	int64_t t_end; /* last call's end, from t0 */
+
+	/* every state change, as it happens (tests check the state machine with it); may be NULL */
+	void (*trace)(void *ud, uint32_t call, enum td__cstate from, enum td__cstate to);
+	void *trace_ud;
 };
 
 /* sched.c */

@@ -247,6 +247,8 @@ static void transition(struct td_run *r, uint32_t c, enum td__cstate to)
 	const struct td__tool *tool = call_tool(r, c);
 	enum td__cstate from = cr->state;
 
+	if (r->trace)
+		r->trace(r->trace_ud, c, from, to);
 	leave(r, c, from);
 	cr->state = to;
 	switch (to) {
