@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -559,6 +560,28 @@ START_TEST(every_allocation_failure)
 }
 END_TEST
 
+START_TEST(descriptor_limit_caps_processes)
+{
+	struct rlimit rl;
+	char id[16];
+	int i;
+
+	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	rl.rlim_cur = (rlim_t)count_fds() + 40; /* room for about 4 processes */
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	fx_argv(&F, fx_tool(&F, "t", TD_KIND_RUN), (const char *[]){"echo", "x", NULL});
+	for (i = 0; i < 60; i++) {
+		snprintf(id, sizeof(id), "c%d", i);
+		fx_call(&F, id, "t", NULL);
+	}
+	run(60, 0); /* -j 60 would need 360 descriptors */
+	ck_assert_uint_le(R->proc_limit, 5);
+	ck_assert_uint_ge(R->proc_limit, 1);
+	for (i = 0; i < 60; i++)
+		ck_assert_str_eq(result((size_t)i).content, "x\n");
+}
+END_TEST
+
 /* ---- the example graph with its tool program, every dialect, through the public API ---- */
 
 static char *slurp(const char *path, size_t *len)
@@ -681,6 +704,7 @@ static Suite *proc_suite(void)
 	tcase_add_test(tc, two_thousand_calls_leave_nothing);
 	tcase_add_test(tc, travel_example_every_dialect);
 	tcase_add_test(tc, every_allocation_failure);
+	tcase_add_test(tc, descriptor_limit_caps_processes);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -4,7 +4,9 @@
  * embeddable step (fd, timeout, step), the blocking wait as a thin loop over it, cancellation,
  * teardown that kills and reaps what is left, and result accessors.
  */
+#include <dirent.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "run/run.h"
 
@@ -39,6 +41,36 @@ static uint64_t seed_from(const struct td_run_opts *opts)
 	return s ? s : 1; /* xorshift must not start at 0 */
 }
 
+/* Descriptors per process while it starts: three pipes (or two and a socket pair). */
+#define TD_FDS_PER_PROC 6
+/* Kept free for the host and for the ring itself. */
+#define TD_FDS_SPARE 16
+
+static unsigned open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	unsigned n = 0;
+
+	if (!d)
+		return 64; /* no /proc: a guess on the safe side */
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
+
+/* How many processes fit in the descriptor limit left to us (at least one). */
+static uint32_t proc_limit(void)
+{
+	struct rlimit rl;
+	uint64_t room, used = open_fds() + TD_FDS_SPARE;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+		return UINT32_MAX;
+	room = rl.rlim_cur > used ? (rl.rlim_cur - used) / TD_FDS_PER_PROC : 0;
+	return room < 1 ? 1 : room > UINT32_MAX ? UINT32_MAX : (uint32_t)room;
+}
+
 static void apply_opts(struct td_run *r, const struct td_run_opts *opts)
 {
 	struct td_run_opts none = {0};
@@ -50,6 +82,7 @@ static void apply_opts(struct td_run *r, const struct td_run_opts *opts)
 	if (!r->limit)
 		r->limit = TD_DEFAULT_CONCURRENCY;
 	r->rng = seed_from(&r->opts);
+	r->proc_limit = proc_limit();
 }
 
 static int make_backends(struct td_run *r, struct td__backend *fake)

@@ -85,6 +85,9 @@ struct td_run {
 	struct td__job *free_jobs;                  /* pool */
 	struct td__job *completed, *completed_tail; /* done() queue, handled by the scheduler */
 	uint32_t inflight;                          /* jobs out (counts toward `limit`) */
+	/* Processes in flight, and at most how many: each holds up to 6 descriptors while it
+	 * starts (4 after), so RLIMIT_NOFILE caps them whatever -j says, never EMFILE. */
+	uint32_t proc_inflight, proc_limit;
 	uint32_t ndone;
 	int started, cancelled;
 	int64_t t0;    /* run start, monotonic us */

@@ -216,6 +216,8 @@ static void leave(struct td_run *r, uint32_t c, enum td__cstate from)
 		r->inflight--;
 		if (tool)
 			r->tools[tool - r->graph->tools].inflight--;
+		if (tool && tool->kind == TD_KIND_RUN)
+			r->proc_inflight--;
 		cr->job = NULL;
 		break;
 	case TD_CS_BACKOFF:
@@ -262,6 +264,8 @@ static void transition(struct td_run *r, uint32_t c, enum td__cstate to)
 		r->inflight++;
 		if (tool)
 			r->tools[tool - r->graph->tools].inflight++;
+		if (tool && tool->kind == TD_KIND_RUN)
+			r->proc_inflight++;
 		break;
 	case TD_CS_DONE:
 		enter_done(r, c);
@@ -505,6 +509,14 @@ static void start_call(struct td_run *r, uint32_t c, const struct td__tool *tool
 
 /* ---- dispatch: from the ready heap into jobs, under the limits ---- */
 
+/* A global slot, and for a process a descriptor budget too (see proc_limit in run.h). */
+static int slot_free(const struct td_run *r, const struct td__tool *tool)
+{
+	if (r->inflight >= r->limit)
+		return 0;
+	return tool->kind != TD_KIND_RUN || r->proc_inflight < r->proc_limit;
+}
+
 /*
  * Starts at most TD_DISPATCH_BATCH calls, then lets the loop run: with 10,000 ready calls,
  * starting them all before looking at the clock would make the first ones' timers late by
@@ -520,17 +532,19 @@ static int dispatch(struct td_run *r)
 		uint32_t c = r->ready[0];
 		const struct td__tool *tool = call_tool(r, c);
 
-		work++;
 		if (r->calls[c].state != TD_CS_READY) { /* cancelled while ready: a stale entry */
 			heap_pop(r);
+			work++;
 			continue;
 		}
 		if (r->depfail[c] && tool->lim.on_dependency_failure == TD_DEPFAIL_SKIP) {
 			skip(r, c);
+			work++;
 			continue;
 		}
-		if (r->inflight >= r->limit)
+		if (!slot_free(r, tool))
 			break;
+		work++;
 		if (!tool_admits(r, tool)) {
 			transition(r, c, TD_CS_PARKED);
 			continue;
@@ -734,7 +748,7 @@ void td__sched_cancel_call(struct td_run *r, uint32_t c)
 
 int td__sched_can_start(const struct td_run *r)
 {
-	return !r->cancelled && r->nready && r->inflight < r->limit;
+	return !r->cancelled && r->nready && slot_free(r, call_tool(r, r->ready[0]));
 }
 
 int td__sched_finished(const struct td_run *r)
