@@ -329,7 +329,7 @@ static void rate_timer_fired(struct td__timer *t)
  */
 static int take_token(struct td_run *r, struct td__toolrun *tr, const struct td__limits *lim)
 {
-	int64_t now = td__loop_update_now(r->loop); /* fresh: spacing is a promise */
+	int64_t now = td__loop_now(r->loop); /* refreshed by dispatch for this very call */
 	double cost = (double)lim->rate_period_us / (double)lim->rate_count;
 
 	tr->credit += (double)(now - tr->credit_at);
@@ -437,7 +437,7 @@ static struct td__backend *backend_for(struct td_run *r, const struct td__tool *
 static void record_attempt_start(struct td_run *r, uint32_t c)
 {
 	struct td__callrun *cr = &r->calls[c];
-	int64_t now = since_start(r);
+	int64_t now = td__loop_now(r->loop) - r->t0;
 	struct td__attempt *a;
 
 	cr->attempts++;
@@ -545,6 +545,9 @@ static int dispatch(struct td_run *r)
 		if (!slot_free(r, tool))
 			break;
 		work++;
+		/* one clock for the admission and the attempt's start: a rate limit's spacing holds
+		 * exactly for the recorded starts, and a wave of spawns shows its real timing */
+		td__loop_update_now(r->loop);
 		if (!tool_admits(r, tool)) {
 			transition(r, c, TD_CS_PARKED);
 			continue;
