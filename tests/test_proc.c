@@ -441,7 +441,7 @@ START_TEST(envelope_on_stdin)
 	ck_assert_str_eq(result(1).content,
 	                 "{\"id\":\"toolu_02\",\"name\":\"pollen\",\"input\":{\"city\":\"Paris\"},"
 	                 "\"upstream\":[{\"id\":\"toolu_01\",\"name\":\"weather\",\"content\":"
-	                 "\"18C\",\"is_error\":false}]}\n");
+	                 "\"18C\",\"is_error\":false}]}");
 }
 END_TEST
 

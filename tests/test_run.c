@@ -398,7 +398,7 @@ START_TEST(dependency_failure_runs_with_envelope)
 	    "\"Paris\"},\"upstream\":[{\"id\":\"toolu_01\",\"name\":\"fetch_weather\","
 	    "\"content\":\"{\\\"city\\\":\\\"Paris\\\"}#1\",\"is_error\":true},{\"id\":"
 	    "\"toolu_04\",\"name\":\"fetch_weather\",\"content\":\"{\\\"city\\\":\\\"Rome"
-	    "\\\"}\",\"is_error\":false}]}\n");
+	    "\\\"}\",\"is_error\":false}]}");
 	/* report's own default is skip, and lookup_pollen succeeded: it runs */
 	ck_assert_int_eq(status(2), TD_STATUS_OK);
 	/* plain stdin mode: the input itself */

@@ -417,7 +417,7 @@ static char *envelope(struct td_run *r, uint32_t c, size_t *len)
 		td__buf_puts(&b,
 		             failed(dr->status) ? ",\"is_error\":true}" : ",\"is_error\":false}");
 	}
-	td__buf_puts(&b, "]}\n");
+	td__buf_puts(&b, "]}");
 	*len = b.len;
 	out = td__buf_take(&b);
 	return out;

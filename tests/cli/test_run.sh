@@ -64,7 +64,7 @@ cat >"$T/a.json" <<'EOF'
 EOF
 out=$("$TOOLDAG" run "$T/g.yaml" "$T/a.json")
 expect_eq "run exit" "$?" 0
-expect_eq "anthropic results" "$out" '{"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_02","content":"{\"id\":\"toolu_02\",\"name\":\"pollen\",\"input\":{\"city\":\"Paris\"},\"upstream\":[{\"id\":\"toolu_01\",\"name\":\"weather\",\"content\":\"18C clear\",\"is_error\":false}]}\n"},{"type":"tool_result","tool_use_id":"toolu_01","content":"18C clear"}]}'
+expect_eq "anthropic results" "$out" '{"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_02","content":"{\"id\":\"toolu_02\",\"name\":\"pollen\",\"input\":{\"city\":\"Paris\"},\"upstream\":[{\"id\":\"toolu_01\",\"name\":\"weather\",\"content\":\"18C clear\",\"is_error\":false}]}"},{"type":"tool_result","tool_use_id":"toolu_01","content":"18C clear"}]}'
 
 cat >"$T/o.json" <<'EOF'
 [{"id":"call_1","type":"function","function":{"name":"weather","arguments":"{}"}},
