@@ -297,20 +297,35 @@ struct td_result {
 
 /*
  * Creates a run of a plan (borrowed) and sets up its io_uring ring. TD_ENOURING when the kernel
- * refuses io_uring (diag says why). Nothing starts until td_run_step() or td_run_wait().
+ * refuses io_uring: diag holds one line naming the cause (kernel.io_uring_disabled, seccomp,
+ * RLIMIT_MEMLOCK). Tests can force that path with TD_TEST_URING_FAIL=EPERM|ENOSYS|ENOMEM in
+ * the environment. Nothing starts until td_run_step() or td_run_wait().
  */
 TD_API int td_run_new(const struct td_plan *plan, const struct td_run_opts *opts,
 		      struct td_run **out, struct td_diag *diag);
-/* Runs to completion (a loop over td_run_step). 0 when every call has a result. */
+/* Runs to completion (a loop over td_run_step): 0 when every call has a result and every
+ * process is reaped, or a negative error from the ring. */
 TD_API int td_run_wait(struct td_run *run);
-/* A descriptor that becomes readable when td_run_step() has work; a hint, not a promise. */
+/* A descriptor that becomes readable when td_run_step() has work; a hint, not a promise.
+ * Owned by the run: poll it, never read or close it. */
 TD_API int td_run_fd(const struct td_run *run);
-/* Milliseconds until the next deadline (-1: none, 0: step now). */
+/* Milliseconds until the next deadline, rounded up (-1: none, 0: step now). */
 TD_API int td_run_timeout(const struct td_run *run);
-/* Processes whatever is ready without blocking. 1 while calls remain, 0 when done. */
+/*
+ * Processes whatever is ready without blocking, then hands the ring what it queued. 1 while
+ * calls remain (or processes are still being reaped), 0 when done, or a negative error.
+ * Host loop: while (td_run_step(r) == 1) poll(td_run_fd(r), td_run_timeout(r)).
+ */
 TD_API int td_run_step(struct td_run *run);
-/* Cancels every unfinished call (running process groups are killed). Idempotent. */
+/* Cancels every unfinished call: running process groups get SIGTERM, then SIGKILL after the
+ * grace; every call without a result gets "cancelled". Keep stepping to reap. Idempotent. */
 TD_API void td_run_cancel(struct td_run *run);
+/*
+ * Cancels one call (index in batch order): if running, its process group is killed (SIGTERM,
+ * SIGKILL after the grace); either way its result becomes "cancelled" and its dependents see a
+ * failed dependency. A call that already has its result keeps it. 0, or TD_EINVAL.
+ */
+TD_API int td_run_cancel_call(struct td_run *run, size_t call);
 /* Frees the run; kills and reaps anything still running first. */
 TD_API void td_run_free(struct td_run *run);
 
@@ -320,7 +335,13 @@ TD_API int64_t td_run_makespan_us(const struct td_run *run);
 /* One result per call, in call order, in `dialect` (AUTO: the batch's). Caller free()s. */
 TD_API int td_run_results_json(const struct td_run *run, enum td_dialect dialect, int pretty,
 			       char **out);
-/* {"makespan_ms":..,"calls":[{"id","name","level","status","attempts","start_ms","end_ms",..}]} */
+/*
+ * The run report: {"makespan_ms","schedule","concurrency","cancelled","calls":[{"id","name",
+ * "level","status","attempts","start_ms","end_ms","exit_code"|"signal"+"signal_name",
+ * "truncated","error"?,"attempts_detail":[{"status","start_ms","end_ms","exit_code"|"signal"}]
+ * }]}, calls in call order, times in milliseconds from the run's start (monotonic clock, null
+ * when never started). Caller free()s.
+ */
 TD_API int td_run_report_json(const struct td_run *run, int pretty, char **out);
 
 #ifdef __cplusplus

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * backend.h - what the scheduler asks of a backend (internal): start a job, kill a job, and
+ * a completion callback. Backends know jobs, not graphs: a job is one attempt of one call.
+ *
+ * Contract:
+ *  - start() returns 0 and later calls be->done(be->ud, job) exactly once, or returns -errno
+ *    and never calls done. done() may be called from inside start() (a backend that fails
+ *    late, e.g. an exec error found after spawning, may still report it through done): the
+ *    scheduler only queues the job there.
+ *  - kill() asks a started job to end soon (SIGTERM, then SIGKILL after job->kill_grace_us);
+ *    done() still follows, the scheduler decides the final status. kill_now() is SIGKILL at
+ *    once (used when the run is being freed).
+ *  - The job record is the scheduler's; the backend fills the outcome fields before done().
+ */
+#ifndef TD_BACKEND_H
+#define TD_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "exec/loop.h"
+#include "load/graph.h"
+
+struct td__backend;
+
+struct td__job {
+	/* set by the scheduler */
+	uint32_t call;
+	uint32_t attempt; /* 1-based */
+	const struct td_graph *graph;
+	const struct td__tool *tool;
+	const char *input; /* the call's input JSON */
+	size_t input_len;
+	const char *stdin_data; /* what to write to stdin (input or envelope) */
+	size_t stdin_len;
+	int64_t timeout_us; /* 0: none */
+	int64_t kill_grace_us;
+	struct td__backend *be;
+
+	/* set by the backend before done() */
+	enum td_status status; /* OK, ERROR or TIMEOUT */
+	int exit_code;         /* -1 when none */
+	int signal;            /* 0 when none */
+	int truncated;
+	int no_retry;  /* failed in a way a retry cannot fix (program not found) */
+	char *content; /* td__malloc'd, NUL-terminated; the scheduler takes it */
+	size_t content_len;
+
+	/* backend-private */
+	void *priv;
+	struct td__timer timer;
+
+	/* scheduler-private */
+	struct td__job *next;
+	int64_t start_us;
+};
+
+struct td__backend {
+	int (*start)(struct td__backend *be, struct td__job *job);
+	void (*kill)(struct td__backend *be, struct td__job *job);
+	void (*kill_now)(struct td__backend *be, struct td__job *job);
+	void (*free)(struct td__backend *be);
+	/* set by the scheduler */
+	void (*done)(void *ud, struct td__job *job);
+	void *ud;
+	struct td__loop *loop;
+};
+
+/* Sets the job's content to a copy of s (len bytes) and its status; TD_ENOMEM leaves it NULL. */
+int td__job_set_content(struct td__job *job, enum td_status status, const char *s, size_t len);
+
+/* The backends tooldag ships: processes (run:) and built-ins (builtin:). */
+int td__proc_backend_new(struct td__loop *loop, struct td__backend **out);
+int td__builtin_backend_new(struct td__loop *loop, struct td__backend **out);
+
+#endif /* TD_BACKEND_H */

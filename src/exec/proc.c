@@ -1,0 +1,715 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * proc.c - the process backend: `run: [argv...]` tools as child processes.
+ *
+ * Spawn rules (STYLE 19-23): posix_spawn, never a shell; own process group; empty signal mask
+ * and default dispositions; every descriptor CLOEXEC and the child's 0/1/2 set with file
+ * actions, everything from 3 up closed in the child (closefrom), so a host's stray descriptors
+ * never leak into tools either.
+ *
+ * Lifecycle of one job, all on the ring:
+ *   spawn -> pidfd polled, stdout and stderr read, stdin written
+ *   deadline (timer) -> SIGTERM to the group, SIGKILL after the grace period
+ *   pidfd readable -> SIGKILL the group (a grandchild holding stdout cannot keep the call
+ *     alive, nothing stays running), reap with waitid(P_PIDFD), then wait for the pipes' EOF
+ *     (bounded by the grace period in case something escaped the group)
+ *   every request back -> result composed, descriptors closed, done().
+ *
+ * Our pipe ends are blocking on purpose: for an O_NONBLOCK file io_uring returns -EAGAIN
+ * instead of waiting for readiness itself.
+ *
+ * stdin: input of at most TD_SMALL_STDIN bytes is written into a fresh pipe before the spawn
+ * (a pipe always holds one page) and costs no ring request. Larger input goes through a Unix
+ * stream socket written with MSG_NOSIGNAL: a child that exits without reading must give EPIPE,
+ * never SIGPIPE to the host, and the library does not touch signal dispositions.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "exec/backend.h"
+#include "exec/capbuf.h"
+
+extern char **environ;
+
+#define TD_SMALL_STDIN  4096u
+#define TD_STDOUT_CHUNK 16384u
+#define TD_STDERR_CHUNK 4096u
+#define TD_STDERR_TAIL  4096u
+
+/* What every call of one tool shares: resolved program, environment, working directory. */
+struct tool_cache {
+	int ready;
+	int err;     /* resolution failure (-ENOENT, -EACCES): every call fails with it */
+	char *path;  /* the program to exec */
+	char **envp; /* NULL-terminated */
+	const char *cwd;
+};
+
+enum phase {
+	PH_RUN = 0, /* running; the timer is the deadline (if any) */
+	PH_TERM,    /* SIGTERM sent; the timer is the SIGKILL */
+	PH_KILL,    /* SIGKILL sent; waiting for the exit */
+	PH_DRAIN,   /* exited; the timer bounds the wait for the pipes' EOF */
+};
+
+struct pjob {
+	struct td__job *job;
+	struct td__backend *be;
+	struct pjob *next_free;
+	pid_t pid;
+	int pidfd, out_fd, err_fd, in_fd; /* -1 when closed */
+	struct td__op pid_op, out_op, err_op, in_op;
+	unsigned ops; /* requests in flight */
+	size_t in_off;
+	enum phase phase;
+	int exited, timed_out, status; /* status: from waitid */
+	int si_code;
+	struct td__capbuf out, err;
+	char out_chunk[TD_STDOUT_CHUNK];
+	char err_chunk[TD_STDERR_CHUNK];
+};
+
+struct proc_backend {
+	struct td__backend be;
+	const struct td_graph *graph;
+	struct tool_cache *tools;
+	struct pjob *free_jobs;
+};
+
+#define CONTAINER(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
+
+/* ---- resolving a tool once: program path, environment ---- */
+
+static int allowed_env(const char *kv)
+{
+	static const char *const keep[] = {"PATH=", "HOME=", "LANG=", "TZ=", "TMPDIR="};
+	size_t i;
+
+	if (!strncmp(kv, "LC_", 3))
+		return 1;
+	for (i = 0; i < TD__ARRAY_SIZE(keep); i++)
+		if (!strncmp(kv, keep[i], strlen(keep[i])))
+			return 1;
+	return 0;
+}
+
+static int same_key(const char *kv, const char *key)
+{
+	size_t n = strlen(key);
+
+	return !strncmp(kv, key, n) && kv[n] == '=';
+}
+
+/* The parent's allowed variables (or all with inherit_env), then the tool's env on top. */
+static char **build_env(const struct td__tool *t)
+{
+	size_t n = 0, i, j, k = 0;
+	char **envp;
+
+	while (environ && environ[n])
+		n++;
+	envp = td__calloc(n + t->nenv + 1, sizeof(*envp));
+	if (!envp)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		if (!t->inherit_env && !allowed_env(environ[i]))
+			continue;
+		for (j = 0; j < t->nenv && !same_key(environ[i], t->env[j].key); j++)
+			;
+		if (j < t->nenv)
+			continue; /* the tool sets it */
+		if (!(envp[k++] = td__strdup(environ[i])))
+			goto fail;
+	}
+	for (j = 0; j < t->nenv; j++)
+		if (!(envp[k++] = td__asprintf("%s=%s", t->env[j].key, t->env[j].value)))
+			goto fail;
+	return envp;
+fail:
+	for (i = 0; envp[i]; i++)
+		td__free(envp[i]);
+	td__free(envp);
+	return NULL;
+}
+
+static const char *env_get(char **envp, const char *key)
+{
+	size_t i, n = strlen(key);
+
+	for (i = 0; envp[i]; i++)
+		if (same_key(envp[i], key))
+			return envp[i] + n + 1;
+	return NULL;
+}
+
+/* PATH search as execvp does it, but over the child's PATH; -ENOENT or -EACCES if none. */
+static int search_path(const char *name, const char *path, char **out)
+{
+	const char *p = path ? path : "/usr/local/bin:/usr/bin:/bin";
+	int err = -ENOENT;
+
+	while (*p) {
+		const char *end = strchr(p, ':');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		char *cand = td__asprintf("%.*s/%s", (int)len, len ? p : ".", name);
+		struct stat st;
+
+		if (!cand)
+			return TD_ENOMEM;
+		if (!stat(cand, &st) && S_ISREG(st.st_mode)) {
+			if (!access(cand, X_OK)) {
+				*out = cand;
+				return 0;
+			}
+			err = -EACCES;
+		}
+		td__free(cand);
+		p += len + (end ? 1 : 0);
+	}
+	return err;
+}
+
+static int resolve_tool(struct tool_cache *tc, const struct td_graph *g, const struct td__tool *t)
+{
+	const char *argv0 = t->argv && t->argv[0] ? t->argv[0] : "";
+
+	tc->ready = 1;
+	tc->cwd = t->cwd ? t->cwd : g->dir;
+	if (!(tc->envp = build_env(t)))
+		return TD_ENOMEM;
+	if (!*argv0) {
+		tc->err = -ENOENT;
+		return 0;
+	}
+	if (strchr(argv0, '/')) {
+		while (argv0[0] == '.' && argv0[1] == '/')
+			argv0 += 2;
+		if (argv0[0] == '/' || !g->dir)
+			tc->path = td__strdup(argv0);
+		else
+			tc->path = td__asprintf("%s/%s", g->dir, argv0);
+		return tc->path ? 0 : TD_ENOMEM;
+	}
+	tc->err = search_path(argv0, env_get(tc->envp, "PATH"), &tc->path);
+	return tc->err == TD_ENOMEM ? TD_ENOMEM : 0;
+}
+
+static void free_env(char **envp)
+{
+	size_t k;
+
+	for (k = 0; envp && envp[k]; k++)
+		td__free(envp[k]);
+	td__free(envp);
+}
+
+static void tool_cache_clear(struct tool_cache *tc)
+{
+	free_env(tc->envp);
+	td__free(tc->path);
+	memset(tc, 0, sizeof(*tc));
+}
+
+static struct tool_cache *tool_cache(struct proc_backend *pb, const struct td__job *job)
+{
+	size_t i = (size_t)(job->tool - job->graph->tools);
+
+	if (!pb->tools) {
+		pb->graph = job->graph;
+		pb->tools =
+		    td__calloc(job->graph->ntools ? job->graph->ntools : 1, sizeof(*pb->tools));
+		if (!pb->tools)
+			return NULL;
+	}
+	if (!pb->tools[i].ready && resolve_tool(&pb->tools[i], job->graph, job->tool) < 0) {
+		tool_cache_clear(&pb->tools[i]); /* out of memory: the next call tries again */
+		return NULL;
+	}
+	return &pb->tools[i];
+}
+
+/* ---- job records (pooled) ---- */
+
+static struct pjob *pjob_get(struct proc_backend *pb)
+{
+	struct pjob *pj = pb->free_jobs;
+
+	if (pj)
+		pb->free_jobs = pj->next_free;
+	else if (!(pj = td__malloc(sizeof(*pj))))
+		return NULL;
+	pj->pid = -1;
+	pj->pidfd = pj->out_fd = pj->err_fd = pj->in_fd = -1;
+	pj->ops = 0;
+	pj->in_off = 0;
+	pj->phase = PH_RUN;
+	pj->exited = pj->timed_out = pj->status = pj->si_code = 0;
+	return pj;
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+static void pjob_put(struct proc_backend *pb, struct pjob *pj)
+{
+	close_fd(&pj->pidfd);
+	close_fd(&pj->out_fd);
+	close_fd(&pj->err_fd);
+	close_fd(&pj->in_fd);
+	td__capbuf_free(&pj->out);
+	td__capbuf_free(&pj->err);
+	pj->next_free = pb->free_jobs;
+	pb->free_jobs = pj;
+}
+
+/* ---- composing the result ---- */
+
+static void trim_tail(struct td__buf *b)
+{
+	while (b->len && (b->data[b->len - 1] == '\n' || b->data[b->len - 1] == '\r' ||
+	                  b->data[b->len - 1] == ' '))
+		b->data[--b->len] = '\0';
+}
+
+static void failure_text(struct pjob *pj, struct td__buf *b)
+{
+	struct td__job *job = pj->job;
+	struct td__buf tail = {0};
+	char dur[32];
+
+	if (pj->timed_out) {
+		td__format_duration(job->timeout_us, dur, sizeof(dur));
+		td__buf_printf(b, "timed out after %s", dur);
+		return;
+	}
+	if (job->signal) {
+		const char *name = sigabbrev_np(job->signal);
+
+		td__buf_printf(b, "killed by signal %d (SIG%s)", job->signal, name ? name : "?");
+	} else {
+		td__buf_printf(b, "exited with code %d", job->exit_code);
+	}
+	td__capbuf_render(&pj->err, &tail);
+	trim_tail(&tail);
+	if (tail.len) {
+		td__buf_puts(b, ": ");
+		td__buf_append(b, tail.data, tail.len);
+	}
+	td__buf_free(&tail);
+}
+
+static void set_outcome(struct pjob *pj)
+{
+	struct td__job *job = pj->job;
+	struct td__buf b = {0};
+
+	job->exit_code = -1;
+	job->signal = 0;
+	if (pj->si_code == CLD_EXITED)
+		job->exit_code = pj->status;
+	else
+		job->signal = pj->status;
+	job->truncated = td__capbuf_dropped(&pj->out) > 0;
+	if (pj->timed_out)
+		job->status = TD_STATUS_TIMEOUT;
+	else
+		job->status = job->exit_code == 0 ? TD_STATUS_OK : TD_STATUS_ERROR;
+	if (job->status == TD_STATUS_OK)
+		td__capbuf_render(&pj->out, &b);
+	else
+		failure_text(pj, &b);
+	job->content_len = b.len;
+	job->content = td__buf_take(&b);
+	if (!job->content)
+		td__job_set_content(job, TD_STATUS_ERROR, "out of memory", 13);
+}
+
+static void maybe_finish(struct pjob *pj)
+{
+	struct td__backend *be = pj->be;
+	struct td__job *job = pj->job;
+
+	if (!pj->exited || pj->ops || pj->out_fd >= 0 || pj->err_fd >= 0 || pj->in_fd >= 0)
+		return;
+	td__loop_timer_disarm(be->loop, &job->timer);
+	set_outcome(pj);
+	job->priv = NULL;
+	pjob_put((struct proc_backend *)be, pj);
+	be->done(be->ud, job);
+}
+
+/* ---- ring callbacks ---- */
+
+static void signal_group(struct pjob *pj, int sig)
+{
+	/* only before the reap: the zombie leader keeps the group id from being reused */
+	if (!pj->exited && pj->pid > 0)
+		kill(-pj->pid, sig);
+}
+
+static void on_exit_ready(struct td__op *op, int res)
+{
+	struct pjob *pj = CONTAINER(op, struct pjob, pid_op);
+	siginfo_t si;
+
+	pj->ops--;
+	if (res < 0 && res != -ECANCELED) {
+		/* the poll failed; ask again rather than lose the exit */
+		if (td__loop_poll_in(pj->be->loop, &pj->pid_op, pj->pidfd) == 0) {
+			pj->ops++;
+			return;
+		}
+	}
+	signal_group(pj, SIGKILL);
+	memset(&si, 0, sizeof(si));
+	while (waitid(P_PIDFD, (id_t)pj->pidfd, &si, WEXITED) < 0 && errno == EINTR)
+		;
+	pj->si_code = si.si_code;
+	pj->status = si.si_status;
+	pj->exited = 1;
+	close_fd(&pj->pidfd);
+	if (pj->in_fd >= 0 && pj->ops && pj->in_off < pj->job->stdin_len)
+		td__loop_cancel(pj->be->loop, &pj->in_op);
+	pj->phase = PH_DRAIN;
+	td__loop_timer_arm(pj->be->loop, &pj->job->timer,
+	                   td__loop_now(pj->be->loop) + pj->job->kill_grace_us);
+	maybe_finish(pj);
+}
+
+static int read_more(struct pjob *pj, struct td__op *op, int fd, char *chunk, unsigned len)
+{
+	if (td__loop_read(pj->be->loop, op, fd, chunk, len) < 0)
+		return 0;
+	pj->ops++;
+	return 1;
+}
+
+static void on_out(struct td__op *op, int res)
+{
+	struct pjob *pj = CONTAINER(op, struct pjob, out_op);
+
+	pj->ops--;
+	if (res > 0) {
+		td__capbuf_append(&pj->out, pj->out_chunk, (size_t)res);
+		if (read_more(pj, op, pj->out_fd, pj->out_chunk, sizeof(pj->out_chunk)))
+			return;
+	}
+	close_fd(&pj->out_fd); /* EOF, error or cancelled: nothing more to read */
+	maybe_finish(pj);
+}
+
+static void on_err(struct td__op *op, int res)
+{
+	struct pjob *pj = CONTAINER(op, struct pjob, err_op);
+
+	pj->ops--;
+	if (res > 0) {
+		td__capbuf_append(&pj->err, pj->err_chunk, (size_t)res);
+		if (read_more(pj, op, pj->err_fd, pj->err_chunk, sizeof(pj->err_chunk)))
+			return;
+	}
+	close_fd(&pj->err_fd);
+	maybe_finish(pj);
+}
+
+static int send_more(struct pjob *pj)
+{
+	const struct td__job *job = pj->job;
+	size_t left = job->stdin_len - pj->in_off;
+	unsigned n = left > (1u << 20) ? 1u << 20 : (unsigned)left;
+	int r = td__loop_send(pj->be->loop, &pj->in_op, pj->in_fd, job->stdin_data + pj->in_off, n);
+
+	if (r == 0)
+		pj->ops++;
+	return r;
+}
+
+static void on_in(struct td__op *op, int res)
+{
+	struct pjob *pj = CONTAINER(op, struct pjob, in_op);
+
+	pj->ops--;
+	if (res > 0) {
+		pj->in_off += (size_t)res;
+		if (pj->in_off < pj->job->stdin_len && !pj->exited && send_more(pj) == 0)
+			return;
+	}
+	/* all written, or EPIPE/ECONNRESET (the child does not read stdin: fine), or cancelled */
+	close_fd(&pj->in_fd);
+	maybe_finish(pj);
+}
+
+/* the one timer of a job: deadline, then SIGKILL, then the end of the drain */
+static void on_timer(struct td__timer *t)
+{
+	struct td__job *job = CONTAINER(t, struct td__job, timer);
+	struct pjob *pj = job->priv;
+
+	switch (pj->phase) {
+	case PH_RUN:
+		pj->timed_out = 1;
+		signal_group(pj, SIGTERM);
+		pj->phase = PH_TERM;
+		td__loop_timer_arm(pj->be->loop, t,
+		                   td__loop_now(pj->be->loop) + job->kill_grace_us);
+		return;
+	case PH_TERM:
+		signal_group(pj, SIGKILL);
+		pj->phase = PH_KILL;
+		return;
+	case PH_KILL:
+		return;
+	case PH_DRAIN:
+		/* something outside the group still holds a pipe: stop waiting for it */
+		if (pj->out_fd >= 0)
+			td__loop_cancel(pj->be->loop, &pj->out_op);
+		if (pj->err_fd >= 0)
+			td__loop_cancel(pj->be->loop, &pj->err_op);
+		return;
+	}
+}
+
+/* ---- spawning ---- */
+
+static void deferred_done(struct td__timer *t)
+{
+	struct td__job *job = CONTAINER(t, struct td__job, timer);
+
+	job->be->done(job->be->ud, job);
+}
+
+static int spawn_error(struct td__job *job, const char *argv0, const char *path, int err)
+{
+	char msg[1024];
+
+	if (err == -ENOENT && !strchr(argv0, '/'))
+		snprintf(msg, sizeof(msg), "cannot run '%s': program not found in PATH", argv0);
+	else if (err == -ENOENT)
+		snprintf(msg, sizeof(msg), "cannot run '%s': no such file (%s)", argv0, path);
+	else if (err == -EACCES)
+		snprintf(msg, sizeof(msg), "cannot run '%s': permission denied%s%s%s", argv0,
+		         path ? " (" : "", path ? path : "", path ? ")" : "");
+	else
+		snprintf(msg, sizeof(msg), "cannot run '%s': %s", argv0, strerror(-err));
+	job->no_retry = 1;
+	job->exit_code = -1;
+	job->signal = 0;
+	if (td__job_set_content(job, TD_STATUS_ERROR, msg, strlen(msg)) < 0)
+		return TD_ENOMEM;
+	/* reported through done() from the next loop turn, like any other outcome */
+	job->timer.fn = deferred_done;
+	td__loop_defer(job->be->loop, &job->timer);
+	return 0;
+}
+
+/* The pipes: in[0] becomes the child's stdin (pipe or socket), out/err the child's 1 and 2. */
+static int make_pipes(struct pjob *pj, int in[2], int out[2], int err[2])
+{
+	const struct td__job *job = pj->job;
+
+	in[0] = in[1] = out[0] = out[1] = err[0] = err[1] = -1;
+	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0)
+		return -errno;
+	if (job->stdin_len > TD_SMALL_STDIN) {
+		int sv[2];
+
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+			return -errno;
+		in[0] = sv[1];
+		in[1] = sv[0];
+		return 0;
+	}
+	if (pipe2(in, O_CLOEXEC) < 0)
+		return -errno;
+	/* fits in an empty pipe (one page at least), and we hold the read end: no SIGPIPE */
+	if (job->stdin_len && write(in[1], job->stdin_data, job->stdin_len) < 0)
+		return -errno;
+	close_fd(&in[1]);
+	return 0;
+}
+
+static int spawn_child(struct pjob *pj, const struct tool_cache *tc, int in, int out, int err)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	sigset_t none, all;
+	int r;
+
+	/* phase 1: descriptors and working directory */
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, in, 0);
+	posix_spawn_file_actions_adddup2(&fa, out, 1);
+	posix_spawn_file_actions_adddup2(&fa, err, 2);
+	if (tc->cwd)
+		posix_spawn_file_actions_addchdir_np(&fa, tc->cwd);
+	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+	/* phase 2: own group, clean signal state */
+	posix_spawnattr_init(&at);
+	sigemptyset(&none);
+	sigfillset(&all);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
+	                                  POSIX_SPAWN_SETSIGDEF);
+	posix_spawnattr_setpgroup(&at, 0);
+	posix_spawnattr_setsigmask(&at, &none);
+	posix_spawnattr_setsigdefault(&at, &all);
+	/* phase 3: spawn; exec errors come back as the return value */
+	r = posix_spawn(&pj->pid, tc->path, &fa, &at, pj->job->tool->argv, tc->envp);
+	posix_spawnattr_destroy(&at);
+	posix_spawn_file_actions_destroy(&fa);
+	return -r;
+}
+
+static int watch(struct pjob *pj)
+{
+	pj->pidfd = (int)syscall(SYS_pidfd_open, pj->pid, 0);
+	if (pj->pidfd < 0)
+		return -errno;
+	if (td__loop_poll_in(pj->be->loop, &pj->pid_op, pj->pidfd) < 0)
+		return -EBUSY;
+	pj->ops++;
+	if (!read_more(pj, &pj->out_op, pj->out_fd, pj->out_chunk, sizeof(pj->out_chunk)))
+		close_fd(&pj->out_fd);
+	if (!read_more(pj, &pj->err_op, pj->err_fd, pj->err_chunk, sizeof(pj->err_chunk)))
+		close_fd(&pj->err_fd);
+	if (pj->in_fd >= 0 && send_more(pj) < 0)
+		close_fd(&pj->in_fd);
+	return 0;
+}
+
+/* A spawned child we cannot watch: kill it and reap it here, synchronously (rare). */
+static void abandon(struct pjob *pj)
+{
+	kill(-pj->pid, SIGKILL);
+	while (waitpid(pj->pid, NULL, 0) < 0 && errno == EINTR)
+		;
+}
+
+static void init_job(struct pjob *pj, struct td__job *job, struct td__backend *be)
+{
+	pj->job = job;
+	pj->be = be;
+	pj->pid_op.fn = on_exit_ready;
+	pj->out_op.fn = on_out;
+	pj->err_op.fn = on_err;
+	pj->in_op.fn = on_in;
+	td__capbuf_init(&pj->out, job->tool->lim.max_output);
+	td__capbuf_init_tail(&pj->err, TD_STDERR_TAIL);
+	job->exit_code = -1;
+	job->signal = job->truncated = job->no_retry = 0;
+	job->timer.fn = on_timer;
+	job->timer.slot = 0;
+	job->priv = pj;
+}
+
+static int proc_start(struct td__backend *be, struct td__job *job)
+{
+	struct proc_backend *pb = (struct proc_backend *)be;
+	struct tool_cache *tc = tool_cache(pb, job);
+	int in[2], out[2], err[2], r;
+	struct pjob *pj;
+
+	if (!tc)
+		return TD_ENOMEM;
+	if (tc->err)
+		return spawn_error(job, job->tool->argv[0], tc->path, tc->err);
+	if (!(pj = pjob_get(pb)))
+		return TD_ENOMEM;
+	init_job(pj, job, be);
+	r = make_pipes(pj, in, out, err);
+	if (!r)
+		r = spawn_child(pj, tc, in[0], out[1], err[1]);
+	close_fd(&in[0]);
+	close_fd(&out[1]);
+	close_fd(&err[1]);
+	pj->in_fd = in[1];
+	pj->out_fd = out[0];
+	pj->err_fd = err[0];
+	if (r < 0) {
+		job->priv = NULL;
+		pjob_put(pb, pj);
+		if (r == -ENOENT || r == -EACCES || r == -ENOEXEC || r == -ENOTDIR)
+			return spawn_error(job, job->tool->argv[0], tc->path, r);
+		return r;
+	}
+	if (watch(pj) < 0) { /* nothing is on the ring yet */
+		abandon(pj);
+		job->priv = NULL;
+		pjob_put(pb, pj);
+		return TD_ENOMEM;
+	}
+	if (job->timeout_us > 0)
+		td__loop_timer_arm(be->loop, &job->timer, td__loop_now(be->loop) + job->timeout_us);
+	return 0;
+}
+
+static void proc_kill(struct td__backend *be, struct td__job *job)
+{
+	struct pjob *pj = job->priv;
+
+	if (!pj || pj->exited || pj->phase != PH_RUN)
+		return;
+	signal_group(pj, SIGTERM);
+	pj->phase = PH_TERM;
+	td__loop_timer_arm(be->loop, &job->timer, td__loop_now(be->loop) + job->kill_grace_us);
+}
+
+static void proc_kill_now(struct td__backend *be, struct td__job *job)
+{
+	struct pjob *pj = job->priv;
+
+	if (!pj)
+		return;
+	if (!pj->exited) {
+		signal_group(pj, SIGKILL);
+		pj->phase = PH_KILL;
+		td__loop_timer_disarm(be->loop, &job->timer);
+		return;
+	}
+	pj->phase = PH_DRAIN;
+	td__loop_timer_arm(be->loop, &job->timer, td__loop_now(be->loop));
+}
+
+static void proc_free(struct td__backend *be)
+{
+	struct proc_backend *pb = (struct proc_backend *)be;
+	struct pjob *pj;
+	size_t i;
+
+	while ((pj = pb->free_jobs)) {
+		pb->free_jobs = pj->next_free;
+		td__free(pj);
+	}
+	for (i = 0; pb->tools && i < pb->graph->ntools; i++)
+		tool_cache_clear(&pb->tools[i]);
+	td__free(pb->tools);
+	td__free(pb);
+}
+
+int td__proc_backend_new(struct td__loop *loop, struct td__backend **out)
+{
+	struct proc_backend *pb = td__calloc(1, sizeof(*pb));
+
+	*out = pb ? &pb->be : NULL;
+	if (!pb)
+		return TD_ENOMEM;
+	pb->be.start = proc_start;
+	pb->be.kill = proc_kill;
+	pb->be.kill_now = proc_kill_now;
+	pb->be.free = proc_free;
+	pb->be.loop = loop;
+	return 0;
+}

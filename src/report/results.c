@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * results.c - encoding a run's outcome: the results (one per call, call order, the calls'
+ * dialect, no timings so identical outcomes give identical bytes) and the run report (timings,
+ * statuses and every attempt).
+ */
+#include <string.h>
+
+#include "run/run.h"
+
+static void put_string(struct td__buf *b, const char *s, size_t len)
+{
+	td__buf_json_string(b, s ? s : "", s ? len : 0);
+}
+
+static void put_cstring(struct td__buf *b, const char *s)
+{
+	put_string(b, s, s ? strlen(s) : 0);
+}
+
+/* Separator before element i: a comma, and in pretty mode a newline and indentation. */
+static void sep(struct td__buf *b, size_t i, int pretty, const char *indent)
+{
+	if (i)
+		td__buf_putc(b, ',');
+	if (pretty) {
+		td__buf_putc(b, '\n');
+		td__buf_puts(b, indent);
+	}
+}
+
+static void result_item(struct td__buf *b, enum td_dialect d, const struct td__call *call,
+                        const struct td__callrun *cr)
+{
+	int is_error = cr->status != TD_STATUS_OK;
+
+	switch (d) {
+	case TD_DIALECT_OPENAI:
+		td__buf_puts(b, "{\"role\":\"tool\",\"tool_call_id\":");
+		put_cstring(b, call->id);
+		td__buf_puts(b, ",\"content\":");
+		put_string(b, cr->content, cr->content_len);
+		break;
+	case TD_DIALECT_RESPONSES:
+		td__buf_puts(b, "{\"type\":\"function_call_output\",\"call_id\":");
+		put_cstring(b, call->id);
+		td__buf_puts(b, ",\"output\":");
+		put_string(b, cr->content, cr->content_len);
+		break;
+	default: /* Anthropic: is_error only when true */
+		td__buf_puts(b, "{\"type\":\"tool_result\",\"tool_use_id\":");
+		put_cstring(b, call->id);
+		td__buf_puts(b, ",\"content\":");
+		put_string(b, cr->content, cr->content_len);
+		if (is_error)
+			td__buf_puts(b, ",\"is_error\":true");
+		break;
+	}
+	td__buf_putc(b, '}');
+}
+
+static int finish(struct td__buf *b, char **out)
+{
+	*out = td__buf_take(b);
+	return *out ? 0 : TD_ENOMEM;
+}
+
+int td_run_results_json(const struct td_run *run, enum td_dialect dialect, int pretty, char **out)
+{
+	struct td__buf b = {0};
+	const char *indent;
+	uint32_t c;
+
+	if (!run || !out)
+		return TD_EINVAL;
+	if (dialect == TD_DIALECT_AUTO)
+		dialect = run->batch->dialect;
+	if (dialect == TD_DIALECT_ANTHROPIC || dialect == TD_DIALECT_AUTO) {
+		td__buf_puts(&b, pretty ? "{\n  \"role\": \"user\",\n  \"content\": ["
+		                        : "{\"role\":\"user\",\"content\":[");
+		indent = "    ";
+	} else {
+		td__buf_putc(&b, '[');
+		indent = "  ";
+	}
+	for (c = 0; c < run->plan->ncalls; c++) {
+		sep(&b, c, pretty, indent);
+		result_item(&b, dialect, &run->batch->calls[c], &run->calls[c]);
+	}
+	if (pretty && run->plan->ncalls)
+		td__buf_puts(&b, dialect == TD_DIALECT_OPENAI || dialect == TD_DIALECT_RESPONSES
+		                     ? "\n"
+		                     : "\n  ");
+	td__buf_puts(&b,
+	             dialect == TD_DIALECT_OPENAI || dialect == TD_DIALECT_RESPONSES ? "]" : "]}");
+	return finish(&b, out);
+}
+
+/* ---- the report ---- */
+
+static void put_ms(struct td__buf *b, const char *key, int64_t us)
+{
+	td__buf_printf(b, ",\"%s\":", key);
+	if (us < 0)
+		td__buf_puts(b, "null");
+	else
+		td__buf_printf(b, "%lld.%03lld", (long long)(us / 1000), (long long)(us % 1000));
+}
+
+static void put_exit(struct td__buf *b, int exit_code, int sig)
+{
+	if (sig) {
+		const char *name = sigabbrev_np(sig);
+
+		td__buf_printf(b, ",\"signal\":%d,\"signal_name\":\"SIG%s\"", sig,
+		               name ? name : "?");
+	} else if (exit_code >= 0) {
+		td__buf_printf(b, ",\"exit_code\":%d", exit_code);
+	}
+}
+
+static void put_attempt(struct td__buf *b, const struct td__attempt *a)
+{
+	td__buf_puts(b, "{\"status\":");
+	put_cstring(b, td_status_name(a->status));
+	put_ms(b, "start_ms", a->start_us);
+	put_ms(b, "end_ms", a->end_us);
+	put_exit(b, a->exit_code, a->signal);
+	td__buf_putc(b, '}');
+}
+
+static void report_call(struct td__buf *b, const struct td_run *r, uint32_t c)
+{
+	const struct td__call *call = &r->batch->calls[c];
+	const struct td__callrun *cr = &r->calls[c];
+	unsigned i;
+
+	td__buf_puts(b, "{\"id\":");
+	put_cstring(b, call->id);
+	td__buf_puts(b, ",\"name\":");
+	put_cstring(b, call->name);
+	td__buf_printf(b, ",\"level\":%d,\"status\":", (int)r->plan->level[c]);
+	put_cstring(b, td_status_name(cr->state == TD_CS_RUNNING ? TD_STATUS_RUNNING : cr->status));
+	td__buf_printf(b, ",\"attempts\":%u", cr->attempts);
+	put_ms(b, "start_ms", cr->start_us);
+	put_ms(b, "end_ms", cr->end_us);
+	put_exit(b, cr->exit_code, cr->signal);
+	td__buf_printf(b, ",\"truncated\":%s", cr->truncated ? "true" : "false");
+	if (cr->state == TD_CS_DONE && cr->status != TD_STATUS_OK) {
+		td__buf_puts(b, ",\"error\":");
+		put_string(b, cr->content, cr->content_len);
+	}
+	td__buf_puts(b, ",\"attempts_detail\":[");
+	for (i = 0; i < cr->attempts; i++) {
+		if (i)
+			td__buf_putc(b, ',');
+		put_attempt(b, i ? &cr->more[i - 1] : &cr->att0);
+	}
+	td__buf_puts(b, "]}");
+}
+
+int td_run_report_json(const struct td_run *run, int pretty, char **out)
+{
+	struct td__buf b = {0};
+	int64_t us;
+	uint32_t c;
+
+	if (!run || !out)
+		return TD_EINVAL;
+	us = td_run_makespan_us(run);
+	td__buf_printf(&b, "{\"makespan_ms\":%lld.%03lld", (long long)(us / 1000),
+	               (long long)(us % 1000));
+	td__buf_printf(&b, ",\"schedule\":\"%s\",\"concurrency\":%u,\"cancelled\":%s",
+	               run->opts.schedule == TD_SCHEDULE_EAGER ? "eager" : "level", run->limit,
+	               run->cancelled ? "true" : "false");
+	td__buf_puts(&b, ",\"calls\":[");
+	for (c = 0; c < run->plan->ncalls; c++) {
+		sep(&b, c, pretty, "  ");
+		report_call(&b, run, c);
+	}
+	td__buf_puts(&b, pretty && run->plan->ncalls ? "\n]}" : "]}");
+	return finish(&b, out);
+}

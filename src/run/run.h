@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * run.h - a run of a plan (internal): per-call state machines, per-tool limits, the ready set.
+ * sched.c owns every state change (one transition function); run.c is the public td_run_* API;
+ * report/results.c encodes the outcome.
+ */
+#ifndef TD_RUN_H
+#define TD_RUN_H
+
+#include <stdint.h>
+
+#include "exec/backend.h"
+#include "exec/loop.h"
+#include "plan/plan.h"
+
+#define TD__NONE UINT32_MAX
+
+enum td__cstate {
+	TD_CS_WAITING = 0, /* dependencies or the level barrier not yet released */
+	TD_CS_READY,       /* in the ready heap */
+	TD_CS_PARKED,      /* held back by its tool's concurrency or rate; in the tool's queue */
+	TD_CS_RUNNING,     /* a job is out */
+	TD_CS_BACKOFF,     /* failed, waiting for its retry timer */
+	TD_CS_DONE,        /* has its result */
+};
+
+struct td__attempt {
+	int64_t start_us, end_us; /* from the run's start */
+	enum td_status status;
+	int exit_code; /* -1 when none */
+	int signal;
+};
+
+struct td__callrun {
+	enum td__cstate state;
+	enum td_status status;
+	unsigned attempts;
+	int exit_code;
+	int signal;
+	int truncated;
+	int64_t start_us, end_us; /* -1 until started */
+	char *content;            /* td__malloc'd result text */
+	size_t content_len;
+	struct td__attempt att0;  /* the first attempt; further ones in more[] */
+	struct td__attempt *more; /* [tool retries], allocated at the first retry */
+	struct td__job *job;      /* while RUNNING */
+	struct td__timer backoff; /* while BACKOFF */
+	uint32_t park_next;       /* link in the tool's park queue */
+	int cancel;               /* td_run_cancel_call(): ends as CANCELLED, whatever happens */
+	struct td_run *run;
+};
+
+struct td__toolrun {
+	uint32_t inflight;
+	uint32_t park_head, park_tail; /* TD__NONE when empty; batch order */
+	double credit;                 /* token bucket, in token * period_us units */
+	int64_t credit_at;             /* when credit was last refilled */
+	struct td__timer rate_timer;   /* armed while the head waits for a token */
+	uint32_t index;
+	struct td_run *run;
+};
+
+struct td_run {
+	const struct td_plan *plan;
+	const struct td_batch *batch;
+	const struct td_graph *graph;
+	struct td_run_opts opts;
+	unsigned limit; /* global concurrency */
+	uint64_t rng;
+
+	struct td__loop *loop;
+	struct td__backend *proc, *builtin, *fake; /* fake: tests; replaces both when set */
+
+	struct td__callrun *calls; /* [ncalls] */
+	struct td__toolrun *tools; /* [graph->ntools] */
+	uint32_t *pending;         /* [nnodes]: predecessors not yet done */
+	uint8_t *depfail;          /* [nnodes]: some predecessor failed */
+	uint32_t *level_left;      /* [nlevels]: calls of the level not yet done */
+	uint32_t cur_level;
+
+	uint32_t *ready; /* min-heap of call indices: batch order */
+	uint32_t nready;
+	uint32_t *scratch; /* [ncalls]: direct dependencies of one call */
+
+	struct td__job *free_jobs;                  /* pool */
+	struct td__job *completed, *completed_tail; /* done() queue, handled by the scheduler */
+	uint32_t inflight;                          /* jobs out (counts toward `limit`) */
+	/* Processes in flight, and at most how many: each holds up to 6 descriptors while it
+	 * starts (4 after), so RLIMIT_NOFILE caps them whatever -j says, never EMFILE. */
+	uint32_t proc_inflight, proc_limit;
+	uint32_t ndone;
+	int started, cancelled;
+	int64_t t0;    /* run start, monotonic us */
+	int64_t t_end; /* last call's end, from t0 */
+
+	/* every state change, as it happens (tests check the state machine with it); may be NULL */
+	void (*trace)(void *ud, uint32_t call, enum td__cstate from, enum td__cstate to);
+	void *trace_ud;
+};
+
+/* sched.c */
+int td__sched_init(struct td_run *r);
+void td__sched_fini(struct td_run *r);
+void td__sched_begin(struct td_run *r);
+/* Handles completed jobs and starts what the policy and limits allow; returns work done. */
+int td__sched_progress(struct td_run *r);
+void td__sched_cancel(struct td_run *r);
+void td__sched_cancel_call(struct td_run *r, uint32_t c);
+/* Direct dependencies of call c, batch order, no duplicates, into r->scratch; the count. */
+uint32_t td__sched_deps(struct td_run *r, uint32_t c);
+int td__sched_finished(const struct td_run *r);
+/* Ready calls and free slots: another td__sched_progress() would start something. */
+int td__sched_can_start(const struct td_run *r);
+/* Routes be's completions to r's scheduler. */
+void td__sched_attach(struct td_run *r, struct td__backend *be);
+
+/* run.c: a run whose every call goes to `fake` (tests: no processes). */
+int td__run_new_fake(const struct td_plan *plan, const struct td_run_opts *opts,
+                     struct td__backend *fake, struct td_run **out, struct td_diag *diag);
+
+#endif /* TD_RUN_H */

@@ -1,0 +1,844 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sched.c - the scheduler: pure logic over the plan, talking only to the backend interface and
+ * the loop's clock and timers.
+ *
+ * Every call is a state machine (run.h: WAITING, READY, PARKED, RUNNING, BACKOFF, DONE) and
+ * every change goes through transition(), which keeps the counters (in flight, per tool, per
+ * level, done) and the queues (ready heap, park queues, timers) consistent with the states.
+ *
+ * Ready set: a min-heap of call indices, so whatever is ready starts in batch order. The level
+ * policy releases a level's calls into it only when every call of the level before has
+ * finished; the eager policy releases a call when its own predecessors are done. A call its
+ * tool cannot take now (per-tool concurrency or rate) is parked in the tool's queue (batch
+ * order) and goes back to the heap when the tool frees a slot or earns a token.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "run/run.h"
+
+static void transition(struct td_run *r, uint32_t c, enum td__cstate to);
+
+/* ---- small helpers ---- */
+
+static const struct td__tool *call_tool(const struct td_run *r, uint32_t c)
+{
+	int32_t t = r->batch->calls[c].tool;
+
+	return t < 0 ? NULL : &r->graph->tools[t];
+}
+
+/* Fresh, not the loop's cached clock: starting a wave of processes takes a while, and the
+ * report's timestamps must show when each one really started. */
+static int64_t since_start(const struct td_run *r)
+{
+	return td__loop_update_now(r->loop) - r->t0;
+}
+
+static int failed(enum td_status s)
+{
+	return s != TD_STATUS_OK;
+}
+
+/* xorshift64*: the backoff jitter; seeded, so runs with a fixed seed repeat */
+static double next_random(struct td_run *r)
+{
+	r->rng ^= r->rng >> 12;
+	r->rng ^= r->rng << 25;
+	r->rng ^= r->rng >> 27;
+	return (double)((r->rng * 2685821657736338717ULL) >> 11) / 9007199254740992.0;
+}
+
+/* ---- ready heap (call indices, smallest first) ---- */
+
+static void heap_push(struct td_run *r, uint32_t c)
+{
+	uint32_t i = r->nready++;
+
+	while (i > 0 && r->ready[(i - 1) / 2] > c) {
+		r->ready[i] = r->ready[(i - 1) / 2];
+		i = (i - 1) / 2;
+	}
+	r->ready[i] = c;
+}
+
+static void heap_pop(struct td_run *r)
+{
+	uint32_t last = r->ready[--r->nready], i = 0, n = r->nready;
+
+	for (;;) {
+		uint32_t k = 2 * i + 1;
+
+		if (k >= n)
+			break;
+		if (k + 1 < n && r->ready[k + 1] < r->ready[k])
+			k++;
+		if (last <= r->ready[k])
+			break;
+		r->ready[i] = r->ready[k];
+		i = k;
+	}
+	if (n)
+		r->ready[i] = last;
+}
+
+/* ---- park queues: singly linked through park_next, sorted by call index ---- */
+
+static void park_insert(struct td_run *r, struct td__toolrun *t, uint32_t c)
+{
+	uint32_t *link = &t->park_head;
+
+	r->calls[c].park_next = TD__NONE;
+	if (t->park_head == TD__NONE) {
+		t->park_head = t->park_tail = c;
+		return;
+	}
+	if (c > t->park_tail) { /* the usual case: calls arrive in batch order */
+		r->calls[t->park_tail].park_next = c;
+		t->park_tail = c;
+		return;
+	}
+	while (*link != TD__NONE && *link < c)
+		link = &r->calls[*link].park_next;
+	r->calls[c].park_next = *link;
+	*link = c;
+}
+
+/* The first call still parked; calls cancelled while parked are dropped on the way. */
+static uint32_t park_take_head(struct td_run *r, struct td__toolrun *t)
+{
+	uint32_t c;
+
+	do {
+		c = t->park_head;
+		if (c == TD__NONE)
+			return c;
+		t->park_head = r->calls[c].park_next;
+		if (t->park_head == TD__NONE)
+			t->park_tail = TD__NONE;
+	} while (r->calls[c].state != TD_CS_PARKED);
+	return c;
+}
+
+static void unpark_one(struct td_run *r, struct td__toolrun *t)
+{
+	uint32_t c = park_take_head(r, t);
+
+	if (c != TD__NONE)
+		transition(r, c, TD_CS_READY);
+}
+
+/* ---- dependencies ---- */
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+uint32_t td__sched_deps(struct td_run *r, uint32_t c)
+{
+	const struct td_plan *p = r->plan;
+	uint32_t n = 0, i, j, k;
+
+	for (i = p->pred_off[c]; i < p->pred_off[c + 1]; i++) {
+		uint32_t d = p->pred[i];
+
+		if (d < p->ncalls) {
+			r->scratch[n++] = d;
+			continue;
+		}
+		for (j = p->pred_off[d]; j < p->pred_off[d + 1] && n < p->ncalls; j++)
+			r->scratch[n++] = p->pred[j];
+	}
+	qsort(r->scratch, n, sizeof(*r->scratch), cmp_u32);
+	for (i = 0, k = 0; i < n; i++)
+		if (k == 0 || r->scratch[k - 1] != r->scratch[i])
+			r->scratch[k++] = r->scratch[i];
+	return k;
+}
+
+/* A node is done: tell its successors; a barrier whose calls are all done is done too. */
+static void node_done(struct td_run *r, uint32_t node, int fail)
+{
+	const struct td_plan *p = r->plan;
+	uint32_t i;
+
+	for (i = p->succ_off[node]; i < p->succ_off[node + 1]; i++) {
+		uint32_t s = p->succ[i];
+
+		if (fail)
+			r->depfail[s] = 1;
+		if (--r->pending[s])
+			continue;
+		if (s >= p->ncalls)
+			node_done(r, s, r->depfail[s]);
+		else if (r->opts.schedule == TD_SCHEDULE_EAGER && !r->cancelled &&
+		         r->calls[s].state == TD_CS_WAITING && !r->batch->calls[s].error)
+			transition(r, s, TD_CS_READY);
+	}
+}
+
+/* ---- levels ---- */
+
+static void open_levels(struct td_run *r)
+{
+	const struct td_plan *p = r->plan;
+	uint32_t i;
+
+	while (!r->cancelled && r->cur_level < p->nlevels && !r->level_left[r->cur_level]) {
+		r->cur_level++;
+		if (r->cur_level >= p->nlevels)
+			break;
+		for (i = p->level_off[r->cur_level]; i < p->level_off[r->cur_level + 1]; i++)
+			if (r->calls[p->order[i]].state == TD_CS_WAITING)
+				transition(r, p->order[i], TD_CS_READY);
+	}
+}
+
+/* ---- the one transition function ---- */
+
+static void leave(struct td_run *r, uint32_t c, enum td__cstate from)
+{
+	struct td__callrun *cr = &r->calls[c];
+	const struct td__tool *tool = call_tool(r, c);
+
+	switch (from) {
+	case TD_CS_READY:
+		if (r->nready && r->ready[0] == c)
+			heap_pop(r);
+		break;
+	case TD_CS_RUNNING:
+		r->inflight--;
+		if (tool)
+			r->tools[tool - r->graph->tools].inflight--;
+		if (tool && tool->kind == TD_KIND_RUN)
+			r->proc_inflight--;
+		cr->job = NULL;
+		break;
+	case TD_CS_BACKOFF:
+		td__loop_timer_disarm(r->loop, &cr->backoff);
+		break;
+	default:
+		break;
+	}
+}
+
+static void enter_done(struct td_run *r, uint32_t c)
+{
+	struct td__callrun *cr = &r->calls[c];
+	int32_t level = r->plan->level[c];
+
+	r->ndone++;
+	if (cr->end_us > r->t_end)
+		r->t_end = cr->end_us;
+	if (!r->batch->calls[c].error && level >= 0 && (uint32_t)level < r->plan->nlevels)
+		r->level_left[level]--;
+	node_done(r, c, failed(cr->status));
+	if (r->opts.schedule == TD_SCHEDULE_LEVEL)
+		open_levels(r);
+}
+
+static void transition(struct td_run *r, uint32_t c, enum td__cstate to)
+{
+	struct td__callrun *cr = &r->calls[c];
+	const struct td__tool *tool = call_tool(r, c);
+	enum td__cstate from = cr->state;
+
+	if (r->trace)
+		r->trace(r->trace_ud, c, from, to);
+	leave(r, c, from);
+	cr->state = to;
+	switch (to) {
+	case TD_CS_READY:
+		heap_push(r, c);
+		break;
+	case TD_CS_PARKED:
+		park_insert(r, &r->tools[tool - r->graph->tools], c);
+		break;
+	case TD_CS_RUNNING:
+		r->inflight++;
+		if (tool)
+			r->tools[tool - r->graph->tools].inflight++;
+		if (tool && tool->kind == TD_KIND_RUN)
+			r->proc_inflight++;
+		break;
+	case TD_CS_DONE:
+		enter_done(r, c);
+		break;
+	default: /* WAITING; BACKOFF arms its timer in the caller, which knows the delay */
+		break;
+	}
+}
+
+/* ---- finishing a call ---- */
+
+static void set_result(struct td__callrun *cr, enum td_status s, char *content, size_t len)
+{
+	td__free(cr->content);
+	cr->status = s;
+	cr->content = content;
+	cr->content_len = len;
+}
+
+/* Finishes call c with a message we compose (no process output). */
+static void finish_msg(struct td_run *r, uint32_t c, enum td_status s, const char *msg)
+{
+	char *copy = td__strdup(msg);
+
+	set_result(&r->calls[c], s, copy, copy ? strlen(copy) : 0);
+	transition(r, c, TD_CS_DONE);
+}
+
+static void skip(struct td_run *r, uint32_t c)
+{
+	uint32_t n = td__sched_deps(r, c), i;
+	const struct td__call *d;
+	char msg[512];
+
+	for (i = 0; i < n && !failed(r->calls[r->scratch[i]].status); i++)
+		;
+	if (i == n) { /* cannot happen: depfail is set only by a failed predecessor */
+		finish_msg(r, c, TD_STATUS_SKIPPED, "skipped: a dependency failed");
+		return;
+	}
+	d = &r->batch->calls[r->scratch[i]];
+	snprintf(msg, sizeof(msg), "skipped: dependency %s (%s) failed", d->name, d->id);
+	finish_msg(r, c, TD_STATUS_SKIPPED, msg);
+}
+
+/* ---- limits ---- */
+
+static void rate_timer_fired(struct td__timer *t)
+{
+	struct td__toolrun *tr =
+	    (struct td__toolrun *)((char *)t - offsetof(struct td__toolrun, rate_timer));
+
+	unpark_one(tr->run, tr);
+}
+
+/*
+ * Token bucket of depth one, in microseconds of credit: a call costs period/count and the
+ * credit never exceeds that, so calls start at least period/count apart and no window of one
+ * period ever sees more than `count` starts (a deeper bucket would allow twice that).
+ * Returns 1 and takes the token, or 0 and arms the tool's timer for when it will be there.
+ */
+static int take_token(struct td_run *r, struct td__toolrun *tr, const struct td__limits *lim)
+{
+	int64_t now = td__loop_now(r->loop); /* refreshed by dispatch for this very call */
+	double cost = (double)lim->rate_period_us / (double)lim->rate_count;
+
+	tr->credit += (double)(now - tr->credit_at);
+	tr->credit_at = now;
+	if (tr->credit > cost)
+		tr->credit = cost;
+	if (tr->credit >= cost - 0.5) {
+		tr->credit -= cost;
+		return 1;
+	}
+	if (!tr->rate_timer.slot)
+		td__loop_timer_arm(r->loop, &tr->rate_timer,
+		                   now + (int64_t)ceil(cost - tr->credit));
+	return 0;
+}
+
+static int tool_admits(struct td_run *r, const struct td__tool *tool)
+{
+	struct td__toolrun *tr;
+
+	if (!tool)
+		return 1;
+	tr = &r->tools[tool - r->graph->tools];
+	if (tool->lim.concurrency && tr->inflight >= tool->lim.concurrency)
+		return 0;
+	if (tool->lim.rate_count && tool->lim.rate_period_us > 0)
+		return take_token(r, tr, &tool->lim);
+	return 1;
+}
+
+/* ---- starting a job ---- */
+
+static struct td__job *job_get(struct td_run *r)
+{
+	struct td__job *j = r->free_jobs;
+
+	if (j) {
+		r->free_jobs = j->next;
+	} else {
+		j = td__malloc(sizeof(*j));
+		if (!j)
+			return NULL;
+	}
+	memset(j, 0, sizeof(*j));
+	j->exit_code = -1;
+	return j;
+}
+
+static void job_put(struct td_run *r, struct td__job *j)
+{
+	td__free(j->content);
+	if (j->stdin_data != j->input)
+		td__free((void *)j->stdin_data);
+	j->content = NULL;
+	j->stdin_data = NULL;
+	j->next = r->free_jobs;
+	r->free_jobs = j;
+}
+
+/* The stdin envelope: {"id","name","input","upstream":[{"id","name","content","is_error"}]} */
+static char *envelope(struct td_run *r, uint32_t c, size_t *len)
+{
+	const struct td__call *call = &r->batch->calls[c];
+	uint32_t n = td__sched_deps(r, c), i;
+	struct td__buf b = {0};
+	char *out;
+
+	td__buf_puts(&b, "{\"id\":");
+	td__buf_json_string(&b, call->id, strlen(call->id));
+	td__buf_puts(&b, ",\"name\":");
+	td__buf_json_string(&b, call->name, strlen(call->name));
+	td__buf_puts(&b, ",\"input\":");
+	td__buf_append(&b, call->input, call->input_len);
+	td__buf_puts(&b, ",\"upstream\":[");
+	for (i = 0; i < n; i++) {
+		const struct td__call *d = &r->batch->calls[r->scratch[i]];
+		const struct td__callrun *dr = &r->calls[r->scratch[i]];
+
+		td__buf_puts(&b, i ? ",{\"id\":" : "{\"id\":");
+		td__buf_json_string(&b, d->id, strlen(d->id));
+		td__buf_puts(&b, ",\"name\":");
+		td__buf_json_string(&b, d->name, strlen(d->name));
+		td__buf_puts(&b, ",\"content\":");
+		td__buf_json_string(&b, dr->content ? dr->content : "", dr->content_len);
+		td__buf_puts(&b,
+		             failed(dr->status) ? ",\"is_error\":true}" : ",\"is_error\":false}");
+	}
+	td__buf_puts(&b, "]}");
+	*len = b.len;
+	out = td__buf_take(&b);
+	return out;
+}
+
+static struct td__backend *backend_for(struct td_run *r, const struct td__tool *tool)
+{
+	if (r->fake)
+		return r->fake;
+	if (tool->kind == TD_KIND_RUN)
+		return r->proc;
+	if (tool->kind == TD_KIND_BUILTIN)
+		return r->builtin;
+	return NULL;
+}
+
+static void record_attempt_start(struct td_run *r, uint32_t c)
+{
+	struct td__callrun *cr = &r->calls[c];
+	int64_t now = td__loop_now(r->loop) - r->t0;
+	struct td__attempt *a;
+
+	cr->attempts++;
+	if (cr->start_us < 0)
+		cr->start_us = now;
+	a = cr->attempts == 1 ? &cr->att0 : &cr->more[cr->attempts - 2];
+	a->start_us = now;
+	a->end_us = -1;
+	a->status = TD_STATUS_RUNNING;
+	a->exit_code = -1;
+	a->signal = 0;
+}
+
+static int fill_job(struct td_run *r, uint32_t c, struct td__job *j, const struct td__tool *tool)
+{
+	const struct td__call *call = &r->batch->calls[c];
+
+	j->call = c;
+	j->attempt = r->calls[c].attempts;
+	j->graph = r->graph;
+	j->tool = tool;
+	j->input = call->input;
+	j->input_len = call->input_len;
+	j->stdin_data = call->input;
+	j->stdin_len = call->input_len;
+	j->timeout_us = tool->lim.timeout_us;
+	j->kill_grace_us = (int64_t)r->opts.kill_grace_ms * 1000;
+	if (tool->stdin_mode == TD_STDIN_ENVELOPE) {
+		j->stdin_data = envelope(r, c, &j->stdin_len);
+		if (!j->stdin_data)
+			return TD_ENOMEM;
+	}
+	return 0;
+}
+
+static void start_call(struct td_run *r, uint32_t c, const struct td__tool *tool)
+{
+	struct td__backend *be = backend_for(r, tool);
+	struct td__job *j;
+	char msg[160];
+	int err;
+
+	if (!be) {
+		snprintf(msg, sizeof(msg), "tool kind '%s' is not supported yet",
+		         tool->kind == TD_KIND_HTTP ? "http" : "function");
+		finish_msg(r, c, TD_STATUS_ERROR, msg);
+		return;
+	}
+	j = job_get(r);
+	if (!j) {
+		finish_msg(r, c, TD_STATUS_ERROR, "cannot start: out of memory");
+		return;
+	}
+	record_attempt_start(r, c);
+	transition(r, c, TD_CS_RUNNING);
+	r->calls[c].job = j;
+	j->be = be;
+	err = fill_job(r, c, j, tool);
+	if (!err)
+		err = be->start(be, j);
+	if (err < 0) {
+		/* the backend will not call done(): complete the job here, as a failure */
+		snprintf(msg, sizeof(msg), "cannot start: %s", td_strerror(err));
+		td__job_set_content(j, TD_STATUS_ERROR, msg, strlen(msg));
+		j->no_retry = 1;
+		be->done(be->ud, j);
+	}
+}
+
+/* ---- dispatch: from the ready heap into jobs, under the limits ---- */
+
+/* A global slot, and for a process a descriptor budget too (see proc_limit in run.h). */
+static int slot_free(const struct td_run *r, const struct td__tool *tool)
+{
+	if (r->inflight >= r->limit)
+		return 0;
+	return tool->kind != TD_KIND_RUN || r->proc_inflight < r->proc_limit;
+}
+
+/*
+ * Starts at most TD_DISPATCH_BATCH calls, then lets the loop run: with 10,000 ready calls,
+ * starting them all before looking at the clock would make the first ones' timers late by
+ * the time it takes to start the last.
+ */
+#define TD_DISPATCH_BATCH 64
+
+static int dispatch(struct td_run *r)
+{
+	int work = 0, started = 0;
+
+	while (r->nready && started < TD_DISPATCH_BATCH) {
+		uint32_t c = r->ready[0];
+		const struct td__tool *tool = call_tool(r, c);
+
+		if (r->calls[c].state != TD_CS_READY) { /* cancelled while ready: a stale entry */
+			heap_pop(r);
+			work++;
+			continue;
+		}
+		if (r->depfail[c] && tool->lim.on_dependency_failure == TD_DEPFAIL_SKIP) {
+			skip(r, c);
+			work++;
+			continue;
+		}
+		if (!slot_free(r, tool))
+			break;
+		work++;
+		/* one clock for the admission and the attempt's start: a rate limit's spacing holds
+		 * exactly for the recorded starts, and a wave of spawns shows its real timing */
+		td__loop_update_now(r->loop);
+		if (!tool_admits(r, tool)) {
+			transition(r, c, TD_CS_PARKED);
+			continue;
+		}
+		start_call(r, c, tool); /* leaving READY pops it from the heap */
+		started++;
+		/* the tool took this one: its next parked call may go too */
+		if (r->tools[tool - r->graph->tools].park_head != TD__NONE &&
+		    (!tool->lim.concurrency ||
+		     r->tools[tool - r->graph->tools].inflight < tool->lim.concurrency))
+			unpark_one(r, &r->tools[tool - r->graph->tools]);
+	}
+	return work;
+}
+
+/* ---- completions ---- */
+
+static void backoff_fired(struct td__timer *t)
+{
+	struct td__callrun *cr =
+	    (struct td__callrun *)((char *)t - offsetof(struct td__callrun, backoff));
+
+	transition(cr->run, (uint32_t)(cr - cr->run->calls), TD_CS_READY);
+}
+
+static void retry_later(struct td_run *r, uint32_t c, const struct td__tool *tool)
+{
+	struct td__callrun *cr = &r->calls[c];
+	unsigned shift = cr->attempts - 1 > 20 ? 20 : cr->attempts - 1;
+	double delay = (double)tool->lim.backoff_us * (double)(1u << shift);
+
+	/* up to +25% jitter: delays still strictly grow, yet two retrying calls drift apart */
+	delay *= 1.0 + 0.25 * next_random(r);
+	transition(r, c, TD_CS_BACKOFF);
+	td__loop_timer_arm(r->loop, &cr->backoff, td__loop_now(r->loop) + (int64_t)delay);
+}
+
+static int wants_retry(struct td_run *r, uint32_t c, const struct td__job *j)
+{
+	const struct td__tool *tool = call_tool(r, c);
+
+	if (r->cancelled || r->calls[c].cancel || j->no_retry || !failed(j->status))
+		return 0;
+	if (r->calls[c].attempts > tool->lim.retries)
+		return 0;
+	if (!r->calls[c].more) {
+		r->calls[c].more = td__calloc(tool->lim.retries, sizeof(struct td__attempt));
+		if (!r->calls[c].more)
+			return 0;
+	}
+	return 1;
+}
+
+static void record_attempt_end(struct td_run *r, uint32_t c, const struct td__job *j)
+{
+	struct td__callrun *cr = &r->calls[c];
+	struct td__attempt *a = cr->attempts <= 1 ? &cr->att0 : &cr->more[cr->attempts - 2];
+
+	a->end_us = since_start(r);
+	a->status = r->cancelled || cr->cancel ? TD_STATUS_CANCELLED : j->status;
+	a->exit_code = j->exit_code;
+	a->signal = j->signal;
+	cr->end_us = a->end_us;
+	cr->exit_code = j->exit_code;
+	cr->signal = j->signal;
+	cr->truncated = j->truncated;
+}
+
+static void complete(struct td_run *r, struct td__job *j)
+{
+	uint32_t c = j->call;
+	const struct td__tool *tool = call_tool(r, c);
+	struct td__toolrun *tr = &r->tools[tool - r->graph->tools];
+
+	record_attempt_end(r, c, j);
+	if (r->cancelled || r->calls[c].cancel) {
+		finish_msg(r, c, TD_STATUS_CANCELLED, "cancelled");
+	} else if (wants_retry(r, c, j)) {
+		retry_later(r, c, tool);
+	} else {
+		set_result(&r->calls[c], j->status, j->content, j->content_len);
+		j->content = NULL;
+		if (!r->calls[c].content)
+			set_result(&r->calls[c], j->status, td__strdup(""), 0);
+		if (!r->calls[c].content)
+			set_result(&r->calls[c], TD_STATUS_ERROR, NULL, 0);
+		transition(r, c, TD_CS_DONE);
+	}
+	job_put(r, j);
+	if (tr->park_head != TD__NONE && !r->cancelled)
+		unpark_one(r, tr);
+}
+
+static void job_done(void *ud, struct td__job *j)
+{
+	struct td_run *r = ud;
+
+	j->next = NULL;
+	if (r->completed_tail)
+		r->completed_tail->next = j;
+	else
+		r->completed = j;
+	r->completed_tail = j;
+}
+
+int td__sched_progress(struct td_run *r)
+{
+	int work = 0, round;
+
+	do {
+		round = 0;
+		while (r->completed) {
+			struct td__job *j = r->completed;
+
+			r->completed = j->next;
+			if (!r->completed)
+				r->completed_tail = NULL;
+			complete(r, j);
+			round++;
+		}
+		if (!r->cancelled)
+			round += dispatch(r);
+		work += round;
+	} while (r->completed);
+	return work;
+}
+
+/* ---- begin, cancel ---- */
+
+void td__sched_begin(struct td_run *r)
+{
+	const struct td_plan *p = r->plan;
+	uint32_t c, n;
+
+	r->started = 1;
+	r->t0 = td__loop_update_now(r->loop);
+	for (n = p->ncalls; n < p->nnodes; n++) /* a barrier with no calls is done already */
+		if (!r->pending[n])
+			node_done(r, n, 0);
+	for (c = 0; c < p->ncalls; c++)
+		if (r->batch->calls[c].error && r->calls[c].state != TD_CS_DONE)
+			finish_msg(r, c, TD_STATUS_ERROR, r->batch->calls[c].error);
+	if (r->opts.schedule == TD_SCHEDULE_EAGER) {
+		for (c = 0; c < p->ncalls; c++)
+			if (!r->pending[c] && r->calls[c].state == TD_CS_WAITING &&
+			    !r->batch->calls[c].error)
+				transition(r, c, TD_CS_READY);
+		return;
+	}
+	if (p->nlevels) {
+		for (n = p->level_off[0]; n < p->level_off[1]; n++)
+			if (r->calls[p->order[n]].state == TD_CS_WAITING)
+				transition(r, p->order[n], TD_CS_READY);
+		open_levels(r);
+	}
+}
+
+void td__sched_cancel(struct td_run *r)
+{
+	uint32_t c, t;
+
+	if (r->cancelled)
+		return;
+	if (!r->started)
+		td__sched_begin(r);
+	r->cancelled = 1;
+	r->nready = 0;
+	for (t = 0; t < r->graph->ntools; t++) {
+		r->tools[t].park_head = r->tools[t].park_tail = TD__NONE;
+		td__loop_timer_disarm(r->loop, &r->tools[t].rate_timer);
+	}
+	for (c = 0; c < r->plan->ncalls; c++) {
+		struct td__callrun *cr = &r->calls[c];
+
+		if (cr->state == TD_CS_RUNNING)
+			cr->job->be->kill(cr->job->be, cr->job);
+		else if (cr->state != TD_CS_DONE)
+			finish_msg(r, c, TD_STATUS_CANCELLED, "cancelled");
+	}
+}
+
+/*
+ * One call: a running job is killed and its outcome replaced by "cancelled"; a call not yet
+ * running ends now (a heap or park-queue entry it leaves behind is dropped when reached).
+ * Its dependents see a failed dependency.
+ */
+void td__sched_cancel_call(struct td_run *r, uint32_t c)
+{
+	struct td__callrun *cr = &r->calls[c];
+
+	if (!r->started)
+		td__sched_begin(r);
+	if (cr->state == TD_CS_DONE || cr->cancel)
+		return;
+	cr->cancel = 1;
+	if (cr->state == TD_CS_RUNNING)
+		cr->job->be->kill(cr->job->be, cr->job);
+	else
+		finish_msg(r, c, TD_STATUS_CANCELLED, "cancelled");
+}
+
+int td__sched_can_start(const struct td_run *r)
+{
+	return !r->cancelled && r->nready && slot_free(r, call_tool(r, r->ready[0]));
+}
+
+int td__sched_finished(const struct td_run *r)
+{
+	return r->started && r->ndone == r->plan->ncalls && !r->inflight && !r->completed;
+}
+
+/* ---- setup ---- */
+
+static int alloc_arrays(struct td_run *r)
+{
+	const struct td_plan *p = r->plan;
+	size_t nc = p->ncalls ? p->ncalls : 1;
+
+	r->calls = td__calloc(nc, sizeof(*r->calls));
+	r->tools = td__calloc(r->graph->ntools ? r->graph->ntools : 1, sizeof(*r->tools));
+	r->pending = td__calloc(p->nnodes ? p->nnodes : 1, sizeof(*r->pending));
+	r->depfail = td__calloc(p->nnodes ? p->nnodes : 1, 1);
+	r->level_left = td__calloc(p->nlevels ? p->nlevels : 1, sizeof(*r->level_left));
+	r->ready = td__calloc(nc, sizeof(*r->ready));
+	r->scratch = td__calloc(nc, sizeof(*r->scratch));
+	if (!r->calls || !r->tools || !r->pending || !r->depfail || !r->level_left || !r->ready ||
+	    !r->scratch)
+		return TD_ENOMEM;
+	return 0;
+}
+
+int td__sched_init(struct td_run *r)
+{
+	const struct td_plan *p = r->plan;
+	uint32_t i;
+
+	/* at most one timer per call (job deadline, sleep or backoff) and one per tool (rate) are
+	 * armed at once: with room for all, arming never fails and no call can be stranded */
+	if (alloc_arrays(r) < 0 ||
+	    td__loop_timer_reserve(r->loop, p->ncalls + (uint32_t)r->graph->ntools + 1) < 0)
+		return TD_ENOMEM;
+	for (i = 0; i < p->nnodes; i++)
+		r->pending[i] = p->pred_off[i + 1] - p->pred_off[i];
+	for (i = 0; i < p->nlevels; i++)
+		r->level_left[i] = p->level_off[i + 1] - p->level_off[i];
+	for (i = 0; i < p->ncalls; i++) {
+		r->calls[i].run = r;
+		r->calls[i].start_us = r->calls[i].end_us = -1;
+		r->calls[i].exit_code = -1;
+		r->calls[i].status = TD_STATUS_PENDING;
+		r->calls[i].backoff.fn = backoff_fired;
+	}
+	for (i = 0; i < r->graph->ntools; i++) {
+		struct td__toolrun *tr = &r->tools[i];
+		const struct td__limits *lim = &r->graph->tools[i].lim;
+
+		tr->run = r;
+		tr->index = i;
+		tr->park_head = tr->park_tail = TD__NONE;
+		tr->rate_timer.fn = rate_timer_fired;
+		tr->credit = lim->rate_count ? (double)lim->rate_period_us / lim->rate_count : 0;
+		tr->credit_at = td__loop_now(r->loop);
+	}
+	return 0;
+}
+
+void td__sched_fini(struct td_run *r)
+{
+	struct td__job *j;
+	uint32_t i;
+
+	if (r->calls)
+		for (i = 0; i < r->plan->ncalls; i++) {
+			td__free(r->calls[i].content);
+			td__free(r->calls[i].more);
+		}
+	while ((j = r->free_jobs)) {
+		r->free_jobs = j->next;
+		td__free(j);
+	}
+	td__free(r->calls);
+	td__free(r->tools);
+	td__free(r->pending);
+	td__free(r->depfail);
+	td__free(r->level_left);
+	td__free(r->ready);
+	td__free(r->scratch);
+}
+
+void td__sched_attach(struct td_run *r, struct td__backend *be)
+{
+	be->done = job_done;
+	be->ud = r;
+}
