@@ -78,6 +78,8 @@ struct fnbe {
 	uint64_t efd_val;
 	int efd_armed;
 	struct td_fn_call *spare; /* INLINE handles, loop thread only */
+	/* per graph tool: its registry entry, looked up at its first call (NULL: not yet) */
+	const struct td__fnent **by_tool;
 };
 
 /* ---- the hub ---- */
@@ -133,11 +135,13 @@ static void post_locked(struct td_fn_call *c)
 		return;
 	c->queued = 1;
 	c->next = NULL;
-	if (h->done_tail)
+	if (h->done_tail) {
+		/* not drained yet, so already signalled: the loop takes the whole list at once */
 		h->done_tail->next = c;
-	else
-		h->done_head = c;
-	h->done_tail = c;
+		h->done_tail = c;
+		return;
+	}
+	h->done_head = h->done_tail = c;
 	/* an eventfd write of 1 cannot block or fail short of a counter overflow */
 	if (write(h->efd, &one, sizeof(one)) < 0)
 		(void)0;
@@ -598,10 +602,20 @@ static int start_unregistered(struct fnbe *fb, struct td__job *job)
 	return 0;
 }
 
+/* The tool's entry: one name lookup per tool, not per call. */
+static const struct td__fnent *entry(struct fnbe *fb, const struct td__tool *tool)
+{
+	size_t t = (size_t)(tool - fb->batch->graph->tools);
+
+	if (!fb->by_tool[t])
+		fb->by_tool[t] = td__functions_find(fb->fns, tool->function);
+	return fb->by_tool[t];
+}
+
 static int fn_start(struct td__backend *be, struct td__job *job)
 {
 	struct fnbe *fb = (struct fnbe *)be;
-	const struct td__fnent *ent = td__functions_find(fb->fns, job->tool->function);
+	const struct td__fnent *ent = entry(fb, job->tool);
 
 	job->exit_code = -1;
 	job->signal = 0;
@@ -660,6 +674,7 @@ static void fn_free(struct td__backend *be)
 			hub_destroy(h);
 	}
 	td__free(fb->threads);
+	td__free(fb->by_tool);
 	td__free(fb);
 }
 
@@ -672,8 +687,11 @@ int td__fn_backend_new(struct td__loop *loop, const struct td_functions *fns,
 	*out = NULL;
 	if (!fb)
 		return TD_ENOMEM;
-	err = hub_new(&fb->hub);
+	fb->by_tool =
+	    td__calloc(batch->graph->ntools ? batch->graph->ntools : 1, sizeof(*fb->by_tool));
+	err = fb->by_tool ? hub_new(&fb->hub) : TD_ENOMEM;
 	if (err) {
+		td__free(fb->by_tool);
 		td__free(fb);
 		return err;
 	}
