@@ -574,7 +574,17 @@ START_TEST(results_anthropic)
 	                      "\"{}#1\",\"is_error\":true}]}");
 	free(out);
 	ck_assert_int_eq(td_run_results_json(R, TD_DIALECT_AUTO, 1, &out), 0);
-	ck_assert_ptr_nonnull(strstr(out, "{\n  \"role\": \"user\",\n  \"content\": [\n    {"));
+	ck_assert_str_eq(out, "{\n  \"role\": \"user\",\n  \"content\": [\n"
+	                      "    {\"type\":\"tool_result\",\"tool_use_id\":\"id1\",\"content\":"
+	                      "\"{\\\"q\\\":\\\"\\\\u00e9\\\\n\\\"}\"},\n"
+	                      "    {\"type\":\"tool_result\",\"tool_use_id\":\"id2\",\"content\":"
+	                      "\"{}#1\",\"is_error\":true}\n  ]\n}");
+	free(out);
+	ck_assert_int_eq(td_run_results_json(R, TD_DIALECT_RESPONSES, 1, &out), 0);
+	ck_assert_str_eq(out, "[\n  {\"type\":\"function_call_output\",\"call_id\":\"id1\","
+	                      "\"output\":\"{\\\"q\\\":\\\"\\\\u00e9\\\\n\\\"}\"},\n"
+	                      "  {\"type\":\"function_call_output\",\"call_id\":\"id2\","
+	                      "\"output\":\"{}#1\"}\n]");
 	free(out);
 }
 END_TEST
@@ -608,6 +618,29 @@ START_TEST(results_responses)
 	ck_assert_ptr_nonnull(strstr(out, "\"tool_call_id\":\"id2\""));
 	free(out);
 	ck_assert_int_eq(td_run_results_json(NULL, TD_DIALECT_OPENAI, 0, &out), TD_EINVAL);
+}
+END_TEST
+
+START_TEST(results_empty_batch)
+{
+	char *out = NULL;
+
+	fx_tool(&F, "a", TD_KIND_BUILTIN);
+	run_all(0, TD_SCHEDULE_LEVEL);
+	ck_assert_int_eq(td_run_step(R), 0);
+	ck_assert_int_eq(td_run_results_json(R, TD_DIALECT_ANTHROPIC, 0, &out), 0);
+	ck_assert_str_eq(out, "{\"role\":\"user\",\"content\":[]}");
+	free(out);
+	ck_assert_int_eq(td_run_results_json(R, TD_DIALECT_ANTHROPIC, 1, &out), 0);
+	ck_assert_str_eq(out, "{\n  \"role\": \"user\",\n  \"content\": []\n}");
+	free(out);
+	ck_assert_int_eq(td_run_results_json(R, TD_DIALECT_OPENAI, 1, &out), 0);
+	ck_assert_str_eq(out, "[]");
+	free(out);
+	ck_assert_int_eq(td_run_report_json(R, 0, &out), 0);
+	ck_assert_str_eq(out, "{\"makespan_ms\":0.000,\"schedule\":\"level\",\"concurrency\":16,"
+	                      "\"cancelled\":false,\"calls\":[]}");
+	free(out);
 }
 END_TEST
 
@@ -967,6 +1000,7 @@ static Suite *run_suite(void)
 	tcase_add_test(tc, results_anthropic);
 	tcase_add_test(tc, results_openai);
 	tcase_add_test(tc, results_responses);
+	tcase_add_test(tc, results_empty_batch);
 	tcase_add_test(tc, results_invalid_utf8_and_nul);
 	tcase_add_test(tc, report_fields);
 	tcase_add_test(tc, embedded_poll_loop);
