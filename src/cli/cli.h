@@ -45,5 +45,6 @@ void cli_job_free(struct cli_job *job);
 int cmd_check(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
 int cmd_tools(int argc, char **argv);
+int cmd_run(int argc, char **argv);
 
 #endif /* TD_CLI_H */

@@ -12,6 +12,7 @@ static const struct command {
 } commands[] = {
 	{"check", cmd_check, "validate a graph file (and its own calls, if any)"},
 	{"plan", cmd_plan, "print the levels a batch of calls would run in"},
+	{"run", cmd_run, "run a batch of calls, level by level, and print the results"},
 	{"tools", cmd_tools, "print the tool definitions for a model API's `tools` parameter"},
 };
 

@@ -8,13 +8,15 @@ t_run; t_exit 1; t_err_has "usage: tooldag"
 t_run --help; t_exit 0; t_out_has "commands:"
 t_run --version; t_exit 0; t_out_has "tooldag 0."
 t_run frobnicate; t_exit 1; t_err_has "unknown command 'frobnicate'"
-for c in check plan tools; do
+for c in check plan tools run; do
 	t_run $c --help; t_exit 0; t_out_has "usage: tooldag $c"
 	t_run $c --bogus-option; t_exit 1; t_err_has "Try 'tooldag $c --help'"
 done
 t_run check; t_exit 1; t_err_has "expected exactly one GRAPH"
 t_run plan; t_exit 1; t_err_has "expected GRAPH [CALLS]"
 t_run plan --dialect klingon "$G/travel.yaml"; t_exit 1; t_err_has "unknown dialect 'klingon'"
+t_run run -j 0 "$G/travel.yaml"; t_exit 1; t_err_has "-j takes a number"
+t_run run --schedule random "$G/travel.yaml"; t_exit 1; t_err_has "--schedule takes level or eager"
 
 # check
 t_run check "$G/travel.yaml"; t_exit 0; t_out_has "ok, 5 tools, 8 calls in 2 levels"

@@ -1,0 +1,218 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cmd_run.c - `tooldag run`: plan, then drive the run from our own poll() loop exactly as an
+ * embedding program would (td_run_fd + td_run_timeout + td_run_step), with SIGINT/SIGTERM
+ * arriving on a signalfd so a signal is just another event in the loop.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+static const char run_help[] =
+	"usage: tooldag run [OPTIONS] GRAPH [CALLS]\n\n"
+	"Runs a batch of calls: each level fully in parallel (within the limits), the next level\n"
+	"only when the current one has finished. Prints one result per call, in call order, in the\n"
+	"dialect the calls came in. CALLS is a JSON file or '-' for stdin; without it, the graph's\n"
+	"own calls: run, else stdin is read.\n\n"
+	"  -j, --jobs N          calls in flight at most (default: the graph's concurrency)\n"
+	"  --schedule POLICY     level (default): a barrier between levels; eager: a call starts\n"
+	"                        as soon as its own dependencies have finished\n"
+	"  --dialect D           read the calls as D (anthropic, openai, responses; default: detect)\n"
+	"  --report FILE         write the run report (timings, status, attempts) as JSON\n"
+	"  --fail-on-error       exit 3 if any call ended in error (default: errors are results)\n"
+	"  --pretty              indent the results\n\n"
+	"SIGINT or SIGTERM cancels the run: running tools are killed, unfinished calls get a\n"
+	"'cancelled' result, the results are still printed, and the exit code is 130. A second\n"
+	"signal exits at once.\n";
+
+struct run_args {
+	const char *graph, *calls, *report;
+	enum td_dialect dialect;
+	struct td_run_opts opts;
+	int fail_on_error, pretty;
+};
+
+static int usage_error(const char *what)
+{
+	cli_error("run: %s", what);
+	fprintf(stderr, "Try 'tooldag run --help'.\n");
+	return EXIT_USAGE;
+}
+
+static int parse_args(int argc, char **argv, struct run_args *a)
+{
+	static const struct option opts[] = {{"help", no_argument, NULL, 'h'},
+					     {"jobs", required_argument, NULL, 'j'},
+					     {"schedule", required_argument, NULL, 'S'},
+					     {"dialect", required_argument, NULL, 'D'},
+					     {"report", required_argument, NULL, 'R'},
+					     {"fail-on-error", no_argument, NULL, 'F'},
+					     {"pretty", no_argument, NULL, 'P'},
+					     {0}};
+	char *end;
+	long n;
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "hj:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'h': fputs(run_help, stdout); return -1;
+		case 'j':
+			errno = 0;
+			n = strtol(optarg, &end, 10);
+			if (errno || *end || n < 1 || n > 1000000)
+				return usage_error("-j takes a number from 1 to 1000000");
+			a->opts.concurrency = (unsigned)n;
+			break;
+		case 'S':
+			if (strcmp(optarg, "level") == 0)
+				a->opts.schedule = TD_SCHEDULE_LEVEL;
+			else if (strcmp(optarg, "eager") == 0)
+				a->opts.schedule = TD_SCHEDULE_EAGER;
+			else
+				return usage_error("--schedule takes level or eager");
+			break;
+		case 'D':
+			if (td_dialect_parse(optarg, &a->dialect) < 0)
+				return usage_error("--dialect takes anthropic, openai or responses");
+			break;
+		case 'R': a->report = optarg; break;
+		case 'F': a->fail_on_error = 1; break;
+		case 'P': a->pretty = 1; break;
+		default: return usage_error("unknown option");
+		}
+	}
+	if (argc - optind < 1 || argc - optind > 2)
+		return usage_error("expected GRAPH [CALLS]");
+	a->graph = argv[optind];
+	a->calls = argc - optind == 2 ? argv[optind + 1] : NULL;
+	return 0;
+}
+
+/* Drives the run to completion; returns 1 if it was interrupted by a signal. */
+static int drive(struct td_run *run, int sfd)
+{
+	struct signalfd_siginfo si;
+	struct pollfd pfd[2];
+	int interrupted = 0;
+
+	while (td_run_step(run) > 0) {
+		pfd[0] = (struct pollfd){.fd = td_run_fd(run), .events = POLLIN};
+		pfd[1] = (struct pollfd){.fd = sfd, .events = POLLIN};
+		if (poll(pfd, 2, td_run_timeout(run)) < 0 && errno != EINTR)
+			break;
+		if (!(pfd[1].revents & POLLIN) || read(sfd, &si, sizeof(si)) != sizeof(si))
+			continue;
+		if (interrupted) {
+			/* second signal: kill and reap everything, then leave at once */
+			td_run_free(run);
+			fprintf(stderr, "tooldag: interrupted twice, exiting\n");
+			_exit(EXIT_INTERRUPTED);
+		}
+		interrupted = 1;
+		fprintf(stderr, "tooldag: %s, cancelling the run\n", strsignal((int)si.ssi_signo));
+		td_run_cancel(run);
+	}
+	return interrupted;
+}
+
+static int write_report(const struct td_run *run, const char *path)
+{
+	char *json;
+	FILE *f;
+	int ok;
+
+	if (td_run_report_json(run, 1, &json) < 0) {
+		cli_error("cannot build the report: out of memory");
+		return EXIT_RUNTIME;
+	}
+	f = fopen(path, "we");
+	ok = f && fputs(json, f) != EOF && fputc('\n', f) != EOF;
+	if (f && fclose(f) != 0)
+		ok = 0;
+	if (!ok)
+		cli_error("cannot write the report to '%s': %s", path, strerror(errno));
+	free(json);
+	return ok ? EXIT_OK : EXIT_RUNTIME;
+}
+
+static int any_error(const struct td_run *run, size_t n)
+{
+	struct td_result res;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (td_run_result(run, i, &res) == 0 && res.is_error)
+			return 1;
+	return 0;
+}
+
+static int run_plan(struct cli_job *job, struct run_args *a, int sfd)
+{
+	struct td_diag diag = {0};
+	struct td_run *run;
+	int interrupted, r, r2;
+	char *out;
+
+	if (td_run_new(job->plan, &a->opts, &run, &diag) < 0) {
+		cli_print_diag(&diag);
+		td_diag_clear(&diag);
+		return EXIT_RUNTIME;
+	}
+	interrupted = drive(run, sfd);
+	if (td_run_results_json(run, TD_DIALECT_AUTO, a->pretty, &out) < 0) {
+		cli_error("cannot encode the results: out of memory");
+		td_run_free(run);
+		return EXIT_RUNTIME;
+	}
+	r = cli_write_stdout(out);
+	free(out);
+	r2 = a->report ? write_report(run, a->report) : EXIT_OK;
+	if (!r)
+		r = r2;
+	if (!r && interrupted)
+		r = EXIT_INTERRUPTED;
+	if (!r && a->fail_on_error && any_error(run, td_batch_count(job->batch)))
+		r = EXIT_CALL_ERRORS;
+	td_run_free(run);
+	return r;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	struct run_args a = {0};
+	struct cli_job job;
+	sigset_t mask, old;
+	int r, sfd;
+
+	r = parse_args(argc, argv, &a);
+	if (r)
+		return r < 0 ? EXIT_OK : r;
+	r = cli_load_plan(a.graph, a.calls, a.dialect, &job);
+	if (r)
+		return r;
+	/* Signals become readable events; children get an empty mask from the library. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigprocmask(SIG_BLOCK, &mask, &old);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sfd < 0) {
+		cli_error("signalfd: %s", strerror(errno));
+		r = EXIT_RUNTIME;
+	} else {
+		r = run_plan(&job, &a, sfd);
+		close(sfd);
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	cli_job_free(&job);
+	return r;
+}
