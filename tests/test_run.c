@@ -535,6 +535,25 @@ START_TEST(cancel_one_call)
 }
 END_TEST
 
+static void deaf_kill(struct td__backend *be, struct td__job *j)
+{
+	(void)be;
+	(void)j; /* breaks the contract: the job never comes back */
+}
+
+START_TEST(stalled_backend_is_an_error_not_a_hang)
+{
+	FK->manual = 1;
+	fx_tool(&F, "a", TD_KIND_BUILTIN);
+	fx_call(&F, "c0", "a", "{}");
+	run_fake(0, TD_SCHEDULE_LEVEL);
+	ck_assert_int_eq(td_run_wait(R), TD_ESTATE);
+	FK->be.kill = FK->be.kill_now = deaf_kill;
+	td_run_free(R); /* returns rather than waiting forever */
+	R = NULL;
+}
+END_TEST
+
 START_TEST(free_while_running)
 {
 	FK->manual = 1;
@@ -997,6 +1016,7 @@ static Suite *run_suite(void)
 	tcase_add_test(tc, cancel_before_start);
 	tcase_add_test(tc, cancel_one_call);
 	tcase_add_test(tc, free_while_running);
+	tcase_add_test(tc, stalled_backend_is_an_error_not_a_hang);
 	tcase_add_test(tc, results_anthropic);
 	tcase_add_test(tc, results_openai);
 	tcase_add_test(tc, results_responses);

@@ -823,6 +823,8 @@ void td__sched_fini(struct td_run *r)
 		for (i = 0; i < r->plan->ncalls; i++) {
 			td__free(r->calls[i].content);
 			td__free(r->calls[i].more);
+			if (r->calls[i].state == TD_CS_RUNNING) /* a backend that never answered */
+				job_put(r, r->calls[i].job);
 		}
 	while ((j = r->free_jobs)) {
 		r->free_jobs = j->next;
