@@ -390,6 +390,7 @@ END_TEST
 START_TEST(dependency_failure_runs_with_envelope)
 {
 	chain_graph(TD_DEPFAIL_RUN);
+	fx_call_dep(&F, 1, 0); /* also explicit: still listed once in upstream */
 	run_all(0, TD_SCHEDULE_LEVEL);
 	ck_assert_int_eq(status(1), TD_STATUS_OK);
 	ck_assert_str_eq(
