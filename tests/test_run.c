@@ -407,6 +407,27 @@ START_TEST(dependency_failure_runs_with_envelope)
 }
 END_TEST
 
+START_TEST(upstream_listed_once)
+{
+	int a = fx_tool(&F, "a", TD_KIND_BUILTIN), b = fx_tool(&F, "b", TD_KIND_BUILTIN), i;
+
+	fx_tool_dep(&F, b, a);
+	F.g.tools[b].stdin_mode = TD_STDIN_ENVELOPE;
+	fx_call(&F, "a0", "a", "0");
+	fx_call(&F, "a1", "a", "1");
+	fx_call(&F, "a2", "a", "2");
+	fx_call(&F, "b0", "b", "{}");
+	for (i = 0; i < 3; i++) /* explicit edges on top of the tool-level ones */
+		fx_call_dep(&F, 3, i);
+	run_all(0, TD_SCHEDULE_EAGER);
+	ck_assert_str_eq(FK->stdin_seen[3],
+	                 "{\"id\":\"b0\",\"name\":\"b\",\"input\":{},\"upstream\":["
+	                 "{\"id\":\"a0\",\"name\":\"a\",\"content\":\"0\",\"is_error\":false},"
+	                 "{\"id\":\"a1\",\"name\":\"a\",\"content\":\"1\",\"is_error\":false},"
+	                 "{\"id\":\"a2\",\"name\":\"a\",\"content\":\"2\",\"is_error\":false}]}");
+}
+END_TEST
+
 /* ---- call-level errors and unsupported kinds ---- */
 
 START_TEST(call_level_errors)
@@ -1011,6 +1032,7 @@ static Suite *run_suite(void)
 	tcase_add_test(tc, dependency_failure_skips);
 	tcase_add_test(tc, dependency_failure_skips_eager);
 	tcase_add_test(tc, dependency_failure_runs_with_envelope);
+	tcase_add_test(tc, upstream_listed_once);
 	tcase_add_test(tc, call_level_errors);
 	tcase_add_test(tc, unsupported_kinds);
 	tcase_add_test(tc, cancel_mid_run);
