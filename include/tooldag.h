@@ -27,7 +27,12 @@
  *    it is freed. Strings returned through `char **` are the caller's: free() them.
  *  - Thread safety: distinct objects may be used from distinct threads; one object must not be
  *    used from two threads at once. A loaded graph, a decoded batch and a plan are read-only
- *    after creation and may be shared between threads for reading.
+ *    after creation and may be shared between threads for reading; so is a td_functions
+ *    registry once runs use it. Runs share nothing mutable: several runs, each driven by its
+ *    own thread, may run at once over one graph, plan or registry. The td_run_* functions
+ *    are called from the thread driving the run (and not from inside an INLINE or ASYNC
+ *    function on that run); td_fn_complete() and td_fn_call_cancelled() may be called from
+ *    any thread.
  */
 #ifndef TOOLDAG_H
 #define TOOLDAG_H
@@ -387,7 +392,8 @@ TD_API int td_run_cancel_id(struct td_run *run, const char *id);
  */
 enum td_fn_mode {
 	/* Runs on the run's thread inside td_run_step() and must complete before it returns:
-	 * for cheap in-memory tools. It must not block (it would stall every other call). */
+	 * for cheap in-memory tools. It must not block (it would stall every other call), and
+	 * its timeout cannot fire (nothing else runs until it returns). */
 	TD_FN_INLINE = 0,
 	/* Runs on one of the run's worker threads (td_functions_set_workers(); created when the
 	 * first blocking call starts, joined by td_run_free()) and must complete before it

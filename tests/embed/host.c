@@ -182,7 +182,7 @@ int main(int argc, char **argv)
 	if (!err)
 		err = drive(run, batch);
 	if (!err)
-		err = td_run_results_json(run, TD_DIALECT_AUTO, 1, &json);
+		err = td_run_results_json(run, TD_DIALECT_AUTO, 0, &json);
 	if (err) {
 		char line[512];
 
