@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "tooldag.h"
+#include "util/util.h" /* td__alloc_fail_at */
 
 static const char GRAPH[] = "version: 1\n"
                             "concurrency: 16\n"
@@ -581,6 +582,43 @@ START_TEST(stream_in_finish_order)
 }
 END_TEST
 
+/* ---- every allocation of a run with function calls fails in turn ---- */
+
+static void run_once(void)
+{
+	struct td_run_opts o = {.seed = 7, .functions = FNS};
+	struct td_run *r = NULL;
+
+	if (td_run_new(P, &o, &r, NULL) == 0) {
+		ck_assert_int_ge(td_run_wait(r), TD_ESTATE); /* 0, or a clean error */
+		td_run_free(r);
+	}
+}
+
+START_TEST(allocation_failures)
+{
+	struct td_diag d = {0};
+	long total, n;
+
+	add("i1", "inl", "{\"v\":\"sunny\"}");
+	add("e1", "env", NULL);
+	add("b1", "blk", "{\"v\":\"b\"}");
+	add("a1", "asy", "{\"now\":1}");
+	add("f1", "flaky", NULL);
+	add("g1", "ghost", NULL);
+	ck_assert_int_eq(td_plan_new(B, &P, &d), 0);
+	td__alloc_fail_at(0);
+	run_once();
+	total = td__alloc_fail_at(0);
+	ck_assert_int_gt(total, 10);
+	for (n = 1; n <= total; n++) {
+		td__alloc_fail_at(n);
+		run_once();
+		td__alloc_fail_at(0);
+	}
+}
+END_TEST
+
 /* ---- two runs, two threads, one graph, one registry ---- */
 
 struct thr {
@@ -663,6 +701,7 @@ static Suite *fn_suite(void)
 	tcase_add_test(t, cancel_blocking_call);
 	tcase_add_test(t, cancel_whole_run);
 	tcase_add_test(t, stream_in_finish_order);
+	tcase_add_test(t, allocation_failures);
 	tcase_add_test(t, two_runs_two_threads);
 	suite_add_tcase(s, t);
 	return s;
