@@ -79,8 +79,8 @@ rows = [json.loads(l) for l in open(sys.argv[1])]
 def med(sel, key):
     return statistics.median(r[key] for r in rows if sel(r))
 e = lambda r: r["bench"] == "echo"
-print("echo 100000 calls / 10 levels: calls_per_s median %.0f (makespan %.3f s; incl. batch+plan+run_new build %.0f/s)"
-      % (med(e, "calls_per_s"), med(e, "makespan_s"), med(e, "calls_per_s_incl_build")))
+print("echo 100000 calls / 10 levels: calls_per_s median %.0f (makespan %.3f s; per CPU second of td_run_wait %.0f; incl. batch+plan+run_new build %.0f/s)"
+      % (med(e, "calls_per_s"), med(e, "makespan_s"), med(e, "calls_per_cpu_s"), med(e, "calls_per_s_incl_build")))
 for n in (1000, 10000):
     s = lambda r, n=n: r["bench"] == "sleep" and r["calls"] == n
     print("sleep %d x 1 ms: lateness median %.3f ms, p99 %.3f ms, max %.3f ms"
