@@ -542,6 +542,11 @@ static const struct bad_case {
      "g.yaml:3:26: invalid UTF-8 (byte 0xff)"},
     {"version: 1\ntools:\n  a: {description: x\xed\xa0\x80}\n", TD_ESYNTAX,
      "g.yaml:3:21: invalid UTF-8 (byte 0xed)"},
+    /* "\0" in a double-quoted scalar would cut every C string made of it */
+    {"version: 1\ntools:\n  a: {run: [\"/bin/echo\\0x\"]}\n", TD_EGRAPH,
+     "g.yaml:3:13: a NUL character (\\0) in a value: graph files cannot hold NUL"},
+    {"version: 1\ntools: {a: {builtin: echo}}\ncalls:\n  - {id: \"c\\0d\", tool: a}\n", TD_EGRAPH,
+     "g.yaml:4:10: a NUL character (\\0) in a value: graph files cannot hold NUL"},
     /* document shape */
     {"", TD_EGRAPH, "g.yaml: empty graph file: expected 'version: 1' and 'tools:'"},
     {"# nothing\n\n", TD_EGRAPH, "g.yaml: empty graph file: expected 'version: 1' and 'tools:'"},
