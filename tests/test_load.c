@@ -17,6 +17,7 @@
 
 #include "calls/schema.h"
 #include "load/graph.h"
+#include "td_test_cpu.h"
 
 /* ---- helpers ---- */
 
@@ -436,10 +437,10 @@ static const char laughs[] = "version: 1\n"
 START_TEST(billion_laughs)
 {
 	struct td_diag d = {0};
-	int64_t t0 = td__now_us();
+	int64_t t0 = cpu_us();
 
 	ck_assert_int_eq(load_bad(laughs, &d), TD_EGRAPH);
-	ck_assert_msg(td__now_us() - t0 < 3000000, "took %lld us", (long long)(td__now_us() - t0));
+	ck_assert_msg(cpu_us() - t0 < 3000000, "took %lld us of CPU", (long long)(cpu_us() - t0));
 	/* reported once, where the expanded value is written; the calls' input stops at once */
 	ck_assert_uint_eq(d.count, 1);
 	ck_assert_diag(&d, "g.yaml:14:19: alias expansion too large");

@@ -34,6 +34,7 @@ struct dctx {
 	struct pending *pend;
 	size_t npend, pend_cap;
 	size_t suggestions; /* did-you-mean searches done for unknown depends_on ids */
+	size_t values;      /* JSON values still allowed (MAX_JSON_VALUES at first) */
 };
 
 /*
@@ -42,6 +43,14 @@ struct dctx {
  * each naming 100 absent ids is not 10^10 string comparisons.
  */
 #define MAX_SUGGESTIONS 100
+
+/*
+ * JSON values one batch may parse into, counting those inside OpenAI `arguments` strings.
+ * cJSON spends about 80 bytes per value, so a 256 MiB batch of "[0,0,0,..." would be 10 GB;
+ * this keeps the parse tree near 1.3 GB at worst, while a million ordinary calls (6 to 10
+ * values each) fit.
+ */
+#define MAX_JSON_VALUES (1u << 24)
 
 static const char *const dialect_calls[] = {
     [TD_DIALECT_AUTO] = "tool calls",
@@ -213,13 +222,16 @@ static size_t utf8_at(const char *s, size_t len, size_t i)
  * characters, raw or as \u0000: cJSON decodes strings into C strings, which would end there
  * silently - the ids "a\u0000x" and "a\u0000y" would both become "a", the tool name
  * "echo\u0000x" the tool "echo", and an input value would lose its tail. Returns the offset
- * of the first such byte (*what says which), or len.
+ * of the first such byte (*what says which), or len. On the way, *values gets a bound on the
+ * number of JSON values the text parses into: a comma, or twice an opening bracket (the
+ * container and its first element), plus the root.
  */
-static size_t first_unfit(const char *s, size_t len, const char **what)
+static size_t first_unfit(const char *s, size_t len, const char **what, size_t *values)
 {
 	bool in_string = false;
 	size_t i = 0, n;
 
+	*values = 1;
 	while (i < len) {
 		if (s[i] == '\0' && !in_string)
 			break; /* the parser takes a NUL outside a string for the end of the text */
@@ -240,6 +252,10 @@ static size_t first_unfit(const char *s, size_t len, const char **what)
 			n = 2; /* the escaped character cannot end the string */
 		else if (s[i] == '"')
 			in_string = !in_string;
+		else if (!in_string && (s[i] == '[' || s[i] == '{'))
+			*values += 2;
+		else if (!in_string && s[i] == ',')
+			*values += 1;
 		i += n;
 	}
 	return len;
@@ -248,9 +264,17 @@ static size_t first_unfit(const char *s, size_t len, const char **what)
 static int unfit_text(struct dctx *d, const char *s, size_t len)
 {
 	const char *what = NULL;
-	size_t off = first_unfit(s, len, &what);
+	size_t values, off = first_unfit(s, len, &what, &values);
 	unsigned line, col;
 
+	if (off >= len && values > MAX_JSON_VALUES) {
+		td__diag_add(d->diag, TD_ETOOBIG, d->name, 0, 0,
+		             "call batch holds more than %u JSON values, the limit (about 1.3 GB "
+		             "once parsed): split it",
+		             MAX_JSON_VALUES);
+		return TD_ETOOBIG;
+	}
+	d->values = MAX_JSON_VALUES - (values < MAX_JSON_VALUES ? values : MAX_JSON_VALUES);
 	if (off >= len)
 		return 0;
 	position(s, off, &line, &col);
@@ -260,7 +284,8 @@ static int unfit_text(struct dctx *d, const char *s, size_t len)
 		             (unsigned char)s[off]);
 	else
 		td__diag_add(d->diag, TD_ESYNTAX, d->name, line, col,
-		             "%s in the JSON text: ids, tool names and inputs cannot hold NUL", what);
+		             "%s in the JSON text: ids, tool names and inputs cannot hold NUL",
+		             what);
 	return TD_ESYNTAX;
 }
 
@@ -279,14 +304,15 @@ static int parse(struct dctx *d, const char *s, size_t len, cJSON **root)
 {
 	const char *end = NULL;
 	size_t off = 0;
+	int r;
 
 	if (only_space(s, len, &off)) {
 		td__diag_add(d->diag, TD_ESYNTAX, d->name, 0, 0,
 		             "empty input: expected a JSON array or object holding tool calls");
 		return TD_ESYNTAX;
 	}
-	if (unfit_text(d, s, len))
-		return TD_ESYNTAX;
+	if ((r = unfit_text(d, s, len)))
+		return r;
 	*root = cJSON_ParseWithLengthOpts(s, len, &end, 0);
 	off = end ? (size_t)(end - s) : 0;
 	if (!*root)
@@ -395,13 +421,16 @@ struct raw_call {
 	const cJSON *deps;
 };
 
-/* `arguments` of OpenAI dialects: a JSON string (usually), parsed here. */
-static void parse_arguments(struct raw_call *rc, const cJSON *args)
+/*
+ * `arguments` of OpenAI dialects: a JSON string (usually), parsed here, its values counted
+ * against the batch's budget.
+ */
+static void parse_arguments(struct raw_call *rc, const cJSON *args, size_t *budget)
 {
 	const char *end = NULL, *what = NULL;
+	size_t len, values;
 	struct scan sc;
 	char why[64];
-	size_t len;
 
 	if (!args || (cJSON_IsString(args) && !args->valuestring[0]))
 		return; /* no arguments: {} */
@@ -414,11 +443,18 @@ static void parse_arguments(struct raw_call *rc, const cJSON *args)
 		return;
 	}
 	len = strlen(args->valuestring);
-	if (first_unfit(args->valuestring, len, &what) < len) {
+	if (first_unfit(args->valuestring, len, &what, &values) < len) {
 		snprintf(rc->error, sizeof(rc->error),
 		         "arguments hold %s, which cannot be passed to a tool", what);
 		return;
 	}
+	if (values > *budget) {
+		snprintf(rc->error, sizeof(rc->error),
+		         "arguments too large: the batch would hold more than %u JSON values",
+		         MAX_JSON_VALUES);
+		return;
+	}
+	*budget -= values;
 	rc->owned = cJSON_ParseWithOpts(args->valuestring, &end, 1);
 	if (!rc->owned) {
 		scan(args->valuestring, len, &sc);
@@ -438,7 +474,7 @@ static void parse_arguments(struct raw_call *rc, const cJSON *args)
 		rc->input = rc->owned;
 }
 
-static void read_call(const cJSON *item, enum td_dialect dl, struct raw_call *rc)
+static void read_call(const cJSON *item, enum td_dialect dl, size_t *budget, struct raw_call *rc)
 {
 	const cJSON *fn = cJSON_GetObjectItemCaseSensitive(item, "function");
 	const cJSON *in;
@@ -450,10 +486,10 @@ static void read_call(const cJSON *item, enum td_dialect dl, struct raw_call *rc
 	rc->id = str_member(item, rc->id_key);
 	if (dl == TD_DIALECT_OPENAI) {
 		rc->name = str_member(fn, "name");
-		parse_arguments(rc, cJSON_GetObjectItemCaseSensitive(fn, "arguments"));
+		parse_arguments(rc, cJSON_GetObjectItemCaseSensitive(fn, "arguments"), budget);
 	} else if (dl == TD_DIALECT_RESPONSES) {
 		rc->name = str_member(item, "name");
-		parse_arguments(rc, cJSON_GetObjectItemCaseSensitive(item, "arguments"));
+		parse_arguments(rc, cJSON_GetObjectItemCaseSensitive(item, "arguments"), budget);
 	} else {
 		rc->name = str_member(item, "name");
 		in = cJSON_GetObjectItemCaseSensitive(item, "input");
@@ -560,7 +596,7 @@ static int add_call(struct dctx *d, const cJSON *item, enum td_dialect dl, uint3
 
 	if ((r = envelope_dup(d, item, dl, ord)) != 0)
 		return r < 0 ? r : 0;
-	read_call(item, dl, &rc);
+	read_call(item, dl, &d->values, &rc);
 	if (!call_identified(d, &rc, ord))
 		goto out;
 	if (rc.deps && !deps_valid(rc.deps)) {
@@ -622,9 +658,9 @@ static void unknown_dep(struct dctx *d, const struct pending *p, const char *id)
 		near = td__did_you_mean(id, ids, b->ncalls);
 		td__free(ids);
 	}
-	batch_error(d, "call %u (%.80s): depends_on names unknown call id '%.80s'%s%s%s", p->ordinal,
-	            b->calls[p->call].id, id, near ? " (did you mean '" : "", near ? near : "",
-	            near ? "'?)" : "");
+	batch_error(d, "call %u (%.80s): depends_on names unknown call id '%.80s'%s%s%s",
+	            p->ordinal, b->calls[p->call].id, id, near ? " (did you mean '" : "",
+	            near ? near : "", near ? "'?)" : "");
 }
 
 static int add_edges(struct dctx *d)
@@ -682,10 +718,12 @@ static int decode_root(struct dctx *d, const cJSON *root, enum td_dialect want)
 	return d->err;
 }
 
+/* values: what parsing `arguments` strings may still add to the tree (MAX_JSON_VALUES...). */
 static int decode_tree(const struct td_graph *graph, const cJSON *root, enum td_dialect dialect,
-                       const char *name, unsigned line, struct td_batch **out, struct td_diag *diag)
+                       const char *name, unsigned line, size_t values, struct td_batch **out,
+                       struct td_diag *diag)
 {
-	struct dctx d = {.diag = diag, .name = name, .line = line};
+	struct dctx d = {.diag = diag, .name = name, .line = line, .values = values};
 	int r;
 
 	d.b = td__batch_alloc(graph, dialect);
@@ -728,7 +766,7 @@ int td_batch_decode(const struct td_graph *graph, const char *json, size_t len,
 	}
 	if ((r = parse(&d, json ? json : "", len, &root)))
 		return r;
-	r = decode_tree(graph, root, dialect, d.name, 0, out, diag);
+	r = decode_tree(graph, root, dialect, d.name, 0, d.values, out, diag);
 	cJSON_Delete(root);
 	return r;
 }
@@ -741,6 +779,8 @@ int td_batch_from_graph(const struct td_graph *graph, struct td_batch **out, str
 		return TD_EINVAL;
 	if (!graph->calls)
 		return TD_ENOTFOUND;
+	/* the loader bounds the graph's calls (alias expansion); they hold no `arguments` */
 	return decode_tree(graph, graph->calls, TD_DIALECT_ANTHROPIC,
-	                   graph->name ? graph->name : "<graph>", graph->calls_line, out, diag);
+	                   graph->name ? graph->name : "<graph>", graph->calls_line,
+	                   MAX_JSON_VALUES, out, diag);
 }
