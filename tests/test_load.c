@@ -389,11 +389,11 @@ START_TEST(forward_and_chain_dependencies)
 	struct td_diag d = {0};
 	struct td_graph *g;
 	const char *m;
-	int64_t t0 = td__now_us();
+	int64_t t0 = cpu_us();
 
 	g = load_ok(yaml);
-	ck_assert_msg(td__now_us() - t0 < 2000000, "10,000 tools took %lld us",
-	              (long long)(td__now_us() - t0));
+	ck_assert_msg(cpu_us() - t0 < 2000000, "10,000 tools took %lld us of CPU",
+	              (long long)(cpu_us() - t0));
 	ck_assert_uint_eq(td_graph_tool_count(g), 10000);
 	ck_assert_uint_eq(tool(g, "t0")->deps[0], 1);
 	ck_assert_uint_eq(tool(g, "t9998")->deps[0], 9999);
