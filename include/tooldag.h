@@ -253,7 +253,9 @@ TD_API int td_plan_call_level(const struct td_plan *plan, size_t call);
 TD_API int td_plan_call_deps(const struct td_plan *plan, size_t call, uint32_t *deps, size_t cap);
 
 /* `tooldag plan --json`: {"levels":[[id..]..],"calls":[{"id","name","level","depends_on",
- * "error"?}..]}. *out is the caller's to free(). */
+ * "error"?}..]}. *out is the caller's to free(). TD_ETOOBIG when the depends_on lists would
+ * hold more than 2^24 ids in all: tool-level dependencies between many calls make them
+ * quadratic (read those with td_plan_call_deps(), which counts without listing). */
 TD_API int td_plan_json(const struct td_plan *plan, int pretty, char **out);
 
 /* ---------------------------------------------------------------------------------------- */

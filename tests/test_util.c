@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "util/util.h"
+#include "td_test_cpu.h"
 
 /* ---- durations ---- */
 
@@ -407,6 +408,34 @@ START_TEST(diagnostics)
 }
 END_TEST
 
+/*
+ * A name longer than 64 bytes is never close to anything, and must not cost its length per
+ * candidate: a 16 MiB name against 100,000 candidates answers at once.
+ */
+START_TEST(did_you_mean_long)
+{
+	size_t n = 16u << 20, i;
+	char *big = malloc(n + 1);
+	const char **cands = malloc(100000 * sizeof(*cands));
+	int64_t t0;
+
+	ck_assert_ptr_nonnull(big);
+	ck_assert_ptr_nonnull(cands);
+	memset(big, 'a', n);
+	big[n] = '\0';
+	for (i = 0; i < 100000; i++)
+		cands[i] = i % 2 ? big : "aaa";
+	t0 = cpu_us();
+	ck_assert_ptr_null(td__did_you_mean(big, cands, 100000));
+	ck_assert_ptr_null(td__did_you_mean("aab", cands + 1, 1)); /* only a long one */
+	ck_assert_ptr_eq(td__did_you_mean("aab", cands, 100000), cands[0]);
+	ck_assert_int_lt(cpu_us() - t0, 2000000);
+	ck_assert_uint_eq(td__edit_distance(big, "a", 3), 4);
+	free(cands);
+	free(big);
+}
+END_TEST
+
 static Suite *util_suite(void)
 {
 	Suite *s = suite_create("util");
@@ -421,6 +450,7 @@ static Suite *util_suite(void)
 	tcase_add_test(tc, rate_good);
 	tcase_add_test(tc, rate_bad);
 	tcase_add_test(tc, did_you_mean);
+	tcase_add_test(tc, did_you_mean_long);
 	tcase_add_test(tc, tool_names);
 	tcase_add_test(tc, utf8);
 	suite_add_tcase(s, tc);

@@ -31,8 +31,9 @@ int td_batch_new(const struct td_graph *graph, enum td_dialect dialect, struct t
 }
 
 /*
- * Reports an unknown tool (with a suggestion) or validates the input. Returns 1 and a message in
- * msg when the call has a call-level error, else 0.
+ * Reports an unknown tool (with a suggestion) or checks the input: first what any input must
+ * satisfy (td__input_check), then the tool's schema. Returns 1 and a message in msg when the
+ * call has a call-level error, 0 when it is fine, TD_ENOMEM.
  */
 static int check_call(const struct td_graph *g, const char *name, const struct cJSON *input,
                       int32_t tool, char *msg, size_t len)
@@ -41,6 +42,7 @@ static int check_call(const struct td_graph *g, const char *name, const struct c
 	const char *near = NULL;
 	const char **names;
 	size_t i;
+	int r;
 
 	if (tool < 0) {
 		names = td__malloc((g->ntools ? g->ntools : 1) * sizeof(*names));
@@ -57,6 +59,8 @@ static int check_call(const struct td_graph *g, const char *name, const struct c
 		return 1;
 	}
 	t = &g->tools[tool];
+	if ((r = td__input_check(input, msg, len)) != 0)
+		return r == TD_ENOMEM ? r : 1;
 	return t->schema && td__schema_validate(t->schema, input, msg, len) != 0;
 }
 
@@ -96,6 +100,7 @@ int td__batch_add_call(struct td_batch *b, const char *id, const char *name,
 	struct td__call *c;
 	char msg[512];
 	uint32_t idx = (uint32_t)b->ncalls;
+	int r;
 
 	if (b->ncalls >= UINT32_MAX - 1)
 		return TD_ETOOBIG;
@@ -112,8 +117,11 @@ int td__batch_add_call(struct td_batch *b, const char *id, const char *name,
 	c->name = c->tool >= 0 ? b->graph->tools[c->tool].name : td__arena_strdup(&b->arena, name);
 	if (!c->id || !c->name)
 		return TD_ENOMEM;
-	if (!error && check_call(b->graph, name, input, c->tool, msg, sizeof(msg)))
+	if (!error && (r = check_call(b->graph, name, input, c->tool, msg, sizeof(msg))) != 0) {
+		if (r < 0)
+			return r;
 		error = msg;
+	}
 	if (error && !(c->error = td__arena_strdup(&b->arena, error)))
 		return TD_ENOMEM;
 	if (set_input(b, c, input) < 0 || td__strmap_put(&b->by_id, c->id, idx, NULL) < 0)

@@ -287,6 +287,12 @@ static void on_scalar(struct builder *b, const yaml_event_t *ev)
 		fatal(b, -ENOMEM, 0, 0, NULL);
 		return;
 	}
+	/* "\0" in a double-quoted scalar: every C string downstream would end there silently
+	 * ("/bin/echo\0x" would run /bin/echo, two keys "a\0x" and "a\0y" would collide) */
+	if (memchr(text, '\0', len))
+		soft_error(b, (unsigned)ev->start_mark.line + 1,
+		           (unsigned)ev->start_mark.column + 1,
+		           "a NUL character (\\0) in a value: graph files cannot hold NUL");
 	i = new_node(b, TD_Y_STRING, &ev->start_mark);
 	if (i == TD__YNONE)
 		return;
@@ -675,10 +681,16 @@ static cJSON *conv_children(struct conv *c, uint32_t i, unsigned depth)
 			cJSON_Delete(out);
 			return NULL;
 		}
-		if (map)
-			cJSON_AddItemToObject(out, c->doc->nodes[TD__YKID(c->doc, i, k)].u.str,
-			                      kid);
-		else
+		/* adding to an object copies the key: that allocation can fail, and then the
+		 * item is still ours */
+		if (map &&
+		    !cJSON_AddItemToObject(out, c->doc->nodes[TD__YKID(c->doc, i, k)].u.str, kid)) {
+			cJSON_Delete(kid);
+			cJSON_Delete(out);
+			*c->oom = 1;
+			return NULL;
+		}
+		if (!map)
 			cJSON_AddItemToArray(out, kid);
 	}
 	return out;

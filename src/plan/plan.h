@@ -42,5 +42,14 @@ struct td_plan {
  * it with td__free). Returns the count or TD_ENOMEM.
  */
 int td__plan_deps(const struct td_plan *p, uint32_t call, uint32_t **buf, size_t *cap);
+/* At least the count td__plan_deps() would return, in O(the call's own preds). */
+size_t td__plan_deps_bound(const struct td_plan *p, uint32_t call);
+
+/*
+ * td_plan_json() lists every call's dependencies in full, so tool-level edges make it
+ * quadratic (50,000 calls of a tool that depends on a tool with 50,000 calls list 2.5 billion
+ * ids). Beyond this many entries in all it refuses with TD_ETOOBIG instead of eating memory.
+ */
+#define TD__PLAN_JSON_MAX_DEPS (1u << 24)
 
 #endif /* TD_PLAN_H */
