@@ -53,6 +53,7 @@ if [ "${SKIP_SPAWN:-0}" != 1 ]; then
 		done
 		echo "## spawn N=$N P=$P load: $(cut -d' ' -f1-3 /proc/loadavg)"
 		for p in $names; do echo "#   $p: ${cmd[$p]}"; done
+		awk -v P="$P" '$1==P {print "#   P round peer seconds:", $0}' "$work/spawn.tsv"
 		for p in $names; do
 			s=$(awk -v P="$P" -v p="$p" '$1==P && $3==p {print $4}' "$work/spawn.tsv" | median)
 			# per-round ratio to spawn_ref, then the median of those ratios
