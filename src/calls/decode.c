@@ -535,7 +535,7 @@ static int add_edge(struct dctx *d, const struct pending *p, const char *id)
 {
 	uint32_t dep;
 
-	if (!td__strmap_get(&d->b->by_id, id, &dep))
+	if (!td__batch_find(d->b, id, &dep))
 		unknown_dep(d, p, id);
 	else if (td__batch_add_edge(d->b, p->call, dep) < 0)
 		return TD_ENOMEM;
