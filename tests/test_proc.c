@@ -461,7 +461,8 @@ START_TEST(cancel_kills_groups)
 	t0 = td__now_us();
 	td_run_cancel(R);
 	ck_assert_int_eq(td_run_wait(R), 0);
-	ck_assert_int_lt(td__now_us() - t0, 1000000);
+	/* killed, not waited for: the children would sleep 20 s (generous for loaded machines) */
+	ck_assert_int_lt(td__now_us() - t0, 10000000);
 	for (i = 0; i < 3; i++) {
 		ck_assert_int_eq(result((size_t)i).status, TD_STATUS_CANCELLED);
 		ck_assert_str_eq(result((size_t)i).content, "cancelled");
