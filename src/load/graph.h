@@ -110,6 +110,8 @@ struct td_graph {
 	 */
 	struct cJSON *calls;
 	unsigned calls_line;
+	/* the YAML document's scalars, which the JSON above (and tools[].schema) points into */
+	struct td__arena yaml_text;
 };
 
 /* Index of the tool named `name`, or -1. */

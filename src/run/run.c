@@ -252,7 +252,7 @@ int td_run_cancel_id(struct td_run *run, const char *id)
 
 	if (!run || !id)
 		return TD_EINVAL;
-	if (!td__strmap_get(&run->batch->by_id, id, &c))
+	if (!td__batch_find(run->batch, id, &c))
 		return TD_ENOTFOUND;
 	td__sched_cancel_call(run, c);
 	return 0;
