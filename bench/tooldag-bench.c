@@ -534,7 +534,7 @@ static int stg_task(struct stg_lexer *lx, struct dag *d, long k, long n, double 
 	if (stg_int(lx, 0, n + 1, &npred, what) < 0)
 		return -1;
 	if (k >= 1 && k <= n) {
-		snprintf(id, sizeof(id), "t%ld", k);
+		snprintf(id, sizeof(id), "%ld", k);
 		dag_add_task(d, id, llround((double)time * unit_ms));
 	}
 	for (j = 0; j < npred; j++) {
