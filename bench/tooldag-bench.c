@@ -33,17 +33,17 @@
 #include <cjson/cJSON.h>
 
 #include "tooldag.h"
+#include "tooldag-bench/bench.h"
 
-enum { EXIT_USAGE = 1, EXIT_INPUT = 2, EXIT_FAIL = 3 };
 
 /* Largest input file read (WfCommons instances are a few MB; STG files a few hundred KB). */
 #define MAX_INPUT_BYTES (512u << 20)
 /* Largest task count accepted from a file (call indices are 32-bit in the library). */
 #define MAX_TASKS 50000000L
 
-static const char *prog = "tooldag-bench";
+const char *prog = "tooldag-bench";
 
-__attribute__((format(printf, 1, 2))) static void say(const char *fmt, ...)
+__attribute__((format(printf, 1, 2))) void say(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -54,7 +54,7 @@ __attribute__((format(printf, 1, 2))) static void say(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-static void *xcalloc(size_t n, size_t size)
+void *xcalloc(size_t n, size_t size)
 {
 	void *p = calloc(n ? n : 1, size ? size : 1);
 
@@ -65,7 +65,7 @@ static void *xcalloc(size_t n, size_t size)
 	return p;
 }
 
-static void *xrealloc(void *p, size_t n, size_t size)
+void *xrealloc(void *p, size_t n, size_t size)
 {
 	if (size && n > SIZE_MAX / size) {
 		say("out of memory");
@@ -79,7 +79,7 @@ static void *xrealloc(void *p, size_t n, size_t size)
 	return p;
 }
 
-static char *xstrdup(const char *s)
+char *xstrdup(const char *s)
 {
 	char *d = strdup(s);
 
@@ -90,7 +90,7 @@ static char *xstrdup(const char *s)
 	return d;
 }
 
-static double now_s(void)
+double now_s(void)
 {
 	struct timespec ts;
 
@@ -114,7 +114,7 @@ static int parse_long(const char *s, long lo, long hi, long *out)
 	return 0;
 }
 
-static long opt_long(const char *opt, const char *s, long lo, long hi)
+long opt_long(const char *opt, const char *s, long lo, long hi)
 {
 	long v;
 
@@ -125,7 +125,7 @@ static long opt_long(const char *opt, const char *s, long lo, long hi)
 	return v;
 }
 
-static double opt_double(const char *opt, const char *s)
+double opt_double(const char *opt, const char *s)
 {
 	char *end;
 	double v;
@@ -163,7 +163,7 @@ bad:
 /* Files */
 
 /* Reads a whole regular file, NUL-terminated. Returns NULL after saying why. */
-static char *read_file(const char *path, size_t *len)
+char *read_file(const char *path, size_t *len)
 {
 	struct stat st;
 	FILE *f = fopen(path, "rb");
@@ -221,7 +221,7 @@ static int make_dirs(const char *path)
 	return 0;
 }
 
-static FILE *open_out(const char *path)
+FILE *open_out(const char *path)
 {
 	FILE *f = fopen(path, "w");
 
@@ -232,7 +232,7 @@ static FILE *open_out(const char *path)
 	return f;
 }
 
-static int close_out(FILE *f, const char *path)
+int close_out(FILE *f, const char *path)
 {
 	int bad = ferror(f);
 
@@ -244,7 +244,7 @@ static int close_out(FILE *f, const char *path)
 }
 
 /* Writes s as a JSON string literal. */
-static void json_str(FILE *f, const char *s)
+void json_str(FILE *f, const char *s)
 {
 	const unsigned char *p;
 
@@ -267,22 +267,8 @@ static void json_str(FILE *f, const char *s)
 /* ---------------------------------------------------------------------------------------- */
 /* The task graph every subcommand works on */
 
-struct dag {
-	size_t n;
-	char **id;          /* [n] owned strings; NULL: generated graph, ids come from dag_id() */
-	int64_t *ms;        /* [n] duration in milliseconds */
-	uint32_t *pred_off; /* [n + 1] CSR: task t depends on pred[pred_off[t] .. pred_off[t+1]) */
-	uint32_t *pred;
-	size_t npred;
-	/* while importing: edges in insertion order, turned into the CSR by dag_finalize() */
-	uint32_t *e_task, *e_pred;
-	size_t ne, e_cap;
-	size_t cap;
-	const char *source; /* what it was read from, for the graph file's header */
-	const char *format; /* "STG", "WfCommons 1.5", ... */
-};
 
-static void dag_free(struct dag *d)
+void dag_free(struct dag *d)
 {
 	size_t i;
 
@@ -297,7 +283,7 @@ static void dag_free(struct dag *d)
 	memset(d, 0, sizeof(*d));
 }
 
-static size_t dag_add_task(struct dag *d, const char *id, int64_t ms)
+size_t dag_add_task(struct dag *d, const char *id, int64_t ms)
 {
 	if (d->n == d->cap) {
 		d->cap = d->cap ? d->cap * 2 : 64;
@@ -309,7 +295,7 @@ static size_t dag_add_task(struct dag *d, const char *id, int64_t ms)
 	return d->n++;
 }
 
-static void dag_add_edge(struct dag *d, size_t task, size_t pred)
+void dag_add_edge(struct dag *d, size_t task, size_t pred)
 {
 	if (d->ne == d->e_cap) {
 		d->e_cap = d->e_cap ? d->e_cap * 2 : 256;
@@ -326,7 +312,7 @@ static void dag_add_edge(struct dag *d, size_t task, size_t pred)
  * order within a task (so depends_on lists the predecessors in the order the file gave them),
  * dropping repeated edges.
  */
-static void dag_finalize(struct dag *d)
+void dag_finalize(struct dag *d)
 {
 	uint32_t *fill, *seen;
 	size_t t, e, k;
@@ -365,7 +351,7 @@ static void dag_finalize(struct dag *d)
 }
 
 /* The id of task i: its own, or "<prefix><i>" for generated graphs. */
-static const char *dag_id(const struct dag *d, size_t i, char *buf, size_t len)
+const char *dag_id(const struct dag *d, size_t i, char *buf, size_t len)
 {
 	if (d->id)
 		return d->id[i];
@@ -552,7 +538,7 @@ static int stg_task(struct stg_lexer *lx, struct dag *d, long k, long n, double 
 	return 0;
 }
 
-static int import_stg(const char *path, double unit_ms, struct dag *d)
+int import_stg(const char *path, double unit_ms, struct dag *d)
 {
 	struct stg_lexer lx = {path, NULL, 1, 1, ""};
 	size_t len;
@@ -828,7 +814,7 @@ static int wf_convert(struct wf_ctx *w, const cJSON *root)
 	return 0;
 }
 
-static int import_wf(const char *path, struct dag *d)
+int import_wf(const char *path, struct dag *d)
 {
 	struct wf_ctx w = {path, d, {0}, NULL};
 	const char *end = NULL;
@@ -1051,7 +1037,7 @@ static int layered_opts(int argc, char **argv, struct layered *g, const char **o
 
 static const char LEVEL_GRAPH[] = "version: 1\ntools:\n  task:\n    builtin: sleep\n";
 
-static void print_diag(struct td_diag *diag, int err, const char *what)
+void print_diag(struct td_diag *diag, int err, const char *what)
 {
 	char line[1024];
 	size_t i;
@@ -1094,7 +1080,7 @@ static int reset_peak_rss(void)
 	return fclose(f) == 0 && ok ? 0 : -1;
 }
 
-static int build_batch(const struct td_graph *graph, const struct dag *d, struct td_batch **out)
+int build_batch(const struct td_graph *graph, const struct dag *d, struct td_batch **out)
 {
 	struct td_batch *b;
 	char id[32];
@@ -1395,6 +1381,12 @@ static void usage(FILE *f)
 	      "  gen tools [-n TOOLS] [-s SEED] -o FILE\n"
 	      "                                 a graph file with TOOLS synthetic tools\n"
 	      "  time -o FILE CMD [ARGS...]     run CMD; write its wall time and peak RSS to FILE\n"
+	      "  simulate GRAPH CALLS [--policy P] [-j N] [--json|--csv] [--svg F] [--gantt F]\n"
+	      "                                 tooldag's scheduler in virtual time\n"
+	      "  real GRAPH CALLS [--policy P] [-j N] [--scale F]\n"
+	      "                                 real sleeps; overhead over the simulation\n"
+	      "  sweep [--policy all] [-j 2,4,8] [--optima TSV] [--summary] FILE...\n"
+	      "                                 simulate STG / WfCommons files imported in memory\n"
 	      "Defaults: -n 100000 -l 10 -d 1:3 -s 42 (kahn_ref's); gen tools -n 10000.\n"
 	      "Exit codes: 0 ok, 1 usage, 2 invalid input, 3 other failure.\n",
 	      f);
@@ -1426,6 +1418,12 @@ int main(int argc, char **argv)
 		return cmd_gen(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "time"))
 		return cmd_time(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "simulate"))
+		return cmd_simulate(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "real"))
+		return cmd_real(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "sweep"))
+		return cmd_sweep(argc - 1, argv + 1);
 	say("unknown command '%s' (try --help)", argv[1]);
 	return EXIT_USAGE;
 }
