@@ -198,7 +198,7 @@ char *read_file(const char *path, size_t *len)
 }
 
 /* mkdir -p; returns 0 or -1 after saying why. */
-static int make_dirs(const char *path)
+int make_dirs(const char *path)
 {
 	char buf[PATH_MAX];
 	size_t i, len = strlen(path);
@@ -418,7 +418,7 @@ static void write_calls(FILE *f, const struct dag *d, const char *tool)
 	fputs("]\n", f);
 }
 
-static int write_pair(const struct dag *d, const char *graph_path, const char *calls_path,
+int write_pair(const struct dag *d, const char *graph_path, const char *calls_path,
                       unsigned concurrency)
 {
 	FILE *f = open_out(graph_path);
@@ -1311,7 +1311,9 @@ static int cmd_gen(int argc, char **argv)
 		return gen_calls(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "tools"))
 		return gen_tools(argc - 1, argv + 1);
-	say("usage: tooldag-bench gen calls|tools [options] (see --help)");
+	if (argc >= 2 && !strcmp(argv[1], "dag"))
+		return gen_dag(argc - 1, argv + 1);
+	say("usage: tooldag-bench gen calls|tools|dag [options] (see --help)");
 	return EXIT_USAGE;
 }
 
@@ -1379,6 +1381,9 @@ static void usage(FILE *f)
 	      "  gen calls [-n CALLS] [-l LEVELS] [-d LO:HI] [-s SEED] -o OUTDIR\n"
 	      "                                 the same graph as graph.yaml + calls.json\n"
 	      "  gen tools [-n TOOLS] [-s SEED] -o FILE\n"
+	      "  gen dag --shape S [--dist D] [-n N] [-w W] [--mean MS] [-s SEED] -o OUTDIR\n"
+	      "                                 layered|forkjoin|chain|diamond|er|agent graphs\n"
+	      "                                 with fixed|uniform|lognormal|bimodal durations\n"
 	      "                                 a graph file with TOOLS synthetic tools\n"
 	      "  time -o FILE CMD [ARGS...]     run CMD; write its wall time and peak RSS to FILE\n"
 	      "  simulate GRAPH CALLS [--policy P] [-j N] [--json|--csv] [--svg F] [--gantt F]\n"

@@ -57,7 +57,15 @@ int import_wf(const char *path, struct dag *d);
 /* A batch of the one-tool graph `task` (builtin sleep): one call per task, no input. */
 int build_batch(const struct td_graph *graph, const struct dag *d, struct td_batch **out);
 
-/* tooldag-bench/sim.c */
+int make_dirs(const char *path);
+/* graph_path gets a one-tool graph (`task`, builtin sleep), calls_path one call per task. */
+int write_pair(const struct dag *d, const char *graph_path, const char *calls_path,
+               unsigned concurrency);
+
+/* tooldag-bench/gen.c */
+int gen_dag(int argc, char **argv);
+
+/* tooldag-bench/cmd.c */
 int cmd_simulate(int argc, char **argv);
 int cmd_real(int argc, char **argv);
 int cmd_sweep(int argc, char **argv);
