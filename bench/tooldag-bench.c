@@ -387,7 +387,7 @@ static void write_graph(FILE *f, const struct dag *d, unsigned concurrency)
 	      "      type: object\n"
 	      "      required: [ms]\n"
 	      "      properties:\n"
-	      "        ms: {type: integer}\n",
+	      "        ms: {type: number}\n",
 	      f);
 }
 

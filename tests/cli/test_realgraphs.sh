@@ -185,7 +185,7 @@ tools:
       type: object
       required: [ms]
       properties:
-        ms: {type: integer}"
+        ms: {type: number}"
 # 1.5: runtimes from execution.tasks by id; edges from parents and children (union);
 # ids needing JSON escapes
 printf '%s' '{"schemaVersion": "1.5", "workflow": {"specification": {"tasks": [
