@@ -379,20 +379,20 @@ static void print_summary(const struct sim_opts *o, const struct agg *ag)
 {
 	size_t p, k;
 
-	printf("%-8s %4s %6s %9s %9s %9s %9s\n", "policy", "j", "graphs", "avg/opt", "worst/opt",
-	       "avg/lower", "worst/lower");
+	printf("%-8s %4s %6s %6s %9s %9s %9s %11s\n", "policy", "j", "graphs", "w/opt", "avg/opt",
+	       "worst/opt", "avg/lower", "worst/lower");
 	for (p = 0; p < o->np; p++)
 		for (k = 0; k < o->nj; k++) {
 			const struct agg *a = &ag[p * o->nj + k];
 			char j[16];
 
 			snprintf(j, sizeof(j), o->js[k] ? "%u" : "inf", o->js[k]);
-			printf("%-8s %4s %6zu ", policy_name(o->pol[p]), j, a->n);
+			printf("%-8s %4s %6zu %6zu ", policy_name(o->pol[p]), j, a->n, a->nopt);
 			if (a->nopt)
 				printf("%9.4f %9.4f ", a->sum_opt / a->nopt, a->worst_opt);
 			else
 				printf("%9s %9s ", "-", "-");
-			printf("%9.4f %9.4f\n", a->n ? a->sum_lb / a->n : 0, a->worst_lb);
+			printf("%9.4f %11.4f\n", a->n ? a->sum_lb / a->n : 0, a->worst_lb);
 		}
 }
 

@@ -137,7 +137,8 @@ static unsigned peak_inflight(size_t n, const int64_t *start, const int64_t *end
 	qsort(s, n, sizeof(*s), cmp_i64);
 	qsort(e, n, sizeof(*e), cmp_i64);
 	while (i < n) {
-		if (k < n && e[k] <= s[i]) {
+		/* k < i: a zero-length call's end must not come before its own start */
+		if (k < i && e[k] <= s[i]) {
 			cur--;
 			k++;
 		} else {
@@ -331,6 +332,14 @@ void row_json(FILE *f, const struct sim_input *in, const struct sim_result *res)
 	        res->lower_bound_us ? (double)res->makespan_us / (double)res->lower_bound_us : 1.0);
 }
 
+/* The table shows the file name only (CSV and JSON keep the path). */
+static const char *base_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? slash + 1 : path;
+}
+
 void row_print(FILE *f, enum out_format fmt, const struct sim_input *in,
                const struct sim_result *res, int first)
 {
@@ -367,7 +376,7 @@ void row_print(FILE *f, enum out_format fmt, const struct sim_input *in,
 		return;
 	}
 	snprintf(j, sizeof(j), res->j ? "%u" : "inf", res->j);
-	fprintf(f, "%-28.28s %6zu %5zu %-8s %4s %12.3f %12.3f %12.3f ", in->name, in->n,
+	fprintf(f, "%-28.28s %6zu %5zu %-8s %4s %12.3f %12.3f %12.3f ", base_name(in->name), in->n,
 	        in->nlevels, policy_name(res->policy), j, res->makespan_us / 1000.0,
 	        res->lower_bound_us / 1000.0, in->critical_path_us / 1000.0);
 	if (res->barrier_waste_us >= 0)
