@@ -80,7 +80,7 @@ struct td_run {
 
 	uint32_t *ready; /* min-heap of call indices: batch order */
 	uint32_t nready;
-	uint32_t *scratch; /* [ncalls]: direct dependencies of one call */
+	uint32_t *scratch; /* [2 * ncalls]: direct dependencies of one call */
 	/* critical policy only (else NULL): longest remaining path per node, what it is made of
 	 * (cost_us [ncalls], the host's; NULL: 1 per call) and room to compute it [2 * nnodes] */
 	int64_t *rank;
