@@ -14,14 +14,15 @@
 #include "tooldag-bench/bench.h"
 #include "tooldag-bench/sim.h"
 
-#define MAX_LIST 32
+#define MAX_LIST     32 /* -j values */
+#define MAX_POLICIES 3
 
 static const char ONE_TOOL_GRAPH[] = "version: 1\ntools:\n  task:\n    builtin: sleep\n";
 
 /* ---- options shared by the subcommands ---- */
 
 struct sim_opts {
-	enum td_schedule pol[MAX_LIST];
+	enum td_schedule pol[MAX_POLICIES];
 	size_t np;
 	unsigned js[MAX_LIST];
 	size_t nj;
@@ -49,10 +50,11 @@ static int parse_policies(const char *s, struct sim_opts *o)
 		next = strchr(p, ',');
 		if (next)
 			*next++ = '\0';
-		if (o->np == MAX_LIST || policy_parse(p, &o->pol[o->np]) < 0) {
-			say("--policy: expected level, eager, critical (comma-separated) or all, "
-			    "got '%s'",
-			    s);
+		if (o->np == MAX_POLICIES || policy_parse(p, &o->pol[o->np]) < 0) {
+			say("--policy: expected level, eager, critical (comma-separated, at most "
+			    "%d) "
+			    "or all, got '%s'",
+			    MAX_POLICIES, s);
 			return -1;
 		}
 		o->np++;
@@ -311,7 +313,7 @@ static int run_all(const struct sim_input *in, const struct sim_opts *o, struct 
 
 int cmd_simulate(int argc, char **argv)
 {
-	struct sim_result res[MAX_LIST * 3];
+	struct sim_result res[MAX_LIST * MAX_POLICIES];
 	struct sim_input in = {0};
 	struct sim_opts o;
 	int i = parse_opts(argc, argv, &o), rc = EXIT_INPUT;
@@ -398,7 +400,7 @@ static void print_summary(const struct sim_opts *o, const struct agg *ag)
 
 int cmd_sweep(int argc, char **argv)
 {
-	static struct agg ag[MAX_LIST * 3];
+	static struct agg ag[MAX_LIST * MAX_POLICIES];
 	struct sim_opts o;
 	int i = parse_opts(argc, argv, &o), first = 1;
 	size_t p, k;

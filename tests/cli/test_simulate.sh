@@ -57,8 +57,12 @@ mkdir -p "$b"
 "$BENCH" gen dag --shape chain -n 3 -o "$b/ok" || fail "gen dag chain"
 expect 1 "usage: tooldag-bench simulate GRAPH CALLS" "$BENCH" simulate
 expect 1 "usage: tooldag-bench simulate GRAPH CALLS" "$BENCH" simulate "$b/ok/graph.yaml"
-expect 1 "--policy: expected level, eager, critical (comma-separated) or all, got 'fifo'" \
+expect 1 "--policy: expected level, eager, critical (comma-separated, at most 3) or all, got 'fifo'" \
 	"$BENCH" simulate "$b/ok/graph.yaml" "$b/ok/calls.json" --policy fifo
+expect 1 "got 'level,level,eager,critical'" \
+	"$BENCH" simulate "$b/ok/graph.yaml" "$b/ok/calls.json" --policy level,level,eager,critical
+expect 1 "-j: at most 32 values" "$BENCH" simulate "$b/ok/graph.yaml" "$b/ok/calls.json" \
+	-j "$(seq -s, 1 33)"
 expect 1 "-j: expected an integer in 0..1000000, got 'many'" \
 	"$BENCH" simulate "$b/ok/graph.yaml" "$b/ok/calls.json" -j many
 expect 1 "unknown option '--frob'" "$BENCH" simulate --frob "$b/ok/graph.yaml" "$b/ok/calls.json"
