@@ -6,10 +6,12 @@
  *   tooldag-bench level [-n CALLS] [-l LEVELS] [-d LO:HI] [-s SEED]
  *   tooldag-bench gen calls [-n CALLS] [-l LEVELS] [-d LO:HI] [-s SEED] -o OUTDIR
  *   tooldag-bench gen tools [-n TOOLS] [-s SEED] -o FILE
+ *   tooldag-bench gen dag | simulate | real | sweep   (bench/tooldag-bench/: issue 6)
  *
  * Every subcommand works on one in-memory shape, struct dag (tasks with an id, a duration and
  * their predecessors as CSR), so that the importers and the generator can feed later
- * subcommands (simulation, real runs) unchanged. Only the public API of tooldag.h is used.
+ * subcommands (simulation, real runs) unchanged. This file uses only the public API of
+ * tooldag.h; simulate and real (bench/tooldag-bench/) reach the scheduler's internals.
  *
  * Exit codes: 0 success, 1 usage error, 2 invalid or unreadable input, 3 any other failure
  * (cannot write the output, a library error, a level check that failed).
