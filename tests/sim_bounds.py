@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""sim_bounds.py CALLS.json SIM.csv - checks tooldag-bench simulate's makespans against bounds
+"""sim_bounds.py CALLS.json SIM.csv [CALLS.json SIM.csv...] - checks tooldag-bench simulate's makespans against bounds
 computed here from the calls alone (levels by longest path in calls, not the library's plan):
 
   j = inf : level == sum over levels of the longest call; eager == critical == critical path
@@ -54,8 +54,11 @@ def main(calls_path, csv_path):
 
 
 if __name__ == "__main__":
-    try:
-        main(sys.argv[1], sys.argv[2])
-    except AssertionError as e:
-        print(e)
-        sys.exit(1)
+    bad = 0
+    for k in range(1, len(sys.argv) - 1, 2):  # one interpreter start for every pair
+        try:
+            main(sys.argv[k], sys.argv[k + 1])
+        except AssertionError as e:
+            print(e)
+            bad = 1
+    sys.exit(bad)
