@@ -198,8 +198,8 @@ static void node_done(struct td_run *r, uint32_t node, int fail)
 			continue;
 		if (s >= p->ncalls)
 			node_done(r, s, r->depfail[s]);
-		else if (dataflow(r) && !r->cancelled &&
-		         r->calls[s].state == TD_CS_WAITING && !r->batch->calls[s].error)
+		else if (dataflow(r) && !r->cancelled && r->calls[s].state == TD_CS_WAITING &&
+		         !r->batch->calls[s].error)
 			transition(r, s, TD_CS_READY);
 	}
 }
