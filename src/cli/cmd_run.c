@@ -17,22 +17,22 @@
 #include "cli.h"
 
 static const char run_help[] =
-    "usage: tooldag run [OPTIONS] GRAPH [CALLS]\n\n"
-    "Runs a batch of calls: each level fully in parallel (within the limits), the next level\n"
-    "only when the current one has finished. Prints one result per call, in call order, in the\n"
-    "dialect the calls came in. CALLS is a JSON file or '-' for stdin; without it, the graph's\n"
-    "own calls: run, else stdin is read.\n\n"
-    "  -j, --jobs N          calls in flight at most (default: the graph's concurrency)\n"
-    "  --schedule POLICY     level (default): a barrier between levels; eager: a call starts\n"
-    "                        as soon as its own dependencies have finished; critical: eager,\n"
-    "                        longest chain of dependents first\n"
-    "  --dialect D           read the calls as D (anthropic, openai, responses; default: detect)\n"
-    "  --report FILE         write the run report (timings, status, attempts) as JSON\n"
-    "  --fail-on-error       exit 3 if any call ended in error (default: errors are results)\n"
-    "  --pretty              indent the results\n\n"
-    "SIGINT or SIGTERM cancels the run: running tools are killed, unfinished calls get a\n"
-    "'cancelled' result, the results are still printed, and the exit code is 130. A second\n"
-    "signal exits at once.\n";
+	"usage: tooldag run [OPTIONS] GRAPH [CALLS]\n\n"
+	"Runs a batch of calls: each level fully in parallel (within the limits), the next level\n"
+	"only when the current one has finished. Prints one result per call, in call order, in the\n"
+	"dialect the calls came in. CALLS is a JSON file or '-' for stdin; without it, the graph's\n"
+	"own calls: run, else stdin is read.\n\n"
+	"  -j, --jobs N          calls in flight at most (default: the graph's concurrency)\n"
+	"  --schedule POLICY     level (default): a barrier between levels; eager: a call starts\n"
+	"                        as soon as its own dependencies have finished; critical: eager,\n"
+	"                        longest chain of dependents first\n"
+	"  --dialect D           read the calls as D (anthropic, openai, responses; default: detect)\n"
+	"  --report FILE         write the run report (timings, status, attempts) as JSON\n"
+	"  --fail-on-error       exit 3 if any call ended in error (default: errors are results)\n"
+	"  --pretty              indent the results\n\n"
+	"SIGINT or SIGTERM cancels the run: running tools are killed, unfinished calls get a\n"
+	"'cancelled' result, the results are still printed, and the exit code is 130. A second\n"
+	"signal exits at once.\n";
 
 struct run_args {
 	const char *graph, *calls, *report;
@@ -50,11 +50,14 @@ static int usage_error(const char *what)
 
 static int parse_args(int argc, char **argv, struct run_args *a)
 {
-	static const struct option opts[] = {
-	    {"help", no_argument, NULL, 'h'},           {"jobs", required_argument, NULL, 'j'},
-	    {"schedule", required_argument, NULL, 'S'}, {"dialect", required_argument, NULL, 'D'},
-	    {"report", required_argument, NULL, 'R'},   {"fail-on-error", no_argument, NULL, 'F'},
-	    {"pretty", no_argument, NULL, 'P'},         {0}};
+	static const struct option opts[] = {{"help", no_argument, NULL, 'h'},
+					     {"jobs", required_argument, NULL, 'j'},
+					     {"schedule", required_argument, NULL, 'S'},
+					     {"dialect", required_argument, NULL, 'D'},
+					     {"report", required_argument, NULL, 'R'},
+					     {"fail-on-error", no_argument, NULL, 'F'},
+					     {"pretty", no_argument, NULL, 'P'},
+					     {0}};
 	char *end;
 	long n;
 	int c;
@@ -62,9 +65,7 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "hj:", opts, NULL)) != -1) {
 		switch (c) {
-		case 'h':
-			fputs(run_help, stdout);
-			return -1;
+		case 'h': fputs(run_help, stdout); return -1;
 		case 'j':
 			errno = 0;
 			n = strtol(optarg, &end, 10);
@@ -84,20 +85,12 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 			break;
 		case 'D':
 			if (td_dialect_parse(optarg, &a->dialect) < 0)
-				return usage_error(
-				    "--dialect takes anthropic, openai or responses");
+				return usage_error("--dialect takes anthropic, openai or responses");
 			break;
-		case 'R':
-			a->report = optarg;
-			break;
-		case 'F':
-			a->fail_on_error = 1;
-			break;
-		case 'P':
-			a->pretty = 1;
-			break;
-		default:
-			return usage_error("unknown option");
+		case 'R': a->report = optarg; break;
+		case 'F': a->fail_on_error = 1; break;
+		case 'P': a->pretty = 1; break;
+		default: return usage_error("unknown option");
 		}
 	}
 	if (argc - optind < 1 || argc - optind > 2)
