@@ -267,6 +267,9 @@ struct td_functions;
 enum td_schedule {
 	TD_SCHEDULE_LEVEL = 0, /* level barrier: level k+1 starts when level k has finished */
 	TD_SCHEDULE_EAGER,     /* dataflow: a call starts when its own dependencies finished */
+	/* issue 6: eager, but of the ready calls the one with the longest chain of dependents
+	 * still to run (counted in calls) starts first; ties in batch order */
+	TD_SCHEDULE_CRITICAL,
 };
 
 struct td_run_opts {
