@@ -98,10 +98,13 @@ static int make_backends(struct td_run *r, struct td__backend *fake)
 	err = td__proc_backend_new(r->loop, &r->proc);
 	if (!err)
 		err = td__builtin_backend_new(r->loop, &r->builtin);
+	if (!err)
+		err = td__http_backend_new(r->loop, &r->http);
 	if (err)
 		return err;
 	td__sched_attach(r, r->proc);
 	td__sched_attach(r, r->builtin);
+	td__sched_attach(r, r->http);
 	return 0;
 }
 
@@ -252,6 +255,8 @@ void td_run_free(struct td_run *run)
 		run->proc->free(run->proc);
 	if (run->builtin)
 		run->builtin->free(run->builtin);
+	if (run->http) /* before the loop: it cleans up curl's sockets, whose polls are on it */
+		run->http->free(run->http);
 	td__loop_free(run->loop);
 	td__free(run);
 }
