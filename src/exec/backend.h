@@ -75,7 +75,9 @@ int td__job_set_content(struct td__job *job, enum td_status status, const char *
 int td__proc_backend_new(struct td__loop *loop, struct td__backend **out);
 int td__builtin_backend_new(struct td__loop *loop, struct td__backend **out);
 /* http: tools through libcurl's multi interface on the same ring (http.c). One per run: its
- * multi handle is the run's connection cache. */
-int td__http_backend_new(struct td__loop *loop, struct td__backend **out);
+ * multi handle is the run's connection cache. When g has http tools, libcurl (and its TLS
+ * library) is initialised here, before the run starts, not inside its makespan. */
+int td__http_backend_new(struct td__loop *loop, const struct td_graph *g,
+                         struct td__backend **out);
 
 #endif /* TD_BACKEND_H */

@@ -238,6 +238,8 @@ static int on_curl_timer(CURLM *multi, long ms, void *ud)
 	struct http_backend *hb = ud;
 
 	(void)multi;
+	if (hb->closing) /* curl_multi_cleanup() may still ask; no loop turn follows */
+		return 0;
 	if (ms < 0)
 		td__loop_timer_disarm(hb->be.loop, &hb->timer);
 	else if (td__loop_timer_arm(hb->be.loop, &hb->timer, td__now_us() + (int64_t)ms * 1000))
@@ -605,15 +607,15 @@ static int fail_early(struct td__backend *be, struct td__job *job, const char *m
 	return 0;
 }
 
-static int backend_ready(struct http_backend *hb, const struct td__job *job)
+static int backend_ready(struct http_backend *hb, const struct td_graph *g)
 {
 	if (hb->multi)
 		return 0;
 	pthread_once(&global_once, global_init);
 	if (global_rc != CURLE_OK)
 		return TD_ENOMEM;
-	hb->graph = job->graph;
-	hb->hdrs = td__calloc(job->graph->ntools ? job->graph->ntools : 1, sizeof(*hb->hdrs));
+	hb->graph = g;
+	hb->hdrs = td__calloc(g->ntools ? g->ntools : 1, sizeof(*hb->hdrs));
 	if (!hb->hdrs || !(hb->multi = curl_multi_init()))
 		return TD_ENOMEM;
 	curl_multi_setopt(hb->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
@@ -659,7 +661,7 @@ static int http_start(struct td__backend *be, struct td__job *job)
 
 	if (!job->tool->http.url || !job->tool->http.method) /* only a hand-made graph lacks them */
 		return fail_early(be, job, "http tool without a url");
-	if ((r = backend_ready(hb, job)) < 0 || (r = tool_headers(hb, job->tool, &hdrs)) < 0)
+	if ((r = backend_ready(hb, job->graph)) < 0 || (r = tool_headers(hb, job->tool, &hdrs)) < 0)
 		return r;
 	r = make_url(job, &url);
 	if (r == -EINVAL) {
@@ -731,7 +733,17 @@ static void http_free(struct td__backend *be)
 	td__free(hb);
 }
 
-int td__http_backend_new(struct td__loop *loop, struct td__backend **out)
+static bool has_http(const struct td_graph *g)
+{
+	size_t i;
+
+	for (i = 0; g && i < g->ntools; i++)
+		if (g->tools[i].kind == TD_KIND_HTTP)
+			return true;
+	return false;
+}
+
+int td__http_backend_new(struct td__loop *loop, const struct td_graph *g, struct td__backend **out)
 {
 	struct http_backend *hb = td__calloc(1, sizeof(*hb));
 
@@ -744,5 +756,11 @@ int td__http_backend_new(struct td__loop *loop, struct td__backend **out)
 	hb->be.free = http_free;
 	hb->be.loop = loop;
 	hb->timer.fn = on_timer;
+	/* global init costs tens of ms (TLS library): pay it now, only for graphs that need it */
+	if (has_http(g) && backend_ready(hb, g) < 0) {
+		http_free(&hb->be);
+		*out = NULL;
+		return TD_ENOMEM;
+	}
 	return 0;
 }

@@ -99,7 +99,7 @@ static int make_backends(struct td_run *r, struct td__backend *fake)
 	if (!err)
 		err = td__builtin_backend_new(r->loop, &r->builtin);
 	if (!err)
-		err = td__http_backend_new(r->loop, &r->http);
+		err = td__http_backend_new(r->loop, r->graph, &r->http);
 	if (err)
 		return err;
 	td__sched_attach(r, r->proc);
