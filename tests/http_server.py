@@ -16,6 +16,7 @@ Endpoints (KEY: a name the test picks, so counters of two tests never mix):
   /redirect/N               302 to /redirect/N-1; /redirect/0 answers like /echo
   /gzip                     a body gzip-encoded when the client accepts it
   /conns                    {"connections": distinct client connections seen so far}
+  /inflight                 {"inflight": requests being answered, this one not counted}
 """
 import argparse
 import gzip
@@ -30,6 +31,7 @@ from urllib.parse import parse_qs, urlsplit
 
 COUNTS = {}
 CONNS = set()
+INFLIGHT = [0]
 LOCK = threading.Lock()
 
 
@@ -70,6 +72,14 @@ class Handler(BaseHTTPRequestHandler):
     def handle_any(self):
         with LOCK:
             CONNS.add(self.client_address)
+            INFLIGHT[0] += 1
+        try:
+            self.handle_one()
+        finally:
+            with LOCK:
+                INFLIGHT[0] -= 1
+
+    def handle_one(self):
         body = self.read_body()
         parts = urlsplit(self.path).path.strip("/").split("/")
         name = parts[0]
@@ -127,6 +137,10 @@ class Handler(BaseHTTPRequestHandler):
             if "gzip" in (self.headers.get("Accept-Encoding") or ""):
                 return self.reply(200, gzip.compress(data), headers=[("Content-Encoding", "gzip")])
             return self.reply(200, data)
+        if name == "inflight":
+            with LOCK:
+                n = INFLIGHT[0] - 1
+            return self.reply(200, json.dumps({"inflight": n}))
         if name == "conns":
             with LOCK:
                 n = len(CONNS)

@@ -280,7 +280,11 @@ calls:
 EOF
 "$TOOLDAG" run "$T/cancel.yaml" >"$T/cancel.out" 2>"$T/cancel.err" &
 pid=$!
-sleep 1
+# both requests reach the server before the signal (a loaded machine may start us slowly)
+for _ in $(seq 300); do
+	[ "$(curl -s "$U/inflight")" = '{"inflight": 2}' ] && break
+	sleep 0.1
+done
 kill -INT "$pid"
 start=$(date +%s)
 wait "$pid"
