@@ -204,6 +204,17 @@ int td__loop_poll_in(struct td__loop *l, struct td__op *op, int fd)
 	return 0;
 }
 
+int td__loop_poll(struct td__loop *l, struct td__op *op, int fd, unsigned events)
+{
+	struct io_uring_sqe *sqe = get_sqe(l);
+
+	if (!sqe)
+		return -EBUSY;
+	io_uring_prep_poll_add(sqe, fd, events);
+	queued(l, sqe, op);
+	return 0;
+}
+
 int td__loop_read(struct td__loop *l, struct td__op *op, int fd, void *buf, unsigned len)
 {
 	struct io_uring_sqe *sqe = get_sqe(l);

@@ -65,6 +65,8 @@ void td__loop_set_virtual(struct td__loop *l);
 
 /* Ring requests; 0 or -errno (the fn then never runs). */
 int td__loop_poll_in(struct td__loop *l, struct td__op *op, int fd);
+/* A one-shot poll for `events` (POLLIN, POLLOUT; errors and hang-up are always reported). */
+int td__loop_poll(struct td__loop *l, struct td__op *op, int fd, unsigned events);
 int td__loop_read(struct td__loop *l, struct td__op *op, int fd, void *buf, unsigned len);
 int td__loop_send(struct td__loop *l, struct td__op *op, int fd, const void *buf, unsigned len);
 /* Asks the kernel to cancel op's request; op->fn still runs (with -ECANCELED or its result). */

@@ -71,6 +71,7 @@ struct td_run {
 	struct td__loop *loop;
 	struct td__backend *proc, *builtin, *fake; /* fake: tests; replaces both when set */
 	struct td__backend *fn;                    /* function: tools (exec/fn.c) */
+	struct td__backend *http;                  /* http: tools (exec/http.c) */
 
 	struct td__callrun *calls; /* [ncalls] */
 	struct td__toolrun *tools; /* [graph->ntools] */

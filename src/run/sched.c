@@ -456,6 +456,8 @@ static struct td__backend *backend_for(struct td_run *r, const struct td__tool *
 		return r->builtin;
 	if (tool->kind == TD_KIND_FUNCTION)
 		return r->fn;
+	if (tool->kind == TD_KIND_HTTP)
+		return r->http;
 	return NULL;
 }
 
@@ -598,7 +600,9 @@ static void backoff_fired(struct td__timer *t)
 	transition(cr->run, (uint32_t)(cr - cr->run->calls), TD_CS_READY);
 }
 
-static void retry_later(struct td_run *r, uint32_t c, const struct td__tool *tool)
+/* after_us > 0: the server said when to come back (HTTP Retry-After); it wins over backoff */
+static void retry_later(struct td_run *r, uint32_t c, const struct td__tool *tool,
+                        int64_t after_us)
 {
 	struct td__callrun *cr = &r->calls[c];
 	unsigned shift = cr->attempts - 1 > 20 ? 20 : cr->attempts - 1;
@@ -606,6 +610,8 @@ static void retry_later(struct td_run *r, uint32_t c, const struct td__tool *too
 
 	/* up to +25% jitter: delays still strictly grow, yet two retrying calls drift apart */
 	delay *= 1.0 + 0.25 * next_random(r);
+	if (after_us > 0)
+		delay = (double)after_us;
 	transition(r, c, TD_CS_BACKOFF);
 	td__loop_timer_arm(r->loop, &cr->backoff, td__loop_now(r->loop) + (int64_t)delay);
 }
@@ -651,7 +657,7 @@ static void complete(struct td_run *r, struct td__job *j)
 	if (r->cancelled || r->calls[c].cancel) {
 		finish_msg(r, c, TD_STATUS_CANCELLED, "cancelled");
 	} else if (wants_retry(r, c, j)) {
-		retry_later(r, c, tool);
+		retry_later(r, c, tool, j->retry_after_us);
 	} else {
 		set_result(&r->calls[c], j->status, j->content, j->content_len);
 		j->content = NULL;
