@@ -32,7 +32,8 @@ static const char run_help[] =
 	"                        line on a terminal, nothing otherwise), tty (the status line\n"
 	"                        anyway), plain (a line per event), json (a JSON object per\n"
 	"                        line per event), none\n"
-	"  -q, --quiet           no status line and no summary of the failed calls\n"
+	"  -q, --quiet           no status line and no summary of the failed calls (the\n"
+	"                        summary is left out with --progress=json too: stderr stays JSON)\n"
 	"  --trace FILE          write a Chrome trace-event file (open it in ui.perfetto.dev\n"
 	"                        or chrome://tracing)\n"
 	"  --pretty              indent the results\n\n"
@@ -219,7 +220,7 @@ static int watch_start(struct td_run *run, const struct cli_job *job, const stru
 	}
 	if (progress_attach(run, job->plan, a->quiet ? PROGRESS_NONE : a->progress, stderr,
 			    &w->progress) < 0 ||
-	    (!a->quiet && failures_attach(run, td_batch_count(job->batch), &w->failures) < 0)) {
+	    (!a->quiet && a->progress != PROGRESS_JSON && failures_attach(run, td_batch_count(job->batch), &w->failures) < 0)) {
 		cli_error("cannot set up the progress display: out of memory");
 		return EXIT_RUNTIME;
 	}
