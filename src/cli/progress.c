@@ -125,6 +125,8 @@ static void tty_event(struct progress *p, const struct td_event *ev)
 		redraw(p, ev->time_us);
 		fputc('\n', p->f);
 		p->shown = 0;
+	} else if (ev->type == TD_EVENT_ATTEMPT_FINISHED) {
+		return; /* its CALL_FINISHED or the retry's QUEUED follows: draw the counts then */
 	} else if (p->drawn_at < 0 || ev->time_us - p->drawn_at >= REDRAW_US ||
 	           ev->type == TD_EVENT_LEVEL_STARTED) {
 		redraw(p, ev->time_us);
