@@ -13,8 +13,9 @@
  *    time and run time never share a track.
  *  - a level is an async slice "level K" (cat "level") plus a global instant marker when it
  *    starts; calls that never ran are instants on tid 0, "not run".
- * Formatting is by hand into one buffer flushed in 64 KiB writes: a 100,000-call run writes
- * ~400,000 events and printf per field would cost more than the run itself.
+ * Formatting is by hand into one buffer flushed in 64 KiB writes, room for a whole event
+ * reserved once at its start: a 100,000-call run writes ~300,000 events, and a builtin call
+ * costs the scheduler about half a microsecond, so every byte and branch per event shows.
  */
 #include <string.h>
 
@@ -34,6 +35,20 @@ struct trace {
 
 /* ---- output ---- */
 
+/*
+ * Every event starts with begin(), which reserves EVENT_ROOM bytes: the fixed parts of any
+ * event fit in it, so they are copied without checks (LIT, put_i64). Strings from the batch
+ * are the exception: they go through put_inner(), which checks for itself.
+ */
+#define EVENT_ROOM 512u
+#define LIT(b, s)  raw(b, s, sizeof(s) - 1)
+
+static inline void raw(struct td__buf *b, const char *s, size_t n)
+{
+	memcpy(b->data + b->len, s, n);
+	b->len += n;
+}
+
 static void put_i64(struct td__buf *b, int64_t v)
 {
 	char tmp[24];
@@ -46,25 +61,36 @@ static void put_i64(struct td__buf *b, int64_t v)
 	} while (u);
 	if (v < 0)
 		tmp[sizeof(tmp) - 1 - n++] = '-';
-	td__buf_append(b, tmp + sizeof(tmp) - n, (size_t)n);
+	raw(b, tmp + sizeof(tmp) - n, (size_t)n);
+}
+
+/* s JSON-escaped without its quotes, to build a string out of several parts; then room for
+ * the rest of the event again. Ids are nearly always plain ASCII: copied as they are. */
+static void put_inner(struct td__buf *b, const char *s)
+{
+	size_t at = b->len, n = strlen(s), i;
+
+	for (i = 0; i < n && (unsigned char)s[i] >= 0x20 && (unsigned char)s[i] < 0x80 &&
+	            s[i] != '"' && s[i] != '\\';
+	     i++)
+		;
+	if (i == n) {
+		td__buf_append(b, s, n);
+	} else {
+		td__buf_json_string(b, s, n);
+		if (!b->oom && b->len >= at + 2) {
+			memmove(b->data + at, b->data + at + 1, b->len - at - 2);
+			b->len -= 2;
+		}
+	}
+	td__buf_reserve(b, EVENT_ROOM);
 }
 
 static void put_str(struct td__buf *b, const char *s)
 {
-	td__buf_json_string(b, s, strlen(s));
-}
-
-/* s JSON-escaped without its quotes, to build a string out of several parts. */
-static void put_inner(struct td__buf *b, const char *s)
-{
-	size_t at = b->len;
-
-	td__buf_json_string(b, s, strlen(s));
-	if (b->oom || b->len < at + 2)
-		return;
-	memmove(b->data + at, b->data + at + 1, b->len - at - 2);
-	b->len -= 2;
-	b->data[b->len] = '\0';
+	LIT(b, "\"");
+	put_inner(b, s);
+	LIT(b, "\"");
 }
 
 static void flush(struct trace *t)
@@ -75,56 +101,66 @@ static void flush(struct trace *t)
 	t->b.oom = 0;
 }
 
-/* Opens one event: separator, phase, pid, tid, ts. */
-static void begin(struct trace *t, const char *ph, uint32_t tid, int64_t ts)
+/* Opens one event: separator, phase (one letter), pid, tid, ts. 0, or -1 when out of memory
+ * (the event is left out). */
+static int begin(struct trace *t, char ph, uint32_t tid, int64_t ts)
 {
-	if (t->b.len >= TRACE_FLUSH)
+	if (t->b.len >= TRACE_FLUSH || t->b.oom)
 		flush(t);
-	td__buf_puts(&t->b, t->first ? "\n{\"ph\":\"" : ",\n{\"ph\":\"");
+	td__buf_reserve(&t->b, EVENT_ROOM);
+	if (t->b.oom)
+		return -1;
+	if (!t->first)
+		LIT(&t->b, ",");
 	t->first = 0;
-	td__buf_puts(&t->b, ph);
-	td__buf_puts(&t->b, "\",\"pid\":1,\"tid\":");
+	LIT(&t->b, "\n{\"ph\":\"");
+	raw(&t->b, &ph, 1);
+	LIT(&t->b, "\",\"pid\":1,\"tid\":");
 	put_i64(&t->b, tid);
-	td__buf_puts(&t->b, ",\"ts\":");
+	LIT(&t->b, ",\"ts\":");
 	put_i64(&t->b, ts);
+	return 0;
 }
 
 static void thread_name(struct trace *t, uint32_t tid, const char *name, uint32_t sort)
 {
-	begin(t, "M", tid, 0);
-	td__buf_puts(&t->b, ",\"name\":\"thread_name\",\"args\":{\"name\":");
-	put_str(&t->b, name);
-	td__buf_puts(&t->b, "}}");
-	begin(t, "M", tid, 0);
-	td__buf_puts(&t->b, ",\"name\":\"thread_sort_index\",\"args\":{\"sort_index\":");
-	put_i64(&t->b, sort);
-	td__buf_puts(&t->b, "}}");
+	if (begin(t, 'M', tid, 0) == 0) {
+		LIT(&t->b, ",\"name\":\"thread_name\",\"args\":{\"name\":");
+		put_str(&t->b, name);
+		LIT(&t->b, "}}");
+	}
+	if (begin(t, 'M', tid, 0) == 0) {
+		LIT(&t->b, ",\"name\":\"thread_sort_index\",\"args\":{\"sort_index\":");
+		put_i64(&t->b, sort);
+		LIT(&t->b, "}}");
+	}
 }
 
-/* An async slice [from, to] as its begin and end events. */
-static void async_slice(struct trace *t, const char *cat, const char *name, uint64_t id,
-                        int64_t from, int64_t to, const struct td__call *call)
+/* An async slice [from, to] as its begin and end events; `call` names the call in the
+ * begin's args (NULL: none, which keeps the many queue waits short). */
+static void async_slice(struct trace *t, const char *cat_name, uint64_t id, int64_t from,
+                        int64_t to, const struct td__call *call)
 {
 	int k;
 
 	for (k = 0; k < 2; k++) {
-		begin(t, k ? "e" : "b", 0, k ? to : from);
-		td__buf_puts(&t->b, ",\"cat\":\"");
-		td__buf_puts(&t->b, cat);
-		td__buf_puts(&t->b, "\",\"name\":");
-		put_str(&t->b, name);
-		td__buf_puts(&t->b, ",\"id\":");
+		if (begin(t, k ? 'e' : 'b', 0, k ? to : from) < 0)
+			return;
+		raw(&t->b, cat_name, strlen(cat_name));
+		LIT(&t->b, ",\"id\":");
 		put_i64(&t->b, (int64_t)id);
 		if (!k && call) {
-			td__buf_puts(&t->b, ",\"args\":{\"id\":");
+			LIT(&t->b, ",\"args\":{\"id\":");
 			put_str(&t->b, call->id);
-			td__buf_puts(&t->b, ",\"tool\":");
+			LIT(&t->b, ",\"tool\":");
 			put_str(&t->b, call->name);
-			td__buf_putc(&t->b, '}');
+			LIT(&t->b, "}");
 		}
-		td__buf_putc(&t->b, '}');
+		LIT(&t->b, "}");
 	}
 }
+#define QUEUE   ",\"cat\":\"queue\",\"name\":\"queued\""
+#define BACKOFF ",\"cat\":\"backoff\",\"name\":\"backoff\""
 
 /* ---- slots: lowest free first ---- */
 
@@ -169,122 +205,137 @@ static void slot_give(struct trace *t, uint32_t s)
 
 static void level_marker(struct trace *t, const struct td_event *ev)
 {
-	char name[32];
+	int start = ev->type == TD_EVENT_LEVEL_STARTED;
 
-	snprintf(name, sizeof(name), "level %u", ev->level);
-	if (ev->type == TD_EVENT_LEVEL_STARTED) {
-		begin(t, "i", 0, ev->time_us);
-		td__buf_puts(&t->b, ",\"s\":\"g\",\"cat\":\"level\",\"name\":");
-		put_str(&t->b, name);
-		td__buf_putc(&t->b, '}');
+	if (start && begin(t, 'i', 0, ev->time_us) == 0) {
+		LIT(&t->b, ",\"s\":\"g\",\"cat\":\"level\",\"name\":\"level ");
+		put_i64(&t->b, ev->level);
+		LIT(&t->b, "\"}");
 	}
-	begin(t, ev->type == TD_EVENT_LEVEL_STARTED ? "b" : "e", 0, ev->time_us);
-	td__buf_puts(&t->b, ",\"cat\":\"level\",\"name\":");
-	put_str(&t->b, name);
-	td__buf_puts(&t->b, ",\"id\":");
+	if (begin(t, start ? 'b' : 'e', 0, ev->time_us) < 0)
+		return;
+	LIT(&t->b, ",\"cat\":\"level\",\"name\":\"level ");
 	put_i64(&t->b, ev->level);
-	td__buf_putc(&t->b, '}');
+	LIT(&t->b, "\",\"id\":");
+	put_i64(&t->b, ev->level);
+	LIT(&t->b, "}");
 }
 
 static void queued(struct trace *t, const struct td_run *r, const struct td_event *ev)
 {
 	/* a re-queue ends a backoff, which began when the failed attempt did (t->when) */
 	if (ev->attempt)
-		async_slice(t, "backoff", "backoff", ev->call, t->when[ev->call], ev->time_us,
+		async_slice(t, BACKOFF, ev->call, t->when[ev->call], ev->time_us,
 		            &r->batch->calls[ev->call]);
 	t->when[ev->call] = ev->time_us;
 }
 
-static void started(struct trace *t, const struct td_run *r, const struct td_event *ev)
+static void started(struct trace *t, const struct td_event *ev)
 {
-	async_slice(t, "queue", "queued", ev->call, t->when[ev->call], ev->time_us,
-	            &r->batch->calls[ev->call]);
+	uint32_t s;
+
+	async_slice(t, QUEUE, ev->call, t->when[ev->call], ev->time_us, NULL);
 	t->when[ev->call] = ev->time_us - t->when[ev->call];
-	t->slot[ev->call] = slot_take(t);
-	if (t->slot[ev->call] + 1 == t->nslots) {
+	s = t->slot[ev->call] = slot_take(t);
+	if (s + 1 == t->nslots) { /* a slot's first use: name its track */
 		char name[32];
 
-		snprintf(name, sizeof(name), "slot %u", t->slot[ev->call]);
-		thread_name(t, t->slot[ev->call] + 1, name, t->slot[ev->call] + 1);
+		snprintf(name, sizeof(name), "slot %u", s);
+		thread_name(t, s + 1, name, s + 1);
 	}
 }
 
-static void put_outcome(struct trace *t, const struct td_event *ev)
+static void put_status(struct td__buf *b, enum td_status s)
 {
-	td__buf_puts(&t->b, ",\"status\":\"");
-	td__buf_puts(&t->b, td_status_name(ev->status));
-	td__buf_putc(&t->b, '"');
+	const char *name = td_status_name(s);
+
+	raw(b, name, strlen(name));
+}
+
+static void put_outcome(struct td__buf *b, const struct td_event *ev)
+{
+	LIT(b, ",\"status\":\"");
+	put_status(b, ev->status);
+	LIT(b, "\"");
 	if (ev->signal) {
 		const char *name = sigabbrev_np(ev->signal);
 
-		td__buf_puts(&t->b, ",\"signal\":\"SIG");
-		td__buf_puts(&t->b, name ? name : "?");
-		td__buf_putc(&t->b, '"');
+		LIT(b, ",\"signal\":\"SIG");
+		put_inner(b, name ? name : "?");
+		LIT(b, "\"");
 	} else if (ev->exit_code >= 0) {
-		td__buf_puts(&t->b, ",\"exit_code\":");
-		put_i64(&t->b, ev->exit_code);
+		LIT(b, ",\"exit_code\":");
+		put_i64(b, ev->exit_code);
 	}
 }
 
-/* chrome://tracing's reserved colour names; Perfetto colours by name and ignores them */
-static const char *colour(enum td_status s)
+/* chrome://tracing's reserved colour names (Perfetto colours by name and ignores them); an
+ * attempt that succeeded keeps the default, which saves bytes on the common case */
+static void put_colour(struct td__buf *b, enum td_status s)
 {
-	return s == TD_STATUS_TIMEOUT ? "terrible" : s == TD_STATUS_OK ? "good" : "bad";
+	if (s == TD_STATUS_TIMEOUT)
+		LIT(b, ",\"cname\":\"terrible\"");
+	else if (s != TD_STATUS_OK)
+		LIT(b, ",\"cname\":\"bad\"");
 }
 
 static void attempt_slice(struct trace *t, const struct td_run *r, const struct td_event *ev)
 {
 	const struct td__call *call = &r->batch->calls[ev->call];
 	struct td__buf *b = &t->b;
-	char label[48];
 
-	begin(t, "X", t->slot[ev->call] + 1, ev->time_us - ev->run_us);
-	td__buf_puts(b, ",\"dur\":");
-	put_i64(b, ev->run_us);
-	td__buf_puts(b, ",\"cat\":\"call\",\"name\":");
-	label[0] = '\0';
-	if (ev->status != TD_STATUS_OK)
-		snprintf(label, sizeof(label), " [%s]", td_status_name(ev->status));
-	td__buf_putc(b, '"'); /* "TOOL ID [STATUS]" */
-	put_inner(b, call->name);
-	td__buf_putc(b, ' ');
-	put_inner(b, call->id);
-	td__buf_puts(b, label);
-	td__buf_puts(b, "\",\"cname\":\"");
-	td__buf_puts(b, colour(ev->status));
-	td__buf_puts(b, "\",\"args\":{\"id\":");
-	put_str(b, call->id);
-	td__buf_puts(b, ",\"tool\":");
-	put_str(b, call->name);
-	td__buf_puts(b, ",\"level\":");
-	put_i64(b, ev->level);
-	td__buf_puts(b, ",\"attempt\":");
-	put_i64(b, ev->attempt);
-	put_outcome(t, ev);
-	td__buf_puts(b, ",\"queued_us\":");
-	put_i64(b, t->when[ev->call]);
-	td__buf_puts(b, ev->retrying ? ",\"retrying\":true}}" : "}}");
 	slot_give(t, t->slot[ev->call]);
+	if (begin(t, 'X', t->slot[ev->call] + 1, ev->time_us - ev->run_us) < 0)
+		return;
+	LIT(b, ",\"dur\":");
+	put_i64(b, ev->run_us);
+	LIT(b, ",\"cat\":\"call\",\"name\":\""); /* "TOOL ID [STATUS]" */
+	put_inner(b, call->name);
+	LIT(b, " ");
+	put_inner(b, call->id);
+	if (ev->status != TD_STATUS_OK) {
+		LIT(b, " [");
+		put_status(b, ev->status);
+		LIT(b, "]");
+	}
+	LIT(b, "\"");
+	put_colour(b, ev->status);
+	LIT(b, ",\"args\":{\"id\":");
+	put_str(b, call->id);
+	LIT(b, ",\"tool\":");
+	put_str(b, call->name);
+	LIT(b, ",\"level\":");
+	put_i64(b, ev->level);
+	LIT(b, ",\"attempt\":");
+	put_i64(b, ev->attempt);
+	put_outcome(b, ev);
+	LIT(b, ",\"queued_us\":");
+	put_i64(b, t->when[ev->call]);
+	if (ev->retrying)
+		LIT(b, ",\"retrying\":true");
+	LIT(b, "}}");
 	t->when[ev->call] = ev->time_us; /* a backoff, if any, starts here */
 }
 
 static void not_run(struct trace *t, const struct td_run *r, const struct td_event *ev)
 {
 	const struct td__call *call = &r->batch->calls[ev->call];
+	struct td__buf *b = &t->b;
 
-	begin(t, "i", 0, ev->time_us);
-	td__buf_puts(&t->b, ",\"s\":\"t\",\"cat\":\"not_run\",\"name\":\"");
-	put_inner(&t->b, call->id);
-	td__buf_puts(&t->b, " [");
-	td__buf_puts(&t->b, td_status_name(ev->status));
-	td__buf_puts(&t->b, "]\",\"args\":{\"id\":");
-	put_str(&t->b, call->id);
-	td__buf_puts(&t->b, ",\"tool\":");
-	put_str(&t->b, call->name);
-	td__buf_puts(&t->b, ",\"level\":");
-	put_i64(&t->b, ev->level);
-	put_outcome(t, ev);
-	td__buf_puts(&t->b, "}}");
+	if (begin(t, 'i', 0, ev->time_us) < 0)
+		return;
+	LIT(b, ",\"s\":\"t\",\"cat\":\"not_run\",\"name\":\"");
+	put_inner(b, call->id);
+	LIT(b, " [");
+	put_status(b, ev->status);
+	LIT(b, "]\",\"args\":{\"id\":");
+	put_str(b, call->id);
+	LIT(b, ",\"tool\":");
+	put_str(b, call->name);
+	LIT(b, ",\"level\":");
+	put_i64(b, ev->level);
+	put_outcome(b, ev);
+	LIT(b, "}}");
 }
 
 static void close_doc(struct trace *t)
@@ -310,7 +361,7 @@ static void on_event(void *ud, const struct td_run *r, const struct td_event *ev
 		queued(t, r, ev);
 		break;
 	case TD_EVENT_CALL_STARTED:
-		started(t, r, ev);
+		started(t, ev);
 		break;
 	case TD_EVENT_ATTEMPT_FINISHED:
 		attempt_slice(t, r, ev);
@@ -339,19 +390,25 @@ static void trace_free(void *ud)
 
 static void header(struct trace *t, const struct td_run *r)
 {
-	td__buf_puts(&t->b,
-	             "{\"otherData\":{\"generator\":\"tooldag " TD_VERSION_STRING "\",\"calls\":");
-	put_i64(&t->b, r->plan->ncalls);
-	td__buf_puts(&t->b, ",\"levels\":");
-	put_i64(&t->b, r->plan->nlevels);
-	td__buf_puts(&t->b, ",\"concurrency\":");
-	put_i64(&t->b, r->limit);
-	td__buf_puts(&t->b, r->opts.schedule == TD_SCHEDULE_EAGER ? ",\"schedule\":\"eager\"}"
-	                                                          : ",\"schedule\":\"level\"}");
-	td__buf_puts(&t->b, ",\"traceEvents\":[");
+	struct td__buf *b = &t->b;
+
+	td__buf_reserve(b, EVENT_ROOM);
+	if (b->oom)
+		return;
+	LIT(b, "{\"otherData\":{\"generator\":\"tooldag " TD_VERSION_STRING "\",\"calls\":");
+	put_i64(b, r->plan->ncalls);
+	LIT(b, ",\"levels\":");
+	put_i64(b, r->plan->nlevels);
+	LIT(b, ",\"concurrency\":");
+	put_i64(b, r->limit);
+	if (r->opts.schedule == TD_SCHEDULE_EAGER)
+		LIT(b, ",\"schedule\":\"eager\"}");
+	else
+		LIT(b, ",\"schedule\":\"level\"}");
+	LIT(b, ",\"traceEvents\":[");
 	t->first = 1;
-	begin(t, "M", 0, 0);
-	td__buf_puts(&t->b, ",\"name\":\"process_name\",\"args\":{\"name\":\"tooldag run\"}}");
+	if (begin(t, 'M', 0, 0) == 0)
+		LIT(b, ",\"name\":\"process_name\",\"args\":{\"name\":\"tooldag run\"}}");
 	thread_name(t, 0, "not run", 0);
 }
 
