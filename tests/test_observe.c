@@ -400,6 +400,52 @@ START_TEST(event_json_truncates_and_refuses)
 }
 END_TEST
 
+/* ids that need escaping, and one too long for the stack buffer, come out as valid JSON */
+static void check_ids(void *ud, const struct td_run *run, const struct td_event *ev)
+{
+	char *line;
+	int n;
+	cJSON *o;
+
+	(*(int *)ud)++;
+	n = td_event_json(run, ev, NULL, 0);
+	ck_assert_int_gt(n, 0);
+	line = malloc((size_t)n + 1);
+	ck_assert_int_eq(td_event_json(run, ev, line, (size_t)n + 1), n);
+	o = cJSON_Parse(line);
+	ck_assert_msg(o != NULL, "not JSON: %.200s", line);
+	if (ev->call != TD_EVENT_NO_CALL)
+		ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(o, "id")),
+		                 td_batch_call_id(td_plan_batch(P), ev->call));
+	cJSON_Delete(o);
+	free(line);
+}
+
+START_TEST(event_json_escapes)
+{
+	struct td_diag d = {0};
+	struct td_run *run;
+	char big[3001];
+	int events = 0;
+
+	memset(big, 'x', 3000);
+	big[3000] = '\0';
+	big[1500] = '"';
+	ck_assert_int_eq(td_graph_load_buffer(GRAPH, strlen(GRAPH), "g.yaml", NULL, &G, &d), 0);
+	ck_assert_int_eq(td_batch_new(G, TD_DIALECT_ANTHROPIC, &B), 0);
+	ck_assert_int_eq(td_batch_add(B, "q\"uo\\te\n\x01", "a", NULL), 0);
+	ck_assert_int_eq(td_batch_add(B, big, "solo", NULL), 1);
+	ck_assert_int_eq(td_batch_add(B, "caf\xc3\xa9", "a", NULL), 2);
+	ck_assert_int_eq(td_plan_new(B, &P, &d), 0);
+	run = new_run(TD_SCHEDULE_LEVEL, NULL);
+	ck_assert_int_eq(td_run_observe(run, check_ids, &events), 0);
+	ck_assert_int_eq(td_run_wait(run), 0);
+	ck_assert_int_eq(events, 3 * 4 + 3);
+	td_run_free(run);
+	teardown();
+}
+END_TEST
+
 /* ---- trace ---- */
 
 static cJSON *run_traced(enum td_schedule s, char **results)
@@ -590,6 +636,7 @@ static Suite *observe_suite(void)
 	tcase_add_test(tc, trace_hook_chained);
 	tcase_add_test(tc, event_json_lines);
 	tcase_add_test(tc, event_json_truncates_and_refuses);
+	tcase_add_test(tc, event_json_escapes);
 	tcase_add_test(tc, trace_is_complete);
 	tcase_add_test(tc, trace_closed_when_freed_early);
 	tcase_add_test(tc, trace_and_observe_out_of_memory);

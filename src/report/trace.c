@@ -13,12 +13,13 @@
  *    time and run time never share a track.
  *  - a level is an async slice "level K" (cat "level") plus a global instant marker when it
  *    starts; calls that never ran are instants on tid 0, "not run".
- * Formatting is by hand into one buffer flushed in 64 KiB writes, room for a whole event
- * reserved once at its start: a 100,000-call run writes ~300,000 events, and a builtin call
+ * Formatting is by hand (jsonw.h) into one buffer flushed in 64 KiB writes, room for a whole
+ * event reserved once at its start: a 100,000-call run writes ~300,000 events, and a builtin call
  * costs the scheduler about half a microsecond, so every byte and branch per event shows.
  */
 #include <string.h>
 
+#include "report/jsonw.h"
 #include "run/run.h"
 
 #define TRACE_FLUSH (64u * 1024)
@@ -35,64 +36,6 @@ struct trace {
 
 /* ---- output ---- */
 
-/*
- * Every event starts with begin(), which reserves EVENT_ROOM bytes: the fixed parts of any
- * event fit in it, so they are copied without checks (LIT, put_i64). Strings from the batch
- * are the exception: they go through put_inner(), which checks for itself.
- */
-#define EVENT_ROOM 512u
-#define LIT(b, s)  raw(b, s, sizeof(s) - 1)
-
-static inline void raw(struct td__buf *b, const char *s, size_t n)
-{
-	memcpy(b->data + b->len, s, n);
-	b->len += n;
-}
-
-static void put_i64(struct td__buf *b, int64_t v)
-{
-	char tmp[24];
-	int n = 0;
-	uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-
-	do {
-		tmp[sizeof(tmp) - 1 - n++] = (char)('0' + u % 10);
-		u /= 10;
-	} while (u);
-	if (v < 0)
-		tmp[sizeof(tmp) - 1 - n++] = '-';
-	raw(b, tmp + sizeof(tmp) - n, (size_t)n);
-}
-
-/* s JSON-escaped without its quotes, to build a string out of several parts; then room for
- * the rest of the event again. Ids are nearly always plain ASCII: copied as they are. */
-static void put_inner(struct td__buf *b, const char *s)
-{
-	size_t at = b->len, n = strlen(s), i;
-
-	for (i = 0; i < n && (unsigned char)s[i] >= 0x20 && (unsigned char)s[i] < 0x80 &&
-	            s[i] != '"' && s[i] != '\\';
-	     i++)
-		;
-	if (i == n) {
-		td__buf_append(b, s, n);
-	} else {
-		td__buf_json_string(b, s, n);
-		if (!b->oom && b->len >= at + 2) {
-			memmove(b->data + at, b->data + at + 1, b->len - at - 2);
-			b->len -= 2;
-		}
-	}
-	td__buf_reserve(b, EVENT_ROOM);
-}
-
-static void put_str(struct td__buf *b, const char *s)
-{
-	LIT(b, "\"");
-	put_inner(b, s);
-	LIT(b, "\"");
-}
-
 static void flush(struct trace *t)
 {
 	if (t->b.len && !t->b.oom)
@@ -107,32 +50,32 @@ static int begin(struct trace *t, char ph, uint32_t tid, int64_t ts)
 {
 	if (t->b.len >= TRACE_FLUSH || t->b.oom)
 		flush(t);
-	td__buf_reserve(&t->b, EVENT_ROOM);
+	td__buf_reserve(&t->b, JW_ROOM);
 	if (t->b.oom)
 		return -1;
 	if (!t->first)
-		LIT(&t->b, ",");
+		JW_LIT(&t->b, ",");
 	t->first = 0;
-	LIT(&t->b, "\n{\"ph\":\"");
-	raw(&t->b, &ph, 1);
-	LIT(&t->b, "\",\"pid\":1,\"tid\":");
-	put_i64(&t->b, tid);
-	LIT(&t->b, ",\"ts\":");
-	put_i64(&t->b, ts);
+	JW_LIT(&t->b, "\n{\"ph\":\"");
+	jw_raw(&t->b, &ph, 1);
+	JW_LIT(&t->b, "\",\"pid\":1,\"tid\":");
+	jw_i64(&t->b, tid);
+	JW_LIT(&t->b, ",\"ts\":");
+	jw_i64(&t->b, ts);
 	return 0;
 }
 
 static void thread_name(struct trace *t, uint32_t tid, const char *name, uint32_t sort)
 {
 	if (begin(t, 'M', tid, 0) == 0) {
-		LIT(&t->b, ",\"name\":\"thread_name\",\"args\":{\"name\":");
-		put_str(&t->b, name);
-		LIT(&t->b, "}}");
+		JW_LIT(&t->b, ",\"name\":\"thread_name\",\"args\":{\"name\":");
+		jw_str(&t->b, name);
+		JW_LIT(&t->b, "}}");
 	}
 	if (begin(t, 'M', tid, 0) == 0) {
-		LIT(&t->b, ",\"name\":\"thread_sort_index\",\"args\":{\"sort_index\":");
-		put_i64(&t->b, sort);
-		LIT(&t->b, "}}");
+		JW_LIT(&t->b, ",\"name\":\"thread_sort_index\",\"args\":{\"sort_index\":");
+		jw_i64(&t->b, sort);
+		JW_LIT(&t->b, "}}");
 	}
 }
 
@@ -146,17 +89,17 @@ static void async_slice(struct trace *t, const char *cat_name, uint64_t id, int6
 	for (k = 0; k < 2; k++) {
 		if (begin(t, k ? 'e' : 'b', 0, k ? to : from) < 0)
 			return;
-		raw(&t->b, cat_name, strlen(cat_name));
-		LIT(&t->b, ",\"id\":");
-		put_i64(&t->b, (int64_t)id);
+		jw_raw(&t->b, cat_name, strlen(cat_name));
+		JW_LIT(&t->b, ",\"id\":");
+		jw_i64(&t->b, (int64_t)id);
 		if (!k && call) {
-			LIT(&t->b, ",\"args\":{\"id\":");
-			put_str(&t->b, call->id);
-			LIT(&t->b, ",\"tool\":");
-			put_str(&t->b, call->name);
-			LIT(&t->b, "}");
+			JW_LIT(&t->b, ",\"args\":{\"id\":");
+			jw_str(&t->b, call->id);
+			JW_LIT(&t->b, ",\"tool\":");
+			jw_str(&t->b, call->name);
+			JW_LIT(&t->b, "}");
 		}
-		LIT(&t->b, "}");
+		JW_LIT(&t->b, "}");
 	}
 }
 #define QUEUE   ",\"cat\":\"queue\",\"name\":\"queued\""
@@ -208,17 +151,17 @@ static void level_marker(struct trace *t, const struct td_event *ev)
 	int start = ev->type == TD_EVENT_LEVEL_STARTED;
 
 	if (start && begin(t, 'i', 0, ev->time_us) == 0) {
-		LIT(&t->b, ",\"s\":\"g\",\"cat\":\"level\",\"name\":\"level ");
-		put_i64(&t->b, ev->level);
-		LIT(&t->b, "\"}");
+		JW_LIT(&t->b, ",\"s\":\"g\",\"cat\":\"level\",\"name\":\"level ");
+		jw_i64(&t->b, ev->level);
+		JW_LIT(&t->b, "\"}");
 	}
 	if (begin(t, start ? 'b' : 'e', 0, ev->time_us) < 0)
 		return;
-	LIT(&t->b, ",\"cat\":\"level\",\"name\":\"level ");
-	put_i64(&t->b, ev->level);
-	LIT(&t->b, "\",\"id\":");
-	put_i64(&t->b, ev->level);
-	LIT(&t->b, "}");
+	JW_LIT(&t->b, ",\"cat\":\"level\",\"name\":\"level ");
+	jw_i64(&t->b, ev->level);
+	JW_LIT(&t->b, "\",\"id\":");
+	jw_i64(&t->b, ev->level);
+	JW_LIT(&t->b, "}");
 }
 
 static void queued(struct trace *t, const struct td_run *r, const struct td_event *ev)
@@ -249,23 +192,23 @@ static void put_status(struct td__buf *b, enum td_status s)
 {
 	const char *name = td_status_name(s);
 
-	raw(b, name, strlen(name));
+	jw_raw(b, name, strlen(name));
 }
 
 static void put_outcome(struct td__buf *b, const struct td_event *ev)
 {
-	LIT(b, ",\"status\":\"");
+	JW_LIT(b, ",\"status\":\"");
 	put_status(b, ev->status);
-	LIT(b, "\"");
+	JW_LIT(b, "\"");
 	if (ev->signal) {
 		const char *name = sigabbrev_np(ev->signal);
 
-		LIT(b, ",\"signal\":\"SIG");
-		put_inner(b, name ? name : "?");
-		LIT(b, "\"");
+		JW_LIT(b, ",\"signal\":\"SIG");
+		jw_inner(b, name ? name : "?");
+		JW_LIT(b, "\"");
 	} else if (ev->exit_code >= 0) {
-		LIT(b, ",\"exit_code\":");
-		put_i64(b, ev->exit_code);
+		JW_LIT(b, ",\"exit_code\":");
+		jw_i64(b, ev->exit_code);
 	}
 }
 
@@ -274,9 +217,9 @@ static void put_outcome(struct td__buf *b, const struct td_event *ev)
 static void put_colour(struct td__buf *b, enum td_status s)
 {
 	if (s == TD_STATUS_TIMEOUT)
-		LIT(b, ",\"cname\":\"terrible\"");
+		JW_LIT(b, ",\"cname\":\"terrible\"");
 	else if (s != TD_STATUS_OK)
-		LIT(b, ",\"cname\":\"bad\"");
+		JW_LIT(b, ",\"cname\":\"bad\"");
 }
 
 static void attempt_slice(struct trace *t, const struct td_run *r, const struct td_event *ev)
@@ -287,33 +230,33 @@ static void attempt_slice(struct trace *t, const struct td_run *r, const struct 
 	slot_give(t, t->slot[ev->call]);
 	if (begin(t, 'X', t->slot[ev->call] + 1, ev->time_us - ev->run_us) < 0)
 		return;
-	LIT(b, ",\"dur\":");
-	put_i64(b, ev->run_us);
-	LIT(b, ",\"cat\":\"call\",\"name\":\""); /* "TOOL ID [STATUS]" */
-	put_inner(b, call->name);
-	LIT(b, " ");
-	put_inner(b, call->id);
+	JW_LIT(b, ",\"dur\":");
+	jw_i64(b, ev->run_us);
+	JW_LIT(b, ",\"cat\":\"call\",\"name\":\""); /* "TOOL ID [STATUS]" */
+	jw_inner(b, call->name);
+	JW_LIT(b, " ");
+	jw_inner(b, call->id);
 	if (ev->status != TD_STATUS_OK) {
-		LIT(b, " [");
+		JW_LIT(b, " [");
 		put_status(b, ev->status);
-		LIT(b, "]");
+		JW_LIT(b, "]");
 	}
-	LIT(b, "\"");
+	JW_LIT(b, "\"");
 	put_colour(b, ev->status);
-	LIT(b, ",\"args\":{\"id\":");
-	put_str(b, call->id);
-	LIT(b, ",\"tool\":");
-	put_str(b, call->name);
-	LIT(b, ",\"level\":");
-	put_i64(b, ev->level);
-	LIT(b, ",\"attempt\":");
-	put_i64(b, ev->attempt);
+	JW_LIT(b, ",\"args\":{\"id\":");
+	jw_str(b, call->id);
+	JW_LIT(b, ",\"tool\":");
+	jw_str(b, call->name);
+	JW_LIT(b, ",\"level\":");
+	jw_i64(b, ev->level);
+	JW_LIT(b, ",\"attempt\":");
+	jw_i64(b, ev->attempt);
 	put_outcome(b, ev);
-	LIT(b, ",\"queued_us\":");
-	put_i64(b, t->when[ev->call]);
+	JW_LIT(b, ",\"queued_us\":");
+	jw_i64(b, t->when[ev->call]);
 	if (ev->retrying)
-		LIT(b, ",\"retrying\":true");
-	LIT(b, "}}");
+		JW_LIT(b, ",\"retrying\":true");
+	JW_LIT(b, "}}");
 	t->when[ev->call] = ev->time_us; /* a backoff, if any, starts here */
 }
 
@@ -324,18 +267,18 @@ static void not_run(struct trace *t, const struct td_run *r, const struct td_eve
 
 	if (begin(t, 'i', 0, ev->time_us) < 0)
 		return;
-	LIT(b, ",\"s\":\"t\",\"cat\":\"not_run\",\"name\":\"");
-	put_inner(b, call->id);
-	LIT(b, " [");
+	JW_LIT(b, ",\"s\":\"t\",\"cat\":\"not_run\",\"name\":\"");
+	jw_inner(b, call->id);
+	JW_LIT(b, " [");
 	put_status(b, ev->status);
-	LIT(b, "]\",\"args\":{\"id\":");
-	put_str(b, call->id);
-	LIT(b, ",\"tool\":");
-	put_str(b, call->name);
-	LIT(b, ",\"level\":");
-	put_i64(b, ev->level);
+	JW_LIT(b, "]\",\"args\":{\"id\":");
+	jw_str(b, call->id);
+	JW_LIT(b, ",\"tool\":");
+	jw_str(b, call->name);
+	JW_LIT(b, ",\"level\":");
+	jw_i64(b, ev->level);
 	put_outcome(b, ev);
-	LIT(b, "}}");
+	JW_LIT(b, "}}");
 }
 
 static void close_doc(struct trace *t)
@@ -392,23 +335,23 @@ static void header(struct trace *t, const struct td_run *r)
 {
 	struct td__buf *b = &t->b;
 
-	td__buf_reserve(b, EVENT_ROOM);
+	td__buf_reserve(b, JW_ROOM);
 	if (b->oom)
 		return;
-	LIT(b, "{\"otherData\":{\"generator\":\"tooldag " TD_VERSION_STRING "\",\"calls\":");
-	put_i64(b, r->plan->ncalls);
-	LIT(b, ",\"levels\":");
-	put_i64(b, r->plan->nlevels);
-	LIT(b, ",\"concurrency\":");
-	put_i64(b, r->limit);
+	JW_LIT(b, "{\"otherData\":{\"generator\":\"tooldag " TD_VERSION_STRING "\",\"calls\":");
+	jw_i64(b, r->plan->ncalls);
+	JW_LIT(b, ",\"levels\":");
+	jw_i64(b, r->plan->nlevels);
+	JW_LIT(b, ",\"concurrency\":");
+	jw_i64(b, r->limit);
 	if (r->opts.schedule == TD_SCHEDULE_EAGER)
-		LIT(b, ",\"schedule\":\"eager\"}");
+		JW_LIT(b, ",\"schedule\":\"eager\"}");
 	else
-		LIT(b, ",\"schedule\":\"level\"}");
-	LIT(b, ",\"traceEvents\":[");
+		JW_LIT(b, ",\"schedule\":\"level\"}");
+	JW_LIT(b, ",\"traceEvents\":[");
 	t->first = 1;
 	if (begin(t, 'M', 0, 0) == 0)
-		LIT(b, ",\"name\":\"process_name\",\"args\":{\"name\":\"tooldag run\"}}");
+		JW_LIT(b, ",\"name\":\"process_name\",\"args\":{\"name\":\"tooldag run\"}}");
 	thread_name(t, 0, "not run", 0);
 }
 
