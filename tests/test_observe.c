@@ -611,9 +611,10 @@ START_TEST(dot_and_mermaid)
 	ck_assert_int_eq(td_graph_dot(G, &tools), 0);
 	ck_assert_ptr_nonnull(strstr(tools, "subgraph level_2 {\n    rank=same;\n    t2 "));
 	ck_assert_ptr_nonnull(strstr(tools, "t1 -> t2;"));
-	ck_assert_int_eq(td_plan_dot(NULL, &dot), TD_EINVAL);
-	ck_assert_int_eq(td_graph_dot(G, NULL), TD_EINVAL);
 	free(dot);
+	ck_assert_int_eq(td_plan_dot(NULL, &dot), TD_EINVAL);
+	ck_assert_ptr_null(dot);
+	ck_assert_int_eq(td_graph_dot(G, NULL), TD_EINVAL);
 	free(mmd);
 	free(tools);
 	td_diag_clear(&d);
