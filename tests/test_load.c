@@ -391,7 +391,8 @@ START_TEST(forward_and_chain_dependencies)
 	int64_t t0 = td__now_us();
 
 	g = load_ok(yaml);
-	ck_assert_msg(td__now_us() - t0 < 2000000, "10,000 tools took %lld us",
+	/* a hang guard for a quadratic walk, not a speed test (speed is measured in bench/) */
+	ck_assert_msg(td__now_us() - t0 < 60000000, "10,000 tools took %lld us",
 	              (long long)(td__now_us() - t0));
 	ck_assert_uint_eq(td_graph_tool_count(g), 10000);
 	ck_assert_uint_eq(tool(g, "t0")->deps[0], 1);
@@ -439,7 +440,9 @@ START_TEST(billion_laughs)
 	int64_t t0 = td__now_us();
 
 	ck_assert_int_eq(load_bad(laughs, &d), TD_EGRAPH);
-	ck_assert_msg(td__now_us() - t0 < 3000000, "took %lld us", (long long)(td__now_us() - t0));
+	/* a hang guard, not a speed test (speed is measured in bench/): the unbounded expansion
+	 * would be 9^9 nodes and never finish; the bounded one stops at 10^6 nodes */
+	ck_assert_msg(td__now_us() - t0 < 60000000, "took %lld us", (long long)(td__now_us() - t0));
 	/* reported once, where the expanded value is written; the calls' input stops at once */
 	ck_assert_uint_eq(d.count, 1);
 	ck_assert_diag(&d, "g.yaml:14:19: alias expansion too large");

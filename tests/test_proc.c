@@ -372,6 +372,15 @@ START_TEST(exec_failures_are_distinct)
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(write(fd, "#!/bin/sh\n", 10), 10);
 	close(fd);
+	snprintf(path, sizeof(path), "%s/td_garbage.bin", HELPERS);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd,
+	                       "\x7f"
+	                       "ELF garbage",
+	                       12),
+	                 12);
+	close(fd);
 	t = fx_tool(&F, "nf", TD_KIND_RUN);
 	fx_argv(&F, t, (const char *[]){"td-no-such-program-xyz", NULL});
 	t = fx_tool(&F, "nf2", TD_KIND_RUN);
@@ -382,7 +391,11 @@ START_TEST(exec_failures_are_distinct)
 	fx_call(&F, "c0", "nf", NULL);
 	fx_call(&F, "c1", "nf2", NULL);
 	fx_call(&F, "c2", "perm", NULL);
+	t = fx_tool(&F, "garbage", TD_KIND_RUN);
+	fx_argv(&F, t, (const char *[]){"./td_garbage.bin", NULL});
+	fx_call(&F, "c3", "garbage", NULL);
 	run(0, 0);
+	ck_assert_str_eq(result(3).content, "cannot run './td_garbage.bin': Exec format error");
 	ck_assert_str_eq(result(0).content,
 	                 "cannot run 'td-no-such-program-xyz': program not found in PATH");
 	snprintf(path, sizeof(path), "cannot run './missing-tool': no such file (%s/missing-tool)",
@@ -461,7 +474,8 @@ START_TEST(cancel_kills_groups)
 	t0 = td__now_us();
 	td_run_cancel(R);
 	ck_assert_int_eq(td_run_wait(R), 0);
-	ck_assert_int_lt(td__now_us() - t0, 1000000);
+	/* killed, not waited for: the children would sleep 20 s (generous for loaded machines) */
+	ck_assert_int_lt(td__now_us() - t0, 10000000);
 	for (i = 0; i < 3; i++) {
 		ck_assert_int_eq(result((size_t)i).status, TD_STATUS_CANCELLED);
 		ck_assert_str_eq(result((size_t)i).content, "cancelled");

@@ -390,6 +390,7 @@ END_TEST
 START_TEST(dependency_failure_runs_with_envelope)
 {
 	chain_graph(TD_DEPFAIL_RUN);
+	fx_call_dep(&F, 1, 0); /* also explicit: still listed once in upstream */
 	run_all(0, TD_SCHEDULE_LEVEL);
 	ck_assert_int_eq(status(1), TD_STATUS_OK);
 	ck_assert_str_eq(
@@ -403,6 +404,27 @@ START_TEST(dependency_failure_runs_with_envelope)
 	ck_assert_int_eq(status(2), TD_STATUS_OK);
 	/* plain stdin mode: the input itself */
 	ck_assert_str_eq(FK->stdin_seen[2], "{}");
+}
+END_TEST
+
+START_TEST(upstream_listed_once)
+{
+	int a = fx_tool(&F, "a", TD_KIND_BUILTIN), b = fx_tool(&F, "b", TD_KIND_BUILTIN), i;
+
+	fx_tool_dep(&F, b, a);
+	F.g.tools[b].stdin_mode = TD_STDIN_ENVELOPE;
+	fx_call(&F, "a0", "a", "0");
+	fx_call(&F, "a1", "a", "1");
+	fx_call(&F, "a2", "a", "2");
+	fx_call(&F, "b0", "b", "{}");
+	for (i = 0; i < 3; i++) /* explicit edges on top of the tool-level ones */
+		fx_call_dep(&F, 3, i);
+	run_all(0, TD_SCHEDULE_EAGER);
+	ck_assert_str_eq(FK->stdin_seen[3],
+	                 "{\"id\":\"b0\",\"name\":\"b\",\"input\":{},\"upstream\":["
+	                 "{\"id\":\"a0\",\"name\":\"a\",\"content\":\"0\",\"is_error\":false},"
+	                 "{\"id\":\"a1\",\"name\":\"a\",\"content\":\"1\",\"is_error\":false},"
+	                 "{\"id\":\"a2\",\"name\":\"a\",\"content\":\"2\",\"is_error\":false}]}");
 }
 END_TEST
 
@@ -535,6 +557,25 @@ START_TEST(cancel_one_call)
 }
 END_TEST
 
+static void deaf_kill(struct td__backend *be, struct td__job *j)
+{
+	(void)be;
+	(void)j; /* breaks the contract: the job never comes back */
+}
+
+START_TEST(stalled_backend_is_an_error_not_a_hang)
+{
+	FK->manual = 1;
+	fx_tool(&F, "a", TD_KIND_BUILTIN);
+	fx_call(&F, "c0", "a", "{}");
+	run_fake(0, TD_SCHEDULE_LEVEL);
+	ck_assert_int_eq(td_run_wait(R), TD_ESTATE);
+	FK->be.kill = FK->be.kill_now = deaf_kill;
+	td_run_free(R); /* returns rather than waiting forever */
+	R = NULL;
+}
+END_TEST
+
 START_TEST(free_while_running)
 {
 	FK->manual = 1;
@@ -574,7 +615,17 @@ START_TEST(results_anthropic)
 	                      "\"{}#1\",\"is_error\":true}]}");
 	free(out);
 	ck_assert_int_eq(td_run_results_json(R, TD_DIALECT_AUTO, 1, &out), 0);
-	ck_assert_ptr_nonnull(strstr(out, "{\n  \"role\": \"user\",\n  \"content\": [\n    {"));
+	ck_assert_str_eq(out, "{\n  \"role\": \"user\",\n  \"content\": [\n"
+	                      "    {\"type\":\"tool_result\",\"tool_use_id\":\"id1\",\"content\":"
+	                      "\"{\\\"q\\\":\\\"\\\\u00e9\\\\n\\\"}\"},\n"
+	                      "    {\"type\":\"tool_result\",\"tool_use_id\":\"id2\",\"content\":"
+	                      "\"{}#1\",\"is_error\":true}\n  ]\n}");
+	free(out);
+	ck_assert_int_eq(td_run_results_json(R, TD_DIALECT_RESPONSES, 1, &out), 0);
+	ck_assert_str_eq(out, "[\n  {\"type\":\"function_call_output\",\"call_id\":\"id1\","
+	                      "\"output\":\"{\\\"q\\\":\\\"\\\\u00e9\\\\n\\\"}\"},\n"
+	                      "  {\"type\":\"function_call_output\",\"call_id\":\"id2\","
+	                      "\"output\":\"{}#1\"}\n]");
 	free(out);
 }
 END_TEST
@@ -608,6 +659,29 @@ START_TEST(results_responses)
 	ck_assert_ptr_nonnull(strstr(out, "\"tool_call_id\":\"id2\""));
 	free(out);
 	ck_assert_int_eq(td_run_results_json(NULL, TD_DIALECT_OPENAI, 0, &out), TD_EINVAL);
+}
+END_TEST
+
+START_TEST(results_empty_batch)
+{
+	char *out = NULL;
+
+	fx_tool(&F, "a", TD_KIND_BUILTIN);
+	run_all(0, TD_SCHEDULE_LEVEL);
+	ck_assert_int_eq(td_run_step(R), 0);
+	ck_assert_int_eq(td_run_results_json(R, TD_DIALECT_ANTHROPIC, 0, &out), 0);
+	ck_assert_str_eq(out, "{\"role\":\"user\",\"content\":[]}");
+	free(out);
+	ck_assert_int_eq(td_run_results_json(R, TD_DIALECT_ANTHROPIC, 1, &out), 0);
+	ck_assert_str_eq(out, "{\n  \"role\": \"user\",\n  \"content\": []\n}");
+	free(out);
+	ck_assert_int_eq(td_run_results_json(R, TD_DIALECT_OPENAI, 1, &out), 0);
+	ck_assert_str_eq(out, "[]");
+	free(out);
+	ck_assert_int_eq(td_run_report_json(R, 0, &out), 0);
+	ck_assert_str_eq(out, "{\"makespan_ms\":0.000,\"schedule\":\"level\",\"concurrency\":16,"
+	                      "\"cancelled\":false,\"calls\":[]}");
+	free(out);
 }
 END_TEST
 
@@ -958,15 +1032,18 @@ static Suite *run_suite(void)
 	tcase_add_test(tc, dependency_failure_skips);
 	tcase_add_test(tc, dependency_failure_skips_eager);
 	tcase_add_test(tc, dependency_failure_runs_with_envelope);
+	tcase_add_test(tc, upstream_listed_once);
 	tcase_add_test(tc, call_level_errors);
 	tcase_add_test(tc, unsupported_kinds);
 	tcase_add_test(tc, cancel_mid_run);
 	tcase_add_test(tc, cancel_before_start);
 	tcase_add_test(tc, cancel_one_call);
 	tcase_add_test(tc, free_while_running);
+	tcase_add_test(tc, stalled_backend_is_an_error_not_a_hang);
 	tcase_add_test(tc, results_anthropic);
 	tcase_add_test(tc, results_openai);
 	tcase_add_test(tc, results_responses);
+	tcase_add_test(tc, results_empty_batch);
 	tcase_add_test(tc, results_invalid_utf8_and_nul);
 	tcase_add_test(tc, report_fields);
 	tcase_add_test(tc, embedded_poll_loop);

@@ -619,13 +619,14 @@ static int proc_start(struct td__backend *be, struct td__job *job)
 {
 	struct proc_backend *pb = (struct proc_backend *)be;
 	struct tool_cache *tc = tool_cache(pb, job);
+	const char *argv0 = job->tool->argv && job->tool->argv[0] ? job->tool->argv[0] : "";
 	int in[2], out[2], err[2], r;
 	struct pjob *pj;
 
 	if (!tc)
 		return TD_ENOMEM;
 	if (tc->err)
-		return spawn_error(job, job->tool->argv[0], tc->path, tc->err);
+		return spawn_error(job, argv0, tc->path, tc->err);
 	if (!(pj = pjob_get(pb)))
 		return TD_ENOMEM;
 	init_job(pj, job, be);
@@ -642,7 +643,7 @@ static int proc_start(struct td__backend *be, struct td__job *job)
 		job->priv = NULL;
 		pjob_put(pb, pj);
 		if (r == -ENOENT || r == -EACCES || r == -ENOEXEC || r == -ENOTDIR)
-			return spawn_error(job, job->tool->argv[0], tc->path, r);
+			return spawn_error(job, argv0, tc->path, r);
 		return r;
 	}
 	if (watch(pj) < 0) { /* nothing is on the ring yet */

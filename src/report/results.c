@@ -87,12 +87,10 @@ int td_run_results_json(const struct td_run *run, enum td_dialect dialect, int p
 		sep(&b, c, pretty, indent);
 		result_item(&b, dialect, &run->batch->calls[c], &run->calls[c]);
 	}
-	if (pretty && run->plan->ncalls)
-		td__buf_puts(&b, dialect == TD_DIALECT_OPENAI || dialect == TD_DIALECT_RESPONSES
-		                     ? "\n"
-		                     : "\n  ");
-	td__buf_puts(&b,
-	             dialect == TD_DIALECT_OPENAI || dialect == TD_DIALECT_RESPONSES ? "]" : "]}");
+	if (dialect == TD_DIALECT_OPENAI || dialect == TD_DIALECT_RESPONSES)
+		td__buf_puts(&b, pretty && run->plan->ncalls ? "\n]" : "]");
+	else
+		td__buf_puts(&b, !pretty ? "]}" : run->plan->ncalls ? "\n  ]\n}" : "]\n}");
 	return finish(&b, out);
 }
 

@@ -197,6 +197,16 @@ int td_run_step(struct td_run *run)
 	return td__sched_finished(run) ? 0 : 1;
 }
 
+/*
+ * Nothing on the ring, no timer, nothing to start, yet calls remain: only a backend breaking
+ * its contract (a job never reported done) gets here. Waiting would hang forever.
+ */
+static int stalled(const struct td_run *r)
+{
+	return !td__sched_finished(r) && !r->completed && !td__loop_inflight(r->loop) &&
+	       td__loop_next_deadline(r->loop) < 0 && !td__sched_can_start(r);
+}
+
 int td_run_wait(struct td_run *run)
 {
 	int r;
@@ -204,6 +214,8 @@ int td_run_wait(struct td_run *run)
 	if (!run)
 		return TD_EINVAL;
 	while ((r = td_run_step(run)) == 1) {
+		if (stalled(run))
+			return TD_ESTATE;
 		r = td__loop_run(run->loop, 1);
 		if (r < 0)
 			return r;
@@ -238,7 +250,7 @@ static void drain(struct td_run *r)
 	for (c = 0; c < r->plan->ncalls; c++)
 		if (r->calls[c].state == TD_CS_RUNNING)
 			r->calls[c].job->be->kill_now(r->calls[c].job->be, r->calls[c].job);
-	while (!td__sched_finished(r) && td__loop_run(r->loop, 1) >= 0)
+	while (!td__sched_finished(r) && !stalled(r) && td__loop_run(r->loop, 1) >= 0)
 		td__sched_progress(r);
 }
 

@@ -80,7 +80,7 @@ struct td_run {
 
 	uint32_t *ready; /* min-heap of call indices: batch order */
 	uint32_t nready;
-	uint32_t *scratch; /* [ncalls]: direct dependencies of one call */
+	uint32_t *scratch; /* [2 * ncalls]: direct dependencies of one call */
 
 	struct td__job *free_jobs;                  /* pool */
 	struct td__job *completed, *completed_tail; /* done() queue, handled by the scheduler */

@@ -31,8 +31,8 @@ static const struct td__tool *call_tool(const struct td_run *r, uint32_t c)
 	return t < 0 ? NULL : &r->graph->tools[t];
 }
 
-/* Fresh, not the loop's cached clock: starting a wave of processes takes a while, and the
- * report's timestamps must show when each one really started. */
+/* Fresh, not the loop's cached clock: completions handled late in a long turn must still show
+ * when they were handled. (Starts use the clock dispatch() reads for each admission.) */
 static int64_t since_start(const struct td_run *r)
 {
 	return td__loop_update_now(r->loop) - r->t0;
@@ -145,6 +145,8 @@ uint32_t td__sched_deps(struct td_run *r, uint32_t c)
 	const struct td_plan *p = r->plan;
 	uint32_t n = 0, i, j, k;
 
+	/* direct call edges are unique, and barriers stand for disjoint sets of calls: at most
+	 * 2 * ncalls entries before duplicates (a call both direct and behind a barrier) go */
 	for (i = p->pred_off[c]; i < p->pred_off[c + 1]; i++) {
 		uint32_t d = p->pred[i];
 
@@ -152,7 +154,7 @@ uint32_t td__sched_deps(struct td_run *r, uint32_t c)
 			r->scratch[n++] = d;
 			continue;
 		}
-		for (j = p->pred_off[d]; j < p->pred_off[d + 1] && n < p->ncalls; j++)
+		for (j = p->pred_off[d]; j < p->pred_off[d + 1] && n < 2 * p->ncalls; j++)
 			r->scratch[n++] = p->pred[j];
 	}
 	qsort(r->scratch, n, sizeof(*r->scratch), cmp_u32);
@@ -772,7 +774,7 @@ static int alloc_arrays(struct td_run *r)
 	r->depfail = td__calloc(p->nnodes ? p->nnodes : 1, 1);
 	r->level_left = td__calloc(p->nlevels ? p->nlevels : 1, sizeof(*r->level_left));
 	r->ready = td__calloc(nc, sizeof(*r->ready));
-	r->scratch = td__calloc(nc, sizeof(*r->scratch));
+	r->scratch = td__calloc(2 * nc, sizeof(*r->scratch));
 	if (!r->calls || !r->tools || !r->pending || !r->depfail || !r->level_left || !r->ready ||
 	    !r->scratch)
 		return TD_ENOMEM;
@@ -823,6 +825,8 @@ void td__sched_fini(struct td_run *r)
 		for (i = 0; i < r->plan->ncalls; i++) {
 			td__free(r->calls[i].content);
 			td__free(r->calls[i].more);
+			if (r->calls[i].state == TD_CS_RUNNING) /* a backend that never answered */
+				job_put(r, r->calls[i].job);
 		}
 	while ((j = r->free_jobs)) {
 		r->free_jobs = j->next;
