@@ -57,7 +57,8 @@ int progress_attach(struct td_run *run, const struct td_plan *plan, enum progres
 		    FILE *f, struct progress **out);
 /* How long the poll loop may sleep so the status line keeps moving (ms), -1: no limit. */
 int progress_poll_ms(const struct progress *p);
-/* Redraws the status line if it is due (the running call's clock moves). */
+/* After each step: redraws the status line if it is due (the running call's clock moves),
+ * or writes out the step's event lines (buffered until then). */
 void progress_tick(struct progress *p, const struct td_run *run);
 /* Erases the status line before something else is written to its stream. */
 void progress_clear(struct progress *p);

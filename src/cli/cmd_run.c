@@ -162,6 +162,7 @@ static int drive(struct td_run *run, int sfd, struct progress *pg)
 			/* second signal: kill and reap everything, then leave at once */
 			td_run_free(run);
 			fprintf(stderr, "tooldag: interrupted twice, exiting\n");
+			fflush(stderr); /* buffered with --progress=plain|json */
 			_exit(EXIT_INTERRUPTED);
 		}
 		interrupted = 1;

@@ -239,6 +239,10 @@ int progress_attach(struct td_run *run, const struct td_plan *plan, enum progres
 	p->batch = td_plan_batch(plan);
 	p->ncalls = (uint32_t)td_batch_count(p->batch);
 	p->nlevels = (uint32_t)td_plan_level_count(plan);
+	/* a line per event: stderr is unbuffered, and one write per line would cost more than
+	 * the run; the lines of one step go out together, flushed by progress_tick() */
+	if (mode != PROGRESS_TTY)
+		setvbuf(f, NULL, _IOFBF, 1u << 16);
 	if ((mode == PROGRESS_TTY && tty_arrays(p) < 0) || td_run_observe(run, on_event, p) < 0) {
 		progress_free(p);
 		return -1;
@@ -256,6 +260,8 @@ void progress_tick(struct progress *p, const struct td_run *run)
 {
 	int64_t now;
 
+	if (p && p->mode != PROGRESS_TTY)
+		fflush(p->f);
 	if (!p || p->mode != PROGRESS_TTY || !p->running)
 		return;
 	now = td_run_makespan_us(run);
@@ -277,6 +283,7 @@ void progress_free(struct progress *p)
 	if (!p)
 		return;
 	progress_clear(p);
+	fflush(p->f);
 	free(p->prev);
 	free(p->next);
 	free(p->since);
