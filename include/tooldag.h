@@ -27,7 +27,12 @@
  *    it is freed. Strings returned through `char **` are the caller's: free() them.
  *  - Thread safety: distinct objects may be used from distinct threads; one object must not be
  *    used from two threads at once. A loaded graph, a decoded batch and a plan are read-only
- *    after creation and may be shared between threads for reading.
+ *    after creation and may be shared between threads for reading; so is a td_functions
+ *    registry once runs use it. Runs share nothing mutable: several runs, each driven by its
+ *    own thread, may run at once over one graph, plan or registry. The td_run_* functions
+ *    are called from the thread driving the run (and not from inside an INLINE or ASYNC
+ *    function on that run); td_fn_complete() and td_fn_call_cancelled() may be called from
+ *    any thread.
  */
 #ifndef TOOLDAG_H
 #define TOOLDAG_H
@@ -256,6 +261,7 @@ TD_API int td_plan_json(const struct td_plan *plan, int pretty, char **out);
 /* Runs */
 
 struct td_run;
+struct td_functions;
 
 enum td_schedule {
 	TD_SCHEDULE_LEVEL = 0, /* level barrier: level k+1 starts when level k has finished */
@@ -267,6 +273,9 @@ struct td_run_opts {
 	enum td_schedule schedule; /* default LEVEL */
 	unsigned kill_grace_ms;    /* SIGTERM -> SIGKILL grace; 0: TD_DEFAULT_KILL_GRACE_MS */
 	uint64_t seed;             /* backoff jitter seed; 0: from the clock */
+	/* The C functions behind `function:` tools (see "Function tools" below), borrowed: it
+	 * must outlive the run. NULL: every function call ends in error "not registered". */
+	const struct td_functions *functions;
 };
 #define TD_DEFAULT_KILL_GRACE_MS 2000u
 
@@ -344,6 +353,100 @@ TD_API int td_run_results_json(const struct td_run *run, enum td_dialect dialect
  * when never started). Caller free()s.
  */
 TD_API int td_run_report_json(const struct td_run *run, int pretty, char **out);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Embedding: streaming results, cancelling by id */
+
+/*
+ * The next call that finished since the last td_run_next_finished(), in the order calls
+ * finished (each call exactly once over the run): its index in batch order, or TD_ENOTFOUND
+ * when none is waiting now. Call it after td_run_step() to stream results to the model or a
+ * UI as they come: while ((c = td_run_next_finished(r)) >= 0) td_run_result(r, c, &res).
+ */
+TD_API int td_run_next_finished(struct td_run *run);
+/* td_run_cancel_call() by call id: 0, TD_ENOTFOUND (no such id) or TD_EINVAL. */
+TD_API int td_run_cancel_id(struct td_run *run, const char *id);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Function tools: `function: NAME` in a graph, implemented by the embedding program
+ *
+ *   1. td_functions_new(), then td_functions_add() for each NAME with a mode (below) and
+ *      td_functions_set_workers() if blocking functions need more than 4 threads.
+ *   2. Pass it as td_run_opts.functions to any number of runs (it is read-only once the first
+ *      run is created, so runs on different threads may share it); free it after the runs.
+ *   3. Each attempt of a call invokes fn(call, userdata); the function reads the call through
+ *      td_fn_call_*() and ends it with td_fn_complete() exactly once.
+ *
+ * Why a registry and not the graph: a graph is read-only and shared between threads; the
+ * registry carries the host's pointers and may differ between runs of one graph (tests, mocks).
+ *
+ * Input is JSON text (not a cJSON tree): the public header stays free of third-party types,
+ * the host parses with whatever library it already has, and the text is what the model sent
+ * (compact JSON, NUL-terminated). Upstream results reach a function the way they reach a
+ * process: a tool with `stdin: envelope` gets td_fn_call_envelope(), the JSON document
+ * {"id","name","input","upstream":[{"id","name","content","is_error"}]}.
+ *
+ * Timeouts, retries, concurrency and rate limits, dependency failures and cancellation are
+ * the scheduler's and behave exactly as for process tools. A timed-out or cancelled call ends
+ * at once (a function cannot be killed): td_fn_call_cancelled() turns true and whatever the
+ * function completes later is ignored.
+ */
+enum td_fn_mode {
+	/* Runs on the run's thread inside td_run_step() and must complete before it returns:
+	 * for cheap in-memory tools. It must not block (it would stall every other call), and
+	 * its timeout cannot fire (nothing else runs until it returns). */
+	TD_FN_INLINE = 0,
+	/* Runs on one of the run's worker threads (td_functions_set_workers(); created when the
+	 * first blocking call starts, joined by td_run_free()) and must complete before it
+	 * returns. The result reaches the run through an eventfd read on the ring. */
+	TD_FN_BLOCKING,
+	/* Invoked like INLINE, but may return without completing: the host keeps the handle and
+	 * calls td_fn_complete() later, from any thread. */
+	TD_FN_ASYNC,
+};
+
+struct td_fn_call;
+typedef void (*td_fn)(struct td_fn_call *call, void *userdata);
+
+#define TD_DEFAULT_FN_WORKERS 4u
+
+TD_API int td_functions_new(struct td_functions **out);
+TD_API void td_functions_free(struct td_functions *fns);
+/* Registers NAME (copied); TD_EINVAL for a bad name, mode or NULL fn, TD_EBATCH if NAME is
+ * already registered. */
+TD_API int td_functions_add(struct td_functions *fns, const char *name, enum td_fn_mode mode,
+			    td_fn fn, void *userdata);
+/* Worker threads per run for TD_FN_BLOCKING (1..1024; default TD_DEFAULT_FN_WORKERS). */
+TD_API int td_functions_set_workers(struct td_functions *fns, unsigned workers);
+
+/*
+ * Reading the call. Valid while the function runs; an ASYNC function must copy what it needs
+ * before it returns (afterwards the handle is good only for td_fn_complete() and
+ * td_fn_call_cancelled()).
+ */
+TD_API const char *td_fn_call_id(const struct td_fn_call *call);
+TD_API const char *td_fn_call_tool(const struct td_fn_call *call);
+/* The input JSON text; *len (if not NULL) its length. */
+TD_API const char *td_fn_call_input(const struct td_fn_call *call, size_t *len);
+/* The envelope with upstream results when the tool sets `stdin: envelope`, else NULL. */
+TD_API const char *td_fn_call_envelope(const struct td_fn_call *call, size_t *len);
+/* The call's index in batch order, and the attempt (1-based; retries count up). */
+TD_API size_t td_fn_call_index(const struct td_fn_call *call);
+TD_API unsigned td_fn_call_attempt(const struct td_fn_call *call);
+/* 1 once the call timed out, was cancelled or its run is being freed: stop early, the
+ * result will be ignored. Any thread. */
+TD_API int td_fn_call_cancelled(const struct td_fn_call *call);
+
+/*
+ * Ends the call: content (len bytes, copied; may be NULL when len is 0) becomes the result,
+ * an error when is_error. Exactly once per invocation. INLINE and BLOCKING functions call it
+ * before they return (returning without it is an error result); ASYNC ones may call it from
+ * any thread at any later time: after that the handle is gone. A late completion (timed out,
+ * cancelled, run freed meanwhile) is accepted and ignored: 0. TD_ESTATE when called twice on
+ * a handle still in the function, TD_EINVAL for NULL.
+ */
+TD_API int td_fn_complete(struct td_fn_call *call, int is_error, const char *content,
+			  size_t len);
 
 /* ---------------------------------------------------------------------------------------- */
 /* Observing a run (issue 8): events, the Chrome trace writer, graph export */

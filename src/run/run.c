@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "exec/fn.h"
 #include "run/run.h"
 
 /* Ring size: requests in flight are about four per running process. */
@@ -98,10 +99,13 @@ static int make_backends(struct td_run *r, struct td__backend *fake)
 	err = td__proc_backend_new(r->loop, &r->proc);
 	if (!err)
 		err = td__builtin_backend_new(r->loop, &r->builtin);
+	if (!err)
+		err = td__fn_backend_new(r->loop, r->opts.functions, r->batch, &r->fn);
 	if (err)
 		return err;
 	td__sched_attach(r, r->proc);
 	td__sched_attach(r, r->builtin);
+	td__sched_attach(r, r->fn);
 	return 0;
 }
 
@@ -128,6 +132,10 @@ static int run_new(const struct td_plan *plan, const struct td_run_opts *opts,
 		err = make_backends(r, fake);
 	if (!err)
 		err = td__sched_init(r);
+	if (!err) {
+		r->finish_order = td__calloc(plan->ncalls ? plan->ncalls : 1, sizeof(uint32_t));
+		err = r->finish_order ? 0 : TD_ENOMEM;
+	}
 	if (err) {
 		td_run_free(r);
 		return err;
@@ -238,6 +246,27 @@ int td_run_cancel_call(struct td_run *run, size_t call)
 	return 0;
 }
 
+int td_run_cancel_id(struct td_run *run, const char *id)
+{
+	uint32_t c;
+
+	if (!run || !id)
+		return TD_EINVAL;
+	if (!td__strmap_get(&run->batch->by_id, id, &c))
+		return TD_ENOTFOUND;
+	td__sched_cancel_call(run, c);
+	return 0;
+}
+
+int td_run_next_finished(struct td_run *run)
+{
+	if (!run)
+		return TD_EINVAL;
+	if (run->next_finished >= run->nfinished)
+		return TD_ENOTFOUND;
+	return (int)run->finish_order[run->next_finished++];
+}
+
 /* Kills whatever still runs at once and waits until every job came back (all reaped). */
 static void drain(struct td_run *r)
 {
@@ -265,6 +294,9 @@ void td_run_free(struct td_run *run)
 		run->proc->free(run->proc);
 	if (run->builtin)
 		run->builtin->free(run->builtin);
+	if (run->fn)
+		run->fn->free(run->fn);
+	td__free(run->finish_order);
 	td__loop_free(run->loop);
 	td__free(run);
 }

@@ -70,6 +70,7 @@ struct td_run {
 
 	struct td__loop *loop;
 	struct td__backend *proc, *builtin, *fake; /* fake: tests; replaces both when set */
+	struct td__backend *fn;                    /* function: tools (exec/fn.c) */
 
 	struct td__callrun *calls; /* [ncalls] */
 	struct td__toolrun *tools; /* [graph->ntools] */
@@ -89,6 +90,9 @@ struct td_run {
 	 * starts (4 after), so RLIMIT_NOFILE caps them whatever -j says, never EMFILE. */
 	uint32_t proc_inflight, proc_limit;
 	uint32_t ndone;
+	/* calls in the order they finished, for td_run_next_finished(); next_finished is the
+	 * first one the host has not pulled yet */
+	uint32_t *finish_order, nfinished, next_finished;
 	int started, cancelled;
 	int64_t t0;    /* run start, monotonic us */
 	int64_t t_end; /* last call's end, from t0 */

@@ -236,6 +236,8 @@ static void enter_done(struct td_run *r, uint32_t c)
 	int32_t level = r->plan->level[c];
 
 	r->ndone++;
+	if (r->finish_order)
+		r->finish_order[r->nfinished++] = c;
 	if (cr->end_us > r->t_end)
 		r->t_end = cr->end_us;
 	if (!r->batch->calls[c].error && level >= 0 && (uint32_t)level < r->plan->nlevels)
@@ -433,6 +435,8 @@ static struct td__backend *backend_for(struct td_run *r, const struct td__tool *
 		return r->proc;
 	if (tool->kind == TD_KIND_BUILTIN)
 		return r->builtin;
+	if (tool->kind == TD_KIND_FUNCTION)
+		return r->fn;
 	return NULL;
 }
 

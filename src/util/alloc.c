@@ -9,9 +9,10 @@
 
 #include "util.h"
 
-/* Fault injection: countdown to the failing allocation; 0 = off. Tests only, not thread-safe. */
-static long fail_countdown;
-static long alloc_count;
+/* Fault injection: countdown to the failing allocation; 0 = off. Per thread, so runs on other
+ * threads (and their worker threads) neither race on it nor see another thread's countdown. */
+static _Thread_local long fail_countdown;
+static _Thread_local long alloc_count;
 
 long td__alloc_fail_at(long n)
 {

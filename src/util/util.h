@@ -32,7 +32,7 @@ char *td__asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * Test hook: make the n-th allocation from now fail (1 = the next one), 0 to disable.
  * Returns the count of allocations since the last call. Not thread-safe; tests only.
  */
-TD_API long td__alloc_fail_at(long n);
+long td__alloc_fail_at(long n);
 
 /* ---- growable byte buffer, always NUL-terminated when len > 0 or after td__buf_cstr ---- */
 struct td__buf {

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fn.h - function tools (internal): the registry the host fills (fnreg.c) and the backend that
+ * invokes the registered functions (fn.c).
+ */
+#ifndef TD_FN_H
+#define TD_FN_H
+
+#include "calls/batch.h"
+#include "exec/backend.h"
+
+struct td__fnent {
+	char *name;
+	enum td_fn_mode mode;
+	td_fn fn;
+	void *userdata;
+};
+
+struct td_functions {
+	struct td__fnent *ents;
+	size_t n, cap;
+	struct td__strmap by_name; /* name -> index into ents (keys are ents[].name) */
+	unsigned workers;
+};
+
+/* The entry registered under name, or NULL. */
+const struct td__fnent *td__functions_find(const struct td_functions *fns, const char *name);
+
+/*
+ * The function backend of one run. fns may be NULL (every call then fails "not registered");
+ * the batch (and through it the graph) must outlive the backend; fns too.
+ */
+int td__fn_backend_new(struct td__loop *loop, const struct td_functions *fns,
+                       const struct td_batch *batch, struct td__backend **out);
+
+#endif /* TD_FN_H */
