@@ -254,7 +254,9 @@ TD_API int td_plan_call_level(const struct td_plan *plan, size_t call);
 TD_API int td_plan_call_deps(const struct td_plan *plan, size_t call, uint32_t *deps, size_t cap);
 
 /* `tooldag plan --json`: {"levels":[[id..]..],"calls":[{"id","name","level","depends_on",
- * "error"?}..]}. *out is the caller's to free(). */
+ * "error"?}..]}. *out is the caller's to free(). TD_ETOOBIG when the depends_on lists would
+ * hold more than 2^24 ids in all: tool-level dependencies between many calls make them
+ * quadratic (read those with td_plan_call_deps(), which counts without listing). */
 TD_API int td_plan_json(const struct td_plan *plan, int pretty, char **out);
 
 /* ---------------------------------------------------------------------------------------- */
@@ -266,6 +268,9 @@ struct td_functions;
 enum td_schedule {
 	TD_SCHEDULE_LEVEL = 0, /* level barrier: level k+1 starts when level k has finished */
 	TD_SCHEDULE_EAGER,     /* dataflow: a call starts when its own dependencies finished */
+	/* issue 6: eager, but of the ready calls the one with the longest chain of dependents
+	 * still to run (counted in calls) starts first; ties in batch order */
+	TD_SCHEDULE_CRITICAL,
 };
 
 struct td_run_opts {

@@ -12,6 +12,7 @@
 
 #include "calls/batch.h"
 #include "td_test_graph.h"
+#include "td_test_cpu.h"
 
 static struct td_graph *g;
 static struct td_batch *b;
@@ -441,6 +442,45 @@ START_TEST(nesting_bound)
 }
 END_TEST
 
+/*
+ * An array is decoded element by element (each parsed alone); whatever that path cannot take
+ * as it is must come out exactly as from the whole document.
+ */
+START_TEST(element_by_element)
+{
+	static const char head[] = "[" TOOL_USE_1 ",{\"type\":\"tool_use\",\"id\":\"d\",\"name\":"
+	                           "\"get_price\",\"input\":{\"x\":";
+	size_t k, n = strlen(head), depth = 998; /* array + call + input + 998 = 1001 levels */
+	char *deep = malloc(n + 2 * depth + 8);
+
+	/* an element parsed alone is one level shallower than in the document */
+	memcpy(deep, head, n);
+	for (k = 0; k < depth; k++) {
+		deep[n + k] = '[';
+		deep[n + depth + k] = ']';
+	}
+	memcpy(deep + n + 2 * depth, "}}]", 4);
+	syntax(deep, 1, (unsigned)(n + depth), "JSON nested deeper than 1000 levels");
+	free(deep);
+	/* a syntax error after good calls, and data after the array */
+	syntax("[" TOOL_USE_1 ",\n" TOOL_USE_2 ",\n {\"id\": x}]", 3, 9,
+	       "not valid JSON: error near 'x}]'");
+	syntax("[" TOOL_USE_1 "," TOOL_USE_2 "] x", 1,
+	       (unsigned)strlen("[" TOOL_USE_1 "," TOOL_USE_2 "] ") + 1,
+	       "unexpected data after the JSON value");
+	syntax("[" TOOL_USE_1 " " TOOL_USE_2 "]", 1, (unsigned)strlen("[" TOOL_USE_1 " ") + 1,
+	       "not valid JSON: error near '{\"type\":\"tool_use\",\"id\":'");
+	/* cJSON's whitespace (any control byte) between elements, a trailing NUL, a text block */
+	ck_assert_int_eq(
+	    td_batch_decode(g, "[\x01" TOOL_USE_1 "\x02,\x1f" TEXT_BLOCK "]\n\0",
+	                    strlen("[\x01" TOOL_USE_1 "\x02,\x1f" TEXT_BLOCK "]\n") + 1,
+	                    TD_DIALECT_AUTO, "calls.json", &b, &diag),
+	    0);
+	ck_assert_uint_eq(td_batch_count(b), 1);
+	ck_assert_str_eq(td_batch_call_input(b, 0), "{\"city\":\"Paris\"}");
+}
+END_TEST
+
 START_TEST(size_and_length)
 {
 	static const char text[] = "[" TOOL_USE_1 "] trailing garbage that is not read";
@@ -519,6 +559,257 @@ START_TEST(dialect_names)
 }
 END_TEST
 
+/*
+ * NUL characters would end cJSON's C strings silently: two ids "x\u0000a" and "x\u0000b" read
+ * as a duplicate "x", a tool name "get_price\u0000zz" as the tool get_price. Refused with
+ * their position; escaped backslashes and a NUL after the JSON value are fine.
+ */
+START_TEST(nul_characters)
+{
+	static const char raw[] =
+	    "[{\"type\":\"tool_use\",\"id\":\"x\0a\",\"name\":\"get_price\"}]";
+	static const char tail[] =
+	    "[{\"type\":\"tool_use\",\"id\":\"x\",\"name\":\"get_price\"}]\0zz";
+
+	syntax("[{\"type\":\"tool_use\",\"id\":\"x\\u0000a\",\"name\":\"get_price\"},\n"
+	       " {\"type\":\"tool_use\",\"id\":\"x\\u0000b\",\"name\":\"get_price\"}]",
+	       1, 28,
+	       "\\u0000 (a NUL character) in the JSON text: ids, tool names and inputs cannot hold "
+	       "NUL");
+	syntax("[{\"type\":\"tool_use\",\"id\":\"x\",\"name\":\"get_price\\u0000zz\"}]", 1, 47,
+	       "\\u0000 (a NUL character) in the JSON text: ids, tool names and inputs cannot hold "
+	       "NUL");
+	syntax("[{\"type\":\"tool_use\",\"id\":\"x\",\"name\":\"get_price\",\"input\":{\"s\":"
+	       "\"ab\\u0000\"}}]",
+	       1, 65,
+	       "\\u0000 (a NUL character) in the JSON text: ids, tool names and inputs cannot hold "
+	       "NUL");
+	ck_assert_int_eq(
+	    td_batch_decode(g, raw, sizeof(raw) - 1, TD_DIALECT_AUTO, "calls.json", &b, &diag),
+	    TD_ESYNTAX);
+	ck_assert_str_eq(diag.items[0].message,
+	                 "a NUL byte in the JSON text: ids, tool names and inputs cannot hold NUL");
+	ck_assert_uint_eq(diag.items[0].column, 28);
+	td_diag_clear(&diag);
+	/* a NUL outside any string ends the text, as before */
+	ck_assert_int_eq(
+	    td_batch_decode(g, tail, sizeof(tail) - 1, TD_DIALECT_AUTO, "calls.json", &b, &diag),
+	    0);
+	td_batch_free(b);
+	b = NULL;
+	/* an escaped backslash before "u0000" is not an escape */
+	decode_ok("[{\"type\":\"tool_use\",\"id\":\"x\\\\u0000\",\"name\":\"get_price\"}]",
+	          TD_DIALECT_AUTO);
+	call_is(0, "x\\u0000", "get_price", "{}", NULL);
+	td_batch_free(b);
+	b = NULL;
+	/* arguments are JSON inside a string: a NUL there is the call's error */
+	decode_ok("[{\"id\":\"c1\",\"type\":\"function\",\"function\":{\"name\":\"get_price\","
+	          "\"arguments\":\"{\\\"sku\\\":\\\"a\\\\u0000\\\"}\"}}]",
+	          TD_DIALECT_AUTO);
+	call_is(0, "c1", "get_price", "{}",
+	        "arguments hold \\u0000 (a NUL character), which cannot be passed to a tool");
+}
+END_TEST
+
+/* JSON is UTF-8: an id or name in another encoding could not be echoed back in the results. */
+START_TEST(invalid_utf8)
+{
+	syntax("[{\"type\":\"tool_use\",\"id\":\"x\",\"name\":\"\xff\xfe\"}]", 1, 38,
+	       "not valid JSON: invalid UTF-8 (byte 0xff); JSON text must be UTF-8");
+	syntax("[{\"type\":\"tool_use\",\n\"id\":\"\xc3\",\"name\":\"get_price\"}]", 2, 7,
+	       "not valid JSON: invalid UTF-8 (byte 0xc3); JSON text must be UTF-8");
+	syntax("[\"\xed\xa0\x80\"]", 1, 3,
+	       "not valid JSON: invalid UTF-8 (byte 0xed); JSON text must be UTF-8");
+	/* valid multi-byte names decode, and are simply unknown tools */
+	decode_ok("[{\"type\":\"tool_use\",\"id\":\"\xc3\xa9\",\"name\":\"m\xc3\xa9t\xc3\xa9o\"}]",
+	          TD_DIALECT_AUTO);
+	call_is(0, "\xc3\xa9", "m\xc3\xa9t\xc3\xa9o", "{}", "unknown tool 'm\xc3\xa9t\xc3\xa9o'");
+}
+END_TEST
+
+/*
+ * Duplicate keys. cJSON keeps both members and its lookups find the first; a tool's parser
+ * may take the last. In an input that is the call's error (the model can correct it); in the
+ * call's own object a batch-level error, like a missing id.
+ */
+START_TEST(duplicate_keys)
+{
+	decode_ok("[{\"type\":\"tool_use\",\"id\":\"a\",\"name\":\"fetch_weather\","
+	          "\"input\":{\"city\":\"Paris\",\"city\":\"Rome\"}},"
+	          "{\"type\":\"tool_use\",\"id\":\"b\",\"name\":\"get_price\","
+	          "\"input\":{\"o\":{\"k\":[{\"x\":1,\"y\":2,\"x\":3}]}}}]",
+	          TD_DIALECT_AUTO);
+	call_is(0, "a", "fetch_weather", "{\"city\":\"Paris\",\"city\":\"Rome\"}",
+	        "input: key 'city' appears twice");
+	call_is(1, "b", "get_price", "{\"o\":{\"k\":[{\"x\":1,\"y\":2,\"x\":3}]}}",
+	        "input.o.k[0]: key 'x' appears twice");
+	td_batch_free(b);
+	b = NULL;
+	decode_bad("[{\"type\":\"tool_use\",\"id\":\"a\",\"id\":\"b\",\"name\":\"get_price\"}]",
+	           TD_DIALECT_AUTO, TD_EBATCH, "call 1: key 'id' appears twice");
+	td_diag_clear(&diag);
+	decode_bad("[{\"id\":\"c1\",\"type\":\"function\",\"function\":{\"name\":\"get_price\","
+	           "\"arguments\":\"{}\",\"arguments\":\"{\\\"a\\\":1}\"}}]",
+	           TD_DIALECT_AUTO, TD_EBATCH,
+	           "call 1: key 'arguments' appears twice in 'function'");
+	td_diag_clear(&diag);
+	/* inside OpenAI arguments too */
+	decode_ok("[{\"id\":\"c1\",\"type\":\"function\",\"function\":{\"name\":\"get_price\","
+	          "\"arguments\":\"{\\\"a\\\":1,\\\"a\\\":1}\"}}]",
+	          TD_DIALECT_AUTO);
+	call_is(0, "c1", "get_price", "{\"a\":1,\"a\":1}", "input: key 'a' appears twice");
+}
+END_TEST
+
+/* An object of many members is searched with a hash: 100,000 keys, one repeated at the end. */
+START_TEST(duplicate_keys_large)
+{
+	struct td__buf t = {0};
+	int i;
+
+	td__buf_puts(&t, "[{\"type\":\"tool_use\",\"id\":\"a\",\"name\":\"get_price\",\"input\":{");
+	for (i = 0; i < 100000; i++)
+		td__buf_printf(&t, "\"k%d\":%d,", i, i);
+	td__buf_puts(&t, "\"k17\":0}}]");
+	ck_assert(!t.oom);
+	decode_ok(t.data, TD_DIALECT_AUTO);
+	ck_assert_str_eq(td_batch_call_error(b, 0), "input: key 'k17' appears twice");
+	td__buf_free(&t);
+}
+END_TEST
+
+/* cJSON reads 1e400 as infinity and would hand the tool null: the call's error instead. */
+START_TEST(numbers_out_of_range)
+{
+	decode_ok(
+	    "[{\"type\":\"tool_use\",\"id\":\"a\",\"name\":\"get_price\",\"input\":{\"n\":1e400}},"
+	    "{\"type\":\"tool_use\",\"id\":\"b\",\"name\":\"get_price\",\"input\":{\"l\":[1,"
+	    "-1e999]}},"
+	    "{\"type\":\"tool_use\",\"id\":\"c\",\"name\":\"get_price\",\"input\":{\"n\":1e308,"
+	    "\"m\":1e-400}}]",
+	    TD_DIALECT_AUTO);
+	ck_assert_str_eq(td_batch_call_error(b, 0),
+	                 "input.n: number out of range (a JSON number must fit a double, about "
+	                 "1.8e308 at most)");
+	ck_assert_str_eq(td_batch_call_error(b, 1),
+	                 "input.l[1]: number out of range (a JSON number must fit a double, about "
+	                 "1.8e308 at most)");
+	ck_assert_ptr_null(td_batch_call_error(b, 2)); /* 1e-400 reads as 0: in range */
+}
+END_TEST
+
+/* Nesting inside OpenAI arguments is named as such, not as an error near '[[[['. */
+START_TEST(arguments_nesting)
+{
+	struct td__buf t = {0};
+	int i;
+
+	td__buf_puts(&t,
+	             "[{\"id\":\"c1\",\"type\":\"function\",\"function\":{\"name\":\"get_price\","
+	             "\"arguments\":\"{\\\"a\\\":");
+	for (i = 0; i < 1001; i++)
+		td__buf_putc(&t, '[');
+	for (i = 0; i < 1001; i++)
+		td__buf_putc(&t, ']');
+	td__buf_puts(&t, "}\"}}]");
+	decode_ok(t.data, TD_DIALECT_AUTO);
+	ck_assert_str_eq(td_batch_call_error(b, 0),
+	                 "arguments are not valid JSON: nested deeper than 1000 levels");
+	td__buf_free(&t);
+}
+END_TEST
+
+/*
+ * Batch-level messages quote what the model wrote: control characters are blanked so each is
+ * one line, and ids are cut at 80 bytes.
+ */
+START_TEST(messages_one_line)
+{
+	struct td__buf t = {0};
+	int i;
+
+	decode_bad("[{\"type\":\"tool_use\",\"id\":\"a\\nb\\u001b[2J\",\"name\":\"get_price\"},"
+	           "{\"type\":\"tool_use\",\"id\":\"a\\nb\\u001b[2J\",\"name\":\"get_price\"}]",
+	           TD_DIALECT_AUTO, TD_EBATCH, "duplicate call id 'a b [2J' (calls 1 and 2)");
+	td_diag_clear(&diag);
+	td__buf_puts(&t, "[{\"type\":\"tool_use\",\"id\":\"");
+	for (i = 0; i < 1000; i++)
+		td__buf_putc(&t, 'x');
+	td__buf_puts(&t, "\",\"name\":\"get_price\",\"depends_on\":[\"nope\"]}]");
+	ck_assert_int_eq(decode(t.data, TD_DIALECT_AUTO), TD_EBATCH);
+	ck_assert_uint_eq(strlen(diag.items[0].message),
+	                  strlen("call 1 (): depends_on names unknown call id 'nope'") + 80);
+	td__buf_free(&t);
+}
+END_TEST
+
+/*
+ * 10,000 calls each naming 100 absent ids: did-you-mean is searched for the first 100 only,
+ * so this is a fraction of a second, not 10^10 comparisons. Every id is still reported (the
+ * diag keeps 100 and counts the rest).
+ */
+START_TEST(unknown_deps_bounded)
+{
+	struct td__buf t = {0};
+	int64_t t0;
+	int i, k;
+
+	td__buf_putc(&t, '[');
+	for (i = 0; i < 10000; i++) {
+		td__buf_printf(&t,
+		               "%s{\"type\":\"tool_use\",\"id\":\"c%d\",\"name\":\"get_price\","
+		               "\"depends_on\":[",
+		               i ? "," : "", i);
+		for (k = 0; k < 100; k++)
+			td__buf_printf(&t, "%s\"c%dx%d\"", k ? "," : "", i, k);
+		td__buf_puts(&t, "]}");
+	}
+	td__buf_putc(&t, ']');
+	ck_assert(!t.oom);
+	t0 = cpu_us();
+	ck_assert_int_eq(decode(t.data, TD_DIALECT_AUTO), TD_EBATCH);
+	ck_assert_int_lt(cpu_us() - t0, 5 * 1000000);
+	ck_assert_uint_eq(diag.count + diag.dropped, 1000000);
+	ck_assert_str_eq(
+	    diag.items[0].message,
+	    "call 1 (c0): depends_on names unknown call id 'c0x0' (did you mean 'c0'?)");
+	td__buf_free(&t);
+}
+END_TEST
+
+/*
+ * cJSON spends ~80 bytes per JSON value: a batch of "[0,0,0,..." is refused above 2^24 values
+ * (before parsing), and so are `arguments` strings that would pass the batch's budget.
+ */
+START_TEST(value_budget)
+{
+	static const char head[] = "[{\"id\":\"c1\",\"type\":\"function\",\"function\":{\"name\":"
+	                           "\"get_price\",\"arguments\":\"{\\\"l\\\":[";
+	size_t n = (size_t)1 << 24, i, len = sizeof(head) + 2 * n + 16;
+	char *t = malloc(len), *p = t;
+
+	ck_assert_ptr_nonnull(t);
+	*p++ = '[';
+	for (i = 0; i < n; i++, p += 2)
+		memcpy(p, "0,", 2);
+	memcpy(p, "0]", 3);
+	decode_bad(t, TD_DIALECT_AUTO, TD_ETOOBIG,
+	           "call batch holds more than 16777216 JSON values, the limit (about 1.3 GB once "
+	           "parsed): split it");
+	td_diag_clear(&diag);
+	p = t + sizeof(head) - 1;
+	memcpy(t, head, sizeof(head) - 1);
+	for (i = 0; i < n; i++, p += 2)
+		memcpy(p, "0,", 2);
+	memcpy(p, "0]}\"}}]", 8);
+	decode_ok(t, TD_DIALECT_AUTO);
+	call_is(0, "c1", "get_price", "{}",
+	        "arguments too large: the batch would hold more than 16777216 JSON values");
+	free(t);
+}
+END_TEST
+
 /* Every allocation failing in turn: TD_ENOMEM or success, never a crash or a leak. */
 START_TEST(alloc_failures)
 {
@@ -567,7 +858,22 @@ static Suite *suite(void)
 	tcase_add_test(tc, size_and_length);
 	tcase_add_test(tc, from_graph);
 	tcase_add_test(tc, dialect_names);
+	tcase_add_test(tc, element_by_element);
 	tcase_add_test(tc, alloc_failures);
+	tcase_add_test(tc, nul_characters);
+	tcase_add_test(tc, invalid_utf8);
+	tcase_add_test(tc, duplicate_keys);
+	tcase_add_test(tc, numbers_out_of_range);
+	tcase_add_test(tc, arguments_nesting);
+	tcase_add_test(tc, messages_one_line);
+	suite_add_tcase(s, tc);
+	/* big inputs: seconds under ASan on a busy machine */
+	tc = tcase_create("bounds");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, duplicate_keys_large);
+	tcase_add_test(tc, unknown_deps_bounded);
+	tcase_add_test(tc, value_budget);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -13,6 +13,7 @@
 
 #include "plan/plan.h"
 #include "td_test_graph.h"
+#include "td_test_cpu.h"
 
 static struct td_graph *g;
 static struct td_batch *b;
@@ -148,6 +149,40 @@ START_TEST(explicit_edges)
 	ck_assert_str_eq(deps_ids(3), "a c");
 	ck_assert_uint_eq(p->pred_off[4] - p->pred_off[3], 2);
 	ck_assert_uint_eq(p->succ_off[1] - p->succ_off[0], 2); /* a: c and d */
+	ck_assert(!p->pred_borrowed);                          /* the repeat is dropped in a copy */
+}
+END_TEST
+
+/* Explicit edges only, grouped, no repeats: the plan reads the batch's edge list in place. */
+START_TEST(borrowed_edges)
+{
+	char id[32];
+	int i;
+
+	tg_tool(g, "t", NULL);
+	for (i = 0; i < 20; i++) {
+		snprintf(id, sizeof(id), "c%d", i);
+		add(id, "t");
+	}
+	dep(2, 0);
+	dep(2, 1);
+	dep(3, 2);
+	plan_ok();
+	ck_assert(p->pred_borrowed);
+	ck_assert_ptr_eq(p->pred, b->edge_to);
+	ck_assert_uint_eq(td_plan_level_count(p), 3);
+	ck_assert_str_eq(deps_ids(2), "c0 c1");
+	ck_assert_str_eq(level_ids(2), "c3");
+	td_plan_free(p);
+	p = NULL;
+	/* a list longer than the scan threshold is copied (and de-duplicated by marks) */
+	for (i = 0; i < 17; i++)
+		dep(19, i);
+	dep(19, 16);
+	plan_ok();
+	ck_assert(!p->pred_borrowed);
+	ck_assert_uint_eq(p->pred_off[20] - p->pred_off[19], 17);
+	ck_assert_int_eq(td_plan_call_level(p, 19), 3);
 }
 END_TEST
 
@@ -629,6 +664,79 @@ START_TEST(random_dag_shuffled)
 }
 END_TEST
 
+/*
+ * td_plan_call_deps() with a small cap counts without listing (barrier lists are disjoint; an
+ * explicit edge into a barrier's tool is not counted twice) and merges the first cap: checked
+ * against the full list for every call of a random batch and every cap up to 6.
+ */
+START_TEST(call_deps_head)
+{
+	uint32_t full[512], head[8], c, j, tool[300];
+	char id[32], name[32];
+	int t, d, n, k, cap;
+
+	for (t = 0; t < 8; t++) {
+		snprintf(name, sizeof(name), "t%d", t);
+		tg_tool(g, name, NULL);
+		for (d = 0; d < t; d++)
+			if (rnd(3) == 0)
+				tg_dep(g, t, d);
+	}
+	for (c = 0; c < 300; c++) {
+		snprintf(id, sizeof(id), "c%u", c);
+		tool[c] = rnd(20) ? rnd(8) + 1 : 0; /* 0: an unknown tool */
+		snprintf(name, sizeof(name), tool[c] ? "t%u" : "ghost", tool[c] - 1);
+		add(id, name);
+		/* explicit edges to a lower (tool, index) key, as tool edges go down: acyclic */
+		for (k = (int)rnd(5); k > 0 && c > 0; k--)
+			if (tool[j = rnd(c)] <= tool[c])
+				dep((int)c, (int)j);
+	}
+	plan_ok();
+	for (c = 0; c < 300; c++) {
+		n = td_plan_call_deps(p, c, full, 512);
+		ck_assert_int_le(n, 512);
+		for (cap = 0; cap <= 6; cap++) {
+			memset(head, 0xff, sizeof(head));
+			ck_assert_int_eq(td_plan_call_deps(p, c, head, (size_t)cap), n);
+			for (k = 0; k < cap && k < n; k++)
+				ck_assert_uint_eq(head[k], full[k]);
+			ck_assert_uint_eq(head[cap < n ? cap : n],
+			                  UINT32_MAX); /* nothing past cap */
+		}
+	}
+}
+END_TEST
+
+/*
+ * Tool-level edges make the JSON's dependency lists quadratic: 5,000 calls after 5,000 list
+ * 25 million ids, refused (TD_ETOOBIG) before any is written; the levels and a few
+ * dependencies per call stay cheap to read.
+ */
+START_TEST(json_quadratic_refused)
+{
+	int w = tg_tool(g, "w", NULL), l = tg_tool(g, "l", NULL);
+	uint32_t head[16];
+	char id[32], *js = NULL;
+	int64_t t0;
+	int i;
+
+	tg_dep(g, l, w);
+	for (i = 0; i < 10000; i++) {
+		snprintf(id, sizeof(id), "c%d", i);
+		add(id, i < 5000 ? "w" : "l");
+	}
+	plan_ok();
+	ck_assert_int_eq(td_plan_json(p, 0, &js), TD_ETOOBIG);
+	ck_assert_ptr_null(js);
+	t0 = cpu_us();
+	for (i = 0; i < 10000; i++)
+		ck_assert_int_eq(td_plan_call_deps(p, (size_t)i, head, 16), i < 5000 ? 0 : 5000);
+	ck_assert_uint_eq(head[15], 15);
+	ck_assert_int_lt(cpu_us() - t0, 2000000);
+}
+END_TEST
+
 /* Every allocation failing in turn: a clean TD_ENOMEM and no leak (ASan checks). */
 START_TEST(alloc_failures)
 {
@@ -683,6 +791,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, independent);
 	tcase_add_test(tc, weather_pollen);
 	tcase_add_test(tc, explicit_edges);
+	tcase_add_test(tc, borrowed_edges);
 	tcase_add_test(tc, tools_without_calls);
 	tcase_add_test(tc, barrier_is_linear);
 	tcase_add_test(tc, batch_order_in_levels);
@@ -698,6 +807,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, empty_and_bad_args);
 	tcase_add_test(tc, json_shape);
 	tcase_add_test(tc, alloc_failures);
+	tcase_add_test(tc, call_deps_head);
+	tcase_add_test(big, json_quadratic_refused);
 	tcase_add_test(big, random_dag_grouped);
 	tcase_add_test(big, random_dag_shuffled);
 	suite_add_tcase(s, tc);

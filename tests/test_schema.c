@@ -241,6 +241,84 @@ START_TEST(small_buffer)
 }
 END_TEST
 
+/* td__input_check on a JSON text: "" or the message. */
+static const char *inp(const char *input)
+{
+	cJSON *in = cJSON_Parse(input);
+	int r;
+
+	ck_assert_ptr_nonnull(in);
+	r = td__input_check(in, msg, sizeof(msg));
+	ck_assert_int_eq(r == 0, msg[0] == '\0');
+	if (r)
+		ck_assert_int_eq(r, TD_EINVAL);
+	cJSON_Delete(in);
+	return msg;
+}
+
+/* What any input must satisfy whatever its schema: no repeated key, only finite numbers. */
+START_TEST(input_check)
+{
+	ck_assert_str_eq(inp("{\"a\":1,\"b\":[1,2,{\"a\":1}],\"c\":{\"a\":{}}}"), "");
+	ck_assert_str_eq(inp("{\"a\":1,\"a\":1}"), "input: key 'a' appears twice");
+	ck_assert_str_eq(inp("{\"b\":[0,{\"x\":1,\"y\":{},\"x\":2}]}"),
+	                 "input.b[1]: key 'x' appears twice");
+	ck_assert_str_eq(inp("{\"odd key\":{\"\":1,\"\":2}}"),
+	                 "input[\"odd key\"]: key '' appears twice");
+	ck_assert_str_eq(inp("{\"n\":-1e309}"),
+	                 "input.n: number out of range (a JSON number must fit a double, about "
+	                 "1.8e308 at most)");
+	ck_assert_str_eq(inp("[1.7976931348623157e308]"), "");
+	ck_assert_int_eq(td__input_check(NULL, msg, sizeof(msg)), 0);
+}
+END_TEST
+
+/* A repeated key among many members (the hashed path), and an allocation failure there. */
+START_TEST(dup_member_large)
+{
+	cJSON *o = cJSON_CreateObject();
+	bool oom;
+	char k[16];
+	int i;
+
+	for (i = 0; i < 40; i++) {
+		snprintf(k, sizeof(k), "k%d", i);
+		cJSON_AddNumberToObject(o, k, i);
+	}
+	ck_assert_ptr_null(td__json_dup_member(o, &oom));
+	ck_assert(!oom);
+	cJSON_AddNumberToObject(o, "k3", 0);
+	ck_assert_str_eq(td__json_dup_member(o, &oom)->string, "k3");
+	td__alloc_fail_at(1);
+	ck_assert_ptr_null(td__json_dup_member(o, &oom));
+	td__alloc_fail_at(0);
+	ck_assert(oom);
+	ck_assert_int_eq(td__input_check(o, msg, sizeof(msg)), TD_EINVAL);
+	td__alloc_fail_at(1);
+	ck_assert_int_eq(td__input_check(o, msg, sizeof(msg)), TD_ENOMEM);
+	td__alloc_fail_at(0);
+	ck_assert_ptr_null(td__json_dup_member(NULL, &oom));
+	cJSON_Delete(o);
+}
+END_TEST
+
+/* A tree built by hand is not bounded by cJSON's parser: the walk stops at its limit. */
+START_TEST(input_depth)
+{
+	cJSON *root = cJSON_CreateArray(), *a = root, *n;
+	int i;
+
+	for (i = 0; i < 1100; i++) {
+		n = cJSON_CreateArray();
+		cJSON_AddItemToArray(a, n);
+		a = n;
+	}
+	ck_assert_int_eq(td__input_check(root, msg, sizeof(msg)), TD_EINVAL);
+	ck_assert_ptr_nonnull(strstr(msg, ": nested deeper than 1000 levels"));
+	cJSON_Delete(root);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("schema");
@@ -258,6 +336,9 @@ static Suite *suite(void)
 	tcase_add_test(tc, depth_bound);
 	tcase_add_test(tc, check_schema);
 	tcase_add_test(tc, small_buffer);
+	tcase_add_test(tc, input_check);
+	tcase_add_test(tc, dup_member_large);
+	tcase_add_test(tc, input_depth);
 	suite_add_tcase(s, tc);
 	return s;
 }

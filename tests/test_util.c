@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "util/util.h"
+#include "td_test_cpu.h"
 
 /* ---- durations ---- */
 
@@ -363,12 +364,17 @@ START_TEST(arena)
 	size_t i;
 
 	for (i = 0; i < 100; i++) {
+		/* the rest is 16-byte aligned, strings are packed without alignment */
+		if (i % 2 == 0)
+			ck_assert_uint_eq((uintptr_t)td__arena_alloc(&a, 1) % 16, 0);
 		s[i] = td__arena_strdup(&a, "hello");
 		ck_assert_ptr_nonnull(s[i]);
-		ck_assert_uint_eq((uintptr_t)s[i] % 16, 0);
+		if (i % 2)
+			ck_assert_ptr_eq(s[i], s[i - 1] + 6);
 	}
 	big = td__arena_alloc(&a, 200000);
 	ck_assert_ptr_nonnull(big);
+	ck_assert_uint_eq((uintptr_t)big % 16, 0);
 	memset(big, 'x', 200000);
 	ck_assert_str_eq(td__arena_strndup(&a, "worldwide", 5), "world");
 	for (i = 0; i < 100; i++)
@@ -407,6 +413,34 @@ START_TEST(diagnostics)
 }
 END_TEST
 
+/*
+ * A name longer than 64 bytes is never close to anything, and must not cost its length per
+ * candidate: a 16 MiB name against 100,000 candidates answers at once.
+ */
+START_TEST(did_you_mean_long)
+{
+	size_t n = 16u << 20, i;
+	char *big = malloc(n + 1);
+	const char **cands = malloc(100000 * sizeof(*cands));
+	int64_t t0;
+
+	ck_assert_ptr_nonnull(big);
+	ck_assert_ptr_nonnull(cands);
+	memset(big, 'a', n);
+	big[n] = '\0';
+	for (i = 0; i < 100000; i++)
+		cands[i] = i % 2 ? big : "aaa";
+	t0 = cpu_us();
+	ck_assert_ptr_null(td__did_you_mean(big, cands, 100000));
+	ck_assert_ptr_null(td__did_you_mean("aab", cands + 1, 1)); /* only a long one */
+	ck_assert_ptr_eq(td__did_you_mean("aab", cands, 100000), cands[0]);
+	ck_assert_int_lt(cpu_us() - t0, 2000000);
+	ck_assert_uint_eq(td__edit_distance(big, "a", 3), 4);
+	free(cands);
+	free(big);
+}
+END_TEST
+
 static Suite *util_suite(void)
 {
 	Suite *s = suite_create("util");
@@ -421,6 +455,7 @@ static Suite *util_suite(void)
 	tcase_add_test(tc, rate_good);
 	tcase_add_test(tc, rate_bad);
 	tcase_add_test(tc, did_you_mean);
+	tcase_add_test(tc, did_you_mean_long);
 	tcase_add_test(tc, tool_names);
 	tcase_add_test(tc, utf8);
 	suite_add_tcase(s, tc);

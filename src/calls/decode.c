@@ -14,12 +14,15 @@
 #include <cjson/cJSON.h>
 
 #include "calls/batch.h"
+#include "calls/schema.h"
 
 /* Calls are numbered from 1 in messages, in the order they appear in the input. */
 struct pending {
-	uint32_t call;    /* batch index */
-	uint32_t ordinal; /* 1-based number of the call in the input */
-	const cJSON *deps;
+	uint32_t call;     /* batch index */
+	uint32_t ordinal;  /* 1-based number of the call in the input */
+	const cJSON *deps; /* the call's depends_on, or NULL when copied to dctx.dep_ids */
+	size_t dep_off; /* with deps NULL: ndeps NUL-terminated ids from dep_ids.data + dep_off */
+	uint32_t ndeps;
 };
 
 struct dctx {
@@ -32,7 +35,29 @@ struct dctx {
 	size_t ord_cap;
 	struct pending *pend;
 	size_t npend, pend_cap;
+	size_t suggestions; /* did-you-mean searches done for unknown depends_on ids */
+	size_t values;      /* JSON values still allowed (MAX_JSON_VALUES at first) */
+	/* Call by call (decode_each): the element trees are gone by the time edges are added, so
+	 * depends_on ids are copied here. Batch-level problems only set err there (diag is NULL):
+	 * the whole-tree pass that follows words them. */
+	bool each;
+	struct td__buf dep_ids;
 };
+
+/*
+ * A did-you-mean search for an unknown depends_on id costs O(calls); only this many are done
+ * per batch (the diag keeps 100 items by default anyway), so that a batch of 10,000 calls
+ * each naming 100 absent ids is not 10^10 string comparisons.
+ */
+#define MAX_SUGGESTIONS 100
+
+/*
+ * JSON values one batch may parse into, counting those inside OpenAI `arguments` strings.
+ * cJSON spends about 80 bytes per value, so a 256 MiB batch of "[0,0,0,..." would be 10 GB;
+ * this keeps the parse tree near 1.3 GB at worst, while a million ordinary calls (6 to 10
+ * values each) fit.
+ */
+#define MAX_JSON_VALUES (1u << 24)
 
 static const char *const dialect_calls[] = {
     [TD_DIALECT_AUTO] = "tool calls",
@@ -58,12 +83,19 @@ static void batch_error(struct dctx *d, const char *fmt, ...) __attribute__((for
 static void batch_error(struct dctx *d, const char *fmt, ...)
 {
 	va_list ap;
+	size_t before = d->diag ? d->diag->count : 0;
+	char *p;
 
 	if (!d->err)
 		d->err = TD_EBATCH;
 	va_start(ap, fmt);
 	td__diag_vadd(d->diag, TD_EBATCH, d->name, d->line, 0, fmt, ap);
 	va_end(ap);
+	/* messages quote ids and names the model wrote: keep them to one line on a terminal */
+	if (d->diag && d->diag->count > before)
+		for (p = d->diag->items[d->diag->count - 1].message; *p; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f)
+				*p = ' ';
 }
 
 /* ---- syntax errors ---- */
@@ -180,6 +212,90 @@ static int syntax_error(struct dctx *d, const char *s, size_t len, size_t off, c
 	return TD_ESYNTAX;
 }
 
+/* Length of the UTF-8 sequence at s[i] (1 for ASCII), or 0 when it is not valid UTF-8. */
+static size_t utf8_at(const char *s, size_t len, size_t i)
+{
+	unsigned char c = (unsigned char)s[i];
+	size_t n = c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+
+	if (c < 0x80)
+		return 1;
+	return n <= len - i && td__valid_utf8(s + i, n) ? n : 0;
+}
+
+/*
+ * What cJSON lets through but a batch must not hold. Text that is not UTF-8 (RFC 8259 8.1):
+ * an id in another encoding could not be echoed back in the results, which are UTF-8. And NUL
+ * characters, raw or as \u0000: cJSON decodes strings into C strings, which would end there
+ * silently - the ids "a\u0000x" and "a\u0000y" would both become "a", the tool name
+ * "echo\u0000x" the tool "echo", and an input value would lose its tail. Returns the offset
+ * of the first such byte (*what says which), or len. On the way, *values gets a bound on the
+ * number of JSON values the text parses into: a comma, or twice an opening bracket (the
+ * container and its first element), plus the root.
+ */
+static size_t first_unfit(const char *s, size_t len, const char **what, size_t *values)
+{
+	bool in_string = false;
+	size_t i = 0, n;
+
+	*values = 1;
+	while (i < len) {
+		if (s[i] == '\0' && !in_string)
+			break; /* the parser takes a NUL outside a string for the end of the text */
+		if (s[i] == '\0') {
+			*what = "a NUL byte";
+			return i;
+		}
+		if (!(n = utf8_at(s, len, i))) {
+			*what = "invalid UTF-8";
+			return i;
+		}
+		if (in_string && s[i] == '\\' && i + 1 < len && s[i + 1] == 'u' && len - i >= 6 &&
+		    memcmp(s + i + 2, "0000", 4) == 0) {
+			*what = "\\u0000 (a NUL character)";
+			return i;
+		}
+		if (in_string && s[i] == '\\')
+			n = 2; /* the escaped character cannot end the string */
+		else if (s[i] == '"')
+			in_string = !in_string;
+		else if (!in_string && (s[i] == '[' || s[i] == '{'))
+			*values += 2;
+		else if (!in_string && s[i] == ',')
+			*values += 1;
+		i += n;
+	}
+	return len;
+}
+
+static int unfit_text(struct dctx *d, const char *s, size_t len)
+{
+	const char *what = NULL;
+	size_t values, off = first_unfit(s, len, &what, &values);
+	unsigned line, col;
+
+	if (off >= len && values > MAX_JSON_VALUES) {
+		td__diag_add(d->diag, TD_ETOOBIG, d->name, 0, 0,
+		             "call batch holds more than %u JSON values, the limit (about 1.3 GB "
+		             "once parsed): split it",
+		             MAX_JSON_VALUES);
+		return TD_ETOOBIG;
+	}
+	d->values = MAX_JSON_VALUES - (values < MAX_JSON_VALUES ? values : MAX_JSON_VALUES);
+	if (off >= len)
+		return 0;
+	position(s, off, &line, &col);
+	if (s[off] != '\\' && s[off] != '\0')
+		td__diag_add(d->diag, TD_ESYNTAX, d->name, line, col,
+		             "not valid JSON: invalid UTF-8 (byte 0x%02x); JSON text must be UTF-8",
+		             (unsigned char)s[off]);
+	else
+		td__diag_add(d->diag, TD_ESYNTAX, d->name, line, col,
+		             "%s in the JSON text: ids, tool names and inputs cannot hold NUL",
+		             what);
+	return TD_ESYNTAX;
+}
+
 static bool only_space(const char *s, size_t len, size_t *first)
 {
 	size_t i = *first;
@@ -195,12 +311,15 @@ static int parse(struct dctx *d, const char *s, size_t len, cJSON **root)
 {
 	const char *end = NULL;
 	size_t off = 0;
+	int r;
 
 	if (only_space(s, len, &off)) {
 		td__diag_add(d->diag, TD_ESYNTAX, d->name, 0, 0,
 		             "empty input: expected a JSON array or object holding tool calls");
 		return TD_ESYNTAX;
 	}
+	if ((r = unfit_text(d, s, len)))
+		return r;
 	*root = cJSON_ParseWithLengthOpts(s, len, &end, 0);
 	off = end ? (size_t)(end - s) : 0;
 	if (!*root)
@@ -309,12 +428,16 @@ struct raw_call {
 	const cJSON *deps;
 };
 
-/* `arguments` of OpenAI dialects: a JSON string (usually), parsed here. */
-static void parse_arguments(struct raw_call *rc, const cJSON *args)
+/*
+ * `arguments` of OpenAI dialects: a JSON string (usually), parsed here, its values counted
+ * against the batch's budget.
+ */
+static void parse_arguments(struct raw_call *rc, const cJSON *args, size_t *budget)
 {
-	const char *end = NULL;
+	const char *end = NULL, *what = NULL;
+	size_t len, values;
+	struct scan sc;
 	char why[64];
-	size_t len;
 
 	if (!args || (cJSON_IsString(args) && !args->valuestring[0]))
 		return; /* no arguments: {} */
@@ -327,10 +450,27 @@ static void parse_arguments(struct raw_call *rc, const cJSON *args)
 		return;
 	}
 	len = strlen(args->valuestring);
+	if (first_unfit(args->valuestring, len, &what, &values) < len) {
+		snprintf(rc->error, sizeof(rc->error),
+		         "arguments hold %s, which cannot be passed to a tool", what);
+		return;
+	}
+	if (values > *budget) {
+		snprintf(rc->error, sizeof(rc->error),
+		         "arguments too large: the batch would hold more than %u JSON values",
+		         MAX_JSON_VALUES);
+		return;
+	}
+	*budget -= values;
 	rc->owned = cJSON_ParseWithOpts(args->valuestring, &end, 1);
 	if (!rc->owned) {
-		describe_at(args->valuestring, len, end ? (size_t)(end - args->valuestring) : 0,
-		            why, sizeof(why));
+		scan(args->valuestring, len, &sc);
+		if (sc.deep_at < len)
+			snprintf(why, sizeof(why), "nested deeper than %d levels",
+			         CJSON_NESTING_LIMIT);
+		else
+			describe_at(args->valuestring, len,
+			            end ? (size_t)(end - args->valuestring) : 0, why, sizeof(why));
 		snprintf(rc->error, sizeof(rc->error), "arguments are not valid JSON: %s", why);
 		return;
 	}
@@ -341,7 +481,7 @@ static void parse_arguments(struct raw_call *rc, const cJSON *args)
 		rc->input = rc->owned;
 }
 
-static void read_call(const cJSON *item, enum td_dialect dl, struct raw_call *rc)
+static void read_call(const cJSON *item, enum td_dialect dl, size_t *budget, struct raw_call *rc)
 {
 	const cJSON *fn = cJSON_GetObjectItemCaseSensitive(item, "function");
 	const cJSON *in;
@@ -353,10 +493,10 @@ static void read_call(const cJSON *item, enum td_dialect dl, struct raw_call *rc
 	rc->id = str_member(item, rc->id_key);
 	if (dl == TD_DIALECT_OPENAI) {
 		rc->name = str_member(fn, "name");
-		parse_arguments(rc, cJSON_GetObjectItemCaseSensitive(fn, "arguments"));
+		parse_arguments(rc, cJSON_GetObjectItemCaseSensitive(fn, "arguments"), budget);
 	} else if (dl == TD_DIALECT_RESPONSES) {
 		rc->name = str_member(item, "name");
-		parse_arguments(rc, cJSON_GetObjectItemCaseSensitive(item, "arguments"));
+		parse_arguments(rc, cJSON_GetObjectItemCaseSensitive(item, "arguments"), budget);
 	} else {
 		rc->name = str_member(item, "name");
 		in = cJSON_GetObjectItemCaseSensitive(item, "input");
@@ -402,6 +542,21 @@ static bool deps_valid(const cJSON *deps)
 	return true;
 }
 
+/* Copies p's depends_on ids out of the element's tree, which is freed after the call. */
+static int keep_deps(struct dctx *d, struct pending *p)
+{
+	const cJSON *e;
+
+	p->dep_off = d->dep_ids.len;
+	cJSON_ArrayForEach(e, p->deps)
+	{
+		td__buf_append(&d->dep_ids, e->valuestring, strlen(e->valuestring) + 1);
+		p->ndeps++;
+	}
+	p->deps = NULL;
+	return d->dep_ids.oom ? TD_ENOMEM : 0;
+}
+
 static int remember(struct dctx *d, uint32_t call, uint32_t ord, const cJSON *deps)
 {
 	struct pending *p;
@@ -427,27 +582,57 @@ static int remember(struct dctx *d, uint32_t call, uint32_t ord, const cJSON *de
 		d->pend = p;
 		d->pend_cap = cap;
 	}
-	d->pend[d->npend++] = (struct pending){call, ord, deps};
+	p = &d->pend[d->npend++];
+	*p = (struct pending){.call = call, .ordinal = ord, .deps = deps};
+	if (d->each)
+		return keep_deps(d, p);
 	return 0;
+}
+
+/*
+ * A key given twice in a call's own object (or its `function`): cJSON would read the first
+ * "id" or "arguments" and ignore the second, so which call the model meant is unclear.
+ * Batch-level, like a missing id. Returns 1 when reported, 0, or TD_ENOMEM.
+ */
+static int envelope_dup(struct dctx *d, const cJSON *item, enum td_dialect dl, uint32_t ord)
+{
+	const cJSON *fn = cJSON_GetObjectItemCaseSensitive(item, "function"), *m;
+	const char *where = "";
+	bool oom;
+
+	m = td__json_dup_member(item, &oom);
+	if (!m && !oom && dl == TD_DIALECT_OPENAI) {
+		m = td__json_dup_member(fn, &oom);
+		where = " in 'function'";
+	}
+	if (oom)
+		return TD_ENOMEM;
+	if (!m)
+		return 0;
+	batch_error(d, "call %u: key '%.80s' appears twice%s", ord, m->string, where);
+	return 1;
 }
 
 static int add_call(struct dctx *d, const cJSON *item, enum td_dialect dl, uint32_t ord)
 {
 	struct raw_call rc;
 	uint32_t dup = 0;
-	int r = 0;
+	int r;
 
-	read_call(item, dl, &rc);
+	if ((r = envelope_dup(d, item, dl, ord)) != 0)
+		return r < 0 ? r : 0;
+	read_call(item, dl, &d->values, &rc);
 	if (!call_identified(d, &rc, ord))
 		goto out;
 	if (rc.deps && !deps_valid(rc.deps)) {
-		batch_error(d, "call %u (%s): depends_on must be a list of call ids", ord, rc.id);
+		batch_error(d, "call %u (%.80s): depends_on must be a list of call ids", ord,
+		            rc.id);
 		rc.deps = NULL;
 	}
 	r = td__batch_add_call(d->b, rc.id, rc.name, rc.input, rc.error[0] ? rc.error : NULL, &dup);
 	if (r == TD_EBATCH) {
-		batch_error(d, "duplicate call id '%s' (calls %u and %u)", rc.id, d->ordinal[dup],
-		            ord);
+		batch_error(d, "duplicate call id '%.80s' (calls %u and %u)", rc.id,
+		            d->ordinal[dup], ord);
 		r = 0;
 	} else if (r >= 0) {
 		r = remember(d, (uint32_t)r, ord, rc.deps);
@@ -490,34 +675,52 @@ static void unknown_dep(struct dctx *d, const struct pending *p, const char *id)
 	const char *near = NULL;
 	size_t i;
 
+	if (d->each) {
+		d->err = TD_EBATCH; /* the whole-tree pass says it, suggestion included */
+		return;
+	}
 	/* a suggestion costs O(calls) per bad id: only for batches a person reads */
-	if (b->ncalls <= 10000 && (ids = td__malloc(b->ncalls * sizeof(*ids)))) {
+	if (b->ncalls <= 10000 && d->suggestions++ < MAX_SUGGESTIONS &&
+	    (ids = td__malloc(b->ncalls * sizeof(*ids)))) {
 		for (i = 0; i < b->ncalls; i++)
 			ids[i] = b->calls[i].id;
 		near = td__did_you_mean(id, ids, b->ncalls);
 		td__free(ids);
 	}
-	batch_error(d, "call %u (%s): depends_on names unknown call id '%s'%s%s%s", p->ordinal,
-	            b->calls[p->call].id, id, near ? " (did you mean '" : "", near ? near : "",
-	            near ? "'?)" : "");
+	batch_error(d, "call %u (%.80s): depends_on names unknown call id '%.80s'%s%s%s",
+	            p->ordinal, b->calls[p->call].id, id, near ? " (did you mean '" : "",
+	            near ? near : "", near ? "'?)" : "");
+}
+
+static int add_edge(struct dctx *d, const struct pending *p, const char *id)
+{
+	uint32_t dep;
+
+	if (!td__batch_find(d->b, id, &dep))
+		unknown_dep(d, p, id);
+	else if (td__batch_add_edge(d->b, p->call, dep) < 0)
+		return TD_ENOMEM;
+	return 0;
 }
 
 static int add_edges(struct dctx *d)
 {
 	const struct pending *p;
 	const cJSON *e;
-	uint32_t dep;
-	size_t i;
+	const char *id;
+	size_t i, k;
 
 	for (i = 0; i < d->npend; i++) {
 		p = &d->pend[i];
 		cJSON_ArrayForEach(e, p->deps)
 		{
-			if (!td__strmap_get(&d->b->by_id, e->valuestring, &dep))
-				unknown_dep(d, p, e->valuestring);
-			else if (td__batch_add_edge(d->b, p->call, dep) < 0)
+			if (add_edge(d, p, e->valuestring) < 0)
 				return TD_ENOMEM;
 		}
+		for (k = 0, id = d->dep_ids.data + p->dep_off; k < p->ndeps;
+		     k++, id += strlen(id) + 1)
+			if (add_edge(d, p, id) < 0)
+				return TD_ENOMEM;
 	}
 	return 0;
 }
@@ -557,10 +760,12 @@ static int decode_root(struct dctx *d, const cJSON *root, enum td_dialect want)
 	return d->err;
 }
 
+/* values: what parsing `arguments` strings may still add to the tree (MAX_JSON_VALUES...). */
 static int decode_tree(const struct td_graph *graph, const cJSON *root, enum td_dialect dialect,
-                       const char *name, unsigned line, struct td_batch **out, struct td_diag *diag)
+                       const char *name, unsigned line, size_t values, struct td_batch **out,
+                       struct td_diag *diag)
 {
-	struct dctx d = {.diag = diag, .name = name, .line = line};
+	struct dctx d = {.diag = diag, .name = name, .line = line, .values = values};
 	int r;
 
 	d.b = td__batch_alloc(graph, dialect);
@@ -570,6 +775,127 @@ static int decode_tree(const struct td_graph *graph, const cJSON *root, enum td_
 	td__free(d.ordinal);
 	td__free(d.pend);
 	if (r < 0) {
+		if (r == TD_ENOMEM)
+			td__diag_add(diag, r, name, 0, 0, "out of memory decoding the calls");
+		td_batch_free(d.b);
+		return r;
+	}
+	*out = d.b;
+	return 0;
+}
+
+/* ---- the common case, call by call ---- */
+
+/* decode_each() found something only the whole-tree pass words exactly. */
+#define WHOLE_TREE 1
+
+/* Skips what cJSON takes for whitespace between values (every byte up to ' '). */
+static size_t skip_json_space(const char *s, size_t len, size_t off)
+{
+	while (off < len && (unsigned char)s[off] <= ' ')
+		off++;
+	return off;
+}
+
+/* One array element: like add_calls() for one item, the dialect fixed by the first call. */
+static int each_item(struct dctx *d, const cJSON *it, enum td_dialect want, enum td_dialect *dl,
+                     uint32_t *ord)
+{
+	enum td_dialect got = classify(it);
+	int r;
+
+	if (got == TD_DIALECT_AUTO)
+		return 0;
+	if (*dl == TD_DIALECT_AUTO) {
+		if (want != TD_DIALECT_AUTO && got != want)
+			return WHOLE_TREE; /* the dialect asked for is not there */
+		*dl = d->b->dialect = got;
+	}
+	++*ord;
+	if (got != *dl)
+		return WHOLE_TREE; /* mixed dialects */
+	if ((r = add_call(d, it, *dl, *ord)) < 0)
+		return r;
+	return d->err ? WHOLE_TREE : 0;
+}
+
+/*
+ * A batch of 100,000 calls is ~15 MB of JSON, and cJSON's tree of all of it ~9 times that (a
+ * 64-byte node plus a malloc for each key and string). Every fresh page costs a fault (~19 us
+ * on the VMs we measured), so building that tree was most of `tooldag plan`'s time. When the
+ * document is an array, its elements are parsed one at a time instead - each added to the
+ * batch and freed, so malloc hands the same memory back for the next - which is the whole
+ * document parsed once, at a peak near the batch's own size.
+ *
+ * Only the clean case is done here. A syntax error, nesting past cJSON's limit (an element
+ * parsed alone sits one level shallower), or any batch-level problem returns WHOLE_TREE, and
+ * the caller decodes the document again as one tree, which reports exactly as it always has.
+ */
+static int decode_each(struct dctx *d, const char *s, size_t len, enum td_dialect want)
+{
+	enum td_dialect dl = TD_DIALECT_AUTO;
+	const char *end = NULL;
+	size_t off = skip_json_space(s, len, 0);
+	uint32_t ord = 0;
+	struct scan sc;
+	cJSON *it;
+	int r;
+
+	if (off >= len || s[off] != '[')
+		return WHOLE_TREE;
+	scan(s, len, &sc);
+	if (sc.deep_at < len)
+		return WHOLE_TREE;
+	off = skip_json_space(s, len, off + 1);
+	while (off < len && s[off] != ']') {
+		/* cJSON skips a byte order mark at the start of what it is given: not inside */
+		if ((unsigned char)s[off] == 0xef)
+			return WHOLE_TREE;
+		if (!(it = cJSON_ParseWithLengthOpts(s + off, len - off, &end, 0)))
+			return WHOLE_TREE;
+		r = each_item(d, it, want, &dl, &ord);
+		cJSON_Delete(it);
+		if (r)
+			return r;
+		off = skip_json_space(s, len, (size_t)(end - s));
+		if (off < len && s[off] == ',')
+			off = skip_json_space(s, len, off + 1);
+		else if (off >= len || s[off] != ']')
+			return WHOLE_TREE;
+	}
+	if (off >= len)
+		return WHOLE_TREE;
+	off++;
+	/* what parse() accepts after the value */
+	if (!only_space(s, len, &off) && s[off] != '\0')
+		return WHOLE_TREE;
+	if (dl == TD_DIALECT_AUTO)
+		return WHOLE_TREE; /* no calls */
+	if ((r = add_edges(d)) < 0)
+		return r;
+	return d->err ? WHOLE_TREE : 0;
+}
+
+/* decode_each() into a new batch: 0 (*out set), WHOLE_TREE or TD_ENOMEM (said in diag). */
+static int decode_array(const struct td_graph *graph, const char *json, size_t len,
+                        enum td_dialect dialect, const char *name, struct td_batch **out,
+                        struct td_diag *diag)
+{
+	struct dctx d = {.name = name, .each = true};
+	int r;
+
+	/* the same text checks as parse() (UTF-8, NUL, the JSON value budget, which read_call
+	 * spends on `arguments`): text that fails them goes the whole-tree way, which says why */
+	if (unfit_text(&d, json, len))
+		return WHOLE_TREE;
+	d.b = td__batch_alloc(graph, dialect);
+	if (!d.b)
+		return TD_ENOMEM;
+	r = decode_each(&d, json, len, dialect);
+	td__free(d.ordinal);
+	td__free(d.pend);
+	td__buf_free(&d.dep_ids);
+	if (r) {
 		if (r == TD_ENOMEM)
 			td__diag_add(diag, r, name, 0, 0, "out of memory decoding the calls");
 		td_batch_free(d.b);
@@ -601,9 +927,12 @@ int td_batch_decode(const struct td_graph *graph, const char *json, size_t len,
 		json += 3; /* a UTF-8 byte order mark, as some editors write */
 		len -= 3;
 	}
+	if ((r = decode_array(graph, json ? json : "", len, dialect, d.name, out, diag)) !=
+	    WHOLE_TREE)
+		return r;
 	if ((r = parse(&d, json ? json : "", len, &root)))
 		return r;
-	r = decode_tree(graph, root, dialect, d.name, 0, out, diag);
+	r = decode_tree(graph, root, dialect, d.name, 0, d.values, out, diag);
 	cJSON_Delete(root);
 	return r;
 }
@@ -616,6 +945,8 @@ int td_batch_from_graph(const struct td_graph *graph, struct td_batch **out, str
 		return TD_EINVAL;
 	if (!graph->calls)
 		return TD_ENOTFOUND;
+	/* the loader bounds the graph's calls (alias expansion); they hold no `arguments` */
 	return decode_tree(graph, graph->calls, TD_DIALECT_ANTHROPIC,
-	                   graph->name ? graph->name : "<graph>", graph->calls_line, out, diag);
+	                   graph->name ? graph->name : "<graph>", graph->calls_line,
+	                   MAX_JSON_VALUES, out, diag);
 }

@@ -367,6 +367,83 @@ int td__schema_validate(const struct cJSON *schema, const struct cJSON *input, c
 	return validate(&v, schema, input ? input : &empty, 0);
 }
 
+/* ---- checks independent of the schema ---- */
+
+/* Objects up to this many members are searched for a repeated key by a scan. */
+#define DUP_LINEAR 16
+
+static const char *key_of(const cJSON *m)
+{
+	return m->string ? m->string : "";
+}
+
+const struct cJSON *td__json_dup_member(const struct cJSON *o, bool *oom)
+{
+	struct td__strmap seen = {0};
+	const cJSON *m, *k, *dup = NULL;
+	size_t n = 0;
+	int r;
+
+	*oom = false;
+	for (m = o ? o->child : NULL; m && !dup && !*oom; m = m->next, n++) {
+		if (n < DUP_LINEAR) {
+			for (k = o->child; k != m && !dup; k = k->next)
+				if (strcmp(key_of(k), key_of(m)) == 0)
+					dup = m;
+			continue;
+		}
+		if (n == DUP_LINEAR) /* a big object: the keys so far (all distinct) into a map */
+			for (k = o->child; k != m && !*oom; k = k->next)
+				*oom = td__strmap_put(&seen, key_of(k), 0, NULL) < 0;
+		if (!*oom && (r = td__strmap_put(&seen, key_of(m), 0, NULL)) != 0) {
+			*oom = r < 0;
+			dup = r > 0 ? m : NULL;
+		}
+	}
+	td__strmap_free(&seen);
+	return *oom ? NULL : dup;
+}
+
+static int input_walk(struct vctx *v, const cJSON *x, int depth)
+{
+	const cJSON *m;
+	bool oom;
+	size_t old;
+	int i = 0, r;
+
+	if (cJSON_IsNumber(x) && !isfinite(x->valuedouble))
+		return fail(v, "number out of range (a JSON number must fit a double, about "
+		               "1.8e308 at most)");
+	if (!cJSON_IsObject(x) && !cJSON_IsArray(x))
+		return 0;
+	/* cJSON's parser stops at this depth already; a tree built by hand might not */
+	if (depth > CJSON_NESTING_LIMIT)
+		return fail(v, "nested deeper than %d levels", CJSON_NESTING_LIMIT);
+	if (cJSON_IsObject(x) && (m = td__json_dup_member(x, &oom)) != NULL)
+		return fail(v, "key '%.64s%s' appears twice", key_of(m),
+		            strlen(key_of(m)) > 64 ? "..." : "");
+	if (cJSON_IsObject(x) && oom)
+		return TD_ENOMEM;
+	cJSON_ArrayForEach(m, x)
+	{
+		old = path_push(v->path, &v->pathlen, cJSON_IsObject(x) ? key_of(m) : NULL, i++);
+		r = input_walk(v, m, depth + 1);
+		v->path[v->pathlen = old] = '\0';
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+int td__input_check(const struct cJSON *input, char *err, size_t errlen)
+{
+	struct vctx v = {.err = err, .errlen = errlen, .path = "input", .pathlen = 5};
+
+	if (errlen)
+		err[0] = '\0';
+	return input ? input_walk(&v, input, 0) : 0;
+}
+
 /* ---- load-time check of a schema ---- */
 
 static int check_schema(struct vctx *v, const cJSON *s, int depth);

@@ -24,7 +24,8 @@ static const char run_help[] =
 	"own calls: run, else stdin is read.\n\n"
 	"  -j, --jobs N          calls in flight at most (default: the graph's concurrency)\n"
 	"  --schedule POLICY     level (default): a barrier between levels; eager: a call starts\n"
-	"                        as soon as its own dependencies have finished\n"
+	"                        as soon as its own dependencies have finished; critical: eager,\n"
+	"                        longest chain of dependents first\n"
 	"  --dialect D           read the calls as D (anthropic, openai, responses; default: detect)\n"
 	"  --report FILE         write the run report (timings, status, attempts) as JSON\n"
 	"  --fail-on-error       exit 3 if any call ended in error (default: errors are results)\n"
@@ -109,8 +110,10 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 				a->opts.schedule = TD_SCHEDULE_LEVEL;
 			else if (strcmp(optarg, "eager") == 0)
 				a->opts.schedule = TD_SCHEDULE_EAGER;
+			else if (strcmp(optarg, "critical") == 0)
+				a->opts.schedule = TD_SCHEDULE_CRITICAL;
 			else
-				return usage_error("--schedule takes level or eager");
+				return usage_error("--schedule takes level, eager or critical");
 			break;
 		case 'D':
 			if (td_dialect_parse(optarg, &a->dialect) < 0)

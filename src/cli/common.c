@@ -2,6 +2,7 @@
 /* common.c - input reading, diagnostics printing and graph+batch+plan loading for the commands. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,7 +59,7 @@ int cli_read_input(const char *path, char **buf, size_t *len)
 	const char *name = strcmp(path, "-") == 0 ? "<stdin>" : path;
 	size_t cap = 1 << 16, n = 0;
 	char *b = NULL, *nb;
-	struct stat st;
+	struct stat st = {0};
 	ssize_t r;
 
 	if (fd < 0) {
@@ -69,10 +70,13 @@ int cli_read_input(const char *path, char **buf, size_t *len)
 		cli_error("cannot read '%s': it is a directory", name);
 		goto fail;
 	}
+	/* a regular file says its size: refuse a huge one before reading any of it */
+	if (S_ISREG(st.st_mode) && (uintmax_t)st.st_size > CLI_MAX_INPUT)
+		goto too_big;
 	for (;;) {
 		if (!b || n == cap) {
 			if (b)
-				cap *= 2;
+				cap = cap * 2 > CLI_MAX_INPUT + 1 ? CLI_MAX_INPUT + 1 : cap * 2;
 			nb = realloc(b, cap + 1);
 			if (!nb) {
 				cli_error("cannot read '%s': out of memory", name);
@@ -80,6 +84,7 @@ int cli_read_input(const char *path, char **buf, size_t *len)
 			}
 			b = nb;
 		}
+		/* never more than one byte past the cap: a pipe or /dev/zero costs 256 MiB, no more */
 		r = read(fd, b + n, cap - n);
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -90,10 +95,8 @@ int cli_read_input(const char *path, char **buf, size_t *len)
 		if (r == 0)
 			break;
 		n += (size_t)r;
-		if (n > CLI_MAX_INPUT) {
-			cli_error("'%s' is larger than %u MiB", name, CLI_MAX_INPUT >> 20);
-			goto fail;
-		}
+		if (n > CLI_MAX_INPUT)
+			goto too_big;
 	}
 	b[n] = '\0';
 	if (fd != STDIN_FILENO)
@@ -101,6 +104,8 @@ int cli_read_input(const char *path, char **buf, size_t *len)
 	*buf = b;
 	*len = n;
 	return EXIT_OK;
+too_big:
+	cli_error("'%s' is larger than %u MiB, the most tooldag reads", name, CLI_MAX_INPUT >> 20);
 fail:
 	free(b);
 	if (fd != STDIN_FILENO)

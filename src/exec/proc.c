@@ -646,11 +646,14 @@ static int proc_start(struct td__backend *be, struct td__job *job)
 			return spawn_error(job, argv0, tc->path, r);
 		return r;
 	}
-	if (watch(pj) < 0) { /* nothing is on the ring yet */
+	r = watch(pj);
+	if (r < 0) { /* nothing is on the ring yet */
 		abandon(pj);
 		job->priv = NULL;
 		pjob_put(pb, pj);
-		return TD_ENOMEM;
+		/* ENOSYS: pidfd_open needs Linux 5.3 (valgrind 3.19 lacks it too); say so rather
+		 * than a misleading "out of memory" */
+		return r;
 	}
 	if (job->timeout_us > 0)
 		td__loop_timer_arm(be->loop, &job->timer, td__loop_now(be->loop) + job->timeout_us);

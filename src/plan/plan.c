@@ -249,6 +249,44 @@ static void barrier_preds(struct builder *bd, uint32_t w)
 }
 
 /*
+ * A big batch often has explicit edges only (no tool barriers), added call after call without
+ * repeats. Its edge_to[] then already is the pred CSR's list, and copying it would touch 4
+ * fresh bytes per edge - 14 MB at a million calls, where every page costs a fault. Borrows it
+ * when that holds (short lists checked for repeats as add_pred would; a long list or a repeat
+ * means a copy is built after all). Returns true when borrowed, with pred_off and the succ
+ * counts filled in.
+ */
+static bool borrow_pred(struct builder *bd)
+{
+	struct td_plan *p = bd->p;
+	const struct td_batch *b = bd->b;
+	const uint32_t *to = b->edge_to;
+	size_t e = 0, first, i;
+	uint32_t v;
+
+	if (p->nnodes != p->ncalls || bd->ex_off || !b->nedges)
+		return false;
+	for (v = 0; v < p->ncalls; v++) {
+		p->pred_off[v] = (uint32_t)e;
+		for (first = e; e < b->nedges && b->edge_from[e] == v; e++) {
+			if (e - first >= SHORT_LIST)
+				goto copy;
+			for (i = first; i < e; i++)
+				if (to[i] == to[e])
+					goto copy;
+			p->succ_off[to[e] + 2]++;
+		}
+	}
+	p->pred_off[p->nnodes] = (uint32_t)e;
+	p->pred = (uint32_t *)to; /* never written: td_plan_free knows not to free it */
+	p->pred_borrowed = true;
+	return true;
+copy:
+	memset(p->succ_off, 0, ((size_t)p->nnodes + 2) * sizeof(*p->succ_off));
+	return false;
+}
+
+/*
  * The pred CSR in one pass over the calls (lists written in node order, duplicates dropped as
  * they come), counting each node's dependents for the succ CSR on the way.
  */
@@ -261,8 +299,11 @@ static int build_pred(struct builder *bd)
 
 	p->pred_off = big_alloc((size_t)p->nnodes + 1, sizeof(uint32_t), false);
 	p->succ_off = big_alloc((size_t)p->nnodes + 2, sizeof(uint32_t), true);
-	p->pred = big_alloc(bd->maxedges, sizeof(uint32_t), false);
-	if (!p->pred_off || !p->succ_off || !p->pred || (r = group_explicit(bd)))
+	if (!p->pred_off || !p->succ_off || (r = group_explicit(bd)))
+		return TD_ENOMEM;
+	if (borrow_pred(bd))
+		return 0;
+	if (!(p->pred = big_alloc(bd->maxedges, sizeof(uint32_t), false)))
 		return TD_ENOMEM;
 	for (v = 0; v < p->ncalls; v++) {
 		p->pred_off[v] = w;
@@ -488,7 +529,8 @@ void td_plan_free(struct td_plan *p)
 		return;
 	td__free(p->barrier_tool);
 	td__free(p->pred_off);
-	td__free(p->pred);
+	if (!p->pred_borrowed)
+		td__free(p->pred);
 	td__free(p->succ_off);
 	td__free(p->succ);
 	td__free(p->level);
@@ -588,6 +630,81 @@ int td__plan_deps(const struct td_plan *p, uint32_t call, uint32_t **buf, size_t
 	return (int)w;
 }
 
+size_t td__plan_deps_bound(const struct td_plan *p, uint32_t call)
+{
+	return deps_size(p, call);
+}
+
+/* ---- the first few of a long dependency list ---- */
+
+/* Whether explicit dependency u is also in one of the call's barrier lists. */
+static bool covered(const struct td_plan *p, const uint32_t *bars, size_t nb, uint32_t u)
+{
+	int32_t t = p->batch->calls[u].tool;
+	size_t k;
+
+	for (k = 0; t >= 0 && k < nb; k++)
+		if (p->barrier_tool[bars[k] - p->ncalls] == (uint32_t)t)
+			return true;
+	return false;
+}
+
+/* Length and k-th entry of list k of a merge: the barriers' lists, then the explicit one. */
+static uint32_t list_len(const struct td_plan *p, const uint32_t *bars, size_t nb, size_t ne,
+                         size_t k)
+{
+	return k < nb ? p->pred_off[bars[k] + 1] - p->pred_off[bars[k]] : (uint32_t)ne;
+}
+
+static uint32_t list_at(const struct td_plan *p, const uint32_t *bars, size_t nb,
+                        const uint32_t *ex, size_t k, uint32_t i)
+{
+	return k < nb ? p->pred[p->pred_off[bars[k]] + i] : ex[i];
+}
+
+/*
+ * The count and the first cap of a call's dependencies without listing them all. Barrier
+ * lists are disjoint (a call has one tool) and each is in batch order; an explicit edge
+ * repeats one of them exactly when the barrier of its tool is among the call's. So the count
+ * needs no list, and the first cap come from merging sorted disjoint lists: printing "after
+ * a, b and 499,998 more" for each of a million calls stays linear instead of sorting
+ * 500,000 entries a million times.
+ */
+static int deps_head(const struct td_plan *p, uint32_t call, uint32_t *deps, size_t cap)
+{
+	uint32_t lo = p->pred_off[call], n = p->pred_off[call + 1] - lo, i, u, best, bv;
+	uint32_t *bars = td__malloc(((size_t)n * 3 + 1) * sizeof(*bars)), *ex, *pos;
+	size_t nb = 0, ne = 0, total = 0, k, w;
+
+	if (!bars)
+		return TD_ENOMEM;
+	ex = bars + n;
+	pos = ex + n; /* a cursor per list: nb barrier lists and the explicit one */
+	for (i = 0; i < n; i++)
+		if ((u = p->pred[lo + i]) >= p->ncalls)
+			bars[nb++] = u;
+	for (i = 0; i < n; i++)
+		if ((u = p->pred[lo + i]) < p->ncalls && !covered(p, bars, nb, u))
+			ex[ne++] = u;
+	sort_u32(ex, ne);
+	for (k = 0; k <= nb; k++) {
+		pos[k] = 0;
+		total += list_len(p, bars, nb, ne, k);
+	}
+	for (w = 0; w < cap && w < total; w++) {
+		for (k = 0, best = 0, bv = UINT32_MAX; k <= nb; k++)
+			if (pos[k] < list_len(p, bars, nb, ne, k) &&
+			    (u = list_at(p, bars, nb, ex, k, pos[k])) < bv) {
+				bv = u;
+				best = (uint32_t)k;
+			}
+		deps[w] = bv;
+		pos[best]++;
+	}
+	td__free(bars);
+	return (int)total;
+}
+
 int td_plan_call_deps(const struct td_plan *p, size_t call, uint32_t *deps, size_t cap)
 {
 	uint32_t *buf = NULL;
@@ -596,6 +713,8 @@ int td_plan_call_deps(const struct td_plan *p, size_t call, uint32_t *deps, size
 
 	if (!p || call >= p->ncalls || (!deps && cap))
 		return TD_EINVAL;
+	if (deps_size(p, (uint32_t)call) > cap)
+		return deps_head(p, (uint32_t)call, deps, cap);
 	n = td__plan_deps(p, (uint32_t)call, &buf, &bcap);
 	if (n > 0 && cap)
 		memcpy(deps, buf, ((size_t)n < cap ? (size_t)n : cap) * sizeof(*deps));

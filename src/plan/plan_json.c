@@ -70,12 +70,16 @@ int td_plan_json(const struct td_plan *p, int pretty, char **out)
 {
 	struct td__buf o = {0};
 	uint32_t c, *deps = NULL;
-	size_t cap = 0;
+	size_t cap = 0, total = 0;
 	int r = 0;
 
 	if (!p || !out)
 		return TD_EINVAL;
 	*out = NULL;
+	for (c = 0; c < p->ncalls && total <= TD__PLAN_JSON_MAX_DEPS; c++)
+		total += td__plan_deps_bound(p, c);
+	if (total > TD__PLAN_JSON_MAX_DEPS)
+		return TD_ETOOBIG;
 	put_levels(&o, p, pretty);
 	td__buf_puts(&o, pretty ? ",\n  \"calls\": [" : ",\"calls\":[");
 	for (c = 0; c < p->ncalls && !r; c++) {

@@ -156,7 +156,8 @@ void td__format_duration(int64_t us, char *buf, size_t len)
 
 size_t td__edit_distance(const char *a, const char *b, size_t max)
 {
-	size_t la = strlen(a), lb = strlen(b), i, j, best;
+	/* strnlen: a name longer than 64 is never close, and a hostile one may be megabytes */
+	size_t la = strnlen(a, 65), lb = strnlen(b, 65), i, j, best;
 	size_t row[65], prev, tmp;
 
 	if (lb > 64 || la > 64)
@@ -188,8 +189,11 @@ size_t td__edit_distance(const char *a, const char *b, size_t max)
 const char *td__did_you_mean(const char *s, const char *const *candidates, size_t n)
 {
 	/* like git's help.c: close enough means within about a third of the word */
-	size_t max = strlen(s) / 3 + 1, best = max + 1, d, i;
+	size_t max = strnlen(s, 65) / 3 + 1, best = max + 1, d, i;
 	const char *found = NULL;
+
+	if (strnlen(s, 65) > 64)
+		return NULL; /* td__edit_distance gives up on it against every candidate */
 
 	if (max > 4)
 		max = 4;

@@ -18,7 +18,19 @@ static const char graph_yaml[] =
 	"      properties: {x: {type: integer, minimum: 0}, y: {enum: [p, q]}},\n"
 	"      additionalProperties: false}}\n"
 	"  b: {builtin: echo, depends_on: [a]}\n"
-	"  c: {builtin: sleep, depends_on: [a, b]}\n";
+	"  c: {builtin: sleep, depends_on: [a, b]}\n"
+	/* the travel example's names, so its call batches in the corpus reach the validator */
+	"  get_flight_prices: {builtin: echo, input_schema: {type: object,\n"
+	"      required: [airline, from, to], additionalProperties: false, properties: {\n"
+	"      airline: {type: string, enum: [aa, ua, dl]}, from: {type: string, minLength: 3,\n"
+	"      maxLength: 3}, to: {type: string}, date: {type: string}}}}\n"
+	"  fetch_weather: {builtin: echo, input_schema: {type: object, required: [city]}}\n"
+	"  lookup_pollen: {builtin: echo, depends_on: [fetch_weather]}\n"
+	"  check_inventory: {builtin: echo, input_schema: {properties: {sku: {type: string}}}}\n"
+	"  recommend_product: {builtin: echo, depends_on: [check_inventory]}\n"
+	"  n: {builtin: echo, input_schema: {type: object, properties: {v: {type: [number, \"null\"],\n"
+	"      minimum: -1e300, maximum: 1e300}, l: {type: array, items: {type: integer},\n"
+	"      maxItems: 3}}}}\n";
 
 static struct td_graph *graph;
 

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * fuzz_schema.c - libFuzzer target: the JSON-schema input validator. The input is split at the
- * first NUL (or newline) into a schema and an instance, both JSON.
+ * fuzz_schema.c - libFuzzer target: the JSON-schema input validator and the checks every input
+ * gets whatever its schema (td__input_check). The input is split at the first newline into a
+ * schema and an instance, both JSON.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -23,6 +24,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	schema = cJSON_ParseWithLength(p, (size_t)(sep - p));
 	input = cJSON_ParseWithLength(sep + 1, size - (size_t)(sep - p) - 1);
+	if (input && td__input_check(input, err, sizeof(err)) != 0 &&
+	    memchr(err, '\0', sizeof(err)) == NULL)
+		abort();
 	if (schema && td__schema_check(schema, err, sizeof(err)) == 0 && input) {
 		err[0] = 'x';
 		if (td__schema_validate(schema, input, err, sizeof(err)) != 0 &&

@@ -1,12 +1,23 @@
 #!/usr/bin/env bash
-# run.sh FUZZER CORPUS SECONDS: replay the seed corpus, then fuzz for SECONDS. Any crash, leak,
-# timeout or out-of-memory fails (libFuzzer exits non-zero and leaves a crash-* file here).
+# run.sh FUZZER CORPUS SECONDS: replay the seed corpus, then fuzz for SECONDS with the target's
+# dictionary (tests/fuzz/NAME.dict, NAME the corpus directory's name). Any crash, leak, timeout
+# or out-of-memory fails (libFuzzer exits non-zero; the reproducer is printed as a path under a
+# temporary directory that is kept, so it can be copied into the corpus).
 set -eu
 fuzzer=$1 corpus=$2 seconds=$3
+here=$(cd "$(dirname "$0")" && pwd)
+dict=$here/$(basename "$corpus").dict
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+mkdir "$work/new"
 cd "$work"
-"$fuzzer" -runs=0 "$corpus"
-"$fuzzer" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
-	-print_final_stats=1 "$work" "$corpus" 2>&1 | tail -n 20
-exit "${PIPESTATUS[0]}"
+opts=(-timeout=30 -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1)
+[ -f "$dict" ] && opts+=("-dict=$dict")
+"$fuzzer" "${opts[@]}" -runs=0 "$corpus"
+rc=0
+"$fuzzer" "${opts[@]}" -max_total_time="$seconds" "$work/new" "$corpus" >"$work/log" 2>&1 || rc=$?
+tail -n 30 "$work/log"
+if [ "$rc" -ne 0 ]; then
+	echo "run.sh: $fuzzer failed (exit $rc); reproducers kept in $work" >&2
+	exit "$rc"
+fi
+rm -rf "$work"
