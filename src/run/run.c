@@ -290,6 +290,7 @@ void td_run_free(struct td_run *run)
 {
 	if (!run)
 		return;
+	td__observe_free(run); /* before drain(): its cancellations are not news to anyone */
 	drain(run);
 	td__sched_fini(run);
 	if (run->proc)

@@ -106,6 +106,9 @@ struct td_run {
 	/* every state change, as it happens (tests check the state machine with it); may be NULL */
 	void (*trace)(void *ud, uint32_t call, enum td__cstate from, enum td__cstate to);
 	void *trace_ud;
+
+	/* td_run_observe()'s observers (observe.c), fed from `trace`; NULL until the first */
+	struct td__observers *obs;
 };
 
 /* sched.c */
@@ -126,6 +129,12 @@ int td__sched_can_start(const struct td_run *r);
 void td__sched_set_costs(struct td_run *r, const int64_t *cost_us);
 /* Routes be's completions to r's scheduler. */
 void td__sched_attach(struct td_run *r, struct td__backend *be);
+
+/* observe.c: attaches an observer whose fini(ud), when not NULL, runs once at td_run_free()
+ * after the last event (the run's own writers, e.g. the trace, free themselves there). */
+int td__run_observe(struct td_run *r, td_observer_fn fn, void (*fini)(void *ud), void *ud);
+/* Detaches every observer (no event reaches them afterwards) and runs the fini hooks. */
+void td__observe_free(struct td_run *r);
 
 /* run.c: a run whose every call goes to `fake` (tests: no processes). */
 int td__run_new_fake(const struct td_plan *plan, const struct td_run_opts *opts,
