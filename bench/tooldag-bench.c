@@ -6,10 +6,12 @@
  *   tooldag-bench level [-n CALLS] [-l LEVELS] [-d LO:HI] [-s SEED]
  *   tooldag-bench gen calls [-n CALLS] [-l LEVELS] [-d LO:HI] [-s SEED] -o OUTDIR
  *   tooldag-bench gen tools [-n TOOLS] [-s SEED] -o FILE
+ *   tooldag-bench gen dag | simulate | real | sweep   (bench/tooldag-bench/: issue 6)
  *
  * Every subcommand works on one in-memory shape, struct dag (tasks with an id, a duration and
  * their predecessors as CSR), so that the importers and the generator can feed later
- * subcommands (simulation, real runs) unchanged. Only the public API of tooldag.h is used.
+ * subcommands (simulation, real runs) unchanged. This file uses only the public API of
+ * tooldag.h; simulate and real (bench/tooldag-bench/) reach the scheduler's internals.
  *
  * Exit codes: 0 success, 1 usage error, 2 invalid or unreadable input, 3 any other failure
  * (cannot write the output, a library error, a level check that failed).
@@ -33,17 +35,17 @@
 #include <cjson/cJSON.h>
 
 #include "tooldag.h"
+#include "tooldag-bench/bench.h"
 
-enum { EXIT_USAGE = 1, EXIT_INPUT = 2, EXIT_FAIL = 3 };
 
 /* Largest input file read (WfCommons instances are a few MB; STG files a few hundred KB). */
 #define MAX_INPUT_BYTES (512u << 20)
 /* Largest task count accepted from a file (call indices are 32-bit in the library). */
 #define MAX_TASKS 50000000L
 
-static const char *prog = "tooldag-bench";
+const char *prog = "tooldag-bench";
 
-__attribute__((format(printf, 1, 2))) static void say(const char *fmt, ...)
+__attribute__((format(printf, 1, 2))) void say(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -54,7 +56,7 @@ __attribute__((format(printf, 1, 2))) static void say(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-static void *xcalloc(size_t n, size_t size)
+void *xcalloc(size_t n, size_t size)
 {
 	void *p = calloc(n ? n : 1, size ? size : 1);
 
@@ -65,7 +67,7 @@ static void *xcalloc(size_t n, size_t size)
 	return p;
 }
 
-static void *xrealloc(void *p, size_t n, size_t size)
+void *xrealloc(void *p, size_t n, size_t size)
 {
 	if (size && n > SIZE_MAX / size) {
 		say("out of memory");
@@ -79,7 +81,7 @@ static void *xrealloc(void *p, size_t n, size_t size)
 	return p;
 }
 
-static char *xstrdup(const char *s)
+char *xstrdup(const char *s)
 {
 	char *d = strdup(s);
 
@@ -90,7 +92,7 @@ static char *xstrdup(const char *s)
 	return d;
 }
 
-static double now_s(void)
+double now_s(void)
 {
 	struct timespec ts;
 
@@ -114,7 +116,7 @@ static int parse_long(const char *s, long lo, long hi, long *out)
 	return 0;
 }
 
-static long opt_long(const char *opt, const char *s, long lo, long hi)
+long opt_long(const char *opt, const char *s, long lo, long hi)
 {
 	long v;
 
@@ -125,7 +127,7 @@ static long opt_long(const char *opt, const char *s, long lo, long hi)
 	return v;
 }
 
-static double opt_double(const char *opt, const char *s)
+double opt_double(const char *opt, const char *s)
 {
 	char *end;
 	double v;
@@ -163,7 +165,7 @@ bad:
 /* Files */
 
 /* Reads a whole regular file, NUL-terminated. Returns NULL after saying why. */
-static char *read_file(const char *path, size_t *len)
+char *read_file(const char *path, size_t *len)
 {
 	struct stat st;
 	FILE *f = fopen(path, "rb");
@@ -198,7 +200,7 @@ static char *read_file(const char *path, size_t *len)
 }
 
 /* mkdir -p; returns 0 or -1 after saying why. */
-static int make_dirs(const char *path)
+int make_dirs(const char *path)
 {
 	char buf[PATH_MAX];
 	size_t i, len = strlen(path);
@@ -221,7 +223,7 @@ static int make_dirs(const char *path)
 	return 0;
 }
 
-static FILE *open_out(const char *path)
+FILE *open_out(const char *path)
 {
 	FILE *f = fopen(path, "w");
 
@@ -232,7 +234,7 @@ static FILE *open_out(const char *path)
 	return f;
 }
 
-static int close_out(FILE *f, const char *path)
+int close_out(FILE *f, const char *path)
 {
 	int bad = ferror(f);
 
@@ -244,7 +246,7 @@ static int close_out(FILE *f, const char *path)
 }
 
 /* Writes s as a JSON string literal. */
-static void json_str(FILE *f, const char *s)
+void json_str(FILE *f, const char *s)
 {
 	const unsigned char *p;
 
@@ -267,22 +269,8 @@ static void json_str(FILE *f, const char *s)
 /* ---------------------------------------------------------------------------------------- */
 /* The task graph every subcommand works on */
 
-struct dag {
-	size_t n;
-	char **id;          /* [n] owned strings; NULL: generated graph, ids come from dag_id() */
-	int64_t *ms;        /* [n] duration in milliseconds */
-	uint32_t *pred_off; /* [n + 1] CSR: task t depends on pred[pred_off[t] .. pred_off[t+1]) */
-	uint32_t *pred;
-	size_t npred;
-	/* while importing: edges in insertion order, turned into the CSR by dag_finalize() */
-	uint32_t *e_task, *e_pred;
-	size_t ne, e_cap;
-	size_t cap;
-	const char *source; /* what it was read from, for the graph file's header */
-	const char *format; /* "STG", "WfCommons 1.5", ... */
-};
 
-static void dag_free(struct dag *d)
+void dag_free(struct dag *d)
 {
 	size_t i;
 
@@ -297,7 +285,7 @@ static void dag_free(struct dag *d)
 	memset(d, 0, sizeof(*d));
 }
 
-static size_t dag_add_task(struct dag *d, const char *id, int64_t ms)
+size_t dag_add_task(struct dag *d, const char *id, int64_t ms)
 {
 	if (d->n == d->cap) {
 		d->cap = d->cap ? d->cap * 2 : 64;
@@ -309,7 +297,7 @@ static size_t dag_add_task(struct dag *d, const char *id, int64_t ms)
 	return d->n++;
 }
 
-static void dag_add_edge(struct dag *d, size_t task, size_t pred)
+void dag_add_edge(struct dag *d, size_t task, size_t pred)
 {
 	if (d->ne == d->e_cap) {
 		d->e_cap = d->e_cap ? d->e_cap * 2 : 256;
@@ -326,7 +314,7 @@ static void dag_add_edge(struct dag *d, size_t task, size_t pred)
  * order within a task (so depends_on lists the predecessors in the order the file gave them),
  * dropping repeated edges.
  */
-static void dag_finalize(struct dag *d)
+void dag_finalize(struct dag *d)
 {
 	uint32_t *fill, *seen;
 	size_t t, e, k;
@@ -365,7 +353,7 @@ static void dag_finalize(struct dag *d)
 }
 
 /* The id of task i: its own, or "<prefix><i>" for generated graphs. */
-static const char *dag_id(const struct dag *d, size_t i, char *buf, size_t len)
+const char *dag_id(const struct dag *d, size_t i, char *buf, size_t len)
 {
 	if (d->id)
 		return d->id[i];
@@ -401,7 +389,7 @@ static void write_graph(FILE *f, const struct dag *d, unsigned concurrency)
 	      "      type: object\n"
 	      "      required: [ms]\n"
 	      "      properties:\n"
-	      "        ms: {type: integer}\n",
+	      "        ms: {type: number}\n",
 	      f);
 }
 
@@ -432,7 +420,7 @@ static void write_calls(FILE *f, const struct dag *d, const char *tool)
 	fputs("]\n", f);
 }
 
-static int write_pair(const struct dag *d, const char *graph_path, const char *calls_path,
+int write_pair(const struct dag *d, const char *graph_path, const char *calls_path,
                       unsigned concurrency)
 {
 	FILE *f = open_out(graph_path);
@@ -534,7 +522,7 @@ static int stg_task(struct stg_lexer *lx, struct dag *d, long k, long n, double 
 	if (stg_int(lx, 0, n + 1, &npred, what) < 0)
 		return -1;
 	if (k >= 1 && k <= n) {
-		snprintf(id, sizeof(id), "t%ld", k);
+		snprintf(id, sizeof(id), "%ld", k);
 		dag_add_task(d, id, llround((double)time * unit_ms));
 	}
 	for (j = 0; j < npred; j++) {
@@ -552,7 +540,7 @@ static int stg_task(struct stg_lexer *lx, struct dag *d, long k, long n, double 
 	return 0;
 }
 
-static int import_stg(const char *path, double unit_ms, struct dag *d)
+int import_stg(const char *path, double unit_ms, struct dag *d)
 {
 	struct stg_lexer lx = {path, NULL, 1, 1, ""};
 	size_t len;
@@ -828,7 +816,7 @@ static int wf_convert(struct wf_ctx *w, const cJSON *root)
 	return 0;
 }
 
-static int import_wf(const char *path, struct dag *d)
+int import_wf(const char *path, struct dag *d)
 {
 	struct wf_ctx w = {path, d, {0}, NULL};
 	const char *end = NULL;
@@ -1051,7 +1039,7 @@ static int layered_opts(int argc, char **argv, struct layered *g, const char **o
 
 static const char LEVEL_GRAPH[] = "version: 1\ntools:\n  task:\n    builtin: sleep\n";
 
-static void print_diag(struct td_diag *diag, int err, const char *what)
+void print_diag(struct td_diag *diag, int err, const char *what)
 {
 	char line[1024];
 	size_t i;
@@ -1094,7 +1082,7 @@ static int reset_peak_rss(void)
 	return fclose(f) == 0 && ok ? 0 : -1;
 }
 
-static int build_batch(const struct td_graph *graph, const struct dag *d, struct td_batch **out)
+int build_batch(const struct td_graph *graph, const struct dag *d, struct td_batch **out)
 {
 	struct td_batch *b;
 	char id[32];
@@ -1325,7 +1313,9 @@ static int cmd_gen(int argc, char **argv)
 		return gen_calls(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "tools"))
 		return gen_tools(argc - 1, argv + 1);
-	say("usage: tooldag-bench gen calls|tools [options] (see --help)");
+	if (argc >= 2 && !strcmp(argv[1], "dag"))
+		return gen_dag(argc - 1, argv + 1);
+	say("usage: tooldag-bench gen calls|tools|dag [options] (see --help)");
 	return EXIT_USAGE;
 }
 
@@ -1393,8 +1383,17 @@ static void usage(FILE *f)
 	      "  gen calls [-n CALLS] [-l LEVELS] [-d LO:HI] [-s SEED] -o OUTDIR\n"
 	      "                                 the same graph as graph.yaml + calls.json\n"
 	      "  gen tools [-n TOOLS] [-s SEED] -o FILE\n"
+	      "  gen dag --shape S [--dist D] [-n N] [-w W] [--mean MS] [-s SEED] -o OUTDIR\n"
+	      "                                 layered|forkjoin|chain|diamond|er|agent graphs\n"
+	      "                                 with fixed|uniform|lognormal|bimodal durations\n"
 	      "                                 a graph file with TOOLS synthetic tools\n"
 	      "  time -o FILE CMD [ARGS...]     run CMD; write its wall time and peak RSS to FILE\n"
+	      "  simulate GRAPH CALLS [--policy P] [-j N] [--json|--csv] [--svg F] [--gantt F]\n"
+	      "                                 tooldag's scheduler in virtual time\n"
+	      "  real GRAPH CALLS [--policy P] [-j N] [--scale F]\n"
+	      "                                 real sleeps; overhead over the simulation\n"
+	      "  sweep [--policy all] [-j 2,4,8] [--optima TSV] [--summary] FILE...\n"
+	      "                                 simulate STG / WfCommons files imported in memory\n"
 	      "Defaults: -n 100000 -l 10 -d 1:3 -s 42 (kahn_ref's); gen tools -n 10000.\n"
 	      "Exit codes: 0 ok, 1 usage, 2 invalid input, 3 other failure.\n",
 	      f);
@@ -1426,6 +1425,12 @@ int main(int argc, char **argv)
 		return cmd_gen(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "time"))
 		return cmd_time(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "simulate"))
+		return cmd_simulate(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "real"))
+		return cmd_real(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "sweep"))
+		return cmd_sweep(argc - 1, argv + 1);
 	say("unknown command '%s' (try --help)", argv[1]);
 	return EXIT_USAGE;
 }

@@ -40,6 +40,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h> /* FILE, for td_run_trace() */
 
 #ifdef __cplusplus
 extern "C" {
@@ -267,6 +268,9 @@ struct td_functions;
 enum td_schedule {
 	TD_SCHEDULE_LEVEL = 0, /* level barrier: level k+1 starts when level k has finished */
 	TD_SCHEDULE_EAGER,     /* dataflow: a call starts when its own dependencies finished */
+	/* issue 6: eager, but of the ready calls the one with the longest chain of dependents
+	 * still to run (counted in calls) starts first; ties in batch order */
+	TD_SCHEDULE_CRITICAL,
 };
 
 struct td_run_opts {
@@ -448,6 +452,107 @@ TD_API int td_fn_call_cancelled(const struct td_fn_call *call);
  */
 TD_API int td_fn_complete(struct td_fn_call *call, int is_error, const char *content,
 			  size_t len);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Observing a run (issue 8): events, the Chrome trace writer, graph export */
+
+/*
+ * Events. Every change of a call's state is reported, as it happens, to each observer
+ * attached with td_run_observe(). A call's life: CALL_QUEUED (ready: its dependencies are
+ * done, it waits for a slot, a tool limit or a rate token), CALL_STARTED (an attempt runs),
+ * ATTEMPT_FINISHED (retrying set when a retry follows: after the backoff the call is QUEUED
+ * again), CALL_FINISHED (its result is final). A call that never runs (skipped, cancelled
+ * before it started, call-level error) has only CALL_FINISHED, with attempt 0.
+ * LEVEL_STARTED comes before the first CALL_QUEUED of a level and LEVEL_FINISHED after the
+ * last CALL_FINISHED of its calls (calls with a call-level error do not belong to a level's
+ * run; a level none of whose calls was ever queued, as after a cancel, has neither event).
+ * With the eager schedule levels overlap. RUN_FINISHED follows the last CALL_FINISHED.
+ */
+enum td_event_type {
+	TD_EVENT_LEVEL_STARTED = 0,
+	TD_EVENT_CALL_QUEUED,
+	TD_EVENT_CALL_STARTED,
+	TD_EVENT_ATTEMPT_FINISHED,
+	TD_EVENT_CALL_FINISHED,
+	TD_EVENT_LEVEL_FINISHED,
+	TD_EVENT_RUN_FINISHED,
+};
+#define TD_EVENT_NO_CALL UINT32_MAX
+
+/* "level_started", "call_queued", "call_started", "attempt_finished", "call_finished",
+ * "level_finished", "run_finished" (and "unknown"). */
+TD_API const char *td_event_name(enum td_event_type type);
+
+/* One event, valid only during the callback. Fields an event type does not use are 0 (-1 for
+ * exit_code, TD_EVENT_NO_CALL for call). */
+struct td_event {
+	enum td_event_type type;
+	uint32_t call;        /* index in batch order; TD_EVENT_NO_CALL for level and run events */
+	uint32_t level;       /* the call's level, or the level of a LEVEL_* event */
+	enum td_status status; /* ATTEMPT_FINISHED: the attempt's; CALL_FINISHED: the result's */
+	unsigned attempt;     /* 1-based attempt that STARTED/FINISHED; QUEUED: attempts so far */
+	int retrying;         /* ATTEMPT_FINISHED: another attempt follows after the backoff */
+	int exit_code;        /* ATTEMPT_/CALL_FINISHED of a process: its exit code, else -1 */
+	int signal;           /* ATTEMPT_/CALL_FINISHED: the terminating signal, 0 if none */
+	int64_t time_us;      /* when it happened, from the run's start (monotonic) */
+	int64_t run_us;       /* ATTEMPT_FINISHED: the attempt's run time; CALL_FINISHED: first
+	                       * start to last end (-1 if it never started); else 0 */
+	uint32_t done;        /* calls with a final result so far, this event included */
+	uint32_t failed;      /* of those, calls whose status is not ok */
+};
+
+/*
+ * Observer callback. It runs inside td_run_step()/td_run_wait()/td_run_cancel*() while the
+ * scheduler is mid-change: it may read the run (td_run_result(), td_run_makespan_us()) and the
+ * batch and plan, but must not step, cancel or free the run. Keep it short: it runs for every
+ * event of every call.
+ */
+typedef void (*td_observer_fn)(void *userdata, const struct td_run *run,
+			       const struct td_event *event);
+
+/*
+ * Attaches an observer (several may be; they run in the order attached). Only before the run
+ * starts (the first td_run_step()/td_run_wait()/td_run_cancel()): TD_ESTATE after, TD_EINVAL
+ * without fn, TD_ENOMEM. userdata is borrowed and must stay valid until td_run_free() begins;
+ * no callback runs once td_run_free() has been called.
+ */
+TD_API int td_run_observe(struct td_run *run, td_observer_fn fn, void *userdata);
+
+/*
+ * Formats one event as a single-line JSON object without a newline:
+ * {"event","t_ms",...} with "id","tool","level" for call events and, depending on the type,
+ * "attempt","status","exit_code"|"signal"+"signal_name","retrying","ms","done","failed".
+ * Writes at most len bytes into buf, always NUL-terminated when len > 0; returns the length it
+ * wanted (like snprintf), TD_EINVAL or TD_ENOMEM.
+ */
+TD_API int td_event_json(const struct td_run *run, const struct td_event *event, char *buf,
+			 size_t len);
+
+/*
+ * Writes a Chrome trace-event JSON file (what https://ui.perfetto.dev and chrome://tracing
+ * open) of the run as it goes: one track per concurrency slot ("slot 0", "slot 1", ... each
+ * running attempt takes the lowest free slot), each attempt a slice named "TOOL ID" (with
+ * " [STATUS]" when it failed) whose args hold id, tool, level, attempt, status, exit code or
+ * signal and the time it waited in the queue; queue waits ("queued") and retry backoffs
+ * ("backoff") as async slices; levels as async slices plus global instant markers; calls
+ * that never ran as instant events on the "not run" track.
+ * out is borrowed (a stdio stream the caller opened for writing) and must stay open until
+ * td_run_free() returns: the document is completed when the run finishes, or at td_run_free()
+ * for a run freed early. Write errors are the stream's: check ferror()/fclose() after
+ * td_run_free(). Same state rules and errors as td_run_observe().
+ */
+TD_API int td_run_trace(struct td_run *run, FILE *out);
+
+/*
+ * Graphviz DOT of a graph's tools (one rank per tool level: 0 for a tool without depends_on,
+ * else 1 + its dependencies' highest) or of a plan's calls (one rank per level, edges from
+ * each call's direct dependencies, calls with a call-level error dashed and red).
+ * Mermaid (`flowchart LR`, one subgraph per level) of a plan, for Markdown.
+ * *out is a new NUL-terminated string the caller free()s. 0, TD_EINVAL or TD_ENOMEM.
+ */
+TD_API int td_graph_dot(const struct td_graph *graph, char **out);
+TD_API int td_plan_dot(const struct td_plan *plan, char **out);
+TD_API int td_plan_mermaid(const struct td_plan *plan, char **out);
 
 #ifdef __cplusplus
 }

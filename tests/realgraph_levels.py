@@ -35,9 +35,9 @@ def stg_graph(path):
         ps = tok[pos + 3:pos + 3 + npred]
         pos += 3 + npred
         if 1 <= k <= n:
-            ids.append(f"t{k}")
-            preds[f"t{k}"] = {f"t{p}" for p in ps if 1 <= p <= n}
-            ms[f"t{k}"] = time  # one time unit = 1 ms by default
+            ids.append(str(k))
+            preds[str(k)] = {str(p) for p in ps if 1 <= p <= n}
+            ms[str(k)] = time  # one time unit = 1 ms by default
     assert pos == len(tok), f"{path}: trailing numbers"
     return ids, preds, ms
 

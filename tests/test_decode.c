@@ -442,6 +442,45 @@ START_TEST(nesting_bound)
 }
 END_TEST
 
+/*
+ * An array is decoded element by element (each parsed alone); whatever that path cannot take
+ * as it is must come out exactly as from the whole document.
+ */
+START_TEST(element_by_element)
+{
+	static const char head[] = "[" TOOL_USE_1 ",{\"type\":\"tool_use\",\"id\":\"d\",\"name\":"
+	                           "\"get_price\",\"input\":{\"x\":";
+	size_t k, n = strlen(head), depth = 998; /* array + call + input + 998 = 1001 levels */
+	char *deep = malloc(n + 2 * depth + 8);
+
+	/* an element parsed alone is one level shallower than in the document */
+	memcpy(deep, head, n);
+	for (k = 0; k < depth; k++) {
+		deep[n + k] = '[';
+		deep[n + depth + k] = ']';
+	}
+	memcpy(deep + n + 2 * depth, "}}]", 4);
+	syntax(deep, 1, (unsigned)(n + depth), "JSON nested deeper than 1000 levels");
+	free(deep);
+	/* a syntax error after good calls, and data after the array */
+	syntax("[" TOOL_USE_1 ",\n" TOOL_USE_2 ",\n {\"id\": x}]", 3, 9,
+	       "not valid JSON: error near 'x}]'");
+	syntax("[" TOOL_USE_1 "," TOOL_USE_2 "] x", 1,
+	       (unsigned)strlen("[" TOOL_USE_1 "," TOOL_USE_2 "] ") + 1,
+	       "unexpected data after the JSON value");
+	syntax("[" TOOL_USE_1 " " TOOL_USE_2 "]", 1, (unsigned)strlen("[" TOOL_USE_1 " ") + 1,
+	       "not valid JSON: error near '{\"type\":\"tool_use\",\"id\":'");
+	/* cJSON's whitespace (any control byte) between elements, a trailing NUL, a text block */
+	ck_assert_int_eq(
+	    td_batch_decode(g, "[\x01" TOOL_USE_1 "\x02,\x1f" TEXT_BLOCK "]\n\0",
+	                    strlen("[\x01" TOOL_USE_1 "\x02,\x1f" TEXT_BLOCK "]\n") + 1,
+	                    TD_DIALECT_AUTO, "calls.json", &b, &diag),
+	    0);
+	ck_assert_uint_eq(td_batch_count(b), 1);
+	ck_assert_str_eq(td_batch_call_input(b, 0), "{\"city\":\"Paris\"}");
+}
+END_TEST
+
 START_TEST(size_and_length)
 {
 	static const char text[] = "[" TOOL_USE_1 "] trailing garbage that is not read";
@@ -819,6 +858,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, size_and_length);
 	tcase_add_test(tc, from_graph);
 	tcase_add_test(tc, dialect_names);
+	tcase_add_test(tc, element_by_element);
 	tcase_add_test(tc, alloc_failures);
 	tcase_add_test(tc, nul_characters);
 	tcase_add_test(tc, invalid_utf8);

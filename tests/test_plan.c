@@ -149,6 +149,40 @@ START_TEST(explicit_edges)
 	ck_assert_str_eq(deps_ids(3), "a c");
 	ck_assert_uint_eq(p->pred_off[4] - p->pred_off[3], 2);
 	ck_assert_uint_eq(p->succ_off[1] - p->succ_off[0], 2); /* a: c and d */
+	ck_assert(!p->pred_borrowed);                          /* the repeat is dropped in a copy */
+}
+END_TEST
+
+/* Explicit edges only, grouped, no repeats: the plan reads the batch's edge list in place. */
+START_TEST(borrowed_edges)
+{
+	char id[32];
+	int i;
+
+	tg_tool(g, "t", NULL);
+	for (i = 0; i < 20; i++) {
+		snprintf(id, sizeof(id), "c%d", i);
+		add(id, "t");
+	}
+	dep(2, 0);
+	dep(2, 1);
+	dep(3, 2);
+	plan_ok();
+	ck_assert(p->pred_borrowed);
+	ck_assert_ptr_eq(p->pred, b->edge_to);
+	ck_assert_uint_eq(td_plan_level_count(p), 3);
+	ck_assert_str_eq(deps_ids(2), "c0 c1");
+	ck_assert_str_eq(level_ids(2), "c3");
+	td_plan_free(p);
+	p = NULL;
+	/* a list longer than the scan threshold is copied (and de-duplicated by marks) */
+	for (i = 0; i < 17; i++)
+		dep(19, i);
+	dep(19, 16);
+	plan_ok();
+	ck_assert(!p->pred_borrowed);
+	ck_assert_uint_eq(p->pred_off[20] - p->pred_off[19], 17);
+	ck_assert_int_eq(td_plan_call_level(p, 19), 3);
 }
 END_TEST
 
@@ -757,6 +791,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, independent);
 	tcase_add_test(tc, weather_pollen);
 	tcase_add_test(tc, explicit_edges);
+	tcase_add_test(tc, borrowed_edges);
 	tcase_add_test(tc, tools_without_calls);
 	tcase_add_test(tc, barrier_is_linear);
 	tcase_add_test(tc, batch_order_in_levels);

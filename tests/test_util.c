@@ -364,12 +364,17 @@ START_TEST(arena)
 	size_t i;
 
 	for (i = 0; i < 100; i++) {
+		/* the rest is 16-byte aligned, strings are packed without alignment */
+		if (i % 2 == 0)
+			ck_assert_uint_eq((uintptr_t)td__arena_alloc(&a, 1) % 16, 0);
 		s[i] = td__arena_strdup(&a, "hello");
 		ck_assert_ptr_nonnull(s[i]);
-		ck_assert_uint_eq((uintptr_t)s[i] % 16, 0);
+		if (i % 2)
+			ck_assert_ptr_eq(s[i], s[i - 1] + 6);
 	}
 	big = td__arena_alloc(&a, 200000);
 	ck_assert_ptr_nonnull(big);
+	ck_assert_uint_eq((uintptr_t)big % 16, 0);
 	memset(big, 'x', 200000);
 	ck_assert_str_eq(td__arena_strndup(&a, "worldwide", 5), "world");
 	for (i = 0; i < 100; i++)

@@ -76,21 +76,71 @@ static int grow_calls(struct td_batch *b)
 	return 0;
 }
 
+/* ---- call ids ---- */
+
+static size_t id_home(const struct td_batch *b, const char *id)
+{
+	return td__hash(id, strlen(id)) & (b->id_cap - 1);
+}
+
+int td__batch_find(const struct td_batch *b, const char *id, uint32_t *idx)
+{
+	size_t j;
+
+	if (!b->id_cap)
+		return 0;
+	for (j = id_home(b, id); b->id_slot[j]; j = (j + 1) & (b->id_cap - 1))
+		if (strcmp(b->calls[b->id_slot[j] - 1].id, id) == 0) {
+			*idx = b->id_slot[j] - 1;
+			return 1;
+		}
+	return 0;
+}
+
+/* Inserts calls[idx].id, known to be absent; keeps the load under 1/2 so probes stay short. */
+static int id_insert(struct td_batch *b, uint32_t idx)
+{
+	size_t cap = b->id_cap, i, j;
+	uint32_t *old = b->id_slot;
+
+	if ((b->ncalls + 1) * 2 > cap) {
+		cap = cap ? cap * 2 : 32;
+		if (!(b->id_slot = td__calloc(cap, sizeof(*b->id_slot)))) {
+			b->id_slot = old;
+			return TD_ENOMEM;
+		}
+		b->id_cap = cap;
+		for (i = 0; i < b->ncalls; i++) {
+			for (j = id_home(b, b->calls[i].id); b->id_slot[j]; j = (j + 1) & (cap - 1))
+				;
+			b->id_slot[j] = (uint32_t)i + 1;
+		}
+		td__free(old);
+	}
+	for (j = id_home(b, b->calls[idx].id); b->id_slot[j]; j = (j + 1) & (b->id_cap - 1))
+		;
+	b->id_slot[j] = idx + 1;
+	return 0;
+}
+
 /* Copies the input as compact JSON; the common empty input shares one constant. */
 static int set_input(struct td_batch *b, struct td__call *c, const struct cJSON *input)
 {
 	char *text = NULL;
+	size_t len;
 
 	c->input = "{}";
+	c->input_len = 2;
 	if (input && cJSON_IsObject(input) && input->child) {
 		if (!(text = cJSON_PrintUnformatted(input)))
 			return TD_ENOMEM;
-		c->input = td__arena_strdup(&b->arena, text);
+		len = strlen(text);
+		c->input = len < UINT32_MAX ? td__arena_strndup(&b->arena, text, len) : NULL;
+		c->input_len = (uint32_t)len;
 		cJSON_free(text);
 		if (!c->input)
-			return TD_ENOMEM;
+			return len < UINT32_MAX ? TD_ENOMEM : TD_ETOOBIG;
 	}
-	c->input_len = strlen(c->input);
 	return 0;
 }
 
@@ -105,7 +155,7 @@ int td__batch_add_call(struct td_batch *b, const char *id, const char *name,
 	if (b->ncalls >= UINT32_MAX - 1)
 		return TD_ETOOBIG;
 	/* look before inserting: a call that fails half-way must leave no id behind */
-	if (td__strmap_get(&b->by_id, id, dup))
+	if (td__batch_find(b, id, dup))
 		return TD_EBATCH;
 	if (b->ncalls == b->cap && grow_calls(b) < 0)
 		return TD_ENOMEM;
@@ -124,8 +174,8 @@ int td__batch_add_call(struct td_batch *b, const char *id, const char *name,
 	}
 	if (error && !(c->error = td__arena_strdup(&b->arena, error)))
 		return TD_ENOMEM;
-	if (set_input(b, c, input) < 0 || td__strmap_put(&b->by_id, c->id, idx, NULL) < 0)
-		return TD_ENOMEM;
+	if ((r = set_input(b, c, input)) < 0 || (r = id_insert(b, idx)) < 0)
+		return r;
 	b->ncalls++;
 	return (int)idx;
 }
@@ -186,7 +236,7 @@ void td_batch_free(struct td_batch *b)
 	td__free(b->calls);
 	td__free(b->edge_from);
 	td__free(b->edge_to);
-	td__strmap_free(&b->by_id);
+	td__free(b->id_slot);
 	td__arena_free(&b->arena);
 	td__free(b);
 }

@@ -18,9 +18,11 @@
 
 /* Calls are numbered from 1 in messages, in the order they appear in the input. */
 struct pending {
-	uint32_t call;    /* batch index */
-	uint32_t ordinal; /* 1-based number of the call in the input */
-	const cJSON *deps;
+	uint32_t call;     /* batch index */
+	uint32_t ordinal;  /* 1-based number of the call in the input */
+	const cJSON *deps; /* the call's depends_on, or NULL when copied to dctx.dep_ids */
+	size_t dep_off; /* with deps NULL: ndeps NUL-terminated ids from dep_ids.data + dep_off */
+	uint32_t ndeps;
 };
 
 struct dctx {
@@ -35,6 +37,11 @@ struct dctx {
 	size_t npend, pend_cap;
 	size_t suggestions; /* did-you-mean searches done for unknown depends_on ids */
 	size_t values;      /* JSON values still allowed (MAX_JSON_VALUES at first) */
+	/* Call by call (decode_each): the element trees are gone by the time edges are added, so
+	 * depends_on ids are copied here. Batch-level problems only set err there (diag is NULL):
+	 * the whole-tree pass that follows words them. */
+	bool each;
+	struct td__buf dep_ids;
 };
 
 /*
@@ -535,6 +542,21 @@ static bool deps_valid(const cJSON *deps)
 	return true;
 }
 
+/* Copies p's depends_on ids out of the element's tree, which is freed after the call. */
+static int keep_deps(struct dctx *d, struct pending *p)
+{
+	const cJSON *e;
+
+	p->dep_off = d->dep_ids.len;
+	cJSON_ArrayForEach(e, p->deps)
+	{
+		td__buf_append(&d->dep_ids, e->valuestring, strlen(e->valuestring) + 1);
+		p->ndeps++;
+	}
+	p->deps = NULL;
+	return d->dep_ids.oom ? TD_ENOMEM : 0;
+}
+
 static int remember(struct dctx *d, uint32_t call, uint32_t ord, const cJSON *deps)
 {
 	struct pending *p;
@@ -560,7 +582,10 @@ static int remember(struct dctx *d, uint32_t call, uint32_t ord, const cJSON *de
 		d->pend = p;
 		d->pend_cap = cap;
 	}
-	d->pend[d->npend++] = (struct pending){call, ord, deps};
+	p = &d->pend[d->npend++];
+	*p = (struct pending){.call = call, .ordinal = ord, .deps = deps};
+	if (d->each)
+		return keep_deps(d, p);
 	return 0;
 }
 
@@ -650,6 +675,10 @@ static void unknown_dep(struct dctx *d, const struct pending *p, const char *id)
 	const char *near = NULL;
 	size_t i;
 
+	if (d->each) {
+		d->err = TD_EBATCH; /* the whole-tree pass says it, suggestion included */
+		return;
+	}
 	/* a suggestion costs O(calls) per bad id: only for batches a person reads */
 	if (b->ncalls <= 10000 && d->suggestions++ < MAX_SUGGESTIONS &&
 	    (ids = td__malloc(b->ncalls * sizeof(*ids)))) {
@@ -663,22 +692,35 @@ static void unknown_dep(struct dctx *d, const struct pending *p, const char *id)
 	            near ? near : "", near ? "'?)" : "");
 }
 
+static int add_edge(struct dctx *d, const struct pending *p, const char *id)
+{
+	uint32_t dep;
+
+	if (!td__batch_find(d->b, id, &dep))
+		unknown_dep(d, p, id);
+	else if (td__batch_add_edge(d->b, p->call, dep) < 0)
+		return TD_ENOMEM;
+	return 0;
+}
+
 static int add_edges(struct dctx *d)
 {
 	const struct pending *p;
 	const cJSON *e;
-	uint32_t dep;
-	size_t i;
+	const char *id;
+	size_t i, k;
 
 	for (i = 0; i < d->npend; i++) {
 		p = &d->pend[i];
 		cJSON_ArrayForEach(e, p->deps)
 		{
-			if (!td__strmap_get(&d->b->by_id, e->valuestring, &dep))
-				unknown_dep(d, p, e->valuestring);
-			else if (td__batch_add_edge(d->b, p->call, dep) < 0)
+			if (add_edge(d, p, e->valuestring) < 0)
 				return TD_ENOMEM;
 		}
+		for (k = 0, id = d->dep_ids.data + p->dep_off; k < p->ndeps;
+		     k++, id += strlen(id) + 1)
+			if (add_edge(d, p, id) < 0)
+				return TD_ENOMEM;
 	}
 	return 0;
 }
@@ -742,6 +784,127 @@ static int decode_tree(const struct td_graph *graph, const cJSON *root, enum td_
 	return 0;
 }
 
+/* ---- the common case, call by call ---- */
+
+/* decode_each() found something only the whole-tree pass words exactly. */
+#define WHOLE_TREE 1
+
+/* Skips what cJSON takes for whitespace between values (every byte up to ' '). */
+static size_t skip_json_space(const char *s, size_t len, size_t off)
+{
+	while (off < len && (unsigned char)s[off] <= ' ')
+		off++;
+	return off;
+}
+
+/* One array element: like add_calls() for one item, the dialect fixed by the first call. */
+static int each_item(struct dctx *d, const cJSON *it, enum td_dialect want, enum td_dialect *dl,
+                     uint32_t *ord)
+{
+	enum td_dialect got = classify(it);
+	int r;
+
+	if (got == TD_DIALECT_AUTO)
+		return 0;
+	if (*dl == TD_DIALECT_AUTO) {
+		if (want != TD_DIALECT_AUTO && got != want)
+			return WHOLE_TREE; /* the dialect asked for is not there */
+		*dl = d->b->dialect = got;
+	}
+	++*ord;
+	if (got != *dl)
+		return WHOLE_TREE; /* mixed dialects */
+	if ((r = add_call(d, it, *dl, *ord)) < 0)
+		return r;
+	return d->err ? WHOLE_TREE : 0;
+}
+
+/*
+ * A batch of 100,000 calls is ~15 MB of JSON, and cJSON's tree of all of it ~9 times that (a
+ * 64-byte node plus a malloc for each key and string). Every fresh page costs a fault (~19 us
+ * on the VMs we measured), so building that tree was most of `tooldag plan`'s time. When the
+ * document is an array, its elements are parsed one at a time instead - each added to the
+ * batch and freed, so malloc hands the same memory back for the next - which is the whole
+ * document parsed once, at a peak near the batch's own size.
+ *
+ * Only the clean case is done here. A syntax error, nesting past cJSON's limit (an element
+ * parsed alone sits one level shallower), or any batch-level problem returns WHOLE_TREE, and
+ * the caller decodes the document again as one tree, which reports exactly as it always has.
+ */
+static int decode_each(struct dctx *d, const char *s, size_t len, enum td_dialect want)
+{
+	enum td_dialect dl = TD_DIALECT_AUTO;
+	const char *end = NULL;
+	size_t off = skip_json_space(s, len, 0);
+	uint32_t ord = 0;
+	struct scan sc;
+	cJSON *it;
+	int r;
+
+	if (off >= len || s[off] != '[')
+		return WHOLE_TREE;
+	scan(s, len, &sc);
+	if (sc.deep_at < len)
+		return WHOLE_TREE;
+	off = skip_json_space(s, len, off + 1);
+	while (off < len && s[off] != ']') {
+		/* cJSON skips a byte order mark at the start of what it is given: not inside */
+		if ((unsigned char)s[off] == 0xef)
+			return WHOLE_TREE;
+		if (!(it = cJSON_ParseWithLengthOpts(s + off, len - off, &end, 0)))
+			return WHOLE_TREE;
+		r = each_item(d, it, want, &dl, &ord);
+		cJSON_Delete(it);
+		if (r)
+			return r;
+		off = skip_json_space(s, len, (size_t)(end - s));
+		if (off < len && s[off] == ',')
+			off = skip_json_space(s, len, off + 1);
+		else if (off >= len || s[off] != ']')
+			return WHOLE_TREE;
+	}
+	if (off >= len)
+		return WHOLE_TREE;
+	off++;
+	/* what parse() accepts after the value */
+	if (!only_space(s, len, &off) && s[off] != '\0')
+		return WHOLE_TREE;
+	if (dl == TD_DIALECT_AUTO)
+		return WHOLE_TREE; /* no calls */
+	if ((r = add_edges(d)) < 0)
+		return r;
+	return d->err ? WHOLE_TREE : 0;
+}
+
+/* decode_each() into a new batch: 0 (*out set), WHOLE_TREE or TD_ENOMEM (said in diag). */
+static int decode_array(const struct td_graph *graph, const char *json, size_t len,
+                        enum td_dialect dialect, const char *name, struct td_batch **out,
+                        struct td_diag *diag)
+{
+	struct dctx d = {.name = name, .each = true};
+	int r;
+
+	/* the same text checks as parse() (UTF-8, NUL, the JSON value budget, which read_call
+	 * spends on `arguments`): text that fails them goes the whole-tree way, which says why */
+	if (unfit_text(&d, json, len))
+		return WHOLE_TREE;
+	d.b = td__batch_alloc(graph, dialect);
+	if (!d.b)
+		return TD_ENOMEM;
+	r = decode_each(&d, json, len, dialect);
+	td__free(d.ordinal);
+	td__free(d.pend);
+	td__buf_free(&d.dep_ids);
+	if (r) {
+		if (r == TD_ENOMEM)
+			td__diag_add(diag, r, name, 0, 0, "out of memory decoding the calls");
+		td_batch_free(d.b);
+		return r;
+	}
+	*out = d.b;
+	return 0;
+}
+
 int td_batch_decode(const struct td_graph *graph, const char *json, size_t len,
                     enum td_dialect dialect, const char *name, struct td_batch **out,
                     struct td_diag *diag)
@@ -764,6 +927,9 @@ int td_batch_decode(const struct td_graph *graph, const char *json, size_t len,
 		json += 3; /* a UTF-8 byte order mark, as some editors write */
 		len -= 3;
 	}
+	if ((r = decode_array(graph, json ? json : "", len, dialect, d.name, out, diag)) !=
+	    WHOLE_TREE)
+		return r;
 	if ((r = parse(&d, json ? json : "", len, &root)))
 		return r;
 	r = decode_tree(graph, root, dialect, d.name, 0, d.values, out, diag);

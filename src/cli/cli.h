@@ -4,6 +4,7 @@
 #define TD_CLI_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "tooldag.h"
 
@@ -42,9 +43,38 @@ int cli_load_plan(const char *graph_path, const char *calls_path, enum td_dialec
 		  struct cli_job *job);
 void cli_job_free(struct cli_job *job);
 
+/* progress.c: what `run` shows on stderr while it runs (an observer of the run's events). */
+enum progress_mode {
+	PROGRESS_AUTO = 0, /* TTY when the stream is a terminal, else NONE */
+	PROGRESS_NONE,
+	PROGRESS_TTY,      /* one status line, overprinted */
+	PROGRESS_PLAIN,    /* one text line per event */
+	PROGRESS_JSON,     /* one JSON object per line per event */
+};
+struct progress;
+/* Attaches to run (before it starts); *out is NULL when the mode shows nothing. 0 or -1. */
+int progress_attach(struct td_run *run, const struct td_plan *plan, enum progress_mode mode,
+		    FILE *f, struct progress **out);
+/* How long the poll loop may sleep so the status line keeps moving (ms), -1: no limit. */
+int progress_poll_ms(const struct progress *p);
+/* After each step: redraws the status line if it is due (the running call's clock moves),
+ * or writes out the step's event lines (buffered until then). */
+void progress_tick(struct progress *p, const struct td_run *run);
+/* Erases the status line before something else is written to its stream. */
+void progress_clear(struct progress *p);
+void progress_free(struct progress *p);
+
+/* failures.c: the FAILED: summary at the end of `run`. */
+struct failures;
+int failures_attach(struct td_run *run, size_t ncalls, struct failures **out);
+void failures_print(const struct failures *fl, const struct td_run *run,
+		    const struct td_batch *batch, FILE *f);
+void failures_free(struct failures *fl);
+
 int cmd_check(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
 int cmd_tools(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_dot(int argc, char **argv);
 
 #endif /* TD_CLI_H */

@@ -79,12 +79,13 @@ int cmd_check(int argc, char **argv)
 /* ---- plan ---- */
 
 static const char plan_help[] =
-	"usage: tooldag plan [--json] [--dialect D] GRAPH [CALLS]\n\n"
+	"usage: tooldag plan [--json | --mermaid] [--dialect D] GRAPH [CALLS]\n\n"
 	"Prints the levels the calls would run in: level 0 has no dependencies, level k+1 waits\n"
 	"for level k. CALLS is a JSON file or '-' for stdin; without it, the graph's own calls:\n"
 	"are planned, else stdin is read.\n\n"
 	"  --json          print {\"levels\":[[id...]...],\"calls\":[{id,name,level,depends_on,\n"
 	"                  error?}...]} instead of the human-readable listing\n"
+	"  --mermaid       print a Mermaid flowchart, one subgraph per level, for Markdown\n"
 	"  --dialect D     read the calls as D (anthropic, openai, responses; default: detect)\n";
 
 static void print_deps(const struct td_plan *plan, size_t call)
@@ -137,6 +138,7 @@ int cmd_plan(int argc, char **argv)
 {
 	static const struct option opts[] = {{"help", no_argument, NULL, 'h'},
 					     {"json", no_argument, NULL, 'J'},
+					     {"mermaid", no_argument, NULL, 'M'},
 					     {"dialect", required_argument, NULL, 'D'},
 					     {0}};
 	enum td_dialect dialect = TD_DIALECT_AUTO;
@@ -149,6 +151,7 @@ int cmd_plan(int argc, char **argv)
 		switch (c) {
 		case 'h': fputs(plan_help, stdout); return EXIT_OK;
 		case 'J': json = 1; break;
+		case 'M': json = 2; break;
 		case 'D':
 			if (parse_dialect("plan", optarg, &dialect))
 				return EXIT_USAGE;
@@ -163,7 +166,8 @@ int cmd_plan(int argc, char **argv)
 	if (r)
 		return r;
 	if (json) {
-		if ((r = td_plan_json(job.plan, 0, &out)) == TD_ETOOBIG) {
+		r = json == 2 ? td_plan_mermaid(job.plan, &out) : td_plan_json(job.plan, 0, &out);
+		if (r == TD_ETOOBIG) {
 			cli_error("plan --json: the calls' dependency lists are too long to print (tool "
 				  "dependencies between many calls); 'tooldag plan' shows the levels");
 			r = EXIT_INVALID;

@@ -24,20 +24,37 @@ static const char run_help[] =
 	"own calls: run, else stdin is read.\n\n"
 	"  -j, --jobs N          calls in flight at most (default: the graph's concurrency)\n"
 	"  --schedule POLICY     level (default): a barrier between levels; eager: a call starts\n"
-	"                        as soon as its own dependencies have finished\n"
+	"                        as soon as its own dependencies have finished; critical: eager,\n"
+	"                        longest chain of dependents first\n"
 	"  --dialect D           read the calls as D (anthropic, openai, responses; default: detect)\n"
 	"  --report FILE         write the run report (timings, status, attempts) as JSON\n"
 	"  --fail-on-error       exit 3 if any call ended in error (default: errors are results)\n"
+	"  --progress MODE       what stderr shows while the run goes: auto (default: a status\n"
+	"                        line on a terminal, nothing otherwise), tty (the status line\n"
+	"                        anyway), plain (a line per event), json (a JSON object per\n"
+	"                        line per event), none\n"
+	"  -q, --quiet           no status line and no summary of the failed calls (the\n"
+	"                        summary is left out with --progress=json too: stderr stays JSON)\n"
+	"  --trace FILE          write a Chrome trace-event file (open it in ui.perfetto.dev\n"
+	"                        or chrome://tracing)\n"
 	"  --pretty              indent the results\n\n"
 	"SIGINT or SIGTERM cancels the run: running tools are killed, unfinished calls get a\n"
 	"'cancelled' result, the results are still printed, and the exit code is 130. A second\n"
 	"signal exits at once.\n";
 
 struct run_args {
-	const char *graph, *calls, *report;
+	const char *graph, *calls, *report, *trace;
 	enum td_dialect dialect;
 	struct td_run_opts opts;
-	int fail_on_error, pretty;
+	int fail_on_error, pretty, quiet;
+	enum progress_mode progress;
+};
+
+/* The observers of one run: what stderr shows, the failure summary, the trace file. */
+struct watch {
+	struct progress *progress;
+	struct failures *failures;
+	FILE *trace;
 };
 
 static int usage_error(const char *what)
@@ -45,6 +62,19 @@ static int usage_error(const char *what)
 	cli_error("run: %s", what);
 	fprintf(stderr, "Try 'tooldag run --help'.\n");
 	return EXIT_USAGE;
+}
+
+static int parse_progress(const char *s, enum progress_mode *m)
+{
+	static const char *const names[] = {"auto", "none", "tty", "plain", "json"};
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(s, names[i]) == 0) {
+			*m = (enum progress_mode)i;
+			return 0;
+		}
+	return -1;
 }
 
 static int parse_args(int argc, char **argv, struct run_args *a)
@@ -56,13 +86,16 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 					     {"report", required_argument, NULL, 'R'},
 					     {"fail-on-error", no_argument, NULL, 'F'},
 					     {"pretty", no_argument, NULL, 'P'},
+					     {"progress", required_argument, NULL, 'G'},
+					     {"quiet", no_argument, NULL, 'q'},
+					     {"trace", required_argument, NULL, 'T'},
 					     {0}};
 	char *end;
 	long n;
 	int c;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "hj:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hj:q", opts, NULL)) != -1) {
 		switch (c) {
 		case 'h': fputs(run_help, stdout); return -1;
 		case 'j':
@@ -77,8 +110,10 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 				a->opts.schedule = TD_SCHEDULE_LEVEL;
 			else if (strcmp(optarg, "eager") == 0)
 				a->opts.schedule = TD_SCHEDULE_EAGER;
+			else if (strcmp(optarg, "critical") == 0)
+				a->opts.schedule = TD_SCHEDULE_CRITICAL;
 			else
-				return usage_error("--schedule takes level or eager");
+				return usage_error("--schedule takes level, eager or critical");
 			break;
 		case 'D':
 			if (td_dialect_parse(optarg, &a->dialect) < 0)
@@ -87,6 +122,12 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 		case 'R': a->report = optarg; break;
 		case 'F': a->fail_on_error = 1; break;
 		case 'P': a->pretty = 1; break;
+		case 'q': a->quiet = 1; break;
+		case 'T': a->trace = optarg; break;
+		case 'G':
+			if (parse_progress(optarg, &a->progress))
+				return usage_error("--progress takes auto, tty, plain, json or none");
+			break;
 		default: return usage_error("unknown option");
 		}
 	}
@@ -97,8 +138,16 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 	return 0;
 }
 
+/* The run's own timeout, shortened so a status line keeps moving. */
+static int poll_ms(const struct td_run *run, const struct progress *pg)
+{
+	int t = td_run_timeout(run), cap = progress_poll_ms(pg);
+
+	return cap >= 0 && (t < 0 || t > cap) ? cap : t;
+}
+
 /* Drives the run to completion; returns 1 if it was interrupted by a signal. */
-static int drive(struct td_run *run, int sfd)
+static int drive(struct td_run *run, int sfd, struct progress *pg)
 {
 	struct signalfd_siginfo si;
 	struct pollfd pfd[2];
@@ -107,17 +156,20 @@ static int drive(struct td_run *run, int sfd)
 	while (td_run_step(run) > 0) {
 		pfd[0] = (struct pollfd){.fd = td_run_fd(run), .events = POLLIN};
 		pfd[1] = (struct pollfd){.fd = sfd, .events = POLLIN};
-		if (poll(pfd, 2, td_run_timeout(run)) < 0 && errno != EINTR)
+		if (poll(pfd, 2, poll_ms(run, pg)) < 0 && errno != EINTR)
 			break;
+		progress_tick(pg, run);
 		if (!(pfd[1].revents & POLLIN) || read(sfd, &si, sizeof(si)) != sizeof(si))
 			continue;
 		if (interrupted) {
 			/* second signal: kill and reap everything, then leave at once */
 			td_run_free(run);
 			fprintf(stderr, "tooldag: interrupted twice, exiting\n");
+			fflush(stderr); /* buffered with --progress=plain|json */
 			_exit(EXIT_INTERRUPTED);
 		}
 		interrupted = 1;
+		progress_clear(pg);
 		fprintf(stderr, "tooldag: %s, cancelling the run\n", strsignal((int)si.ssi_signo));
 		td_run_cancel(run);
 	}
@@ -155,10 +207,52 @@ static int any_error(const struct td_run *run, size_t n)
 	return 0;
 }
 
+static int watch_start(struct td_run *run, const struct cli_job *job, const struct run_args *a,
+		       struct watch *w)
+{
+	memset(w, 0, sizeof(*w));
+	if (a->trace) {
+		w->trace = fopen(a->trace, "we");
+		if (!w->trace) {
+			cli_error("cannot write the trace to '%s': %s", a->trace, strerror(errno));
+			return EXIT_RUNTIME;
+		}
+		if (td_run_trace(run, w->trace) < 0) {
+			cli_error("cannot set up the trace: out of memory");
+			return EXIT_RUNTIME;
+		}
+	}
+	if (progress_attach(run, job->plan, a->quiet ? PROGRESS_NONE : a->progress, stderr,
+			    &w->progress) < 0 ||
+	    (!a->quiet && a->progress != PROGRESS_JSON && failures_attach(run, td_batch_count(job->batch), &w->failures) < 0)) {
+		cli_error("cannot set up the progress display: out of memory");
+		return EXIT_RUNTIME;
+	}
+	return 0;
+}
+
+/* After td_run_free(): the trace is complete only then. */
+static int watch_end(struct watch *w, const char *trace_path)
+{
+	int ok = 1;
+
+	progress_free(w->progress);
+	failures_free(w->failures);
+	if (w->trace) {
+		ok = !ferror(w->trace);
+		if (fclose(w->trace) != 0)
+			ok = 0;
+		if (!ok)
+			cli_error("cannot write the trace to '%s': %s", trace_path, strerror(errno));
+	}
+	return ok ? EXIT_OK : EXIT_RUNTIME;
+}
+
 static int run_plan(struct cli_job *job, struct run_args *a, int sfd)
 {
 	struct td_diag diag = {0};
 	struct td_run *run;
+	struct watch w;
 	int interrupted, r, r2;
 	char *out;
 
@@ -167,14 +261,23 @@ static int run_plan(struct cli_job *job, struct run_args *a, int sfd)
 		td_diag_clear(&diag);
 		return EXIT_RUNTIME;
 	}
-	interrupted = drive(run, sfd);
+	r = watch_start(run, job, a, &w);
+	if (r) {
+		td_run_free(run);
+		watch_end(&w, a->trace);
+		return r;
+	}
+	interrupted = drive(run, sfd, w.progress);
+	progress_clear(w.progress);
 	if (td_run_results_json(run, TD_DIALECT_AUTO, a->pretty, &out) < 0) {
 		cli_error("cannot encode the results: out of memory");
 		td_run_free(run);
+		watch_end(&w, a->trace);
 		return EXIT_RUNTIME;
 	}
 	r = cli_write_stdout(out);
 	free(out);
+	failures_print(w.failures, run, job->batch, stderr);
 	r2 = a->report ? write_report(run, a->report) : EXIT_OK;
 	if (!r)
 		r = r2;
@@ -183,7 +286,8 @@ static int run_plan(struct cli_job *job, struct run_args *a, int sfd)
 	if (!r && a->fail_on_error && any_error(run, td_batch_count(job->batch)))
 		r = EXIT_CALL_ERRORS;
 	td_run_free(run);
-	return r;
+	r2 = watch_end(&w, a->trace);
+	return r ? r : r2;
 }
 
 int cmd_run(int argc, char **argv)

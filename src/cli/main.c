@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* main.c - the tooldag command: dispatch to check, plan, tools and run. */
+/* main.c - the tooldag command: dispatch to check, dot, plan, tools and run. */
 #include <stdio.h>
 #include <string.h>
 
@@ -11,6 +11,7 @@ static const struct command {
 	const char *summary;
 } commands[] = {
 	{"check", cmd_check, "validate a graph file (and its own calls, if any)"},
+	{"dot", cmd_dot, "print the tools, or a batch's calls, as Graphviz DOT by level"},
 	{"plan", cmd_plan, "print the levels a batch of calls would run in"},
 	{"run", cmd_run, "run a batch of calls, level by level, and print the results"},
 	{"tools", cmd_tools, "print the tool definitions for a model API's `tools` parameter"},

@@ -44,6 +44,7 @@ struct td__job {
 	int signal;            /* 0 when none */
 	int truncated;
 	int no_retry;  /* failed in a way a retry cannot fix (program not found) */
+	int64_t retry_after_us; /* > 0: the server asked to wait this long before a retry */
 	char *content; /* td__malloc'd, NUL-terminated; the scheduler takes it */
 	size_t content_len;
 
@@ -73,5 +74,10 @@ int td__job_set_content(struct td__job *job, enum td_status status, const char *
 /* The backends tooldag ships: processes (run:) and built-ins (builtin:). */
 int td__proc_backend_new(struct td__loop *loop, struct td__backend **out);
 int td__builtin_backend_new(struct td__loop *loop, struct td__backend **out);
+/* http: tools through libcurl's multi interface on the same ring (http.c). One per run: its
+ * multi handle is the run's connection cache. When g has http tools, libcurl (and its TLS
+ * library) is initialised here, before the run starts, not inside its makespan. */
+int td__http_backend_new(struct td__loop *loop, const struct td_graph *g,
+                         struct td__backend **out);
 
 #endif /* TD_BACKEND_H */

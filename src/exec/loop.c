@@ -25,6 +25,7 @@
 struct td__loop {
 	struct io_uring ring;
 	int64_t now;
+	int virt; /* virtual time: see td__loop_set_virtual() */
 	unsigned inflight; /* requests submitted or queued, not yet completed */
 	struct td__timer **heap;
 	uint32_t nheap, heap_cap;
@@ -147,8 +148,24 @@ int64_t td__loop_now(const struct td__loop *l)
 
 int64_t td__loop_update_now(struct td__loop *l)
 {
-	l->now = td__now_us();
+	if (!l->virt)
+		l->now = td__now_us();
 	return l->now;
+}
+
+void td__loop_set_virtual(struct td__loop *l)
+{
+	l->virt = 1;
+}
+
+/* Virtual time: instead of sleeping until the earliest deadline, jump there. Only when there
+ * is nothing to do now (no deferred callback) and waiting was asked for: the caller waits only
+ * once nothing more can start at the current instant, which keeps simulated starts exact. */
+static int virtual_wait(struct td__loop *l)
+{
+	if (!l->defer_head && l->nheap && l->heap[0]->when > l->now)
+		l->now = l->heap[0]->when;
+	return io_uring_submit(&l->ring);
 }
 
 unsigned td__loop_inflight(const struct td__loop *l)
@@ -183,6 +200,17 @@ int td__loop_poll_in(struct td__loop *l, struct td__op *op, int fd)
 	if (!sqe)
 		return -EBUSY;
 	io_uring_prep_poll_add(sqe, fd, POLLIN);
+	queued(l, sqe, op);
+	return 0;
+}
+
+int td__loop_poll(struct td__loop *l, struct td__op *op, int fd, unsigned events)
+{
+	struct io_uring_sqe *sqe = get_sqe(l);
+
+	if (!sqe)
+		return -EBUSY;
+	io_uring_prep_poll_add(sqe, fd, events);
 	queued(l, sqe, op);
 	return 0;
 }
@@ -411,12 +439,12 @@ static int run_deferred(struct td__loop *l)
 
 int td__loop_run(struct td__loop *l, int wait)
 {
-	int r = wait ? wait_for_work(l) : io_uring_submit(&l->ring);
+	int r = !wait ? io_uring_submit(&l->ring) : l->virt ? virtual_wait(l) : wait_for_work(l);
 
 	if (r < 0 && r != -EBUSY && r != -EINTR && r != -ETIME)
 		return r;
 	r = reap(l);
-	l->now = td__now_us();
+	td__loop_update_now(l);
 	r += expire_timers(l);
 	r += run_deferred(l);
 	return r;

@@ -54,9 +54,19 @@ int td__loop_fd(const struct td__loop *l);
 int64_t td__loop_now(const struct td__loop *l);
 /* Refreshes the cached clock and returns it. */
 int64_t td__loop_update_now(struct td__loop *l);
+/*
+ * Virtual time (tooldag-bench simulate): from now on the clock stands still at its current
+ * value, and td__loop_run(l, 1) moves it to the earliest timer deadline instead of sleeping
+ * until then. Timers and everything that reads the clock (the scheduler's start and end
+ * stamps, rate limits, backoff) then see simulated time, and a run over backends that finish
+ * jobs by timers takes no real time. Ring requests still work but do not move the clock.
+ */
+void td__loop_set_virtual(struct td__loop *l);
 
 /* Ring requests; 0 or -errno (the fn then never runs). */
 int td__loop_poll_in(struct td__loop *l, struct td__op *op, int fd);
+/* A one-shot poll for `events` (POLLIN, POLLOUT; errors and hang-up are always reported). */
+int td__loop_poll(struct td__loop *l, struct td__op *op, int fd, unsigned events);
 int td__loop_read(struct td__loop *l, struct td__op *op, int fd, void *buf, unsigned len);
 int td__loop_send(struct td__loop *l, struct td__op *op, int fd, const void *buf, unsigned len);
 /* Asks the kernel to cancel op's request; op->fn still runs (with -ECANCELED or its result). */

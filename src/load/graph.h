@@ -16,7 +16,7 @@ struct cJSON;
 enum td__kind {
 	TD_KIND_NONE = 0,
 	TD_KIND_RUN,      /* run: [argv...] */
-	TD_KIND_HTTP,     /* http: {url, method, headers} */
+	TD_KIND_HTTP,     /* http: {url, method, headers, body, query} */
 	TD_KIND_BUILTIN,  /* builtin: sleep|echo */
 	TD_KIND_FUNCTION, /* function: NAME, registered by the embedding program */
 };
@@ -78,10 +78,12 @@ struct td__tool {
 	char **argv;              /* run: NULL-terminated; argv[0] as written */
 	size_t argc;
 	struct {
-		char *url;
+		char *url;             /* ${VAR} expanded at load time: may hold secrets, never print it */
 		char *method;         /* default "POST" */
-		struct td__kv *headers;
+		struct td__kv *headers; /* values with ${VAR} already expanded: may hold secrets */
 		size_t nheaders;
+		bool body_input;        /* body: input (default for POST, PUT, PATCH) or none */
+		bool query_input;       /* query: from_input (default for GET) or none */
 	} http;
 	enum td__builtin builtin;
 	char *function;           /* function: NAME */
@@ -110,6 +112,8 @@ struct td_graph {
 	 */
 	struct cJSON *calls;
 	unsigned calls_line;
+	/* the YAML document's scalars, which the JSON above (and tools[].schema) points into */
+	struct td__arena yaml_text;
 };
 
 /* Index of the tool named `name`, or -1. */

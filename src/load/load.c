@@ -164,6 +164,9 @@ static int load(const char *buf, size_t len, const char *name, char *dir, struct
 	L.g->dir = dir;
 	L.g->concurrency = TD_DEFAULT_CONCURRENCY;
 	err = run_passes(&L, buf, len);
+	/* the schemas and calls converted to JSON borrow the document's strings */
+	L.g->yaml_text = L.doc.arena;
+	L.doc.arena.head = NULL;
 	td__ydoc_free(&L.doc);
 	td__free(L.depends);
 	if (err) {
@@ -328,6 +331,7 @@ void td_graph_free(struct td_graph *g)
 	td__free(g->tools);
 	td__strmap_free(&g->by_name);
 	cJSON_Delete(g->calls);
+	td__arena_free(&g->yaml_text);
 	td__free(g->name);
 	td__free(g->dir);
 	td__free(g);

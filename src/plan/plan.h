@@ -18,12 +18,13 @@
 struct td_plan {
 	const struct td_batch *batch;
 	uint32_t ncalls;
-	uint32_t nnodes;          /* calls + barriers */
-	uint32_t *barrier_tool;   /* [nnodes - ncalls]: the tool each barrier stands for */
+	uint32_t nnodes;        /* calls + barriers */
+	uint32_t *barrier_tool; /* [nnodes - ncalls]: the tool each barrier stands for */
 
 	/* CSR over nodes: what each node depends on (pred) and what depends on it (succ).
 	 * Duplicate edges are removed. */
 	uint32_t *pred_off, *pred; /* pred_off[nnodes + 1] */
+	bool pred_borrowed;        /* pred is the batch's edge_to (see borrow_pred in plan.c) */
 	uint32_t *succ_off, *succ; /* succ_off[nnodes + 1] */
 
 	/* [nnodes]: level of each call; a barrier's entry is its ready level (1 + the highest
@@ -32,7 +33,7 @@ struct td_plan {
 	uint32_t nlevels;
 	/* levels as runs of call indices, batch order inside each level, calls with a call-level
 	 * error left out: level k is order[level_off[k] .. level_off[k + 1]) */
-	uint32_t *level_off;      /* [nlevels + 1] */
+	uint32_t *level_off; /* [nlevels + 1] */
 	uint32_t *order;
 };
 

@@ -169,7 +169,10 @@ int td_run_report_json(const struct td_run *run, int pretty, char **out)
 	td__buf_printf(&b, "{\"makespan_ms\":%lld.%03lld", (long long)(us / 1000),
 	               (long long)(us % 1000));
 	td__buf_printf(&b, ",\"schedule\":\"%s\",\"concurrency\":%u,\"cancelled\":%s",
-	               run->opts.schedule == TD_SCHEDULE_EAGER ? "eager" : "level", run->limit,
+	               run->opts.schedule == TD_SCHEDULE_EAGER      ? "eager"
+	               : run->opts.schedule == TD_SCHEDULE_CRITICAL ? "critical"
+	                                                            : "level",
+	               run->limit,
 	               run->cancelled ? "true" : "false");
 	td__buf_puts(&b, ",\"calls\":[");
 	for (c = 0; c < run->plan->ncalls; c++) {

@@ -101,11 +101,14 @@ static int make_backends(struct td_run *r, struct td__backend *fake)
 		err = td__builtin_backend_new(r->loop, &r->builtin);
 	if (!err)
 		err = td__fn_backend_new(r->loop, r->opts.functions, r->batch, &r->fn);
+	if (!err)
+		err = td__http_backend_new(r->loop, r->graph, &r->http);
 	if (err)
 		return err;
 	td__sched_attach(r, r->proc);
 	td__sched_attach(r, r->builtin);
 	td__sched_attach(r, r->fn);
+	td__sched_attach(r, r->http);
 	return 0;
 }
 
@@ -252,7 +255,7 @@ int td_run_cancel_id(struct td_run *run, const char *id)
 
 	if (!run || !id)
 		return TD_EINVAL;
-	if (!td__strmap_get(&run->batch->by_id, id, &c))
+	if (!td__batch_find(run->batch, id, &c))
 		return TD_ENOTFOUND;
 	td__sched_cancel_call(run, c);
 	return 0;
@@ -287,6 +290,7 @@ void td_run_free(struct td_run *run)
 {
 	if (!run)
 		return;
+	td__observe_free(run); /* before drain(): its cancellations are not news to anyone */
 	drain(run);
 	td__sched_fini(run);
 	if (run->proc)
@@ -296,6 +300,8 @@ void td_run_free(struct td_run *run)
 	if (run->fn)
 		run->fn->free(run->fn);
 	td__free(run->finish_order);
+	if (run->http) /* before the loop: it cleans up curl's sockets, whose polls are on it */
+		run->http->free(run->http);
 	td__loop_free(run->loop);
 	td__free(run);
 }

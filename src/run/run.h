@@ -71,6 +71,7 @@ struct td_run {
 	struct td__loop *loop;
 	struct td__backend *proc, *builtin, *fake; /* fake: tests; replaces both when set */
 	struct td__backend *fn;                    /* function: tools (exec/fn.c) */
+	struct td__backend *http;                  /* http: tools (exec/http.c) */
 
 	struct td__callrun *calls; /* [ncalls] */
 	struct td__toolrun *tools; /* [graph->ntools] */
@@ -82,6 +83,11 @@ struct td_run {
 	uint32_t *ready; /* min-heap of call indices: batch order */
 	uint32_t nready;
 	uint32_t *scratch; /* [2 * ncalls]: direct dependencies of one call */
+	/* critical policy only (else NULL): longest remaining path per node, what it is made of
+	 * (cost_us [ncalls], the host's; NULL: 1 per call) and room to compute it [2 * nnodes] */
+	int64_t *rank;
+	const int64_t *cost_us;
+	uint32_t *rank_tmp;
 
 	struct td__job *free_jobs;                  /* pool */
 	struct td__job *completed, *completed_tail; /* done() queue, handled by the scheduler */
@@ -100,6 +106,9 @@ struct td_run {
 	/* every state change, as it happens (tests check the state machine with it); may be NULL */
 	void (*trace)(void *ud, uint32_t call, enum td__cstate from, enum td__cstate to);
 	void *trace_ud;
+
+	/* td_run_observe()'s observers (observe.c), fed from `trace`; NULL until the first */
+	struct td__observers *obs;
 };
 
 /* sched.c */
@@ -115,8 +124,17 @@ uint32_t td__sched_deps(struct td_run *r, uint32_t c);
 int td__sched_finished(const struct td_run *r);
 /* Ready calls and free slots: another td__sched_progress() would start something. */
 int td__sched_can_start(const struct td_run *r);
+/* Critical policy: rank calls by these estimated durations ([ncalls], kept by reference;
+ * NULL: 1 per call). Call before the run starts; no effect under the other policies. */
+void td__sched_set_costs(struct td_run *r, const int64_t *cost_us);
 /* Routes be's completions to r's scheduler. */
 void td__sched_attach(struct td_run *r, struct td__backend *be);
+
+/* observe.c: attaches an observer whose fini(ud), when not NULL, runs once at td_run_free()
+ * after the last event (the run's own writers, e.g. the trace, free themselves there). */
+int td__run_observe(struct td_run *r, td_observer_fn fn, void (*fini)(void *ud), void *ud);
+/* Detaches every observer (no event reaches them afterwards) and runs the fini hooks. */
+void td__observe_free(struct td_run *r);
 
 /* run.c: a run whose every call goes to `fake` (tests: no processes). */
 int td__run_new_fake(const struct td_plan *plan, const struct td_run_opts *opts,

@@ -12,6 +12,11 @@
  * finished; the eager policy releases a call when its own predecessors are done. A call its
  * tool cannot take now (per-tool concurrency or rate) is parked in the tool's queue (batch
  * order) and goes back to the heap when the tool frees a slot or earns a token.
+ *
+ * The critical policy releases calls as eager does but orders the heap by longest remaining
+ * path first (the call's own cost plus the costliest chain of dependents after it, as Ninja's
+ * critical-path scheduling does), ties in batch order. Costs are 1 per call unless the host
+ * gives estimates (td__sched_set_costs(); tooldag-bench passes the declared durations).
  */
 #include <math.h>
 #include <stdio.h>
@@ -52,13 +57,27 @@ static double next_random(struct td_run *r)
 	return (double)((r->rng * 2685821657736338717ULL) >> 11) / 9007199254740992.0;
 }
 
-/* ---- ready heap (call indices, smallest first) ---- */
+/* ---- ready heap: batch order, or longest remaining path first under critical ---- */
+
+/* Whether call a starts before call b. */
+static int before(const struct td_run *r, uint32_t a, uint32_t b)
+{
+	if (r->rank && r->rank[a] != r->rank[b])
+		return r->rank[a] > r->rank[b];
+	return a < b;
+}
+
+/* Eager and critical release a call as soon as its own predecessors are done. */
+static int dataflow(const struct td_run *r)
+{
+	return r->opts.schedule == TD_SCHEDULE_EAGER || r->opts.schedule == TD_SCHEDULE_CRITICAL;
+}
 
 static void heap_push(struct td_run *r, uint32_t c)
 {
 	uint32_t i = r->nready++;
 
-	while (i > 0 && r->ready[(i - 1) / 2] > c) {
+	while (i > 0 && before(r, c, r->ready[(i - 1) / 2])) {
 		r->ready[i] = r->ready[(i - 1) / 2];
 		i = (i - 1) / 2;
 	}
@@ -74,9 +93,9 @@ static void heap_pop(struct td_run *r)
 
 		if (k >= n)
 			break;
-		if (k + 1 < n && r->ready[k + 1] < r->ready[k])
+		if (k + 1 < n && before(r, r->ready[k + 1], r->ready[k]))
 			k++;
-		if (last <= r->ready[k])
+		if (!before(r, r->ready[k], last))
 			break;
 		r->ready[i] = r->ready[k];
 		i = k;
@@ -179,8 +198,8 @@ static void node_done(struct td_run *r, uint32_t node, int fail)
 			continue;
 		if (s >= p->ncalls)
 			node_done(r, s, r->depfail[s]);
-		else if (r->opts.schedule == TD_SCHEDULE_EAGER && !r->cancelled &&
-		         r->calls[s].state == TD_CS_WAITING && !r->batch->calls[s].error)
+		else if (dataflow(r) && !r->cancelled && r->calls[s].state == TD_CS_WAITING &&
+		         !r->batch->calls[s].error)
 			transition(r, s, TD_CS_READY);
 	}
 }
@@ -437,6 +456,8 @@ static struct td__backend *backend_for(struct td_run *r, const struct td__tool *
 		return r->builtin;
 	if (tool->kind == TD_KIND_FUNCTION)
 		return r->fn;
+	if (tool->kind == TD_KIND_HTTP)
+		return r->http;
 	return NULL;
 }
 
@@ -579,7 +600,9 @@ static void backoff_fired(struct td__timer *t)
 	transition(cr->run, (uint32_t)(cr - cr->run->calls), TD_CS_READY);
 }
 
-static void retry_later(struct td_run *r, uint32_t c, const struct td__tool *tool)
+/* after_us > 0: the server said when to come back (HTTP Retry-After); it wins over backoff */
+static void retry_later(struct td_run *r, uint32_t c, const struct td__tool *tool,
+                        int64_t after_us)
 {
 	struct td__callrun *cr = &r->calls[c];
 	unsigned shift = cr->attempts - 1 > 20 ? 20 : cr->attempts - 1;
@@ -587,6 +610,8 @@ static void retry_later(struct td_run *r, uint32_t c, const struct td__tool *too
 
 	/* up to +25% jitter: delays still strictly grow, yet two retrying calls drift apart */
 	delay *= 1.0 + 0.25 * next_random(r);
+	if (after_us > 0)
+		delay = (double)after_us;
 	transition(r, c, TD_CS_BACKOFF);
 	td__loop_timer_arm(r->loop, &cr->backoff, td__loop_now(r->loop) + (int64_t)delay);
 }
@@ -632,7 +657,7 @@ static void complete(struct td_run *r, struct td__job *j)
 	if (r->cancelled || r->calls[c].cancel) {
 		finish_msg(r, c, TD_STATUS_CANCELLED, "cancelled");
 	} else if (wants_retry(r, c, j)) {
-		retry_later(r, c, tool);
+		retry_later(r, c, tool, j->retry_after_us);
 	} else {
 		set_result(&r->calls[c], j->status, j->content, j->content_len);
 		j->content = NULL;
@@ -696,7 +721,7 @@ void td__sched_begin(struct td_run *r)
 	for (c = 0; c < p->ncalls; c++)
 		if (r->batch->calls[c].error && r->calls[c].state != TD_CS_DONE)
 			finish_msg(r, c, TD_STATUS_ERROR, r->batch->calls[c].error);
-	if (r->opts.schedule == TD_SCHEDULE_EAGER) {
+	if (dataflow(r)) {
 		for (c = 0; c < p->ncalls; c++)
 			if (!r->pending[c] && r->calls[c].state == TD_CS_WAITING &&
 			    !r->batch->calls[c].error)
@@ -765,6 +790,57 @@ int td__sched_finished(const struct td_run *r)
 	return r->started && r->ndone == r->plan->ncalls && !r->inflight && !r->completed;
 }
 
+/* ---- critical path ranks ---- */
+
+/*
+ * rank[n] = cost of n + the largest rank among its successors (barrier nodes cost nothing),
+ * in reverse topological order: a node's rank is final once all its successors have one.
+ */
+static void compute_ranks(struct td_run *r)
+{
+	const struct td_plan *p = r->plan;
+	uint32_t *left = r->rank_tmp, *queue = r->rank_tmp + p->nnodes, head = 0, tail = 0, i, n;
+
+	for (n = 0; n < p->nnodes; n++) {
+		left[n] = p->succ_off[n + 1] - p->succ_off[n];
+		if (!left[n])
+			queue[tail++] = n;
+	}
+	while (head < tail) {
+		int64_t best = 0;
+
+		n = queue[head++];
+		for (i = p->succ_off[n]; i < p->succ_off[n + 1]; i++)
+			if (r->rank[p->succ[i]] > best)
+				best = r->rank[p->succ[i]];
+		r->rank[n] = best + (n >= p->ncalls ? 0 : r->cost_us ? r->cost_us[n] : 1);
+		for (i = p->pred_off[n]; i < p->pred_off[n + 1]; i++)
+			if (!--left[p->pred[i]])
+				queue[tail++] = p->pred[i];
+	}
+}
+
+void td__sched_set_costs(struct td_run *r, const int64_t *cost_us)
+{
+	r->cost_us = cost_us;
+	if (r->rank)
+		compute_ranks(r);
+}
+
+static int alloc_ranks(struct td_run *r)
+{
+	size_t nn = r->plan->nnodes ? r->plan->nnodes : 1;
+
+	if (r->opts.schedule != TD_SCHEDULE_CRITICAL)
+		return 0;
+	r->rank = td__calloc(nn, sizeof(*r->rank));
+	r->rank_tmp = td__calloc(2 * nn, sizeof(*r->rank_tmp));
+	if (!r->rank || !r->rank_tmp)
+		return TD_ENOMEM;
+	compute_ranks(r);
+	return 0;
+}
+
 /* ---- setup ---- */
 
 static int alloc_arrays(struct td_run *r)
@@ -792,7 +868,7 @@ int td__sched_init(struct td_run *r)
 
 	/* at most one timer per call (job deadline, sleep or backoff) and one per tool (rate) are
 	 * armed at once: with room for all, arming never fails and no call can be stranded */
-	if (alloc_arrays(r) < 0 ||
+	if (alloc_arrays(r) < 0 || alloc_ranks(r) < 0 ||
 	    td__loop_timer_reserve(r->loop, p->ncalls + (uint32_t)r->graph->ntools + 1) < 0)
 		return TD_ENOMEM;
 	for (i = 0; i < p->nnodes; i++)
@@ -843,6 +919,8 @@ void td__sched_fini(struct td_run *r)
 	td__free(r->level_left);
 	td__free(r->ready);
 	td__free(r->scratch);
+	td__free(r->rank);
+	td__free(r->rank_tmp);
 }
 
 void td__sched_attach(struct td_run *r, struct td__backend *be)

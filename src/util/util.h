@@ -52,7 +52,8 @@ void td__buf_json_string(struct td__buf *b, const char *s, size_t len);
 char *td__buf_take(struct td__buf *b);
 void td__buf_free(struct td__buf *b);
 
-/* ---- arena: many small strings freed at once ---- */
+/* ---- arena: many small strings freed at once (td__arena_alloc is 16-byte aligned, the
+ * strings are packed without alignment) ---- */
 struct td__arena {
 	struct td__arena_block *head;
 };

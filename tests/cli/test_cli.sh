@@ -16,7 +16,7 @@ t_run check; t_exit 1; t_err_has "expected exactly one GRAPH"
 t_run plan; t_exit 1; t_err_has "expected GRAPH [CALLS]"
 t_run plan --dialect klingon "$G/travel.yaml"; t_exit 1; t_err_has "unknown dialect 'klingon'"
 t_run run -j 0 "$G/travel.yaml"; t_exit 1; t_err_has "-j takes a number"
-t_run run --schedule random "$G/travel.yaml"; t_exit 1; t_err_has "--schedule takes level or eager"
+t_run run --schedule random "$G/travel.yaml"; t_exit 1; t_err_has "--schedule takes level, eager or critical"
 
 # check
 t_run check "$G/travel.yaml"; t_exit 0; t_out_has "ok, 5 tools, 8 calls in 2 levels"

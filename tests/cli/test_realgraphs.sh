@@ -169,9 +169,9 @@ printf '  3\n  0  0  0\n  1  4  1  0\n  2  0  1  0\n  3  2  3  1  2  1#x\n  4  0
 	>"$g/small.stg"
 "$BENCH" import stg "$g/small.stg" -o "$g/stg" --unit-ms 2.5 -j 3 || fail "import small.stg"
 same "$g/stg/calls.json" '[
-{"type":"tool_use","id":"t1","name":"task","input":{"ms":10}},
-{"type":"tool_use","id":"t2","name":"task","input":{"ms":0}},
-{"type":"tool_use","id":"t3","name":"task","input":{"ms":5},"depends_on":["t1","t2"]}
+{"type":"tool_use","id":"1","name":"task","input":{"ms":10}},
+{"type":"tool_use","id":"2","name":"task","input":{"ms":0}},
+{"type":"tool_use","id":"3","name":"task","input":{"ms":5},"depends_on":["1","2"]}
 ]'
 same "$g/stg/graph.yaml" "# Written by tooldag-bench from $g/small.stg (STG: 3 tasks, 2 edges)
 version: 1
@@ -185,7 +185,7 @@ tools:
       type: object
       required: [ms]
       properties:
-        ms: {type: integer}"
+        ms: {type: number}"
 # 1.5: runtimes from execution.tasks by id; edges from parents and children (union);
 # ids needing JSON escapes
 printf '%s' '{"schemaVersion": "1.5", "workflow": {"specification": {"tasks": [

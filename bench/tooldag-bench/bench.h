@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bench.h - what the parts of tooldag-bench share: tooldag-bench.c (import, gen, level, time
+ * and the helpers below) and the files of bench/tooldag-bench/ (simulate, real, sweep, charts).
+ */
+#ifndef TD_BENCH_H
+#define TD_BENCH_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "tooldag.h"
+
+enum { EXIT_USAGE = 1, EXIT_INPUT = 2, EXIT_FAIL = 3 };
+
+extern const char *prog;
+
+/* The task graph every subcommand works on */
+struct dag {
+	size_t n;
+	char **id;          /* [n] owned strings; NULL: generated graph, ids come from dag_id() */
+	int64_t *ms;        /* [n] duration in milliseconds */
+	uint32_t *pred_off; /* [n + 1] CSR: task t depends on pred[pred_off[t] .. pred_off[t+1]) */
+	uint32_t *pred;
+	size_t npred;
+	/* while importing: edges in insertion order, turned into the CSR by dag_finalize() */
+	uint32_t *e_task, *e_pred;
+	size_t ne, e_cap;
+	size_t cap;
+	const char *source; /* what it was read from, for the graph file's header */
+	const char *format; /* "STG", "WfCommons 1.5", ... */
+};
+
+__attribute__((format(printf, 1, 2))) void say(const char *fmt, ...);
+/* Allocation that exits (EXIT_FAIL) when memory runs out: a benchmark has no way around it. */
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n, size_t size);
+char *xstrdup(const char *s);
+double now_s(void);
+/* Option values: exit(EXIT_USAGE) with a message naming opt when s is not one. */
+long opt_long(const char *opt, const char *s, long lo, long hi);
+double opt_double(const char *opt, const char *s);
+/* The whole file, NUL-terminated (say()s why and returns NULL when it cannot). */
+char *read_file(const char *path, size_t *len);
+FILE *open_out(const char *path);
+int close_out(FILE *f, const char *path);
+void json_str(FILE *f, const char *s);
+void print_diag(struct td_diag *diag, int err, const char *what);
+
+void dag_free(struct dag *d);
+size_t dag_add_task(struct dag *d, const char *id, int64_t ms);
+void dag_add_edge(struct dag *d, size_t task, size_t pred);
+void dag_finalize(struct dag *d);
+const char *dag_id(const struct dag *d, size_t i, char *buf, size_t len);
+int import_stg(const char *path, double unit_ms, struct dag *d);
+int import_wf(const char *path, struct dag *d);
+/* A batch of the one-tool graph `task` (builtin sleep): one call per task, no input. */
+int build_batch(const struct td_graph *graph, const struct dag *d, struct td_batch **out);
+
+int make_dirs(const char *path);
+/* graph_path gets a one-tool graph (`task`, builtin sleep), calls_path one call per task. */
+int write_pair(const struct dag *d, const char *graph_path, const char *calls_path,
+               unsigned concurrency);
+
+/* tooldag-bench/gen.c */
+int gen_dag(int argc, char **argv);
+
+/* tooldag-bench/cmd.c */
+int cmd_simulate(int argc, char **argv);
+int cmd_real(int argc, char **argv);
+int cmd_sweep(int argc, char **argv);
+
+#endif /* TD_BENCH_H */

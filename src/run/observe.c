@@ -1,0 +1,282 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * observe.c - turns the scheduler's state changes into the public events of td_run_observe().
+ *
+ * The scheduler already reports every call state change through run.h's `trace` hook, called
+ * from its one transition function before the change takes effect (the result and the attempt
+ * record are already written by then). We take that hook over, chaining to whatever was there
+ * (the scheduler tests use it), and derive the events from (from, to): the scheduler does not
+ * know observers exist, so adding one never touches it. Level and run boundaries are counted
+ * here, from the calls' own events.
+ */
+#include <string.h>
+
+#include "run/run.h"
+
+struct td__observer {
+	td_observer_fn fn;
+	void (*fini)(void *ud);
+	void *ud;
+};
+
+struct td__observers {
+	struct td__observer *v;
+	uint32_t n, cap;
+	/* the hook we replaced, still called first */
+	void (*prev)(void *ud, uint32_t call, enum td__cstate from, enum td__cstate to);
+	void *prev_ud;
+	uint32_t *level_left;   /* [nlevels]: calls of the level without their result yet */
+	uint8_t *level_started; /* [nlevels] */
+	uint32_t done, failed;
+	int64_t last; /* latest event time so far */
+};
+
+const char *td_event_name(enum td_event_type type)
+{
+	static const char *const names[] = {
+	    "level_started", "call_queued",    "call_started", "attempt_finished",
+	    "call_finished", "level_finished", "run_finished",
+	};
+
+	if ((unsigned)type >= sizeof(names) / sizeof(names[0]))
+		return "unknown";
+	return names[type];
+}
+
+static void emit(const struct td_run *r, const struct td_event *ev)
+{
+	const struct td__observers *o = r->obs;
+	uint32_t i;
+
+	for (i = 0; i < o->n; i++)
+		o->v[i].fn(o->v[i].ud, r, ev);
+}
+
+static struct td_event blank(const struct td_run *r, enum td_event_type type, int64_t t)
+{
+	struct td_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.type = type;
+	ev.call = TD_EVENT_NO_CALL;
+	ev.exit_code = -1;
+	ev.time_us = t;
+	ev.done = r->obs->done;
+	ev.failed = r->obs->failed;
+	return ev;
+}
+
+/* A call that takes part in its level's run (calls with a call-level error do not). */
+static int in_level(const struct td_run *r, uint32_t c)
+{
+	int32_t level = r->plan->level[c];
+
+	return !r->batch->calls[c].error && level >= 0 && (uint32_t)level < r->plan->nlevels;
+}
+
+static void level_event(struct td_run *r, enum td_event_type type, uint32_t level, int64_t t)
+{
+	struct td_event ev = blank(r, type, t);
+
+	ev.level = level;
+	emit(r, &ev);
+}
+
+static struct td_event call_event(const struct td_run *r, enum td_event_type type, uint32_t c,
+                                  int64_t t)
+{
+	struct td_event ev = blank(r, type, t);
+	int32_t level = r->plan->level[c];
+
+	ev.call = c;
+	ev.level = level < 0 ? 0 : (uint32_t)level;
+	ev.attempt = r->calls[c].attempts;
+	return ev;
+}
+
+static const struct td__attempt *last_attempt(const struct td__callrun *cr)
+{
+	return cr->attempts <= 1 ? &cr->att0 : &cr->more[cr->attempts - 2];
+}
+
+/*
+ * When a call is queued or ends without running. Not a fresh clock reading: at ~250 ns of
+ * scheduler time per builtin call, one more clock_gettime() per call would be a 10 % tax on
+ * every observed run. The loop's cached clock is fresh as of this loop round, but the
+ * attempt that just ended (whose end releases what is queued now) read a fresher one: never
+ * go back before the latest time already reported.
+ */
+static int64_t now(struct td_run *r)
+{
+	int64_t t = td__loop_now(r->loop) - r->t0;
+
+	if (t < r->obs->last)
+		t = r->obs->last;
+	return r->obs->last = t;
+}
+
+static int64_t seen(struct td_run *r, int64_t t)
+{
+	if (t > r->obs->last)
+		r->obs->last = t;
+	return t;
+}
+
+static void queued(struct td_run *r, uint32_t c)
+{
+	struct td__observers *o = r->obs;
+	int64_t t = now(r);
+	struct td_event ev;
+
+	if (in_level(r, c) && !o->level_started[r->plan->level[c]]) {
+		o->level_started[r->plan->level[c]] = 1;
+		level_event(r, TD_EVENT_LEVEL_STARTED, (uint32_t)r->plan->level[c], t);
+	}
+	ev = call_event(r, TD_EVENT_CALL_QUEUED, c, t);
+	emit(r, &ev);
+}
+
+static void started(struct td_run *r, uint32_t c)
+{
+	const struct td__callrun *cr = &r->calls[c];
+	struct td_event ev =
+	    call_event(r, TD_EVENT_CALL_STARTED, c, seen(r, last_attempt(cr)->start_us));
+
+	emit(r, &ev);
+}
+
+/* Returns when the attempt ended. */
+static int64_t attempt_finished(struct td_run *r, uint32_t c, int retrying)
+{
+	const struct td__attempt *a = last_attempt(&r->calls[c]);
+	struct td_event ev = call_event(r, TD_EVENT_ATTEMPT_FINISHED, c, seen(r, a->end_us));
+
+	ev.status = a->status;
+	ev.retrying = retrying;
+	ev.exit_code = a->exit_code;
+	ev.signal = a->signal;
+	ev.run_us = a->end_us - a->start_us;
+	emit(r, &ev);
+	return a->end_us;
+}
+
+static void finished(struct td_run *r, uint32_t c, int64_t t)
+{
+	const struct td__callrun *cr = &r->calls[c];
+	struct td__observers *o = r->obs;
+	struct td_event ev;
+
+	o->done++;
+	o->failed += cr->status != TD_STATUS_OK;
+	ev = call_event(r, TD_EVENT_CALL_FINISHED, c, t);
+	ev.status = cr->status;
+	ev.exit_code = cr->exit_code;
+	ev.signal = cr->signal;
+	ev.run_us = cr->start_us >= 0 ? cr->end_us - cr->start_us : -1;
+	emit(r, &ev);
+	if (in_level(r, c) && !--o->level_left[r->plan->level[c]] &&
+	    o->level_started[r->plan->level[c]])
+		level_event(r, TD_EVENT_LEVEL_FINISHED, (uint32_t)r->plan->level[c], t);
+	if (o->done == r->plan->ncalls) {
+		ev = blank(r, TD_EVENT_RUN_FINISHED, t);
+		emit(r, &ev);
+	}
+}
+
+static void on_transition(void *ud, uint32_t c, enum td__cstate from, enum td__cstate to)
+{
+	struct td_run *r = ud;
+
+	if (r->obs->prev)
+		r->obs->prev(r->obs->prev_ud, c, from, to);
+	switch (to) {
+	case TD_CS_READY:
+		if (from == TD_CS_WAITING || from == TD_CS_BACKOFF)
+			queued(r, c);
+		break;
+	case TD_CS_RUNNING:
+		started(r, c);
+		break;
+	case TD_CS_BACKOFF:
+		attempt_finished(r, c, 1);
+		break;
+	case TD_CS_DONE:
+		finished(r, c, from == TD_CS_RUNNING ? attempt_finished(r, c, 0) : now(r));
+		break;
+	default: /* PARKED and back: still queued, as far as anyone watching can tell */
+		break;
+	}
+}
+
+static int observers_new(struct td_run *r)
+{
+	struct td__observers *o = td__calloc(1, sizeof(*o));
+	uint32_t k, nl = r->plan->nlevels;
+
+	if (!o)
+		return TD_ENOMEM;
+	o->level_left = td__calloc(nl ? nl : 1, sizeof(*o->level_left));
+	o->level_started = td__calloc(nl ? nl : 1, 1);
+	if (!o->level_left || !o->level_started) {
+		td__free(o->level_left);
+		td__free(o->level_started);
+		td__free(o);
+		return TD_ENOMEM;
+	}
+	for (k = 0; k < nl; k++)
+		o->level_left[k] = r->plan->level_off[k + 1] - r->plan->level_off[k];
+	o->prev = r->trace;
+	o->prev_ud = r->trace_ud;
+	r->obs = o;
+	r->trace = on_transition;
+	r->trace_ud = r;
+	return 0;
+}
+
+int td__run_observe(struct td_run *r, td_observer_fn fn, void (*fini)(void *ud), void *ud)
+{
+	struct td__observers *o;
+
+	if (!r || !fn)
+		return TD_EINVAL;
+	if (r->started)
+		return TD_ESTATE;
+	if (!r->obs && observers_new(r) < 0)
+		return TD_ENOMEM;
+	o = r->obs;
+	if (o->n == o->cap) {
+		uint32_t cap = o->cap ? 2 * o->cap : 4;
+		struct td__observer *v = td__realloc(o->v, cap * sizeof(*v));
+
+		if (!v)
+			return TD_ENOMEM;
+		o->v = v;
+		o->cap = cap;
+	}
+	o->v[o->n++] = (struct td__observer){.fn = fn, .fini = fini, .ud = ud};
+	return 0;
+}
+
+int td_run_observe(struct td_run *run, td_observer_fn fn, void *userdata)
+{
+	return td__run_observe(run, fn, NULL, userdata);
+}
+
+void td__observe_free(struct td_run *r)
+{
+	struct td__observers *o = r->obs;
+	uint32_t i;
+
+	if (!o)
+		return;
+	r->trace = o->prev;
+	r->trace_ud = o->prev_ud;
+	r->obs = NULL;
+	for (i = 0; i < o->n; i++)
+		if (o->v[i].fini)
+			o->v[i].fini(o->v[i].ud);
+	td__free(o->v);
+	td__free(o->level_left);
+	td__free(o->level_started);
+	td__free(o);
+}
