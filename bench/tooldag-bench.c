@@ -37,7 +37,6 @@
 #include "tooldag.h"
 #include "tooldag-bench/bench.h"
 
-
 /* Largest input file read (WfCommons instances are a few MB; STG files a few hundred KB). */
 #define MAX_INPUT_BYTES (512u << 20)
 /* Largest task count accepted from a file (call indices are 32-bit in the library). */
@@ -269,7 +268,6 @@ void json_str(FILE *f, const char *s)
 /* ---------------------------------------------------------------------------------------- */
 /* The task graph every subcommand works on */
 
-
 void dag_free(struct dag *d)
 {
 	size_t i;
@@ -421,7 +419,7 @@ static void write_calls(FILE *f, const struct dag *d, const char *tool)
 }
 
 int write_pair(const struct dag *d, const char *graph_path, const char *calls_path,
-                      unsigned concurrency)
+               unsigned concurrency)
 {
 	FILE *f = open_out(graph_path);
 

@@ -52,9 +52,9 @@ extern "C" {
 #define TD_API
 #endif
 
-#define TD_VERSION_MAJOR 0
-#define TD_VERSION_MINOR 1
-#define TD_VERSION_PATCH 0
+#define TD_VERSION_MAJOR  0
+#define TD_VERSION_MINOR  1
+#define TD_VERSION_PATCH  0
 #define TD_VERSION_STRING "0.1.0"
 
 /* The version of the library actually linked ("0.1.0"). */
@@ -64,18 +64,18 @@ TD_API const char *td_version(void);
  * Error codes. System errors are -errno; these are tooldag's own, below -1000 so they never
  * collide. X(NAME, value, description).
  */
-#define TD_ERRORS(X)                                                                              \
-	X(TD_OK, 0, "success")                                                                    \
-	X(TD_ENOMEM, -ENOMEM, "out of memory")                                                    \
-	X(TD_EINVAL, -EINVAL, "invalid argument")                                                 \
-	X(TD_ESYNTAX, -1001, "syntax error")                                                      \
-	X(TD_EGRAPH, -1002, "invalid graph")                                                      \
-	X(TD_EBATCH, -1003, "invalid call batch")                                                 \
-	X(TD_ECYCLE, -1004, "dependency cycle")                                                   \
-	X(TD_ETOOBIG, -1005, "input too large")                                                   \
-	X(TD_ENOURING, -1006, "io_uring unavailable")                                             \
-	X(TD_ESTATE, -1007, "operation not valid in this state")                                  \
-	X(TD_ENOTFOUND, -1008, "not found")                                                       \
+#define TD_ERRORS(X)                                                                               \
+	X(TD_OK, 0, "success")                                                                     \
+	X(TD_ENOMEM, -ENOMEM, "out of memory")                                                     \
+	X(TD_EINVAL, -EINVAL, "invalid argument")                                                  \
+	X(TD_ESYNTAX, -1001, "syntax error")                                                       \
+	X(TD_EGRAPH, -1002, "invalid graph")                                                       \
+	X(TD_EBATCH, -1003, "invalid call batch")                                                  \
+	X(TD_ECYCLE, -1004, "dependency cycle")                                                    \
+	X(TD_ETOOBIG, -1005, "input too large")                                                    \
+	X(TD_ENOURING, -1006, "io_uring unavailable")                                              \
+	X(TD_ESTATE, -1007, "operation not valid in this state")                                   \
+	X(TD_ENOTFOUND, -1008, "not found")                                                        \
 	X(TD_ECANCELED, -1009, "cancelled")
 
 enum td_error {
@@ -142,8 +142,8 @@ TD_API int td_graph_load_file(const char *path, struct td_graph **out, struct td
  * is where relative paths resolve (NULL: the current directory). buf need not be
  * NUL-terminated and is not kept.
  */
-TD_API int td_graph_load_buffer(const char *buf, size_t len, const char *name,
-				const char *basedir, struct td_graph **out, struct td_diag *diag);
+TD_API int td_graph_load_buffer(const char *buf, size_t len, const char *name, const char *basedir,
+                                struct td_graph **out, struct td_diag *diag);
 
 TD_API void td_graph_free(struct td_graph *graph);
 
@@ -178,7 +178,7 @@ TD_API int td_dialect_parse(const char *name, enum td_dialect *out);
  * *out is a new NUL-terminated string the caller free()s.
  */
 TD_API int td_graph_tools_json(const struct td_graph *graph, enum td_dialect dialect, int pretty,
-			       char **out);
+                               char **out);
 
 /* ---------------------------------------------------------------------------------------- */
 /* Call batches */
@@ -196,12 +196,12 @@ struct td_batch;
  * The batch borrows the graph.
  */
 TD_API int td_batch_decode(const struct td_graph *graph, const char *json, size_t len,
-			   enum td_dialect dialect, const char *name, struct td_batch **out,
-			   struct td_diag *diag);
+                           enum td_dialect dialect, const char *name, struct td_batch **out,
+                           struct td_diag *diag);
 
 /* The graph's own `calls:`; TD_ENOTFOUND if it has none. Results use the Anthropic dialect. */
 TD_API int td_batch_from_graph(const struct td_graph *graph, struct td_batch **out,
-			       struct td_diag *diag);
+                               struct td_diag *diag);
 
 /*
  * Builds a batch by hand (embedding programs, benchmarks). td_batch_add() copies id, tool and
@@ -210,9 +210,9 @@ TD_API int td_batch_from_graph(const struct td_graph *graph, struct td_batch **o
  * Duplicate ids are TD_EBATCH.
  */
 TD_API int td_batch_new(const struct td_graph *graph, enum td_dialect dialect,
-			struct td_batch **out);
+                        struct td_batch **out);
 TD_API int td_batch_add(struct td_batch *batch, const char *id, const char *tool,
-			const char *input_json);
+                        const char *input_json);
 TD_API int td_batch_depend(struct td_batch *batch, size_t call, size_t dep);
 
 TD_API void td_batch_free(struct td_batch *batch);
@@ -299,15 +299,15 @@ TD_API const char *td_status_name(enum td_status status);
 /* One call's outcome, valid until the run is freed. */
 struct td_result {
 	enum td_status status;
-	int is_error;         /* status is not OK */
-	const char *content;  /* result text (tool output or error message), NUL-terminated */
-	size_t content_len;   /* may contain NUL bytes from tool output */
-	int exit_code;        /* -1 when not a process or killed by a signal */
-	int signal;           /* terminating signal, 0 if none */
-	unsigned attempts;    /* 0 when never started */
-	int truncated;        /* output exceeded max_output */
-	int64_t start_us;     /* first attempt start, from the run's start; -1 if never started */
-	int64_t end_us;       /* last attempt end; -1 if never started */
+	int is_error;        /* status is not OK */
+	const char *content; /* result text (tool output or error message), NUL-terminated */
+	size_t content_len;  /* may contain NUL bytes from tool output */
+	int exit_code;       /* -1 when not a process or killed by a signal */
+	int signal;          /* terminating signal, 0 if none */
+	unsigned attempts;   /* 0 when never started */
+	int truncated;       /* output exceeded max_output */
+	int64_t start_us;    /* first attempt start, from the run's start; -1 if never started */
+	int64_t end_us;      /* last attempt end; -1 if never started */
 };
 
 /*
@@ -317,7 +317,7 @@ struct td_result {
  * the environment. Nothing starts until td_run_step() or td_run_wait().
  */
 TD_API int td_run_new(const struct td_plan *plan, const struct td_run_opts *opts,
-		      struct td_run **out, struct td_diag *diag);
+                      struct td_run **out, struct td_diag *diag);
 /* Runs to completion (a loop over td_run_step): 0 when every call has a result and every
  * process is reaped, or a negative error from the ring. */
 TD_API int td_run_wait(struct td_run *run);
@@ -349,7 +349,7 @@ TD_API int td_run_result(const struct td_run *run, size_t call, struct td_result
 TD_API int64_t td_run_makespan_us(const struct td_run *run);
 /* One result per call, in call order, in `dialect` (AUTO: the batch's). Caller free()s. */
 TD_API int td_run_results_json(const struct td_run *run, enum td_dialect dialect, int pretty,
-			       char **out);
+                               char **out);
 /*
  * The run report: {"makespan_ms","schedule","concurrency","cancelled","calls":[{"id","name",
  * "level","status","attempts","start_ms","end_ms","exit_code"|"signal"+"signal_name",
@@ -420,7 +420,7 @@ TD_API void td_functions_free(struct td_functions *fns);
 /* Registers NAME (copied); TD_EINVAL for a bad name, mode or NULL fn, TD_EBATCH if NAME is
  * already registered. */
 TD_API int td_functions_add(struct td_functions *fns, const char *name, enum td_fn_mode mode,
-			    td_fn fn, void *userdata);
+                            td_fn fn, void *userdata);
 /* Worker threads per run for TD_FN_BLOCKING (1..1024; default TD_DEFAULT_FN_WORKERS). */
 TD_API int td_functions_set_workers(struct td_functions *fns, unsigned workers);
 
@@ -450,8 +450,7 @@ TD_API int td_fn_call_cancelled(const struct td_fn_call *call);
  * cancelled, run freed meanwhile) is accepted and ignored: 0. TD_ESTATE when called twice on
  * a handle still in the function, TD_EINVAL for NULL.
  */
-TD_API int td_fn_complete(struct td_fn_call *call, int is_error, const char *content,
-			  size_t len);
+TD_API int td_fn_complete(struct td_fn_call *call, int is_error, const char *content, size_t len);
 
 /* ---------------------------------------------------------------------------------------- */
 /* Observing a run (issue 8): events, the Chrome trace writer, graph export */
@@ -487,18 +486,18 @@ TD_API const char *td_event_name(enum td_event_type type);
  * exit_code, TD_EVENT_NO_CALL for call). */
 struct td_event {
 	enum td_event_type type;
-	uint32_t call;        /* index in batch order; TD_EVENT_NO_CALL for level and run events */
-	uint32_t level;       /* the call's level, or the level of a LEVEL_* event */
+	uint32_t call;         /* index in batch order; TD_EVENT_NO_CALL for level and run events */
+	uint32_t level;        /* the call's level, or the level of a LEVEL_* event */
 	enum td_status status; /* ATTEMPT_FINISHED: the attempt's; CALL_FINISHED: the result's */
-	unsigned attempt;     /* 1-based attempt that STARTED/FINISHED; QUEUED: attempts so far */
-	int retrying;         /* ATTEMPT_FINISHED: another attempt follows after the backoff */
-	int exit_code;        /* ATTEMPT_/CALL_FINISHED of a process: its exit code, else -1 */
-	int signal;           /* ATTEMPT_/CALL_FINISHED: the terminating signal, 0 if none */
-	int64_t time_us;      /* when it happened, from the run's start (monotonic) */
-	int64_t run_us;       /* ATTEMPT_FINISHED: the attempt's run time; CALL_FINISHED: first
-	                       * start to last end (-1 if it never started); else 0 */
-	uint32_t done;        /* calls with a final result so far, this event included */
-	uint32_t failed;      /* of those, calls whose status is not ok */
+	unsigned attempt;      /* 1-based attempt that STARTED/FINISHED; QUEUED: attempts so far */
+	int retrying;          /* ATTEMPT_FINISHED: another attempt follows after the backoff */
+	int exit_code;         /* ATTEMPT_/CALL_FINISHED of a process: its exit code, else -1 */
+	int signal;            /* ATTEMPT_/CALL_FINISHED: the terminating signal, 0 if none */
+	int64_t time_us;       /* when it happened, from the run's start (monotonic) */
+	int64_t run_us;        /* ATTEMPT_FINISHED: the attempt's run time; CALL_FINISHED: first
+	                        * start to last end (-1 if it never started); else 0 */
+	uint32_t done;         /* calls with a final result so far, this event included */
+	uint32_t failed;       /* of those, calls whose status is not ok */
 };
 
 /*
@@ -508,7 +507,7 @@ struct td_event {
  * event of every call.
  */
 typedef void (*td_observer_fn)(void *userdata, const struct td_run *run,
-			       const struct td_event *event);
+                               const struct td_event *event);
 
 /*
  * Attaches an observer (several may be; they run in the order attached). Only before the run
@@ -526,7 +525,7 @@ TD_API int td_run_observe(struct td_run *run, td_observer_fn fn, void *userdata)
  * wanted (like snprintf), TD_EINVAL or TD_ENOMEM.
  */
 TD_API int td_event_json(const struct td_run *run, const struct td_event *event, char *buf,
-			 size_t len);
+                         size_t len);
 
 /*
  * Writes a Chrome trace-event JSON file (what https://ui.perfetto.dev and chrome://tracing

@@ -73,7 +73,7 @@ static int flights(const cJSON *q)
 	else if (!strcmp(airline, "dl"))
 		name = "Delta";
 	snprintf(key, sizeof(key), "%s%s-%s%s", airline, str(q, "from", ""), str(q, "to", ""),
-		 str(q, "date", ""));
+	         str(q, "date", ""));
 	pause_ms(50);
 	printf("%s %s-%s on %s: $%u\n", name, str(q, "from", "?"), str(q, "to", "?"),
 	       str(q, "date", "any day"), 180 + hash(key) % 220);
@@ -96,9 +96,9 @@ static const cJSON *upstream(const cJSON *env, const char *name, int i)
 {
 	const cJSON *u;
 
-	cJSON_ArrayForEach(u, cJSON_GetObjectItemCaseSensitive(env, "upstream"))
-		if (!strcmp(str(u, "name", ""), name) && i-- == 0)
-			return u;
+	cJSON_ArrayForEach(u, cJSON_GetObjectItemCaseSensitive(
+	                          env, "upstream")) if (!strcmp(str(u, "name", ""), name) &&
+	                                                i-- == 0) return u;
 	return NULL;
 }
 
@@ -160,8 +160,11 @@ int main(int argc, char **argv)
 	static const struct {
 		const char *name;
 		int (*fn)(const cJSON *);
-	} tools[] = {{"flights", flights}, {"weather", weather}, {"pollen", pollen},
-		     {"inventory", inventory}, {"recommend", recommend}};
+	} tools[] = {{"flights", flights},
+	             {"weather", weather},
+	             {"pollen", pollen},
+	             {"inventory", inventory},
+	             {"recommend", recommend}};
 	cJSON *in;
 	size_t i;
 	int r;

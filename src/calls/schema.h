@@ -19,7 +19,7 @@ struct cJSON;
  * "input: missing required property 'city'", written to err (always NUL-terminated).
  */
 int td__schema_validate(const struct cJSON *schema, const struct cJSON *input, char *err,
-			size_t errlen);
+                        size_t errlen);
 
 /*
  * Load-time sanity check of a schema itself (an object; `type` names known types; `required`

@@ -26,7 +26,8 @@ void cli_print_diag(const struct td_diag *diag);
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Reads a whole file ("-": stdin) up to CLI_MAX_INPUT; prints its own error. */
 int cli_read_input(const char *path, char **buf, size_t *len);
-/* Writes s and a newline to stdout; returns EXIT_RUNTIME if stdout fails (closed pipe, full disk). */
+/* Writes s and a newline to stdout; returns EXIT_RUNTIME if stdout fails (closed pipe, full disk).
+ */
 int cli_write_stdout(const char *s);
 
 /*
@@ -40,21 +41,21 @@ struct cli_job {
 	struct td_plan *plan;
 };
 int cli_load_plan(const char *graph_path, const char *calls_path, enum td_dialect dialect,
-		  struct cli_job *job);
+                  struct cli_job *job);
 void cli_job_free(struct cli_job *job);
 
 /* progress.c: what `run` shows on stderr while it runs (an observer of the run's events). */
 enum progress_mode {
 	PROGRESS_AUTO = 0, /* TTY when the stream is a terminal, else NONE */
 	PROGRESS_NONE,
-	PROGRESS_TTY,      /* one status line, overprinted */
-	PROGRESS_PLAIN,    /* one text line per event */
-	PROGRESS_JSON,     /* one JSON object per line per event */
+	PROGRESS_TTY,   /* one status line, overprinted */
+	PROGRESS_PLAIN, /* one text line per event */
+	PROGRESS_JSON,  /* one JSON object per line per event */
 };
 struct progress;
 /* Attaches to run (before it starts); *out is NULL when the mode shows nothing. 0 or -1. */
 int progress_attach(struct td_run *run, const struct td_plan *plan, enum progress_mode mode,
-		    FILE *f, struct progress **out);
+                    FILE *f, struct progress **out);
 /* How long the poll loop may sleep so the status line keeps moving (ms), -1: no limit. */
 int progress_poll_ms(const struct progress *p);
 /* After each step: redraws the status line if it is due (the running call's clock moves),
@@ -68,7 +69,7 @@ void progress_free(struct progress *p);
 struct failures;
 int failures_attach(struct td_run *run, size_t ncalls, struct failures **out);
 void failures_print(const struct failures *fl, const struct td_run *run,
-		    const struct td_batch *batch, FILE *f);
+                    const struct td_batch *batch, FILE *f);
 void failures_free(struct failures *fl);
 
 int cmd_check(int argc, char **argv);

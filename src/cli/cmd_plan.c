@@ -18,7 +18,7 @@ static int parse_dialect(const char *cmd, const char *arg, enum td_dialect *d)
 {
 	if (td_dialect_parse(arg, d) < 0) {
 		cli_error("%s: unknown dialect '%s' (expected anthropic, openai or responses)", cmd,
-			  arg);
+		          arg);
 		fprintf(stderr, "Try 'tooldag %s --help'.\n", cmd);
 		return EXIT_USAGE;
 	}
@@ -28,10 +28,10 @@ static int parse_dialect(const char *cmd, const char *arg, enum td_dialect *d)
 /* ---- check ---- */
 
 static const char check_help[] =
-	"usage: tooldag check GRAPH\n\n"
-	"Validates a graph file: YAML syntax, keys and types, durations, sizes and rates, tool\n"
-	"kinds, dependencies and cycles; and, when the graph declares its own calls:, that batch.\n"
-	"Prints every problem as FILE:LINE:COL: message and exits 2, or a one-line summary and 0.\n";
+    "usage: tooldag check GRAPH\n\n"
+    "Validates a graph file: YAML syntax, keys and types, durations, sizes and rates, tool\n"
+    "kinds, dependencies and cycles; and, when the graph declares its own calls:, that batch.\n"
+    "Prints every problem as FILE:LINE:COL: message and exits 2, or a one-line summary and 0.\n";
 
 int cmd_check(int argc, char **argv)
 {
@@ -79,14 +79,14 @@ int cmd_check(int argc, char **argv)
 /* ---- plan ---- */
 
 static const char plan_help[] =
-	"usage: tooldag plan [--json | --mermaid] [--dialect D] GRAPH [CALLS]\n\n"
-	"Prints the levels the calls would run in: level 0 has no dependencies, level k+1 waits\n"
-	"for level k. CALLS is a JSON file or '-' for stdin; without it, the graph's own calls:\n"
-	"are planned, else stdin is read.\n\n"
-	"  --json          print {\"levels\":[[id...]...],\"calls\":[{id,name,level,depends_on,\n"
-	"                  error?}...]} instead of the human-readable listing\n"
-	"  --mermaid       print a Mermaid flowchart, one subgraph per level, for Markdown\n"
-	"  --dialect D     read the calls as D (anthropic, openai, responses; default: detect)\n";
+    "usage: tooldag plan [--json | --mermaid] [--dialect D] GRAPH [CALLS]\n\n"
+    "Prints the levels the calls would run in: level 0 has no dependencies, level k+1 waits\n"
+    "for level k. CALLS is a JSON file or '-' for stdin; without it, the graph's own calls:\n"
+    "are planned, else stdin is read.\n\n"
+    "  --json          print {\"levels\":[[id...]...],\"calls\":[{id,name,level,depends_on,\n"
+    "                  error?}...]} instead of the human-readable listing\n"
+    "  --mermaid       print a Mermaid flowchart, one subgraph per level, for Markdown\n"
+    "  --dialect D     read the calls as D (anthropic, openai, responses; default: detect)\n";
 
 static void print_deps(const struct td_plan *plan, size_t call)
 {
@@ -137,10 +137,10 @@ static void print_plan(const struct td_plan *plan)
 int cmd_plan(int argc, char **argv)
 {
 	static const struct option opts[] = {{"help", no_argument, NULL, 'h'},
-					     {"json", no_argument, NULL, 'J'},
-					     {"mermaid", no_argument, NULL, 'M'},
-					     {"dialect", required_argument, NULL, 'D'},
-					     {0}};
+	                                     {"json", no_argument, NULL, 'J'},
+	                                     {"mermaid", no_argument, NULL, 'M'},
+	                                     {"dialect", required_argument, NULL, 'D'},
+	                                     {0}};
 	enum td_dialect dialect = TD_DIALECT_AUTO;
 	struct cli_job job;
 	int c, r, json = 0;
@@ -149,27 +149,35 @@ int cmd_plan(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'h': fputs(plan_help, stdout); return EXIT_OK;
-		case 'J': json = 1; break;
-		case 'M': json = 2; break;
+		case 'h':
+			fputs(plan_help, stdout);
+			return EXIT_OK;
+		case 'J':
+			json = 1;
+			break;
+		case 'M':
+			json = 2;
+			break;
 		case 'D':
 			if (parse_dialect("plan", optarg, &dialect))
 				return EXIT_USAGE;
 			break;
-		default: return usage_error("plan", "unknown option");
+		default:
+			return usage_error("plan", "unknown option");
 		}
 	}
 	if (argc - optind < 1 || argc - optind > 2)
 		return usage_error("plan", "expected GRAPH [CALLS]");
 	r = cli_load_plan(argv[optind], argc - optind == 2 ? argv[optind + 1] : NULL, dialect,
-			  &job);
+	                  &job);
 	if (r)
 		return r;
 	if (json) {
 		r = json == 2 ? td_plan_mermaid(job.plan, &out) : td_plan_json(job.plan, 0, &out);
 		if (r == TD_ETOOBIG) {
-			cli_error("plan --json: the calls' dependency lists are too long to print (tool "
-				  "dependencies between many calls); 'tooldag plan' shows the levels");
+			cli_error(
+			    "plan --json: the calls' dependency lists are too long to print (tool "
+			    "dependencies between many calls); 'tooldag plan' shows the levels");
 			r = EXIT_INVALID;
 		} else if (r < 0) {
 			cli_error("out of memory");
@@ -188,18 +196,18 @@ int cmd_plan(int argc, char **argv)
 /* ---- tools ---- */
 
 static const char tools_help[] =
-	"usage: tooldag tools [--dialect D] [--pretty] GRAPH\n\n"
-	"Prints the graph's tools in the shape a model API's `tools` request parameter takes, so\n"
-	"one YAML file feeds both the model and the scheduler.\n\n"
-	"  --dialect D     anthropic (default), openai (Chat Completions) or responses\n"
-	"  --pretty        indent the JSON\n";
+    "usage: tooldag tools [--dialect D] [--pretty] GRAPH\n\n"
+    "Prints the graph's tools in the shape a model API's `tools` request parameter takes, so\n"
+    "one YAML file feeds both the model and the scheduler.\n\n"
+    "  --dialect D     anthropic (default), openai (Chat Completions) or responses\n"
+    "  --pretty        indent the JSON\n";
 
 int cmd_tools(int argc, char **argv)
 {
 	static const struct option opts[] = {{"help", no_argument, NULL, 'h'},
-					     {"pretty", no_argument, NULL, 'P'},
-					     {"dialect", required_argument, NULL, 'D'},
-					     {0}};
+	                                     {"pretty", no_argument, NULL, 'P'},
+	                                     {"dialect", required_argument, NULL, 'D'},
+	                                     {0}};
 	enum td_dialect dialect = TD_DIALECT_ANTHROPIC;
 	struct td_diag diag = {0};
 	struct td_graph *g;
@@ -209,13 +217,18 @@ int cmd_tools(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'h': fputs(tools_help, stdout); return EXIT_OK;
-		case 'P': pretty = 1; break;
+		case 'h':
+			fputs(tools_help, stdout);
+			return EXIT_OK;
+		case 'P':
+			pretty = 1;
+			break;
 		case 'D':
 			if (parse_dialect("tools", optarg, &dialect))
 				return EXIT_USAGE;
 			break;
-		default: return usage_error("tools", "unknown option");
+		default:
+			return usage_error("tools", "unknown option");
 		}
 	}
 	if (argc - optind != 1)

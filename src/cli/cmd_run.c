@@ -17,30 +17,30 @@
 #include "cli.h"
 
 static const char run_help[] =
-	"usage: tooldag run [OPTIONS] GRAPH [CALLS]\n\n"
-	"Runs a batch of calls: each level fully in parallel (within the limits), the next level\n"
-	"only when the current one has finished. Prints one result per call, in call order, in the\n"
-	"dialect the calls came in. CALLS is a JSON file or '-' for stdin; without it, the graph's\n"
-	"own calls: run, else stdin is read.\n\n"
-	"  -j, --jobs N          calls in flight at most (default: the graph's concurrency)\n"
-	"  --schedule POLICY     level (default): a barrier between levels; eager: a call starts\n"
-	"                        as soon as its own dependencies have finished; critical: eager,\n"
-	"                        longest chain of dependents first\n"
-	"  --dialect D           read the calls as D (anthropic, openai, responses; default: detect)\n"
-	"  --report FILE         write the run report (timings, status, attempts) as JSON\n"
-	"  --fail-on-error       exit 3 if any call ended in error (default: errors are results)\n"
-	"  --progress MODE       what stderr shows while the run goes: auto (default: a status\n"
-	"                        line on a terminal, nothing otherwise), tty (the status line\n"
-	"                        anyway), plain (a line per event), json (a JSON object per\n"
-	"                        line per event), none\n"
-	"  -q, --quiet           no status line and no summary of the failed calls (the\n"
-	"                        summary is left out with --progress=json too: stderr stays JSON)\n"
-	"  --trace FILE          write a Chrome trace-event file (open it in ui.perfetto.dev\n"
-	"                        or chrome://tracing)\n"
-	"  --pretty              indent the results\n\n"
-	"SIGINT or SIGTERM cancels the run: running tools are killed, unfinished calls get a\n"
-	"'cancelled' result, the results are still printed, and the exit code is 130. A second\n"
-	"signal exits at once.\n";
+    "usage: tooldag run [OPTIONS] GRAPH [CALLS]\n\n"
+    "Runs a batch of calls: each level fully in parallel (within the limits), the next level\n"
+    "only when the current one has finished. Prints one result per call, in call order, in the\n"
+    "dialect the calls came in. CALLS is a JSON file or '-' for stdin; without it, the graph's\n"
+    "own calls: run, else stdin is read.\n\n"
+    "  -j, --jobs N          calls in flight at most (default: the graph's concurrency)\n"
+    "  --schedule POLICY     level (default): a barrier between levels; eager: a call starts\n"
+    "                        as soon as its own dependencies have finished; critical: eager,\n"
+    "                        longest chain of dependents first\n"
+    "  --dialect D           read the calls as D (anthropic, openai, responses; default: detect)\n"
+    "  --report FILE         write the run report (timings, status, attempts) as JSON\n"
+    "  --fail-on-error       exit 3 if any call ended in error (default: errors are results)\n"
+    "  --progress MODE       what stderr shows while the run goes: auto (default: a status\n"
+    "                        line on a terminal, nothing otherwise), tty (the status line\n"
+    "                        anyway), plain (a line per event), json (a JSON object per\n"
+    "                        line per event), none\n"
+    "  -q, --quiet           no status line and no summary of the failed calls (the\n"
+    "                        summary is left out with --progress=json too: stderr stays JSON)\n"
+    "  --trace FILE          write a Chrome trace-event file (open it in ui.perfetto.dev\n"
+    "                        or chrome://tracing)\n"
+    "  --pretty              indent the results\n\n"
+    "SIGINT or SIGTERM cancels the run: running tools are killed, unfinished calls get a\n"
+    "'cancelled' result, the results are still printed, and the exit code is 130. A second\n"
+    "signal exits at once.\n";
 
 struct run_args {
 	const char *graph, *calls, *report, *trace;
@@ -80,16 +80,16 @@ static int parse_progress(const char *s, enum progress_mode *m)
 static int parse_args(int argc, char **argv, struct run_args *a)
 {
 	static const struct option opts[] = {{"help", no_argument, NULL, 'h'},
-					     {"jobs", required_argument, NULL, 'j'},
-					     {"schedule", required_argument, NULL, 'S'},
-					     {"dialect", required_argument, NULL, 'D'},
-					     {"report", required_argument, NULL, 'R'},
-					     {"fail-on-error", no_argument, NULL, 'F'},
-					     {"pretty", no_argument, NULL, 'P'},
-					     {"progress", required_argument, NULL, 'G'},
-					     {"quiet", no_argument, NULL, 'q'},
-					     {"trace", required_argument, NULL, 'T'},
-					     {0}};
+	                                     {"jobs", required_argument, NULL, 'j'},
+	                                     {"schedule", required_argument, NULL, 'S'},
+	                                     {"dialect", required_argument, NULL, 'D'},
+	                                     {"report", required_argument, NULL, 'R'},
+	                                     {"fail-on-error", no_argument, NULL, 'F'},
+	                                     {"pretty", no_argument, NULL, 'P'},
+	                                     {"progress", required_argument, NULL, 'G'},
+	                                     {"quiet", no_argument, NULL, 'q'},
+	                                     {"trace", required_argument, NULL, 'T'},
+	                                     {0}};
 	char *end;
 	long n;
 	int c;
@@ -97,7 +97,9 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "hj:q", opts, NULL)) != -1) {
 		switch (c) {
-		case 'h': fputs(run_help, stdout); return -1;
+		case 'h':
+			fputs(run_help, stdout);
+			return -1;
 		case 'j':
 			errno = 0;
 			n = strtol(optarg, &end, 10);
@@ -117,18 +119,31 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 			break;
 		case 'D':
 			if (td_dialect_parse(optarg, &a->dialect) < 0)
-				return usage_error("--dialect takes anthropic, openai or responses");
+				return usage_error(
+				    "--dialect takes anthropic, openai or responses");
 			break;
-		case 'R': a->report = optarg; break;
-		case 'F': a->fail_on_error = 1; break;
-		case 'P': a->pretty = 1; break;
-		case 'q': a->quiet = 1; break;
-		case 'T': a->trace = optarg; break;
+		case 'R':
+			a->report = optarg;
+			break;
+		case 'F':
+			a->fail_on_error = 1;
+			break;
+		case 'P':
+			a->pretty = 1;
+			break;
+		case 'q':
+			a->quiet = 1;
+			break;
+		case 'T':
+			a->trace = optarg;
+			break;
 		case 'G':
 			if (parse_progress(optarg, &a->progress))
-				return usage_error("--progress takes auto, tty, plain, json or none");
+				return usage_error(
+				    "--progress takes auto, tty, plain, json or none");
 			break;
-		default: return usage_error("unknown option");
+		default:
+			return usage_error("unknown option");
 		}
 	}
 	if (argc - optind < 1 || argc - optind > 2)
@@ -208,7 +223,7 @@ static int any_error(const struct td_run *run, size_t n)
 }
 
 static int watch_start(struct td_run *run, const struct cli_job *job, const struct run_args *a,
-		       struct watch *w)
+                       struct watch *w)
 {
 	memset(w, 0, sizeof(*w));
 	if (a->trace) {
@@ -223,8 +238,9 @@ static int watch_start(struct td_run *run, const struct cli_job *job, const stru
 		}
 	}
 	if (progress_attach(run, job->plan, a->quiet ? PROGRESS_NONE : a->progress, stderr,
-			    &w->progress) < 0 ||
-	    (!a->quiet && a->progress != PROGRESS_JSON && failures_attach(run, td_batch_count(job->batch), &w->failures) < 0)) {
+	                    &w->progress) < 0 ||
+	    (!a->quiet && a->progress != PROGRESS_JSON &&
+	     failures_attach(run, td_batch_count(job->batch), &w->failures) < 0)) {
 		cli_error("cannot set up the progress display: out of memory");
 		return EXIT_RUNTIME;
 	}
@@ -243,7 +259,8 @@ static int watch_end(struct watch *w, const char *trace_path)
 		if (fclose(w->trace) != 0)
 			ok = 0;
 		if (!ok)
-			cli_error("cannot write the trace to '%s': %s", trace_path, strerror(errno));
+			cli_error("cannot write the trace to '%s': %s", trace_path,
+			          strerror(errno));
 	}
 	return ok ? EXIT_OK : EXIT_RUNTIME;
 }

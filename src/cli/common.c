@@ -84,7 +84,8 @@ int cli_read_input(const char *path, char **buf, size_t *len)
 			}
 			b = nb;
 		}
-		/* never more than one byte past the cap: a pipe or /dev/zero costs 256 MiB, no more */
+		/* never more than one byte past the cap: a pipe or /dev/zero costs 256 MiB, no more
+		 */
 		r = read(fd, b + n, cap - n);
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -114,7 +115,7 @@ fail:
 }
 
 static int load_batch(const char *calls_path, enum td_dialect dialect, struct cli_job *job,
-		      struct td_diag *diag)
+                      struct td_diag *diag)
 {
 	size_t len;
 	char *buf;
@@ -125,7 +126,7 @@ static int load_batch(const char *calls_path, enum td_dialect dialect, struct cl
 	if (!calls_path) {
 		if (isatty(STDIN_FILENO)) {
 			cli_error("no calls: give a CALLS file (or '-' for stdin), or declare "
-				  "'calls:' in the graph");
+			          "'calls:' in the graph");
 			return EXIT_USAGE;
 		}
 		calls_path = "-";
@@ -134,13 +135,14 @@ static int load_batch(const char *calls_path, enum td_dialect dialect, struct cl
 	if (r)
 		return r;
 	r = td_batch_decode(job->graph, buf, len, dialect,
-			    strcmp(calls_path, "-") == 0 ? "<stdin>" : calls_path, &job->batch, diag);
+	                    strcmp(calls_path, "-") == 0 ? "<stdin>" : calls_path, &job->batch,
+	                    diag);
 	free(buf);
 	return r < 0 ? EXIT_INVALID : 0;
 }
 
 int cli_load_plan(const char *graph_path, const char *calls_path, enum td_dialect dialect,
-		  struct cli_job *job)
+                  struct cli_job *job)
 {
 	struct td_diag diag = {0};
 	int r;
