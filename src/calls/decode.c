@@ -717,6 +717,8 @@ static int add_edges(struct dctx *d)
 			if (add_edge(d, p, e->valuestring) < 0)
 				return TD_ENOMEM;
 		}
+		if (!p->ndeps)
+			continue; /* dep_ids.data may be NULL: no arithmetic on it (UB) */
 		for (k = 0, id = d->dep_ids.data + p->dep_off; k < p->ndeps;
 		     k++, id += strlen(id) + 1)
 			if (add_edge(d, p, id) < 0)

@@ -10,25 +10,28 @@ static const struct command {
 	int (*fn)(int argc, char **argv);
 	const char *summary;
 } commands[] = {
-	{"check", cmd_check, "validate a graph file (and its own calls, if any)"},
-	{"dot", cmd_dot, "print the tools, or a batch's calls, as Graphviz DOT by level"},
-	{"plan", cmd_plan, "print the levels a batch of calls would run in"},
-	{"run", cmd_run, "run a batch of calls, level by level, and print the results"},
-	{"tools", cmd_tools, "print the tool definitions for a model API's `tools` parameter"},
+    {"check", cmd_check, "validate a graph file (and its own calls, if any)"},
+    {"dot", cmd_dot, "print the tools, or a batch's calls, as Graphviz DOT by level"},
+    {"plan", cmd_plan, "print the levels a batch of calls would run in"},
+    {"run", cmd_run, "run a batch of calls, level by level, and print the results"},
+    {"tools", cmd_tools, "print the tool definitions for a model API's `tools` parameter"},
 };
 
 static void usage(FILE *f)
 {
 	size_t i;
 
-	fprintf(f, "usage: tooldag [--version] [--help] COMMAND [ARGS]\n\n"
-		   "Runs the tool calls of one model turn as a dependency graph: independent calls\n"
-		   "concurrently, dependent calls in order, one result per call.\n\ncommands:\n");
+	fprintf(f,
+	        "usage: tooldag [--version] [--help] COMMAND [ARGS]\n\n"
+	        "Runs the tool calls of one model turn as a dependency graph: independent calls\n"
+	        "concurrently, dependent calls in order, one result per call.\n\ncommands:\n");
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %-7s %s\n", commands[i].name, commands[i].summary);
-	fprintf(f, "\n'tooldag COMMAND --help' describes a command.\n"
-		   "exit codes: 0 ok, 1 usage error, 2 invalid graph or batch, 3 call errors with\n"
-		   "--fail-on-error, 4 run could not start (e.g. io_uring refused), 130 interrupted.\n");
+	fprintf(
+	    f,
+	    "\n'tooldag COMMAND --help' describes a command.\n"
+	    "exit codes: 0 ok, 1 usage error, 2 invalid graph or batch, 3 call errors with\n"
+	    "--fail-on-error, 4 run could not start (e.g. io_uring refused), 130 interrupted.\n");
 }
 
 int main(int argc, char **argv)

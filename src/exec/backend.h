@@ -43,9 +43,9 @@ struct td__job {
 	int exit_code;         /* -1 when none */
 	int signal;            /* 0 when none */
 	int truncated;
-	int no_retry;  /* failed in a way a retry cannot fix (program not found) */
+	int no_retry;           /* failed in a way a retry cannot fix (program not found) */
 	int64_t retry_after_us; /* > 0: the server asked to wait this long before a retry */
-	char *content; /* td__malloc'd, NUL-terminated; the scheduler takes it */
+	char *content;          /* td__malloc'd, NUL-terminated; the scheduler takes it */
 	size_t content_len;
 
 	/* backend-private */
@@ -77,7 +77,6 @@ int td__builtin_backend_new(struct td__loop *loop, struct td__backend **out);
 /* http: tools through libcurl's multi interface on the same ring (http.c). One per run: its
  * multi handle is the run's connection cache. When g has http tools, libcurl (and its TLS
  * library) is initialised here, before the run starts, not inside its makespan. */
-int td__http_backend_new(struct td__loop *loop, const struct td_graph *g,
-                         struct td__backend **out);
+int td__http_backend_new(struct td__loop *loop, const struct td_graph *g, struct td__backend **out);
 
 #endif /* TD_BACKEND_H */
