@@ -25,7 +25,7 @@
 struct td__loop {
 	struct io_uring ring;
 	int64_t now;
-	int virt; /* virtual time: see td__loop_set_virtual() */
+	int virt;          /* virtual time: see td__loop_set_virtual() */
 	unsigned inflight; /* requests submitted or queued, not yet completed */
 	struct td__timer **heap;
 	uint32_t nheap, heap_cap;

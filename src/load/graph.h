@@ -47,19 +47,19 @@ enum {
 	TD_LIM_DEPFAIL = 1u << 6,
 };
 
-#define TD_DEFAULT_TIMEOUT_US (30LL * 1000000)   /* 30s */
-#define TD_DEFAULT_MAX_OUTPUT (1024u * 1024u)    /* 1MiB */
-#define TD_DEFAULT_BACKOFF_US (200LL * 1000)     /* 200ms, doubled per retry, jittered */
+#define TD_DEFAULT_TIMEOUT_US (30LL * 1000000) /* 30s */
+#define TD_DEFAULT_MAX_OUTPUT (1024u * 1024u)  /* 1MiB */
+#define TD_DEFAULT_BACKOFF_US (200LL * 1000)   /* 200ms, doubled per retry, jittered */
 
 struct td__limits {
-	unsigned set;           /* TD_LIM_* bits given explicitly */
-	int64_t timeout_us;     /* 0: no timeout */
-	uint32_t concurrency;   /* per tool; 0: unlimited (the global limit still applies) */
-	uint32_t rate_count;    /* token bucket: rate_count calls per rate_period_us; 0: none */
+	unsigned set;         /* TD_LIM_* bits given explicitly */
+	int64_t timeout_us;   /* 0: no timeout */
+	uint32_t concurrency; /* per tool; 0: unlimited (the global limit still applies) */
+	uint32_t rate_count;  /* token bucket: rate_count calls per rate_period_us; 0: none */
 	int64_t rate_period_us;
-	uint32_t retries;       /* extra attempts after the first */
-	int64_t backoff_us;     /* first retry delay */
-	uint64_t max_output;    /* bytes of stdout kept; 0: unlimited */
+	uint32_t retries;    /* extra attempts after the first */
+	int64_t backoff_us;  /* first retry delay */
+	uint64_t max_output; /* bytes of stdout kept; 0: unlimited */
 	enum td__depfail on_dependency_failure;
 };
 
@@ -70,38 +70,38 @@ struct td__kv {
 
 struct td__tool {
 	char *name;
-	char *description;        /* NULL when absent */
-	struct cJSON *schema;     /* input_schema converted to JSON; NULL when absent */
-	unsigned line, column;    /* where the tool's name stands in the file */
+	char *description;     /* NULL when absent */
+	struct cJSON *schema;  /* input_schema converted to JSON; NULL when absent */
+	unsigned line, column; /* where the tool's name stands in the file */
 
 	enum td__kind kind;
-	char **argv;              /* run: NULL-terminated; argv[0] as written */
+	char **argv; /* run: NULL-terminated; argv[0] as written */
 	size_t argc;
 	struct {
-		char *url;             /* ${VAR} expanded at load time: may hold secrets, never print it */
-		char *method;         /* default "POST" */
+		char *url;    /* ${VAR} expanded at load time: may hold secrets, never print it */
+		char *method; /* default "POST" */
 		struct td__kv *headers; /* values with ${VAR} already expanded: may hold secrets */
 		size_t nheaders;
-		bool body_input;        /* body: input (default for POST, PUT, PATCH) or none */
-		bool query_input;       /* query: from_input (default for GET) or none */
+		bool body_input;  /* body: input (default for POST, PUT, PATCH) or none */
+		bool query_input; /* query: from_input (default for GET) or none */
 	} http;
 	enum td__builtin builtin;
-	char *function;           /* function: NAME */
+	char *function; /* function: NAME */
 
-	struct td__limits lim;    /* defaults already merged in */
-	uint32_t *deps;           /* depends_on as tool indices, no duplicates */
+	struct td__limits lim; /* defaults already merged in */
+	uint32_t *deps;        /* depends_on as tool indices, no duplicates */
 	size_t ndeps;
-	struct td__kv *env;       /* extra environment for run: tools */
+	struct td__kv *env; /* extra environment for run: tools */
 	size_t nenv;
-	bool inherit_env;         /* pass the whole parent environment */
-	char *cwd;                /* absolute, or NULL: the graph file's directory */
+	bool inherit_env; /* pass the whole parent environment */
+	char *cwd;        /* absolute, or NULL: the graph file's directory */
 	enum td__stdin_mode stdin_mode;
 };
 
 struct td_graph {
-	char *name;               /* file name as given, or the buffer's name */
-	char *dir;                /* absolute directory relative paths resolve against */
-	unsigned concurrency;     /* global; TD_DEFAULT_CONCURRENCY when absent */
+	char *name;           /* file name as given, or the buffer's name */
+	char *dir;            /* absolute directory relative paths resolve against */
+	unsigned concurrency; /* global; TD_DEFAULT_CONCURRENCY when absent */
 	struct td__tool *tools;
 	size_t ntools;
 	struct td__strmap by_name; /* tool name -> index (keys borrowed from tools[].name) */

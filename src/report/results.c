@@ -172,8 +172,7 @@ int td_run_report_json(const struct td_run *run, int pretty, char **out)
 	               run->opts.schedule == TD_SCHEDULE_EAGER      ? "eager"
 	               : run->opts.schedule == TD_SCHEDULE_CRITICAL ? "critical"
 	                                                            : "level",
-	               run->limit,
-	               run->cancelled ? "true" : "false");
+	               run->limit, run->cancelled ? "true" : "false");
 	td__buf_puts(&b, ",\"calls\":[");
 	for (c = 0; c < run->plan->ncalls; c++) {
 		sep(&b, c, pretty, "  ");

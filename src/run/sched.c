@@ -601,8 +601,7 @@ static void backoff_fired(struct td__timer *t)
 }
 
 /* after_us > 0: the server said when to come back (HTTP Retry-After); it wins over backoff */
-static void retry_later(struct td_run *r, uint32_t c, const struct td__tool *tool,
-                        int64_t after_us)
+static void retry_later(struct td_run *r, uint32_t c, const struct td__tool *tool, int64_t after_us)
 {
 	struct td__callrun *cr = &r->calls[c];
 	unsigned shift = cr->attempts - 1 > 20 ? 20 : cr->attempts - 1;

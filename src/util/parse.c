@@ -43,7 +43,7 @@ struct unit {
 };
 
 static int parse_with_units(const char *s, const struct unit *units, size_t nunits,
-			    const char *bare, double max, double *out)
+                            const char *bare, double max, double *out)
 {
 	double v;
 	size_t n, i;
@@ -74,8 +74,7 @@ static int parse_with_units(const char *s, const struct unit *units, size_t nuni
 int td__parse_duration(const char *s, int64_t *us)
 {
 	static const struct unit units[] = {
-		{"us", 1},     {"ms", 1e3},        {"s", 1e6},
-		{"m", 60e6},   {"min", 60e6},      {"h", 3600e6},
+	    {"us", 1}, {"ms", 1e3}, {"s", 1e6}, {"m", 60e6}, {"min", 60e6}, {"h", 3600e6},
 	};
 	double v;
 	int err = parse_with_units(s, units, TD__ARRAY_SIZE(units), "s", 86400e6 * 365, &v);
@@ -89,9 +88,9 @@ int td__parse_duration(const char *s, int64_t *us)
 int td__parse_size(const char *s, uint64_t *bytes)
 {
 	static const struct unit units[] = {
-		{"B", 1},        {"KiB", 1024.0}, {"MiB", 1048576.0}, {"GiB", 1073741824.0},
-		{"KB", 1e3},     {"MB", 1e6},     {"GB", 1e9},        {"k", 1024.0},
-		{"K", 1024.0},   {"M", 1048576.0}, {"G", 1073741824.0},
+	    {"B", 1},      {"KiB", 1024.0},  {"MiB", 1048576.0},  {"GiB", 1073741824.0},
+	    {"KB", 1e3},   {"MB", 1e6},      {"GB", 1e9},         {"k", 1024.0},
+	    {"K", 1024.0}, {"M", 1048576.0}, {"G", 1073741824.0},
 	};
 	double v;
 	int err = parse_with_units(s, units, TD__ARRAY_SIZE(units), "B", 1e15, &v);
@@ -171,7 +170,7 @@ size_t td__edit_distance(const char *a, const char *b, size_t max)
 		for (j = 1; j <= lb; j++) {
 			tmp = row[j];
 			row[j] = prev + (tolower((unsigned char)a[i - 1]) !=
-					 tolower((unsigned char)b[j - 1]));
+			                 tolower((unsigned char)b[j - 1]));
 			if (row[j - 1] + 1 < row[j])
 				row[j] = row[j - 1] + 1;
 			if (tmp + 1 < row[j])

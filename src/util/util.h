@@ -100,9 +100,9 @@ bool td__valid_utf8(const char *s, size_t len);
 /* Appends an item (message printf-style). file may be NULL. Allocation failure is swallowed
  * (the diag just has fewer items) but diag->code is still set. diag may be NULL. */
 void td__diag_add(struct td_diag *diag, int code, const char *file, unsigned line, unsigned col,
-		  const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+                  const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 void td__diag_vadd(struct td_diag *diag, int code, const char *file, unsigned line, unsigned col,
-		   const char *fmt, va_list ap) __attribute__((format(printf, 6, 0)));
+                   const char *fmt, va_list ap) __attribute__((format(printf, 6, 0)));
 
 /* ---- time ---- */
 int64_t td__now_us(void); /* CLOCK_MONOTONIC */

@@ -16,7 +16,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *out = NULL;
 
 	if (td_graph_load_buffer((const char *)data, size, "fuzz.yaml", "/nonexistent", &g,
-				 &diag) == 0) {
+	                         &diag) == 0) {
 		td_graph_tools_json(g, TD_DIALECT_OPENAI, 0, &out);
 		free(out);
 		if (td_graph_has_calls(g) && td_batch_from_graph(g, &b, &diag) == 0 &&
