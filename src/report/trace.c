@@ -195,6 +195,17 @@ static void put_status(struct td__buf *b, enum td_status s)
 	jw_raw(b, name, strlen(name));
 }
 
+/* ,"args":{"id":..,"tool":..,"level":..  (left open for more arguments) */
+static void put_call_args(struct td__buf *b, const struct td__call *call, const struct td_event *ev)
+{
+	JW_LIT(b, ",\"args\":{\"id\":");
+	jw_str(b, call->id);
+	JW_LIT(b, ",\"tool\":");
+	jw_str(b, call->name);
+	JW_LIT(b, ",\"level\":");
+	jw_i64(b, ev->level);
+}
+
 static void put_outcome(struct td__buf *b, const struct td_event *ev)
 {
 	JW_LIT(b, ",\"status\":\"");
@@ -243,12 +254,7 @@ static void attempt_slice(struct trace *t, const struct td_run *r, const struct 
 	}
 	JW_LIT(b, "\"");
 	put_colour(b, ev->status);
-	JW_LIT(b, ",\"args\":{\"id\":");
-	jw_str(b, call->id);
-	JW_LIT(b, ",\"tool\":");
-	jw_str(b, call->name);
-	JW_LIT(b, ",\"level\":");
-	jw_i64(b, ev->level);
+	put_call_args(b, call, ev);
 	JW_LIT(b, ",\"attempt\":");
 	jw_i64(b, ev->attempt);
 	put_outcome(b, ev);
@@ -271,12 +277,8 @@ static void not_run(struct trace *t, const struct td_run *r, const struct td_eve
 	jw_inner(b, call->id);
 	JW_LIT(b, " [");
 	put_status(b, ev->status);
-	JW_LIT(b, "]\",\"args\":{\"id\":");
-	jw_str(b, call->id);
-	JW_LIT(b, ",\"tool\":");
-	jw_str(b, call->name);
-	JW_LIT(b, ",\"level\":");
-	jw_i64(b, ev->level);
+	JW_LIT(b, "]\"");
+	put_call_args(b, call, ev);
 	put_outcome(b, ev);
 	JW_LIT(b, "}}");
 }
