@@ -4,7 +4,7 @@
  *
  *   fn_bench inline [CALLS] [LEVELS]        no-op INLINE calls (default 1,000,000 in 10
  *                                           levels): calls per second of td_run_wait()
- *   fn_bench blocking [CALLS] [MS] [WORKERS]  BLOCKING calls that sleep MS (default 1,000
+ *   fn_bench blocking [CALLS] [MS] [WORKERS]  BLOCKING calls that sleep MS (default 4,000
  *                                           calls of 1 ms on 4 workers): throughput against
  *                                           the ideal WORKERS * 1000 / MS per second
  *   fn_bench exact [CALLS] [MS] [WORKERS]   the same with calls that last MS exactly: they
@@ -239,7 +239,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (argc >= 2 && (!strcmp(argv[1], "blocking") || !strcmp(argv[1], "exact"))) {
-		unsigned calls = arg(argc, argv, 2, 1000), workers = arg(argc, argv, 4, 4);
+		unsigned calls = arg(argc, argv, 2, 4000), workers = arg(argc, argv, 4, 4);
 		long ms = arg(argc, argv, 3, 1);
 		double ideal = workers * 1000.0 / (double)ms, base, fn_ms;
 
