@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Interleaved side-by-side benchmark of tooldag's executor (issue 3, "Benchmarks").
 #   bench/run_exec_bench.sh [BUILD_DIR]     env: N (10000), ROUNDS (3), PS ("2 8 64"),
-#                                           PEERS (../shared/peers), SKIP_SPAWN=1, SKIP_INPROC=1
+#                                           PEERS (../shared/peers), SKIP_SPAWN=1, SKIP_INPROC=1,
+#                                           SKIP_LEVELRUN=1
 # Spawn throughput: N x /bin/true, each P, every peer once per round in turn (same-round ratios
 # only: this machine drifts), wall time measured here around each command the same way.
+# Level overhead with processes: 10 levels x 50 `run: [sleep, "0.020"]` calls through
+# `tooldag run` against the peers' level_ref (posix_spawn a whole level, waitpid all, next level;
+# no pipes) on the same levels, interleaved, ROUNDS rounds, both with LC_ALL=C.
 # In-process: build/bench/exec_bench echo/sleep/level/rss, ROUNDS rounds each, medians.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -62,6 +66,37 @@ if [ "${SKIP_SPAWN:-0}" != 1 ]; then
 			printf 'spawn\tP=%s\t%-16s\tmedian_s=%s\tjobs_per_s=%.0f\tratio_to_spawn_ref=%.3f\n' \
 				"$P" "$p" "$s" "$(echo "$N / $s" | bc -l)" "$ratio"
 		done
+	done
+fi
+
+if [ "${SKIP_LEVELRUN:-0}" != 1 ]; then
+	[ -x "$work/bin/level_ref" ] || { cp -r "$peers/c" "$work/c2" && make -s -C "$work/c2" BIN="$work/bin" >/dev/null; }
+	L=10 W=50
+	{ printf 'version: 1\nconcurrency: %d\ntools:\n' "$W"
+	  for l in $(seq 0 $((L - 1))); do
+		printf '  l%d:\n    run: ["sleep", "0.020"]\n' "$l"
+		[ "$l" -gt 0 ] && printf '    depends_on: [l%d]\n' $((l - 1))
+	  done; } >"$work/levels.yaml"
+	python3 -c "import json,sys; L,W=int(sys.argv[1]),int(sys.argv[2]); json.dump([{'type':'tool_use','id':'c%d_%d'%(l,i),'name':'l%d'%l,'input':{}} for l in range(L) for i in range(W)], open(sys.argv[3],'w'))" "$L" "$W" "$work/levels.json"
+	for l in $(seq 0 $((L - 1))); do for i in $(seq "$W"); do printf '%d\tsleep 0.020\n' "$l"; done; done >"$work/levels.tsv"
+	for r in $(seq "$ROUNDS"); do
+		t=$(LC_ALL=C wall "$build/tooldag" run "$work/levels.yaml" "$work/levels.json" --report "$work/levels.report")
+		mk=$(jq .makespan_ms "$work/levels.report")
+		echo "$r tooldag $t $mk" >>"$work/levelrun.tsv"
+		LC_ALL=C "$work/bin/level_ref" "$work/levels.tsv" >"$work/level_ref.json"
+		t=$(jq .exec_s "$work/level_ref.json")
+		echo "$r level_ref $t $(echo "$t * 1000" | bc)" >>"$work/levelrun.tsv"
+	done
+	echo "## level overhead with processes: $L levels x $W sleep 0.020, ideal $((L * 20)) ms, load: $(cut -d' ' -f1-3 /proc/loadavg)"
+	echo "#   tooldag: LC_ALL=C $build/tooldag run levels.yaml levels.json --report R (makespan_ms from R)"
+	echo "#   level_ref: LC_ALL=C level_ref levels.tsv (exec_s)"
+	awk '{print "#   round peer wall_s makespan_ms:", $0}' "$work/levelrun.tsv"
+	for p in tooldag level_ref; do
+		mk=$(awk -v p="$p" '$2==p {print $4}' "$work/levelrun.tsv" | median)
+		ratio=$(awk -v p="$p" '$2=="level_ref" {ref[$1]=$4} $2==p {t[$1]=$4}
+			END {for (r in t) print t[r]/ref[r]}' "$work/levelrun.tsv" | median)
+		printf 'levelrun\t%-10s\tmakespan_ms=%s\tper_level_overhead_ms=%.2f\tratio_to_level_ref=%.3f\n' \
+			"$p" "$mk" "$(echo "($mk - $L * 20) / $L" | bc -l)" "$ratio"
 	done
 fi
 
