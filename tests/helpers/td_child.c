@@ -125,13 +125,13 @@ static double cpu_seconds(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static volatile unsigned long spin_sink; /* keeps the busy loop from being optimised out */
+
 static void spin(double s)
 {
-	volatile unsigned long x = 0;
-
 	while (cpu_seconds() < s)
 		for (int i = 0; i < 1000000; i++)
-			x += (unsigned long)i;
+			spin_sink += (unsigned long)i;
 	printf("spun\n");
 	fflush(stdout);
 }
