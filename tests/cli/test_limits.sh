@@ -66,6 +66,11 @@ t_json "'is_error' not in $C[3]"
 t_json "$C[4]['content'] == '13\n'"
 t_json "$C[5]['content'] == '297\n'"
 t_json "$C[6]['content'] == 'slept 1ms'"
+cp "$T_TMP/out" "$T_TMP/results.json"
+# the same results when exits are polled for instead of watched through pidfds
+T_COUNT=$((T_COUNT + 1))
+TD_TEST_NO_PIDFD=1 "$TOOLDAG" run "$T_TMP/g.yaml" >"$T_TMP/nopidfd.json" 2>/dev/null
+cmp -s "$T_TMP/results.json" "$T_TMP/nopidfd.json" || t_fail "TD_TEST_NO_PIDFD=1 gives other results"
 # the report agrees with the result
 cp "$T_TMP/report.json" "$T_TMP/out"
 t_json "d['calls'][0]['status'] == 'error' and d['calls'][0]['signal'] == 24"
