@@ -108,7 +108,7 @@ static void count(void *ud, const struct td_run *run, const struct td_event *ev)
 
 static void json(void *ud, const struct td_run *run, const struct td_event *ev)
 {
-	char buf[512];
+	char buf[4096]; /* as --progress=json passes: room to write in place */
 
 	*(uint64_t *)ud += (uint64_t)td_event_json(run, ev, buf, sizeof(buf));
 }

@@ -174,21 +174,24 @@ static void plain_event(struct progress *p, const struct td_event *ev)
 	}
 }
 
+/* The line goes straight into `small` (td_event_json writes in place when room is plenty,
+ * hence 4 KiB), then out with its newline in one unlocked stdio call: stderr is ours alone
+ * here, and the line is written 400,000 times on a 100,000-call run. */
 static void json_event(struct progress *p, const struct td_event *ev)
 {
-	char small[1024], *line = small;
-	int n = td_event_json(p->run, ev, small, sizeof(small));
+	char small[4096], *line = small;
+	int n = td_event_json(p->run, ev, small, sizeof(small) - 1);
 
 	if (n < 0)
 		return;
-	if ((size_t)n >= sizeof(small)) {
-		line = malloc((size_t)n + 1);
+	if ((size_t)n >= sizeof(small) - 1) {
+		line = malloc((size_t)n + 2);
 		if (!line)
 			return;
 		td_event_json(p->run, ev, line, (size_t)n + 1);
 	}
-	fputs(line, p->f);
-	fputc('\n', p->f);
+	line[n] = '\n';
+	fwrite_unlocked(line, 1, (size_t)n + 1, p->f);
 	if (line != small)
 		free(line);
 }

@@ -105,27 +105,30 @@ static int valid(const struct td_run *run, const struct td_event *ev, const char
 }
 
 /*
- * The line is built in a stack buffer when it surely fits (ids are short), so the common case
- * allocates nothing: td__buf then never has to grow, which it must not do from the stack.
+ * The line is written straight into the caller's buffer when it surely fits (ids are short,
+ * and --progress=json passes room enough), else into a stack buffer, so the common case neither
+ * allocates nor copies: td__buf then never has to grow, which it must not do from either.
  */
 int td_event_json(const struct td_run *run, const struct td_event *event, char *buf, size_t len)
 {
 	char stack[4096];
 	struct td__buf b = {0};
-	size_t n, strs = 0;
+	size_t n, need = 3 * JW_ROOM;
 	const char *name;
 
 	if (!valid(run, event, buf, len))
 		return TD_EINVAL;
 	if (event->call != TD_EVENT_NO_CALL && event->call < run->plan->ncalls)
-		strs = strlen(run->batch->calls[event->call].id) +
-		       strlen(run->batch->calls[event->call].name);
-	if (6 * strs + 3 * JW_ROOM < sizeof(stack)) { /* 6: the longest escape, \u00XX */
+		need += 6 * (strlen(run->batch->calls[event->call].id) +
+		             strlen(run->batch->calls[event->call].name));
+	if (need < len) {
+		b.data = buf;
+		b.cap = len;
+	} else if (need < sizeof(stack)) {
 		b.data = stack;
 		b.cap = sizeof(stack);
 	}
-	td__buf_reserve(&b, JW_ROOM);
-	if (b.oom)
+	if (jw_room(&b, 0) < 0)
 		return TD_ENOMEM;
 	name = td_event_name(event->type);
 	JW_LIT(&b, "{\"event\":\"");
@@ -135,6 +138,10 @@ int td_event_json(const struct td_run *run, const struct td_event *event, char *
 	put_body(&b, run, event);
 	JW_LIT(&b, "}");
 	n = b.len;
+	if (b.data == buf) {
+		buf[n] = '\0';
+		return (int)n;
+	}
 	if (len && !b.oom) {
 		size_t k = n < len ? n : len - 1;
 

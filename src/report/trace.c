@@ -3,35 +3,47 @@
  * trace.c - td_run_trace(): a run as Chrome trace-event JSON (Perfetto, chrome://tracing),
  * written as it goes by an ordinary observer of the run's events.
  *
- * Layout of the document ({"traceEvents":[...],"displayTimeUnit":"ms","otherData":{...}}),
- * everything in process 1, times in microseconds from the run's start:
- *  - tid 1 + k is "slot k": each attempt is a complete ("X") slice on the lowest slot free
- *    when it started, so the slots show the concurrency actually used. Slots are ours, not
- *    the scheduler's: it has no such notion, and the lowest free one keeps the tracks packed.
- *  - the wait between CALL_QUEUED and CALL_STARTED is an async slice "queued" (cat "queue"),
- *    the wait between a failed attempt and its re-queue an async slice "backoff", so queue
- *    time and run time never share a track.
- *  - a level is an async slice "level K" (cat "level") plus a global instant marker when it
- *    starts; calls that never ran are instants on tid 0, "not run".
- * Formatting is by hand (jsonw.h) into one buffer flushed in 64 KiB writes, room for a whole
- * event reserved once at its start: a 100,000-call run writes ~300,000 events, and a builtin call
- * costs the scheduler about half a microsecond, so every byte and branch per event shows.
+ * Layout of the document ({"otherData":{...},"traceEvents":[...],"displayTimeUnit":"ms"}),
+ * times in microseconds from the run's start:
+ *  - process 1 "tooldag run", tid 1 + k is "slot k": each attempt is a complete ("X") slice
+ *    on the lowest slot free when it started, so the slots show the concurrency actually
+ *    used. Slots are ours, not the scheduler's: it has no such notion.
+ *  - process 2 "queue", tid 1 + k is "queue k": each wait between CALL_QUEUED and the start
+ *    (or the end, for a call cancelled while it waited) is a complete slice named after the
+ *    call, on a lane free when it was queued, so queue time and run time never share a track.
+ *    Waits overlap by the thousand (a level's calls are queued at once): as async b/e pairs
+ *    they took two events each, as lanes they take one, plus one name per lane ever used.
+ *  - process 1, tid 0 "not run": a level is an async slice "level K" (cat "level") plus a
+ *    global instant marker when it starts; a retry's backoff an async slice "backoff"; calls
+ *    that never ran are instants, cat "not_run".
+ * Formatting is by hand (jsonw.h) into one buffer flushed in TRACE_FLUSH writes: a
+ * 100,000-call run writes ~200,000 events, and a builtin call costs the scheduler about half a
+ * microsecond, so every byte and branch per event shows (bench/README.md, "Observers").
  */
 #include <string.h>
 
 #include "report/jsonw.h"
 #include "run/run.h"
 
-#define TRACE_FLUSH (64u * 1024)
+#define TRACE_FLUSH (256u * 1024)
+#define NO_TRACK    UINT32_MAX
+
+/* tracks of one kind; free[] holds at most n entries, never more than calls exist */
+struct tracks {
+	uint32_t *free;
+	uint32_t nfree, n;
+};
 
 struct trace {
 	FILE *out;
 	struct td__buf b;
-	int first, closed;
-	int64_t *when;  /* [ncalls]: when queued; from the start, how long it waited */
-	uint32_t *slot; /* [ncalls]: slot of the running attempt */
-	uint32_t *free; /* min-heap of free slots below nslots */
-	uint32_t nfree, nslots;
+	int closed;
+	/* [ncalls]: when queued; while it runs, how long it waited; after a failed attempt, when
+	 * that attempt ended (where a backoff starts) */
+	int64_t *when;
+	uint32_t *track;     /* [ncalls]: its lane while queued, its slot while running */
+	struct tracks slots; /* a min-heap: lowest free first */
+	struct tracks lanes; /* a stack: any free lane will do, and a stack costs O(1) */
 };
 
 /* ---- output ---- */
@@ -44,54 +56,52 @@ static void flush(struct trace *t)
 	t->b.oom = 0;
 }
 
-/* Opens one event: separator, phase (one letter), pid, tid, ts. 0, or -1 when out of memory
- * (the event is left out). */
-static int begin(struct trace *t, char ph, uint32_t tid, int64_t ts)
+/* Opens one event: separator and fixed prefix (phase, pid), tid, ts. 0, or -1 when out of
+ * memory (the event is left out). Every event but the header's first starts with ",\n". */
+static int begin(struct trace *t, const char *prefix, size_t plen, uint32_t tid, int64_t ts)
 {
 	if (t->b.len >= TRACE_FLUSH || t->b.oom)
 		flush(t);
-	td__buf_reserve(&t->b, JW_ROOM);
-	if (t->b.oom)
+	if (jw_room(&t->b, 0) < 0)
 		return -1;
-	if (!t->first)
-		JW_LIT(&t->b, ",");
-	t->first = 0;
-	JW_LIT(&t->b, "\n{\"ph\":\"");
-	jw_raw(&t->b, &ph, 1);
-	JW_LIT(&t->b, "\",\"pid\":1,\"tid\":");
-	jw_i64(&t->b, tid);
+	jw_raw(&t->b, prefix, plen);
+	jw_u64(&t->b, tid);
 	JW_LIT(&t->b, ",\"ts\":");
 	jw_i64(&t->b, ts);
 	return 0;
 }
+#define PREFIX(ph, pid)            ",\n{\"ph\":\"" ph "\",\"pid\":" #pid ",\"tid\":"
+#define BEGIN(t, ph, pid, tid, ts) begin(t, PREFIX(ph, pid), sizeof(PREFIX(ph, pid)) - 1, tid, ts)
 
-static void thread_name(struct trace *t, uint32_t tid, const char *name, uint32_t sort)
-{
-	if (begin(t, 'M', tid, 0) == 0) {
-		JW_LIT(&t->b, ",\"name\":\"thread_name\",\"args\":{\"name\":");
-		jw_str(&t->b, name);
-		JW_LIT(&t->b, "}}");
-	}
-	if (begin(t, 'M', tid, 0) == 0) {
-		JW_LIT(&t->b, ",\"name\":\"thread_sort_index\",\"args\":{\"sort_index\":");
-		jw_i64(&t->b, sort);
-		JW_LIT(&t->b, "}}");
-	}
-}
+/* thread_name and thread_sort_index of a track (pid a literal digit) */
+#define NAME_TRACK(t, pid, tid, name_fn, arg)                                                      \
+	do {                                                                                       \
+		if (BEGIN(t, "M", pid, tid, 0) == 0) {                                             \
+			JW_LIT(&(t)->b, ",\"name\":\"thread_name\",\"args\":{\"name\":\"");        \
+			name_fn;                                                                   \
+			JW_LIT(&(t)->b, "\"}}");                                                   \
+		}                                                                                  \
+		if (BEGIN(t, "M", pid, tid, 0) == 0) {                                             \
+			JW_LIT(&(t)->b,                                                            \
+			       ",\"name\":\"thread_sort_index\",\"args\":{\"sort_index\":");       \
+			jw_u64(&(t)->b, arg);                                                      \
+			JW_LIT(&(t)->b, "}}");                                                     \
+		}                                                                                  \
+	} while (0)
 
-/* An async slice [from, to] as its begin and end events; `call` names the call in the
- * begin's args (NULL: none, which keeps the many queue waits short). */
-static void async_slice(struct trace *t, const char *cat_name, uint64_t id, int64_t from,
-                        int64_t to, const struct td__call *call)
+/* An async slice [from, to] on tid 0 as its begin and end events; `call` names the call in
+ * the begin's args. */
+static void async_slice(struct trace *t, const char *cat_name, size_t len, uint64_t id,
+                        int64_t from, int64_t to, const struct td__call *call)
 {
 	int k;
 
 	for (k = 0; k < 2; k++) {
-		if (begin(t, k ? 'e' : 'b', 0, k ? to : from) < 0)
+		if ((k ? BEGIN(t, "e", 1, 0, to) : BEGIN(t, "b", 1, 0, from)) < 0)
 			return;
-		jw_raw(&t->b, cat_name, strlen(cat_name));
+		jw_raw(&t->b, cat_name, len);
 		JW_LIT(&t->b, ",\"id\":");
-		jw_i64(&t->b, (int64_t)id);
+		jw_u64(&t->b, id);
 		if (!k && call) {
 			JW_LIT(&t->b, ",\"args\":{\"id\":");
 			jw_str(&t->b, call->id);
@@ -102,46 +112,57 @@ static void async_slice(struct trace *t, const char *cat_name, uint64_t id, int6
 		JW_LIT(&t->b, "}");
 	}
 }
-#define QUEUE   ",\"cat\":\"queue\",\"name\":\"queued\""
 #define BACKOFF ",\"cat\":\"backoff\",\"name\":\"backoff\""
 
-/* ---- slots: lowest free first ---- */
+/* ---- tracks ---- */
 
-static uint32_t slot_take(struct trace *t)
+/* The lowest free slot, or a new one (*fresh set: its track needs a name). */
+static uint32_t slot_take(struct tracks *s, int *fresh)
 {
-	uint32_t s, last, i = 0;
+	uint32_t top, last, i = 0;
 
-	if (!t->nfree)
-		return t->nslots++;
-	s = t->free[0];
-	last = t->free[--t->nfree];
+	*fresh = !s->nfree;
+	if (!s->nfree)
+		return s->n++;
+	top = s->free[0];
+	last = s->free[--s->nfree];
 	for (;;) {
 		uint32_t k = 2 * i + 1;
 
-		if (k >= t->nfree)
+		if (k >= s->nfree)
 			break;
-		if (k + 1 < t->nfree && t->free[k + 1] < t->free[k])
+		if (k + 1 < s->nfree && s->free[k + 1] < s->free[k])
 			k++;
-		if (last <= t->free[k])
+		if (last <= s->free[k])
 			break;
-		t->free[i] = t->free[k];
+		s->free[i] = s->free[k];
 		i = k;
 	}
-	if (t->nfree)
-		t->free[i] = last;
-	return s;
+	if (s->nfree)
+		s->free[i] = last;
+	return top;
 }
 
-/* free[] holds at most nslots entries and never more slots than calls exist: sized ncalls. */
-static void slot_give(struct trace *t, uint32_t s)
+static void slot_give(struct tracks *s, uint32_t slot)
 {
-	uint32_t i = t->nfree++;
+	uint32_t i = s->nfree++;
 
-	while (i > 0 && t->free[(i - 1) / 2] > s) {
-		t->free[i] = t->free[(i - 1) / 2];
+	while (i > 0 && s->free[(i - 1) / 2] > slot) {
+		s->free[i] = s->free[(i - 1) / 2];
 		i = (i - 1) / 2;
 	}
-	t->free[i] = s;
+	s->free[i] = slot;
+}
+
+static uint32_t lane_take(struct tracks *l, int *fresh)
+{
+	*fresh = !l->nfree;
+	return l->nfree ? l->free[--l->nfree] : l->n++;
+}
+
+static void lane_give(struct tracks *l, uint32_t lane)
+{
+	l->free[l->nfree++] = lane;
 }
 
 /* ---- events ---- */
@@ -150,42 +171,61 @@ static void level_marker(struct trace *t, const struct td_event *ev)
 {
 	int start = ev->type == TD_EVENT_LEVEL_STARTED;
 
-	if (start && begin(t, 'i', 0, ev->time_us) == 0) {
+	if (start && BEGIN(t, "i", 1, 0, ev->time_us) == 0) {
 		JW_LIT(&t->b, ",\"s\":\"g\",\"cat\":\"level\",\"name\":\"level ");
-		jw_i64(&t->b, ev->level);
+		jw_u64(&t->b, ev->level);
 		JW_LIT(&t->b, "\"}");
 	}
-	if (begin(t, start ? 'b' : 'e', 0, ev->time_us) < 0)
+	if ((start ? BEGIN(t, "b", 1, 0, ev->time_us) : BEGIN(t, "e", 1, 0, ev->time_us)) < 0)
 		return;
 	JW_LIT(&t->b, ",\"cat\":\"level\",\"name\":\"level ");
-	jw_i64(&t->b, ev->level);
+	jw_u64(&t->b, ev->level);
 	JW_LIT(&t->b, "\",\"id\":");
-	jw_i64(&t->b, ev->level);
+	jw_u64(&t->b, ev->level);
 	JW_LIT(&t->b, "}");
 }
 
 static void queued(struct trace *t, const struct td_run *r, const struct td_event *ev)
 {
-	/* a re-queue ends a backoff, which began when the failed attempt did (t->when) */
+	uint32_t c = ev->call, lane;
+	int fresh;
+
+	/* a re-queue ends a backoff, which began when the failed attempt ended (t->when) */
 	if (ev->attempt)
-		async_slice(t, BACKOFF, ev->call, t->when[ev->call], ev->time_us,
-		            &r->batch->calls[ev->call]);
-	t->when[ev->call] = ev->time_us;
+		async_slice(t, BACKOFF, sizeof(BACKOFF) - 1, c, t->when[c], ev->time_us,
+		            &r->batch->calls[c]);
+	t->when[c] = ev->time_us;
+	lane = t->track[c] = lane_take(&t->lanes, &fresh);
+	if (fresh)
+		NAME_TRACK(t, 2, lane + 1, JW_LIT(&t->b, "queue "); jw_u64(&t->b, lane), lane + 1);
 }
 
-static void started(struct trace *t, const struct td_event *ev)
+/* The wait of call c, queued at t->when[c], until `end`: a slice on its lane, named after it. */
+static void wait_slice(struct trace *t, const struct td_run *r, uint32_t c, int64_t end)
 {
-	uint32_t s;
+	uint32_t lane = t->track[c];
 
-	async_slice(t, QUEUE, ev->call, t->when[ev->call], ev->time_us, NULL);
-	t->when[ev->call] = ev->time_us - t->when[ev->call];
-	s = t->slot[ev->call] = slot_take(t);
-	if (s + 1 == t->nslots) { /* a slot's first use: name its track */
-		char name[32];
+	lane_give(&t->lanes, lane);
+	t->track[c] = NO_TRACK;
+	if (BEGIN(t, "X", 2, lane + 1, t->when[c]) < 0)
+		return;
+	JW_LIT(&t->b, ",\"dur\":");
+	jw_i64(&t->b, end - t->when[c]);
+	JW_LIT(&t->b, ",\"name\":");
+	jw_str(&t->b, r->batch->calls[c].id);
+	JW_LIT(&t->b, "}");
+}
 
-		snprintf(name, sizeof(name), "slot %u", s);
-		thread_name(t, s + 1, name, s + 1);
-	}
+static void started(struct trace *t, const struct td_run *r, const struct td_event *ev)
+{
+	uint32_t c = ev->call, s;
+	int fresh;
+
+	wait_slice(t, r, c, ev->time_us);
+	t->when[c] = ev->time_us - t->when[c];
+	s = t->track[c] = slot_take(&t->slots, &fresh);
+	if (fresh)
+		NAME_TRACK(t, 1, s + 1, JW_LIT(&t->b, "slot "); jw_u64(&t->b, s), s + 1);
 }
 
 static void put_status(struct td__buf *b, enum td_status s)
@@ -203,14 +243,18 @@ static void put_call_args(struct td__buf *b, const struct td__call *call, const 
 	JW_LIT(b, ",\"tool\":");
 	jw_str(b, call->name);
 	JW_LIT(b, ",\"level\":");
-	jw_i64(b, ev->level);
+	jw_u64(b, ev->level);
 }
 
 static void put_outcome(struct td__buf *b, const struct td_event *ev)
 {
-	JW_LIT(b, ",\"status\":\"");
-	put_status(b, ev->status);
-	JW_LIT(b, "\"");
+	if (ev->status == TD_STATUS_OK)
+		JW_LIT(b, ",\"status\":\"ok\"");
+	else {
+		JW_LIT(b, ",\"status\":\"");
+		put_status(b, ev->status);
+		JW_LIT(b, "\"");
+	}
 	if (ev->signal) {
 		const char *name = sigabbrev_np(ev->signal);
 
@@ -237,13 +281,15 @@ static void attempt_slice(struct trace *t, const struct td_run *r, const struct 
 {
 	const struct td__call *call = &r->batch->calls[ev->call];
 	struct td__buf *b = &t->b;
+	uint32_t slot = t->track[ev->call];
 
-	slot_give(t, t->slot[ev->call]);
-	if (begin(t, 'X', t->slot[ev->call] + 1, ev->time_us - ev->run_us) < 0)
+	slot_give(&t->slots, slot);
+	t->track[ev->call] = NO_TRACK;
+	if (BEGIN(t, "X", 1, slot + 1, ev->time_us - ev->run_us) < 0)
 		return;
 	JW_LIT(b, ",\"dur\":");
 	jw_i64(b, ev->run_us);
-	JW_LIT(b, ",\"cat\":\"call\",\"name\":\""); /* "TOOL ID [STATUS]" */
+	JW_LIT(b, ",\"name\":\""); /* "TOOL ID [STATUS]" */
 	jw_inner(b, call->name);
 	JW_LIT(b, " ");
 	jw_inner(b, call->id);
@@ -256,7 +302,7 @@ static void attempt_slice(struct trace *t, const struct td_run *r, const struct 
 	put_colour(b, ev->status);
 	put_call_args(b, call, ev);
 	JW_LIT(b, ",\"attempt\":");
-	jw_i64(b, ev->attempt);
+	jw_u64(b, ev->attempt);
 	put_outcome(b, ev);
 	JW_LIT(b, ",\"queued_us\":");
 	jw_i64(b, t->when[ev->call]);
@@ -266,12 +312,14 @@ static void attempt_slice(struct trace *t, const struct td_run *r, const struct 
 	t->when[ev->call] = ev->time_us; /* a backoff, if any, starts here */
 }
 
-static void not_run(struct trace *t, const struct td_run *r, const struct td_event *ev)
+static void call_finished(struct trace *t, const struct td_run *r, const struct td_event *ev)
 {
 	const struct td__call *call = &r->batch->calls[ev->call];
 	struct td__buf *b = &t->b;
 
-	if (begin(t, 'i', 0, ev->time_us) < 0)
+	if (t->track[ev->call] != NO_TRACK) /* cancelled while it waited */
+		wait_slice(t, r, ev->call, ev->time_us);
+	if (ev->attempt || BEGIN(t, "i", 1, 0, ev->time_us) < 0)
 		return;
 	JW_LIT(b, ",\"s\":\"t\",\"cat\":\"not_run\",\"name\":\"");
 	jw_inner(b, call->id);
@@ -306,14 +354,13 @@ static void on_event(void *ud, const struct td_run *r, const struct td_event *ev
 		queued(t, r, ev);
 		break;
 	case TD_EVENT_CALL_STARTED:
-		started(t, ev);
+		started(t, r, ev);
 		break;
 	case TD_EVENT_ATTEMPT_FINISHED:
 		attempt_slice(t, r, ev);
 		break;
 	case TD_EVENT_CALL_FINISHED:
-		if (!ev->attempt)
-			not_run(t, r, ev);
+		call_finished(t, r, ev);
 		break;
 	case TD_EVENT_RUN_FINISHED:
 		close_doc(t);
@@ -328,33 +375,42 @@ static void trace_free(void *ud)
 	close_doc(t);
 	td__buf_free(&t->b);
 	td__free(t->when);
-	td__free(t->slot);
-	td__free(t->free);
+	td__free(t->track);
+	td__free(t->slots.free);
+	td__free(t->lanes.free);
 	td__free(t);
 }
+
+#define PROCESS(pid, name)                                                                         \
+	PREFIX("M", pid)                                                                           \
+	"0,\"ts\":0,\"name\":\"process_name\",\"args\":{\"name\":\"" name "\"}}" PREFIX(           \
+	    "M", pid) "0,\"ts\":0,\"name\":\"process_sort_index\",\"args\":{\"sort_index\":" #pid  \
+	              "}}"
 
 static void header(struct trace *t, const struct td_run *r)
 {
 	struct td__buf *b = &t->b;
 
-	td__buf_reserve(b, JW_ROOM);
-	if (b->oom)
+	if (jw_room(b, 0) < 0)
 		return;
 	JW_LIT(b, "{\"otherData\":{\"generator\":\"tooldag " TD_VERSION_STRING "\",\"calls\":");
-	jw_i64(b, r->plan->ncalls);
+	jw_u64(b, r->plan->ncalls);
 	JW_LIT(b, ",\"levels\":");
-	jw_i64(b, r->plan->nlevels);
+	jw_u64(b, r->plan->nlevels);
 	JW_LIT(b, ",\"concurrency\":");
-	jw_i64(b, r->limit);
+	jw_u64(b, r->limit);
 	if (r->opts.schedule == TD_SCHEDULE_EAGER)
 		JW_LIT(b, ",\"schedule\":\"eager\"}");
 	else
 		JW_LIT(b, ",\"schedule\":\"level\"}");
-	JW_LIT(b, ",\"traceEvents\":[");
-	t->first = 1;
-	if (begin(t, 'M', 0, 0) == 0)
-		JW_LIT(b, ",\"name\":\"process_name\",\"args\":{\"name\":\"tooldag run\"}}");
-	thread_name(t, 0, "not run", 0);
+	/* the first event, so that every other one can start with a separator */
+	JW_LIT(b, ",\"traceEvents\":[\n{\"ph\":\"M\",\"pid\":1,\"tid\":0,\"ts\":0,\"name\":"
+	          "\"process_name\",\"args\":{\"name\":\"tooldag run\"}}");
+	JW_LIT(b, PREFIX("M", 1) "0,\"ts\":0,\"name\":\"process_sort_index\",\"args\":{"
+	                         "\"sort_index\":1}}");
+	if (jw_room(b, 0) == 0)
+		JW_LIT(b, PROCESS(2, "queue"));
+	NAME_TRACK(t, 1, 0, JW_LIT(&t->b, "not run"), 0);
 }
 
 int td_run_trace(struct td_run *run, FILE *out)
@@ -373,15 +429,18 @@ int td_run_trace(struct td_run *run, FILE *out)
 		return TD_ENOMEM;
 	t->out = out;
 	t->when = td__calloc(n, sizeof(*t->when));
-	t->slot = td__calloc(n, sizeof(*t->slot));
-	t->free = td__calloc(n, sizeof(*t->free));
-	err = t->when && t->slot && t->free ? td__run_observe(run, on_event, trace_free, t)
-	                                    : TD_ENOMEM;
+	t->track = td__malloc(n * sizeof(*t->track));
+	t->slots.free = td__calloc(n, sizeof(*t->slots.free));
+	t->lanes.free = td__calloc(n, sizeof(*t->lanes.free));
+	err = t->when && t->track && t->slots.free && t->lanes.free
+	          ? td__run_observe(run, on_event, trace_free, t)
+	          : TD_ENOMEM;
 	if (err < 0) {
 		t->closed = 1; /* nothing was written */
 		trace_free(t);
 		return err;
 	}
+	memset(t->track, 0xff, n * sizeof(*t->track)); /* NO_TRACK */
 	header(t, run);
 	return 0;
 }
