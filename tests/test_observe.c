@@ -10,6 +10,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "report/jsonw.h"
 #include "run/run.h"
 
 static const char GRAPH[] = "version: 1\n"
@@ -398,6 +399,17 @@ START_TEST(event_json_truncates_and_refuses)
 	ev.type = (enum td_event_type)42;
 	ck_assert_int_eq(td_event_json(run, &ev, buf, sizeof(buf)), TD_EINVAL);
 	ck_assert_int_eq(td_event_json(NULL, &ev, buf, sizeof(buf)), TD_EINVAL);
+	for (ev.type = TD_EVENT_LEVEL_STARTED; ev.type <= TD_EVENT_RUN_FINISHED; ev.type++) {
+		char line[4096], head[64];
+
+		ev.call = ev.type >= TD_EVENT_CALL_QUEUED && ev.type <= TD_EVENT_CALL_FINISHED
+		              ? 0
+		              : TD_EVENT_NO_CALL;
+		snprintf(head, sizeof(head), "{\"event\":\"%s\",\"t_ms\":1.500,",
+		         td_event_name(ev.type));
+		ck_assert_int_gt(td_event_json(run, &ev, line, sizeof(line)), 0);
+		ck_assert_msg(strncmp(line, head, strlen(head)) == 0, "%s", line);
+	}
 	ck_assert_str_eq(td_event_name(TD_EVENT_ATTEMPT_FINISHED), "attempt_finished");
 	ck_assert_str_eq(td_event_name((enum td_event_type)42), "unknown");
 	td_run_free(run);
@@ -448,6 +460,41 @@ START_TEST(event_json_escapes)
 	ck_assert_int_eq(events, 3 * 4 + 3);
 	td_run_free(run);
 	teardown();
+}
+END_TEST
+
+/* the writers' hand formatting against printf, at every digit count and copy size */
+START_TEST(jsonw_numbers_and_copies)
+{
+	static const char s[] = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEF";
+	char a[48], b[48];
+	uint64_t u = 0;
+	size_t n;
+	int i;
+
+	for (i = 0; i < 20000; i++) {
+		u = i < 100 ? (uint64_t)i : u * 3 + (uint64_t)i; /* wraps: every magnitude */
+		*jw_u64(a, u) = '\0';
+		snprintf(b, sizeof(b), "%llu", (unsigned long long)u);
+		ck_assert_str_eq(a, b);
+		*jw_i64(a, -(int64_t)(u >> 1)) = '\0';
+		snprintf(b, sizeof(b), "%lld", -(long long)(u >> 1));
+		ck_assert_str_eq(a, b);
+	}
+	*jw_u64(a, UINT64_MAX) = '\0';
+	ck_assert_str_eq(a, "18446744073709551615");
+	*jw_ms(a, 1234567) = '\0';
+	ck_assert_str_eq(a, "1234.567");
+	*jw_ms(a, 5) = '\0';
+	ck_assert_str_eq(a, "0.005");
+	*jw_ms(a, -1) = '\0';
+	ck_assert_str_eq(a, "null");
+	for (n = 0; n <= 40; n++) {
+		memset(a, '#', sizeof(a));
+		ck_assert_ptr_eq(jw_copy(a, s, n), a + n);
+		ck_assert_int_eq(memcmp(a, s, n), 0);
+		ck_assert_int_eq(a[n], '#');
+	}
 }
 END_TEST
 
@@ -739,6 +786,7 @@ static Suite *observe_suite(void)
 	tcase_add_test(tc, event_json_lines);
 	tcase_add_test(tc, event_json_truncates_and_refuses);
 	tcase_add_test(tc, event_json_escapes);
+	tcase_add_test(tc, jsonw_numbers_and_copies);
 	tcase_add_test(tc, trace_is_complete);
 	tcase_add_test(tc, trace_closed_when_freed_early);
 	tcase_add_test(tc, trace_of_cancelled_waits);

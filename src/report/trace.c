@@ -56,63 +56,69 @@ static void flush(struct trace *t)
 	t->b.oom = 0;
 }
 
-/* Opens one event: separator and fixed prefix (phase, pid), tid, ts. 0, or -1 when out of
- * memory (the event is left out). Every event but the header's first starts with ",\n". */
-static int begin(struct trace *t, const char *prefix, size_t plen, uint32_t tid, int64_t ts)
+/* Opens one event: separator and fixed prefix (phase, pid), tid, ts, with room for its fixed
+ * parts and `strings` bytes of strings; the cursor, or NULL when out of memory (the event is
+ * left out). Every event but the header's first starts with ",\n". */
+static char *begin(struct trace *t, const char *prefix, size_t plen, uint32_t tid, int64_t ts,
+                   size_t strings)
 {
+	char *p;
+
 	if (t->b.len >= TRACE_FLUSH || t->b.oom)
 		flush(t);
-	if (jw_room(&t->b, 0) < 0)
-		return -1;
-	jw_raw(&t->b, prefix, plen);
-	jw_u64(&t->b, tid);
-	JW_LIT(&t->b, ",\"ts\":");
-	jw_i64(&t->b, ts);
-	return 0;
+	p = jw_open(&t->b, strings);
+	if (!p)
+		return NULL;
+	p = jw_raw(p, prefix, plen);
+	p = jw_u64(p, tid);
+	p = JW_LIT(p, ",\"ts\":");
+	return jw_i64(p, ts);
 }
-#define PREFIX(ph, pid)            ",\n{\"ph\":\"" ph "\",\"pid\":" #pid ",\"tid\":"
-#define BEGIN(t, ph, pid, tid, ts) begin(t, PREFIX(ph, pid), sizeof(PREFIX(ph, pid)) - 1, tid, ts)
+#define PREFIX(ph, pid) ",\n{\"ph\":\"" ph "\",\"pid\":" #pid ",\"tid\":"
+#define BEGIN(t, ph, pid, tid, ts, strings)                                                        \
+	begin(t, PREFIX(ph, pid), sizeof(PREFIX(ph, pid)) - 1, tid, ts, strings)
 
-/* thread_name and thread_sort_index of a track (pid a literal digit) */
-#define NAME_TRACK(t, pid, tid, name_fn, arg)                                                      \
+/* thread_name ("WHAT K") and thread_sort_index (1 + K) of track 1 + K (pid a literal digit) */
+#define NAME_TRACK(t, pid, what, k)                                                                \
 	do {                                                                                       \
-		if (BEGIN(t, "M", pid, tid, 0) == 0) {                                             \
-			JW_LIT(&(t)->b, ",\"name\":\"thread_name\",\"args\":{\"name\":\"");        \
-			name_fn;                                                                   \
-			JW_LIT(&(t)->b, "\"}}");                                                   \
-		}                                                                                  \
-		if (BEGIN(t, "M", pid, tid, 0) == 0) {                                             \
-			JW_LIT(&(t)->b,                                                            \
-			       ",\"name\":\"thread_sort_index\",\"args\":{\"sort_index\":");       \
-			jw_u64(&(t)->b, arg);                                                      \
-			JW_LIT(&(t)->b, "}}");                                                     \
-		}                                                                                  \
+		char *p_ = BEGIN(t, "M", pid, (k) + 1, 0, 0);                                      \
+		if (!p_)                                                                           \
+			break;                                                                     \
+		p_ = JW_LIT(p_, ",\"name\":\"thread_name\",\"args\":{\"name\":\"" what " ");       \
+		p_ = jw_u64(p_, k);                                                                \
+		p_ = JW_LIT(p_, "\"}}" PREFIX("M", pid));                                          \
+		p_ = jw_u64(p_, (k) + 1);                                                          \
+		p_ = JW_LIT(p_,                                                                    \
+		            ",\"ts\":0,\"name\":\"thread_sort_index\",\"args\":{\"sort_index\":"); \
+		p_ = jw_u64(p_, (k) + 1);                                                          \
+		jw_close(&(t)->b, JW_LIT(p_, "}}"));                                               \
 	} while (0)
 
-/* An async slice [from, to] on tid 0 as its begin and end events; `call` names the call in
- * the begin's args. */
-static void async_slice(struct trace *t, const char *cat_name, size_t len, uint64_t id,
-                        int64_t from, int64_t to, const struct td__call *call)
+/* The backoff of call c, [from, to], as an async slice's begin and end events on tid 0. */
+static void backoff_slice(struct trace *t, const struct td_run *r, uint32_t c, int64_t from,
+                          int64_t to)
 {
-	int k;
+	const struct td__call *call = &r->batch->calls[c];
+	struct td__call_lens lens = td__observe_lens(r, c);
+	char *p = BEGIN(t, "b", 1, 0, from,
+	                jw_room_for(call->id, lens.id) + jw_room_for(call->name, lens.name));
 
-	for (k = 0; k < 2; k++) {
-		if ((k ? BEGIN(t, "e", 1, 0, to) : BEGIN(t, "b", 1, 0, from)) < 0)
-			return;
-		jw_raw(&t->b, cat_name, len);
-		JW_LIT(&t->b, ",\"id\":");
-		jw_u64(&t->b, id);
-		if (!k && call) {
-			JW_LIT(&t->b, ",\"args\":{\"id\":");
-			jw_str(&t->b, call->id);
-			JW_LIT(&t->b, ",\"tool\":");
-			jw_str(&t->b, call->name);
-			JW_LIT(&t->b, "}");
-		}
-		JW_LIT(&t->b, "}");
-	}
+	if (!p)
+		return;
+	p = JW_LIT(p, ",\"cat\":\"backoff\",\"name\":\"backoff\",\"id\":");
+	p = jw_u64(p, c);
+	p = JW_LIT(p, ",\"args\":{\"id\":\"");
+	p = jw_known(p, call->id, lens.id);
+	p = JW_LIT(p, "\",\"tool\":\"");
+	p = jw_known(p, call->name, lens.name);
+	jw_close(&t->b, JW_LIT(p, "\"}}"));
+	p = BEGIN(t, "e", 1, 0, to, 0);
+	if (!p)
+		return;
+	p = JW_LIT(p, ",\"cat\":\"backoff\",\"name\":\"backoff\",\"id\":");
+	p = jw_u64(p, c);
+	jw_close(&t->b, JW_LIT(p, "}"));
 }
-#define BACKOFF ",\"cat\":\"backoff\",\"name\":\"backoff\""
 
 /* ---- tracks ---- */
 
@@ -170,19 +176,21 @@ static void lane_give(struct tracks *l, uint32_t lane)
 static void level_marker(struct trace *t, const struct td_event *ev)
 {
 	int start = ev->type == TD_EVENT_LEVEL_STARTED;
+	char *p;
 
-	if (start && BEGIN(t, "i", 1, 0, ev->time_us) == 0) {
-		JW_LIT(&t->b, ",\"s\":\"g\",\"cat\":\"level\",\"name\":\"level ");
-		jw_u64(&t->b, ev->level);
-		JW_LIT(&t->b, "\"}");
+	if (start && (p = BEGIN(t, "i", 1, 0, ev->time_us, 0))) {
+		p = JW_LIT(p, ",\"s\":\"g\",\"cat\":\"level\",\"name\":\"level ");
+		p = jw_u64(p, ev->level);
+		jw_close(&t->b, JW_LIT(p, "\"}"));
 	}
-	if ((start ? BEGIN(t, "b", 1, 0, ev->time_us) : BEGIN(t, "e", 1, 0, ev->time_us)) < 0)
+	p = start ? BEGIN(t, "b", 1, 0, ev->time_us, 0) : BEGIN(t, "e", 1, 0, ev->time_us, 0);
+	if (!p)
 		return;
-	JW_LIT(&t->b, ",\"cat\":\"level\",\"name\":\"level ");
-	jw_u64(&t->b, ev->level);
-	JW_LIT(&t->b, "\",\"id\":");
-	jw_u64(&t->b, ev->level);
-	JW_LIT(&t->b, "}");
+	p = JW_LIT(p, ",\"cat\":\"level\",\"name\":\"level ");
+	p = jw_u64(p, ev->level);
+	p = JW_LIT(p, "\",\"id\":");
+	p = jw_u64(p, ev->level);
+	jw_close(&t->b, JW_LIT(p, "}"));
 }
 
 static void queued(struct trace *t, const struct td_run *r, const struct td_event *ev)
@@ -192,28 +200,30 @@ static void queued(struct trace *t, const struct td_run *r, const struct td_even
 
 	/* a re-queue ends a backoff, which began when the failed attempt ended (t->when) */
 	if (ev->attempt)
-		async_slice(t, BACKOFF, sizeof(BACKOFF) - 1, c, t->when[c], ev->time_us,
-		            &r->batch->calls[c]);
+		backoff_slice(t, r, c, t->when[c], ev->time_us);
 	t->when[c] = ev->time_us;
 	lane = t->track[c] = lane_take(&t->lanes, &fresh);
 	if (fresh)
-		NAME_TRACK(t, 2, lane + 1, JW_LIT(&t->b, "queue "); jw_u64(&t->b, lane), lane + 1);
+		NAME_TRACK(t, 2, "queue", lane);
 }
 
 /* The wait of call c, queued at t->when[c], until `end`: a slice on its lane, named after it. */
 static void wait_slice(struct trace *t, const struct td_run *r, uint32_t c, int64_t end)
 {
-	uint32_t lane = t->track[c];
+	const char *id = r->batch->calls[c].id;
+	uint32_t lane = t->track[c], len = td__observe_lens(r, c).id;
+	char *p;
 
 	lane_give(&t->lanes, lane);
 	t->track[c] = NO_TRACK;
-	if (BEGIN(t, "X", 2, lane + 1, t->when[c]) < 0)
+	p = BEGIN(t, "X", 2, lane + 1, t->when[c], jw_room_for(id, len));
+	if (!p)
 		return;
-	JW_LIT(&t->b, ",\"dur\":");
-	jw_i64(&t->b, end - t->when[c]);
-	JW_LIT(&t->b, ",\"name\":");
-	jw_str(&t->b, r->batch->calls[c].id);
-	JW_LIT(&t->b, "}");
+	p = JW_LIT(p, ",\"dur\":");
+	p = jw_i64(p, end - t->when[c]);
+	p = JW_LIT(p, ",\"name\":\"");
+	p = jw_known(p, id, len);
+	jw_close(&t->b, JW_LIT(p, "\"}"));
 }
 
 static void started(struct trace *t, const struct td_run *r, const struct td_event *ev)
@@ -225,110 +235,132 @@ static void started(struct trace *t, const struct td_run *r, const struct td_eve
 	t->when[c] = ev->time_us - t->when[c];
 	s = t->track[c] = slot_take(&t->slots, &fresh);
 	if (fresh)
-		NAME_TRACK(t, 1, s + 1, JW_LIT(&t->b, "slot "); jw_u64(&t->b, s), s + 1);
+		NAME_TRACK(t, 1, "slot", s);
 }
 
-static void put_status(struct td__buf *b, enum td_status s)
+static char *put_status(char *p, enum td_status s)
 {
 	const char *name = td_status_name(s);
 
-	jw_raw(b, name, strlen(name));
+	return jw_raw(p, name, strlen(name));
 }
 
 /* ,"args":{"id":..,"tool":..,"level":..  (left open for more arguments) */
-static void put_call_args(struct td__buf *b, const struct td__call *call, const struct td_event *ev)
+static char *put_call_args(char *p, const struct td__call *call, struct td__call_lens lens,
+                           const struct td_event *ev)
 {
-	JW_LIT(b, ",\"args\":{\"id\":");
-	jw_str(b, call->id);
-	JW_LIT(b, ",\"tool\":");
-	jw_str(b, call->name);
-	JW_LIT(b, ",\"level\":");
-	jw_u64(b, ev->level);
+	p = JW_LIT(p, ",\"args\":{\"id\":\"");
+	p = jw_known(p, call->id, lens.id);
+	p = JW_LIT(p, "\",\"tool\":\"");
+	p = jw_known(p, call->name, lens.name);
+	p = JW_LIT(p, "\",\"level\":");
+	return jw_u64(p, ev->level);
 }
 
-static void put_outcome(struct td__buf *b, const struct td_event *ev)
+static char *put_outcome(char *p, const struct td_event *ev)
 {
-	if (ev->status == TD_STATUS_OK)
-		JW_LIT(b, ",\"status\":\"ok\"");
-	else {
-		JW_LIT(b, ",\"status\":\"");
-		put_status(b, ev->status);
-		JW_LIT(b, "\"");
+	if (ev->status == TD_STATUS_OK) {
+		p = JW_LIT(p, ",\"status\":\"ok\"");
+	} else {
+		p = JW_LIT(p, ",\"status\":\"");
+		p = put_status(p, ev->status);
+		p = JW_LIT(p, "\"");
 	}
 	if (ev->signal) {
 		const char *name = sigabbrev_np(ev->signal);
 
-		JW_LIT(b, ",\"signal\":\"SIG");
-		jw_inner(b, name ? name : "?");
-		JW_LIT(b, "\"");
-	} else if (ev->exit_code >= 0) {
-		JW_LIT(b, ",\"exit_code\":");
-		jw_i64(b, ev->exit_code);
+		name = name ? name : "?";
+		p = JW_LIT(p, ",\"signal\":\"SIG");
+		p = jw_raw(p, name, strlen(name)); /* a short plain word from libc */
+		return JW_LIT(p, "\"");
 	}
+	if (ev->exit_code >= 0) {
+		p = JW_LIT(p, ",\"exit_code\":");
+		p = jw_i64(p, ev->exit_code);
+	}
+	return p;
 }
 
 /* chrome://tracing's reserved colour names (Perfetto colours by name and ignores them); an
  * attempt that succeeded keeps the default, which saves bytes on the common case */
-static void put_colour(struct td__buf *b, enum td_status s)
+static char *put_colour(char *p, enum td_status s)
 {
 	if (s == TD_STATUS_TIMEOUT)
-		JW_LIT(b, ",\"cname\":\"terrible\"");
-	else if (s != TD_STATUS_OK)
-		JW_LIT(b, ",\"cname\":\"bad\"");
+		return JW_LIT(p, ",\"cname\":\"terrible\"");
+	if (s != TD_STATUS_OK)
+		return JW_LIT(p, ",\"cname\":\"bad\"");
+	return p;
+}
+
+/* "TOOL ID [STATUS]" (the status only when not ok) */
+static char *put_slice_name(char *p, const struct td__call *call, struct td__call_lens lens,
+                            enum td_status s)
+{
+	p = JW_LIT(p, ",\"name\":\"");
+	p = jw_known(p, call->name, lens.name);
+	p = JW_LIT(p, " ");
+	p = jw_known(p, call->id, lens.id);
+	if (s != TD_STATUS_OK) {
+		p = JW_LIT(p, " [");
+		p = put_status(p, s);
+		p = JW_LIT(p, "]");
+	}
+	return JW_LIT(p, "\"");
 }
 
 static void attempt_slice(struct trace *t, const struct td_run *r, const struct td_event *ev)
 {
 	const struct td__call *call = &r->batch->calls[ev->call];
-	struct td__buf *b = &t->b;
+	struct td__call_lens lens = td__observe_lens(r, ev->call);
 	uint32_t slot = t->track[ev->call];
+	char *p;
 
 	slot_give(&t->slots, slot);
 	t->track[ev->call] = NO_TRACK;
-	if (BEGIN(t, "X", 1, slot + 1, ev->time_us - ev->run_us) < 0)
+	/* the id and the tool twice each */
+	p = BEGIN(t, "X", 1, slot + 1, ev->time_us - ev->run_us,
+	          2 * (jw_room_for(call->id, lens.id) + jw_room_for(call->name, lens.name)));
+	if (!p)
 		return;
-	JW_LIT(b, ",\"dur\":");
-	jw_i64(b, ev->run_us);
-	JW_LIT(b, ",\"name\":\""); /* "TOOL ID [STATUS]" */
-	jw_inner(b, call->name);
-	JW_LIT(b, " ");
-	jw_inner(b, call->id);
-	if (ev->status != TD_STATUS_OK) {
-		JW_LIT(b, " [");
-		put_status(b, ev->status);
-		JW_LIT(b, "]");
-	}
-	JW_LIT(b, "\"");
-	put_colour(b, ev->status);
-	put_call_args(b, call, ev);
-	JW_LIT(b, ",\"attempt\":");
-	jw_u64(b, ev->attempt);
-	put_outcome(b, ev);
-	JW_LIT(b, ",\"queued_us\":");
-	jw_i64(b, t->when[ev->call]);
+	p = JW_LIT(p, ",\"dur\":");
+	p = jw_i64(p, ev->run_us);
+	p = put_slice_name(p, call, lens, ev->status);
+	p = put_colour(p, ev->status);
+	p = put_call_args(p, call, lens, ev);
+	p = JW_LIT(p, ",\"attempt\":");
+	p = jw_u64(p, ev->attempt);
+	p = put_outcome(p, ev);
+	p = JW_LIT(p, ",\"queued_us\":");
+	p = jw_i64(p, t->when[ev->call]);
 	if (ev->retrying)
-		JW_LIT(b, ",\"retrying\":true");
-	JW_LIT(b, "}}");
+		p = JW_LIT(p, ",\"retrying\":true");
+	jw_close(&t->b, JW_LIT(p, "}}"));
 	t->when[ev->call] = ev->time_us; /* a backoff, if any, starts here */
 }
 
 static void call_finished(struct trace *t, const struct td_run *r, const struct td_event *ev)
 {
 	const struct td__call *call = &r->batch->calls[ev->call];
-	struct td__buf *b = &t->b;
+	struct td__call_lens lens;
+	char *p;
 
 	if (t->track[ev->call] != NO_TRACK) /* cancelled while it waited */
 		wait_slice(t, r, ev->call, ev->time_us);
-	if (ev->attempt || BEGIN(t, "i", 1, 0, ev->time_us) < 0)
+	if (ev->attempt)
 		return;
-	JW_LIT(b, ",\"s\":\"t\",\"cat\":\"not_run\",\"name\":\"");
-	jw_inner(b, call->id);
-	JW_LIT(b, " [");
-	put_status(b, ev->status);
-	JW_LIT(b, "]\"");
-	put_call_args(b, call, ev);
-	put_outcome(b, ev);
-	JW_LIT(b, "}}");
+	lens = td__observe_lens(r, ev->call);
+	p = BEGIN(t, "i", 1, 0, ev->time_us,
+	          2 * jw_room_for(call->id, lens.id) + jw_room_for(call->name, lens.name));
+	if (!p)
+		return;
+	p = JW_LIT(p, ",\"s\":\"t\",\"cat\":\"not_run\",\"name\":\"");
+	p = jw_known(p, call->id, lens.id);
+	p = JW_LIT(p, " [");
+	p = put_status(p, ev->status);
+	p = JW_LIT(p, "]\"");
+	p = put_call_args(p, call, lens, ev);
+	p = put_outcome(p, ev);
+	jw_close(&t->b, JW_LIT(p, "}}"));
 }
 
 static void close_doc(struct trace *t)
@@ -381,6 +413,7 @@ static void trace_free(void *ud)
 	td__free(t);
 }
 
+/* process_name and process_sort_index of process pid (a literal digit) */
 #define PROCESS(pid, name)                                                                         \
 	PREFIX("M", pid)                                                                           \
 	"0,\"ts\":0,\"name\":\"process_name\",\"args\":{\"name\":\"" name "\"}}" PREFIX(           \
@@ -389,28 +422,33 @@ static void trace_free(void *ud)
 
 static void header(struct trace *t, const struct td_run *r)
 {
-	struct td__buf *b = &t->b;
+	char *p = jw_open(&t->b, 0);
 
-	if (jw_room(b, 0) < 0)
+	if (!p)
 		return;
-	JW_LIT(b, "{\"otherData\":{\"generator\":\"tooldag " TD_VERSION_STRING "\",\"calls\":");
-	jw_u64(b, r->plan->ncalls);
-	JW_LIT(b, ",\"levels\":");
-	jw_u64(b, r->plan->nlevels);
-	JW_LIT(b, ",\"concurrency\":");
-	jw_u64(b, r->limit);
+	p = JW_LIT(p, "{\"otherData\":{\"generator\":\"tooldag " TD_VERSION_STRING "\",\"calls\":");
+	p = jw_u64(p, r->plan->ncalls);
+	p = JW_LIT(p, ",\"levels\":");
+	p = jw_u64(p, r->plan->nlevels);
+	p = JW_LIT(p, ",\"concurrency\":");
+	p = jw_u64(p, r->limit);
 	if (r->opts.schedule == TD_SCHEDULE_EAGER)
-		JW_LIT(b, ",\"schedule\":\"eager\"}");
+		p = JW_LIT(p, ",\"schedule\":\"eager\"}");
 	else
-		JW_LIT(b, ",\"schedule\":\"level\"}");
-	/* the first event, so that every other one can start with a separator */
-	JW_LIT(b, ",\"traceEvents\":[\n{\"ph\":\"M\",\"pid\":1,\"tid\":0,\"ts\":0,\"name\":"
-	          "\"process_name\",\"args\":{\"name\":\"tooldag run\"}}");
-	JW_LIT(b, PREFIX("M", 1) "0,\"ts\":0,\"name\":\"process_sort_index\",\"args\":{"
-	                         "\"sort_index\":1}}");
-	if (jw_room(b, 0) == 0)
-		JW_LIT(b, PROCESS(2, "queue"));
-	NAME_TRACK(t, 1, 0, JW_LIT(&t->b, "not run"), 0);
+		p = JW_LIT(p, ",\"schedule\":\"level\"}");
+	/* a first event without the separator, so that every other one can start with it */
+	p = JW_LIT(p, ",\"traceEvents\":[\n{\"ph\":\"M\",\"pid\":1,\"tid\":0,\"ts\":0,\"name\":"
+	              "\"thread_name\",\"args\":{\"name\":\"not run\"}}");
+	jw_close(&t->b, p);
+	p = jw_open(&t->b, 0);
+	if (!p)
+		return;
+	p = JW_LIT(p, PREFIX("M", 1) "0,\"ts\":0,\"name\":\"thread_sort_index\",\"args\":{"
+	                             "\"sort_index\":0}}");
+	jw_close(&t->b, JW_LIT(p, PROCESS(1, "tooldag run")));
+	p = jw_open(&t->b, 0);
+	if (p)
+		jw_close(&t->b, JW_LIT(p, PROCESS(2, "queue")));
 }
 
 int td_run_trace(struct td_run *run, FILE *out)
