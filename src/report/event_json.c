@@ -46,27 +46,13 @@ static char *put_exit(char *p, const struct td_event *ev)
 static char *put_call(char *p, const struct td_run *r, const struct td_event *ev,
                       struct td__call_lens lens)
 {
-	const struct td__call *call = &r->batch->calls[ev->call];
-
-	p = JW_LIT(p, ",\"id\":\"");
-	p = jw_known(p, call->id, lens.id);
-	p = JW_LIT(p, "\",\"tool\":\"");
-	p = jw_known(p, call->name, lens.name);
-	p = JW_LIT(p, "\",\"level\":");
-	return jw_u64(p, ev->level);
+	p = JW_LIT(p, ",");
+	return jw_call_fields(p, &r->batch->calls[ev->call], lens, ev->level);
 }
 
 static char *put_outcome(char *p, const struct td_event *ev)
 {
-	if (ev->status == TD_STATUS_OK) {
-		p = JW_LIT(p, ",\"status\":\"ok\"");
-	} else {
-		const char *st = td_status_name(ev->status);
-
-		p = JW_LIT(p, ",\"status\":\"");
-		p = jw_raw(p, st, strlen(st));
-		p = JW_LIT(p, "\"");
-	}
+	p = jw_status(p, ev->status);
 	p = put_exit(p, ev);
 	p = JW_LIT(p, ",\"ms\":");
 	return jw_ms(p, ev->run_us);

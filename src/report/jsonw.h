@@ -169,4 +169,29 @@ static inline size_t jw_room_for(const char *s, uint32_t len)
 	return len & TD__LEN_ESCAPE ? strlen(s) : len;
 }
 
+/* "id":..,"tool":..,"level":..  of a call event, for both writers (room: jw_room_for() both) */
+static inline char *jw_call_fields(char *p, const struct td__call *call, struct td__call_lens lens,
+                                   uint32_t level)
+{
+	p = JW_LIT(p, "\"id\":\"");
+	p = jw_known(p, call->id, lens.id);
+	p = JW_LIT(p, "\",\"tool\":\"");
+	p = jw_known(p, call->name, lens.name);
+	p = JW_LIT(p, "\",\"level\":");
+	return jw_u64(p, level);
+}
+
+/* ,"status":"NAME" */
+static inline char *jw_status(char *p, enum td_status s)
+{
+	const char *name;
+
+	if (s == TD_STATUS_OK)
+		return JW_LIT(p, ",\"status\":\"ok\"");
+	name = td_status_name(s);
+	p = JW_LIT(p, ",\"status\":\"");
+	p = jw_raw(p, name, strlen(name));
+	return JW_LIT(p, "\"");
+}
+
 #endif /* TD_JSONW_H */

@@ -249,23 +249,13 @@ static char *put_status(char *p, enum td_status s)
 static char *put_call_args(char *p, const struct td__call *call, struct td__call_lens lens,
                            const struct td_event *ev)
 {
-	p = JW_LIT(p, ",\"args\":{\"id\":\"");
-	p = jw_known(p, call->id, lens.id);
-	p = JW_LIT(p, "\",\"tool\":\"");
-	p = jw_known(p, call->name, lens.name);
-	p = JW_LIT(p, "\",\"level\":");
-	return jw_u64(p, ev->level);
+	p = JW_LIT(p, ",\"args\":{");
+	return jw_call_fields(p, call, lens, ev->level);
 }
 
 static char *put_outcome(char *p, const struct td_event *ev)
 {
-	if (ev->status == TD_STATUS_OK) {
-		p = JW_LIT(p, ",\"status\":\"ok\"");
-	} else {
-		p = JW_LIT(p, ",\"status\":\"");
-		p = put_status(p, ev->status);
-		p = JW_LIT(p, "\"");
-	}
+	p = jw_status(p, ev->status);
 	if (ev->signal) {
 		const char *name = sigabbrev_np(ev->signal);
 
