@@ -13,7 +13,8 @@
  *   none     no observer attached (the scheduler's hook stays NULL)
  *   noop     one observer that does nothing: the price of the event interface itself
  *   count    an observer keeping counts and the running set, as a status line does
- *   json     td_event_json() of every event into a stack buffer (--progress=json, unprinted)
+ *   json     td_event_json() of every event into a 4 KiB buffer, in place as --progress=json
+ *            does (unprinted)
  *   trace    td_run_trace() into TRACEFILE (default: a temporary file, removed after)
  * Prints a Markdown table: median wall and CPU ms per variant and the median of the
  * same-round ratios to `none` (the machine is shared: only ratios within a round mean much).
