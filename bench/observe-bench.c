@@ -13,7 +13,8 @@
  *   none     no observer attached (the scheduler's hook stays NULL)
  *   noop     one observer that does nothing: the price of the event interface itself
  *   count    an observer keeping counts and the running set, as a status line does
- *   json     td_event_json() of every event into a stack buffer (--progress=json, unprinted)
+ *   json     td_event_json() of every event into a 4 KiB buffer, in place as --progress=json
+ *            does (unprinted)
  *   trace    td_run_trace() into TRACEFILE (default: a temporary file, removed after)
  * Prints a Markdown table: median wall and CPU ms per variant and the median of the
  * same-round ratios to `none` (the machine is shared: only ratios within a round mean much).
@@ -108,7 +109,7 @@ static void count(void *ud, const struct td_run *run, const struct td_event *ev)
 
 static void json(void *ud, const struct td_run *run, const struct td_event *ev)
 {
-	char buf[512];
+	char buf[4096]; /* as --progress=json passes: room to write in place */
 
 	*(uint64_t *)ud += (uint64_t)td_event_json(run, ev, buf, sizeof(buf));
 }

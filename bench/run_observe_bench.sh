@@ -3,32 +3,43 @@
 # run_observe_bench.sh - what observers cost `tooldag run` (issue 8: at most 5 % on a
 # 100,000-call builtin-echo run), end to end and inside the library.
 #
-#   bench/run_observe_bench.sh [-r ROUNDS] [-n CALLS]
+#   bench/run_observe_bench.sh [-r ROUNDS] [-n CALLS] [-B BASEDIR] [-c] [-L]
 #
 # 1. observe-bench: td_run_wait() alone on CALLS calls, with no observer, a no-op observer, a
 #    counting observer, td_event_json() of every event, and td_run_trace() (interleaved).
+#    -L leaves it out.
 # 2. the `tooldag run` command on the same shape of batch (tooldag-bench gen calls, the tool
 #    switched to builtin echo), interleaved ROUNDS times (default 7), stdout and stderr to
-#    /dev/null:
+#    /dev/null, the trace to a file in a temporary directory:
 #      none     -q --progress=none       nothing attached
 #      default  (stderr not a terminal)  the FAILED: summary observer only
 #      tty      --progress=tty           the status line, forced
 #      json     --progress=json          a JSON line per event
 #      trace    -q --trace FILE          the Chrome trace only
-#    Prints median wall and CPU (user + sys of the child) and the median of the same-round
-#    wall ratios to `none`.
+#    Prints median wall and CPU (user + sys of the child) and the medians of the same-round
+#    wall and CPU ratios to `none` of the same build.
+#    -B BASEDIR: also time BASEDIR/tooldag (another build, e.g. of main), interleaved with ours.
+# -c: instead of 2, each variant once under valgrind --tool=callgrind: instructions executed
+#    in user space (deterministic up to the order of completions; the kernel's share, e.g.
+#    writing the trace, is not in it), and the ratio to `none`.
 set -euo pipefail
 
 TD_SRC=$(cd "$(dirname "$0")/.." && pwd)
 TD_BIN=${TD_BIN:-$TD_SRC/build}
 rounds=7
 calls=100000
-while getopts "r:n:h" opt; do
+base=""
+callgrind=0
+lib=1
+while getopts "r:n:B:cLh" opt; do
 	case $opt in
 	r) rounds=$OPTARG ;;
 	n) calls=$OPTARG ;;
+	B) base=$OPTARG ;;
+	c) callgrind=1 ;;
+	L) lib=0 ;;
 	*)
-		sed -n '3,20p' "$0" | sed 's/^# \{0,1\}//'
+		sed -n '3,25p' "$0" | sed 's/^# \{0,1\}//'
 		exit 1
 		;;
 	esac
@@ -39,54 +50,90 @@ fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-echo "### td_run_wait() alone ($calls calls, observe-bench -r $rounds)"
-echo
-"$TD_BIN/bench/observe-bench" -n "$calls" -r "$rounds" -t "$tmp/lib-trace.json"
-echo
+if [ "$lib" = 1 ] && [ "$callgrind" = 0 ]; then
+	echo "### td_run_wait() alone ($calls calls, observe-bench -r $rounds)"
+	echo
+	"$TD_BIN/bench/observe-bench" -n "$calls" -r "$rounds" -t "$tmp/lib-trace.json"
+	echo
+fi
 
 "$TD_BIN/bench/tooldag-bench" gen calls -n "$calls" -l 10 -d 3:5 -o "$tmp/e2e" >/dev/null
 sed -i 's/builtin: sleep/builtin: echo/' "$tmp/e2e/graph.yaml"
 
-exec python3 - "$TD_BIN/tooldag" "$tmp" "$rounds" "$calls" <<'PY'
-import os, statistics as st, subprocess, sys, time
+exec python3 - "$TD_BIN/tooldag" "$tmp" "$rounds" "$calls" "$base" "$callgrind" <<'PY'
+import os, re, statistics as st, subprocess, sys, time
 
-tooldag, tmp, rounds, calls = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
-base = [tooldag, "run", f"{tmp}/e2e/graph.yaml", f"{tmp}/e2e/calls.json"]
+tooldag, tmp, rounds, calls, base, callgrind = sys.argv[1:7]
+rounds, callgrind = int(rounds), callgrind == "1"
+builds = [("", tooldag)] + ([("base ", os.path.join(base, "tooldag"))] if base else [])
 variants = {
     "none": ["-q", "--progress=none"],
     "default": [],
     "tty": ["--progress=tty"],
     "json": ["--progress=json"],
-    "trace": ["-q", "--trace", f"{tmp}/trace.json"],
+    "trace": ["-q", "--trace"],
 }
-names = list(variants)
-wall = {n: [] for n in names}
-cpu = {n: [] for n in names}
-ratio = {n: [] for n in names}
+runs = [(b + v, exe, args + ([f"{tmp}/trace{i}.json"] if v == "trace" else []))
+        for i, (b, exe) in enumerate(builds) for v, args in variants.items()]
+
+
+def command(exe, args):
+    return [exe, "run"] + args + [f"{tmp}/e2e/graph.yaml", f"{tmp}/e2e/calls.json"]
+
+
+def none_of(name):
+    return name[: -len(name.split(" ")[-1])] + "none"
+
+
+def run(cmd):
+    with open(os.devnull, "w") as null:
+        t0 = time.perf_counter()
+        p = subprocess.Popen(cmd, stdout=null, stderr=null, stdin=subprocess.DEVNULL)
+        _, status, ru = os.wait4(p.pid, 0)
+        w = time.perf_counter() - t0
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"{cmd}: exit {status}")
+    return w, ru.ru_utime + ru.ru_stime
+
+
+if callgrind:
+    ir = {}
+    for name, exe, args in runs:
+        log = f"{tmp}/cg.log"
+        run(["valgrind", "--tool=callgrind", f"--log-file={log}",
+             f"--callgrind-out-file={tmp}/cg.out"] + command(exe, args))
+        ir[name] = int(re.search(r"Collected : (\d+)", open(log).read()).group(1))
+    print(f"### `tooldag run` under callgrind ({calls} builtin-echo calls, instructions)")
+    print()
+    print("| variant | instructions (M) | / none |")
+    print("|---|---:|---:|")
+    for name, _, _ in runs:
+        print(f"| {name} | {ir[name] / 1e6:.1f} | {ir[name] / ir[none_of(name)]:.3f} |")
+    sys.exit(0)
+
+wall = {n: [] for n, _, _ in runs}
+cpu = {n: [] for n, _, _ in runs}
+wratio = {n: [] for n, _, _ in runs}
+cratio = {n: [] for n, _, _ in runs}
 for r in range(rounds):
-    order = names[r % len(names):] + names[:r % len(names)]
-    got = {}
-    for n in order:
-        with open(os.devnull, "w") as null:
-            t0 = time.perf_counter()
-            p = subprocess.Popen(base + variants[n], stdout=null, stderr=null,
-                                 stdin=subprocess.DEVNULL)
-            _, status, ru = os.wait4(p.pid, 0)
-            w = time.perf_counter() - t0
-        if os.waitstatus_to_exitcode(status) != 0:
-            sys.exit(f"{n}: exit {status}")
-        wall[n].append(w)
-        cpu[n].append(ru.ru_utime + ru.ru_stime)
-        got[n] = w
-    for n in names:
-        ratio[n].append(got[n] / got["none"])
+    order = runs[r % len(runs):] + runs[:r % len(runs)]
+    for name, exe, args in order:
+        w, c = run(command(exe, args))
+        wall[name].append(w)
+        cpu[name].append(c)
+    for name, _, _ in runs:
+        wratio[name].append(wall[name][-1] / wall[none_of(name)][-1])
+        cratio[name].append(cpu[name][-1] / cpu[none_of(name)][-1])
 print(f"### `tooldag run` end to end ({calls} builtin-echo calls, {rounds} rounds interleaved)")
 print()
-print("| variant | median wall s | median CPU s | wall / none (median of rounds) |")
-print("|---|---:|---:|---:|")
-for n in names:
-    print(f"| {n} | {st.median(wall[n]):.3f} | {st.median(cpu[n]):.3f} | {st.median(ratio[n]):.3f} |")
-size = os.path.getsize(f"{tmp}/trace.json")
+print("| variant | median wall s | median CPU s | wall / none | CPU / none |")
+print("|---|---:|---:|---:|---:|")
+for name, _, _ in runs:
+    print(f"| {name} | {st.median(wall[name]):.3f} | {st.median(cpu[name]):.3f} "
+          f"| {st.median(wratio[name]):.3f} | {st.median(cratio[name]):.3f} |")
+sizes = ", ".join(f"{b or 'this build '}{os.path.getsize(f'{tmp}/trace{i}.json') / 1e6:.1f} MB"
+                  for i, (b, _) in enumerate(builds))
 print()
-print(f"trace file: {size / 1e6:.1f} MB; load average {os.getloadavg()[0]:.1f}, {os.cpu_count()} CPUs")
+print(f"ratios: medians of the same-round ratios; trace file: {sizes}; "
+      f"load average {os.getloadavg()[0]:.1f}, {os.cpu_count()} CPUs")
 PY

@@ -10,6 +10,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "report/jsonw.h"
 #include "run/run.h"
 
 static const char GRAPH[] = "version: 1\n"
@@ -315,17 +316,22 @@ END_TEST
 /* ---- JSON lines ---- */
 
 struct jrec {
-	char line[64][1024];
+	char line[64][4096];
 	int n;
 	int want[64];
 };
 
+/* Into 4 KiB (written in place, as --progress=json does) and, the same, into 1 KiB (through
+ * the stack buffer, then copied). */
 static void to_json(void *ud, const struct td_run *run, const struct td_event *ev)
 {
 	struct jrec *j = ud;
+	char small[1024];
 
 	if (j->n < 64) {
 		j->want[j->n] = td_event_json(run, ev, j->line[j->n], sizeof(j->line[0]));
+		ck_assert_int_eq(td_event_json(run, ev, small, sizeof(small)), j->want[j->n]);
+		ck_assert_str_eq(small, j->line[j->n]);
 		j->n++;
 	}
 }
@@ -393,6 +399,17 @@ START_TEST(event_json_truncates_and_refuses)
 	ev.type = (enum td_event_type)42;
 	ck_assert_int_eq(td_event_json(run, &ev, buf, sizeof(buf)), TD_EINVAL);
 	ck_assert_int_eq(td_event_json(NULL, &ev, buf, sizeof(buf)), TD_EINVAL);
+	for (ev.type = TD_EVENT_LEVEL_STARTED; ev.type <= TD_EVENT_RUN_FINISHED; ev.type++) {
+		char line[4096], head[64];
+
+		ev.call = ev.type >= TD_EVENT_CALL_QUEUED && ev.type <= TD_EVENT_CALL_FINISHED
+		              ? 0
+		              : TD_EVENT_NO_CALL;
+		snprintf(head, sizeof(head), "{\"event\":\"%s\",\"t_ms\":1.500,",
+		         td_event_name(ev.type));
+		ck_assert_int_gt(td_event_json(run, &ev, line, sizeof(line)), 0);
+		ck_assert_msg(strncmp(line, head, strlen(head)) == 0, "%s", line);
+	}
 	ck_assert_str_eq(td_event_name(TD_EVENT_ATTEMPT_FINISHED), "attempt_finished");
 	ck_assert_str_eq(td_event_name((enum td_event_type)42), "unknown");
 	td_run_free(run);
@@ -446,6 +463,41 @@ START_TEST(event_json_escapes)
 }
 END_TEST
 
+/* the writers' hand formatting against printf, at every digit count and copy size */
+START_TEST(jsonw_numbers_and_copies)
+{
+	static const char s[] = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEF";
+	char a[48], b[48];
+	uint64_t u = 0;
+	size_t n;
+	int i;
+
+	for (i = 0; i < 20000; i++) {
+		u = i < 100 ? (uint64_t)i : u * 3 + (uint64_t)i; /* wraps: every magnitude */
+		*jw_u64(a, u) = '\0';
+		snprintf(b, sizeof(b), "%llu", (unsigned long long)u);
+		ck_assert_str_eq(a, b);
+		*jw_i64(a, -(int64_t)(u >> 1)) = '\0';
+		snprintf(b, sizeof(b), "%lld", -(long long)(u >> 1));
+		ck_assert_str_eq(a, b);
+	}
+	*jw_u64(a, UINT64_MAX) = '\0';
+	ck_assert_str_eq(a, "18446744073709551615");
+	*jw_ms(a, 1234567) = '\0';
+	ck_assert_str_eq(a, "1234.567");
+	*jw_ms(a, 5) = '\0';
+	ck_assert_str_eq(a, "0.005");
+	*jw_ms(a, -1) = '\0';
+	ck_assert_str_eq(a, "null");
+	for (n = 0; n <= 40; n++) {
+		memset(a, '#', sizeof(a));
+		ck_assert_ptr_eq(jw_copy(a, s, n), a + n);
+		ck_assert_int_eq(memcmp(a, s, n), 0);
+		ck_assert_int_eq(a[n], '#');
+	}
+}
+END_TEST
+
 /* ---- trace ---- */
 
 static cJSON *run_traced(enum td_schedule s, char **results)
@@ -484,7 +536,7 @@ START_TEST(trace_is_complete)
 {
 	char *with, *without;
 	cJSON *doc, *evs, *e;
-	int slices = 0, queued_b = 0, queued_e = 0, backoff = 0, markers = 0, timeouts = 0;
+	int slices = 0, waits = 0, backoff = 0, markers = 0, timeouts = 0;
 	struct td_run *run;
 
 	setup_batch(1, 1);
@@ -494,7 +546,11 @@ START_TEST(trace_is_complete)
 	cJSON_ArrayForEach(e, evs)
 	{
 		ck_assert(cJSON_IsNumber(cJSON_GetObjectItem(e, "ts")));
-		if (is(e, "ph", "X")) {
+		if (is(e, "ph", "X") && num(e, "pid") == 2) { /* a queue wait, on its lane */
+			waits++;
+			ck_assert_double_ge(num(e, "dur"), 0);
+			ck_assert(cJSON_IsString(cJSON_GetObjectItem(e, "name")));
+		} else if (is(e, "ph", "X")) {
 			slices++;
 			ck_assert_double_ge(num(e, "dur"), 0);
 			ck_assert_double_ge(num(e, "tid"), 1);
@@ -504,8 +560,7 @@ START_TEST(trace_is_complete)
 			ck_assert(cJSON_IsString(
 			    cJSON_GetObjectItem(cJSON_GetObjectItem(e, "args"), "status")));
 		}
-		queued_b += is(e, "cat", "queue") && is(e, "ph", "b");
-		queued_e += is(e, "cat", "queue") && is(e, "ph", "e");
+		ck_assert(!is(e, "cat", "queue")); /* waits are lane slices, not async pairs */
 		backoff += is(e, "cat", "backoff") && is(e, "ph", "b");
 		markers += is(e, "ph", "i") && is(e, "s", "g");
 		if (is(e, "ph", "i") && is(e, "cat", "not_run"))
@@ -514,8 +569,7 @@ START_TEST(trace_is_complete)
 	}
 	ck_assert_int_eq(slices, 6); /* a0 a1 b0 c0 and s0 twice */
 	ck_assert_int_eq(timeouts, 2);
-	ck_assert_int_eq(queued_b, 6);
-	ck_assert_int_eq(queued_e, 6);
+	ck_assert_int_eq(waits, 6);
 	ck_assert_int_eq(backoff, 1);
 	ck_assert_int_eq(markers, 3);
 	cJSON_Delete(doc);
@@ -549,6 +603,100 @@ START_TEST(trace_closed_when_freed_early)
 	fclose(f);
 	doc = cJSON_Parse(buf);
 	ck_assert_msg(doc != NULL, "trace is not JSON: %s", buf);
+	cJSON_Delete(doc);
+	free(buf);
+	teardown();
+}
+END_TEST
+
+static cJSON *trace_item(cJSON *evs, const char *ph, int pid, const char *name)
+{
+	cJSON *e;
+
+	cJSON_ArrayForEach(e, evs) if (is(e, "ph", ph) && num(e, "pid") == pid &&
+	                               is(e, "name", name)) return e;
+	return NULL;
+}
+
+/* a call cancelled while it waited: its wait ends where its not-run instant is */
+START_TEST(trace_of_cancelled_waits)
+{
+	cJSON *doc, *evs, *e;
+	struct td_run *run;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	int waits = 0, not_run = 0;
+
+	setup_batch(0, 0);
+	run = new_run(TD_SCHEDULE_LEVEL, NULL);
+	ck_assert_int_eq(td_run_trace(run, f), 0);
+	td_run_cancel(run); /* level 0 (a0 a1) queued, then cancelled; b0 c0 never queued */
+	ck_assert_int_eq(td_run_wait(run), 0);
+	td_run_free(run);
+	ck_assert_int_eq(fclose(f), 0);
+	doc = cJSON_Parse(buf);
+	ck_assert_msg(doc != NULL, "trace is not JSON: %.300s", buf);
+	evs = cJSON_GetObjectItem(doc, "traceEvents");
+	cJSON_ArrayForEach(e, evs)
+	{
+		waits += is(e, "ph", "X") && num(e, "pid") == 2;
+		not_run += is(e, "ph", "i") && is(e, "cat", "not_run");
+		ck_assert(!(is(e, "ph", "X") && num(e, "pid") == 1)); /* nothing ran */
+	}
+	ck_assert_int_eq(waits, 2);
+	ck_assert_int_eq(not_run, 4);
+	e = trace_item(evs, "X", 2, "a1");
+	ck_assert_ptr_nonnull(e);
+	ck_assert_double_eq(num(e, "ts") + num(e, "dur"),
+	                    num(trace_item(evs, "i", 1, "a1 [cancelled]"), "ts"));
+	ck_assert_ptr_null(trace_item(evs, "X", 2, "b0"));
+	cJSON_Delete(doc);
+	free(buf);
+	teardown();
+}
+END_TEST
+
+/* ids that need escaping, and one longer than the room kept for an event's fixed parts */
+START_TEST(trace_escapes_ids)
+{
+	static const char *const ids[] = {"q\"uo\\te\n\x01", NULL, "caf\xc3\xa9"};
+	struct td_diag d = {0};
+	struct td_run *run;
+	char big[3001], *buf = NULL, name[3100];
+	size_t len = 0, i;
+	FILE *f = open_memstream(&buf, &len);
+	cJSON *doc, *evs;
+
+	memset(big, 'x', 3000);
+	big[3000] = '\0';
+	big[1500] = '"';
+	ck_assert_int_eq(td_graph_load_buffer(GRAPH, strlen(GRAPH), "g.yaml", NULL, &G, &d), 0);
+	ck_assert_int_eq(td_batch_new(G, TD_DIALECT_ANTHROPIC, &B), 0);
+	ck_assert_int_eq(td_batch_add(B, ids[0], "a", NULL), 0);
+	ck_assert_int_eq(td_batch_add(B, big, "solo", NULL), 1);
+	ck_assert_int_eq(td_batch_add(B, ids[2], "a", NULL), 2);
+	ck_assert_int_eq(td_plan_new(B, &P, &d), 0);
+	run = new_run(TD_SCHEDULE_LEVEL, NULL);
+	ck_assert_int_eq(td_run_trace(run, f), 0);
+	ck_assert_int_eq(td_run_wait(run), 0);
+	td_run_free(run);
+	ck_assert_int_eq(fclose(f), 0);
+	doc = cJSON_Parse(buf);
+	ck_assert_msg(doc != NULL, "trace is not JSON: %.300s", buf);
+	evs = cJSON_GetObjectItem(doc, "traceEvents");
+	for (i = 0; i < 3; i++) {
+		const char *id = ids[i] ? ids[i] : big;
+		cJSON *slice;
+
+		snprintf(name, sizeof(name), "%s %s", i == 1 ? "solo" : "a", id);
+		ck_assert_msg(trace_item(evs, "X", 2, id) != NULL, "no wait slice for call %zu", i);
+		slice = trace_item(evs, "X", 1, name);
+		ck_assert_msg(slice != NULL, "no run slice for call %zu", i);
+		ck_assert_str_eq(cJSON_GetStringValue(
+		                     cJSON_GetObjectItem(cJSON_GetObjectItem(slice, "args"), "id")),
+		                 id);
+	}
 	cJSON_Delete(doc);
 	free(buf);
 	teardown();
@@ -638,8 +786,11 @@ static Suite *observe_suite(void)
 	tcase_add_test(tc, event_json_lines);
 	tcase_add_test(tc, event_json_truncates_and_refuses);
 	tcase_add_test(tc, event_json_escapes);
+	tcase_add_test(tc, jsonw_numbers_and_copies);
 	tcase_add_test(tc, trace_is_complete);
 	tcase_add_test(tc, trace_closed_when_freed_early);
+	tcase_add_test(tc, trace_of_cancelled_waits);
+	tcase_add_test(tc, trace_escapes_ids);
 	tcase_add_test(tc, trace_and_observe_out_of_memory);
 	tcase_add_test(tc, dot_and_mermaid);
 	suite_add_tcase(s, tc);

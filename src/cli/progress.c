@@ -34,7 +34,13 @@ struct progress {
 	uint32_t done, failed;
 	int64_t drawn_at; /* run time of the last redraw; -1: never */
 	int shown;        /* a status line is on screen */
+	/* json: lines not yet handed to stdio; at most JSON_BUF, then room for one more line */
+	char *out;
+	size_t outlen;
 };
+
+#define JSON_BUF  (64u * 1024)
+#define JSON_LINE 4096u
 
 /* ---- tty status line ---- */
 
@@ -174,23 +180,42 @@ static void plain_event(struct progress *p, const struct td_event *ev)
 	}
 }
 
+static void json_flush(struct progress *p)
+{
+	if (p->outlen)
+		fwrite(p->out, 1, p->outlen, p->f);
+	p->outlen = 0;
+}
+
+/*
+ * Each line is written in place at the end of p->out (td_event_json() writes in place when it
+ * has room to spare, hence JSON_LINE), and the lines leave in 64 KiB blocks: a 100,000-call run
+ * has 400,000 of them, and even one stdio call each is a tenth of what they cost. Flushed by
+ * progress_tick() after each step of the run, so a UI sees every line as soon as the run
+ * waits, and before anything else is written to the stream.
+ */
 static void json_event(struct progress *p, const struct td_event *ev)
 {
-	char small[1024], *line = small;
-	int n = td_event_json(p->run, ev, small, sizeof(small));
+	char *at = p->out + p->outlen, *line;
+	int n = td_event_json(p->run, ev, at, JSON_LINE - 1);
 
 	if (n < 0)
 		return;
-	if ((size_t)n >= sizeof(small)) {
-		line = malloc((size_t)n + 1);
-		if (!line)
-			return;
-		td_event_json(p->run, ev, line, (size_t)n + 1);
+	if ((size_t)n < JSON_LINE - 1) {
+		at[n] = '\n';
+		p->outlen += (size_t)n + 1;
+		if (p->outlen > JSON_BUF)
+			json_flush(p);
+		return;
 	}
-	fputs(line, p->f);
-	fputc('\n', p->f);
-	if (line != small)
-		free(line);
+	json_flush(p); /* a huge id: a line of its own */
+	line = malloc((size_t)n + 2);
+	if (!line)
+		return;
+	td_event_json(p->run, ev, line, (size_t)n + 1);
+	line[n] = '\n';
+	fwrite(line, 1, (size_t)n + 1, p->f);
+	free(line);
 }
 
 static void on_event(void *ud, const struct td_run *run, const struct td_event *ev)
@@ -243,6 +268,10 @@ int progress_attach(struct td_run *run, const struct td_plan *plan, enum progres
 	 * the run; the lines of one step go out together, flushed by progress_tick() */
 	if (mode != PROGRESS_TTY)
 		setvbuf(f, NULL, _IOFBF, 1u << 16);
+	if (mode == PROGRESS_JSON && !(p->out = malloc(JSON_BUF + JSON_LINE))) {
+		progress_free(p);
+		return -1;
+	}
 	if ((mode == PROGRESS_TTY && tty_arrays(p) < 0) || td_run_observe(run, on_event, p) < 0) {
 		progress_free(p);
 		return -1;
@@ -260,8 +289,10 @@ void progress_tick(struct progress *p, const struct td_run *run)
 {
 	int64_t now;
 
-	if (p && p->mode != PROGRESS_TTY)
+	if (p && p->mode != PROGRESS_TTY) {
+		json_flush(p);
 		fflush(p->f);
+	}
 	if (!p || p->mode != PROGRESS_TTY || !p->running)
 		return;
 	now = td_run_makespan_us(run);
@@ -271,6 +302,8 @@ void progress_tick(struct progress *p, const struct td_run *run)
 
 void progress_clear(struct progress *p)
 {
+	if (p)
+		json_flush(p);
 	if (p && p->shown) {
 		fputs("\r\033[K", p->f);
 		fflush(p->f);
@@ -284,6 +317,7 @@ void progress_free(struct progress *p)
 		return;
 	progress_clear(p);
 	fflush(p->f);
+	free(p->out);
 	free(p->prev);
 	free(p->next);
 	free(p->since);

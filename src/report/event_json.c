@@ -10,86 +10,97 @@
 #include "report/jsonw.h"
 #include "run/run.h"
 
-static void put_exit(struct td__buf *b, const struct td_event *ev)
+/* {"event":"NAME","t_ms":  per event type, in td_event_name()'s order */
+#define HEAD_OF(name) "{\"event\":\"" name "\",\"t_ms\":"
+#define HEAD(name)                                                                                 \
+	{                                                                                          \
+		HEAD_OF(name), sizeof(HEAD_OF(name)) - 1                                           \
+	}
+static const struct {
+	const char *s;
+	size_t n;
+} HEADS[] = {
+    HEAD("level_started"), HEAD("call_queued"),    HEAD("call_started"), HEAD("attempt_finished"),
+    HEAD("call_finished"), HEAD("level_finished"), HEAD("run_finished"),
+};
+
+static char *put_exit(char *p, const struct td_event *ev)
 {
 	if (ev->signal) {
 		const char *name = sigabbrev_np(ev->signal);
 
-		JW_LIT(b, ",\"signal\":");
-		jw_i64(b, ev->signal);
-		JW_LIT(b, ",\"signal_name\":\"SIG");
-		jw_inner(b, name ? name : "?");
-		JW_LIT(b, "\"");
-	} else if (ev->exit_code >= 0) {
-		JW_LIT(b, ",\"exit_code\":");
-		jw_i64(b, ev->exit_code);
+		p = JW_LIT(p, ",\"signal\":");
+		p = jw_i64(p, ev->signal);
+		p = JW_LIT(p, ",\"signal_name\":\"SIG");
+		name = name ? name : "?";
+		p = jw_raw(p, name, strlen(name)); /* a short plain word from libc */
+		return JW_LIT(p, "\"");
 	}
+	if (ev->exit_code >= 0) {
+		p = JW_LIT(p, ",\"exit_code\":");
+		p = jw_i64(p, ev->exit_code);
+	}
+	return p;
 }
 
-static void put_call(struct td__buf *b, const struct td_run *r, const struct td_event *ev)
+static char *put_call(char *p, const struct td_run *r, const struct td_event *ev,
+                      struct td__call_lens lens)
 {
-	const struct td__call *call = &r->batch->calls[ev->call];
-
-	JW_LIT(b, ",\"id\":");
-	jw_str(b, call->id);
-	JW_LIT(b, ",\"tool\":");
-	jw_str(b, call->name);
-	JW_LIT(b, ",\"level\":");
-	jw_i64(b, ev->level);
+	p = JW_LIT(p, ",");
+	return jw_call_fields(p, &r->batch->calls[ev->call], lens, ev->level);
 }
 
-static void put_outcome(struct td__buf *b, const struct td_event *ev)
+static char *put_outcome(char *p, const struct td_event *ev)
 {
-	const char *st = td_status_name(ev->status);
-
-	JW_LIT(b, ",\"status\":\"");
-	jw_raw(b, st, strlen(st));
-	JW_LIT(b, "\"");
-	put_exit(b, ev);
-	JW_LIT(b, ",\"ms\":");
-	jw_ms(b, ev->run_us);
+	p = jw_status(p, ev->status);
+	p = put_exit(p, ev);
+	p = JW_LIT(p, ",\"ms\":");
+	return jw_ms(p, ev->run_us);
 }
 
-static void put_body(struct td__buf *b, const struct td_run *r, const struct td_event *ev)
+static char *put_counts(char *p, const struct td_run *r, const struct td_event *ev)
+{
+	p = JW_LIT(p, ",\"done\":");
+	p = jw_u64(p, ev->done);
+	p = JW_LIT(p, ",\"failed\":");
+	p = jw_u64(p, ev->failed);
+	p = JW_LIT(p, ",\"calls\":");
+	return jw_u64(p, r->plan->ncalls);
+}
+
+static char *put_body(char *p, const struct td_run *r, const struct td_event *ev,
+                      struct td__call_lens lens)
 {
 	switch (ev->type) {
 	case TD_EVENT_LEVEL_STARTED:
 	case TD_EVENT_LEVEL_FINISHED:
-		JW_LIT(b, ",\"level\":");
-		jw_i64(b, ev->level);
-		break;
+		p = JW_LIT(p, ",\"level\":");
+		return jw_u64(p, ev->level);
 	case TD_EVENT_CALL_QUEUED:
-	case TD_EVENT_CALL_FINISHED:
-		put_call(b, r, ev);
-		JW_LIT(b, ",\"attempts\":");
-		jw_i64(b, ev->attempt);
-		if (ev->type == TD_EVENT_CALL_FINISHED)
-			put_outcome(b, ev);
-		break;
+		p = put_call(p, r, ev, lens);
+		p = JW_LIT(p, ",\"attempts\":");
+		return jw_u64(p, ev->attempt);
 	case TD_EVENT_CALL_STARTED:
+		p = put_call(p, r, ev, lens);
+		p = JW_LIT(p, ",\"attempt\":");
+		return jw_u64(p, ev->attempt);
 	case TD_EVENT_ATTEMPT_FINISHED:
-		put_call(b, r, ev);
-		JW_LIT(b, ",\"attempt\":");
-		jw_i64(b, ev->attempt);
-		if (ev->type == TD_EVENT_CALL_STARTED)
-			break;
-		put_outcome(b, ev);
-		if (ev->retrying)
-			JW_LIT(b, ",\"retrying\":true");
-		else
-			JW_LIT(b, ",\"retrying\":false");
-		break;
+		p = put_call(p, r, ev, lens);
+		p = JW_LIT(p, ",\"attempt\":");
+		p = jw_u64(p, ev->attempt);
+		p = put_outcome(p, ev);
+		return ev->retrying ? JW_LIT(p, ",\"retrying\":true")
+		                    : JW_LIT(p, ",\"retrying\":false");
+	case TD_EVENT_CALL_FINISHED:
+		p = put_call(p, r, ev, lens);
+		p = JW_LIT(p, ",\"attempts\":");
+		p = jw_u64(p, ev->attempt);
+		p = put_outcome(p, ev);
+		return put_counts(p, r, ev);
 	case TD_EVENT_RUN_FINISHED:
-		break;
+		return put_counts(p, r, ev);
 	}
-	if (ev->type == TD_EVENT_CALL_FINISHED || ev->type == TD_EVENT_RUN_FINISHED) {
-		JW_LIT(b, ",\"done\":");
-		jw_i64(b, ev->done);
-		JW_LIT(b, ",\"failed\":");
-		jw_i64(b, ev->failed);
-		JW_LIT(b, ",\"calls\":");
-		jw_i64(b, r->plan->ncalls);
-	}
+	return p;
 }
 
 static int valid(const struct td_run *run, const struct td_event *ev, const char *buf, size_t len)
@@ -105,37 +116,45 @@ static int valid(const struct td_run *run, const struct td_event *ev, const char
 }
 
 /*
- * The line is built in a stack buffer when it surely fits (ids are short), so the common case
- * allocates nothing: td__buf then never has to grow, which it must not do from the stack.
+ * The line is written straight into the caller's buffer when it surely fits (ids are short,
+ * and --progress=json passes room enough), else into a stack buffer, so the common case neither
+ * allocates nor copies: td__buf then never has to grow, which it must not do from either.
  */
 int td_event_json(const struct td_run *run, const struct td_event *event, char *buf, size_t len)
 {
-	char stack[4096];
+	char stack[4096], *p;
 	struct td__buf b = {0};
-	size_t n, strs = 0;
-	const char *name;
+	size_t n, strings = 0;
+	struct td__call_lens lens = {0, 0};
 
 	if (!valid(run, event, buf, len))
 		return TD_EINVAL;
-	if (event->call != TD_EVENT_NO_CALL && event->call < run->plan->ncalls)
-		strs = strlen(run->batch->calls[event->call].id) +
-		       strlen(run->batch->calls[event->call].name);
-	if (6 * strs + 3 * JW_ROOM < sizeof(stack)) { /* 6: the longest escape, \u00XX */
+	if (event->call != TD_EVENT_NO_CALL && event->call < run->plan->ncalls) {
+		const struct td__call *call = &run->batch->calls[event->call];
+
+		lens = td__observe_lens(run, event->call);
+		strings = jw_room_for(call->id, lens.id) + jw_room_for(call->name, lens.name);
+	}
+	if (JW_ROOM + 6 * strings < len) {
+		b.data = buf;
+		b.cap = len;
+	} else if (JW_ROOM + 6 * strings < sizeof(stack)) {
 		b.data = stack;
 		b.cap = sizeof(stack);
 	}
-	td__buf_reserve(&b, JW_ROOM);
-	if (b.oom)
+	p = jw_open(&b, strings);
+	if (!p)
 		return TD_ENOMEM;
-	name = td_event_name(event->type);
-	JW_LIT(&b, "{\"event\":\"");
-	jw_raw(&b, name, strlen(name));
-	JW_LIT(&b, "\",\"t_ms\":");
-	jw_ms(&b, event->time_us);
-	put_body(&b, run, event);
-	JW_LIT(&b, "}");
-	n = b.len;
-	if (len && !b.oom) {
+	p = jw_raw(p, HEADS[event->type].s, HEADS[event->type].n);
+	p = jw_ms(p, event->time_us);
+	p = put_body(p, run, event, lens);
+	p = JW_LIT(p, "}");
+	n = (size_t)(p - b.data);
+	if (b.data == buf) {
+		buf[n] = '\0';
+		return (int)n;
+	}
+	if (len) {
 		size_t k = n < len ? n : len - 1;
 
 		memcpy(buf, b.data, k);
@@ -143,7 +162,5 @@ int td_event_json(const struct td_run *run, const struct td_event *event, char *
 	}
 	if (b.data != stack)
 		td__free(b.data);
-	if (b.oom)
-		return TD_ENOMEM;
 	return n > 0x7fffffff ? 0x7fffffff : (int)n;
 }

@@ -1,87 +1,197 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * jsonw.h - fast JSON writing into a td__buf for the per-event writers (trace.c,
- * event_json.c), which run for every event of every call: the caller reserves room for the
- * fixed parts once (td__buf_reserve(b, JW_ROOM)), then copies them without checks. Strings
- * from the batch go through jw_inner()/jw_str(), which check for themselves and reserve
- * JW_ROOM again after.
+ * jsonw.h - fast JSON writing for the per-event writers (trace.c, event_json.c), which run
+ * for every event of every call (400,000 JSON lines or 200,000 trace events on a
+ * 100,000-call run).
+ *
+ * Usage: jw_open() makes room for one event (JW_ROOM for its fixed parts plus the worst
+ * escaping of the strings it names) and returns a cursor; the jw_* writers advance it without
+ * checks; jw_close() commits it. A cursor in a register instead of b->len in memory (a char
+ * store may alias it) halves the instructions per event.
  */
 #ifndef TD_JSONW_H
 #define TD_JSONW_H
 
 #include <string.h>
 
+#include "run/run.h"
 #include "util/util.h"
 
 #define JW_ROOM 512u
-/* a string literal, length known at compile time */
-#define JW_LIT(b, s) jw_raw(b, s, sizeof(s) - 1)
 
-static inline void jw_raw(struct td__buf *b, const char *s, size_t n)
+/* Room for JW_ROOM plus the strings: their lengths, escaping at worst 6 bytes each (\u00XX);
+ * NULL when out of memory (b->oom set). */
+static inline char *jw_open(struct td__buf *b, size_t strings)
 {
-	memcpy(b->data + b->len, s, n);
-	b->len += n;
+	size_t need = JW_ROOM + 6 * strings;
+
+	if (b->oom)
+		return NULL;
+	if (b->cap - b->len <= need) {
+		td__buf_reserve(b, need);
+		if (b->oom)
+			return NULL;
+	}
+	return b->data + b->len;
 }
 
-static inline void jw_i64(struct td__buf *b, int64_t v)
+static inline void jw_close(struct td__buf *b, char *p)
 {
-	char tmp[24];
-	int n = 0;
-	uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+	b->len = (size_t)(p - b->data);
+}
 
-	do {
-		tmp[sizeof(tmp) - 1 - n++] = (char)('0' + u % 10);
-		u /= 10;
-	} while (u);
-	if (v < 0)
-		tmp[sizeof(tmp) - 1 - n++] = '-';
-	jw_raw(b, tmp + sizeof(tmp) - n, (size_t)n);
+static inline char *jw_raw(char *p, const char *s, size_t n)
+{
+	memcpy(p, s, n);
+	return p + n;
+}
+
+/* a string literal, length known at compile time */
+#define JW_LIT(p, s) jw_raw(p, s, sizeof(s) - 1)
+
+/* Copies n bytes where most strings are 4-32 bytes (ids, tool names): two overlapping
+ * fixed-size moves instead of a call into libc's memcpy. */
+static inline char *jw_copy(char *p, const char *s, size_t n)
+{
+	if (n >= 16 && n <= 32) {
+		memcpy(p, s, 16);
+		memcpy(p + n - 16, s + n - 16, 16);
+	} else if (n >= 8 && n < 16) {
+		memcpy(p, s, 8);
+		memcpy(p + n - 8, s + n - 8, 8);
+	} else if (n >= 4 && n < 8) {
+		memcpy(p, s, 4);
+		memcpy(p + n - 4, s + n - 4, 4);
+	} else {
+		memcpy(p, s, n);
+	}
+	return p + n;
+}
+
+/* Decimal, written from the last digit back, two digits per step. */
+static inline char *jw_u64(char *p, uint64_t u)
+{
+	static const char pairs[] = "00010203040506070809101112131415161718192021222324"
+	                            "25262728293031323334353637383940414243444546474849"
+	                            "50515253545556575859606162636465666768697071727374"
+	                            "75767778798081828384858687888990919293949596979899";
+	static const uint64_t pow10[20] = {1u,
+	                                   10u,
+	                                   100u,
+	                                   1000u,
+	                                   10000u,
+	                                   100000u,
+	                                   1000000u,
+	                                   10000000u,
+	                                   100000000u,
+	                                   1000000000u,
+	                                   10000000000u,
+	                                   100000000000u,
+	                                   1000000000000u,
+	                                   10000000000000u,
+	                                   100000000000000u,
+	                                   1000000000000000u,
+	                                   10000000000000000u,
+	                                   100000000000000000u,
+	                                   1000000000000000000u,
+	                                   10000000000000000000u};
+	unsigned t;
+	char *end;
+
+	if (u < 10) {
+		*p = (char)('0' + u);
+		return p + 1;
+	}
+	/* digits: floor(log10(2) * bits) (1233 / 4096), plus one unless below that power */
+	t = (unsigned)(64 - __builtin_clzll(u)) * 1233 >> 12;
+	end = p + t + (u >= pow10[t]);
+	p = end;
+	while (u >= 100) {
+		p -= 2;
+		memcpy(p, pairs + 2 * (u % 100), 2);
+		u /= 100;
+	}
+	if (u >= 10)
+		memcpy(p - 2, pairs + 2 * u, 2);
+	else
+		p[-1] = (char)('0' + u);
+	return end;
+}
+
+static inline char *jw_i64(char *p, int64_t v)
+{
+	if (v >= 0)
+		return jw_u64(p, (uint64_t)v);
+	*p++ = '-';
+	return jw_u64(p, (uint64_t)0 - (uint64_t)v);
 }
 
 /* Microseconds as milliseconds with three decimals ("12.345"); negative: null. */
-static inline void jw_ms(struct td__buf *b, int64_t us)
+static inline char *jw_ms(char *p, int64_t us)
 {
-	char frac[4];
+	unsigned f;
 
-	if (us < 0) {
-		JW_LIT(b, "null");
-		return;
-	}
-	jw_i64(b, us / 1000);
-	frac[0] = '.';
-	frac[1] = (char)('0' + us % 1000 / 100);
-	frac[2] = (char)('0' + us % 100 / 10);
-	frac[3] = (char)('0' + us % 10);
-	jw_raw(b, frac, 4);
+	if (us < 0)
+		return JW_LIT(p, "null");
+	p = jw_u64(p, (uint64_t)us / 1000);
+	f = (unsigned)((uint64_t)us % 1000);
+	p[0] = '.';
+	p[1] = (char)('0' + f / 100);
+	p[2] = (char)('0' + f / 10 % 10);
+	p[3] = (char)('0' + f % 10);
+	return p + 4;
 }
 
-/* s JSON-escaped without its quotes (to build one string out of several parts). Ids are
- * nearly always plain ASCII: those are copied as they are. */
-static inline void jw_inner(struct td__buf *b, const char *s)
+/* s JSON-escaped, without its quotes, the way td__buf_json_string() escapes (invalid UTF-8
+ * replaced): the rare path, through a scratch buffer. Out of memory: left out. */
+static inline char *jw_escaped(char *p, const char *s)
 {
-	size_t at = b->len, n = strlen(s), i;
+	struct td__buf tmp = {0};
 
-	for (i = 0; i < n && (unsigned char)s[i] >= 0x20 && (unsigned char)s[i] < 0x80 &&
-	            s[i] != '"' && s[i] != '\\';
-	     i++)
-		;
-	if (i == n) {
-		td__buf_append(b, s, n);
-	} else {
-		td__buf_json_string(b, s, n);
-		if (!b->oom && b->len >= at + 2) {
-			memmove(b->data + at, b->data + at + 1, b->len - at - 2);
-			b->len -= 2;
-		}
-	}
-	td__buf_reserve(b, JW_ROOM);
+	td__buf_json_string(&tmp, s, strlen(s));
+	if (!tmp.oom && tmp.len >= 2)
+		p = jw_raw(p, tmp.data + 1, tmp.len - 2);
+	td__buf_free(&tmp);
+	return p;
 }
 
-static inline void jw_str(struct td__buf *b, const char *s)
+/* A string whose length and need of escaping are known (td__observe_lens()). */
+static inline char *jw_known(char *p, const char *s, uint32_t len)
 {
-	JW_LIT(b, "\"");
-	jw_inner(b, s);
-	JW_LIT(b, "\"");
+	if (len & TD__LEN_ESCAPE)
+		return jw_escaped(p, s);
+	return jw_copy(p, s, len);
+}
+
+/* What jw_open() must reserve for a string of td__observe_lens() length len. */
+static inline size_t jw_room_for(const char *s, uint32_t len)
+{
+	return len & TD__LEN_ESCAPE ? strlen(s) : len;
+}
+
+/* "id":..,"tool":..,"level":..  of a call event, for both writers (room: jw_room_for() both) */
+static inline char *jw_call_fields(char *p, const struct td__call *call, struct td__call_lens lens,
+                                   uint32_t level)
+{
+	p = JW_LIT(p, "\"id\":\"");
+	p = jw_known(p, call->id, lens.id);
+	p = JW_LIT(p, "\",\"tool\":\"");
+	p = jw_known(p, call->name, lens.name);
+	p = JW_LIT(p, "\",\"level\":");
+	return jw_u64(p, level);
+}
+
+/* ,"status":"NAME" */
+static inline char *jw_status(char *p, enum td_status s)
+{
+	const char *name;
+
+	if (s == TD_STATUS_OK)
+		return JW_LIT(p, ",\"status\":\"ok\"");
+	name = td_status_name(s);
+	p = JW_LIT(p, ",\"status\":\"");
+	p = jw_raw(p, name, strlen(name));
+	return JW_LIT(p, "\"");
 }
 
 #endif /* TD_JSONW_H */

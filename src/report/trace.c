@@ -3,35 +3,47 @@
  * trace.c - td_run_trace(): a run as Chrome trace-event JSON (Perfetto, chrome://tracing),
  * written as it goes by an ordinary observer of the run's events.
  *
- * Layout of the document ({"traceEvents":[...],"displayTimeUnit":"ms","otherData":{...}}),
- * everything in process 1, times in microseconds from the run's start:
- *  - tid 1 + k is "slot k": each attempt is a complete ("X") slice on the lowest slot free
- *    when it started, so the slots show the concurrency actually used. Slots are ours, not
- *    the scheduler's: it has no such notion, and the lowest free one keeps the tracks packed.
- *  - the wait between CALL_QUEUED and CALL_STARTED is an async slice "queued" (cat "queue"),
- *    the wait between a failed attempt and its re-queue an async slice "backoff", so queue
- *    time and run time never share a track.
- *  - a level is an async slice "level K" (cat "level") plus a global instant marker when it
- *    starts; calls that never ran are instants on tid 0, "not run".
- * Formatting is by hand (jsonw.h) into one buffer flushed in 64 KiB writes, room for a whole
- * event reserved once at its start: a 100,000-call run writes ~300,000 events, and a builtin call
- * costs the scheduler about half a microsecond, so every byte and branch per event shows.
+ * Layout of the document ({"otherData":{...},"traceEvents":[...],"displayTimeUnit":"ms"}),
+ * times in microseconds from the run's start:
+ *  - process 1 "tooldag run", tid 1 + k is "slot k": each attempt is a complete ("X") slice
+ *    on the lowest slot free when it started, so the slots show the concurrency actually
+ *    used. Slots are ours, not the scheduler's: it has no such notion.
+ *  - process 2 "queue", tid 1 + k is "queue k": each wait between CALL_QUEUED and the start
+ *    (or the end, for a call cancelled while it waited) is a complete slice named after the
+ *    call, on a lane free when it was queued, so queue time and run time never share a track.
+ *    Waits overlap by the thousand (a level's calls are queued at once): as async b/e pairs
+ *    they took two events each, as lanes they take one, plus one name per lane ever used.
+ *  - process 1, tid 0 "not run": a level is an async slice "level K" (cat "level") plus a
+ *    global instant marker when it starts; a retry's backoff an async slice "backoff"; calls
+ *    that never ran are instants, cat "not_run".
+ * Formatting is by hand (jsonw.h) into one buffer flushed in TRACE_FLUSH writes: a
+ * 100,000-call run writes ~200,000 events, and a builtin call costs the scheduler about half a
+ * microsecond, so every byte and branch per event shows (bench/README.md, "Observers").
  */
 #include <string.h>
 
 #include "report/jsonw.h"
 #include "run/run.h"
 
-#define TRACE_FLUSH (64u * 1024)
+#define TRACE_FLUSH (256u * 1024)
+#define NO_TRACK    UINT32_MAX
+
+/* tracks of one kind; free[] holds at most n entries, never more than calls exist */
+struct tracks {
+	uint32_t *free;
+	uint32_t nfree, n;
+};
 
 struct trace {
 	FILE *out;
 	struct td__buf b;
-	int first, closed;
-	int64_t *when;  /* [ncalls]: when queued; from the start, how long it waited */
-	uint32_t *slot; /* [ncalls]: slot of the running attempt */
-	uint32_t *free; /* min-heap of free slots below nslots */
-	uint32_t nfree, nslots;
+	int closed;
+	/* [ncalls]: when queued; while it runs, how long it waited; after a failed attempt, when
+	 * that attempt ended (where a backoff starts) */
+	int64_t *when;
+	uint32_t *track;     /* [ncalls]: its lane while queued, its slot while running */
+	struct tracks slots; /* a min-heap: lowest free first */
+	struct tracks lanes; /* a stack: any free lane will do, and a stack costs O(1) */
 };
 
 /* ---- output ---- */
@@ -44,104 +56,119 @@ static void flush(struct trace *t)
 	t->b.oom = 0;
 }
 
-/* Opens one event: separator, phase (one letter), pid, tid, ts. 0, or -1 when out of memory
- * (the event is left out). */
-static int begin(struct trace *t, char ph, uint32_t tid, int64_t ts)
+/* Opens one event: separator and fixed prefix (phase, pid), tid, ts, with room for its fixed
+ * parts and `strings` bytes of strings; the cursor, or NULL when out of memory (the event is
+ * left out). Every event but the header's first starts with ",\n". */
+static char *begin(struct trace *t, const char *prefix, size_t plen, uint32_t tid, int64_t ts,
+                   size_t strings)
 {
+	char *p;
+
 	if (t->b.len >= TRACE_FLUSH || t->b.oom)
 		flush(t);
-	td__buf_reserve(&t->b, JW_ROOM);
-	if (t->b.oom)
-		return -1;
-	if (!t->first)
-		JW_LIT(&t->b, ",");
-	t->first = 0;
-	JW_LIT(&t->b, "\n{\"ph\":\"");
-	jw_raw(&t->b, &ph, 1);
-	JW_LIT(&t->b, "\",\"pid\":1,\"tid\":");
-	jw_i64(&t->b, tid);
-	JW_LIT(&t->b, ",\"ts\":");
-	jw_i64(&t->b, ts);
-	return 0;
+	p = jw_open(&t->b, strings);
+	if (!p)
+		return NULL;
+	p = jw_raw(p, prefix, plen);
+	p = jw_u64(p, tid);
+	p = JW_LIT(p, ",\"ts\":");
+	return jw_i64(p, ts);
+}
+#define PREFIX(ph, pid) ",\n{\"ph\":\"" ph "\",\"pid\":" #pid ",\"tid\":"
+#define BEGIN(t, ph, pid, tid, ts, strings)                                                        \
+	begin(t, PREFIX(ph, pid), sizeof(PREFIX(ph, pid)) - 1, tid, ts, strings)
+
+/* thread_name ("WHAT K") and thread_sort_index (1 + K) of track 1 + K (pid a literal digit) */
+#define NAME_TRACK(t, pid, what, k)                                                                \
+	do {                                                                                       \
+		char *p_ = BEGIN(t, "M", pid, (k) + 1, 0, 0);                                      \
+		if (!p_)                                                                           \
+			break;                                                                     \
+		p_ = JW_LIT(p_, ",\"name\":\"thread_name\",\"args\":{\"name\":\"" what " ");       \
+		p_ = jw_u64(p_, k);                                                                \
+		p_ = JW_LIT(p_, "\"}}" PREFIX("M", pid));                                          \
+		p_ = jw_u64(p_, (k) + 1);                                                          \
+		p_ = JW_LIT(p_,                                                                    \
+		            ",\"ts\":0,\"name\":\"thread_sort_index\",\"args\":{\"sort_index\":"); \
+		p_ = jw_u64(p_, (k) + 1);                                                          \
+		jw_close(&(t)->b, JW_LIT(p_, "}}"));                                               \
+	} while (0)
+
+/* The backoff of call c, [from, to], as an async slice's begin and end events on tid 0. */
+static void backoff_slice(struct trace *t, const struct td_run *r, uint32_t c, int64_t from,
+                          int64_t to)
+{
+	const struct td__call *call = &r->batch->calls[c];
+	struct td__call_lens lens = td__observe_lens(r, c);
+	char *p = BEGIN(t, "b", 1, 0, from,
+	                jw_room_for(call->id, lens.id) + jw_room_for(call->name, lens.name));
+
+	if (!p)
+		return;
+	p = JW_LIT(p, ",\"cat\":\"backoff\",\"name\":\"backoff\",\"id\":");
+	p = jw_u64(p, c);
+	p = JW_LIT(p, ",\"args\":{\"id\":\"");
+	p = jw_known(p, call->id, lens.id);
+	p = JW_LIT(p, "\",\"tool\":\"");
+	p = jw_known(p, call->name, lens.name);
+	jw_close(&t->b, JW_LIT(p, "\"}}"));
+	p = BEGIN(t, "e", 1, 0, to, 0);
+	if (!p)
+		return;
+	p = JW_LIT(p, ",\"cat\":\"backoff\",\"name\":\"backoff\",\"id\":");
+	p = jw_u64(p, c);
+	jw_close(&t->b, JW_LIT(p, "}"));
 }
 
-static void thread_name(struct trace *t, uint32_t tid, const char *name, uint32_t sort)
+/* ---- tracks ---- */
+
+/* The lowest free slot, or a new one (*fresh set: its track needs a name). */
+static uint32_t slot_take(struct tracks *s, int *fresh)
 {
-	if (begin(t, 'M', tid, 0) == 0) {
-		JW_LIT(&t->b, ",\"name\":\"thread_name\",\"args\":{\"name\":");
-		jw_str(&t->b, name);
-		JW_LIT(&t->b, "}}");
-	}
-	if (begin(t, 'M', tid, 0) == 0) {
-		JW_LIT(&t->b, ",\"name\":\"thread_sort_index\",\"args\":{\"sort_index\":");
-		jw_i64(&t->b, sort);
-		JW_LIT(&t->b, "}}");
-	}
-}
+	uint32_t top, last, i = 0;
 
-/* An async slice [from, to] as its begin and end events; `call` names the call in the
- * begin's args (NULL: none, which keeps the many queue waits short). */
-static void async_slice(struct trace *t, const char *cat_name, uint64_t id, int64_t from,
-                        int64_t to, const struct td__call *call)
-{
-	int k;
-
-	for (k = 0; k < 2; k++) {
-		if (begin(t, k ? 'e' : 'b', 0, k ? to : from) < 0)
-			return;
-		jw_raw(&t->b, cat_name, strlen(cat_name));
-		JW_LIT(&t->b, ",\"id\":");
-		jw_i64(&t->b, (int64_t)id);
-		if (!k && call) {
-			JW_LIT(&t->b, ",\"args\":{\"id\":");
-			jw_str(&t->b, call->id);
-			JW_LIT(&t->b, ",\"tool\":");
-			jw_str(&t->b, call->name);
-			JW_LIT(&t->b, "}");
-		}
-		JW_LIT(&t->b, "}");
-	}
-}
-#define QUEUE   ",\"cat\":\"queue\",\"name\":\"queued\""
-#define BACKOFF ",\"cat\":\"backoff\",\"name\":\"backoff\""
-
-/* ---- slots: lowest free first ---- */
-
-static uint32_t slot_take(struct trace *t)
-{
-	uint32_t s, last, i = 0;
-
-	if (!t->nfree)
-		return t->nslots++;
-	s = t->free[0];
-	last = t->free[--t->nfree];
+	*fresh = !s->nfree;
+	if (!s->nfree)
+		return s->n++;
+	top = s->free[0];
+	last = s->free[--s->nfree];
 	for (;;) {
 		uint32_t k = 2 * i + 1;
 
-		if (k >= t->nfree)
+		if (k >= s->nfree)
 			break;
-		if (k + 1 < t->nfree && t->free[k + 1] < t->free[k])
+		if (k + 1 < s->nfree && s->free[k + 1] < s->free[k])
 			k++;
-		if (last <= t->free[k])
+		if (last <= s->free[k])
 			break;
-		t->free[i] = t->free[k];
+		s->free[i] = s->free[k];
 		i = k;
 	}
-	if (t->nfree)
-		t->free[i] = last;
-	return s;
+	if (s->nfree)
+		s->free[i] = last;
+	return top;
 }
 
-/* free[] holds at most nslots entries and never more slots than calls exist: sized ncalls. */
-static void slot_give(struct trace *t, uint32_t s)
+static void slot_give(struct tracks *s, uint32_t slot)
 {
-	uint32_t i = t->nfree++;
+	uint32_t i = s->nfree++;
 
-	while (i > 0 && t->free[(i - 1) / 2] > s) {
-		t->free[i] = t->free[(i - 1) / 2];
+	while (i > 0 && s->free[(i - 1) / 2] > slot) {
+		s->free[i] = s->free[(i - 1) / 2];
 		i = (i - 1) / 2;
 	}
-	t->free[i] = s;
+	s->free[i] = slot;
+}
+
+static uint32_t lane_take(struct tracks *l, int *fresh)
+{
+	*fresh = !l->nfree;
+	return l->nfree ? l->free[--l->nfree] : l->n++;
+}
+
+static void lane_give(struct tracks *l, uint32_t lane)
+{
+	l->free[l->nfree++] = lane;
 }
 
 /* ---- events ---- */
@@ -149,138 +176,181 @@ static void slot_give(struct trace *t, uint32_t s)
 static void level_marker(struct trace *t, const struct td_event *ev)
 {
 	int start = ev->type == TD_EVENT_LEVEL_STARTED;
+	char *p;
 
-	if (start && begin(t, 'i', 0, ev->time_us) == 0) {
-		JW_LIT(&t->b, ",\"s\":\"g\",\"cat\":\"level\",\"name\":\"level ");
-		jw_i64(&t->b, ev->level);
-		JW_LIT(&t->b, "\"}");
+	if (start && (p = BEGIN(t, "i", 1, 0, ev->time_us, 0))) {
+		p = JW_LIT(p, ",\"s\":\"g\",\"cat\":\"level\",\"name\":\"level ");
+		p = jw_u64(p, ev->level);
+		jw_close(&t->b, JW_LIT(p, "\"}"));
 	}
-	if (begin(t, start ? 'b' : 'e', 0, ev->time_us) < 0)
+	p = start ? BEGIN(t, "b", 1, 0, ev->time_us, 0) : BEGIN(t, "e", 1, 0, ev->time_us, 0);
+	if (!p)
 		return;
-	JW_LIT(&t->b, ",\"cat\":\"level\",\"name\":\"level ");
-	jw_i64(&t->b, ev->level);
-	JW_LIT(&t->b, "\",\"id\":");
-	jw_i64(&t->b, ev->level);
-	JW_LIT(&t->b, "}");
+	p = JW_LIT(p, ",\"cat\":\"level\",\"name\":\"level ");
+	p = jw_u64(p, ev->level);
+	p = JW_LIT(p, "\",\"id\":");
+	p = jw_u64(p, ev->level);
+	jw_close(&t->b, JW_LIT(p, "}"));
 }
 
 static void queued(struct trace *t, const struct td_run *r, const struct td_event *ev)
 {
-	/* a re-queue ends a backoff, which began when the failed attempt did (t->when) */
+	uint32_t c = ev->call, lane;
+	int fresh;
+
+	/* a re-queue ends a backoff, which began when the failed attempt ended (t->when) */
 	if (ev->attempt)
-		async_slice(t, BACKOFF, ev->call, t->when[ev->call], ev->time_us,
-		            &r->batch->calls[ev->call]);
-	t->when[ev->call] = ev->time_us;
+		backoff_slice(t, r, c, t->when[c], ev->time_us);
+	t->when[c] = ev->time_us;
+	lane = t->track[c] = lane_take(&t->lanes, &fresh);
+	if (fresh)
+		NAME_TRACK(t, 2, "queue", lane);
 }
 
-static void started(struct trace *t, const struct td_event *ev)
+/* The wait of call c, queued at t->when[c], until `end`: a slice on its lane, named after it. */
+static void wait_slice(struct trace *t, const struct td_run *r, uint32_t c, int64_t end)
 {
-	uint32_t s;
+	const char *id = r->batch->calls[c].id;
+	uint32_t lane = t->track[c], len = td__observe_lens(r, c).id;
+	char *p;
 
-	async_slice(t, QUEUE, ev->call, t->when[ev->call], ev->time_us, NULL);
-	t->when[ev->call] = ev->time_us - t->when[ev->call];
-	s = t->slot[ev->call] = slot_take(t);
-	if (s + 1 == t->nslots) { /* a slot's first use: name its track */
-		char name[32];
-
-		snprintf(name, sizeof(name), "slot %u", s);
-		thread_name(t, s + 1, name, s + 1);
-	}
+	lane_give(&t->lanes, lane);
+	t->track[c] = NO_TRACK;
+	p = BEGIN(t, "X", 2, lane + 1, t->when[c], jw_room_for(id, len));
+	if (!p)
+		return;
+	p = JW_LIT(p, ",\"dur\":");
+	p = jw_i64(p, end - t->when[c]);
+	p = JW_LIT(p, ",\"name\":\"");
+	p = jw_known(p, id, len);
+	jw_close(&t->b, JW_LIT(p, "\"}"));
 }
 
-static void put_status(struct td__buf *b, enum td_status s)
+static void started(struct trace *t, const struct td_run *r, const struct td_event *ev)
+{
+	uint32_t c = ev->call, s;
+	int fresh;
+
+	wait_slice(t, r, c, ev->time_us);
+	t->when[c] = ev->time_us - t->when[c];
+	s = t->track[c] = slot_take(&t->slots, &fresh);
+	if (fresh)
+		NAME_TRACK(t, 1, "slot", s);
+}
+
+static char *put_status(char *p, enum td_status s)
 {
 	const char *name = td_status_name(s);
 
-	jw_raw(b, name, strlen(name));
+	return jw_raw(p, name, strlen(name));
 }
 
 /* ,"args":{"id":..,"tool":..,"level":..  (left open for more arguments) */
-static void put_call_args(struct td__buf *b, const struct td__call *call, const struct td_event *ev)
+static char *put_call_args(char *p, const struct td__call *call, struct td__call_lens lens,
+                           const struct td_event *ev)
 {
-	JW_LIT(b, ",\"args\":{\"id\":");
-	jw_str(b, call->id);
-	JW_LIT(b, ",\"tool\":");
-	jw_str(b, call->name);
-	JW_LIT(b, ",\"level\":");
-	jw_i64(b, ev->level);
+	p = JW_LIT(p, ",\"args\":{");
+	return jw_call_fields(p, call, lens, ev->level);
 }
 
-static void put_outcome(struct td__buf *b, const struct td_event *ev)
+static char *put_outcome(char *p, const struct td_event *ev)
 {
-	JW_LIT(b, ",\"status\":\"");
-	put_status(b, ev->status);
-	JW_LIT(b, "\"");
+	p = jw_status(p, ev->status);
 	if (ev->signal) {
 		const char *name = sigabbrev_np(ev->signal);
 
-		JW_LIT(b, ",\"signal\":\"SIG");
-		jw_inner(b, name ? name : "?");
-		JW_LIT(b, "\"");
-	} else if (ev->exit_code >= 0) {
-		JW_LIT(b, ",\"exit_code\":");
-		jw_i64(b, ev->exit_code);
+		name = name ? name : "?";
+		p = JW_LIT(p, ",\"signal\":\"SIG");
+		p = jw_raw(p, name, strlen(name)); /* a short plain word from libc */
+		return JW_LIT(p, "\"");
 	}
+	if (ev->exit_code >= 0) {
+		p = JW_LIT(p, ",\"exit_code\":");
+		p = jw_i64(p, ev->exit_code);
+	}
+	return p;
 }
 
 /* chrome://tracing's reserved colour names (Perfetto colours by name and ignores them); an
  * attempt that succeeded keeps the default, which saves bytes on the common case */
-static void put_colour(struct td__buf *b, enum td_status s)
+static char *put_colour(char *p, enum td_status s)
 {
 	if (s == TD_STATUS_TIMEOUT)
-		JW_LIT(b, ",\"cname\":\"terrible\"");
-	else if (s != TD_STATUS_OK)
-		JW_LIT(b, ",\"cname\":\"bad\"");
+		return JW_LIT(p, ",\"cname\":\"terrible\"");
+	if (s != TD_STATUS_OK)
+		return JW_LIT(p, ",\"cname\":\"bad\"");
+	return p;
+}
+
+/* "TOOL ID [STATUS]" (the status only when not ok) */
+static char *put_slice_name(char *p, const struct td__call *call, struct td__call_lens lens,
+                            enum td_status s)
+{
+	p = JW_LIT(p, ",\"name\":\"");
+	p = jw_known(p, call->name, lens.name);
+	p = JW_LIT(p, " ");
+	p = jw_known(p, call->id, lens.id);
+	if (s != TD_STATUS_OK) {
+		p = JW_LIT(p, " [");
+		p = put_status(p, s);
+		p = JW_LIT(p, "]");
+	}
+	return JW_LIT(p, "\"");
 }
 
 static void attempt_slice(struct trace *t, const struct td_run *r, const struct td_event *ev)
 {
 	const struct td__call *call = &r->batch->calls[ev->call];
-	struct td__buf *b = &t->b;
+	struct td__call_lens lens = td__observe_lens(r, ev->call);
+	uint32_t slot = t->track[ev->call];
+	char *p;
 
-	slot_give(t, t->slot[ev->call]);
-	if (begin(t, 'X', t->slot[ev->call] + 1, ev->time_us - ev->run_us) < 0)
+	slot_give(&t->slots, slot);
+	t->track[ev->call] = NO_TRACK;
+	/* the id and the tool twice each */
+	p = BEGIN(t, "X", 1, slot + 1, ev->time_us - ev->run_us,
+	          2 * (jw_room_for(call->id, lens.id) + jw_room_for(call->name, lens.name)));
+	if (!p)
 		return;
-	JW_LIT(b, ",\"dur\":");
-	jw_i64(b, ev->run_us);
-	JW_LIT(b, ",\"cat\":\"call\",\"name\":\""); /* "TOOL ID [STATUS]" */
-	jw_inner(b, call->name);
-	JW_LIT(b, " ");
-	jw_inner(b, call->id);
-	if (ev->status != TD_STATUS_OK) {
-		JW_LIT(b, " [");
-		put_status(b, ev->status);
-		JW_LIT(b, "]");
-	}
-	JW_LIT(b, "\"");
-	put_colour(b, ev->status);
-	put_call_args(b, call, ev);
-	JW_LIT(b, ",\"attempt\":");
-	jw_i64(b, ev->attempt);
-	put_outcome(b, ev);
-	JW_LIT(b, ",\"queued_us\":");
-	jw_i64(b, t->when[ev->call]);
+	p = JW_LIT(p, ",\"dur\":");
+	p = jw_i64(p, ev->run_us);
+	p = put_slice_name(p, call, lens, ev->status);
+	p = put_colour(p, ev->status);
+	p = put_call_args(p, call, lens, ev);
+	p = JW_LIT(p, ",\"attempt\":");
+	p = jw_u64(p, ev->attempt);
+	p = put_outcome(p, ev);
+	p = JW_LIT(p, ",\"queued_us\":");
+	p = jw_i64(p, t->when[ev->call]);
 	if (ev->retrying)
-		JW_LIT(b, ",\"retrying\":true");
-	JW_LIT(b, "}}");
+		p = JW_LIT(p, ",\"retrying\":true");
+	jw_close(&t->b, JW_LIT(p, "}}"));
 	t->when[ev->call] = ev->time_us; /* a backoff, if any, starts here */
 }
 
-static void not_run(struct trace *t, const struct td_run *r, const struct td_event *ev)
+static void call_finished(struct trace *t, const struct td_run *r, const struct td_event *ev)
 {
 	const struct td__call *call = &r->batch->calls[ev->call];
-	struct td__buf *b = &t->b;
+	struct td__call_lens lens;
+	char *p;
 
-	if (begin(t, 'i', 0, ev->time_us) < 0)
+	if (t->track[ev->call] != NO_TRACK) /* cancelled while it waited */
+		wait_slice(t, r, ev->call, ev->time_us);
+	if (ev->attempt)
 		return;
-	JW_LIT(b, ",\"s\":\"t\",\"cat\":\"not_run\",\"name\":\"");
-	jw_inner(b, call->id);
-	JW_LIT(b, " [");
-	put_status(b, ev->status);
-	JW_LIT(b, "]\"");
-	put_call_args(b, call, ev);
-	put_outcome(b, ev);
-	JW_LIT(b, "}}");
+	lens = td__observe_lens(r, ev->call);
+	p = BEGIN(t, "i", 1, 0, ev->time_us,
+	          2 * jw_room_for(call->id, lens.id) + jw_room_for(call->name, lens.name));
+	if (!p)
+		return;
+	p = JW_LIT(p, ",\"s\":\"t\",\"cat\":\"not_run\",\"name\":\"");
+	p = jw_known(p, call->id, lens.id);
+	p = JW_LIT(p, " [");
+	p = put_status(p, ev->status);
+	p = JW_LIT(p, "]\"");
+	p = put_call_args(p, call, lens, ev);
+	p = put_outcome(p, ev);
+	jw_close(&t->b, JW_LIT(p, "}}"));
 }
 
 static void close_doc(struct trace *t)
@@ -306,14 +376,13 @@ static void on_event(void *ud, const struct td_run *r, const struct td_event *ev
 		queued(t, r, ev);
 		break;
 	case TD_EVENT_CALL_STARTED:
-		started(t, ev);
+		started(t, r, ev);
 		break;
 	case TD_EVENT_ATTEMPT_FINISHED:
 		attempt_slice(t, r, ev);
 		break;
 	case TD_EVENT_CALL_FINISHED:
-		if (!ev->attempt)
-			not_run(t, r, ev);
+		call_finished(t, r, ev);
 		break;
 	case TD_EVENT_RUN_FINISHED:
 		close_doc(t);
@@ -328,33 +397,48 @@ static void trace_free(void *ud)
 	close_doc(t);
 	td__buf_free(&t->b);
 	td__free(t->when);
-	td__free(t->slot);
-	td__free(t->free);
+	td__free(t->track);
+	td__free(t->slots.free);
+	td__free(t->lanes.free);
 	td__free(t);
 }
 
+/* process_name and process_sort_index of process pid (a literal digit) */
+#define PROCESS(pid, name)                                                                         \
+	PREFIX("M", pid)                                                                           \
+	"0,\"ts\":0,\"name\":\"process_name\",\"args\":{\"name\":\"" name "\"}}" PREFIX(           \
+	    "M", pid) "0,\"ts\":0,\"name\":\"process_sort_index\",\"args\":{\"sort_index\":" #pid  \
+	              "}}"
+
 static void header(struct trace *t, const struct td_run *r)
 {
-	struct td__buf *b = &t->b;
+	char *p = jw_open(&t->b, 0);
 
-	td__buf_reserve(b, JW_ROOM);
-	if (b->oom)
+	if (!p)
 		return;
-	JW_LIT(b, "{\"otherData\":{\"generator\":\"tooldag " TD_VERSION_STRING "\",\"calls\":");
-	jw_i64(b, r->plan->ncalls);
-	JW_LIT(b, ",\"levels\":");
-	jw_i64(b, r->plan->nlevels);
-	JW_LIT(b, ",\"concurrency\":");
-	jw_i64(b, r->limit);
+	p = JW_LIT(p, "{\"otherData\":{\"generator\":\"tooldag " TD_VERSION_STRING "\",\"calls\":");
+	p = jw_u64(p, r->plan->ncalls);
+	p = JW_LIT(p, ",\"levels\":");
+	p = jw_u64(p, r->plan->nlevels);
+	p = JW_LIT(p, ",\"concurrency\":");
+	p = jw_u64(p, r->limit);
 	if (r->opts.schedule == TD_SCHEDULE_EAGER)
-		JW_LIT(b, ",\"schedule\":\"eager\"}");
+		p = JW_LIT(p, ",\"schedule\":\"eager\"}");
 	else
-		JW_LIT(b, ",\"schedule\":\"level\"}");
-	JW_LIT(b, ",\"traceEvents\":[");
-	t->first = 1;
-	if (begin(t, 'M', 0, 0) == 0)
-		JW_LIT(b, ",\"name\":\"process_name\",\"args\":{\"name\":\"tooldag run\"}}");
-	thread_name(t, 0, "not run", 0);
+		p = JW_LIT(p, ",\"schedule\":\"level\"}");
+	/* a first event without the separator, so that every other one can start with it */
+	p = JW_LIT(p, ",\"traceEvents\":[\n{\"ph\":\"M\",\"pid\":1,\"tid\":0,\"ts\":0,\"name\":"
+	              "\"thread_name\",\"args\":{\"name\":\"not run\"}}");
+	jw_close(&t->b, p);
+	p = jw_open(&t->b, 0);
+	if (!p)
+		return;
+	p = JW_LIT(p, PREFIX("M", 1) "0,\"ts\":0,\"name\":\"thread_sort_index\",\"args\":{"
+	                             "\"sort_index\":0}}");
+	jw_close(&t->b, JW_LIT(p, PROCESS(1, "tooldag run")));
+	p = jw_open(&t->b, 0);
+	if (p)
+		jw_close(&t->b, JW_LIT(p, PROCESS(2, "queue")));
 }
 
 int td_run_trace(struct td_run *run, FILE *out)
@@ -373,15 +457,18 @@ int td_run_trace(struct td_run *run, FILE *out)
 		return TD_ENOMEM;
 	t->out = out;
 	t->when = td__calloc(n, sizeof(*t->when));
-	t->slot = td__calloc(n, sizeof(*t->slot));
-	t->free = td__calloc(n, sizeof(*t->free));
-	err = t->when && t->slot && t->free ? td__run_observe(run, on_event, trace_free, t)
-	                                    : TD_ENOMEM;
+	t->track = td__malloc(n * sizeof(*t->track));
+	t->slots.free = td__calloc(n, sizeof(*t->slots.free));
+	t->lanes.free = td__calloc(n, sizeof(*t->lanes.free));
+	err = t->when && t->track && t->slots.free && t->lanes.free
+	          ? td__run_observe(run, on_event, trace_free, t)
+	          : TD_ENOMEM;
 	if (err < 0) {
 		t->closed = 1; /* nothing was written */
 		trace_free(t);
 		return err;
 	}
+	memset(t->track, 0xff, n * sizeof(*t->track)); /* NO_TRACK */
 	header(t, run);
 	return 0;
 }

@@ -29,7 +29,11 @@ struct td__observers {
 	uint8_t *level_started; /* [nlevels] */
 	uint32_t done, failed;
 	int64_t last; /* latest event time so far */
+	/* [ncalls]: td__observe_lens(), each with LENS_KNOWN once measured (0: not yet) */
+	struct td__call_lens *lens;
 };
+
+#define LENS_KNOWN 0x40000000u
 
 const char *td_event_name(enum td_event_type type)
 {
@@ -52,18 +56,15 @@ static void emit(const struct td_run *r, const struct td_event *ev)
 		o->v[i].fn(o->v[i].ud, r, ev);
 }
 
-static struct td_event blank(const struct td_run *r, enum td_event_type type, int64_t t)
+/* Fills *ev in place (an event is built for every state change: no copies of it). */
+static void blank(const struct td_run *r, struct td_event *ev, enum td_event_type type, int64_t t)
 {
-	struct td_event ev;
-
-	memset(&ev, 0, sizeof(ev));
-	ev.type = type;
-	ev.call = TD_EVENT_NO_CALL;
-	ev.exit_code = -1;
-	ev.time_us = t;
-	ev.done = r->obs->done;
-	ev.failed = r->obs->failed;
-	return ev;
+	*ev = (struct td_event){.type = type,
+	                        .call = TD_EVENT_NO_CALL,
+	                        .exit_code = -1,
+	                        .time_us = t,
+	                        .done = r->obs->done,
+	                        .failed = r->obs->failed};
 }
 
 /* A call that takes part in its level's run (calls with a call-level error do not). */
@@ -76,22 +77,22 @@ static int in_level(const struct td_run *r, uint32_t c)
 
 static void level_event(struct td_run *r, enum td_event_type type, uint32_t level, int64_t t)
 {
-	struct td_event ev = blank(r, type, t);
+	struct td_event ev;
 
+	blank(r, &ev, type, t);
 	ev.level = level;
 	emit(r, &ev);
 }
 
-static struct td_event call_event(const struct td_run *r, enum td_event_type type, uint32_t c,
-                                  int64_t t)
+static void call_event(const struct td_run *r, struct td_event *ev, enum td_event_type type,
+                       uint32_t c, int64_t t)
 {
-	struct td_event ev = blank(r, type, t);
 	int32_t level = r->plan->level[c];
 
-	ev.call = c;
-	ev.level = level < 0 ? 0 : (uint32_t)level;
-	ev.attempt = r->calls[c].attempts;
-	return ev;
+	blank(r, ev, type, t);
+	ev->call = c;
+	ev->level = level < 0 ? 0 : (uint32_t)level;
+	ev->attempt = r->calls[c].attempts;
 }
 
 static const struct td__attempt *last_attempt(const struct td__callrun *cr)
@@ -132,16 +133,15 @@ static void queued(struct td_run *r, uint32_t c)
 		o->level_started[r->plan->level[c]] = 1;
 		level_event(r, TD_EVENT_LEVEL_STARTED, (uint32_t)r->plan->level[c], t);
 	}
-	ev = call_event(r, TD_EVENT_CALL_QUEUED, c, t);
+	call_event(r, &ev, TD_EVENT_CALL_QUEUED, c, t);
 	emit(r, &ev);
 }
 
 static void started(struct td_run *r, uint32_t c)
 {
-	const struct td__callrun *cr = &r->calls[c];
-	struct td_event ev =
-	    call_event(r, TD_EVENT_CALL_STARTED, c, seen(r, last_attempt(cr)->start_us));
+	struct td_event ev;
 
+	call_event(r, &ev, TD_EVENT_CALL_STARTED, c, seen(r, last_attempt(&r->calls[c])->start_us));
 	emit(r, &ev);
 }
 
@@ -149,8 +149,9 @@ static void started(struct td_run *r, uint32_t c)
 static int64_t attempt_finished(struct td_run *r, uint32_t c, int retrying)
 {
 	const struct td__attempt *a = last_attempt(&r->calls[c]);
-	struct td_event ev = call_event(r, TD_EVENT_ATTEMPT_FINISHED, c, seen(r, a->end_us));
+	struct td_event ev;
 
+	call_event(r, &ev, TD_EVENT_ATTEMPT_FINISHED, c, seen(r, a->end_us));
 	ev.status = a->status;
 	ev.retrying = retrying;
 	ev.exit_code = a->exit_code;
@@ -168,7 +169,7 @@ static void finished(struct td_run *r, uint32_t c, int64_t t)
 
 	o->done++;
 	o->failed += cr->status != TD_STATUS_OK;
-	ev = call_event(r, TD_EVENT_CALL_FINISHED, c, t);
+	call_event(r, &ev, TD_EVENT_CALL_FINISHED, c, t);
 	ev.status = cr->status;
 	ev.exit_code = cr->exit_code;
 	ev.signal = cr->signal;
@@ -178,7 +179,7 @@ static void finished(struct td_run *r, uint32_t c, int64_t t)
 	    o->level_started[r->plan->level[c]])
 		level_event(r, TD_EVENT_LEVEL_FINISHED, (uint32_t)r->plan->level[c], t);
 	if (o->done == r->plan->ncalls) {
-		ev = blank(r, TD_EVENT_RUN_FINISHED, t);
+		blank(r, &ev, TD_EVENT_RUN_FINISHED, t);
 		emit(r, &ev);
 	}
 }
@@ -208,6 +209,64 @@ static void on_transition(void *ud, uint32_t c, enum td__cstate from, enum td__c
 	}
 }
 
+/* ---- string lengths for the writers ---- */
+
+/* Its length, TD__LEN_ESCAPE if JSON needs any of its bytes escaped (or it is absurdly long:
+ * then the writers take their general path, which measures for itself). */
+static uint32_t measure(const char *s)
+{
+	/* bytes JSON takes as they are: printable ASCII but '"' and '\\' (and not NUL) */
+	static const uint8_t plain[256] = {
+	    [0x20 ... 0x21] = 1, [0x23 ... 0x5b] = 1, [0x5d ... 0x7f] = 1};
+	size_t n;
+	uint32_t esc;
+
+	for (n = 0; plain[(unsigned char)s[n]]; n++)
+		;
+	esc = s[n] != '\0';
+	if (esc)
+		n += strlen(s + n);
+	if (n >= LENS_KNOWN)
+		return TD__LEN_ESCAPE;
+	return (uint32_t)n | (esc ? TD__LEN_ESCAPE : 0);
+}
+
+/*
+ * A JSON line and a trace slice each copy the call's id and tool name, four or five times
+ * over a call's life: measured once, they are a memcpy each. The cache lives in the
+ * observers, which a const run still lets us fill (r->obs points to non-const memory).
+ */
+struct td__call_lens td__observe_lens(const struct td_run *r, uint32_t c)
+{
+	const struct td__call *call = &r->batch->calls[c];
+	struct td__call_lens *l, fresh;
+
+	if (r->obs && r->obs->lens && (r->obs->lens[c].id & LENS_KNOWN)) {
+		fresh = r->obs->lens[c];
+		fresh.id &= ~LENS_KNOWN;
+		return fresh;
+	}
+	fresh.id = measure(call->id);
+	fresh.name = measure(call->name);
+	if (r->obs && r->obs->lens) {
+		l = &r->obs->lens[c];
+		*l = fresh;
+		l->id |= LENS_KNOWN;
+	}
+	return fresh;
+}
+
+/* ---- attaching ---- */
+
+static void observers_destroy(struct td__observers *o)
+{
+	td__free(o->v);
+	td__free(o->level_left);
+	td__free(o->level_started);
+	td__free(o->lens);
+	td__free(o);
+}
+
 static int observers_new(struct td_run *r)
 {
 	struct td__observers *o = td__calloc(1, sizeof(*o));
@@ -217,10 +276,9 @@ static int observers_new(struct td_run *r)
 		return TD_ENOMEM;
 	o->level_left = td__calloc(nl ? nl : 1, sizeof(*o->level_left));
 	o->level_started = td__calloc(nl ? nl : 1, 1);
-	if (!o->level_left || !o->level_started) {
-		td__free(o->level_left);
-		td__free(o->level_started);
-		td__free(o);
+	o->lens = td__calloc(r->plan->ncalls ? r->plan->ncalls : 1, sizeof(*o->lens));
+	if (!o->level_left || !o->level_started || !o->lens) {
+		observers_destroy(o);
 		return TD_ENOMEM;
 	}
 	for (k = 0; k < nl; k++)
@@ -275,8 +333,5 @@ void td__observe_free(struct td_run *r)
 	for (i = 0; i < o->n; i++)
 		if (o->v[i].fini)
 			o->v[i].fini(o->v[i].ud);
-	td__free(o->v);
-	td__free(o->level_left);
-	td__free(o->level_started);
-	td__free(o);
+	observers_destroy(o);
 }

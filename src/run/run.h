@@ -135,6 +135,13 @@ void td__sched_attach(struct td_run *r, struct td__backend *be);
 int td__run_observe(struct td_run *r, td_observer_fn fn, void (*fini)(void *ud), void *ud);
 /* Detaches every observer (no event reaches them afterwards) and runs the fini hooks. */
 void td__observe_free(struct td_run *r);
+/* For the event writers: the lengths of call c's id and tool name, each with TD__LEN_ESCAPE
+ * set when the string needs JSON escaping; measured once per run and call, not per event. */
+#define TD__LEN_ESCAPE 0x80000000u
+struct td__call_lens {
+	uint32_t id, name;
+};
+struct td__call_lens td__observe_lens(const struct td_run *r, uint32_t c);
 
 /* run.c: a run whose every call goes to `fake` (tests: no processes). */
 int td__run_new_fake(const struct td_plan *plan, const struct td_run_opts *opts,

@@ -152,7 +152,7 @@ python3 - "$T/trace.json" <<'EOF' || fail "trace file"
 import json, sys
 d = json.load(open(sys.argv[1]))
 evs = d["traceEvents"]
-x = [e for e in evs if e["ph"] == "X"]
+x = [e for e in evs if e["ph"] == "X" and e["pid"] == 1]
 ran = {e["args"]["id"] for e in x}
 assert ran == {"w1", "p1", "f1", "h1", "e1", "e2"}, ran
 notrun = [e for e in evs if e["ph"] == "i" and e.get("cat") == "not_run"]
@@ -173,12 +173,24 @@ for e in x:
 for tid in {e["tid"] for e in x}:
     s = sorted((e["ts"], e["ts"] + e["dur"]) for e in x if e["tid"] == tid)
     assert all(a[1] <= b[0] for a, b in zip(s, s[1:])), (tid, s)
-# queue wait: one "queued" async slice per attempt, ending where the attempt starts
-qb = {(e["id"], e["ts"]) for e in evs if e.get("cat") == "queue" and e["ph"] == "b"}
-qe = [e for e in evs if e.get("cat") == "queue" and e["ph"] == "e"]
-assert len(qb) == len(x) == len(qe)
-starts = sorted(e["ts"] for e in x)
-assert sorted(e["ts"] for e in qe) == starts
+# queue wait: one slice per wait on a lane of process 2, named after the call, ending where
+# the attempt starts (a1, queued then skipped, where its not-run instant is); each lane named
+# once, no two waits overlap on one lane
+procs = {e["pid"]: e["args"]["name"] for e in evs if e["ph"] == "M" and e["name"] == "process_name"}
+assert procs == {1: "tooldag run", 2: "queue"}, procs
+named = [(e["pid"], e["tid"]) for e in evs if e["ph"] == "M" and e["name"] == "thread_name"]
+assert len(named) == len(set(named)), named
+lanes = {e["tid"]: e["args"]["name"] for e in evs
+         if e["ph"] == "M" and e["pid"] == 2 and e["name"] == "thread_name"}
+q = [e for e in evs if e["ph"] == "X" and e["pid"] == 2]
+assert not [e for e in evs if e.get("cat") == "queue"]
+ends = sorted((e["args"]["id"], e["ts"]) for e in x + notrun)
+assert sorted((e["name"], e["ts"] + e["dur"]) for e in q) == ends, (q, ends)
+for e in q:
+    assert e["dur"] >= 0 and lanes[e["tid"]] == "queue %d" % (e["tid"] - 1), e
+for tid in lanes:
+    s = sorted((e["ts"], e["ts"] + e["dur"]) for e in q if e["tid"] == tid)
+    assert all(a[1] <= b[0] for a, b in zip(s, s[1:])), (tid, s)
 # level boundaries: a global marker and an async slice per level
 marks = [e["name"] for e in evs if e["ph"] == "i" and e.get("s") == "g"]
 assert marks == ["level 0", "level 1"], marks
