@@ -356,6 +356,11 @@ char *td__arena_strndup(struct td__arena *a, const char *s, size_t n)
 	return d;
 }
 
+char *td__arena_bytes(struct td__arena *a, size_t n)
+{
+	return arena_get(a, n, 1);
+}
+
 char *td__arena_strdup(struct td__arena *a, const char *s)
 {
 	return td__arena_strndup(a, s, strlen(s));

@@ -59,6 +59,8 @@ struct td__arena {
 };
 void *td__arena_alloc(struct td__arena *a, size_t n);
 char *td__arena_strndup(struct td__arena *a, const char *s, size_t n);
+/* n bytes without alignment, for several strings packed into one (NULL when out of memory) */
+char *td__arena_bytes(struct td__arena *a, size_t n);
 char *td__arena_strdup(struct td__arena *a, const char *s);
 void td__arena_free(struct td__arena *a);
 
