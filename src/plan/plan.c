@@ -7,7 +7,6 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "plan/plan.h"
 
@@ -43,14 +42,10 @@ struct builder {
  */
 static void *big_alloc(size_t n, size_t size, bool zero)
 {
-	size_t bytes = (n ? n : 1) * size, page = 4096, lo, hi;
+	size_t bytes = (n ? n : 1) * size;
 	void *p = zero ? td__calloc(n ? n : 1, size) : td__malloc(bytes);
 
-	if (p && bytes >= (4u << 20)) {
-		lo = ((uintptr_t)p + page - 1) & ~(uintptr_t)(page - 1);
-		hi = ((uintptr_t)p + bytes) & ~(uintptr_t)(page - 1);
-		(void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
-	}
+	td__huge_pages(p, bytes);
 	return p;
 }
 
