@@ -73,17 +73,6 @@ struct td_batch {
 	struct td__arena arena;
 };
 
-/* Call v's explicit edges while the batch is grouped: edge_to[*lo .. *hi). */
-static inline void td__batch_edges(const struct td_batch *b, size_t v, size_t *lo, size_t *hi)
-{
-	if (v < b->edge_ncalls) {
-		*lo = b->edge_off[v];
-		*hi = b->edge_off[v + 1];
-	} else {
-		*lo = *hi = b->nedges;
-	}
-}
-
 /*
  * Appends a call. input may be NULL ({}); error, when not NULL, is a call-level error found
  * by the caller (e.g. arguments that do not parse) and skips validation. Otherwise the tool
