@@ -15,6 +15,7 @@
 # the end-to-end targets with the built `tooldag` (median of ROUNDS, interleaved):
 #   tooldag plan GRAPH CALLS --json   on 100,000 calls (tooldag-bench gen calls), target < 1.5 s
 #   tooldag check GRAPH               on 10,000 tools (tooldag-bench gen tools),  target < 0.2 s
+# and how loading those 10,000 tools compares with libyaml's bare event loop (bench/yaml_floor).
 # Uses the build in $TD_BIN (default: build/ of this checkout; `cmake --build` is run on it).
 set -euo pipefail
 
@@ -30,7 +31,7 @@ while getopts "r:n:p:h" opt; do
 	n) sizes=$OPTARG ;;
 	p) pymax=$OPTARG ;;
 	*)
-		sed -n '3,20p' "$0" | sed 's/^# \{0,1\}//'
+		sed -n '3,21p' "$0" | sed 's/^# \{0,1\}//'
 		exit 1
 		;;
 	esac
@@ -44,7 +45,8 @@ kahn_src=$TD_SHARED/peers/c/kahn_ref.c
 if [ -f "$TD_BIN/CMakeCache.txt" ]; then
 	cmake --build "$TD_BIN" -j2 >/dev/null
 fi
-if [ ! -x "$TD_BIN/tooldag" ] || [ ! -x "$TD_BIN/bench/tooldag-bench" ]; then
+if [ ! -x "$TD_BIN/tooldag" ] || [ ! -x "$TD_BIN/bench/tooldag-bench" ] ||
+	[ ! -x "$TD_BIN/bench/yaml_floor" ]; then
 	echo "run_level_bench.sh: no tooldag build in $TD_BIN: run 'cmake --preset default &&" \
 		"cmake --build --preset default' first" >&2
 	exit 1
@@ -163,6 +165,11 @@ for name, argv, limit, shown in targets:
     m = st.median(walls)
     print(f"| {name} | `{shown}` | {m:.3f} | {min(walls):.3f}–{max(walls):.3f} | {rss:.1f} "
           f"| < {limit} s | {'yes' if m < limit else 'NO'} |")
+floor = json.loads(subprocess.run([f"{bin_}/bench/yaml_floor", f"{tmp}/tools.yaml", str(rounds)],
+                                  check=True, capture_output=True, text=True).stdout)
+print(f"\nLoading 10,000 tools in-process (bench/yaml_floor, CPU time, median of {rounds}): "
+      f"td_graph_load_buffer() {floor['load_s']:.3f} s, libyaml's bare event loop over the same "
+      f"file {floor['libyaml_s']:.3f} s: {floor['load_over_libyaml']:.2f}x the libyaml floor.")
 big = max(sizes)
 r = ratio("tooldag", "kahn_ref", big)
 mem = st.median([x["batch_mb"] + x["plan_peak_mb"] for x in res[("tooldag", big)]])

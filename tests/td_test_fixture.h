@@ -115,13 +115,24 @@ static inline int fx_call_err(struct fx *f, const char *id, const char *tool, co
                               const char *error)
 {
 	struct td__call *c = &f->b.calls[f->b.ncalls];
+	size_t idn = strlen(id) + 1, inn, errn = error ? strlen(error) + 1 : 0;
+	char *s;
 
-	c->id = strdup(id);
+	/* the batch's layout: "id\0input\0error\0", an input of "{}" not stored */
+	if (!input || !strcmp(input, "{}"))
+		input = NULL;
+	inn = input ? strlen(input) + 1 : 0;
+	s = malloc(idn + inn + errn);
+	memcpy(s, id, idn);
+	if (input)
+		memcpy(s + idn, input, inn);
+	if (error)
+		memcpy(s + idn + inn, error, errn);
+	c->id = s;
 	c->name = strdup(tool);
 	c->tool = fx_find_tool(f, tool);
-	c->input = strdup(input ? input : "{}");
-	c->input_len = strlen(c->input);
-	c->error = error ? strdup(error) : NULL;
+	c->input_len = input ? (unsigned)(inn - 1) : 2;
+	c->has_error = error != NULL;
 	return (int)f->b.ncalls++;
 }
 
@@ -200,13 +211,13 @@ static inline void fx_levels(struct fx *f)
 	p->level_off = calloc(p->nlevels + 2, sizeof(uint32_t));
 	cnt = calloc(p->nlevels + 1, sizeof(uint32_t));
 	for (i = 0; i < p->ncalls; i++)
-		if (!f->b.calls[i].error)
+		if (!f->b.calls[i].has_error)
 			p->level_off[lv[i] + 1]++;
 	for (i = 0; i < p->nlevels; i++)
 		p->level_off[i + 1] += p->level_off[i];
 	p->order = calloc(p->ncalls + 1, sizeof(uint32_t));
 	for (i = 0; i < p->ncalls; i++)
-		if (!f->b.calls[i].error)
+		if (!f->b.calls[i].has_error)
 			p->order[p->level_off[lv[i]] + cnt[lv[i]]++] = i;
 	free(cnt);
 	free(lv);
@@ -278,8 +289,6 @@ static inline void fx_free(struct fx *f)
 	for (i = 0; i < f->b.ncalls; i++) {
 		free((void *)f->b.calls[i].id);
 		free((void *)f->b.calls[i].name);
-		free((void *)f->b.calls[i].input);
-		free((void *)f->b.calls[i].error);
 	}
 	free(f->g.tools);
 	free(f->g.name);

@@ -312,11 +312,15 @@ START_TEST(depends_on)
 	for (i = 0; i < TD__ARRAY_SIZE(shapes); i++) {
 		decode_ok(shapes[i], TD_DIALECT_AUTO);
 		ck_assert_uint_eq(b->nedges, 3);
-		ck_assert_uint_eq(b->edge_from[0], 0);
+		/* grouped by call (no edge_from[]), an offset for every call */
+		ck_assert_ptr_null(b->edge_from);
+		ck_assert_uint_eq(b->edge_ncalls, 3);
+		ck_assert_uint_eq(b->edge_off[0], 0);
+		ck_assert_uint_eq(b->edge_off[1], 1);
+		ck_assert_uint_eq(b->edge_off[2], 3);
+		ck_assert_uint_eq(b->edge_off[3], 3);
 		ck_assert_uint_eq(b->edge_to[0], 2);
-		ck_assert_uint_eq(b->edge_from[1], 1);
 		ck_assert_uint_eq(b->edge_to[1], 0);
-		ck_assert_uint_eq(b->edge_from[2], 1);
 		ck_assert_uint_eq(b->edge_to[2], 2);
 		td_batch_free(b);
 		b = NULL;

@@ -322,6 +322,106 @@ START_TEST(scalar_types)
 }
 END_TEST
 
+/*
+ * Schemas are built from a pool, not cJSON's allocator: they must read like cJSON's own trees
+ * (sizes, the first child's prev as the last, keys and strings borrowed, numbers with a
+ * saturated valueint) and copy into ordinary trees that can be changed and deleted.
+ */
+START_TEST(pooled_schema_items)
+{
+	struct td_graph *g = load_ok("version: 1\n"
+	                             "x-obj: &obj {type: object, properties: {a: {type: string}}}\n"
+	                             "tools:\n"
+	                             "  a:\n"
+	                             "    builtin: echo\n"
+	                             "    input_schema:\n"
+	                             "      type: object\n"
+	                             "      enum: [1e12, -1e12, 7, x, [1, [2]], {k: v}]\n"
+	                             "      nested: *obj\n");
+	const cJSON *sch = tool(g, "a")->schema, *e = cJSON_GetObjectItem(sch, "enum"), *it;
+	cJSON *ref = cJSON_CreateNumber(1e12), *dup;
+	char *s;
+
+	ck_assert_int_eq(cJSON_GetArraySize(e), 6);
+	ck_assert_ptr_eq(e->child->prev, cJSON_GetArrayItem(e, 5));
+	ck_assert_ptr_eq(cJSON_GetArrayItem(e, 1)->prev, e->child);
+	ck_assert_ptr_null(cJSON_GetArrayItem(e, 5)->next);
+	ck_assert_int_eq(cJSON_GetArrayItem(e, 0)->valueint, ref->valueint);
+	ck_assert_int_eq(cJSON_GetArrayItem(e, 1)->valueint, INT_MIN);
+	ck_assert_int_eq(cJSON_GetArrayItem(e, 2)->valueint, 7);
+	cJSON_Delete(ref);
+	it = cJSON_GetArrayItem(e, 3);
+	ck_assert(cJSON_IsString(it) && (it->type & cJSON_IsReference));
+	ck_assert(e->type & cJSON_StringIsConst);
+	s = cJSON_PrintUnformatted(sch);
+	ck_assert_str_eq(s, "{\"type\":\"object\",\"enum\":[1000000000000,-1000000000000,7,\"x\","
+	                    "[1,[2]],{\"k\":\"v\"}],\"nested\":{\"type\":\"object\",\"properties\":"
+	                    "{\"a\":{\"type\":\"string\"}}}}");
+	free(s);
+	dup = cJSON_Duplicate(sch, 1);
+	ck_assert(cJSON_Compare(dup, sch, 1));
+	cJSON_AddItemToArray(cJSON_GetObjectItem(dup, "enum"), cJSON_CreateNull());
+	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(dup, "enum")), 7);
+	ck_assert_int_eq(cJSON_GetArraySize(e), 6);
+	cJSON_Delete(dup);
+	td_graph_free(g);
+}
+END_TEST
+
+/*
+ * A document of a megabyte or more takes the big-document paths: one block for the scalars'
+ * text (huge pages), a kids array rounded up, one pool chunk for every schema, and a file
+ * buffer rounded up. Escapes that make a scalar longer than its source (\L: 2 bytes -> 3)
+ * overflow the text block and go to the arena instead.
+ */
+START_TEST(big_document)
+{
+	struct td_diag d = {0};
+	struct td_graph *g = NULL;
+	size_t n = 6000, esc = 3u << 20, i, len = 0, cap = 64 + n * 200 + esc * 2 + 64;
+	char *y = malloc(cap), path[] = "/tmp/td-big-XXXXXX", *s;
+	int fd;
+
+	len += (size_t)snprintf(y + len, cap - len, "version: 1\ntools:\n");
+	for (i = 0; i < n; i++)
+		len +=
+		    (size_t)snprintf(y + len, cap - len,
+		                     "  t%zu:\n    builtin: echo\n    input_schema: {type: object, "
+		                     "required: [q], properties: {q: {type: string}}}\n",
+		                     i);
+	len += (size_t)snprintf(y + len, cap - len,
+	                        "  long:\n    builtin: echo\n"
+	                        "    description: \"");
+	for (i = 0; i < esc; i++, len += 2)
+		memcpy(y + len, "\\L", 2);
+	len += (size_t)snprintf(y + len, cap - len, "\"\n");
+	ck_assert_uint_gt(len, 4u << 20);
+	ck_assert_int_eq(td_graph_load_buffer(y, len, "big.yaml", "/tmp", &g, &d), 0);
+	ck_assert_uint_eq(g->ntools, n + 1);
+	ck_assert_uint_eq(strlen(tool(g, "long")->description), esc * 3);
+	s = cJSON_PrintUnformatted(tool(g, "t5999")->schema);
+	ck_assert_str_eq(s, "{\"type\":\"object\",\"required\":[\"q\"],\"properties\":"
+	                    "{\"q\":{\"type\":\"string\"}}}");
+	free(s);
+	td_graph_free(g);
+	g = NULL;
+	/* the same from a file: the read buffer is rounded up too */
+	fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, y, len), (ssize_t)len);
+	close(fd);
+	ck_assert_int_eq(td_graph_load_file(path, &g, &d), 0);
+	ck_assert_uint_eq(g->ntools, n + 1);
+	ck_assert_str_eq(
+	    cJSON_GetArrayItem(cJSON_GetObjectItem(tool(g, "t17")->schema, "required"), 0)
+	        ->valuestring,
+	    "q");
+	unlink(path);
+	td_graph_free(g);
+	free(y);
+}
+END_TEST
+
 START_TEST(anchors_and_merges)
 {
 	struct td_graph *g =
@@ -1228,6 +1328,8 @@ static Suite *load_suite(void)
 	tcase_add_test(tc, calls_as_tool_use_blocks);
 	tcase_add_test(tc, defaults_merged);
 	tcase_add_test(tc, scalar_types);
+	tcase_add_test(tc, pooled_schema_items);
+	tcase_add_test(tc, big_document);
 	tcase_add_test(tc, anchors_and_merges);
 	tcase_add_test(tc, forward_and_chain_dependencies);
 	tcase_add_test(tc, tools_json_dialects);

@@ -170,9 +170,23 @@ START_TEST(borrowed_edges)
 	plan_ok();
 	ck_assert(p->pred_borrowed);
 	ck_assert_ptr_eq(p->pred, b->edge_to);
+	/* the batch's offsets stop at c3 (c4.. have no edges): the plan completes its own */
+	ck_assert(!p->pred_off_borrowed);
+	ck_assert_uint_eq(p->pred_off[20], 3);
 	ck_assert_uint_eq(td_plan_level_count(p), 3);
 	ck_assert_str_eq(deps_ids(2), "c0 c1");
+	ck_assert_str_eq(deps_ids(10), "");
 	ck_assert_str_eq(level_ids(2), "c3");
+	td_plan_free(p);
+	p = NULL;
+	/* the last call has edges: the offsets cover every call and are read in place too */
+	dep(19, 3);
+	plan_ok();
+	ck_assert(p->pred_borrowed && p->pred_off_borrowed);
+	ck_assert_ptr_eq(p->pred_off, b->edge_off);
+	ck_assert_int_eq(td_plan_call_level(p, 19), 3);
+	ck_assert_str_eq(deps_ids(19), "c3");
+	ck_assert_str_eq(deps_ids(18), "");
 	td_plan_free(p);
 	p = NULL;
 	/* a list longer than the scan threshold is copied (and de-duplicated by marks) */
@@ -183,6 +197,101 @@ START_TEST(borrowed_edges)
 	ck_assert(!p->pred_borrowed);
 	ck_assert_uint_eq(p->pred_off[20] - p->pred_off[19], 17);
 	ck_assert_int_eq(td_plan_call_level(p, 19), 3);
+}
+END_TEST
+
+/* An edge for an earlier call than the last one with edges turns the CSR into an edge list. */
+START_TEST(edges_out_of_order)
+{
+	tg_tool(g, "t", NULL);
+	add("a", "t");
+	add("b", "t");
+	add("c", "t");
+	add("d", "t");
+	dep(3, 2); /* d on c */
+	ck_assert_ptr_null(b->edge_from);
+	dep(1, 0); /* b on a: before d */
+	ck_assert_ptr_nonnull(b->edge_from);
+	ck_assert_ptr_null(b->edge_off);
+	dep(2, 1); /* c on b */
+	ck_assert_uint_eq(b->nedges, 3);
+	ck_assert_uint_eq(b->edge_from[0], 3);
+	ck_assert_uint_eq(b->edge_from[1], 1);
+	ck_assert_uint_eq(b->edge_from[2], 2);
+	ck_assert_uint_eq(b->edge_to[1], 0);
+	plan_ok();
+	ck_assert(!p->pred_borrowed && !p->pred_off_borrowed);
+	ck_assert_uint_eq(td_plan_level_count(p), 4);
+	ck_assert_str_eq(deps_ids(3), "c");
+	ck_assert_str_eq(deps_ids(2), "b");
+	ck_assert_str_eq(level_ids(3), "d");
+}
+END_TEST
+
+/*
+ * After td__batch_edges_done() every call has an offset; an edge for a call with no later
+ * edges keeps the CSR (the coverage shrinks back to it), one before them ungroups it.
+ */
+START_TEST(edges_after_done)
+{
+	tg_tool(g, "t", NULL);
+	add("a", "t");
+	add("b", "t");
+	add("c", "t");
+	add("d", "t");
+	dep(1, 0);
+	ck_assert_uint_eq(b->edge_ncalls, 2);
+	ck_assert_int_eq(td__batch_edges_done(b), 0);
+	ck_assert_uint_eq(b->edge_ncalls, 4);
+	ck_assert_uint_eq(b->edge_off[4], 1);
+	dep(2, 1); /* c on b: c had no edges, nor d */
+	ck_assert_ptr_null(b->edge_from);
+	ck_assert_uint_eq(b->edge_ncalls, 3);
+	ck_assert_uint_eq(b->edge_off[3], 2);
+	plan_ok();
+	ck_assert_str_eq(level_ids(0), "a d");
+	ck_assert_str_eq(level_ids(2), "c");
+	td_plan_free(p);
+	p = NULL;
+	dep(0, 3); /* a on d: a comes before c, which has edges */
+	ck_assert_ptr_nonnull(b->edge_from);
+	plan_ok();
+	ck_assert_str_eq(level_ids(0), "d");
+	ck_assert_str_eq(level_ids(1), "a");
+	ck_assert_str_eq(level_ids(3), "c");
+}
+END_TEST
+
+/* Input and error share the id's arena string: every combination reads back whole. */
+START_TEST(call_strings)
+{
+	static const struct {
+		const char *id, *tool, *input, *want_input, *want_error;
+	} cases[] = {
+	    {"i1", "t", "{\"a\": 1}", "{\"a\":1}", NULL},
+	    {"i2", "ghost", "{\"a\":1}", "{\"a\":1}", "unknown tool 'ghost'"},
+	    {"i3", "ghost", NULL, "{}", "unknown tool 'ghost'"},
+	    {"i4", "t", "[1]", "{}", "input must be a JSON object"},
+	    {"i5", "t", "{}", "{}", NULL},
+	    {"", "t", "{\"b\":[true]}", "{\"b\":[true]}", NULL},
+	};
+	size_t i;
+
+	tg_tool(g, "t", NULL);
+	for (i = 0; i < TD__ARRAY_SIZE(cases); i++)
+		ck_assert_int_eq(td_batch_add(b, cases[i].id, cases[i].tool, cases[i].input),
+		                 (int)i);
+	for (i = 0; i < TD__ARRAY_SIZE(cases); i++) {
+		ck_assert_str_eq(td_batch_call_id(b, i), cases[i].id);
+		ck_assert_str_eq(td_batch_call_tool(b, i), cases[i].tool);
+		ck_assert_str_eq(td_batch_call_input(b, i), cases[i].want_input);
+		ck_assert_uint_eq(b->calls[i].input_len, strlen(cases[i].want_input));
+		if (cases[i].want_error)
+			ck_assert_str_eq(td_batch_call_error(b, i), cases[i].want_error);
+		else
+			ck_assert_ptr_null(td_batch_call_error(b, i));
+	}
+	ck_assert_uint_eq(sizeof(struct td__call), 24);
 }
 END_TEST
 
@@ -792,6 +901,9 @@ static Suite *suite(void)
 	tcase_add_test(tc, weather_pollen);
 	tcase_add_test(tc, explicit_edges);
 	tcase_add_test(tc, borrowed_edges);
+	tcase_add_test(tc, edges_out_of_order);
+	tcase_add_test(tc, edges_after_done);
+	tcase_add_test(tc, call_strings);
 	tcase_add_test(tc, tools_without_calls);
 	tcase_add_test(tc, barrier_is_linear);
 	tcase_add_test(tc, batch_order_in_levels);

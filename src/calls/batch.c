@@ -123,32 +123,53 @@ static int id_insert(struct td_batch *b, uint32_t idx)
 	return 0;
 }
 
-/* Copies the input as compact JSON; the common empty input shares one constant. */
-static int set_input(struct td_batch *b, struct td__call *c, const struct cJSON *input)
+/*
+ * Stores "id\0input\0error\0" in one arena string and points c->id at it (see struct
+ * td__call): the common empty input is not stored, nor an absent error.
+ */
+static int store_strings(struct td_batch *b, struct td__call *c, const char *id, const char *input,
+                         size_t input_len, const char *error)
 {
-	char *text = NULL;
-	size_t len;
+	size_t idn = strlen(id) + 1, inn = input ? input_len + 1 : 0;
+	size_t errn = error ? strlen(error) + 1 : 0;
+	char *s = td__arena_bytes(&b->arena, idn + inn + errn);
 
-	c->input = "{}";
-	c->input_len = 2;
-	if (input && cJSON_IsObject(input) && input->child) {
-		if (!(text = cJSON_PrintUnformatted(input)))
-			return TD_ENOMEM;
-		len = strlen(text);
-		c->input = len < UINT32_MAX ? td__arena_strndup(&b->arena, text, len) : NULL;
-		c->input_len = (uint32_t)len;
-		cJSON_free(text);
-		if (!c->input)
-			return len < UINT32_MAX ? TD_ENOMEM : TD_ETOOBIG;
-	}
+	if (!s)
+		return TD_ENOMEM;
+	memcpy(s, id, idn);
+	if (input)
+		memcpy(s + idn, input, inn);
+	if (error)
+		memcpy(s + idn + inn, error, errn);
+	c->id = s;
+	c->input_len = input ? (unsigned)input_len : 2;
+	c->has_error = error != NULL;
 	return 0;
+}
+
+/* The input as compact JSON text in *text (cJSON_free it), or NULL for the empty input. */
+static int print_input(const struct cJSON *input, char **text, size_t *len)
+{
+	*text = NULL;
+	*len = 0;
+	if (!input || !cJSON_IsObject(input) || !input->child)
+		return 0;
+	if (!(*text = cJSON_PrintUnformatted(input)))
+		return TD_ENOMEM;
+	*len = strlen(*text);
+	if (*len <= TD__CALL_INPUT_MAX)
+		return 0;
+	cJSON_free(*text);
+	*text = NULL;
+	return TD_ETOOBIG;
 }
 
 int td__batch_add_call(struct td_batch *b, const char *id, const char *name,
                        const struct cJSON *input, const char *error, uint32_t *dup)
 {
 	struct td__call *c;
-	char msg[512];
+	char msg[512], *text;
+	size_t len;
 	uint32_t idx = (uint32_t)b->ncalls;
 	int r;
 
@@ -162,43 +183,135 @@ int td__batch_add_call(struct td_batch *b, const char *id, const char *name,
 	c = &b->calls[idx];
 	memset(c, 0, sizeof(*c));
 	c->tool = td__graph_find(b->graph, name);
-	c->id = td__arena_strdup(&b->arena, id);
 	/* a known tool's name is the graph's string (the batch borrows the graph) */
 	c->name = c->tool >= 0 ? b->graph->tools[c->tool].name : td__arena_strdup(&b->arena, name);
-	if (!c->id || !c->name)
+	if (!c->name)
 		return TD_ENOMEM;
 	if (!error && (r = check_call(b->graph, name, input, c->tool, msg, sizeof(msg))) != 0) {
 		if (r < 0)
 			return r;
 		error = msg;
 	}
-	if (error && !(c->error = td__arena_strdup(&b->arena, error)))
-		return TD_ENOMEM;
-	if ((r = set_input(b, c, input)) < 0 || (r = id_insert(b, idx)) < 0)
+	if ((r = print_input(input, &text, &len)) < 0)
+		return r;
+	r = store_strings(b, c, id, text, len, error);
+	cJSON_free(text);
+	if (r < 0 || (r = id_insert(b, idx)) < 0)
 		return r;
 	b->ncalls++;
 	return (int)idx;
 }
 
+/* ---- explicit edges ---- */
+
+/* At least need entries: doubled, or need itself when that is more. */
+static int grow_u32(uint32_t **a, size_t *cap, size_t need)
+{
+	size_t c = *cap * 2;
+	uint32_t *p;
+
+	if (need <= *cap)
+		return 0;
+	if (c < need)
+		c = need;
+	if (!(p = td__reallocarray(*a, c, sizeof(*p))))
+		return TD_ENOMEM;
+	*a = p;
+	*cap = c;
+	return 0;
+}
+
+/*
+ * Offsets for calls up to v (those not yet covered have no edges): edge_off[0 .. v + 1].
+ * Room for every call so far at once: edges usually follow all their calls, and an array
+ * grown by doubling on the heap leaves its old copies behind as holes (4 MB at a million).
+ */
+static int cover_calls(struct td_batch *b, size_t v)
+{
+	size_t i;
+
+	if (v < b->edge_ncalls)
+		return 0;
+	if (v + 2 > b->off_cap &&
+	    grow_u32(&b->edge_off, &b->off_cap, v + 2 > b->ncalls + 1 ? v + 2 : b->ncalls + 1) < 0)
+		return TD_ENOMEM;
+	if (!b->edge_ncalls)
+		b->edge_off[0] = 0;
+	for (i = b->edge_ncalls + 1; i <= v + 1; i++)
+		b->edge_off[i] = (uint32_t)b->nedges;
+	b->edge_ncalls = v + 1;
+	return 0;
+}
+
+/* An edge out of call order: from now on the edges are a plain list, edge_from[] too. */
+static int ungroup(struct td_batch *b)
+{
+	uint32_t *from = td__reallocarray(NULL, b->edge_cap, sizeof(*from));
+	size_t v, e;
+
+	if (!from)
+		return TD_ENOMEM;
+	for (v = 0; v < b->edge_ncalls; v++)
+		for (e = b->edge_off[v]; e < b->edge_off[v + 1]; e++)
+			from[e] = (uint32_t)v;
+	b->edge_from = from;
+	td__free(b->edge_off);
+	b->edge_off = NULL;
+	b->edge_ncalls = b->off_cap = 0;
+	return 0;
+}
+
+/* Whether an edge of call keeps the edges grouped: no later call has edges yet. */
+static bool in_order(struct td_batch *b, uint32_t call)
+{
+	if (call >= b->edge_ncalls)
+		return true;
+	if (b->edge_off[call + 1] != b->nedges)
+		return false;
+	b->edge_ncalls = (size_t)call + 1; /* the calls after it have none: implied again */
+	return true;
+}
+
+/* Room for one more edge; edge_from[], when there is one, grows first, so it never has
+ * fewer than edge_cap entries. */
+static int grow_edges(struct td_batch *b)
+{
+	size_t cap = b->edge_cap ? b->edge_cap * 2 : 16;
+	uint32_t *p;
+
+	if (b->nedges < b->edge_cap)
+		return 0;
+	if (b->edge_from) {
+		if (!(p = td__reallocarray(b->edge_from, cap, sizeof(*p))))
+			return TD_ENOMEM;
+		b->edge_from = p;
+	}
+	if (!(p = td__reallocarray(b->edge_to, cap, sizeof(*p))))
+		return TD_ENOMEM;
+	b->edge_to = p;
+	b->edge_cap = cap;
+	return 0;
+}
+
 int td__batch_add_edge(struct td_batch *b, uint32_t call, uint32_t dep)
 {
-	if (b->nedges == b->edge_cap) {
-		size_t cap = b->edge_cap ? b->edge_cap * 2 : 16;
-		uint32_t *f = td__reallocarray(b->edge_from, cap, sizeof(*f));
-
-		if (!f)
-			return TD_ENOMEM;
-		b->edge_from = f;
-		f = td__reallocarray(b->edge_to, cap, sizeof(*f));
-		if (!f)
-			return TD_ENOMEM;
-		b->edge_to = f;
-		b->edge_cap = cap;
-	}
-	b->edge_from[b->nedges] = call;
-	b->edge_to[b->nedges] = dep;
-	b->nedges++;
+	if (grow_edges(b) < 0)
+		return TD_ENOMEM;
+	if (!b->edge_from && (!in_order(b, call) ? ungroup(b) : cover_calls(b, call)) < 0)
+		return TD_ENOMEM;
+	b->edge_to[b->nedges++] = dep;
+	if (b->edge_from)
+		b->edge_from[b->nedges - 1] = call;
+	else
+		b->edge_off[call + 1]++;
 	return 0;
+}
+
+int td__batch_edges_done(struct td_batch *b)
+{
+	if (b->edge_from || !b->ncalls)
+		return 0;
+	return cover_calls(b, b->ncalls - 1);
 }
 
 int td_batch_add(struct td_batch *batch, const char *id, const char *tool, const char *input_json)
@@ -236,6 +349,7 @@ void td_batch_free(struct td_batch *b)
 	td__free(b->calls);
 	td__free(b->edge_from);
 	td__free(b->edge_to);
+	td__free(b->edge_off);
 	td__free(b->id_slot);
 	td__arena_free(&b->arena);
 	td__free(b);
@@ -263,10 +377,10 @@ const char *td_batch_call_tool(const struct td_batch *b, size_t i)
 
 const char *td_batch_call_input(const struct td_batch *b, size_t i)
 {
-	return b && i < b->ncalls ? b->calls[i].input : NULL;
+	return b && i < b->ncalls ? td__call_input(&b->calls[i]) : NULL;
 }
 
 const char *td_batch_call_error(const struct td_batch *b, size_t i)
 {
-	return b && i < b->ncalls ? b->calls[i].error : NULL;
+	return b && i < b->ncalls ? td__call_error(&b->calls[i]) : NULL;
 }

@@ -7,31 +7,64 @@
 #define TD_BATCH_H
 
 #include <stdint.h>
+#include <string.h>
 
 #include "load/graph.h"
 
 struct cJSON;
 
-/* 40 bytes: a batch of a million calls holds a million of these (the two 32-bit fields last,
- * so no padding). */
+/*
+ * 24 bytes: a batch of a million calls holds a million of these. The input and the error are
+ * not pointers here: they live in the arena right after the id ("id\0input\0error\0") and
+ * are read through td__call_input() and td__call_error(), which saves 16 bytes a call (16 MB
+ * at a million calls; most calls have no error and many an empty input).
+ */
 struct td__call {
-	const char *id;     /* arena */
-	const char *name;   /* tool name as the model wrote it (the graph's string when known) */
-	const char *input;  /* compact JSON text of the input (arena); "{}" when absent/invalid */
-	const char *error;  /* call-level error (arena), NULL when the call is fine */
-	int32_t tool;       /* index into graph->tools, -1 when unknown */
-	uint32_t input_len; /* td__batch_add_call refuses longer inputs */
+	const char *id;   /* arena; the stored input and error follow it there */
+	const char *name; /* tool name as the model wrote it (the graph's string when known) */
+	int32_t tool;     /* index into graph->tools, -1 when unknown */
+	unsigned input_len : 31; /* bytes of the compact JSON input; 2 is "{}", not stored */
+	unsigned has_error : 1;  /* a call-level error is stored after the input */
 };
+
+/* Longest input a call holds (td__batch_add_call refuses longer ones with TD_ETOOBIG). */
+#define TD__CALL_INPUT_MAX 0x7fffffffu
+
+/* The input as compact JSON text, NUL-terminated ("{}" when absent or invalid). */
+static inline const char *td__call_input(const struct td__call *c)
+{
+	/* a stored input is an object with a member, so at least 6 bytes: 2 can only be "{}" */
+	return c->input_len == 2 ? "{}" : c->id + strlen(c->id) + 1;
+}
+
+/* The call-level error, or NULL when the call is fine. */
+static inline const char *td__call_error(const struct td__call *c)
+{
+	const char *after_id;
+
+	if (!c->has_error)
+		return NULL;
+	after_id = c->id + strlen(c->id) + 1;
+	return c->input_len == 2 ? after_id : after_id + c->input_len + 1;
+}
 
 struct td_batch {
 	const struct td_graph *graph;
 	enum td_dialect dialect;
 	struct td__call *calls;
 	size_t ncalls, cap;
-	/* explicit call-level edges, in insertion order: calls[edge_from[e]] depends on
-	 * calls[edge_to[e]]. The planner turns them into CSR. */
-	uint32_t *edge_from, *edge_to;
-	size_t nedges, edge_cap;
+	/*
+	 * Explicit call-level edges: "calls[v] depends on calls[edge_to[e]]". While edges arrive
+	 * grouped by dependent call, in call order (the decoder's order, a builder adding call
+	 * after call, or all calls then all edges), they are kept as CSR and cost 4 bytes each:
+	 * v's edges are edge_to[edge_off[v] .. edge_off[v + 1]) for v < edge_ncalls, and calls
+	 * from edge_ncalls on have none. The first edge out of that order switches the batch to
+	 * an edge list: edge_from[] is built (edge_off freed) and the planner groups it.
+	 */
+	uint32_t *edge_to;
+	uint32_t *edge_from; /* NULL while grouped */
+	uint32_t *edge_off;  /* [edge_ncalls + 1] while grouped (NULL until the first edge) */
+	size_t nedges, edge_cap, edge_ncalls, off_cap;
 	/* call id -> index: open addressing over "index + 1" (0 = free slot), compared through
 	 * calls[index].id. 4 bytes a slot where a string map takes 12: at a million calls
 	 * (2^21 slots) that is 8 MB instead of 25. */
@@ -45,7 +78,7 @@ struct td_batch {
  * by the caller (e.g. arguments that do not parse) and skips validation. Otherwise the tool
  * is looked up and the input validated against its schema; problems become the call's error.
  * Returns the new index, TD_EBATCH for a duplicate id (*dup set to the first call's index),
- * TD_ETOOBIG for an input of 4 GiB or more, or TD_ENOMEM.
+ * TD_ETOOBIG for an input longer than TD__CALL_INPUT_MAX, or TD_ENOMEM.
  */
 int td__batch_add_call(struct td_batch *b, const char *id, const char *name,
                        const struct cJSON *input, const char *error, uint32_t *dup);
@@ -53,6 +86,12 @@ int td__batch_add_call(struct td_batch *b, const char *id, const char *name,
 int td__batch_find(const struct td_batch *b, const char *id, uint32_t *idx);
 /* Adds "call depends on dep" (indices must exist). 0 or TD_ENOMEM. */
 int td__batch_add_edge(struct td_batch *b, uint32_t call, uint32_t dep);
+/*
+ * Says that no more edges will follow (the decoder, once every depends_on is resolved): a
+ * grouped batch then gets an offset for every call, which the planner uses in place instead
+ * of copying. Later edges still work. 0 or TD_ENOMEM.
+ */
+int td__batch_edges_done(struct td_batch *b);
 /* A new empty batch for graph. */
 struct td_batch *td__batch_alloc(const struct td_graph *graph, enum td_dialect dialect);
 

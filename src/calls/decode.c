@@ -724,7 +724,7 @@ static int add_edges(struct dctx *d)
 			if (add_edge(d, p, id) < 0)
 				return TD_ENOMEM;
 	}
-	return 0;
+	return td__batch_edges_done(d->b);
 }
 
 /* ---- the batch ---- */

@@ -344,6 +344,7 @@ static bool parse_kv(struct td__loader *L, uint32_t key, uint32_t val, const cha
 }
 
 static cJSON *to_json(struct td__loader *L, uint32_t val);
+static cJSON *schema_json(struct td__loader *L, uint32_t val);
 
 /* ---- tool keys ---- */
 
@@ -388,8 +389,7 @@ static void key_input_schema(struct td__loader *L, struct tool_ctx *c, uint32_t 
 		bad_value(L, key, val, "a mapping (a JSON Schema)");
 		return;
 	}
-	cJSON_Delete(c->t->schema);
-	c->t->schema = to_json(L, val);
+	c->t->schema = schema_json(L, val); /* the arena's: nothing to free (key given once) */
 	if (!c->t->schema)
 		return;
 	if (td__schema_check(c->t->schema, err, sizeof(err)) == 0)
@@ -916,6 +916,21 @@ static cJSON *to_json(struct td__loader *L, uint32_t val)
 {
 	int oom = 0;
 	cJSON *j = td__ydoc_json(&L->doc, val, &L->budget, L->file, L->diag, &oom);
+
+	if (!j && oom)
+		L->oom = true;
+	else if (!j)
+		L->nerr++;
+	return j;
+}
+
+/* to_json() for a tool's schema: read-only for the graph's life, so its items come from a
+ * pool in the document's arena (see td__ydoc_json_pooled). */
+static cJSON *schema_json(struct td__loader *L, uint32_t val)
+{
+	int oom = 0;
+	cJSON *j = td__ydoc_json_pooled(&L->doc, &L->schemas, val, &L->budget, L->file, L->diag,
+	                                &oom);
 
 	if (!j && oom)
 		L->oom = true;

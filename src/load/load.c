@@ -231,7 +231,16 @@ static int read_all(int fd, const char *path, size_t hint, char **out, size_t *l
 	struct td__buf b = {0};
 	ssize_t n;
 
-	td__buf_reserve(&b, hint + 1);
+	/*
+	 * A big file goes to huge pages instead of taking a first-touch fault for every 4 KiB
+	 * read() fills (1,000 of them for 4 MB, ~19 us each on the VMs we measured): room for
+	 * it rounded to 2 MiB plus 2 MiB, so that aligned huge pages fit over all of it (address
+	 * space only; what is not read is not touched).
+	 */
+	td__buf_reserve(&b, hint < (1u << 20) ? hint + 65537
+	                                      : (hint + (4u << 20)) & ~(size_t)((2u << 20) - 1));
+	if (!b.oom && hint >= (1u << 20))
+		td__huge_pages(b.data, b.cap);
 	for (;;) {
 		td__buf_reserve(&b, 65536);
 		if (b.oom) {
@@ -307,7 +316,7 @@ static void free_tool(struct td__tool *t)
 
 	td__free(t->name);
 	td__free(t->description);
-	cJSON_Delete(t->schema);
+	/* t->schema lives in g->yaml_text (td__ydoc_json_pooled): freed with it */
 	for (i = 0; i < t->argc; i++)
 		td__free(t->argv[i]);
 	td__free(t->argv);

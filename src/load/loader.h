@@ -25,6 +25,7 @@ struct td__loader {
 	size_t ncycle; /* dependency cycles reported */
 	bool oom;
 	uint32_t *depends; /* per tool: its depends_on list node, or TD__YNONE */
+	struct td__jpool schemas; /* where the tools' input_schema JSON items come from */
 };
 
 /* Reports a TD_EGRAPH problem at node's position (or 1:1 when node is TD__YNONE). */

@@ -5,9 +5,9 @@
  * that everything downstream sees plain mappings with unique keys.
  */
 #include <cjson/cJSON.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <yaml.h>
 
 #include "load/ytree.h"
@@ -32,6 +32,9 @@ struct builder {
 	uint32_t *anchor_node;
 	size_t nanchors, capanchors;
 	size_t ndocs;
+	/* scalar text goes here while it lasts (a block of the doc's arena), then to the arena */
+	char *text;
+	size_t text_left;
 	int err;  /* fatal: stop parsing */
 	int soft; /* TD_EGRAPH problem found; keep going to report more */
 };
@@ -276,13 +279,28 @@ static uint8_t resolve_scalar(const yaml_event_t *ev, const char *s, uint8_t *bo
 	return strchr("+-.0123456789", s[0]) && is_number(s) ? TD_Y_NUMBER : TD_Y_STRING;
 }
 
+/* A NUL-terminated copy of a scalar's text, owned by the document. */
+static char *copy_text(struct builder *b, const char *text, size_t len)
+{
+	char *copy;
+
+	if (len >= b->text_left)
+		return td__arena_strndup(&b->doc->arena, text, len);
+	copy = b->text;
+	memcpy(copy, text, len);
+	copy[len] = '\0';
+	b->text += len + 1;
+	b->text_left -= len + 1;
+	return copy;
+}
+
 static void on_scalar(struct builder *b, const yaml_event_t *ev)
 {
 	const char *text = (const char *)ev->data.scalar.value;
 	size_t len = ev->data.scalar.length;
 	uint32_t i;
 	struct td__ynode *n;
-	char *copy = td__arena_strndup(&b->doc->arena, text, len);
+	char *copy = copy_text(b, text, len);
 
 	if (!copy) {
 		fatal(b, -ENOMEM, 0, 0, NULL);
@@ -509,36 +527,35 @@ static void on_end(struct builder *b)
 }
 
 /*
- * Asks for transparent huge pages over a big array (a hint; nothing where THP is off). The
- * node array of 10,000 tools is ~11 MB: 2,800 first-touch page faults at 4 KiB, which cost
- * ~19 us each on the VMs we measured - more than building the nodes. plan.c does the same.
- */
-static void huge_pages(void *p, size_t bytes)
-{
-	uintptr_t page = 4096, lo = ((uintptr_t)p + page - 1) & ~(page - 1);
-	uintptr_t hi = ((uintptr_t)p + bytes) & ~(page - 1);
-
-	if (p && bytes >= (4u << 20))
-		(void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
-}
-
-/*
  * Room for about one node per 8 bytes of text, so that growing by realloc (and copying) is
- * rare; pages untouched by a small document cost nothing. A failure here is not an error:
- * the arrays simply grow as they go.
+ * rare; pages untouched by a small document cost nothing. Huge pages asked for: the node
+ * array of 10,000 tools is ~11 MB, 2,800 first-touch faults at 4 KiB. A failure here is not an
+ * error: the arrays simply grow as they go.
  */
 static void reserve(struct builder *b, size_t len)
 {
-	size_t n = len / 8 + 64;
+	size_t n = len / 8 + 64, nkids = n, text;
+
+	/* a big document's kids array is made big enough (in address space only) that huge
+	 * pages can back it: 2 MB at 4 MB of text, 500 first-touch faults otherwise */
+	if (len >= (1u << 20) && nkids * sizeof(*b->doc->kids) < (4u << 20) + 4096)
+		nkids = ((4u << 20) + 4096) / sizeof(*b->doc->kids);
 
 	if (n > TD__YMAX_NODES)
 		n = TD__YMAX_NODES;
 	b->doc->nodes = td__reallocarray(NULL, n, sizeof(*b->doc->nodes));
 	b->doc->capnodes = b->doc->nodes ? n : 0;
-	b->doc->kids = td__reallocarray(NULL, n, sizeof(*b->doc->kids));
-	b->doc->capkids = b->doc->kids ? n : 0;
-	huge_pages(b->doc->nodes, b->doc->capnodes * sizeof(*b->doc->nodes));
-	huge_pages(b->doc->kids, b->doc->capkids * sizeof(*b->doc->kids));
+	b->doc->kids = td__reallocarray(NULL, nkids, sizeof(*b->doc->kids));
+	b->doc->capkids = b->doc->kids ? nkids : 0;
+	td__huge_pages(b->doc->nodes, b->doc->capnodes * sizeof(*b->doc->nodes));
+	td__huge_pages(b->doc->kids, b->doc->capkids * sizeof(*b->doc->kids));
+	/* the scalars' text in one block, so a big one gets huge pages too (3 MB and 750
+	 * faults for 10,000 tools): their copies take about the length of the text */
+	text = (len + (4u << 20)) & ~(size_t)((2u << 20) - 1); /* as read_all() in load.c */
+	if (len >= (1u << 20) && (b->text = td__arena_alloc(&b->doc->arena, text))) {
+		b->text_left = text;
+		td__huge_pages(b->text, text);
+	}
 }
 
 /* ---- the event loop ---- */
@@ -668,6 +685,7 @@ struct conv {
 	const char *file;
 	struct td_diag *diag;
 	int *oom;
+	struct td__jpool *pool; /* NULL: items from cJSON's allocator */
 };
 
 static double scalar_number(const char *s)
@@ -679,13 +697,116 @@ static double scalar_number(const char *s)
 	return strtod(s, NULL);
 }
 
+/* Largest pool chunk after the first, in items: 8 MiB, big enough for huge pages. */
+#define POOL_CHUNK_MAX (131072u)
+
+/*
+ * A zeroed item from the pool, which takes a new chunk from the arena when empty. The first
+ * has room for one item per node of the document (address space: only what is used gets
+ * touched), so without aliases one chunk holds every schema and huge pages can back it; the
+ * next ones double up to POOL_CHUNK_MAX.
+ */
+static cJSON *pool_item(struct td__jpool *pool, size_t nodes)
+{
+	size_t n = pool->chunk ? pool->chunk : nodes > 256 ? nodes : 256;
+
+	if (!pool->left) {
+		pool->next = td__arena_alloc(pool->arena, n * sizeof(cJSON));
+		if (!pool->next &&
+		    n > 256) /* a big first one is mostly address space: less will do */
+			pool->next = td__arena_alloc(pool->arena, (n = 256) * sizeof(cJSON));
+		if (!pool->next)
+			return NULL;
+		td__huge_pages(pool->next, n * sizeof(cJSON));
+		pool->left = n;
+		pool->chunk = n < POOL_CHUNK_MAX / 2 ? n * 2 : POOL_CHUNK_MAX;
+	}
+	pool->left--;
+	memset(pool->next, 0, sizeof(cJSON));
+	return pool->next++;
+}
+
+/* A new item of a type, as cJSON_Create* would make it (strings are references). */
+static cJSON *new_item(struct conv *c, const struct td__ynode *n)
+{
+	cJSON *j;
+	double d;
+
+	if (!c->pool) {
+		switch (n->type) {
+		case TD_Y_NULL:
+			return cJSON_CreateNull();
+		case TD_Y_BOOL:
+			return cJSON_CreateBool(n->boolean);
+		case TD_Y_NUMBER:
+			return cJSON_CreateNumber(scalar_number(n->u.str));
+		case TD_Y_STRING:
+			return cJSON_CreateStringReference(n->u.str);
+		default:
+			return n->type == TD_Y_MAP ? cJSON_CreateObject() : cJSON_CreateArray();
+		}
+	}
+	if (!(j = pool_item(c->pool, c->doc->nnodes)))
+		return NULL;
+	switch (n->type) {
+	case TD_Y_NULL:
+		j->type = cJSON_NULL;
+		break;
+	case TD_Y_BOOL:
+		j->type = n->boolean ? cJSON_True : cJSON_False;
+		break;
+	case TD_Y_NUMBER: /* valueint saturates, as cJSON_CreateNumber does */
+		j->type = cJSON_Number;
+		j->valuedouble = d = scalar_number(n->u.str);
+		j->valueint = d >= INT_MAX ? INT_MAX : d <= (double)INT_MIN ? INT_MIN : (int)d;
+		break;
+	case TD_Y_STRING:
+		j->type = cJSON_String | cJSON_IsReference;
+		j->valuestring = (char *)n->u.str;
+		break;
+	default:
+		j->type = n->type == TD_Y_MAP ? cJSON_Object : cJSON_Array;
+	}
+	return j;
+}
+
+/*
+ * Appends kid to out (under key for an object; the key borrowed, see td__ydoc_json). Pool
+ * items are linked as cJSON_AddItemToObjectCS/cJSON_AddItemToArray link them - the first
+ * child's prev is the last child - since cJSON's own functions may not be given them.
+ */
+static void add_kid(struct conv *c, cJSON *out, const char *key, cJSON *kid)
+{
+	cJSON *first = out->child;
+
+	if (!c->pool) {
+		if (key)
+			cJSON_AddItemToObjectCS(out, key, kid);
+		else
+			cJSON_AddItemToArray(out, kid);
+		return;
+	}
+	if (key) {
+		kid->string = (char *)key;
+		kid->type |= cJSON_StringIsConst;
+	}
+	if (!first) {
+		out->child = kid;
+		kid->prev = kid;
+		return;
+	}
+	first->prev->next = kid;
+	kid->prev = first->prev;
+	first->prev = kid;
+}
+
 static cJSON *conv_node(struct conv *c, uint32_t i, unsigned depth);
 
 static cJSON *conv_children(struct conv *c, uint32_t i, unsigned depth)
 {
 	const struct td__ynode *n = &c->doc->nodes[i];
 	bool map = n->type == TD_Y_MAP;
-	cJSON *out = map ? cJSON_CreateObject() : cJSON_CreateArray(), *kid;
+	cJSON *out = new_item(c, n), *kid;
 	uint32_t k;
 
 	if (!out) {
@@ -695,14 +816,11 @@ static cJSON *conv_children(struct conv *c, uint32_t i, unsigned depth)
 	for (k = 0; k < n->len; k += map ? 2 : 1) {
 		kid = conv_node(c, TD__YKID(c->doc, i, k + (map ? 1 : 0)), depth + 1);
 		if (!kid) {
-			cJSON_Delete(out);
+			if (!c->pool) /* pool items go with the arena */
+				cJSON_Delete(out);
 			return NULL;
 		}
-		if (map) /* the key borrowed too, see td__ydoc_json */
-			cJSON_AddItemToObjectCS(out, c->doc->nodes[TD__YKID(c->doc, i, k)].u.str,
-			                        kid);
-		else
-			cJSON_AddItemToArray(out, kid);
+		add_kid(c, out, map ? c->doc->nodes[TD__YKID(c->doc, i, k)].u.str : NULL, kid);
 	}
 	return out;
 }
@@ -720,23 +838,9 @@ static cJSON *conv_node(struct conv *c, uint32_t i, unsigned depth)
 		             c->doc->nodes[c->root].column, "alias expansion too large");
 		return NULL;
 	}
-	switch (n->type) {
-	case TD_Y_NULL:
-		out = cJSON_CreateNull();
-		break;
-	case TD_Y_BOOL:
-		out = cJSON_CreateBool(n->boolean);
-		break;
-	case TD_Y_NUMBER:
-		out = cJSON_CreateNumber(scalar_number(n->u.str));
-		break;
-	case TD_Y_STRING:
-		out = cJSON_CreateStringReference(n->u.str);
-		break;
-	default:
+	if (n->type >= TD_Y_SEQ)
 		return conv_children(c, i, depth);
-	}
-	if (!out)
+	if (!(out = new_item(c, n)))
 		*c->oom = 1;
 	return out;
 }
@@ -744,7 +848,16 @@ static cJSON *conv_node(struct conv *c, uint32_t i, unsigned depth)
 struct cJSON *td__ydoc_json(const struct td__ydoc *doc, uint32_t node, size_t *budget,
                             const char *file, struct td_diag *diag, int *oom)
 {
-	struct conv c = {doc, node, budget, file, diag, oom};
+	struct conv c = {doc, node, budget, file, diag, oom, NULL};
 
+	return conv_node(&c, node, 0);
+}
+
+struct cJSON *td__ydoc_json_pooled(struct td__ydoc *doc, struct td__jpool *pool, uint32_t node,
+                                   size_t *budget, const char *file, struct td_diag *diag, int *oom)
+{
+	struct conv c = {doc, node, budget, file, diag, oom, pool};
+
+	pool->arena = &doc->arena;
 	return conv_node(&c, node, 0);
 }

@@ -7,7 +7,6 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "plan/plan.h"
 
@@ -27,10 +26,12 @@ struct builder {
 	uint32_t *bar_of; /* [ntools]: barrier node standing for the tool, or NONE */
 	uint32_t *mark;   /* [nnodes]: v + 1 of the last long list holding the node; lazily */
 	size_t maxedges;  /* before de-duplication */
-	/* explicit edges grouped by dependent call: to[off[v] .. off[v + 1]); off is NULL when
-	 * the batch's own list is already grouped (edge_from never decreases) */
-	const uint32_t *ex_to;
-	uint32_t *ex_off, *ex_own;
+	/* explicit edges grouped by dependent call: ex_to[ex_off[v] .. ex_off[v + 1]) for
+	 * v < ex_n, none for later calls. The batch's own CSR when it is grouped, else a
+	 * grouped copy (ex_own, ex_own_off). */
+	const uint32_t *ex_to, *ex_off;
+	size_t ex_n;
+	uint32_t *ex_own_off, *ex_own;
 };
 
 /*
@@ -41,14 +42,10 @@ struct builder {
  */
 static void *big_alloc(size_t n, size_t size, bool zero)
 {
-	size_t bytes = (n ? n : 1) * size, page = 4096, lo, hi;
+	size_t bytes = (n ? n : 1) * size;
 	void *p = zero ? td__calloc(n ? n : 1, size) : td__malloc(bytes);
 
-	if (p && bytes >= (4u << 20)) {
-		lo = ((uintptr_t)p + page - 1) & ~(uintptr_t)(page - 1);
-		hi = ((uintptr_t)p + bytes) & ~(uintptr_t)(page - 1);
-		(void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
-	}
+	td__huge_pages(p, bytes);
 	return p;
 }
 
@@ -85,7 +82,7 @@ static int read_calls(struct builder *bd)
 		if (t != NONE)
 			bd->tcount[t]++;
 		bd->ctool[c] = t;
-		if (calls[c].error)
+		if (calls[c].has_error)
 			bd->errs[c / 64] |= 1ull << (c % 64);
 	}
 	return 0;
@@ -138,9 +135,20 @@ static void prefix_sum(uint32_t *a, size_t n)
 		a[i] += a[i - 1];
 }
 
+/* Call v's explicit edges: ex_to[*lo .. *hi). */
+static void explicit_edges(const struct builder *bd, uint32_t v, size_t *lo, size_t *hi)
+{
+	if (v < bd->ex_n) {
+		*lo = bd->ex_off[v];
+		*hi = bd->ex_off[v + 1];
+	} else {
+		*lo = *hi = 0;
+	}
+}
+
 /*
- * Explicit edges come in the order they were added. Decoded batches and batches built call
- * after call are already grouped by dependent; anything else is grouped here by a counting
+ * Decoded batches and batches built call after call keep their edges grouped by dependent
+ * (see struct td_batch) and are read in place; an edge list is grouped here by a counting
  * sort into a temporary copy.
  */
 static int group_explicit(struct builder *bd)
@@ -149,13 +157,14 @@ static int group_explicit(struct builder *bd)
 	size_t e;
 	uint32_t *off;
 
-	bd->ex_to = b->edge_to;
-	for (e = 1; e < b->nedges && b->edge_from[e - 1] <= b->edge_from[e]; e++)
-		;
-	if (e >= b->nedges)
+	if (!b->edge_from) {
+		bd->ex_to = b->edge_to;
+		bd->ex_off = b->edge_off;
+		bd->ex_n = b->edge_ncalls;
 		return 0;
-	off = bd->ex_off = td__calloc((size_t)bd->p->ncalls + 2, sizeof(*off));
-	bd->ex_own = td__malloc(b->nedges * sizeof(*bd->ex_own));
+	}
+	off = bd->ex_own_off = td__calloc((size_t)bd->p->ncalls + 2, sizeof(*off));
+	bd->ex_own = td__malloc((b->nedges ? b->nedges : 1) * sizeof(*bd->ex_own));
 	if (!off || !bd->ex_own)
 		return TD_ENOMEM;
 	for (e = 0; e < b->nedges; e++)
@@ -164,6 +173,8 @@ static int group_explicit(struct builder *bd)
 	for (e = 0; e < b->nedges; e++)
 		bd->ex_own[off[b->edge_from[e] + 1]++] = b->edge_to[e];
 	bd->ex_to = bd->ex_own;
+	bd->ex_off = off;
+	bd->ex_n = bd->p->ncalls;
 	return 0;
 }
 
@@ -196,12 +207,11 @@ static int add_pred(struct builder *bd, uint32_t v, uint32_t first, uint32_t *w,
 }
 
 /* One call's list: the barriers of the tools its tool depends on, then its explicit edges. */
-static int call_preds(struct builder *bd, uint32_t v, size_t *e, uint32_t *w)
+static int call_preds(struct builder *bd, uint32_t v, uint32_t *w)
 {
-	const struct td_batch *b = bd->b;
 	const struct td__tool *tool;
 	uint32_t first = *w, t = tool_of(bd, v), k, u;
-	size_t end;
+	size_t e, end;
 	int r;
 
 	if (t != NONE) {
@@ -212,15 +222,9 @@ static int call_preds(struct builder *bd, uint32_t v, size_t *e, uint32_t *w)
 				bd->p->succ_off[u + 2]++;
 			}
 	}
-	if (bd->ex_off) {
-		*e = bd->ex_off[v];
-		end = bd->ex_off[v + 1];
-	} else {
-		for (end = *e; end < b->nedges && b->edge_from[end] == v; end++)
-			;
-	}
-	for (; *e < end; (*e)++)
-		if ((r = add_pred(bd, v, first, w, bd->ex_to[*e])) < 0)
+	explicit_edges(bd, v, &e, &end);
+	for (; e < end; e++)
+		if ((r = add_pred(bd, v, first, w, bd->ex_to[e])) < 0)
 			return r;
 	return 0;
 }
@@ -249,41 +253,51 @@ static void barrier_preds(struct builder *bd, uint32_t w)
 }
 
 /*
- * A big batch often has explicit edges only (no tool barriers), added call after call without
- * repeats. Its edge_to[] then already is the pred CSR's list, and copying it would touch 4
- * fresh bytes per edge - 14 MB at a million calls, where every page costs a fault. Borrows it
+ * A big batch often has explicit edges only (no tool barriers), grouped by call without
+ * repeats. Its CSR then already is the pred CSR, and copying it would touch 4 fresh bytes per
+ * edge and per call - 18 MB at a million calls, where every page costs a fault. Borrows it
  * when that holds (short lists checked for repeats as add_pred would; a long list or a repeat
- * means a copy is built after all). Returns true when borrowed, with pred_off and the succ
- * counts filled in.
+ * means a copy is built after all), with a pred_off of its own only when the batch's offsets
+ * stop before the last call. Returns 1 when borrowed, with pred_off and the succ counts
+ * filled in, 0 when not, or TD_ENOMEM.
  */
-static bool borrow_pred(struct builder *bd)
+static int borrow_pred(struct builder *bd)
 {
 	struct td_plan *p = bd->p;
 	const struct td_batch *b = bd->b;
 	const uint32_t *to = b->edge_to;
-	size_t e = 0, first, i;
+	size_t e, end, i;
 	uint32_t v;
 
-	if (p->nnodes != p->ncalls || bd->ex_off || !b->nedges)
-		return false;
-	for (v = 0; v < p->ncalls; v++) {
-		p->pred_off[v] = (uint32_t)e;
-		for (first = e; e < b->nedges && b->edge_from[e] == v; e++) {
-			if (e - first >= SHORT_LIST)
-				goto copy;
-			for (i = first; i < e; i++)
+	if (p->nnodes != p->ncalls || b->edge_from || !b->nedges)
+		return 0;
+	for (v = 0; v < bd->ex_n; v++) {
+		explicit_edges(bd, v, &e, &end);
+		if (end - e > SHORT_LIST)
+			goto copy;
+		for (; e < end; e++) {
+			for (i = bd->ex_off[v]; i < e; i++)
 				if (to[i] == to[e])
 					goto copy;
 			p->succ_off[to[e] + 2]++;
 		}
 	}
-	p->pred_off[p->nnodes] = (uint32_t)e;
 	p->pred = (uint32_t *)to; /* never written: td_plan_free knows not to free it */
 	p->pred_borrowed = true;
-	return true;
+	if (bd->ex_n == p->ncalls) {
+		p->pred_off = (uint32_t *)bd->ex_off; /* the same */
+		p->pred_off_borrowed = true;
+		return 1;
+	}
+	if (!(p->pred_off = big_alloc((size_t)p->nnodes + 1, sizeof(uint32_t), false)))
+		return TD_ENOMEM;
+	memcpy(p->pred_off, bd->ex_off, (bd->ex_n + 1) * sizeof(uint32_t));
+	for (v = (uint32_t)bd->ex_n + 1; v <= p->ncalls; v++)
+		p->pred_off[v] = (uint32_t)b->nedges;
+	return 1;
 copy:
 	memset(p->succ_off, 0, ((size_t)p->nnodes + 2) * sizeof(*p->succ_off));
-	return false;
+	return 0;
 }
 
 /*
@@ -294,20 +308,20 @@ static int build_pred(struct builder *bd)
 {
 	struct td_plan *p = bd->p;
 	uint32_t v, w = 0;
-	size_t e = 0;
 	int r;
 
-	p->pred_off = big_alloc((size_t)p->nnodes + 1, sizeof(uint32_t), false);
 	p->succ_off = big_alloc((size_t)p->nnodes + 2, sizeof(uint32_t), true);
-	if (!p->pred_off || !p->succ_off || (r = group_explicit(bd)))
+	if (!p->succ_off || group_explicit(bd) < 0)
 		return TD_ENOMEM;
-	if (borrow_pred(bd))
-		return 0;
-	if (!(p->pred = big_alloc(bd->maxedges, sizeof(uint32_t), false)))
+	if ((r = borrow_pred(bd)) != 0)
+		return r < 0 ? r : 0;
+	p->pred_off = big_alloc((size_t)p->nnodes + 1, sizeof(uint32_t), false);
+	p->pred = big_alloc(bd->maxedges, sizeof(uint32_t), false);
+	if (!p->pred_off || !p->pred)
 		return TD_ENOMEM;
 	for (v = 0; v < p->ncalls; v++) {
 		p->pred_off[v] = w;
-		if ((r = call_preds(bd, v, &e, &w)) < 0)
+		if ((r = call_preds(bd, v, &w)) < 0)
 			return r;
 	}
 	barrier_preds(bd, w);
@@ -510,7 +524,7 @@ int td_plan_new(const struct td_batch *batch, struct td_plan **out, struct td_di
 	td__free(bd.tcount);
 	td__free(bd.bar_of);
 	td__free(bd.mark);
-	td__free(bd.ex_off);
+	td__free(bd.ex_own_off);
 	td__free(bd.ex_own);
 	if (r) {
 		if (r == TD_ENOMEM || r == TD_ETOOBIG)
@@ -528,7 +542,8 @@ void td_plan_free(struct td_plan *p)
 	if (!p)
 		return;
 	td__free(p->barrier_tool);
-	td__free(p->pred_off);
+	if (!p->pred_off_borrowed)
+		td__free(p->pred_off);
 	if (!p->pred_borrowed)
 		td__free(p->pred);
 	td__free(p->succ_off);

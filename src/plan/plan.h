@@ -24,7 +24,9 @@ struct td_plan {
 	/* CSR over nodes: what each node depends on (pred) and what depends on it (succ).
 	 * Duplicate edges are removed. */
 	uint32_t *pred_off, *pred; /* pred_off[nnodes + 1] */
-	bool pred_borrowed;        /* pred is the batch's edge_to (see borrow_pred in plan.c) */
+	/* pred is the batch's edge_to, pred_off its edge_off (see borrow_pred in plan.c): the
+	 * batch must not change while the plan lives */
+	bool pred_borrowed, pred_off_borrowed;
 	uint32_t *succ_off, *succ; /* succ_off[nnodes + 1] */
 
 	/* [nnodes]: level of each call; a barrier's entry is its ready level (1 + the highest

@@ -58,9 +58,9 @@ static int put_call(struct td__buf *o, const struct td_plan *p, uint32_t c, uint
 		put_str(o, p->batch->calls[(*deps)[i]].id);
 	}
 	td__buf_putc(o, ']');
-	if (call->error) {
+	if (call->has_error) {
 		td__buf_puts(o, pretty ? ", \"error\": " : ",\"error\":");
-		put_str(o, call->error);
+		put_str(o, td__call_error(call));
 	}
 	td__buf_putc(o, '}');
 	return 0;

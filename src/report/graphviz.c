@@ -164,9 +164,9 @@ static void dot_call(struct td__buf *b, const struct td_batch *batch, uint32_t c
 	dot_text(b, call->id);
 	td__buf_puts(b, "\\n");
 	dot_text(b, call->name);
-	if (call->error) {
+	if (call->has_error) {
 		td__buf_puts(b, "\", style=dashed, color=red, tooltip=\"");
-		dot_text(b, call->error);
+		dot_text(b, td__call_error(call));
 	}
 	td__buf_puts(b, "\"];\n");
 }
@@ -179,7 +179,7 @@ static void mermaid_call(struct td__buf *b, const struct td_batch *batch, uint32
 	mermaid_text(b, call->id);
 	td__buf_puts(b, "<br/>");
 	mermaid_text(b, call->name);
-	td__buf_puts(b, call->error ? "\"]:::error\n" : "\"]\n");
+	td__buf_puts(b, call->has_error ? "\"]:::error\n" : "\"]\n");
 }
 
 static void put_levels(struct td__buf *b, const struct td_plan *p, const struct by_level *bl,

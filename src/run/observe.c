@@ -72,7 +72,7 @@ static int in_level(const struct td_run *r, uint32_t c)
 {
 	int32_t level = r->plan->level[c];
 
-	return !r->batch->calls[c].error && level >= 0 && (uint32_t)level < r->plan->nlevels;
+	return !r->batch->calls[c].has_error && level >= 0 && (uint32_t)level < r->plan->nlevels;
 }
 
 static void level_event(struct td_run *r, enum td_event_type type, uint32_t level, int64_t t)

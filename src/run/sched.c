@@ -199,7 +199,7 @@ static void node_done(struct td_run *r, uint32_t node, int fail)
 		if (s >= p->ncalls)
 			node_done(r, s, r->depfail[s]);
 		else if (dataflow(r) && !r->cancelled && r->calls[s].state == TD_CS_WAITING &&
-		         !r->batch->calls[s].error)
+		         !r->batch->calls[s].has_error)
 			transition(r, s, TD_CS_READY);
 	}
 }
@@ -259,7 +259,7 @@ static void enter_done(struct td_run *r, uint32_t c)
 		r->finish_order[r->nfinished++] = c;
 	if (cr->end_us > r->t_end)
 		r->t_end = cr->end_us;
-	if (!r->batch->calls[c].error && level >= 0 && (uint32_t)level < r->plan->nlevels)
+	if (!r->batch->calls[c].has_error && level >= 0 && (uint32_t)level < r->plan->nlevels)
 		r->level_left[level]--;
 	node_done(r, c, failed(cr->status));
 	if (r->opts.schedule == TD_SCHEDULE_LEVEL)
@@ -425,7 +425,7 @@ static char *envelope(struct td_run *r, uint32_t c, size_t *len)
 	td__buf_puts(&b, ",\"name\":");
 	td__buf_json_string(&b, call->name, strlen(call->name));
 	td__buf_puts(&b, ",\"input\":");
-	td__buf_append(&b, call->input, call->input_len);
+	td__buf_append(&b, td__call_input(call), call->input_len);
 	td__buf_puts(&b, ",\"upstream\":[");
 	for (i = 0; i < n; i++) {
 		const struct td__call *d = &r->batch->calls[r->scratch[i]];
@@ -486,9 +486,9 @@ static int fill_job(struct td_run *r, uint32_t c, struct td__job *j, const struc
 	j->attempt = r->calls[c].attempts;
 	j->graph = r->graph;
 	j->tool = tool;
-	j->input = call->input;
+	j->input = td__call_input(call);
 	j->input_len = call->input_len;
-	j->stdin_data = call->input;
+	j->stdin_data = j->input;
 	j->stdin_len = call->input_len;
 	j->timeout_us = tool->lim.timeout_us;
 	j->kill_grace_us = (int64_t)r->opts.kill_grace_ms * 1000;
@@ -718,12 +718,12 @@ void td__sched_begin(struct td_run *r)
 		if (!r->pending[n])
 			node_done(r, n, 0);
 	for (c = 0; c < p->ncalls; c++)
-		if (r->batch->calls[c].error && r->calls[c].state != TD_CS_DONE)
-			finish_msg(r, c, TD_STATUS_ERROR, r->batch->calls[c].error);
+		if (r->batch->calls[c].has_error && r->calls[c].state != TD_CS_DONE)
+			finish_msg(r, c, TD_STATUS_ERROR, td__call_error(&r->batch->calls[c]));
 	if (dataflow(r)) {
 		for (c = 0; c < p->ncalls; c++)
 			if (!r->pending[c] && r->calls[c].state == TD_CS_WAITING &&
-			    !r->batch->calls[c].error)
+			    !r->batch->calls[c].has_error)
 				transition(r, c, TD_CS_READY);
 		return;
 	}

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "util.h"
 
@@ -354,6 +355,20 @@ char *td__arena_strndup(struct td__arena *a, const char *s, size_t n)
 		d[n] = '\0';
 	}
 	return d;
+}
+
+void td__huge_pages(void *p, size_t bytes)
+{
+	uintptr_t page = 4096, lo = ((uintptr_t)p + page - 1) & ~(page - 1);
+	uintptr_t hi = ((uintptr_t)p + bytes) & ~(page - 1);
+
+	if (p && bytes >= (4u << 20))
+		(void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
+}
+
+char *td__arena_bytes(struct td__arena *a, size_t n)
+{
+	return arena_get(a, n, 1);
 }
 
 char *td__arena_strdup(struct td__arena *a, const char *s)
