@@ -71,9 +71,9 @@ EOF
 	T_COUNT=$((T_COUNT + 1))
 	! grep -qiE "EMFILE|too many open files|cannot start" "$T_TMP/out" "$T_TMP/err" || t_fail "EMFILE seen"
 }
-# breadth: 2,000 short processes in 10 levels (process start-up is 100-1,000 spawns/s on the
-# shared machine: TD_SCALE_PROCS=5000 for more)
-procs=${TD_SCALE_PROCS:-2000}
+# breadth: 2,000 short processes in 10 levels (500 under ASan; process start-up is 100-1,000
+# spawns/s on the shared machine: TD_SCALE_PROCS=5000 for more)
+procs=${TD_SCALE_PROCS:-$((asan ? 500 : 2000))}
 procs_under 256 10 $((procs / 10)) "[/bin/true]"
 # depth: 60 processes that live a second, under 128 descriptors: without the budget they would
 # hold 180 descriptors at once (3 each) and the later spawns would fail with EMFILE
