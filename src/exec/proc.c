@@ -5,7 +5,8 @@
  * Spawn rules (STYLE 19-23): posix_spawn, never a shell; own process group; empty signal mask
  * and default dispositions; every descriptor CLOEXEC and the child's 0/1/2 set with file
  * actions, everything from 3 up closed in the child (closefrom), so a host's stray descriptors
- * never leak into tools either.
+ * never leak into tools either. A tool with `limits:` is started by spawn.c's clone path
+ * instead, which does the same and calls setrlimit before the exec.
  *
  * Lifecycle of one job, all on the ring:
  *   spawn -> pidfd polled, stdout and stderr read, stdin written
@@ -14,6 +15,10 @@
  *     alive, nothing stays running), reap with waitid(P_PIDFD), then wait for the pipes' EOF
  *     (bounded by the grace period in case something escaped the group)
  *   every request back -> result composed, descriptors closed, done().
+ *
+ * Without pidfd_open (ENOSYS: Linux before 5.3, valgrind 3.19) the exit is found by a ring
+ * timer instead, which polls the backend's children with waitid(WNOHANG | WNOWAIT) at a
+ * growing interval; everything else is the same. The choice is made once per process.
  *
  * Our pipe ends are blocking on purpose: for an O_NONBLOCK file io_uring returns -EAGAIN
  * instead of waiting for readiness itself.
@@ -26,11 +31,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -38,6 +43,7 @@
 
 #include "exec/backend.h"
 #include "exec/capbuf.h"
+#include "exec/spawn.h"
 
 extern char **environ;
 
@@ -45,6 +51,9 @@ extern char **environ;
 #define TD_STDOUT_CHUNK 16384u
 #define TD_STDERR_CHUNK 4096u
 #define TD_STDERR_TAIL  4096u
+/* exit polling without pidfds: first after 1 ms, then doubling up to 32 ms */
+#define TD_REAP_FIRST_US 1000
+#define TD_REAP_MAX_US   32000
 
 /* What every call of one tool shares: resolved program, environment, working directory. */
 struct tool_cache {
@@ -53,6 +62,8 @@ struct tool_cache {
 	char *path;  /* the program to exec */
 	char **envp; /* NULL-terminated */
 	const char *cwd;
+	struct td__rlim rlim[TD_RL_N]; /* the tool's limits for setrlimit; none: posix_spawn */
+	size_t nrlim;
 };
 
 enum phase {
@@ -66,6 +77,7 @@ struct pjob {
 	struct td__job *job;
 	struct td__backend *be;
 	struct pjob *next_free;
+	struct pjob *next_watch; /* in proc_backend.watched (no pidfd) */
 	pid_t pid;
 	int pidfd, out_fd, err_fd, in_fd; /* -1 when closed */
 	struct td__op pid_op, out_op, err_op, in_op;
@@ -74,6 +86,7 @@ struct pjob {
 	enum phase phase;
 	int exited, timed_out, status; /* status: from waitid */
 	int si_code;
+	int64_t cpu_us; /* CPU time the child used (user + system), from the reap */
 	struct td__capbuf out, err;
 	char out_chunk[TD_STDOUT_CHUNK];
 	char err_chunk[TD_STDERR_CHUNK];
@@ -84,6 +97,10 @@ struct proc_backend {
 	const struct td_graph *graph;
 	struct tool_cache *tools;
 	struct pjob *free_jobs;
+	void *stack;          /* for spawn.c's clone path, allocated by the first limited tool */
+	struct pjob *watched; /* children whose exit reap_timer polls for (no pidfd) */
+	struct td__timer reap_timer;
+	int64_t reap_every_us;
 };
 
 #define CONTAINER(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
@@ -185,6 +202,7 @@ static int resolve_tool(struct tool_cache *tc, const struct td_graph *g, const s
 
 	tc->ready = 1;
 	tc->cwd = t->cwd ? t->cwd : g->dir;
+	tc->nrlim = td__spawn_rlimits(t->lim.rlimit, tc->rlim);
 	if (!(tc->envp = build_env(t)))
 		return TD_ENOMEM;
 	if (!*argv0) {
@@ -244,9 +262,11 @@ static struct pjob *pjob_get(struct proc_backend *pb)
 {
 	struct pjob *pj = pb->free_jobs;
 
+	/* zeroed once, when made: the kernel fills the read chunks through the ring, where
+	 * valgrind cannot see it write, and would call their bytes uninitialised */
 	if (pj)
 		pb->free_jobs = pj->next_free;
-	else if (!(pj = td__malloc(sizeof(*pj))))
+	else if (!(pj = td__calloc(1, sizeof(*pj))))
 		return NULL;
 	pj->pid = -1;
 	pj->pidfd = pj->out_fd = pj->err_fd = pj->in_fd = -1;
@@ -254,6 +274,8 @@ static struct pjob *pjob_get(struct proc_backend *pb)
 	pj->in_off = 0;
 	pj->phase = PH_RUN;
 	pj->exited = pj->timed_out = pj->status = pj->si_code = 0;
+	pj->cpu_us = 0;
+	pj->next_watch = NULL;
 	return pj;
 }
 
@@ -285,6 +307,19 @@ static void trim_tail(struct td__buf *b)
 		b->data[--b->len] = '\0';
 }
 
+/*
+ * Died of its cpu limit: SIGXCPU at the soft limit, or SIGKILL at the hard one a second later
+ * (a child that ignores SIGXCPU) after using that much CPU. A timeout is ours, not this.
+ */
+static int hit_cpu_limit(const struct pjob *pj)
+{
+	uint64_t limit = pj->job->tool->lim.rlimit[TD_RL_CPU];
+	int sig = pj->job->signal;
+
+	return limit && !pj->timed_out &&
+	       (sig == SIGXCPU || (sig == SIGKILL && pj->cpu_us >= (int64_t)limit * 1000000));
+}
+
 static void failure_text(struct pjob *pj, struct td__buf *b)
 {
 	struct td__job *job = pj->job;
@@ -295,6 +330,11 @@ static void failure_text(struct pjob *pj, struct td__buf *b)
 		td__format_duration(job->timeout_us, dur, sizeof(dur));
 		td__buf_printf(b, "timed out after %s", dur);
 		return;
+	}
+	if (hit_cpu_limit(pj)) {
+		td__format_duration((int64_t)job->tool->lim.rlimit[TD_RL_CPU] * 1000000, dur,
+		                    sizeof(dur));
+		td__buf_printf(b, "exceeded its cpu limit of %s: ", dur);
 	}
 	if (job->signal) {
 		const char *name = sigabbrev_np(job->signal);
@@ -361,10 +401,43 @@ static void signal_group(struct pjob *pj, int sig)
 		kill(-pj->pid, sig);
 }
 
+static int64_t tv_us(const struct timeval *tv)
+{
+	return (int64_t)tv->tv_sec * 1000000 + tv->tv_usec;
+}
+
+/*
+ * The child has exited and is not reaped yet: kill what is left of its group (the zombie
+ * leader keeps the group id from being reused), reap it, then wait for the pipes' EOF.
+ * The raw waitid takes a struct rusage, which glibc's wrapper does not pass: the child's CPU
+ * time tells its cpu limit's SIGKILL from another.
+ */
+static void child_exited(struct pjob *pj, idtype_t idtype, id_t id)
+{
+	struct rusage ru;
+	siginfo_t si;
+
+	signal_group(pj, SIGKILL);
+	memset(&si, 0, sizeof(si));
+	memset(&ru, 0, sizeof(ru));
+	while (syscall(SYS_waitid, idtype, id, &si, WEXITED, &ru) < 0 && errno == EINTR)
+		;
+	pj->si_code = si.si_code;
+	pj->status = si.si_status;
+	pj->cpu_us = tv_us(&ru.ru_utime) + tv_us(&ru.ru_stime);
+	pj->exited = 1;
+	close_fd(&pj->pidfd);
+	if (pj->in_fd >= 0 && pj->ops && pj->in_off < pj->job->stdin_len)
+		td__loop_cancel(pj->be->loop, &pj->in_op);
+	pj->phase = PH_DRAIN;
+	td__loop_timer_arm(pj->be->loop, &pj->job->timer,
+	                   td__loop_now(pj->be->loop) + pj->job->kill_grace_us);
+	maybe_finish(pj);
+}
+
 static void on_exit_ready(struct td__op *op, int res)
 {
 	struct pjob *pj = CONTAINER(op, struct pjob, pid_op);
-	siginfo_t si;
 
 	pj->ops--;
 	if (res < 0 && res != -ECANCELED) {
@@ -374,20 +447,102 @@ static void on_exit_ready(struct td__op *op, int res)
 			return;
 		}
 	}
-	signal_group(pj, SIGKILL);
+	child_exited(pj, P_PIDFD, (id_t)pj->pidfd);
+}
+
+/* ---- watching exits without pidfds ---- */
+
+/* Exited (a zombie we have not reaped, or gone: reaped behind our back)? */
+static int has_exited(pid_t pid)
+{
+	siginfo_t si;
+
 	memset(&si, 0, sizeof(si));
-	while (waitid(P_PIDFD, (id_t)pj->pidfd, &si, WEXITED) < 0 && errno == EINTR)
-		;
-	pj->si_code = si.si_code;
-	pj->status = si.si_status;
-	pj->exited = 1;
-	close_fd(&pj->pidfd);
-	if (pj->in_fd >= 0 && pj->ops && pj->in_off < pj->job->stdin_len)
-		td__loop_cancel(pj->be->loop, &pj->in_op);
-	pj->phase = PH_DRAIN;
-	td__loop_timer_arm(pj->be->loop, &pj->job->timer,
-	                   td__loop_now(pj->be->loop) + pj->job->kill_grace_us);
-	maybe_finish(pj);
+	if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0)
+		return errno != EINTR;
+	return si.si_pid == pid;
+}
+
+static int arm_reap_tick(struct proc_backend *pb)
+{
+	return td__loop_timer_arm(pb->be.loop, &pb->reap_timer,
+	                          td__loop_now(pb->be.loop) + pb->reap_every_us);
+}
+
+/* The exits of every watched child; the list is taken first: done() may start more. */
+static void on_reap_tick(struct td__timer *t)
+{
+	struct proc_backend *pb = CONTAINER(t, struct proc_backend, reap_timer);
+	struct pjob *pj = pb->watched, *next;
+
+	pb->watched = NULL;
+	for (; pj; pj = next) {
+		next = pj->next_watch;
+		if (has_exited(pj->pid)) {
+			child_exited(pj, P_PID, (id_t)pj->pid);
+			continue;
+		}
+		pj->next_watch = pb->watched;
+		pb->watched = pj;
+	}
+	if (!pb->watched || pb->reap_timer.slot) /* none left, or a new child re-armed it */
+		return;
+	pb->reap_every_us *= 2;
+	if (pb->reap_every_us > TD_REAP_MAX_US)
+		pb->reap_every_us = TD_REAP_MAX_US;
+	arm_reap_tick(pb);
+}
+
+/*
+ * Whether pidfd_open works, decided once per process: 0 not yet known, 1 yes, -1 no (ENOSYS,
+ * or TD_TEST_NO_PIDFD set in the environment, which tests use to take the polling path).
+ */
+static int pidfd_works;
+
+/* A pidfd for pid, or -ENOSYS when exits must be polled for, or another -errno. */
+static int open_pidfd(pid_t pid)
+{
+	int works = __atomic_load_n(&pidfd_works, __ATOMIC_RELAXED), fd;
+	const char *test;
+
+	if (!works) {
+		test = getenv("TD_TEST_NO_PIDFD");
+		works = test && *test ? -1 : 1;
+		__atomic_store_n(&pidfd_works, works, __ATOMIC_RELAXED);
+	}
+	if (works < 0)
+		return -ENOSYS;
+	fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (fd >= 0)
+		return fd;
+	if (errno == ENOSYS)
+		__atomic_store_n(&pidfd_works, -1, __ATOMIC_RELAXED);
+	return -errno;
+}
+
+/* The exit through the pidfd polled on the ring, or failing that through reap_timer. */
+static int watch_exit(struct pjob *pj)
+{
+	struct proc_backend *pb = (struct proc_backend *)pj->be;
+	int fd = open_pidfd(pj->pid);
+
+	if (fd >= 0) {
+		pj->pidfd = fd;
+		if (td__loop_poll_in(pj->be->loop, &pj->pid_op, pj->pidfd) < 0)
+			return -EBUSY;
+		pj->ops++;
+		return 0;
+	}
+	if (fd != -ENOSYS)
+		return fd;
+	/* a new child may exit soon: look again shortly (the scheduler's timer reserve holds
+	 * one spare slot, so this arming does not allocate) */
+	pb->reap_every_us = TD_REAP_FIRST_US;
+	if (arm_reap_tick(pb) < 0)
+		return -ENOMEM;
+	pj->next_watch = pb->watched;
+	pb->watched = pj;
+	return 0;
 }
 
 static int read_more(struct pjob *pj, struct td__op *op, int fd, char *chunk, unsigned len)
@@ -492,11 +647,32 @@ static void deferred_done(struct td__timer *t)
 	job->be->done(job->be->ud, job);
 }
 
-static int spawn_error(struct td__job *job, const char *argv0, const char *path, int err)
+/* "512MiB", "2GiB" or a count of bytes, as a limit was likely written. */
+static void format_size(uint64_t n, char *buf, size_t len)
 {
-	char msg[1024];
+	if (n % (1u << 30) == 0)
+		snprintf(buf, len, "%lluGiB", (unsigned long long)(n >> 30));
+	else if (n % (1u << 20) == 0)
+		snprintf(buf, len, "%lluMiB", (unsigned long long)(n >> 20));
+	else
+		snprintf(buf, len, "%llu bytes", (unsigned long long)n);
+}
 
-	if (err == -ENOENT && !strchr(argv0, '/'))
+static int spawn_error(struct td__job *job, const char *argv0, const char *path, int err,
+                       enum td__spawn_step step)
+{
+	uint64_t mem = job->tool->lim.rlimit[TD_RL_MEMORY];
+	char msg[1024], size[32];
+
+	format_size(mem, size, sizeof(size));
+	if (step == TD_SPAWN_LIMIT)
+		snprintf(msg, sizeof(msg), "cannot run '%s': cannot set its limits: %s", argv0,
+		         strerror(-err));
+	else if (err == -ENOMEM && mem)
+		snprintf(msg, sizeof(msg),
+		         "cannot run '%s': its memory limit of %s is too small to start it", argv0,
+		         size);
+	else if (err == -ENOENT && !strchr(argv0, '/'))
 		snprintf(msg, sizeof(msg), "cannot run '%s': program not found in PATH", argv0);
 	else if (err == -ENOENT)
 		snprintf(msg, sizeof(msg), "cannot run '%s': no such file (%s)", argv0, path);
@@ -542,45 +718,34 @@ static int make_pipes(struct pjob *pj, int in[2], int out[2], int err[2])
 	return 0;
 }
 
-static int spawn_child(struct pjob *pj, const struct tool_cache *tc, int in, int out, int err)
+static int spawn_child(struct pjob *pj, const struct tool_cache *tc, int in, int out, int err,
+                       enum td__spawn_step *step)
 {
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t at;
-	sigset_t none, all;
-	int r;
+	struct proc_backend *pb = (struct proc_backend *)pj->be;
+	struct td__spawn s = {
+	    .path = tc->path,
+	    .argv = pj->job->tool->argv,
+	    .envp = tc->envp,
+	    .cwd = tc->cwd,
+	    .fd = {in, out, err},
+	    .rlim = tc->rlim,
+	    .nrlim = tc->nrlim,
+	    .stack_size = TD_SPAWN_STACK,
+	};
 
-	/* phase 1: descriptors and working directory */
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, in, 0);
-	posix_spawn_file_actions_adddup2(&fa, out, 1);
-	posix_spawn_file_actions_adddup2(&fa, err, 2);
-	if (tc->cwd)
-		posix_spawn_file_actions_addchdir_np(&fa, tc->cwd);
-	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-	/* phase 2: own group, clean signal state */
-	posix_spawnattr_init(&at);
-	sigemptyset(&none);
-	sigfillset(&all);
-	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-	                                  POSIX_SPAWN_SETSIGDEF);
-	posix_spawnattr_setpgroup(&at, 0);
-	posix_spawnattr_setsigmask(&at, &none);
-	posix_spawnattr_setsigdefault(&at, &all);
-	/* phase 3: spawn; exec errors come back as the return value */
-	r = posix_spawn(&pj->pid, tc->path, &fa, &at, pj->job->tool->argv, tc->envp);
-	posix_spawnattr_destroy(&at);
-	posix_spawn_file_actions_destroy(&fa);
-	return -r;
+	*step = TD_SPAWN_EXEC;
+	if (tc->nrlim && !pb->stack && !(pb->stack = td__malloc(TD_SPAWN_STACK)))
+		return TD_ENOMEM;
+	s.stack = pb->stack;
+	return td__spawn(&s, &pj->pid, step);
 }
 
 static int watch(struct pjob *pj)
 {
-	pj->pidfd = (int)syscall(SYS_pidfd_open, pj->pid, 0);
-	if (pj->pidfd < 0)
-		return -errno;
-	if (td__loop_poll_in(pj->be->loop, &pj->pid_op, pj->pidfd) < 0)
-		return -EBUSY;
-	pj->ops++;
+	int r = watch_exit(pj);
+
+	if (r < 0)
+		return r;
 	if (!read_more(pj, &pj->out_op, pj->out_fd, pj->out_chunk, sizeof(pj->out_chunk)))
 		close_fd(&pj->out_fd);
 	if (!read_more(pj, &pj->err_op, pj->err_fd, pj->err_chunk, sizeof(pj->err_chunk)))
@@ -621,18 +786,19 @@ static int proc_start(struct td__backend *be, struct td__job *job)
 	struct tool_cache *tc = tool_cache(pb, job);
 	const char *argv0 = job->tool->argv && job->tool->argv[0] ? job->tool->argv[0] : "";
 	int in[2], out[2], err[2], r;
+	enum td__spawn_step step = TD_SPAWN_EXEC;
 	struct pjob *pj;
 
 	if (!tc)
 		return TD_ENOMEM;
 	if (tc->err)
-		return spawn_error(job, argv0, tc->path, tc->err);
+		return spawn_error(job, argv0, tc->path, tc->err, TD_SPAWN_EXEC);
 	if (!(pj = pjob_get(pb)))
 		return TD_ENOMEM;
 	init_job(pj, job, be);
 	r = make_pipes(pj, in, out, err);
 	if (!r)
-		r = spawn_child(pj, tc, in[0], out[1], err[1]);
+		r = spawn_child(pj, tc, in[0], out[1], err[1], &step);
 	close_fd(&in[0]);
 	close_fd(&out[1]);
 	close_fd(&err[1]);
@@ -642,8 +808,9 @@ static int proc_start(struct td__backend *be, struct td__job *job)
 	if (r < 0) {
 		job->priv = NULL;
 		pjob_put(pb, pj);
-		if (r == -ENOENT || r == -EACCES || r == -ENOEXEC || r == -ENOTDIR)
-			return spawn_error(job, argv0, tc->path, r);
+		if (r == -ENOENT || r == -EACCES || r == -ENOEXEC || r == -ENOTDIR ||
+		    step == TD_SPAWN_LIMIT || (r == -ENOMEM && job->tool->lim.rlimit[TD_RL_MEMORY]))
+			return spawn_error(job, argv0, tc->path, r, step);
 		return r;
 	}
 	r = watch(pj);
@@ -651,8 +818,6 @@ static int proc_start(struct td__backend *be, struct td__job *job)
 		abandon(pj);
 		job->priv = NULL;
 		pjob_put(pb, pj);
-		/* ENOSYS: pidfd_open needs Linux 5.3 (valgrind 3.19 lacks it too); say so rather
-		 * than a misleading "out of memory" */
 		return r;
 	}
 	if (job->timeout_us > 0)
@@ -693,10 +858,12 @@ static void proc_free(struct td__backend *be)
 	struct pjob *pj;
 	size_t i;
 
+	td__loop_timer_disarm(be->loop, &pb->reap_timer);
 	while ((pj = pb->free_jobs)) {
 		pb->free_jobs = pj->next_free;
 		td__free(pj);
 	}
+	td__free(pb->stack);
 	for (i = 0; pb->tools && i < pb->graph->ntools; i++)
 		tool_cache_clear(&pb->tools[i]);
 	td__free(pb->tools);
@@ -715,5 +882,6 @@ int td__proc_backend_new(struct td__loop *loop, struct td__backend **out)
 	pb->be.kill_now = proc_kill_now;
 	pb->be.free = proc_free;
 	pb->be.loop = loop;
+	pb->reap_timer.fn = on_reap_tick;
 	return 0;
 }

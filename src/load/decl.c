@@ -217,6 +217,80 @@ static void builtin_limits(struct td__limits *lim)
 	lim->max_output = TD_DEFAULT_MAX_OUTPUT;
 }
 
+/* ---- limits: a run: tool's process resource limits, applied with setrlimit in the child ---- */
+
+static const char *const rlimit_keys[] = {"cpu", "memory", "nofile", "procs", NULL};
+
+/* What each rlimit key takes, for "'cpu' must be ..." (by enum td__rlimit). */
+static const char *const rlimit_hints[] = {
+    "whole seconds like 10s or 2m, at least 1s (RLIMIT_CPU counts seconds), or unlimited",
+    "a size like 512MiB or 2GiB, at least 1MiB, or unlimited",
+    "a whole number from 3 to 1048576 (descriptors, 0-2 included), or unlimited",
+    "a whole number from 1 to 4194304 (processes of the user), or unlimited",
+};
+
+/* The value of one rlimit key; 0 for `unlimited`, false when malformed. */
+static bool rlimit_parse(const char *s, int which, uint64_t *out)
+{
+	int64_t us;
+	uint32_t n;
+
+	if (s && !strcmp(s, "unlimited")) {
+		*out = 0; /* lifts a default: the child inherits tooldag's own limit */
+		return true;
+	}
+	switch (which) {
+	case TD_RL_CPU:
+		/* sub-second values are refused, not rounded: RLIMIT_CPU has no finer unit */
+		if (td__parse_duration(s, &us) < 0 || us < 1000000 || us % 1000000)
+			return false;
+		*out = (uint64_t)(us / 1000000);
+		return true;
+	case TD_RL_MEMORY:
+		return td__parse_size(s, out) == 0 && *out >= 1024 * 1024;
+	case TD_RL_NOFILE:
+		/* 1 << 20: the kernel's default nr_open */
+		if (!parse_uint(s, 1u << 20, &n) || n < 3)
+			return false;
+		*out = n;
+		return true;
+	default:
+		/* 1 << 22: the largest pid_max */
+		if (!parse_uint(s, 1u << 22, &n) || n < 1)
+			return false;
+		*out = n;
+		return true;
+	}
+}
+
+/* `limits: {cpu, memory, nofile, procs}` into rlimit[], key by key over what is there. */
+static void parse_rlimits(struct td__loader *L, uint32_t key, uint32_t val, const char *where,
+                          uint64_t *rlimit)
+{
+	uint32_t k, kk, vv;
+	int which;
+
+	if (NODE(L, val)->type != TD_Y_MAP) {
+		bad_value(L, key, val,
+		          "a mapping like {cpu: 10s, memory: 512MiB, nofile: 256, procs: 64}");
+		return;
+	}
+	for (k = 0; k < PAIRS(L, val); k++) {
+		kk = KID(L, val, 2 * k);
+		vv = KID(L, val, 2 * k + 1);
+		which = word_index(key_text(L, kk), rlimit_keys);
+		if (which < 0)
+			unknown_key(L, kk, where, rlimit_keys);
+		else if (!rlimit_parse(text_of(L, vv), which, &rlimit[which]))
+			bad_value(L, kk, vv, rlimit_hints[which]);
+	}
+}
+
+static const char *const defaults_keys[] = {
+    "timeout",    "concurrency",           "rate",   "retries", "backoff",
+    "max_output", "on_dependency_failure", "limits", NULL,
+};
+
 static void parse_defaults(struct td__loader *L, uint32_t val, struct td__limits *lim)
 {
 	uint32_t k;
@@ -228,9 +302,14 @@ static void parse_defaults(struct td__loader *L, uint32_t val, struct td__limits
 		               describe(L, val, buf, sizeof(buf)));
 		return;
 	}
-	for (k = 0; k < PAIRS(L, val); k++)
-		if (!parse_limit(L, KID(L, val, 2 * k), KID(L, val, 2 * k + 1), lim))
-			unknown_key(L, KID(L, val, 2 * k), "in defaults", limit_keys);
+	for (k = 0; k < PAIRS(L, val); k++) {
+		uint32_t key = KID(L, val, 2 * k), v = KID(L, val, 2 * k + 1);
+
+		if (!strcmp(key_text(L, key), "limits"))
+			parse_rlimits(L, key, v, "in 'limits' of defaults", lim->rlimit);
+		else if (!parse_limit(L, key, v, lim))
+			unknown_key(L, key, "in defaults", defaults_keys);
+	}
 }
 
 /* ---- string mappings: env, http headers ---- */
@@ -271,7 +350,8 @@ static cJSON *to_json(struct td__loader *L, uint32_t val);
 struct tool_ctx {
 	struct td__tool *t;
 	uint32_t index;
-	uint32_t kind_key; /* the key that set the kind, for "two kinds" */
+	uint32_t kind_key;   /* the key that set the kind, for "two kinds" */
+	uint32_t limits_key; /* the tool's own `limits:`, or TD__YNONE */
 };
 
 static const char *const kind_names[] = {"", "run", "http", "builtin", "function"};
@@ -660,6 +740,32 @@ static void key_stdin(struct td__loader *L, struct tool_ctx *c, uint32_t key, ui
 		bad_value(L, key, val, "input or envelope");
 }
 
+static void key_limits(struct td__loader *L, struct tool_ctx *c, uint32_t key, uint32_t val)
+{
+	char where[100];
+
+	snprintf(where, sizeof(where), "in 'limits' of tool '%s'", c->t->name);
+	c->limits_key = key;
+	parse_rlimits(L, key, val, where, c->t->lim.rlimit);
+}
+
+/*
+ * `limits` on a tool that starts no process is an error, not a warning: the loader has no
+ * warning channel, and a limit silently ignored would let the author believe the tool is
+ * capped. Limits in `defaults` are fine: they apply to the run: tools among all tools.
+ */
+static void check_limits_kind(struct td__loader *L, const struct tool_ctx *c)
+{
+	static const char *const what[] = {"", "a run:", "an http:", "a builtin:", "a function:"};
+
+	if (c->limits_key == TD__YNONE || c->t->kind == TD_KIND_NONE || c->t->kind == TD_KIND_RUN)
+		return;
+	td__load_error(L, c->limits_key,
+	               "'limits' applies to run: tools only (setrlimit on the child process); "
+	               "tool '%s' is %s tool, which starts no process",
+	               c->t->name, what[c->t->kind]);
+}
+
 typedef void tool_key_fn(struct td__loader *L, struct tool_ctx *c, uint32_t key, uint32_t val);
 
 static const struct {
@@ -677,6 +783,7 @@ static const struct {
     {"cwd", key_cwd},
     {"inherit_env", key_inherit_env},
     {"stdin", key_stdin},
+    {"limits", key_limits},
 };
 
 /* Every key a tool may have, for did-you-mean. */
@@ -687,7 +794,7 @@ static const char *const all_tool_keys[] = {
     "inherit_env", "stdin",        "timeout",
     "concurrency", "rate",         "retries",
     "backoff",     "max_output",   "on_dependency_failure",
-    NULL,
+    "limits",      NULL,
 };
 
 static void tool_key(struct td__loader *L, struct tool_ctx *c, uint32_t key, uint32_t val)
@@ -711,7 +818,7 @@ static void tool_key(struct td__loader *L, struct tool_ctx *c, uint32_t key, uin
 static void parse_tool(struct td__loader *L, uint32_t index, uint32_t name, uint32_t val,
                        const struct td__limits *defaults)
 {
-	struct tool_ctx c = {.t = &L->g->tools[index], .index = index};
+	struct tool_ctx c = {.t = &L->g->tools[index], .index = index, .limits_key = TD__YNONE};
 	char buf[64];
 	uint32_t k;
 
@@ -729,6 +836,7 @@ static void parse_tool(struct td__loader *L, uint32_t index, uint32_t name, uint
 		td__load_error(L, name,
 		               "tool '%s' has no kind: give one of run, http, builtin or function",
 		               c.t->name);
+	check_limits_kind(L, &c);
 }
 
 /* Names first, so depends_on may name a tool declared further down. */

@@ -51,6 +51,19 @@ enum {
 #define TD_DEFAULT_MAX_OUTPUT (1024u * 1024u)  /* 1MiB */
 #define TD_DEFAULT_BACKOFF_US (200LL * 1000)   /* 200ms, doubled per retry, jittered */
 
+/*
+ * `limits:` of a run: tool: resource limits set with setrlimit in the child before the exec
+ * (proc.c, spawn.c). Indices of td__limits.rlimit; a value of 0 means not set: the child
+ * inherits tooldag's own limit.
+ */
+enum td__rlimit {
+	TD_RL_CPU = 0, /* RLIMIT_CPU, whole seconds of CPU time (each process of the group) */
+	TD_RL_MEMORY,  /* RLIMIT_AS, bytes of address space */
+	TD_RL_NOFILE,  /* RLIMIT_NOFILE, open descriptors, 0-2 included */
+	TD_RL_PROCS,   /* RLIMIT_NPROC: processes of the child's real user id, all of them */
+	TD_RL_N,
+};
+
 struct td__limits {
 	unsigned set;         /* TD_LIM_* bits given explicitly */
 	int64_t timeout_us;   /* 0: no timeout */
@@ -61,6 +74,7 @@ struct td__limits {
 	int64_t backoff_us;  /* first retry delay */
 	uint64_t max_output; /* bytes of stdout kept; 0: unlimited */
 	enum td__depfail on_dependency_failure;
+	uint64_t rlimit[TD_RL_N]; /* by enum td__rlimit; 0: not set */
 };
 
 struct td__kv {

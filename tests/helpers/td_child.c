@@ -19,6 +19,13 @@
  *   sigstate        print "blocked=HEX ignored=HEX" from /proc/self/status
  *   pgid            print "own" when the process leads its own process group
  *   touch PATH      create PATH (tests wait for it to know how far a child got)
+ *   spin S          burn S seconds of CPU time, then print "spun"
+ *   ignore-xcpu     ignore SIGXCPU from now on
+ *   alloc N         allocate N bytes and touch every page; print "allocated N", or say
+ *                   "alloc failed" on stderr and exit 3
+ *   open-files      open /dev/null until it fails, print how many opened
+ *   fork N          fork N children that sleep 5 s, print how many forks succeeded, then
+ *                   kill and reap them
  *   flood N         write N bytes ('y') to stdout in 64 KiB blocks (fast: gigabytes)
  *   bytes HEX       write the bytes HEX spells ("ff00c328") to stdout, NULs included
  *   ebytes HEX      the same to stderr
@@ -36,6 +43,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -116,6 +124,80 @@ static void grandchild(long ms)
 	}
 	printf("%d\n", (int)p);
 	fflush(stdout);
+}
+
+static double cpu_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static volatile unsigned long spin_sink; /* keeps the busy loop from being optimised out */
+
+static void spin(double s)
+{
+	while (cpu_seconds() < s)
+		for (int i = 0; i < 1000000; i++)
+			spin_sink += (unsigned long)i;
+	printf("spun\n");
+	fflush(stdout);
+}
+
+static void alloc_touch(long n)
+{
+	char *p = malloc((size_t)n);
+
+	if (!p) {
+		fprintf(stderr, "alloc failed\n");
+		exit(3);
+	}
+	for (long i = 0; i < n; i += 4096)
+		p[i] = 1;
+	printf("allocated %ld\n", n);
+	fflush(stdout);
+	free(p);
+}
+
+static void open_files(void)
+{
+	long n = 0;
+	int fd, last = -1;
+
+	while ((fd = open("/dev/null", O_RDONLY)) >= 0) {
+		n++;
+		last = fd;
+	}
+	printf("%ld\n", n);
+	fflush(stdout);
+	/* closed again: an ASan build's leak check at exit needs descriptors of its own */
+	for (fd = 3; fd <= last; fd++)
+		close(fd);
+}
+
+static void fork_children(long n)
+{
+	pid_t *pids = calloc((size_t)n + 1, sizeof(*pids));
+	long ok = 0, i;
+
+	for (i = 0; i < n; i++) {
+		pid_t p = fork();
+
+		if (p == 0) {
+			msleep(5000);
+			_exit(0);
+		}
+		if (p > 0)
+			pids[ok++] = p;
+	}
+	printf("%ld\n", ok);
+	fflush(stdout);
+	for (i = 0; i < ok; i++) {
+		kill(pids[i], SIGKILL);
+		waitpid(pids[i], NULL, 0);
+	}
+	free(pids);
 }
 
 static void flood(long n)
@@ -218,6 +300,16 @@ static int act(char **argv, int i, int argc)
 		return sigstate(), 0;
 	else if (!strcmp(a, "pgid"))
 		return printf("%s\n", getpgrp() == getpid() ? "own" : "shared"), 0;
+	else if (!strcmp(a, "spin"))
+		spin(atof(arg));
+	else if (!strcmp(a, "ignore-xcpu"))
+		return sigaction(SIGXCPU, &(struct sigaction){.sa_handler = SIG_IGN}, NULL), 0;
+	else if (!strcmp(a, "alloc"))
+		alloc_touch(atol(arg));
+	else if (!strcmp(a, "open-files"))
+		return open_files(), 0;
+	else if (!strcmp(a, "fork"))
+		fork_children(atol(arg));
 	else if (!strcmp(a, "flood"))
 		flood(atol(arg));
 	else if (!strcmp(a, "bytes"))
