@@ -307,6 +307,32 @@ START_TEST(capbuf_head_tail_marker)
 }
 END_TEST
 
+/* results are kept until the run ends: exactly their size, and no buffer for no output */
+START_TEST(capbuf_renders_exact_size)
+{
+	struct td__capbuf cb;
+	struct td__buf out = {0};
+
+	td__capbuf_init(&cb, 1000);
+	td__capbuf_render(&cb, &out);
+	ck_assert_ptr_null(out.data);
+	td__capbuf_append(&cb, "abcdefghij", 10);
+	td__capbuf_render(&cb, &out);
+	ck_assert_str_eq(out.data, "abcdefghij");
+	ck_assert_uint_eq(out.cap, 11);
+	td__buf_free(&out);
+	td__capbuf_free(&cb);
+
+	td__capbuf_init(&cb, 4);
+	td__capbuf_append(&cb, "abcdefghij", 10);
+	td__capbuf_render(&cb, &out);
+	ck_assert_uint_eq(out.cap, out.len + 1);
+	ck_assert_str_eq(out.data, "ab[\xe2\x80\xa6 6 bytes truncated \xe2\x80\xa6]ij");
+	td__buf_free(&out);
+	td__capbuf_free(&cb);
+}
+END_TEST
+
 static Suite *loop_suite(void)
 {
 	Suite *s = suite_create("loop");
@@ -322,6 +348,7 @@ static Suite *loop_suite(void)
 	tcase_add_test(tc, uring_refused_messages);
 	tcase_add_test(tc, uring_refused_through_run_new);
 	tcase_add_test(tc, capbuf_head_tail_marker);
+	tcase_add_test(tc, capbuf_renders_exact_size);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -2,6 +2,7 @@
 /*
  * capbuf.c - head + tail output buffer with a truncation marker.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "exec/capbuf.h"
@@ -67,11 +68,20 @@ uint64_t td__capbuf_dropped(const struct td__capbuf *cb)
 void td__capbuf_render(const struct td__capbuf *cb, struct td__buf *out)
 {
 	uint64_t dropped = td__capbuf_dropped(cb);
+	char marker[64];
+	int m = 0;
 
-	td__buf_append(out, cb->head.data, cb->head.len);
 	if (dropped)
-		td__buf_printf(out, "[\xe2\x80\xa6 %llu bytes truncated \xe2\x80\xa6]",
-		               (unsigned long long)dropped);
+		m = snprintf(marker, sizeof(marker),
+		             "[\xe2\x80\xa6 %llu bytes truncated \xe2\x80\xa6]",
+		             (unsigned long long)dropped);
+	/* A result is kept until the run ends: nothing for no output (callers take an empty
+	 * buffer as ""), else exactly its size, not a doubled capacity (up to 2x per result). */
+	if (!cb->head.len && !m && !cb->tail_len)
+		return;
+	td__buf_reserve_exact(out, cb->head.len + (size_t)m + cb->tail_len);
+	td__buf_append(out, cb->head.data, cb->head.len);
+	td__buf_append(out, marker, (size_t)m);
 	if (cb->tail_len < cb->tail_cap) {
 		td__buf_append(out, cb->tail, cb->tail_len);
 		return;

@@ -103,7 +103,8 @@ char *td__asprintf(const char *fmt, ...)
 
 /* ---- buffers ---- */
 
-void td__buf_reserve(struct td__buf *b, size_t extra)
+/* Room for extra more bytes and the NUL: capacity doubles from 64, or is exactly that. */
+static void grow(struct td__buf *b, size_t extra, bool exact)
 {
 	size_t want, cap;
 	char *p;
@@ -117,7 +118,7 @@ void td__buf_reserve(struct td__buf *b, size_t extra)
 	want = b->len + extra + 1;
 	if (want <= b->cap)
 		return;
-	cap = b->cap ? b->cap : 64;
+	cap = exact ? want : b->cap ? b->cap : 64;
 	while (cap < want)
 		cap = cap > SIZE_MAX / 2 ? want : cap * 2;
 	p = td__realloc(b->data, cap);
@@ -127,6 +128,16 @@ void td__buf_reserve(struct td__buf *b, size_t extra)
 	}
 	b->data = p;
 	b->cap = cap;
+}
+
+void td__buf_reserve(struct td__buf *b, size_t extra)
+{
+	grow(b, extra, false);
+}
+
+void td__buf_reserve_exact(struct td__buf *b, size_t extra)
+{
+	grow(b, extra, true);
 }
 
 void td__buf_append(struct td__buf *b, const void *data, size_t len)

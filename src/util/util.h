@@ -42,6 +42,8 @@ struct td__buf {
 	bool oom; /* a growth failed: contents are incomplete; check once at the end */
 };
 void td__buf_reserve(struct td__buf *b, size_t extra);
+/* The same, but grows to exactly len + extra + 1: for text that is kept once written. */
+void td__buf_reserve_exact(struct td__buf *b, size_t extra);
 void td__buf_append(struct td__buf *b, const void *data, size_t len);
 void td__buf_puts(struct td__buf *b, const char *s);
 void td__buf_putc(struct td__buf *b, char c);

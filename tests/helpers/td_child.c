@@ -26,6 +26,14 @@
  *   open-files      open /dev/null until it fails, print how many opened
  *   fork N          fork N children that sleep 5 s, print how many forks succeeded, then
  *                   kill and reap them
+ *   flood N         write N bytes ('y') to stdout in 64 KiB blocks (fast: gigabytes)
+ *   bytes HEX       write the bytes HEX spells ("ff00c328") to stdout, NULs included
+ *   ebytes HEX      the same to stderr
+ *   close FD        close descriptor FD (1: stdout ends early while the child goes on)
+ *   segv            a real segmentation fault (SIGSEGV back to its default first, so a
+ *                   sanitizer's handler cannot turn it into an exit code)
+ *   abort           abort() (SIGABRT back to its default first, for the same reason)
+ *   forks N MS      fork N children that each sleep MS ms (a bounded fork bomb)
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -33,6 +41,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -191,6 +200,63 @@ static void fork_children(long n)
 	free(pids);
 }
 
+static void flood(long n)
+{
+	static char block[65536];
+	ssize_t w;
+
+	fflush(stdout);
+	memset(block, 'y', sizeof(block));
+	while (n > 0) {
+		w = write(1, block, n < (long)sizeof(block) ? (size_t)n : sizeof(block));
+		if (w <= 0)
+			return; /* EPIPE or a closed stdout: the reader is gone */
+		n -= w;
+	}
+}
+
+static void put_hex(FILE *f, const char *hex)
+{
+	unsigned char out[4096];
+	size_t n = 0;
+	unsigned v;
+
+	fflush(f);
+	while (n < sizeof(out) && hex[0] && hex[1] && sscanf(hex, "%2x", &v) == 1) {
+		out[n++] = (unsigned char)v;
+		hex += 2;
+	}
+	if (write(fileno(f), out, n) < 0)
+		return;
+}
+
+/* Dies by sig with its default action. SIGSEGV comes from a store to an inaccessible page:
+ * not NULL, so UBSan lets it through, and ASan sees addressable shadow, so the kernel faults. */
+static void die_by(int sig)
+{
+	void *page = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	fflush(NULL);
+	sigaction(sig, &(struct sigaction){.sa_handler = SIG_DFL}, NULL);
+	if (sig == SIGABRT)
+		abort();
+	if (page != MAP_FAILED)
+		*(volatile int *)page = 1;
+	raise(sig); /* no page to fault on */
+}
+
+static void forks(long n, long ms)
+{
+	long k;
+
+	fflush(NULL);
+	for (k = 0; k < n; k++)
+		if (fork() == 0) {
+			msleep(ms);
+			_exit(0);
+		}
+}
+
 static int act(char **argv, int i, int argc)
 {
 	const char *a = argv[i];
@@ -244,7 +310,22 @@ static int act(char **argv, int i, int argc)
 		return open_files(), 0;
 	else if (!strcmp(a, "fork"))
 		fork_children(atol(arg));
-	else {
+	else if (!strcmp(a, "flood"))
+		flood(atol(arg));
+	else if (!strcmp(a, "bytes"))
+		put_hex(stdout, arg);
+	else if (!strcmp(a, "ebytes"))
+		put_hex(stderr, arg);
+	else if (!strcmp(a, "close"))
+		fflush(NULL), close(atoi(arg));
+	else if (!strcmp(a, "segv"))
+		return die_by(SIGSEGV), 0;
+	else if (!strcmp(a, "abort"))
+		return die_by(SIGABRT), 0;
+	else if (!strcmp(a, "forks")) {
+		forks(atol(arg), i + 2 < argc ? atol(argv[i + 2]) : 0);
+		return 2;
+	} else {
 		fprintf(stderr, "td_child: unknown action '%s'\n", a);
 		exit(99);
 	}
