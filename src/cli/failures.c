@@ -54,14 +54,61 @@ int failures_attach(struct td_run *run, size_t ncalls, struct failures **out)
 	return 0;
 }
 
-/* The first line of a result, control bytes dropped, cut at MAX_FIRST bytes. */
+/* Bytes of the UTF-8 character at s (at most len), or 0 when it is invalid or a C1 control. */
+static size_t utf8_char(const unsigned char *s, size_t len)
+{
+	size_t n = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : 2, i;
+	unsigned char lo = 0x80, hi = 0xbf; /* the second byte's range (RFC 3629) */
+
+	if (s[0] < 0xc2 || s[0] > 0xf4 || n > len)
+		return 0;
+	if (s[0] == 0xc2)
+		lo = 0xa0; /* U+0080..U+009F: C1 controls steer terminals too */
+	else if (s[0] == 0xe0)
+		lo = 0xa0; /* overlong */
+	else if (s[0] == 0xed)
+		hi = 0x9f; /* surrogates */
+	else if (s[0] == 0xf0)
+		lo = 0x90; /* overlong */
+	else if (s[0] == 0xf4)
+		hi = 0x8f; /* beyond U+10FFFF */
+	if (s[1] < lo || s[1] > hi)
+		return 0;
+	for (i = 2; i < n; i++)
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;
+	return n;
+}
+
+/*
+ * The first line of a result for a terminal, cut at MAX_FIRST bytes: a tool's stderr is
+ * arbitrary bytes, so control characters (C0, DEL, C1) are dropped and bytes that are not
+ * UTF-8 become '?', never a whole character cut in two.
+ */
 static void first_line(const struct td_result *res, char *buf, size_t len)
 {
-	size_t i, n = 0;
+	const unsigned char *s = (const unsigned char *)res->content;
+	size_t i = 0, n = 0, k;
 
-	for (i = 0; i < res->content_len && res->content[i] != '\n' && n + 1 < len; i++)
-		if ((unsigned char)res->content[i] >= 0x20 || res->content[i] == '\t')
-			buf[n++] = res->content[i];
+	while (i < res->content_len && s[i] != '\n' && n + 1 < len) {
+		if (s[i] < 0x80) {
+			if ((s[i] >= 0x20 && s[i] != 0x7f) || s[i] == '\t')
+				buf[n++] = (char)s[i];
+			i++;
+			continue;
+		}
+		k = utf8_char(s + i, res->content_len - i);
+		if (!k) {
+			buf[n++] = '?';
+			i++;
+			continue;
+		}
+		if (n + k >= len)
+			break;
+		memcpy(buf + n, s + i, k);
+		n += k;
+		i += k;
+	}
 	buf[n] = '\0';
 }
 

@@ -106,6 +106,12 @@ T_COUNT=$((T_COUNT + 1))
 [ "$asan" = 1 ] || [ "$((kb / 1024))" -le "$RSS_MIB" ] || t_fail "peak RSS $((kb / 1024)) MiB > $RSS_MIB"
 t_err_has "FAILED: segv (segv) error, signal SIGSEGV: killed by signal 11 (SIGSEGV): about to crash"
 t_err_has "tooldag: 11 of 22 calls failed"
+# the FAILED: lines go to a terminal: a tool's raw stderr bytes must not (invalid UTF-8 -> '?',
+# controls dropped)
+t_err_has "FAILED: bad_stderr (bad_stderr) error, exit code 1: exited with code 1: ??("
+T_COUNT=$((T_COUNT + 1))
+python3 -c 'import sys; sys.stdin.buffer.read().decode("utf-8")' <"$T_TMP/err" ||
+	t_fail "stderr is not UTF-8"
 
 # Every row: id status exit_code signal message (python literal) [min_ms] [max_ms].
 # exit_code / signal None: absent from the report (an exec failure has neither).
