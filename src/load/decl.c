@@ -929,8 +929,8 @@ static cJSON *to_json(struct td__loader *L, uint32_t val)
 static cJSON *schema_json(struct td__loader *L, uint32_t val)
 {
 	int oom = 0;
-	cJSON *j = td__ydoc_json_pooled(&L->doc, &L->schemas, val, &L->budget, L->file, L->diag,
-	                                &oom);
+	cJSON *j =
+	    td__ydoc_json_pooled(&L->doc, &L->schemas, val, &L->budget, L->file, L->diag, &oom);
 
 	if (!j && oom)
 		L->oom = true;

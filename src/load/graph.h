@@ -84,8 +84,9 @@ struct td__kv {
 
 struct td__tool {
 	char *name;
-	char *description;     /* NULL when absent */
-	struct cJSON *schema;  /* input_schema as JSON, NULL when absent; in yaml_text: no cJSON_Delete */
+	char *description; /* NULL when absent */
+	struct cJSON
+	    *schema; /* input_schema as JSON, NULL when absent; in yaml_text: no cJSON_Delete */
 	unsigned line, column; /* where the tool's name stands in the file */
 
 	enum td__kind kind;
