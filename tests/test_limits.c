@@ -20,7 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "td_test_fixture.h"
+#include "td_proc_fixture.h"
 
 /* td_child built with ASan reserves terabytes of address space: no RLIMIT_AS fits it */
 #if defined(__SANITIZE_ADDRESS__)
@@ -237,76 +237,17 @@ END_TEST
 
 /* ---- processes: a fixture graph of td_child tools ---- */
 
-static struct fx F;
-static struct td_run *R;
-static char CHILD[4200], HELPERS[4000];
-
-static void setup(void)
-{
-	const char *bin = getenv("TD_BIN");
-
-	snprintf(HELPERS, sizeof(HELPERS), "%s/tests", bin ? bin : "build");
-	snprintf(CHILD, sizeof(CHILD), "%s/td_child", HELPERS);
-	fx_init(&F, HELPERS);
-}
-
-static void teardown(void)
-{
-	td_run_free(R);
-	R = NULL;
-	fx_free(&F);
-}
-
-static int child_tool(const char *name, const char *const *actions)
-{
-	const char *argv[32];
-	int t = fx_tool(&F, name, TD_KIND_RUN), n = 0;
-
-	argv[n++] = CHILD;
-	while (*actions)
-		argv[n++] = *actions++;
-	argv[n] = NULL;
-	fx_argv(&F, t, argv);
-	return t;
-}
-
 /* Sets a limit; and no timeout: CPU seconds may take many more wall seconds on a busy
  * machine, and the TCase timeout is the hang guard. */
-static void limit(int tool, int which, uint64_t v)
-{
-	F.g.tools[tool].lim.rlimit[which] = v;
-	F.g.tools[tool].lim.timeout_us = 0;
-}
-
 static void no_timeout(int tool)
 {
 	F.g.tools[tool].lim.timeout_us = 0;
 }
 
-static void run(void)
+static void limit(int tool, int which, uint64_t v)
 {
-	struct td_run_opts o = {.kill_grace_ms = 500};
-	struct td_diag d = {0};
-
-	fx_plan(&F);
-	ck_assert_int_eq(td_run_new(&F.p, &o, &R, &d), 0);
-	td_diag_clear(&d);
-	ck_assert_int_eq(td_run_wait(R), 0);
-}
-
-static struct td_result result(size_t c)
-{
-	struct td_result res;
-
-	ck_assert_int_eq(td_run_result(R, c, &res), 0);
-	return res;
-}
-
-static void assert_no_children(void)
-{
-	errno = 0;
-	ck_assert_int_eq(waitpid(-1, NULL, WNOHANG), -1);
-	ck_assert_int_eq(errno, ECHILD);
+	F.g.tools[tool].lim.rlimit[which] = v;
+	no_timeout(tool);
 }
 
 START_TEST(cpu_limit_binds)
@@ -318,7 +259,7 @@ START_TEST(cpu_limit_binds)
 	limit(t, TD_RL_CPU, 1);
 	fx_call(&F, "c0", "limited", NULL);
 	fx_call(&F, "c1", "free", NULL);
-	run();
+	run(0, 500);
 	ck_assert_int_eq(result(0).status, TD_STATUS_ERROR);
 	ck_assert_int_eq(result(0).signal, SIGXCPU);
 	ck_assert_int_eq(result(0).exit_code, -1);
@@ -343,7 +284,7 @@ START_TEST(cpu_limit_kills_a_child_ignoring_sigxcpu)
 
 	limit(t, TD_RL_CPU, 1);
 	fx_call(&F, "c0", "t", NULL);
-	run();
+	run(0, 500);
 	ck_assert_int_eq(result(0).signal, SIGKILL);
 	ck_assert_str_eq(result(0).content,
 	                 "exceeded its cpu limit of 1s: killed by signal 9 (SIGKILL): stubborn");
@@ -357,7 +298,7 @@ START_TEST(other_sigkill_is_not_the_cpu_limit)
 
 	limit(t, TD_RL_CPU, 5);
 	fx_call(&F, "c0", "t", NULL);
-	run();
+	run(0, 500);
 	ck_assert_str_eq(result(0).content, "killed by signal 9 (SIGKILL)");
 }
 END_TEST
@@ -385,7 +326,7 @@ START_TEST(memory_limit_binds)
 	limit(t, TD_RL_MEMORY, 32 * MiB);
 	fx_call(&F, "c0", "limited", NULL);
 	fx_call(&F, "c1", "free", NULL);
-	run();
+	run(0, 500);
 	/* the child's own failure: malloc (or dd's buffer) fails under RLIMIT_AS */
 	ck_assert_int_eq(result(0).status, TD_STATUS_ERROR);
 	if (!CHILD_SANITIZED) {
@@ -405,7 +346,7 @@ START_TEST(memory_limit_too_small_to_start)
 
 	limit(t, TD_RL_MEMORY, 1 * MiB);
 	fx_call(&F, "c0", "t", NULL);
-	run();
+	run(0, 500);
 	c = result(0).content;
 	ck_assert_int_eq(result(0).status, TD_STATUS_ERROR);
 	/* the exec succeeds, then the dynamic loader cannot map libc: the child's own failure
@@ -431,7 +372,7 @@ START_TEST(nofile_limit_binds)
 	limit(t, TD_RL_NOFILE, 16);
 	fx_call(&F, "c0", "limited", NULL);
 	fx_call(&F, "c1", "free", NULL);
-	run();
+	run(0, 500);
 	ck_assert_str_eq(result(0).content, "13\n"); /* 16 minus 0, 1 and 2 */
 	ck_assert_int_eq(atoi(result(1).content), (int)rl.rlim_cur - 3);
 }
@@ -463,7 +404,7 @@ START_TEST(procs_limit_binds)
 	fx_call(&F, "c0", "limited", NULL);
 	fx_call(&F, "c1", "free", NULL);
 	fx_tool_dep(&F, 1, 0); /* one after the other: their children do not count together */
-	run();
+	run(0, 500);
 	/* at most 3 more of nobody's processes besides this test and the child (fewer if other
 	 * processes of nobody run on the machine), against all 10 without the limit */
 	ck_assert_int_le(atoi(result(0).content), 2);
@@ -486,7 +427,7 @@ START_TEST(clone_path_hygiene)
 	limit(t, TD_RL_NOFILE, 64);
 	F.g.tools[t].cwd = strdup("/");
 	fx_call(&F, "c0", "t", NULL);
-	run();
+	run(0, 500);
 	ck_assert(!strcmp(result(0).content,
 	                  "0 1 2\nblocked=0000000000000000 ignored=0000000000000000\nown\n/\n") ||
 	          !strcmp(result(0).content,
@@ -509,7 +450,7 @@ START_TEST(clone_path_stdin_and_env)
 	fx_env(&F, u, "ONLY", "this");
 	fx_call(&F, "c0", "t", "{\"city\":\"Paris\"}");
 	fx_call(&F, "c1", "u", NULL);
-	run();
+	run(0, 500);
 	ck_assert_str_eq(result(0).content, "{\"city\":\"Paris\"}");
 	ck_assert_ptr_nonnull(strstr(result(1).content, "ONLY=this\n"));
 }
@@ -538,7 +479,7 @@ START_TEST(clone_path_exec_errors)
 	limit(t, TD_RL_NOFILE, 64);
 	fx_call(&F, "c0", "garbage", NULL);
 	fx_call(&F, "c1", "nodir", NULL);
-	run();
+	run(0, 500);
 	ck_assert_str_eq(result(0).content,
 	                 "cannot run './td_garbage_limits.bin': Exec format error");
 	ck_assert_uint_eq(result(0).attempts, 1);
@@ -619,7 +560,7 @@ START_TEST(no_pidfd_exits_are_polled)
 	fx_call(&F, "c3", "slow", NULL);
 	fx_call(&F, "c4", "gc", NULL);
 	fx_call(&F, "c5", "cpu", NULL);
-	run();
+	run(0, 500);
 	ck_assert_str_eq(result(0).content, "hi");
 	ck_assert_str_eq(result(1).content, "exited with code 3: boom");
 	ck_assert_str_eq(result(2).content, "killed by signal 15 (SIGTERM)");
