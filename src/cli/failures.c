@@ -54,7 +54,10 @@ int failures_attach(struct td_run *run, size_t ncalls, struct failures **out)
 	return 0;
 }
 
-/* Bytes of the UTF-8 character at s (at most len), or 0 when it is invalid or a C1 control. */
+/*
+ * Bytes of the UTF-8 character at s (at most len), or 0 when it is invalid or a C1 control.
+ * (The library's td__valid_utf8 is internal: the command uses only the public API.)
+ */
 static size_t utf8_char(const unsigned char *s, size_t len)
 {
 	size_t n = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : 2, i;
