@@ -15,7 +15,8 @@
 #      default  (stderr not a terminal)  the FAILED: summary observer only
 #      tty      --progress=tty           the status line, forced
 #      json     --progress=json          a JSON line per event
-#      trace    -q --trace FILE          the Chrome trace only
+#      trace    -q --trace FILE          the Chrome trace only, over the last round's file
+#      trace_new  -q --trace FILE        the same into a file that does not exist yet
 #    Prints median wall and CPU (user + sys of the child) and the medians of the same-round
 #    wall and CPU ratios to `none` of the same build.
 #    -B BASEDIR: also time BASEDIR/tooldag (another build, e.g. of main), interleaved with ours.
@@ -72,8 +73,10 @@ variants = {
     "tty": ["--progress=tty"],
     "json": ["--progress=json"],
     "trace": ["-q", "--trace"],
+    "trace_new": ["-q", "--trace"],
 }
-runs = [(b + v, exe, args + ([f"{tmp}/trace{i}.json"] if v == "trace" else []))
+traces = {"trace": "trace", "trace_new": "fresh"}
+runs = [(b + v, exe, args + ([f"{tmp}/{traces[v]}{i}.json"] if v in traces else []))
         for i, (b, exe) in enumerate(builds) for v, args in variants.items()]
 
 
@@ -118,6 +121,8 @@ cratio = {n: [] for n, _, _ in runs}
 for r in range(rounds):
     order = runs[r % len(runs):] + runs[:r % len(runs)]
     for name, exe, args in order:
+        if name.endswith("trace_new") and os.path.exists(args[-1]):
+            os.unlink(args[-1])  # a new file every time, removed outside the timing
         w, c = run(command(exe, args))
         wall[name].append(w)
         cpu[name].append(c)

@@ -531,15 +531,16 @@ TD_API int td_event_json(const struct td_run *run, const struct td_event *event,
  * Writes a Chrome trace-event JSON file (what https://ui.perfetto.dev and chrome://tracing
  * open) of the run as it goes: one track per concurrency slot ("slot 0", "slot 1", ... each
  * running attempt takes the lowest free slot), each attempt a slice named "TOOL ID" (with
- * " [STATUS]" when it failed) whose args hold id, tool, level, attempt, status, exit code or
- * signal and the time it waited in the queue; each queue wait a slice named after the call on
- * a lane ("queue 0", ...) of a second process "queue"; retry backoffs ("backoff") and levels
- * as async slices, levels with global instant markers too; calls that never ran as instant
- * events on the "not run" track.
+ * " [STATUS]" when it failed) whose args hold level, attempt, status, exit code or signal and
+ * the time it waited in the queue (not the id and tool again); each queue wait a slice named
+ * after the call on a lane ("queue 0", ...) of a second process "queue"; retry backoffs
+ * ("backoff") and levels as async slices, levels with global instant markers too; calls that
+ * never ran as instant events on the "not run" track.
  * out is borrowed (a stdio stream the caller opened for writing) and must stay open until
  * td_run_free() returns: the document is completed when the run finishes, or at td_run_free()
  * for a run freed early. Write errors are the stream's: check ferror()/fclose() after
- * td_run_free(). Same state rules and errors as td_run_observe().
+ * td_run_free(). The writer hands out about 256 KiB at a time: an unbuffered stream
+ * (setvbuf _IONBF) saves a copy. Same state rules and errors as td_run_observe().
  */
 TD_API int td_run_trace(struct td_run *run, FILE *out);
 

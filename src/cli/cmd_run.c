@@ -5,6 +5,7 @@
  * arriving on a signalfd so a signal is just another event in the loop.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -222,12 +224,48 @@ static int any_error(const struct td_run *run, size_t n)
 	return 0;
 }
 
+/* The trace file, opened without truncating it: a 100,000-call trace is ~23 MB, and truncating
+ * the last run's file frees all of its pages inside the run (10 ms here on ext4, which also
+ * forces the new file's writeback on close), while overwriting them costs a copy. watch_end()
+ * cuts the file to what this run wrote. Unbuffered: the writer hands over 256 KiB blocks. */
+static FILE *trace_open(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
+	FILE *f;
+
+	if (fd < 0)
+		return NULL;
+	f = fdopen(fd, "w");
+	if (!f) {
+		close(fd);
+		return NULL;
+	}
+	setvbuf(f, NULL, _IONBF, 0);
+	return f;
+}
+
+/* Cuts a regular file at the end of what was written (a pipe or a device has no end to cut). */
+static int trace_close(FILE *f)
+{
+	struct stat st;
+	off_t end;
+	int ok = fflush(f) == 0 && !ferror(f);
+
+	if (ok && fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode)) {
+		end = ftello(f);
+		ok = end >= 0 && ftruncate(fileno(f), end) == 0;
+	}
+	if (fclose(f) != 0)
+		ok = 0;
+	return ok;
+}
+
 static int watch_start(struct td_run *run, const struct cli_job *job, const struct run_args *a,
                        struct watch *w)
 {
 	memset(w, 0, sizeof(*w));
 	if (a->trace) {
-		w->trace = fopen(a->trace, "we");
+		w->trace = trace_open(a->trace);
 		if (!w->trace) {
 			cli_error("cannot write the trace to '%s': %s", a->trace, strerror(errno));
 			return EXIT_RUNTIME;
@@ -255,9 +293,7 @@ static int watch_end(struct watch *w, const char *trace_path)
 	progress_free(w->progress);
 	failures_free(w->failures);
 	if (w->trace) {
-		ok = !ferror(w->trace);
-		if (fclose(w->trace) != 0)
-			ok = 0;
+		ok = trace_close(w->trace);
 		if (!ok)
 			cli_error("cannot write the trace to '%s': %s", trace_path,
 			          strerror(errno));

@@ -73,6 +73,8 @@ EOF
 # ---- observers do not change results: byte-identical stdout ----
 "$TOOLDAG" run "$T/g.yaml" >"$T/plain.out" 2>"$T/plain.err"
 expect_rc $? 0 "run without observers"
+# the trace overwrites a longer file left by an earlier run and cuts it to its own length
+head -c 300000 /dev/zero | tr '\0' x >"$T/trace.json"
 "$TOOLDAG" run "$T/g.yaml" --progress=json --trace "$T/trace.json" >"$T/obs.out" 2>"$T/obs.err"
 expect_rc $? 0 "run with observers"
 cmp -s "$T/plain.out" "$T/obs.out" || fail "stdout differs with observers"
@@ -150,17 +152,23 @@ fi
 # ---- --trace: valid, complete Chrome trace-event JSON ----
 python3 - "$T/trace.json" <<'EOF' || fail "trace file"
 import json, sys
-d = json.load(open(sys.argv[1]))
+raw = open(sys.argv[1]).read()
+assert "xxx" not in raw and raw.endswith("}\n"), raw[-200:]
+d = json.loads(raw)
 evs = d["traceEvents"]
 x = [e for e in evs if e["ph"] == "X" and e["pid"] == 1]
-ran = {e["args"]["id"] for e in x}
+# a slice is named "TOOL ID" (+ " [STATUS]" when it failed); its args do not repeat them
+for e in x:
+    e["tool"], e["id"] = e["name"].split(" ")[:2]
+    assert "id" not in e["args"] and "tool" not in e["args"], e
+ran = {e["id"] for e in x}
 assert ran == {"w1", "p1", "f1", "h1", "e1", "e2"}, ran
 notrun = [e for e in evs if e["ph"] == "i" and e.get("cat") == "not_run"]
 assert [e["args"]["id"] for e in notrun] == ["a1"] and notrun[0]["args"]["status"] == "skipped"
-f1 = sorted((e for e in x if e["args"]["id"] == "f1"), key=lambda e: e["args"]["attempt"])
+f1 = sorted((e for e in x if e["id"] == "f1"), key=lambda e: e["args"]["attempt"])
 assert [e["args"]["attempt"] for e in f1] == [1, 2] and f1[0]["args"].get("retrying") is True
 assert f1[0]["name"] == "flaky f1 [error]" and f1[0]["args"]["exit_code"] == 3
-h1 = [e for e in x if e["args"]["id"] == "h1"]
+h1 = [e for e in x if e["id"] == "h1"]
 assert h1[0]["name"] == "hang h1 [timeout]" and h1[0]["args"]["signal"] == "SIGTERM"
 assert h1[0]["dur"] >= 200000
 backoff = [e for e in evs if e.get("cat") == "backoff"]
@@ -184,7 +192,7 @@ lanes = {e["tid"]: e["args"]["name"] for e in evs
          if e["ph"] == "M" and e["pid"] == 2 and e["name"] == "thread_name"}
 q = [e for e in evs if e["ph"] == "X" and e["pid"] == 2]
 assert not [e for e in evs if e.get("cat") == "queue"]
-ends = sorted((e["args"]["id"], e["ts"]) for e in x + notrun)
+ends = sorted([(e["id"], e["ts"]) for e in x] + [(e["args"]["id"], e["ts"]) for e in notrun])
 assert sorted((e["name"], e["ts"] + e["dur"]) for e in q) == ends, (q, ends)
 for e in q:
     assert e["dur"] >= 0 and lanes[e["tid"]] == "queue %d" % (e["tid"] - 1), e
@@ -250,6 +258,11 @@ has "$T/e" "tooldag: run: --progress takes auto, tty, plain, json or none"
 expect_rc $? 4 "--trace to an impossible path"
 has "$T/e" "tooldag: cannot write the trace to '/nonexistent/dir/t.json': No such file or directory"
 [ ! -s "$T/o" ] || fail "a run that could not trace still ran"
+# to a pipe: nothing to cut, nothing to complain about
+"$TOOLDAG" run -q --trace /dev/fd/3 "$T/ok.yaml" 3>&1 >/dev/null 2>"$T/e" |
+	python3 -c 'import json, sys; assert len(json.load(sys.stdin)["traceEvents"]) > 4' ||
+	fail "--trace to a pipe"
+[ ! -s "$T/e" ] || fail "--trace to a pipe: $(cat "$T/e")"
 if [ -w /dev/full ]; then
 	"$TOOLDAG" run --trace /dev/full "$T/ok.yaml" >/dev/null 2>"$T/e"
 	expect_rc $? 4 "--trace to a full disk"
