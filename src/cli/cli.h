@@ -72,6 +72,12 @@ void failures_print(const struct failures *fl, const struct td_run *run,
                     const struct td_batch *batch, FILE *f);
 void failures_free(struct failures *fl);
 
+/* strays.c: descendants that left their call's process group, handed to us when their parent
+ * exits (strays_adopt: PR_SET_CHILD_SUBREAPER) and killed and reaped after the run; returns
+ * how many were still running. */
+int strays_adopt(void);
+unsigned strays_kill(void);
+
 int cmd_check(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
 int cmd_tools(int argc, char **argv);

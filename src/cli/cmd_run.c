@@ -348,7 +348,8 @@ int cmd_run(int argc, char **argv)
 	struct run_args a = {0};
 	struct cli_job job;
 	sigset_t mask, old;
-	int r, sfd;
+	int r, sfd, strays = 0;
+	unsigned killed;
 
 	r = parse_args(argc, argv, &a);
 	if (r)
@@ -366,9 +367,14 @@ int cmd_run(int argc, char **argv)
 		cli_error("signalfd: %s", strerror(errno));
 		r = EXIT_RUNTIME;
 	} else {
+		strays = strays_adopt() == 0;
 		r = run_plan(&job, &a, sfd);
 		close(sfd);
 	}
+	if (strays && (killed = strays_kill()) && !a.quiet)
+		cli_error("killed %u process%s that tools left running outside their call's "
+		          "process group",
+		          killed, killed == 1 ? "" : "es");
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	cli_job_free(&job);
 	return r;

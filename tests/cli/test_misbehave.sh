@@ -4,9 +4,10 @@
 # siblings (a builtin echo and a process that succeeds, first, in the middle and last):
 # SIGSEGV, abort, exit 255, SIGTERM ignored, stdout closed early, 8 MiB of stdin never read
 # (exiting, and hanging to its timeout), 1 GiB printed under a 64 KiB cap, invalid UTF-8 and
-# NUL bytes on stdout and stderr, a grandchild outliving its parent, 200 forked children with
-# the parent sleeping past its timeout, a missing program (by path and in PATH), a file
-# without execute permission and one in no executable format.
+# NUL bytes on stdout and stderr, a grandchild outliving its parent, a daemon-like descendant
+# that leaves the process group (setsid) and has a child in a group of its own, 200 forked
+# children with the parent sleeping past its timeout, a missing program (by path and in PATH),
+# a file without execute permission and one in no executable format.
 #
 # For each call: its exact status, exit code or signal and message in the report and in the
 # results; that it ended within its timeout plus the grace (2 s) plus slack for a loaded
@@ -66,6 +67,7 @@ tools:
   bad_bytes: {run: ["$CHILD", bytes, ff00c328e282ac1b41fe], env: *env}
   bad_stderr: {run: ["$CHILD", ebytes, ff00c3280a, exit, "1"], env: *env}
   grandchild: {run: ["$CHILD", grandchild, "60000", exit, "0"], env: *env}
+  escape: {run: ["$CHILD", escape, "60000", exit, "0"], env: *env}
   fork_bomb: {run: ["$CHILD", forks, "200", "60000", sleep, "60000"], env: *env, timeout: 2s}
   missing: {run: [/nonexistent/td-missing], env: *env}
   missing_path: {run: [td-missing-$TOKEN], env: *env}
@@ -83,7 +85,7 @@ rows = [("e1", "echo", {"k": "v"}), ("h1", "hello", {}),
         ("e2", "echo", {"k": "v"}), ("h2", "hello", {}),
         ("no_stdin", "no_stdin", big), ("no_stdin_hang", "no_stdin_hang", big),
         ("flood", "flood", {}), ("bad_bytes", "bad_bytes", {}), ("bad_stderr", "bad_stderr", {}),
-        ("grandchild", "grandchild", {}), ("fork_bomb", "fork_bomb", {}),
+        ("grandchild", "grandchild", {}), ("escape", "escape", {}), ("fork_bomb", "fork_bomb", {}),
         ("missing", "missing", {}), ("missing_path", "missing_path", {}),
         ("noexec", "noexec", {}), ("garbage", "garbage", {}),
         ("e3", "echo", {"k": "v"}), ("h3", "hello", {})]
@@ -105,7 +107,10 @@ T_COUNT=$((T_COUNT + 1))
 T_COUNT=$((T_COUNT + 1))
 [ "$asan" = 1 ] || [ "$((kb / 1024))" -le "$RSS_MIB" ] || t_fail "peak RSS $((kb / 1024)) MiB > $RSS_MIB"
 t_err_has "FAILED: segv (segv) error, signal SIGSEGV: killed by signal 11 (SIGSEGV): about to crash"
-t_err_has "tooldag: 11 of 22 calls failed"
+t_err_has "tooldag: 11 of 23 calls failed"
+# the daemon-like escape (setsid, then setpgid in its child) survived the call's group kill and
+# was killed at the end, both processes (the leftover scan below checks they are gone)
+t_err_has "tooldag: killed 2 processes that tools left running outside their call's process group"
 # the FAILED: lines go to a terminal: a tool's raw stderr bytes must not (invalid UTF-8 -> '?',
 # controls dropped)
 t_err_has "FAILED: bad_stderr (bad_stderr) error, exit code 1: exited with code 1: ??("
@@ -143,6 +148,8 @@ expect = {
     "bad_bytes": ("ok", 0, None, "\ufffd\x00\ufffd(\u20ac\x1bA\ufffd", 10000, 0),
     "bad_stderr": ("error", 1, None, "exited with code 1: \ufffd\x00\ufffd(", 10000, 0),
     "grandchild": ("ok", 0, None, None, 10000, 0),
+    # its escaped grandchild holds stdout: the call ends when the grace for its EOF runs out
+    "escape": ("ok", 0, None, None, 10000, grace),
     "fork_bomb": ("timeout", None, 15, "timed out after 2s", 2000, 2000),
     "missing": ("error", None, None,
                 "cannot run '/nonexistent/td-missing': no such file (/nonexistent/td-missing)",
@@ -170,9 +177,10 @@ if [b["tool_use_id"] for b in blocks] != list(expect) or [c["id"] for c in calls
 for b, c in zip(blocks, calls):
     i = b["tool_use_id"]
     status, code, sig, content, timeout, min_ms = expect[i]
-    if i == "grandchild":  # its pid
+    if i in ("grandchild", "escape"):  # its pid
         content = b["content"] if b["content"].strip().isdigit() else "<a pid>"
-        gpid = int(b["content"]) if b["content"].strip().isdigit() else 0
+        if i == "grandchild":
+            gpid = int(b["content"]) if b["content"].strip().isdigit() else 0
     got = (c["status"], c.get("exit_code"), c.get("signal"), b["content"])
     want = (status, code, sig, content)
     if got != want:

@@ -11,6 +11,9 @@
  *   say TEXT        write TEXT to stdout;  esay TEXT: to stderr
  *   ignore-term     ignore SIGTERM from now on
  *   grandchild MS   fork a grandchild that sleeps MS ms holding stdout/stderr, print its pid
+ *   escape MS       fork a grandchild that leaves the process group (setsid) and forks one
+ *                   more into a group of its own (setpgid), both sleeping MS ms holding
+ *                   stdout/stderr; print the grandchild's pid
  *   cat             copy stdin to stdout
  *   count-stdin     read stdin to EOF, print the byte count
  *   fds             print the open descriptors (from /proc/self/fd), space-separated
@@ -119,6 +122,22 @@ static void grandchild(long ms)
 	pid_t p = fork();
 
 	if (p == 0) {
+		msleep(ms);
+		_exit(0);
+	}
+	printf("%d\n", (int)p);
+	fflush(stdout);
+}
+
+/* A daemon-like escape from the call's process group: a group kill cannot reach either. */
+static void escape(long ms)
+{
+	pid_t p = fork();
+
+	if (p == 0) {
+		setsid();
+		if (fork() == 0)
+			setpgid(0, 0);
 		msleep(ms);
 		_exit(0);
 	}
@@ -280,6 +299,8 @@ static int act(char **argv, int i, int argc)
 		close(open(arg, O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
 	else if (!strcmp(a, "grandchild"))
 		grandchild(atol(arg));
+	else if (!strcmp(a, "escape"))
+		escape(atol(arg));
 	else if (!strcmp(a, "ignore-term"))
 		return sigaction(SIGTERM, &(struct sigaction){.sa_handler = SIG_IGN}, NULL), 0;
 	else if (!strcmp(a, "cat"))
