@@ -532,8 +532,9 @@ TD_API int td_event_json(const struct td_run *run, const struct td_event *event,
  * open) of the run as it goes: one track per concurrency slot ("slot 0", "slot 1", ... each
  * running attempt takes the lowest free slot), each attempt a slice named "TOOL ID" (with
  * " [STATUS]" when it failed) whose args hold level, attempt, status, exit code or signal and
- * the time it waited in the queue (not the id and tool again); each queue wait a slice named
- * after the call on a lane ("queue 0", ...) of a second process "queue"; retry backoffs
+ * the time it waited in the queue (not the id and tool again); a second process "queue" with
+ * a counter "queued" (calls waiting) and each wait as a slice named after the call on a lane
+ * ("queue 0" ... "queue 63"; a call queued while all 64 are taken has none); retry backoffs
  * ("backoff") and levels as async slices, levels with global instant markers too; calls that
  * never ran as instant events on the "not run" track.
  * out is borrowed (a stdio stream the caller opened for writing) and must stay open until

@@ -657,6 +657,69 @@ START_TEST(trace_of_cancelled_waits)
 }
 END_TEST
 
+/* 150 calls queued at once for one slot: 64 queue lanes at most, a wait slice for the calls
+ * that got one, and the queued counter for all, from 150 (or 149: the first may start in the
+ * same microsecond) down to 0 */
+START_TEST(trace_caps_queue_lanes)
+{
+	static const char graph[] = "version: 1\nconcurrency: 1\ntools:\n  e: {builtin: echo}\n";
+	struct td_diag d = {0};
+	struct td_run *run;
+	char *buf = NULL, id[16];
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	cJSON *doc, *evs, *e;
+	int i, lanes = 0, waits = 0, slices = 0, samples = 0;
+	double last_ts = -1, first = -1, value = -1;
+
+	ck_assert_int_eq(td_graph_load_buffer(graph, strlen(graph), "g.yaml", NULL, &G, &d), 0);
+	ck_assert_int_eq(td_batch_new(G, TD_DIALECT_ANTHROPIC, &B), 0);
+	for (i = 0; i < 150; i++) {
+		snprintf(id, sizeof(id), "c%d", i);
+		ck_assert_int_eq(td_batch_add(B, id, "e", NULL), i);
+	}
+	ck_assert_int_eq(td_plan_new(B, &P, &d), 0);
+	run = new_run(TD_SCHEDULE_LEVEL, NULL);
+	ck_assert_int_eq(td_run_trace(run, f), 0);
+	ck_assert_int_eq(td_run_wait(run), 0);
+	td_run_free(run);
+	ck_assert_int_eq(fclose(f), 0);
+	doc = cJSON_Parse(buf);
+	ck_assert_msg(doc != NULL, "trace is not JSON: %.300s", buf);
+	evs = cJSON_GetObjectItem(doc, "traceEvents");
+	cJSON_ArrayForEach(e, evs)
+	{
+		if (is(e, "ph", "M") && num(e, "pid") == 2 && is(e, "name", "thread_name"))
+			lanes++;
+		waits += is(e, "ph", "X") && num(e, "pid") == 2;
+		if (is(e, "ph", "X") && num(e, "pid") == 1) {
+			slices++;
+			ck_assert_double_ge(num(cJSON_GetObjectItem(e, "args"), "queued_us"), 0);
+		}
+		if (is(e, "ph", "C")) {
+			ck_assert(is(e, "name", "queued"));
+			ck_assert_double_gt(num(e, "ts"),
+			                    last_ts); /* one sample per time, in order */
+			last_ts = num(e, "ts");
+			value = num(cJSON_GetObjectItem(e, "args"), "calls");
+			if (first < 0)
+				first = value;
+			samples++;
+		}
+	}
+	ck_assert_int_eq(lanes, 64);
+	ck_assert_int_eq(waits, 64);
+	ck_assert_int_eq(slices, 150);
+	ck_assert_int_ge(samples, 2);
+	ck_assert_double_ge(first, 149);
+	ck_assert_double_eq(value, 0);
+	cJSON_Delete(doc);
+	free(buf);
+	td_diag_clear(&d);
+	teardown();
+}
+END_TEST
+
 /* ids that need escaping, and one longer than the room kept for an event's fixed parts */
 START_TEST(trace_escapes_ids)
 {
@@ -793,6 +856,7 @@ static Suite *observe_suite(void)
 	tcase_add_test(tc, trace_closed_when_freed_early);
 	tcase_add_test(tc, trace_of_cancelled_waits);
 	tcase_add_test(tc, trace_escapes_ids);
+	tcase_add_test(tc, trace_caps_queue_lanes);
 	tcase_add_test(tc, trace_and_observe_out_of_memory);
 	tcase_add_test(tc, dot_and_mermaid);
 	suite_add_tcase(s, tc);

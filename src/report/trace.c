@@ -8,16 +8,20 @@
  *  - process 1 "tooldag run", tid 1 + k is "slot k": each attempt is a complete ("X") slice
  *    on the lowest slot free when it started, so the slots show the concurrency actually
  *    used. Slots are ours, not the scheduler's: it has no such notion.
- *  - process 2 "queue", tid 1 + k is "queue k": each wait between CALL_QUEUED and the start
- *    (or the end, for a call cancelled while it waited) is a complete slice named after the
- *    call, on a lane free when it was queued, so queue time and run time never share a track.
- *    Waits overlap by the thousand (a level's calls are queued at once): as async b/e pairs
- *    they took two events each, as lanes they take one, plus one name per lane ever used.
+ *  - process 2 "queue": a counter "queued" (calls waiting for a slot, a tool limit or a rate
+ *    token; one sample per timestamp at which it changed), and tid 1 + k "queue k": each wait
+ *    between CALL_QUEUED and the start (or the end, for a call cancelled while it waited) is
+ *    a complete slice named after the call, on a lane free when it was queued, so queue time
+ *    and run time never share a track. At most TRACE_LANES lanes: a level queues all its
+ *    calls at once, and ten thousand lanes are neither readable nor cheap (two fifths of the
+ *    file and of the writer's instructions on a 100,000-call run in levels of 10,000); a call
+ *    queued while every lane is taken has no wait slice: its wait is in the counter and in its
+ *    run slice's queued_us.
  *  - process 1, tid 0 "not run": a level is an async slice "level K" (cat "level") plus a
  *    global instant marker when it starts; a retry's backoff an async slice "backoff"; calls
  *    that never ran are instants, cat "not_run".
  * Formatting is by hand (jsonw.h) into one buffer flushed in TRACE_FLUSH writes: a
- * 100,000-call run writes ~200,000 events, and a builtin call costs the scheduler about half a
+ * 100,000-call run writes ~120,000 events, and a builtin call costs the scheduler about half a
  * microsecond, so every byte and branch per event shows (bench/README.md, "Observers").
  */
 #include <string.h>
@@ -26,7 +30,9 @@
 #include "run/run.h"
 
 #define TRACE_FLUSH (256u * 1024)
+#define TRACE_LANES 64u /* queue lanes at most */
 #define NO_TRACK    UINT32_MAX
+#define NO_LANE     (UINT32_MAX - 1) /* queued, but every lane was taken */
 
 /* tracks of one kind; free[] holds at most n entries, never more than calls exist */
 struct tracks {
@@ -44,6 +50,10 @@ struct trace {
 	uint32_t *track;     /* [ncalls]: its lane while queued, its slot while running */
 	struct tracks slots; /* a min-heap: lowest free first */
 	struct tracks lanes; /* a stack: any free lane will do, and a stack costs O(1) */
+	/* the "queued" counter: its value, and the time of a change not written yet */
+	uint32_t nqueued;
+	int count_pending;
+	int64_t count_ts;
 };
 
 /* ---- output ---- */
@@ -59,8 +69,8 @@ static void flush(struct trace *t)
 /* Opens one event: separator and fixed prefix (phase, pid), tid, ts, with room for its fixed
  * parts and `strings` bytes of strings; the cursor, or NULL when out of memory (the event is
  * left out). Every event but the header's first starts with ",\n". */
-static char *begin(struct trace *t, const char *prefix, size_t plen, uint32_t tid, int64_t ts,
-                   size_t strings)
+static inline __attribute__((always_inline)) char *
+begin(struct trace *t, const char *prefix, size_t plen, uint32_t tid, int64_t ts, size_t strings)
 {
 	char *p;
 
@@ -193,6 +203,32 @@ static void level_marker(struct trace *t, const struct td_event *ev)
 	jw_close(&t->b, JW_LIT(p, "}"));
 }
 
+/* The counter's sample at t->count_ts. */
+static void counter_sample(struct trace *t)
+{
+	char *p = BEGIN(t, "C", 2, 0, t->count_ts, 0);
+
+	t->count_pending = 0;
+	if (!p)
+		return;
+	p = JW_LIT(p, ",\"name\":\"queued\",\"args\":{\"calls\":");
+	p = jw_u64(p, t->nqueued);
+	jw_close(&t->b, JW_LIT(p, "}}"));
+}
+
+/* The queued counter goes up or down at ts: one sample per timestamp, written when a later one
+ * comes (an attempt's start may be read a little before the latest event: it counts at the
+ * latest time, so samples stay in order). */
+static void count(struct trace *t, int64_t ts, int up)
+{
+	if (t->count_pending && ts > t->count_ts)
+		counter_sample(t);
+	if (!t->count_pending || ts > t->count_ts)
+		t->count_ts = ts;
+	t->count_pending = 1;
+	t->nqueued = up ? t->nqueued + 1 : t->nqueued - 1;
+}
+
 static void queued(struct trace *t, const struct td_run *r, const struct td_event *ev)
 {
 	uint32_t c = ev->call, lane;
@@ -202,20 +238,30 @@ static void queued(struct trace *t, const struct td_run *r, const struct td_even
 	if (ev->attempt)
 		backoff_slice(t, r, c, t->when[c], ev->time_us);
 	t->when[c] = ev->time_us;
+	count(t, ev->time_us, 1);
+	if (!t->lanes.nfree && t->lanes.n == TRACE_LANES) {
+		t->track[c] = NO_LANE;
+		return;
+	}
 	lane = t->track[c] = lane_take(&t->lanes, &fresh);
 	if (fresh)
 		NAME_TRACK(t, 2, "queue", lane);
 }
 
-/* The wait of call c, queued at t->when[c], until `end`: a slice on its lane, named after it. */
-static void wait_slice(struct trace *t, const struct td_run *r, uint32_t c, int64_t end)
+/* The wait of call c, queued at t->when[c], ends at `end`: the counter goes down, and a call
+ * with a lane gets its slice there, named after it. */
+static void wait_ends(struct trace *t, const struct td_run *r, uint32_t c, int64_t end)
 {
 	const char *id = r->batch->calls[c].id;
-	uint32_t lane = t->track[c], len = td__observe_lens(r, c).id;
+	uint32_t lane = t->track[c], len;
 	char *p;
 
-	lane_give(&t->lanes, lane);
+	count(t, end, 0);
 	t->track[c] = NO_TRACK;
+	if (lane == NO_LANE)
+		return;
+	lane_give(&t->lanes, lane);
+	len = td__observe_lens(r, c).id;
 	p = BEGIN(t, "X", 2, lane + 1, t->when[c], jw_room_for(id, len));
 	if (!p)
 		return;
@@ -231,7 +277,7 @@ static void started(struct trace *t, const struct td_run *r, const struct td_eve
 	uint32_t c = ev->call, s;
 	int fresh;
 
-	wait_slice(t, r, c, ev->time_us);
+	wait_ends(t, r, c, ev->time_us);
 	t->when[c] = ev->time_us - t->when[c];
 	s = t->track[c] = slot_take(&t->slots, &fresh);
 	if (fresh)
@@ -336,7 +382,7 @@ static void call_finished(struct trace *t, const struct td_run *r, const struct 
 	char *p;
 
 	if (t->track[ev->call] != NO_TRACK) /* cancelled while it waited */
-		wait_slice(t, r, ev->call, ev->time_us);
+		wait_ends(t, r, ev->call, ev->time_us);
 	if (ev->attempt)
 		return;
 	lens = td__observe_lens(r, ev->call);
@@ -359,6 +405,8 @@ static void close_doc(struct trace *t)
 	if (t->closed)
 		return;
 	t->closed = 1;
+	if (t->count_pending)
+		counter_sample(t);
 	td__buf_puts(&t->b, "\n],\"displayTimeUnit\":\"ms\"}\n");
 	flush(t);
 	fflush(t->out);
@@ -460,7 +508,7 @@ int td_run_trace(struct td_run *run, FILE *out)
 	t->when = td__calloc(n, sizeof(*t->when));
 	t->track = td__malloc(n * sizeof(*t->track));
 	t->slots.free = td__calloc(n, sizeof(*t->slots.free));
-	t->lanes.free = td__calloc(n, sizeof(*t->lanes.free));
+	t->lanes.free = td__calloc(TRACE_LANES, sizeof(*t->lanes.free));
 	err = t->when && t->track && t->slots.free && t->lanes.free
 	          ? td__run_observe(run, on_event, trace_free, t)
 	          : TD_ENOMEM;

@@ -199,6 +199,11 @@ for e in q:
 for tid in lanes:
     s = sorted((e["ts"], e["ts"] + e["dur"]) for e in q if e["tid"] == tid)
     assert all(a[1] <= b[0] for a, b in zip(s, s[1:])), (tid, s)
+# the queued counter: samples in time order, none left waiting at the end
+cs = [e for e in evs if e["ph"] == "C"]
+assert cs and all(e["name"] == "queued" and e["pid"] == 2 for e in cs), cs
+assert [e["ts"] for e in cs] == sorted({e["ts"] for e in cs}) and cs[-1]["args"]["calls"] == 0, cs
+assert max(e["args"]["calls"] for e in cs) >= 2, cs
 # level boundaries: a global marker and an async slice per level
 marks = [e["name"] for e in evs if e["ph"] == "i" and e.get("s") == "g"]
 assert marks == ["level 0", "level 1"], marks
