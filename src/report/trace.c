@@ -47,7 +47,7 @@ struct trace {
 	/* [ncalls]: when queued; while it runs, how long it waited; after a failed attempt, when
 	 * that attempt ended (where a backoff starts) */
 	int64_t *when;
-	uint32_t *track;     /* [ncalls]: its lane while queued, its slot while running */
+	uint32_t *track; /* [ncalls]: its lane (or NO_LANE) while queued, its slot while running */
 	struct tracks slots; /* a min-heap: lowest free first */
 	struct tracks lanes; /* a stack: any free lane will do, and a stack costs O(1) */
 	/* the "queued" counter: its value, and the time of a change not written yet */
