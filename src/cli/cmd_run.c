@@ -371,7 +371,8 @@ int cmd_run(int argc, char **argv)
 		r = run_plan(&job, &a, sfd);
 		close(sfd);
 	}
-	if (strays && (killed = strays_kill()) && !a.quiet)
+	/* stderr is JSON lines with --progress=json */
+	if (strays && (killed = strays_kill()) && !a.quiet && a.progress != PROGRESS_JSON)
 		cli_error("killed %u process%s that tools left running outside their call's "
 		          "process group",
 		          killed, killed == 1 ? "" : "es");

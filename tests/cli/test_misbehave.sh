@@ -217,6 +217,31 @@ T_COUNT=$((T_COUNT + 1))
 [ -z "$left" ] || t_fail "processes left running: $(echo $left) ($(for p in $left; do tr '\0' ' ' </proc/$p/cmdline; echo; done))"
 for p in $left; do kill -9 "$p" 2>/dev/null; done
 
+# the escape alone (its stdout closed first, so the call ends at once): killed with -q and with
+# --progress=json too, where stderr stays empty / JSON lines only
+cat >"$D/esc.yaml" <<EOF
+version: 1
+tools:
+  escape: {run: ["$CHILD", close, "1", close, "2", escape, "60000", exit, "0"], env: {TD_MISBEHAVE: "$TOKEN-esc"}}
+calls:
+  - {id: x1, tool: escape, input: {}}
+EOF
+t_run run -q "$D/esc.yaml"
+t_exit 0
+t_err_empty
+left=$(leftovers "$TOKEN-esc")
+T_COUNT=$((T_COUNT + 1))
+[ -z "$left" ] || t_fail "-q: processes left running: $(echo $left)"
+t_run run --progress=json "$D/esc.yaml"
+t_exit 0
+T_COUNT=$((T_COUNT + 1))
+python3 -c 'import json, sys; [json.loads(l) for l in open(sys.argv[1])]' "$T_TMP/err" ||
+	t_fail "--progress=json: stderr is not JSON lines"
+left=$(leftovers "$TOKEN-esc")
+T_COUNT=$((T_COUNT + 1))
+[ -z "$left" ] || t_fail "--progress=json: processes left running: $(echo $left)"
+for p in $left; do kill -9 "$p" 2>/dev/null; done
+
 # invalid UTF-8 and NUL bytes in the other dialects: valid JSON, the same text
 printf '[{"id":"c1","type":"function","function":{"name":"bad_bytes","arguments":"{}"}}]' >"$D/o.json"
 printf '[{"type":"function_call","call_id":"c1","name":"bad_bytes","arguments":"{}"}]' >"$D/r.json"
