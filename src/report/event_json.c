@@ -27,20 +27,13 @@ static const struct {
 static char *put_exit(char *p, const struct td_event *ev)
 {
 	if (ev->signal) {
-		const char *name = sigabbrev_np(ev->signal);
-
 		p = JW_LIT(p, ",\"signal\":");
 		p = jw_i64(p, ev->signal);
-		p = JW_LIT(p, ",\"signal_name\":\"SIG");
-		name = name ? name : "?";
-		p = jw_raw(p, name, strlen(name)); /* a short plain word from libc */
+		p = JW_LIT(p, ",\"signal_name\":\"");
+		p = jw_signame(p, ev->signal);
 		return JW_LIT(p, "\"");
 	}
-	if (ev->exit_code >= 0) {
-		p = JW_LIT(p, ",\"exit_code\":");
-		p = jw_i64(p, ev->exit_code);
-	}
-	return p;
+	return jw_exit_code(p, ev->exit_code);
 }
 
 static char *put_call(char *p, const struct td_run *r, const struct td_event *ev,

@@ -181,6 +181,25 @@ static inline char *jw_call_fields(char *p, const struct td__call *call, struct 
 	return jw_u64(p, level);
 }
 
+/* SIGNAME ("SIGTERM"; "SIG?" for a number libc cannot name), unquoted */
+static inline char *jw_signame(char *p, int sig)
+{
+	const char *name = sigabbrev_np(sig);
+
+	name = name ? name : "?";
+	p = JW_LIT(p, "SIG");
+	return jw_raw(p, name, strlen(name)); /* a short plain word from libc */
+}
+
+/* ,"exit_code":N when the event has one */
+static inline char *jw_exit_code(char *p, int code)
+{
+	if (code < 0)
+		return p;
+	p = JW_LIT(p, ",\"exit_code\":");
+	return jw_i64(p, code);
+}
+
 /* ,"status":"NAME" */
 static inline char *jw_status(char *p, enum td_status s)
 {

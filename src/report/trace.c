@@ -303,18 +303,11 @@ static char *put_outcome(char *p, const struct td_event *ev)
 {
 	p = jw_status(p, ev->status);
 	if (ev->signal) {
-		const char *name = sigabbrev_np(ev->signal);
-
-		name = name ? name : "?";
-		p = JW_LIT(p, ",\"signal\":\"SIG");
-		p = jw_raw(p, name, strlen(name)); /* a short plain word from libc */
+		p = JW_LIT(p, ",\"signal\":\"");
+		p = jw_signame(p, ev->signal);
 		return JW_LIT(p, "\"");
 	}
-	if (ev->exit_code >= 0) {
-		p = JW_LIT(p, ",\"exit_code\":");
-		p = jw_i64(p, ev->exit_code);
-	}
-	return p;
+	return jw_exit_code(p, ev->exit_code);
 }
 
 /* chrome://tracing's reserved colour names (Perfetto colours by name and ignores them); an
