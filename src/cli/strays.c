@@ -99,8 +99,8 @@ unsigned strays_kill(void)
 		for (i = 0; i < n; i++) {
 			if (!live[i])
 				continue;
-			kill(-pids[i],
-			     SIGKILL); /* its group, when it leads one (ESRCH otherwise) */
+			/* its group too, when it leads one (ESRCH otherwise) */
+			kill(-pids[i], SIGKILL);
 			kill(pids[i], SIGKILL);
 			killed++;
 		}
