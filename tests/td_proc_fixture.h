@@ -10,9 +10,13 @@
 
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "td_test_fixture.h"
 
@@ -34,6 +38,20 @@ static void teardown(void)
 	td_run_free(R);
 	R = NULL;
 	fx_free(&F);
+}
+
+/* Writes the string `data` to HELPERS/name with `mode` (tools the tests make to fail their
+ * exec); its path into path[size]. */
+static void helper_file(char *path, size_t size, const char *name, const char *data, mode_t mode)
+{
+	size_t len = strlen(data);
+	int fd;
+
+	snprintf(path, size, "%s/%s", HELPERS, name);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, data, len), (ssize_t)len);
+	close(fd);
 }
 
 /* A run tool `name` executing td_child with the given actions. */

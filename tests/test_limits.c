@@ -460,17 +460,12 @@ END_TEST
 START_TEST(clone_path_exec_errors)
 {
 	char path[4200], want[8500];
-	int t, fd;
+	int t;
 
-	snprintf(path, sizeof(path), "%s/td_garbage_limits.bin", HELPERS);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(write(fd,
-	                       "\x7f"
-	                       "ELF garbage",
-	                       12),
-	                 12);
-	close(fd);
+	helper_file(path, sizeof(path), "td_garbage_limits.bin",
+	            "\x7f"
+	            "ELF garbage",
+	            0755);
 	t = fx_tool(&F, "garbage", TD_KIND_RUN);
 	fx_argv(&F, t, (const char *[]){"./td_garbage_limits.bin", NULL});
 	limit(t, TD_RL_NOFILE, 64);

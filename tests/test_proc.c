@@ -307,22 +307,13 @@ END_TEST
 START_TEST(exec_failures_are_distinct)
 {
 	char path[4200];
-	int t, fd;
+	int t;
 
-	snprintf(path, sizeof(path), "%s/td_noexec.sh", HELPERS);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(write(fd, "#!/bin/sh\n", 10), 10);
-	close(fd);
-	snprintf(path, sizeof(path), "%s/td_garbage.bin", HELPERS);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(write(fd,
-	                       "\x7f"
-	                       "ELF garbage",
-	                       12),
-	                 12);
-	close(fd);
+	helper_file(path, sizeof(path), "td_noexec.sh", "#!/bin/sh\n", 0644);
+	helper_file(path, sizeof(path), "td_garbage.bin",
+	            "\x7f"
+	            "ELF garbage",
+	            0755);
 	t = fx_tool(&F, "nf", TD_KIND_RUN);
 	fx_argv(&F, t, (const char *[]){"td-no-such-program-xyz", NULL});
 	t = fx_tool(&F, "nf2", TD_KIND_RUN);
