@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_median.h"
 #include "tooldag.h"
 
 enum { NONE, NOOP, COUNT, JSON, TRACE, NVAR };
@@ -149,19 +150,6 @@ static void one(const struct td_plan *p, const struct td_run_opts *o, int var, c
 	td_run_free(run);
 	if (tf && fclose(tf) != 0)
 		die("writing the trace", -5);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 int main(int argc, char **argv)

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <yaml.h>
 
+#include "bench_median.h"
 #include "tooldag.h"
 
 #define MAX_ROUNDS 101
@@ -87,19 +88,6 @@ static int load(const char *buf, size_t len, const char *path)
 	td_diag_clear(&diag);
 	td_graph_free(g);
 	return r;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 int main(int argc, char **argv)
