@@ -115,24 +115,15 @@ static inline int fx_call_err(struct fx *f, const char *id, const char *tool, co
                               const char *error)
 {
 	struct td__call *c = &f->b.calls[f->b.ncalls];
-	size_t idn = strlen(id) + 1, inn, errn = error ? strlen(error) + 1 : 0;
-	char *s;
+	size_t len;
 
-	/* the batch's layout: "id\0input\0error\0", an input of "{}" not stored */
+	/* the batch's layout (td__call_pack), an input of "{}" not stored */
 	if (!input || !strcmp(input, "{}"))
 		input = NULL;
-	inn = input ? strlen(input) + 1 : 0;
-	s = malloc(idn + inn + errn);
-	memcpy(s, id, idn);
-	if (input)
-		memcpy(s + idn, input, inn);
-	if (error)
-		memcpy(s + idn + inn, error, errn);
-	c->id = s;
+	len = input ? strlen(input) : 0;
+	td__call_pack(c, malloc(td__call_bytes(id, input, len, error)), id, input, len, error);
 	c->name = strdup(tool);
 	c->tool = fx_find_tool(f, tool);
-	c->input_len = input ? (unsigned)(inn - 1) : 2;
-	c->has_error = error != NULL;
 	return (int)f->b.ncalls++;
 }
 

@@ -123,27 +123,15 @@ static int id_insert(struct td_batch *b, uint32_t idx)
 	return 0;
 }
 
-/*
- * Stores "id\0input\0error\0" in one arena string and points c->id at it (see struct
- * td__call): the common empty input is not stored, nor an absent error.
- */
+/* Stores the call's strings in one arena block (td__call_pack(); see struct td__call). */
 static int store_strings(struct td_batch *b, struct td__call *c, const char *id, const char *input,
                          size_t input_len, const char *error)
 {
-	size_t idn = strlen(id) + 1, inn = input ? input_len + 1 : 0;
-	size_t errn = error ? strlen(error) + 1 : 0;
-	char *s = td__arena_bytes(&b->arena, idn + inn + errn);
+	char *s = td__arena_bytes(&b->arena, td__call_bytes(id, input, input_len, error));
 
 	if (!s)
 		return TD_ENOMEM;
-	memcpy(s, id, idn);
-	if (input)
-		memcpy(s + idn, input, inn);
-	if (error)
-		memcpy(s + idn + inn, error, errn);
-	c->id = s;
-	c->input_len = input ? (unsigned)input_len : 2;
-	c->has_error = error != NULL;
+	td__call_pack(c, s, id, input, input_len, error);
 	return 0;
 }
 

@@ -30,6 +30,30 @@ struct td__call {
 /* Longest input a call holds (td__batch_add_call refuses longer ones with TD_ETOOBIG). */
 #define TD__CALL_INPUT_MAX 0x7fffffffu
 
+/* A call's strings in one block, "id\0input\0error\0": input NULL when it is "{}" (not
+ * stored; input_len bytes otherwise, NUL-terminated), error NULL when there is none. The
+ * block takes td__call_bytes(); td__call_pack() fills it and points c at it. */
+static inline size_t td__call_bytes(const char *id, const char *input, size_t input_len,
+                                    const char *error)
+{
+	return strlen(id) + 1 + (input ? input_len + 1 : 0) + (error ? strlen(error) + 1 : 0);
+}
+
+static inline void td__call_pack(struct td__call *c, char *s, const char *id, const char *input,
+                                 size_t input_len, const char *error)
+{
+	size_t idn = strlen(id) + 1, inn = input ? input_len + 1 : 0;
+
+	memcpy(s, id, idn);
+	if (input)
+		memcpy(s + idn, input, inn);
+	if (error)
+		memcpy(s + idn + inn, error, strlen(error) + 1);
+	c->id = s;
+	c->input_len = input ? (unsigned)input_len : 2;
+	c->has_error = error != NULL;
+}
+
 /* The input as compact JSON text, NUL-terminated ("{}" when absent or invalid). */
 static inline const char *td__call_input(const struct td__call *c)
 {
