@@ -224,7 +224,7 @@ static int any_error(const struct td_run *run, size_t n)
 	return 0;
 }
 
-/* The trace file, opened without truncating it: a 100,000-call trace is ~23 MB, and truncating
+/* The trace file, opened without truncating it: a 100,000-call trace is ~15 MB, and truncating
  * the last run's file frees all of its pages inside the run (10 ms here on ext4, which also
  * forces the new file's writeback on close), while overwriting them costs a copy. watch_end()
  * cuts the file to what this run wrote. Unbuffered: the writer hands over 256 KiB blocks. */
