@@ -129,18 +129,43 @@ static void grandchild(long ms)
 	fflush(stdout);
 }
 
-/* A daemon-like escape from the call's process group: a group kill cannot reach either. */
+/*
+ * A daemon-like escape from the call's process group: a group kill cannot reach either. Both
+ * report on a pipe once they have left, and this waits for that: otherwise, on a busy machine,
+ * it could exit (and the executor kill the call's group) before they ran at all.
+ */
 static void escape(long ms)
 {
-	pid_t p = fork();
+	int fd[2];
+	char ok[2];
+	pid_t p;
 
+	if (pipe(fd) < 0 || (p = fork()) < 0) {
+		perror("td_child: escape");
+		_exit(2);
+	}
 	if (p == 0) {
-		setsid();
-		if (fork() == 0)
-			setpgid(0, 0);
+		close(fd[0]);
+		if (setsid() < 0 || write(fd[1], "s", 1) != 1)
+			_exit(2);
+		p = fork();
+		if (p == 0 && (setpgid(0, 0) < 0 || write(fd[1], "g", 1) != 1))
+			_exit(2);
+		close(fd[1]);
 		msleep(ms);
 		_exit(0);
 	}
+	close(fd[1]);
+	for (size_t got = 0; got < sizeof(ok);) {
+		ssize_t n = read(fd[0], ok + got, sizeof(ok) - got);
+
+		if (n <= 0) {
+			fprintf(stderr, "td_child: escape: a descendant did not leave the group\n");
+			_exit(2);
+		}
+		got += (size_t)n;
+	}
+	close(fd[0]);
 	printf("%d\n", (int)p);
 	fflush(stdout);
 }
