@@ -305,7 +305,8 @@ START_TEST(scalar_types)
 	    "      type: object\n"
 	    "      enum: [1, \"1\", true, False, null, ~, '', 1.5, -2, 0x10, 0o17, 1e3, yes, on,"
 	    " .inf, 012, !!str 5, 'true', \"null\"]\n"
-	    "      x:\n"
+	    "      x: null\n"
+	    "      y: ''\n"
 	    "      multi: |\n"
 	    "        line one\n"
 	    "        line two\n");
@@ -316,6 +317,7 @@ START_TEST(scalar_types)
 	                    "\".inf\",12,\"5\",\"true\",\"null\"]");
 	free(s);
 	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(tool(g, "a")->schema, "x")));
+	ck_assert_str_eq(cJSON_GetObjectItem(tool(g, "a")->schema, "y")->valuestring, "");
 	ck_assert_str_eq(cJSON_GetObjectItem(tool(g, "a")->schema, "multi")->valuestring,
 	                 "line one\nline two\n");
 	td_graph_free(g);
@@ -795,6 +797,20 @@ static const struct bad_case {
      "g.yaml:3:35: 'description' must be a string, got a mapping"},
     {"version: 1\ntools:\n  x: {builtin: echo, input_schema: object}\n", TD_EGRAPH,
      "g.yaml:3:36: 'input_schema' must be a mapping (a JSON Schema), got 'object'"},
+    /* a value left out: the comma ended the description (the key is where it points) */
+    {"version: 1\ntools:\n  x:\n    builtin: echo\n    input_schema:\n      properties:\n"
+     "        date: {type: string, description: day, YYYY-MM-DD}\n",
+     TD_EGRAPH,
+     "g.yaml:7:48: tool 'x': 'YYYY-MM-DD' in input_schema has no value (a comma ends a value "
+     "inside {...}: quote text that holds one; write null for null)"},
+    {"version: 1\ntools:\n  x:\n    builtin: echo\n    input_schema:\n      type: object\n"
+     "      title:\n",
+     TD_EGRAPH, "g.yaml:7:7: tool 'x': 'title' in input_schema has no value (a comma ends a value "
+     "inside {...}: quote text that holds one; write null for null)"},
+    {"version: 1\ntools:\n  x:\n    builtin: echo\n    input_schema:\n"
+     "      oneOf: [{type: string}, {const: 1, default}]\n",
+     TD_EGRAPH, "g.yaml:6:42: tool 'x': 'default' in input_schema has no value (a comma ends a value "
+     "inside {...}: quote text that holds one; write null for null)"},
     /* dependencies */
     {"version: 1\ntools:\n  fetch_weather: {run: [w]}\n"
      "  lookup_pollen: {run: [p], depends_on: [fetch_wether]}\n",

@@ -381,9 +381,39 @@ static void key_description(struct td__loader *L, struct tool_ctx *c, uint32_t k
 	c->t->description = dup_text(L, s);
 }
 
+/*
+ * The first key in a schema whose value was left out ("x:", or "c" in "{a: b, c}"), or
+ * TD__YNONE. That is a slip of YAML, hardly ever meant: in a flow mapping a comma ends a
+ * plain value, so `{description: departure day, YYYY-MM-DD}` is a description and a keyword
+ * "YYYY-MM-DD" that JSON Schema ignores and the model is sent. `null` says null on purpose.
+ * The tree was converted under the alias budget already, so this walk is bounded by it too.
+ */
+static uint32_t schema_blank(const struct td__loader *L, uint32_t n)
+{
+	const struct td__ynode *y = NODE(L, n);
+	uint32_t k, v, found;
+
+	if (y->type == TD_Y_SEQ) {
+		for (k = 0; k < y->len; k++)
+			if ((found = schema_blank(L, KID(L, n, k))) != TD__YNONE)
+				return found;
+	} else if (y->type == TD_Y_MAP) {
+		for (k = 0; k < PAIRS(L, n); k++) {
+			v = KID(L, n, 2 * k + 1);
+			if (NODE(L, v)->type == TD_Y_NULL && NODE(L, v)->len == 0 &&
+			    !NODE(L, v)->stand_in)
+				return KID(L, n, 2 * k);
+			if ((found = schema_blank(L, v)) != TD__YNONE)
+				return found;
+		}
+	}
+	return TD__YNONE;
+}
+
 static void key_input_schema(struct td__loader *L, struct tool_ctx *c, uint32_t key, uint32_t val)
 {
 	char err[256] = "";
+	uint32_t blank;
 
 	if (NODE(L, val)->type != TD_Y_MAP) {
 		bad_value(L, key, val, "a mapping (a JSON Schema)");
@@ -392,6 +422,13 @@ static void key_input_schema(struct td__loader *L, struct tool_ctx *c, uint32_t 
 	c->t->schema = schema_json(L, val); /* the arena's: nothing to free (key given once) */
 	if (!c->t->schema)
 		return;
+	if ((blank = schema_blank(L, val)) != TD__YNONE) {
+		td__load_error(L, blank,
+		               "tool '%s': '%s' in input_schema has no value (a comma ends a value "
+		               "inside {...}: quote text that holds one; write null for null)",
+		               c->t->name, key_text(L, blank));
+		return;
+	}
 	if (td__schema_check(c->t->schema, err, sizeof(err)) == 0)
 		return;
 	/* the checker may already say where: "input_schema.type: unknown type ..." */
