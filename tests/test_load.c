@@ -805,11 +805,13 @@ static const struct bad_case {
      "inside {...}: quote text that holds one; write null for null)"},
     {"version: 1\ntools:\n  x:\n    builtin: echo\n    input_schema:\n      type: object\n"
      "      title:\n",
-     TD_EGRAPH, "g.yaml:7:7: tool 'x': 'title' in input_schema has no value (a comma ends a value "
+     TD_EGRAPH,
+     "g.yaml:7:7: tool 'x': 'title' in input_schema has no value (a comma ends a value "
      "inside {...}: quote text that holds one; write null for null)"},
     {"version: 1\ntools:\n  x:\n    builtin: echo\n    input_schema:\n"
      "      oneOf: [{type: string}, {const: 1, default}]\n",
-     TD_EGRAPH, "g.yaml:6:42: tool 'x': 'default' in input_schema has no value (a comma ends a value "
+     TD_EGRAPH,
+     "g.yaml:6:42: tool 'x': 'default' in input_schema has no value (a comma ends a value "
      "inside {...}: quote text that holds one; write null for null)"},
     /* dependencies */
     {"version: 1\ntools:\n  fetch_weather: {run: [w]}\n"

@@ -205,6 +205,13 @@ START_TEST(check_schema)
 	                 "input_schema.type: unknown type 'zzzzzzzz'");
 	ck_assert_str_eq(chk("{\"type\":5}"),
 	                 "input_schema.type: must be a type name or a list of them");
+	ck_assert_str_eq(
+	    chk("{\"properties\":{\"x\":{\"type\":[\"string\",null]}}}"),
+	    "input_schema.properties.x.type: holds a null value, not the type name (in "
+	    "YAML, quote it: 'null')");
+	ck_assert_str_eq(chk("{\"type\":null}"),
+	                 "input_schema.type: holds a null value, not the type name (in YAML, quote "
+	                 "it: 'null')");
 	ck_assert_str_eq(chk("{\"required\":\"a\"}"),
 	                 "input_schema.required: must be a list of property names");
 	ck_assert_str_eq(chk("{\"required\":[1]}"),

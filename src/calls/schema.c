@@ -468,6 +468,10 @@ static int check_type_name(struct vctx *v, const cJSON *t)
 	const char *near;
 	size_t i;
 
+	/* `type: [string, null]` in YAML: the usual nullable idiom, but null there is a value */
+	if (cJSON_IsNull(t))
+		return bad(v, "type",
+		           "holds a null value, not the type name (in YAML, quote it: 'null')");
 	if (!cJSON_IsString(t))
 		return bad(v, "type", "must be a type name or a list of them");
 	for (i = 0; i < TD__ARRAY_SIZE(type_names); i++)
