@@ -327,8 +327,23 @@ START_TEST(exec_failures_are_distinct)
 	t = fx_tool(&F, "garbage", TD_KIND_RUN);
 	fx_argv(&F, t, (const char *[]){"./td_garbage.bin", NULL});
 	fx_call(&F, "c3", "garbage", NULL);
+	/* the working directory, not the program, is what is missing (posix_spawn reports both
+	 * failures alike) */
+	t = fx_tool(&F, "nodir", TD_KIND_RUN);
+	fx_argv(&F, t, (const char *[]){"/bin/true", NULL});
+	F.g.tools[t].cwd = strdup("/nonexistent-td-dir");
+	fx_call(&F, "c4", "nodir", NULL);
+	t = fx_tool(&F, "notdir", TD_KIND_RUN);
+	fx_argv(&F, t, (const char *[]){"/bin/true", NULL});
+	F.g.tools[t].cwd = strdup("/etc/passwd");
+	fx_call(&F, "c5", "notdir", NULL);
 	run(0, 0);
 	ck_assert_str_eq(result(3).content, "cannot run './td_garbage.bin': Exec format error");
+	ck_assert_str_eq(result(4).content, "cannot run '/bin/true': cannot change to its cwd "
+	                                    "'/nonexistent-td-dir': No such file or directory");
+	ck_assert_str_eq(result(5).content,
+	                 "cannot run '/bin/true': cannot change to its cwd '/etc/passwd': Not a "
+	                 "directory");
 	ck_assert_str_eq(result(0).content,
 	                 "cannot run 'td-no-such-program-xyz': program not found in PATH");
 	snprintf(path, sizeof(path), "cannot run './missing-tool': no such file (%s/missing-tool)",

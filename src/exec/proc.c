@@ -658,14 +658,17 @@ static void format_size(uint64_t n, char *buf, size_t len)
 		snprintf(buf, len, "%llu bytes", (unsigned long long)n);
 }
 
-static int spawn_error(struct td__job *job, const char *argv0, const char *path, int err,
-                       enum td__spawn_step step)
+static int spawn_error(struct td__job *job, const char *argv0, const char *path, const char *cwd,
+                       int err, enum td__spawn_step step)
 {
 	uint64_t mem = job->tool->lim.rlimit[TD_RL_MEMORY];
 	char msg[1024], size[32];
 
 	format_size(mem, size, sizeof(size));
-	if (step == TD_SPAWN_LIMIT)
+	if (step == TD_SPAWN_CWD)
+		snprintf(msg, sizeof(msg), "cannot run '%s': cannot change to its cwd '%s': %s",
+		         argv0, cwd ? cwd : "", strerror(-err));
+	else if (step == TD_SPAWN_LIMIT)
 		snprintf(msg, sizeof(msg), "cannot run '%s': cannot set its limits: %s", argv0,
 		         strerror(-err));
 	else if (err == -ENOMEM && mem)
@@ -792,7 +795,7 @@ static int proc_start(struct td__backend *be, struct td__job *job)
 	if (!tc)
 		return TD_ENOMEM;
 	if (tc->err)
-		return spawn_error(job, argv0, tc->path, tc->err, TD_SPAWN_EXEC);
+		return spawn_error(job, argv0, tc->path, tc->cwd, tc->err, TD_SPAWN_EXEC);
 	if (!(pj = pjob_get(pb)))
 		return TD_ENOMEM;
 	init_job(pj, job, be);
@@ -809,8 +812,8 @@ static int proc_start(struct td__backend *be, struct td__job *job)
 		job->priv = NULL;
 		pjob_put(pb, pj);
 		if (r == -ENOENT || r == -EACCES || r == -ENOEXEC || r == -ENOTDIR ||
-		    step == TD_SPAWN_LIMIT || (r == -ENOMEM && job->tool->lim.rlimit[TD_RL_MEMORY]))
-			return spawn_error(job, argv0, tc->path, r, step);
+		    step != TD_SPAWN_EXEC || (r == -ENOMEM && job->tool->lim.rlimit[TD_RL_MEMORY]))
+			return spawn_error(job, argv0, tc->path, tc->cwd, r, step);
 		return r;
 	}
 	r = watch(pj);

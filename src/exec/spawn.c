@@ -15,7 +15,9 @@
 #include <sched.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdbool.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -151,8 +153,10 @@ TD_CHILD_CODE static int child_main(void *arg)
 	/* phase 2: descriptors, working directory, own group */
 	if (move_fd(s->fd[0], 0) < 0 || move_fd(s->fd[1], 1) < 0 || move_fd(s->fd[2], 2) < 0)
 		goto fail;
+	c->step = TD_SPAWN_CWD;
 	if (s->cwd && chdir(s->cwd) < 0)
 		goto fail;
+	c->step = TD_SPAWN_EXEC;
 	close_from_3();
 	if (setpgid(0, 0) < 0)
 		goto fail;
@@ -202,10 +206,30 @@ static int spawn_clone(const struct td__spawn *s, pid_t *pid, enum td__spawn_ste
 	return 0;
 }
 
+/*
+ * posix_spawn returns the chdir's error and the exec's alike. Only on failure, and only with a
+ * cwd: when the directory is not one we could enter, that was the step that failed (a missing
+ * cwd must not read as "program not found").
+ */
+static bool cwd_failed(const char *cwd, int err)
+{
+	struct stat st;
+
+	if (err != -ENOENT && err != -ENOTDIR && err != -EACCES && err != -ELOOP &&
+	    err != -ENAMETOOLONG)
+		return false;
+	return stat(cwd, &st) < 0 || !S_ISDIR(st.st_mode) || access(cwd, X_OK) < 0;
+}
+
 int td__spawn(const struct td__spawn *s, pid_t *pid, enum td__spawn_step *step)
 {
+	int r;
+
 	*step = TD_SPAWN_EXEC;
-	if (!s->nrlim)
-		return spawn_posix(s, pid);
-	return spawn_clone(s, pid, step);
+	if (s->nrlim)
+		return spawn_clone(s, pid, step);
+	r = spawn_posix(s, pid);
+	if (r < 0 && s->cwd && cwd_failed(s->cwd, r))
+		*step = TD_SPAWN_CWD;
+	return r;
 }

@@ -48,7 +48,8 @@ struct td__spawn {
 
 /* The step of the child that failed. */
 enum td__spawn_step {
-	TD_SPAWN_EXEC = 0, /* the exec itself, or dup2/chdir before it (posix_spawn's errors) */
+	TD_SPAWN_EXEC = 0, /* the exec itself, or dup2 before it */
+	TD_SPAWN_CWD,      /* chdir to the tool's cwd */
 	TD_SPAWN_LIMIT,    /* setrlimit */
 };
 
