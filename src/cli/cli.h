@@ -20,6 +20,16 @@ enum {
 
 #define CLI_MAX_INPUT (256u << 20) /* largest CALLS input read */
 
+/* Bytes of the UTF-8 character at s (at most len), or 0 when it is invalid or a C1 control. */
+size_t cli_utf8_char(const unsigned char *s, size_t len);
+/*
+ * s made safe for a terminal or a line-oriented log: control characters (C0, DEL, C1) as \n,
+ * \r, \t or \xHH, bytes that are not UTF-8 as \xHH, so a model-chosen id cannot start a line
+ * of its own or steer the terminal. Returns s itself when it is plain printable ASCII (nearly
+ * always), else buf (len >= 16), cut with "..." to fit.
+ */
+#define CLI_TEXT_MAX 512
+const char *cli_text(const char *s, char *buf, size_t len);
 /* Prints every diagnostic as "file:line:col: message" (or "tooldag: message"). */
 void cli_print_diag(const struct td_diag *diag);
 /* "tooldag: " + printf message + newline, on stderr. */

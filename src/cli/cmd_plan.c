@@ -94,12 +94,14 @@ static void print_deps(const struct td_plan *plan, size_t call)
 	uint32_t deps[8];
 	/* only the first 8: the count alone is cheap, a full list per call is quadratic */
 	int n = td_plan_call_deps(plan, call, deps, 8), i;
+	char id[CLI_TEXT_MAX];
 
 	if (n <= 0)
 		return;
 	printf("  after ");
 	for (i = 0; i < n && i < 8; i++)
-		printf("%s%s", i ? ", " : "", td_batch_call_id(b, deps[i]));
+		printf("%s%s", i ? ", " : "",
+		       cli_text(td_batch_call_id(b, deps[i]), id, sizeof(id)));
 	if (n > 8)
 		printf(" and %d more", n - 8);
 }
@@ -109,14 +111,15 @@ static void print_plan(const struct td_plan *plan)
 	const struct td_batch *b = td_plan_batch(plan);
 	size_t k, nerr = 0, i, n = td_batch_count(b);
 	const uint32_t *calls;
+	char id[CLI_TEXT_MAX], tool[CLI_TEXT_MAX], err[CLI_TEXT_MAX];
 	int cnt, j;
 
 	for (k = 0; k < td_plan_level_count(plan); k++) {
 		cnt = td_plan_level(plan, k, &calls);
 		printf("level %zu (%d call%s)\n", k, cnt, cnt == 1 ? "" : "s");
 		for (j = 0; j < cnt; j++) {
-			printf("  %s  %s", td_batch_call_id(b, calls[j]),
-			       td_batch_call_tool(b, calls[j]));
+			printf("  %s  %s", cli_text(td_batch_call_id(b, calls[j]), id, sizeof(id)),
+			       cli_text(td_batch_call_tool(b, calls[j]), tool, sizeof(tool)));
 			print_deps(plan, calls[j]);
 			putchar('\n');
 		}
@@ -127,8 +130,10 @@ static void print_plan(const struct td_plan *plan)
 		printf("call errors (%zu): these calls will get an error result\n", nerr);
 		for (i = 0; i < n; i++)
 			if (td_batch_call_error(b, i))
-				printf("  %s  %s: %s\n", td_batch_call_id(b, i),
-				       td_batch_call_tool(b, i), td_batch_call_error(b, i));
+				printf("  %s  %s: %s\n",
+				       cli_text(td_batch_call_id(b, i), id, sizeof(id)),
+				       cli_text(td_batch_call_tool(b, i), tool, sizeof(tool)),
+				       cli_text(td_batch_call_error(b, i), err, sizeof(err)));
 	}
 	printf("%zu call%s in %zu level%s\n", n, n == 1 ? "" : "s", td_plan_level_count(plan),
 	       td_plan_level_count(plan) == 1 ? "" : "s");

@@ -23,19 +23,88 @@ void cli_error(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+/*
+ * Bytes of the UTF-8 character at s (at most len), or 0 when it is invalid or a C1 control.
+ * (The library's td__valid_utf8 is internal: the command uses only the public API.)
+ */
+size_t cli_utf8_char(const unsigned char *s, size_t len)
+{
+	size_t n = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : 2, i;
+	unsigned char lo = 0x80, hi = 0xbf; /* the second byte's range (RFC 3629) */
+
+	if (s[0] < 0xc2 || s[0] > 0xf4 || n > len)
+		return 0;
+	if (s[0] == 0xc2)
+		lo = 0xa0; /* U+0080..U+009F: C1 controls steer terminals too */
+	else if (s[0] == 0xe0)
+		lo = 0xa0; /* overlong */
+	else if (s[0] == 0xed)
+		hi = 0x9f; /* surrogates */
+	else if (s[0] == 0xf0)
+		lo = 0x90; /* overlong */
+	else if (s[0] == 0xf4)
+		hi = 0x8f; /* beyond U+10FFFF */
+	if (s[1] < lo || s[1] > hi)
+		return 0;
+	for (i = 2; i < n; i++)
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;
+	return n;
+}
+
+const char *cli_text(const char *s, char *buf, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i, n = 0, k, slen;
+	char esc;
+
+	for (i = 0; u[i] >= 0x20 && u[i] < 0x7f; i++)
+		;
+	if (!u[i])
+		return s;
+	slen = i + strlen(s + i);
+	/* 8: room for the longest escape or character, "..." and the NUL */
+	for (i = 0; u[i] && n + 8 < len;) {
+		if (u[i] >= 0x20 && u[i] < 0x7f) {
+			buf[n++] = (char)u[i++];
+			continue;
+		}
+		k = u[i] >= 0x80 ? cli_utf8_char(u + i, slen - i) : 0;
+		if (k) {
+			memcpy(buf + n, u + i, k);
+			n += k;
+			i += k;
+			continue;
+		}
+		esc = u[i] == '\n' ? 'n' : u[i] == '\r' ? 'r' : u[i] == '\t' ? 't' : 0;
+		if (esc)
+			n += (size_t)snprintf(buf + n, len - n, "\\%c", esc);
+		else
+			n += (size_t)snprintf(buf + n, len - n, "\\x%02x", u[i]);
+		i++;
+	}
+	if (u[i]) {
+		memcpy(buf + n, "...", 3);
+		n += 3;
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
 void cli_print_diag(const struct td_diag *diag)
 {
-	char line[4096];
+	char line[4096], safe[4096];
 	size_t i;
 
+	/* messages may quote the batch (ids, tool names the model chose) */
 	for (i = 0; i < diag->count; i++) {
 		const struct td_diag_item *it = &diag->items[i];
 
 		if (it->file || it->line) {
 			td_diag_format(it, line, sizeof(line));
-			fprintf(stderr, "%s\n", line);
+			fprintf(stderr, "%s\n", cli_text(line, safe, sizeof(safe)));
 		} else {
-			fprintf(stderr, "tooldag: %s\n", it->message);
+			fprintf(stderr, "tooldag: %s\n", cli_text(it->message, safe, sizeof(safe)));
 		}
 	}
 	if (diag->dropped)

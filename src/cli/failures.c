@@ -55,35 +55,6 @@ int failures_attach(struct td_run *run, size_t ncalls, struct failures **out)
 }
 
 /*
- * Bytes of the UTF-8 character at s (at most len), or 0 when it is invalid or a C1 control.
- * (The library's td__valid_utf8 is internal: the command uses only the public API.)
- */
-static size_t utf8_char(const unsigned char *s, size_t len)
-{
-	size_t n = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : 2, i;
-	unsigned char lo = 0x80, hi = 0xbf; /* the second byte's range (RFC 3629) */
-
-	if (s[0] < 0xc2 || s[0] > 0xf4 || n > len)
-		return 0;
-	if (s[0] == 0xc2)
-		lo = 0xa0; /* U+0080..U+009F: C1 controls steer terminals too */
-	else if (s[0] == 0xe0)
-		lo = 0xa0; /* overlong */
-	else if (s[0] == 0xed)
-		hi = 0x9f; /* surrogates */
-	else if (s[0] == 0xf0)
-		lo = 0x90; /* overlong */
-	else if (s[0] == 0xf4)
-		hi = 0x8f; /* beyond U+10FFFF */
-	if (s[1] < lo || s[1] > hi)
-		return 0;
-	for (i = 2; i < n; i++)
-		if (s[i] < 0x80 || s[i] > 0xbf)
-			return 0;
-	return n;
-}
-
-/*
  * The first line of a result for a terminal, cut at MAX_FIRST bytes: a tool's stderr is
  * arbitrary bytes, so control characters (C0, DEL, C1) are dropped and bytes that are not
  * UTF-8 become '?', never a whole character cut in two.
@@ -100,7 +71,7 @@ static void first_line(const struct td_result *res, char *buf, size_t len)
 			i++;
 			continue;
 		}
-		k = utf8_char(s + i, res->content_len - i);
+		k = cli_utf8_char(s + i, res->content_len - i);
 		if (!k) {
 			buf[n++] = '?';
 			i++;
@@ -117,7 +88,7 @@ static void first_line(const struct td_result *res, char *buf, size_t len)
 
 static void print_one(FILE *f, const struct td_run *run, const struct td_batch *b, size_t c)
 {
-	char first[MAX_FIRST + 1], how[48] = "";
+	char first[MAX_FIRST + 1], how[48] = "", id[CLI_TEXT_MAX], tool[CLI_TEXT_MAX];
 	struct td_result res;
 
 	if (td_run_result(run, c, &res) < 0)
@@ -130,8 +101,9 @@ static void print_one(FILE *f, const struct td_run *run, const struct td_batch *
 		snprintf(how, sizeof(how), ", exit code %d", res.exit_code);
 	}
 	first_line(&res, first, sizeof(first));
-	fprintf(f, "FAILED: %s (%s) %s%s: %s\n", td_batch_call_id(b, c), td_batch_call_tool(b, c),
-	        td_status_name(res.status), how, first);
+	fprintf(f, "FAILED: %s (%s) %s%s: %s\n", cli_text(td_batch_call_id(b, c), id, sizeof(id)),
+	        cli_text(td_batch_call_tool(b, c), tool, sizeof(tool)), td_status_name(res.status),
+	        how, first);
 }
 
 void failures_print(const struct failures *fl, const struct td_run *run,

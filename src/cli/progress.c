@@ -143,12 +143,15 @@ static void tty_event(struct progress *p, const struct td_event *ev)
 
 static void plain_event(struct progress *p, const struct td_event *ev)
 {
+	char idbuf[CLI_TEXT_MAX], toolbuf[CLI_TEXT_MAX];
 	const char *id = ev->call != TD_EVENT_NO_CALL ? td_batch_call_id(p->batch, ev->call) : "";
 	const char *tool =
 	    ev->call != TD_EVENT_NO_CALL ? td_batch_call_tool(p->batch, ev->call) : "";
 	const char *st = td_status_name(ev->status);
 	double t = (double)ev->time_us / 1e6, ms = (double)ev->run_us / 1e3;
 
+	id = cli_text(id, idbuf, sizeof(idbuf)); /* the model chose them */
+	tool = cli_text(tool, toolbuf, sizeof(toolbuf));
 	switch (ev->type) {
 	case TD_EVENT_LEVEL_STARTED:
 	case TD_EVENT_LEVEL_FINISHED:

@@ -69,6 +69,30 @@ JSON
 t_run plan "$G/travel.yaml" "$T_TMP/cycle.json"; t_exit 2
 t_err_has "dependency cycle: x (fetch_weather) -> y (fetch_weather) -> x (fetch_weather)"
 
+# ids and tool names are the model's: printed as text, control characters are escaped, so an
+# id cannot forge a line of its own (or steer the terminal)
+printf 'version: 1\ntools: {echo: {builtin: echo}}\n' >"$T_TMP/echo.yaml"
+cat >"$T_TMP/forge.json" <<'JSON'
+[{"type":"tool_use","id":"a\nFAILED: fake","name":"nope","input":{}},
+ {"type":"tool_use","id":"b\nlevel 9 (1 call)\u001b[31m\u0085","name":"echo","input":{}},
+ {"type":"tool_use","id":"c\tx\r","name":"ec\nho","input":{}}]
+JSON
+forged() { grep -qE '^(FAILED: fake|level 9|ho)' "$T_TMP/out" "$T_TMP/err" && t_fail "a forged line"; }
+t_run plan "$T_TMP/echo.yaml" "$T_TMP/forge.json"; t_exit 0; forged
+t_out_has 'b\nlevel 9 (1 call)\x1b[31m\xc2\x85  echo'
+t_out_has 'a\nFAILED: fake  nope: unknown tool'
+t_out_has "c\\tx\\r  ec\\nho: unknown tool 'ec\\nho' (did you mean 'echo'?)"
+t_run run --progress=plain "$T_TMP/echo.yaml" "$T_TMP/forge.json"; t_exit 0; forged
+t_err_has 'FAILED: a\nFAILED: fake (nope) error'
+t_err_has 'started  b\nlevel 9 (1 call)\x1b[31m\xc2\x85 echo (attempt 1)'
+t_err_has 'finished c\tx\r ec\nho: error'
+cat >"$T_TMP/forge2.json" <<'JSON'
+[{"type":"tool_use","id":"x\nFAILED: fake","name":"echo","input":{},"depends_on":["y"]},
+ {"type":"tool_use","id":"y","name":"echo","input":{},"depends_on":["x\nFAILED: fake"]}]
+JSON
+t_run plan "$T_TMP/echo.yaml" "$T_TMP/forge2.json"; t_exit 2; forged
+t_err_has 'dependency cycle: x\nFAILED: fake (echo) -> y (echo) -> x\nFAILED: fake (echo)'
+
 # tools in each dialect
 t_run tools "$G/travel.yaml"; t_exit 0
 t_json '[t["name"] for t in d] == ["get_flight_prices","fetch_weather","lookup_pollen","check_inventory","recommend_product"]'
