@@ -32,6 +32,12 @@ size_t cli_utf8_char(const unsigned char *s, size_t len);
 const char *cli_text(const char *s, char *buf, size_t len);
 /* Prints every diagnostic as "file:line:col: message" (or "tooldag: message"). */
 void cli_print_diag(const struct td_diag *diag);
+/*
+ * What getopt_long (opterr 0, optstring starting with ':') refused, for a usage error:
+ * "unknown option '--bogus'", "option '-j' needs a value". c is what it returned.
+ */
+struct option;
+const char *cli_bad_option(int c, char **argv, const struct option *opts, char *buf, size_t len);
 /* "tooldag: " + printf message + newline, on stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Reads a whole file ("-": stdin) up to CLI_MAX_INPUT; prints its own error. */

@@ -69,10 +69,11 @@ int cmd_dot(int argc, char **argv)
 	static const struct option opts[] = {
 	    {"help", no_argument, NULL, 'h'}, {"dialect", required_argument, NULL, 'D'}, {0}};
 	enum td_dialect dialect = TD_DIALECT_AUTO;
+	char bad[300];
 	int c;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
 			fputs(dot_help, stdout);
@@ -83,7 +84,7 @@ int cmd_dot(int argc, char **argv)
 				    "--dialect takes anthropic, openai or responses");
 			break;
 		default:
-			return usage_error("unknown option");
+			return usage_error(cli_bad_option(c, argv, opts, bad, sizeof(bad)));
 		}
 	}
 	if (argc - optind < 1 || argc - optind > 2)

@@ -37,15 +37,16 @@ int cmd_check(int argc, char **argv)
 {
 	static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {0}};
 	struct cli_job job;
+	char bad[300];
 	int c, r;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		if (c == 'h') {
 			fputs(check_help, stdout);
 			return EXIT_OK;
 		}
-		return usage_error("check", "unknown option");
+		return usage_error("check", cli_bad_option(c, argv, opts, bad, sizeof(bad)));
 	}
 	if (argc - optind != 1)
 		return usage_error("check", "expected exactly one GRAPH file");
@@ -149,26 +150,27 @@ int cmd_plan(int argc, char **argv)
 	enum td_dialect dialect = TD_DIALECT_AUTO;
 	struct cli_job job;
 	int c, r, json = 0;
-	char *out;
+	char *out, bad[300];
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
 			fputs(plan_help, stdout);
 			return EXIT_OK;
 		case 'J':
-			json = 1;
-			break;
 		case 'M':
-			json = 2;
+			if (json && json != (c == 'J' ? 1 : 2))
+				return usage_error("plan",
+				                   "--json and --mermaid: give one of them");
+			json = c == 'J' ? 1 : 2;
 			break;
 		case 'D':
 			if (parse_dialect("plan", optarg, &dialect))
 				return EXIT_USAGE;
 			break;
 		default:
-			return usage_error("plan", "unknown option");
+			return usage_error("plan", cli_bad_option(c, argv, opts, bad, sizeof(bad)));
 		}
 	}
 	if (argc - optind < 1 || argc - optind > 2)
@@ -217,10 +219,10 @@ int cmd_tools(int argc, char **argv)
 	struct td_diag diag = {0};
 	struct td_graph *g;
 	int c, r, pretty = 0;
-	char *out;
+	char *out, bad[300];
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
 			fputs(tools_help, stdout);
@@ -233,7 +235,8 @@ int cmd_tools(int argc, char **argv)
 				return EXIT_USAGE;
 			break;
 		default:
-			return usage_error("tools", "unknown option");
+			return usage_error("tools",
+			                   cli_bad_option(c, argv, opts, bad, sizeof(bad)));
 		}
 	}
 	if (argc - optind != 1)

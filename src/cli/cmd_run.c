@@ -92,12 +92,12 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 	                                     {"quiet", no_argument, NULL, 'q'},
 	                                     {"trace", required_argument, NULL, 'T'},
 	                                     {0}};
-	char *end;
+	char *end, bad[300];
 	long n;
 	int c;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "hj:q", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":hj:q", opts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
 			fputs(run_help, stdout);
@@ -145,7 +145,7 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 				    "--progress takes auto, tty, plain, json or none");
 			break;
 		default:
-			return usage_error("unknown option");
+			return usage_error(cli_bad_option(c, argv, opts, bad, sizeof(bad)));
 		}
 	}
 	if (argc - optind < 1 || argc - optind > 2)

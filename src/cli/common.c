@@ -2,6 +2,7 @@
 /* common.c - input reading, diagnostics printing and graph+batch+plan loading for the commands. */
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -88,6 +89,28 @@ const char *cli_text(const char *s, char *buf, size_t len)
 		n += 3;
 	}
 	buf[n] = '\0';
+	return buf;
+}
+
+const char *cli_bad_option(int c, char **argv, const struct option *opts, char *buf, size_t len)
+{
+	const char *opt = argv[optind - 1], *eq = strchr(opt, '=');
+
+	/* "--pretty=1": a known option that takes no value */
+	if (c == '?' && eq && strncmp(opt, "--", 2) == 0)
+		for (; opts->name; opts++)
+			if (strlen(opts->name) == (size_t)(eq - opt - 2) &&
+			    strncmp(opts->name, opt + 2, (size_t)(eq - opt - 2)) == 0) {
+				snprintf(buf, len, "option '--%s' takes no value", opts->name);
+				return buf;
+			}
+	/* a long option as written; a short one by itself (it may sit in a cluster, "-qx") */
+	if (strncmp(opt, "--", 2) != 0 && optopt)
+		snprintf(buf, len, "%s '-%c'", c == ':' ? "option" : "unknown option", optopt);
+	else
+		snprintf(buf, len, "%s '%s'", c == ':' ? "option" : "unknown option", opt);
+	if (c == ':')
+		snprintf(buf + strlen(buf), len - strlen(buf), " needs a value");
 	return buf;
 }
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* main.c - the tooldag command: dispatch to check, dot, plan, tools and run. */
+#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -29,7 +30,7 @@ static void usage(FILE *f)
 		fprintf(f, "  %-7s %s\n", commands[i].name, commands[i].summary);
 	fprintf(
 	    f,
-	    "\n'tooldag COMMAND --help' describes a command.\n"
+	    "\n'tooldag COMMAND --help' (or 'tooldag help COMMAND') describes a command.\n"
 	    "exit codes: 0 ok, 1 usage error, 2 invalid graph or batch, 3 call errors with\n"
 	    "--fail-on-error, 4 run could not start (e.g. io_uring refused), 130 interrupted.\n");
 }
@@ -38,10 +39,15 @@ int main(int argc, char **argv)
 {
 	size_t i;
 
+	opterr = 0; /* the commands say what was wrong, once (cli_bad_option) */
 	if (argc < 2) {
 		usage(stderr);
 		return EXIT_USAGE;
 	}
+	if (strcmp(argv[1], "help") == 0 && argc == 3) /* "tooldag help run" */
+		for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+			if (strcmp(argv[2], commands[i].name) == 0)
+				return commands[i].fn(2, (char *[]){argv[2], "--help", NULL});
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "help") == 0) {
 		usage(stdout);

@@ -8,10 +8,20 @@ t_run; t_exit 1; t_err_has "usage: tooldag"
 t_run --help; t_exit 0; t_out_has "commands:"
 t_run --version; t_exit 0; t_out_has "tooldag 0."
 t_run frobnicate; t_exit 1; t_err_has "unknown command 'frobnicate'"
-for c in check plan tools run; do
+for c in check plan tools run dot; do
 	t_run $c --help; t_exit 0; t_out_has "usage: tooldag $c"
-	t_run $c --bogus-option; t_exit 1; t_err_has "Try 'tooldag $c --help'"
+	t_run help $c; t_exit 0; t_out_has "usage: tooldag $c"
+	# one line saying what was wrong (not getopt's and then ours), then the hint
+	t_run $c --bogus-option; t_exit 1
+	T_COUNT=$((T_COUNT + 1))
+	[ "$(cat "$T_TMP/err")" = "tooldag: $c: unknown option '--bogus-option'
+Try 'tooldag $c --help'." ] || t_fail "bad usage message"
+	t_run $c -x; t_exit 1; t_err_has "tooldag: $c: unknown option '-x'"
+	t_run $c --help=1; t_exit 1; t_err_has "tooldag: $c: option '--help' takes no value"
 done
+t_run run "$G/travel.yaml" --trace; t_exit 1; t_err_has "tooldag: run: option '--trace' needs a value"
+t_run run -qj; t_exit 1; t_err_has "tooldag: run: option '-j' needs a value"
+t_run plan --json --mermaid "$G/travel.yaml"; t_exit 1; t_err_has "--json and --mermaid: give one of them"
 t_run check; t_exit 1; t_err_has "expected exactly one GRAPH"
 t_run plan; t_exit 1; t_err_has "expected GRAPH [CALLS]"
 t_run plan --dialect klingon "$G/travel.yaml"; t_exit 1; t_err_has "unknown dialect 'klingon'"
