@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * cmd_run.c - `tooldag run`: plan, then drive the run from our own poll() loop exactly as an
- * embedding program would (td_run_fd + td_run_timeout + td_run_step), with SIGINT/SIGTERM
+ * embedding program would (td_run_fd + td_run_timeout + td_run_step), with SIGINT/SIGTERM/SIGHUP
  * arriving on a signalfd so a signal is just another event in the loop.
  */
 #include <errno.h>
@@ -40,9 +40,9 @@ static const char run_help[] =
     "  --trace FILE          write a Chrome trace-event file (open it in ui.perfetto.dev\n"
     "                        or chrome://tracing)\n"
     "  --pretty              indent the results\n\n"
-    "SIGINT or SIGTERM cancels the run: running tools are killed, unfinished calls get a\n"
-    "'cancelled' result, the results are still printed, and the exit code is 130. A second\n"
-    "signal exits at once.\n";
+    "SIGINT, SIGTERM or SIGHUP cancels the run: running tools are killed, unfinished calls\n"
+    "get a 'cancelled' result, the results are still printed, and the exit code is 130. A\n"
+    "second signal exits at once.\n";
 
 struct run_args {
 	const char *graph, *calls, *report, *trace;
@@ -57,6 +57,7 @@ struct watch {
 	struct progress *progress;
 	struct failures *failures;
 	FILE *trace;
+	FILE *report; /* opened before the run: a bad path must not wait for the batch to end */
 };
 
 static int usage_error(const char *what)
@@ -150,6 +151,10 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 	}
 	if (argc - optind < 1 || argc - optind > 2)
 		return usage_error("expected GRAPH [CALLS]");
+	/* "-" is stdin for CALLS; as an output it would share stdout with the results */
+	if ((a->report && strcmp(a->report, "-") == 0) || (a->trace && strcmp(a->trace, "-") == 0))
+		return usage_error("--report and --trace take a file name ('-' is not stdout here: "
+		                   "the results are)");
 	a->graph = argv[optind];
 	a->calls = argc - optind == 2 ? argv[optind + 1] : NULL;
 	return 0;
@@ -163,8 +168,9 @@ static int poll_ms(const struct td_run *run, const struct progress *pg)
 	return cap >= 0 && (t < 0 || t > cap) ? cap : t;
 }
 
-/* Drives the run to completion; returns 1 if it was interrupted by a signal. */
-static int drive(struct td_run *run, int sfd, struct progress *pg)
+/* Drives the run to completion; returns 1 if it was interrupted by a signal. With
+ * --progress=json stderr carries JSON lines only: the cancelled calls' events say it there. */
+static int drive(struct td_run *run, int sfd, struct progress *pg, int say)
 {
 	struct signalfd_siginfo si;
 	struct pollfd pfd[2];
@@ -181,31 +187,34 @@ static int drive(struct td_run *run, int sfd, struct progress *pg)
 		if (interrupted) {
 			/* second signal: kill and reap everything, then leave at once */
 			td_run_free(run);
-			fprintf(stderr, "tooldag: interrupted twice, exiting\n");
+			if (say)
+				fprintf(stderr, "tooldag: interrupted twice, exiting\n");
 			fflush(stderr); /* buffered with --progress=plain|json */
 			_exit(EXIT_INTERRUPTED);
 		}
 		interrupted = 1;
 		progress_clear(pg);
-		fprintf(stderr, "tooldag: %s, cancelling the run\n", strsignal((int)si.ssi_signo));
+		if (say)
+			fprintf(stderr, "tooldag: %s, cancelling the run\n",
+			        strsignal((int)si.ssi_signo));
 		td_run_cancel(run);
 	}
 	return interrupted;
 }
 
-static int write_report(const struct td_run *run, const char *path)
+/* Writes the report to f (opened by watch_start) and closes it. */
+static int write_report(const struct td_run *run, FILE *f, const char *path)
 {
 	char *json;
-	FILE *f;
 	int ok;
 
 	if (td_run_report_json(run, 1, &json) < 0) {
+		fclose(f);
 		cli_error("cannot build the report: out of memory");
 		return EXIT_RUNTIME;
 	}
-	f = fopen(path, "we");
-	ok = f && fputs(json, f) != EOF && fputc('\n', f) != EOF;
-	if (f && fclose(f) != 0)
+	ok = fputs(json, f) != EOF && fputc('\n', f) != EOF;
+	if (fclose(f) != 0)
 		ok = 0;
 	if (!ok)
 		cli_error("cannot write the report to '%s': %s", path, strerror(errno));
@@ -264,6 +273,10 @@ static int watch_start(struct td_run *run, const struct cli_job *job, const stru
                        struct watch *w)
 {
 	memset(w, 0, sizeof(*w));
+	if (a->report && !(w->report = fopen(a->report, "we"))) {
+		cli_error("cannot write the report to '%s': %s", a->report, strerror(errno));
+		return EXIT_RUNTIME;
+	}
 	if (a->trace) {
 		w->trace = trace_open(a->trace);
 		if (!w->trace) {
@@ -292,6 +305,8 @@ static int watch_end(struct watch *w, const char *trace_path)
 
 	progress_free(w->progress);
 	failures_free(w->failures);
+	if (w->report) /* the run did not get as far as writing it */
+		fclose(w->report);
 	if (w->trace) {
 		ok = trace_close(w->trace);
 		if (!ok)
@@ -320,7 +335,7 @@ static int run_plan(struct cli_job *job, struct run_args *a, int sfd)
 		watch_end(&w, a->trace);
 		return r;
 	}
-	interrupted = drive(run, sfd, w.progress);
+	interrupted = drive(run, sfd, w.progress, a->quiet || a->progress != PROGRESS_JSON);
 	progress_clear(w.progress);
 	if (td_run_results_json(run, TD_DIALECT_AUTO, a->pretty, &out) < 0) {
 		cli_error("cannot encode the results: out of memory");
@@ -331,7 +346,11 @@ static int run_plan(struct cli_job *job, struct run_args *a, int sfd)
 	r = cli_write_stdout(out);
 	free(out);
 	failures_print(w.failures, run, job->batch, stderr);
-	r2 = a->report ? write_report(run, a->report) : EXIT_OK;
+	r2 = EXIT_OK;
+	if (w.report) {
+		r2 = write_report(run, w.report, a->report);
+		w.report = NULL;
+	}
 	if (!r)
 		r = r2;
 	if (!r && interrupted)
@@ -361,6 +380,7 @@ int cmd_run(int argc, char **argv)
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP); /* the terminal closed: its tools' groups would not hear it */
 	sigprocmask(SIG_BLOCK, &mask, &old);
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (sfd < 0) {

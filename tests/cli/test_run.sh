@@ -159,6 +159,32 @@ jq -e '(.content[1].content == "" or .content[1].content == "cancelled") and
 pgrep -f "$CHILD ignore-term touch $T/hang.started" >/dev/null &&
 	fail "a cancelled child is still running"
 
+# ---- SIGHUP (the terminal went away) cancels like SIGINT; --progress=json keeps stderr JSON ----
+printf '[{"type":"tool_use","id":"h1","name":"hang","input":{}}]' >"$T/h.json"
+rm -f "$T/hang.started" "$T/h.rep"
+"$TOOLDAG" run --progress=json --report "$T/h.rep" "$T/g2.yaml" "$T/h.json" >"$T/h.out" 2>"$T/h.err" &
+pid=$!
+for _ in $(seq 1 200); do [ -e "$T/hang.started" ] && break; sleep 0.05; done
+kill -HUP "$pid"
+wait "$pid"
+expect_eq "SIGHUP exit" "$?" 130
+expect_eq "SIGHUP result" "$(jq -c '.content[0].content' "$T/h.out")" '"cancelled"'
+expect_eq "SIGHUP report" "$(jq -c '[.calls[].status]' "$T/h.rep")" '["cancelled"]'
+jq -e . "$T/h.err" >/dev/null || fail "stderr is not JSON lines only: $(cat "$T/h.err")"
+grep -q '"status":"cancelled"' "$T/h.err" || fail "no cancelled event on stderr: $(cat "$T/h.err")"
+pgrep -f "$CHILD ignore-term touch $T/hang.started" >/dev/null &&
+	fail "a child outlived the SIGHUP"
+
+# ---- --report is opened before anything runs ----
+rm -f "$T/hang.started"
+err=$("$TOOLDAG" run --report "$T/no/such/dir/r.json" "$T/g2.yaml" "$T/h.json" 2>&1 >/dev/null)
+expect_eq "unwritable report exit" "$?" 4
+expect_eq "unwritable report message" "$err" "tooldag: cannot write the report to '$T/no/such/dir/r.json': No such file or directory"
+[ -e "$T/hang.started" ] && fail "a tool ran although the report could not be written"
+"$TOOLDAG" run --report - "$T/g2.yaml" "$T/h.json" >/dev/null 2>&1
+expect_eq "--report - exit" "$?" 1
+[ -e "$T/hang.started" ] && fail "a tool ran with --report -"
+
 # ---- io_uring refused: one clear line, exit 4 ----
 err=$(TD_TEST_URING_FAIL=EPERM "$TOOLDAG" run "$T/g.yaml" "$T/a.json" 2>&1 >/dev/null)
 expect_eq "io_uring refused exit" "$?" 4
