@@ -226,6 +226,13 @@ TD_API const char *td_batch_call_tool(const struct td_batch *batch, size_t index
 TD_API const char *td_batch_call_input(const struct td_batch *batch, size_t index);
 /* The call-level error message, or NULL when the call is fine. */
 TD_API const char *td_batch_call_error(const struct td_batch *batch, size_t index);
+/*
+ * Where the call was written: 0 with its 1-based line and column in the graph file for the
+ * graph's own calls (td_batch_from_graph), -1 when that is not known (JSON input, built by
+ * hand, index out of range).
+ */
+TD_API int td_batch_call_position(const struct td_batch *batch, size_t index, unsigned *line,
+                                  unsigned *column);
 
 /* ---------------------------------------------------------------------------------------- */
 /* Plans */

@@ -249,6 +249,76 @@ START_TEST(calls_as_tool_use_blocks)
 }
 END_TEST
 
+/* The graph's own calls are the file's text: what is wrong with one is said where it stands,
+ * by the decoder (batch-level), the planner (a cycle) and td_batch_call_position (call-level). */
+static void graph_batch(const char *yaml, int want, const char *diag_want)
+{
+	struct td_graph *g = load_ok(yaml);
+	struct td_batch *b = NULL;
+	struct td_plan *p = NULL;
+	struct td_diag d = {0};
+	int r = td_batch_from_graph(g, &b, &d);
+
+	if (r == 0)
+		r = td_plan_new(b, &p, &d);
+	ck_assert_int_eq(r, want);
+	ck_assert_diag(&d, diag_want);
+	td_diag_clear(&d);
+	td_plan_free(p);
+	td_batch_free(b);
+	td_graph_free(g);
+}
+
+START_TEST(graph_call_positions)
+{
+	struct td_graph *g;
+	struct td_batch *b = NULL;
+	unsigned line = 0, col = 0;
+
+	graph_batch("version: 1\ntools: {e: {builtin: echo}}\ncalls:\n  - {id: a, tool: e}\n"
+	            "  - {id: b, tool: e}\n  -   id: a\n      tool: e\n",
+	            TD_EBATCH, "g.yaml:6:7: duplicate call id 'a' (calls 1 and 3)");
+	graph_batch("version: 1\ntools: {e: {builtin: echo}}\ncalls:\n  - {id: a, tool: e}\n"
+	            "  - {id: b, tool: e, depends_on: [zz]}\n",
+	            TD_EBATCH, "g.yaml:5:5: call 2 (b): depends_on names unknown call id 'zz'");
+	graph_batch(
+	    "version: 1\ntools: {e: {builtin: echo}}\ncalls:\n  - {id: a, tool: e}\n"
+	    "  - {id: x, tool: e, depends_on: [y]}\n  - {id: y, tool: e, depends_on: [x]}\n",
+	    TD_ECYCLE, "g.yaml:5:5: dependency cycle: x (e) -> y (e) -> x (e)");
+
+	g = load_ok("version: 1\ntools: {e: {builtin: echo}}\ncalls:\n  - {id: a, tool: e}\n"
+	            "  -\n    id: b\n    tool: f\n");
+	ck_assert_int_eq(td_batch_from_graph(g, &b, NULL), 0);
+	ck_assert_int_eq(td_batch_call_position(b, 0, &line, &col), 0);
+	ck_assert_uint_eq(line, 4);
+	ck_assert_uint_eq(col, 5);
+	ck_assert_int_eq(td_batch_call_position(b, 1, &line, &col), 0);
+	ck_assert_uint_eq(line, 6);
+	ck_assert_uint_eq(col, 5);
+	ck_assert_str_eq(td_batch_call_error(b, 1), "unknown tool 'f' (did you mean 'e'?)");
+	ck_assert_int_eq(td_batch_call_position(b, 2, &line, &col), -1);
+	ck_assert_int_eq(td_batch_call_position(NULL, 0, &line, &col), -1);
+	td_batch_free(b);
+	/* JSON input: no positions, but the cycle names the input */
+	{
+		static const char cyc[] =
+		    "[{\"type\":\"tool_use\",\"id\":\"x\",\"name\":\"e\",\"input\":{},"
+		    "\"depends_on\":[\"x\"]}]";
+		struct td_plan *p = NULL;
+		struct td_diag d = {0};
+
+		ck_assert_int_eq(
+		    td_batch_decode(g, cyc, strlen(cyc), TD_DIALECT_AUTO, "c.json", &b, NULL), 0);
+		ck_assert_int_eq(td_batch_call_position(b, 0, &line, &col), -1);
+		ck_assert_int_eq(td_plan_new(b, &p, &d), TD_ECYCLE);
+		ck_assert_diag(&d, "c.json: dependency cycle: x (e) -> x (e)");
+		td_diag_clear(&d);
+		td_batch_free(b);
+	}
+	td_graph_free(g);
+}
+END_TEST
+
 START_TEST(defaults_merged)
 {
 	struct td_graph *g;
@@ -797,6 +867,9 @@ static const struct bad_case {
      "g.yaml:3:35: 'description' must be a string, got a mapping"},
     {"version: 1\ntools:\n  x: {builtin: echo, input_schema: object}\n", TD_EGRAPH,
      "g.yaml:3:36: 'input_schema' must be a mapping (a JSON Schema), got 'object'"},
+    {"version: 1\ntools: {e: {builtin: echo}}\ncalls: []\n", TD_EGRAPH,
+     "g.yaml:3:8: 'calls' is an empty list: give at least one call, or leave 'calls' out and "
+     "pass the calls on the command line"},
     /* a value left out: the comma ended the description (the key is where it points) */
     {"version: 1\ntools:\n  x:\n    builtin: echo\n    input_schema:\n      properties:\n"
      "        date: {type: string, description: day, YYYY-MM-DD}\n",
@@ -1344,6 +1417,7 @@ static Suite *load_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, every_field);
 	tcase_add_test(tc, calls_as_tool_use_blocks);
+	tcase_add_test(tc, graph_call_positions);
 	tcase_add_test(tc, defaults_merged);
 	tcase_add_test(tc, scalar_types);
 	tcase_add_test(tc, pooled_schema_items);

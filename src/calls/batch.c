@@ -11,13 +11,18 @@
 #include "calls/batch.h"
 #include "calls/schema.h"
 
-struct td_batch *td__batch_alloc(const struct td_graph *graph, enum td_dialect dialect)
+struct td_batch *td__batch_alloc(const struct td_graph *graph, enum td_dialect dialect,
+                                 const char *name)
 {
 	struct td_batch *b = td__calloc(1, sizeof(*b));
 
-	if (b) {
-		b->graph = graph;
-		b->dialect = dialect;
+	if (!b)
+		return NULL;
+	b->graph = graph;
+	b->dialect = dialect;
+	if (name && !(b->name = td__arena_strdup(&b->arena, name))) {
+		td_batch_free(b);
+		return NULL;
 	}
 	return b;
 }
@@ -26,7 +31,8 @@ int td_batch_new(const struct td_graph *graph, enum td_dialect dialect, struct t
 {
 	if (!graph || !out)
 		return TD_EINVAL;
-	*out = td__batch_alloc(graph, dialect == TD_DIALECT_AUTO ? TD_DIALECT_ANTHROPIC : dialect);
+	*out = td__batch_alloc(graph, dialect == TD_DIALECT_AUTO ? TD_DIALECT_ANTHROPIC : dialect,
+	                       NULL);
 	return *out ? 0 : TD_ENOMEM;
 }
 
@@ -371,4 +377,15 @@ const char *td_batch_call_input(const struct td_batch *b, size_t i)
 const char *td_batch_call_error(const struct td_batch *b, size_t i)
 {
 	return b && i < b->ncalls ? td__call_error(&b->calls[i]) : NULL;
+}
+
+int td_batch_call_position(const struct td_batch *b, size_t i, unsigned *line, unsigned *column)
+{
+	if (!b || !b->pos || i >= b->ncalls)
+		return -1;
+	if (line)
+		*line = b->pos[i].line;
+	if (column)
+		*column = b->pos[i].column;
+	return 0;
 }

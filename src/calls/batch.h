@@ -75,6 +75,10 @@ static inline const char *td__call_error(const struct td__call *c)
 struct td_batch {
 	const struct td_graph *graph;
 	enum td_dialect dialect;
+	/* where the calls came from, for diagnostics after decoding (a cycle): the input's name
+	 * (arena), and for the graph's own calls each call's place (graph->call_pos), else NULL */
+	const char *name;
+	const struct td__pos *pos;
 	struct td__call *calls;
 	size_t ncalls, cap;
 	/*
@@ -116,7 +120,8 @@ int td__batch_add_edge(struct td_batch *b, uint32_t call, uint32_t dep);
  * of copying. Later edges still work. 0 or TD_ENOMEM.
  */
 int td__batch_edges_done(struct td_batch *b);
-/* A new empty batch for graph. */
-struct td_batch *td__batch_alloc(const struct td_graph *graph, enum td_dialect dialect);
+/* A new empty batch for graph; name (copied, may be NULL) names its input in diagnostics. */
+struct td_batch *td__batch_alloc(const struct td_graph *graph, enum td_dialect dialect,
+                                 const char *name);
 
 #endif /* TD_BATCH_H */

@@ -28,8 +28,10 @@ struct pending {
 struct dctx {
 	struct td_batch *b;
 	struct td_diag *diag;
-	const char *name;  /* input name for diagnostics */
-	unsigned line;     /* position for every item (graph calls), 0 for JSON input */
+	const char *name;          /* input name for diagnostics */
+	unsigned line;             /* position for every item (graph calls), 0 for JSON input */
+	const struct td__pos *pos; /* the graph's calls: where each one is (npos of them) */
+	size_t npos;
 	int err;           /* first batch-level error */
 	uint32_t *ordinal; /* [batch index] -> 1-based input call number */
 	size_t ord_cap;
@@ -78,18 +80,23 @@ static const char *const dialect_shapes[] = {
                              "holding them in 'output'",
 };
 
-static void batch_error(struct dctx *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A batch-level problem; ord is the 1-based input call it is about (its position is known for
+ * the graph's own calls), or 0. */
+static void batch_error(struct dctx *d, uint32_t ord, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
-static void batch_error(struct dctx *d, const char *fmt, ...)
+static void batch_error(struct dctx *d, uint32_t ord, const char *fmt, ...)
 {
 	va_list ap;
 	size_t before = d->diag ? d->diag->count : 0;
+	bool at = d->pos && ord >= 1 && ord <= d->npos;
 	char *p;
 
 	if (!d->err)
 		d->err = TD_EBATCH;
 	va_start(ap, fmt);
-	td__diag_vadd(d->diag, TD_EBATCH, d->name, d->line, 0, fmt, ap);
+	td__diag_vadd(d->diag, TD_EBATCH, d->name, at ? d->pos[ord - 1].line : d->line,
+	              at ? d->pos[ord - 1].column : 0, fmt, ap);
 	va_end(ap);
 	/* messages quote ids and names the model wrote: keep them to one line on a terminal */
 	if (d->diag && d->diag->count > before)
@@ -516,12 +523,12 @@ static bool call_identified(struct dctx *d, const struct raw_call *rc, uint32_t 
 	if (who && who[0])
 		snprintf(tag, sizeof(tag), " (%.80s)", who);
 	if (!rc->id || !rc->id[0]) {
-		batch_error(d, "call %u%s: missing '%s' (a non-empty string)", ord, tag,
+		batch_error(d, ord, "call %u%s: missing '%s' (a non-empty string)", ord, tag,
 		            rc->id_key);
 		return false;
 	}
 	if (!rc->name || !rc->name[0]) {
-		batch_error(d, "call %u%s: missing '%s' (a non-empty string)", ord, tag,
+		batch_error(d, ord, "call %u%s: missing '%s' (a non-empty string)", ord, tag,
 		            rc->name_key);
 		return false;
 	}
@@ -609,7 +616,7 @@ static int envelope_dup(struct dctx *d, const cJSON *item, enum td_dialect dl, u
 		return TD_ENOMEM;
 	if (!m)
 		return 0;
-	batch_error(d, "call %u: key '%.80s' appears twice%s", ord, m->string, where);
+	batch_error(d, ord, "call %u: key '%.80s' appears twice%s", ord, m->string, where);
 	return 1;
 }
 
@@ -625,13 +632,13 @@ static int add_call(struct dctx *d, const cJSON *item, enum td_dialect dl, uint3
 	if (!call_identified(d, &rc, ord))
 		goto out;
 	if (rc.deps && !deps_valid(rc.deps)) {
-		batch_error(d, "call %u (%.80s): depends_on must be a list of call ids", ord,
+		batch_error(d, ord, "call %u (%.80s): depends_on must be a list of call ids", ord,
 		            rc.id);
 		rc.deps = NULL;
 	}
 	r = td__batch_add_call(d->b, rc.id, rc.name, rc.input, rc.error[0] ? rc.error : NULL, &dup);
 	if (r == TD_EBATCH) {
-		batch_error(d, "duplicate call id '%.80s' (calls %u and %u)", rc.id,
+		batch_error(d, ord, "duplicate call id '%.80s' (calls %u and %u)", rc.id,
 		            d->ordinal[dup], ord);
 		r = 0;
 	} else if (r >= 0) {
@@ -656,7 +663,7 @@ static int add_calls(struct dctx *d, const cJSON *items, enum td_dialect dl)
 			continue; /* text, thinking, reasoning, message items */
 		ord++;
 		if (got != dl) {
-			batch_error(d, "call %u: mixed dialects: %s among %s", ord,
+			batch_error(d, ord, "call %u: mixed dialects: %s among %s", ord,
 			            dialect_calls[got], dialect_calls[dl]);
 			continue;
 		}
@@ -687,9 +694,10 @@ static void unknown_dep(struct dctx *d, const struct pending *p, const char *id)
 		near = td__did_you_mean(id, ids, b->ncalls);
 		td__free(ids);
 	}
-	batch_error(d, "call %u (%.80s): depends_on names unknown call id '%.80s'%s%s%s",
-	            p->ordinal, b->calls[p->call].id, id, near ? " (did you mean '" : "",
-	            near ? near : "", near ? "'?)" : "");
+	batch_error(d, p->ordinal,
+	            "call %u (%.80s): depends_on names unknown call id '%.80s'%s%s%s", p->ordinal,
+	            b->calls[p->call].id, id, near ? " (did you mean '" : "", near ? near : "",
+	            near ? "'?)" : "");
 }
 
 static int add_edge(struct dctx *d, const struct pending *p, const char *id)
@@ -733,11 +741,12 @@ static int check_shape(struct dctx *d, enum td_dialect want, enum td_dialect fou
                        const cJSON *items)
 {
 	if (found == TD_DIALECT_AUTO && !(items && want != TD_DIALECT_AUTO)) {
-		batch_error(d, "no tool calls found: expected %s", dialect_shapes[want]);
+		batch_error(d, 0, "no tool calls found: expected %s", dialect_shapes[want]);
 		return TD_EBATCH;
 	}
 	if (want != TD_DIALECT_AUTO && found != TD_DIALECT_AUTO && found != want) {
-		batch_error(d, "the input holds %s, but dialect '%s' was asked for (expected %s)",
+		batch_error(d, 0,
+		            "the input holds %s, but dialect '%s' was asked for (expected %s)",
 		            dialect_calls[found], td_dialect_name(want), dialect_shapes[want]);
 		return TD_EBATCH;
 	}
@@ -758,7 +767,7 @@ static int decode_root(struct dctx *d, const cJSON *root, enum td_dialect want)
 	if ((r = add_calls(d, items, dl)) < 0 || (r = add_edges(d)) < 0)
 		return r;
 	if (!d->err && d->b->ncalls == 0)
-		batch_error(d, "no tool calls found: no %s in the input", dialect_calls[dl]);
+		batch_error(d, 0, "no tool calls found: no %s in the input", dialect_calls[dl]);
 	return d->err;
 }
 
@@ -770,9 +779,15 @@ static int decode_tree(const struct td_graph *graph, const cJSON *root, enum td_
 	struct dctx d = {.diag = diag, .name = name, .line = line, .values = values};
 	int r;
 
-	d.b = td__batch_alloc(graph, dialect);
+	if (graph && root == graph->calls) { /* the graph's own: each call's place is known */
+		d.pos = graph->call_pos;
+		d.npos = (size_t)cJSON_GetArraySize(root);
+	}
+
+	d.b = td__batch_alloc(graph, dialect, name);
 	if (!d.b)
 		return TD_ENOMEM;
+	d.b->pos = d.pos;
 	r = decode_root(&d, root, dialect);
 	td__free(d.ordinal);
 	td__free(d.pend);
@@ -890,7 +905,7 @@ static int decode_array(const struct td_graph *graph, const char *json, size_t l
 	 * spends on `arguments`): text that fails them goes the whole-tree way, which says why */
 	if (unfit_text(&d, json, len))
 		return WHOLE_TREE;
-	d.b = td__batch_alloc(graph, dialect);
+	d.b = td__batch_alloc(graph, dialect, name);
 	if (!d.b)
 		return TD_ENOMEM;
 	r = decode_each(&d, json, len, dialect);

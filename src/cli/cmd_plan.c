@@ -33,11 +33,33 @@ static const char check_help[] =
     "kinds, dependencies and cycles; and, when the graph declares its own calls:, that batch.\n"
     "Prints every problem as FILE:LINE:COL: message and exits 2, or a one-line summary and 0.\n";
 
+/* The graph's own calls that would get an error result, as FILE:LINE:COL lines; EXIT_INVALID
+ * when there is one. */
+static int call_errors(const char *file, const struct td_batch *b)
+{
+	char id[CLI_TEXT_MAX], err[CLI_TEXT_MAX];
+	unsigned line, col;
+	size_t i, nerr = 0;
+
+	for (i = 0; i < td_batch_count(b); i++) {
+		if (!td_batch_call_error(b, i))
+			continue;
+		if (td_batch_call_position(b, i, &line, &col) < 0)
+			line = col = 0;
+		fprintf(stderr, "%s:%u:%u: call %zu (%s): %s\n", file, line, col, i + 1,
+		        cli_text(td_batch_call_id(b, i), id, sizeof(id)),
+		        cli_text(td_batch_call_error(b, i), err, sizeof(err)));
+		nerr++;
+	}
+	return nerr ? EXIT_INVALID : EXIT_OK;
+}
+
 int cmd_check(int argc, char **argv)
 {
 	static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {0}};
 	struct cli_job job;
 	char bad[300];
+	size_t n, levels;
 	int c, r;
 
 	optind = 1;
@@ -62,7 +84,8 @@ int cmd_check(int argc, char **argv)
 		td_diag_clear(&diag);
 	}
 	if (!td_graph_has_calls(job.graph)) {
-		printf("%s: ok, %zu tools\n", argv[optind], td_graph_tool_count(job.graph));
+		printf("%s: ok, %zu tool%s\n", argv[optind], td_graph_tool_count(job.graph),
+		       td_graph_tool_count(job.graph) == 1 ? "" : "s");
 		cli_job_free(&job);
 		return EXIT_OK;
 	}
@@ -70,9 +93,17 @@ int cmd_check(int argc, char **argv)
 	r = cli_load_plan(argv[optind], NULL, TD_DIALECT_AUTO, &job);
 	if (r)
 		return r;
-	printf("%s: ok, %zu tools, %zu calls in %zu levels\n", argv[optind],
-	       td_graph_tool_count(job.graph), td_batch_count(job.batch),
-	       td_plan_level_count(job.plan));
+	/* a run answers a call-level error with an error result; in the graph's own calls it is
+	 * a mistake in the file, and check is where to hear of it */
+	if ((r = call_errors(argv[optind], job.batch))) {
+		cli_job_free(&job);
+		return r;
+	}
+	n = td_batch_count(job.batch);
+	levels = td_plan_level_count(job.plan);
+	printf("%s: ok, %zu tool%s, %zu call%s in %zu level%s\n", argv[optind],
+	       td_graph_tool_count(job.graph), td_graph_tool_count(job.graph) == 1 ? "" : "s", n,
+	       n == 1 ? "" : "s", levels, levels == 1 ? "" : "s");
 	cli_job_free(&job);
 	return EXIT_OK;
 }

@@ -1085,13 +1085,23 @@ static void parse_calls(struct td__loader *L, uint32_t key, uint32_t val)
 		               describe(L, val, buf, sizeof(buf)));
 		return;
 	}
-	if (!(g->calls = cJSON_CreateArray())) {
+	if (n->len == 0) {
+		td__load_error(L, val,
+		               "'calls' is an empty list: give at least one call, or leave 'calls' "
+		               "out and pass the calls on the command line");
+		return;
+	}
+	g->calls = cJSON_CreateArray();
+	g->call_pos = td__malloc(n->len * sizeof(*g->call_pos));
+	if (!g->calls || !g->call_pos) {
 		L->oom = true;
 		return;
 	}
 	for (k = 0; k < n->len && !L->oom; k++) {
 		uint32_t item = KID(L, val, k);
 
+		g->call_pos[k].line = NODE(L, item)->line;
+		g->call_pos[k].column = NODE(L, item)->column;
 		if (NODE(L, item)->type != TD_Y_MAP) {
 			td__load_error(L, item,
 			               "call #%u must be a mapping {id, tool, input}, got %s",

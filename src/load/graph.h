@@ -123,10 +123,14 @@ struct td_graph {
 	/*
 	 * The graph's own `calls:`, converted to an array of Anthropic tool_use blocks
 	 * ({"type":"tool_use","id","name","input","depends_on"}) so one decoder serves both;
-	 * NULL when absent. calls_line is where `calls:` stands, for diagnostics.
+	 * NULL when absent. calls_line is where `calls:` stands, call_pos[i] where call i does
+	 * (1-based line and column, for diagnostics about one call).
 	 */
 	struct cJSON *calls;
 	unsigned calls_line;
+	struct td__pos {
+		unsigned line, column;
+	} * call_pos;
 	/* the YAML document's scalars, which the JSON above (and tools[].schema) points into */
 	struct td__arena yaml_text;
 };

@@ -340,6 +340,7 @@ void td_graph_free(struct td_graph *g)
 	td__free(g->tools);
 	td__strmap_free(&g->by_name);
 	cJSON_Delete(g->calls);
+	td__free(g->call_pos);
 	td__arena_free(&g->yaml_text);
 	td__free(g->name);
 	td__free(g->dir);

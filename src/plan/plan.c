@@ -430,10 +430,10 @@ static void cycle_message(const struct td_batch *b, const uint32_t *cyc, size_t 
 		td__buf_puts(&out, " -> ");
 	}
 	put_call(&out, b, cyc[0]);
-	if (!out.oom)
-		td__diag_add(diag, TD_ECYCLE, NULL, 0, 0, "%s", out.data);
-	else
-		td__diag_add(diag, TD_ECYCLE, NULL, 0, 0, "dependency cycle");
+	/* at the first call of the cycle, where that is known (the graph's own calls) */
+	td__diag_add(diag, TD_ECYCLE, b->name, b->pos ? b->pos[cyc[0]].line : 0,
+	             b->pos ? b->pos[cyc[0]].column : 0, "%s",
+	             out.oom ? "dependency cycle" : out.data);
 	td__buf_free(&out);
 }
 

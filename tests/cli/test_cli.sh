@@ -31,6 +31,11 @@ t_run run --schedule random "$G/travel.yaml"; t_exit 1; t_err_has "--schedule ta
 # check
 t_run check "$G/travel.yaml"; t_exit 0; t_out_has "ok, 5 tools, 8 calls in 2 levels"
 t_run check "$G/pipeline.yaml"; t_exit 0; t_out_has "ok, 2 tools, 6 calls in 4 levels"
+t_run check "$G/invalid/calls-call-errors.yaml"; t_exit 2; t_out_empty
+t_err_has "calls-call-errors.yaml:10:5: call 2 (toolu_02): input: missing required property 'city'"
+t_err_has "calls-call-errors.yaml:11:5: call 3 (toolu_03): unknown tool 'fetch_wether'"
+printf 'version: 1\ntools: {e: {builtin: echo}}\ncalls: [{id: a, tool: e}]\n' >"$T_TMP/one.yaml"
+t_run check "$T_TMP/one.yaml"; t_exit 0; t_out_has "one.yaml: ok, 1 tool, 1 call in 1 level"
 t_run check "$T_TMP/missing.yaml"; t_exit 2; t_err_has "missing.yaml"
 t_run check "$G"; t_exit 2
 
