@@ -867,6 +867,15 @@ static const struct bad_case {
      "g.yaml:3:35: 'description' must be a string, got a mapping"},
     {"version: 1\ntools:\n  x: {builtin: echo, input_schema: object}\n", TD_EGRAPH,
      "g.yaml:3:36: 'input_schema' must be a mapping (a JSON Schema), got 'object'"},
+    /* a schema's mistake is placed where it is, through its path (keys, odd keys) */
+    {"version: 1\ntools:\n  b:\n    builtin: echo\n    input_schema:\n      type: object\n"
+     "      properties:\n        n:\n          type: integer\n          minimum: x\n",
+     TD_EGRAPH, "g.yaml:10:20: tool 'b': input_schema.properties.n.minimum: must be a number"},
+    {"version: 1\ntools:\n  b:\n    builtin: echo\n    input_schema:\n      properties:\n"
+     "        \"odd key\": {type: [string,\n                          strng]}\n",
+     TD_EGRAPH,
+     "g.yaml:7:27: tool 'b': input_schema.properties[\"odd key\"].type: unknown type 'strng' "
+     "(did you mean 'string'?)"},
     {"version: 1\ntools: {e: {builtin: echo}}\ncalls: []\n", TD_EGRAPH,
      "g.yaml:3:8: 'calls' is an empty list: give at least one call, or leave 'calls' out and "
      "pass the calls on the command line"},
@@ -950,8 +959,9 @@ START_TEST(schema_problems)
 	                          "{type: objekt}}}\n",
 	                          &d),
 	                 TD_EGRAPH);
+	/* at the bad value itself, which the checker's path leads to */
 	if (strncmp(err, "input_schema", 12) == 0)
-		snprintf(want, sizeof(want), "g.yaml:2:42: tool 'a': %s", err);
+		snprintf(want, sizeof(want), "g.yaml:2:49: tool 'a': %s", err);
 	else
 		snprintf(want, sizeof(want), "g.yaml:2:42: input_schema of tool 'a': %s", err);
 	ck_assert_diag(&d, want);

@@ -209,6 +209,15 @@ START_TEST(check_schema)
 	    chk("{\"properties\":{\"x\":{\"type\":[\"string\",null]}}}"),
 	    "input_schema.properties.x.type: holds a null value, not the type name (in "
 	    "YAML, quote it: 'null')");
+	ck_assert_str_eq(
+	    chk("{\"type\":\"array\"}"),
+	    "input_schema.type: must be 'object' at the top: a model's arguments are a "
+	    "JSON object, got 'array'");
+	ck_assert_str_eq(chk("{\"properties\":{\"a\":{\"type\":\"array\"}}}"), "");
+	ck_assert_str_eq(
+	    chk("{\"properties\":{\"a\":{\"enum\":[]}}}"),
+	    "input_schema.properties.a.enum: is empty: no value could ever match (give at "
+	    "least one)");
 	ck_assert_str_eq(chk("{\"type\":null}"),
 	                 "input_schema.type: holds a null value, not the type name (in YAML, quote "
 	                 "it: 'null')");

@@ -578,8 +578,12 @@ static int check_schema(struct vctx *v, const cJSON *s, int depth)
 	if ((k = cJSON_GetObjectItemCaseSensitive(s, "properties")) &&
 	    (r = check_properties_kw(v, k, depth)))
 		return r;
-	if ((k = cJSON_GetObjectItemCaseSensitive(s, "enum")) && !cJSON_IsArray(k))
-		return bad(v, "enum", "must be a list of values");
+	if ((k = cJSON_GetObjectItemCaseSensitive(s, "enum")) &&
+	    (!cJSON_IsArray(k) || !cJSON_GetArraySize(k)))
+		return bad(v, "enum",
+		           cJSON_IsArray(k)
+		               ? "is empty: no value could ever match (give at least one)"
+		               : "must be a list of values");
 	if ((k = cJSON_GetObjectItemCaseSensitive(s, "additionalProperties")) && !cJSON_IsBool(k) &&
 	    (r = check_sub(v, "additionalProperties", NULL, k, depth)))
 		return r;
@@ -592,8 +596,20 @@ static int check_schema(struct vctx *v, const cJSON *s, int depth)
 int td__schema_check(const struct cJSON *schema, char *err, size_t errlen)
 {
 	struct vctx v = {.err = err, .errlen = errlen, .path = "input_schema", .pathlen = 12};
+	const cJSON *t = cJSON_GetObjectItemCaseSensitive(schema, "type");
+	int r;
 
 	if (errlen)
 		err[0] = '\0';
-	return check_schema(&v, schema, 0);
+	if ((r = check_schema(&v, schema, 0)))
+		return r;
+	/* a model's arguments are always a JSON object: the APIs refuse any other top level, and
+	 * every call would fail against it */
+	if (cJSON_IsString(t) && strcmp(t->valuestring, "object") != 0)
+		return bad(
+		    &v, "type",
+		    "must be 'object' at the top: a model's arguments are a JSON object, got "
+		    "'%s'",
+		    t->valuestring);
+	return 0;
 }

@@ -410,6 +410,43 @@ static uint32_t schema_blank(const struct td__loader *L, uint32_t n)
 	return TD__YNONE;
 }
 
+/*
+ * The node a schema checker's message is about: its path ("input_schema.properties.n.minimum",
+ * "input_schema.properties[\"odd key\"].type") followed from the schema's node as far as it
+ * goes, so the diagnostic points at the mistake rather than at the schema's first line.
+ */
+static uint32_t schema_node(const struct td__loader *L, uint32_t n, const char *msg)
+{
+	const char *p = msg + strlen("input_schema"), *end;
+	uint32_t k, next;
+	size_t len;
+
+	while (*p == '.' || (p[0] == '[' && p[1] == '"')) {
+		if (*p == '.') {
+			p++;
+			end = p + (len = strcspn(p, ".[:"));
+		} else if ((end = strstr(p + 2, "\"]"))) {
+			p += 2;
+			len = (size_t)(end - p);
+			end += 2;
+		} else {
+			break;
+		}
+		next = TD__YNONE;
+		for (k = 0; NODE(L, n)->type == TD_Y_MAP && k < PAIRS(L, n); k++) {
+			const char *key = key_text(L, KID(L, n, 2 * k));
+
+			if (strlen(key) == len && memcmp(key, p, len) == 0)
+				next = KID(L, n, 2 * k + 1);
+		}
+		if (next == TD__YNONE)
+			break;
+		n = next;
+		p = end;
+	}
+	return n;
+}
+
 static void key_input_schema(struct td__loader *L, struct tool_ctx *c, uint32_t key, uint32_t val)
 {
 	char err[256] = "";
@@ -433,7 +470,7 @@ static void key_input_schema(struct td__loader *L, struct tool_ctx *c, uint32_t 
 		return;
 	/* the checker may already say where: "input_schema.type: unknown type ..." */
 	if (strncmp(err, "input_schema", 12) == 0)
-		td__load_error(L, val, "tool '%s': %s", c->t->name, err);
+		td__load_error(L, schema_node(L, val, err), "tool '%s': %s", c->t->name, err);
 	else
 		td__load_error(L, val, "input_schema of tool '%s': %s", c->t->name, err);
 }
