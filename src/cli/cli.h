@@ -46,6 +46,9 @@ int cli_read_input(const char *path, char **buf, size_t *len);
  */
 int cli_write_stdout(const char *s);
 
+/* Loads a graph file, printing what is wrong with it; EXIT_OK, EXIT_INVALID, or EXIT_USAGE for
+ * "-" (standard input is for CALLS). */
+int cli_load_graph(const char *path, struct td_graph **g);
 /*
  * Loads GRAPH and the batch (CALLS file, "-", the graph's own calls:, or stdin when it is not a
  * terminal) and plans it. On failure prints the diagnostics and returns an exit code; on

@@ -23,17 +23,12 @@ static int usage_error(const char *what)
 
 static int print_tools(const char *path)
 {
-	struct td_diag diag = {0};
 	struct td_graph *g;
 	char *out;
 	int r;
 
-	if (td_graph_load_file(path, &g, &diag) < 0) {
-		cli_print_diag(&diag);
-		td_diag_clear(&diag);
-		return EXIT_INVALID;
-	}
-	td_diag_clear(&diag);
+	if ((r = cli_load_graph(path, &g)))
+		return r;
 	if (td_graph_dot(g, &out) < 0) {
 		cli_error("out of memory");
 		r = EXIT_RUNTIME;

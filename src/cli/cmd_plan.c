@@ -73,16 +73,8 @@ int cmd_check(int argc, char **argv)
 	if (argc - optind != 1)
 		return usage_error("check", "expected exactly one GRAPH file");
 	memset(&job, 0, sizeof(job));
-	{
-		struct td_diag diag = {0};
-
-		if (td_graph_load_file(argv[optind], &job.graph, &diag) < 0) {
-			cli_print_diag(&diag);
-			td_diag_clear(&diag);
-			return EXIT_INVALID;
-		}
-		td_diag_clear(&diag);
-	}
+	if ((r = cli_load_graph(argv[optind], &job.graph)))
+		return r;
 	if (!td_graph_has_calls(job.graph)) {
 		printf("%s: ok, %zu tool%s\n", argv[optind], td_graph_tool_count(job.graph),
 		       td_graph_tool_count(job.graph) == 1 ? "" : "s");
@@ -247,7 +239,6 @@ int cmd_tools(int argc, char **argv)
 	                                     {"dialect", required_argument, NULL, 'D'},
 	                                     {0}};
 	enum td_dialect dialect = TD_DIALECT_ANTHROPIC;
-	struct td_diag diag = {0};
 	struct td_graph *g;
 	int c, r, pretty = 0;
 	char *out, bad[300];
@@ -272,11 +263,8 @@ int cmd_tools(int argc, char **argv)
 	}
 	if (argc - optind != 1)
 		return usage_error("tools", "expected exactly one GRAPH file");
-	if (td_graph_load_file(argv[optind], &g, &diag) < 0) {
-		cli_print_diag(&diag);
-		td_diag_clear(&diag);
-		return EXIT_INVALID;
-	}
+	if ((r = cli_load_graph(argv[optind], &g)))
+		return r;
 	if (td_graph_tools_json(g, dialect, pretty, &out) < 0) {
 		cli_error("out of memory");
 		r = EXIT_RUNTIME;

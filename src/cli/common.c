@@ -233,6 +233,23 @@ static int load_batch(const char *calls_path, enum td_dialect dialect, struct cl
 	return r < 0 ? EXIT_INVALID : 0;
 }
 
+int cli_load_graph(const char *path, struct td_graph **g)
+{
+	struct td_diag diag = {0};
+	int r;
+
+	*g = NULL;
+	if (strcmp(path, "-") == 0) {
+		cli_error("the graph must be a file: '-' (standard input) is for CALLS only");
+		return EXIT_USAGE;
+	}
+	r = td_graph_load_file(path, g, &diag);
+	if (r < 0)
+		cli_print_diag(&diag);
+	td_diag_clear(&diag);
+	return r < 0 ? EXIT_INVALID : EXIT_OK;
+}
+
 int cli_load_plan(const char *graph_path, const char *calls_path, enum td_dialect dialect,
                   struct cli_job *job)
 {
@@ -240,11 +257,8 @@ int cli_load_plan(const char *graph_path, const char *calls_path, enum td_dialec
 	int r;
 
 	memset(job, 0, sizeof(*job));
-	if (td_graph_load_file(graph_path, &job->graph, &diag) < 0) {
-		cli_print_diag(&diag);
-		td_diag_clear(&diag);
-		return EXIT_INVALID;
-	}
+	if ((r = cli_load_graph(graph_path, &job->graph)))
+		return r;
 	r = load_batch(calls_path, dialect, job, &diag);
 	if (!r && td_plan_new(job->batch, &job->plan, &diag) < 0)
 		r = EXIT_INVALID;

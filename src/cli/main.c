@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* main.c - the tooldag command: dispatch to check, dot, plan, tools and run. */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -35,9 +38,33 @@ static void usage(FILE *f)
 	    "--fail-on-error, 4 run could not start (e.g. io_uring refused), 130 interrupted.\n");
 }
 
+/*
+ * Descriptors 0, 1 and 2 that were closed (`tooldag run ... >&-`) are filled with /dev/null:
+ * otherwise the first file opened (the ring, a tool's pipe, the report) would take the number
+ * and the results be written into it. Returns whether stdout was one of them.
+ */
+static int fill_std_fds(void)
+{
+	int fd, out_closed = 0;
+
+	for (fd = 0; fd <= 2; fd++)
+		if (fcntl(fd, F_GETFD) < 0 && errno == EBADF) {
+			if (open("/dev/null", fd ? O_WRONLY : O_RDONLY) != fd)
+				_exit(EXIT_RUNTIME);
+			out_closed |= fd == 1;
+		}
+	return out_closed;
+}
+
 int main(int argc, char **argv)
 {
 	size_t i;
+
+	/* nowhere to write the results: say so before running anything (stderr may be open) */
+	if (fill_std_fds()) {
+		cli_error("standard output is closed: there is nowhere to write the results");
+		return EXIT_RUNTIME;
+	}
 
 	opterr = 0; /* the commands say what was wrong, once (cli_bad_option) */
 	if (argc < 2) {

@@ -108,6 +108,26 @@ JSON
 t_run plan "$T_TMP/echo.yaml" "$T_TMP/forge2.json"; t_exit 2; forged
 t_err_has 'dependency cycle: x\nFAILED: fake (echo) -> y (echo) -> x\nFAILED: fake (echo)'
 
+# the graph is a file; closed standard descriptors
+t_run check -; t_exit 1; t_err_has "the graph must be a file: '-' (standard input) is for CALLS only"
+t_run plan - "$T_TMP/forge.json"; t_exit 1; t_err_has "the graph must be a file"
+cat >"$T_TMP/touch.yaml" <<EOF
+version: 1
+tools: {t: {run: [/usr/bin/touch, "$T_TMP/touched"]}}
+calls: [{id: a, tool: t}]
+EOF
+T_ARGS="run touch.yaml >&-"
+"$TOOLDAG" run "$T_TMP/touch.yaml" >&- 2>"$T_TMP/err"; T_RC=$?
+t_exit 4; t_err_has "standard output is closed: there is nowhere to write the results"
+T_COUNT=$((T_COUNT + 1))
+[ ! -e "$T_TMP/touched" ] || t_fail "the tool ran although the results could not be written"
+# a closed stdin or stderr is /dev/null: the run goes on, and nothing lands in the results
+T_ARGS="run touch.yaml <&- 2>&-"
+"$TOOLDAG" run "$T_TMP/touch.yaml" <&- 2>&- >"$T_TMP/out"; T_RC=$?
+t_exit 0; t_json 'd["content"][0]["tool_use_id"] == "a" and d["content"][0]["content"] == ""'
+T_COUNT=$((T_COUNT + 1))
+[ -e "$T_TMP/touched" ] || t_fail "the tool did not run"
+
 # tools in each dialect
 t_run tools "$G/travel.yaml"; t_exit 0
 t_json '[t["name"] for t in d] == ["get_flight_prices","fetch_weather","lookup_pollen","check_inventory","recommend_product"]'
