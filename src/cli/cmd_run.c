@@ -28,7 +28,8 @@ static const char run_help[] =
     "  --schedule POLICY     level (default): a barrier between levels; eager: a call starts\n"
     "                        as soon as its own dependencies have finished; critical: eager,\n"
     "                        longest chain of dependents first\n"
-    "  --dialect D           read the calls as D (anthropic, openai, responses; default: detect)\n"
+    "  --dialect D           read the calls as D (anthropic, openai, responses; default:\n"
+    "                        detect); for the graph's own calls, answer in D\n"
     "  --report FILE         write the run report (timings, status, attempts) as JSON\n"
     "  --fail-on-error       exit 3 if any call ended in error (default: errors are results)\n"
     "  --progress MODE       what stderr shows while the run goes: auto (default: a status\n"
@@ -337,7 +338,10 @@ static int run_plan(struct cli_job *job, struct run_args *a, int sfd)
 	}
 	interrupted = drive(run, sfd, w.progress, a->quiet || a->progress != PROGRESS_JSON);
 	progress_clear(w.progress);
-	if (td_run_results_json(run, TD_DIALECT_AUTO, a->pretty, &out) < 0) {
+	/* the graph's own calls came in no dialect: --dialect says which to answer in */
+	if (td_run_results_json(
+	        run, a->calls || !td_graph_has_calls(job->graph) ? TD_DIALECT_AUTO : a->dialect,
+	        a->pretty, &out) < 0) {
 		cli_error("cannot encode the results: out of memory");
 		td_run_free(run);
 		watch_end(&w, a->trace);

@@ -108,6 +108,12 @@ JSON
 t_run plan "$T_TMP/echo.yaml" "$T_TMP/forge2.json"; t_exit 2; forged
 t_err_has 'dependency cycle: x\nFAILED: fake (echo) -> y (echo) -> x\nFAILED: fake (echo)'
 
+# the graph's own calls come in no dialect: --dialect picks the one the results are in
+t_run run --dialect openai "$G/pipeline.yaml"; t_exit 0
+t_json 'd[0] == {"role": "tool", "tool_call_id": "split", "content": "{\"step\":\"split\"}"} and len(d) == 6'
+t_run run --dialect responses "$G/pipeline.yaml"; t_exit 0
+t_json 'd[0]["type"] == "function_call_output" and d[0]["call_id"] == "split"'
+t_run run "$G/pipeline.yaml"; t_exit 0; t_json 'd["role"] == "user" and d["content"][0]["tool_use_id"] == "split"'
 # the graph is a file; closed standard descriptors
 t_run check -; t_exit 1; t_err_has "the graph must be a file: '-' (standard input) is for CALLS only"
 t_run plan - "$T_TMP/forge.json"; t_exit 1; t_err_has "the graph must be a file"
