@@ -928,7 +928,14 @@ static const struct bad_case {
     {"version: 1\ntools: {}\ncalls:\n  - {id: c1, tool: a, depends_on: c0}\n", TD_EGRAPH,
      "g.yaml:4:35: 'depends_on' of call #1 must be a list of call ids, got 'c0'"},
     {"version: 1\ntools: {}\ncalls:\n  - {id: c1, name: a}\n", TD_EGRAPH,
-     "g.yaml:4:14: unknown key 'name' in call"},
+     "g.yaml:4:14: unknown key 'name' in call (did you mean 'tool'? a graph's calls are {id, "
+     "tool, input, depends_on})"},
+    {"version: 1\ntools: {}\ncalls:\n  - {id: c1, tool: a, arguments: {}}\n", TD_EGRAPH,
+     "g.yaml:4:23: unknown key 'arguments' in call (did you mean 'input'? a graph's calls are "
+     "{id, tool, input, depends_on})"},
+    {"version: 1\ntools: {}\ncalls:\n  - {type: tool_use, id: c1, tool: a}\n", TD_EGRAPH,
+     "g.yaml:4:6: unknown key 'type' in call (a graph's calls are {id, tool, input, "
+     "depends_on}, not API blocks)"},
     {"version: 1\ntools: {}\ncalls:\n  - {id: c1, tool: a, inputs: {}}\n", TD_EGRAPH,
      "g.yaml:4:23: unknown key 'inputs' in call (did you mean 'input'?)"},
 };

@@ -1060,6 +1060,34 @@ static cJSON *call_depends(struct td__loader *L, uint32_t val, size_t idx)
 
 static const char *const call_keys[] = {"id", "tool", "input", "depends_on", NULL};
 
+/* What the model APIs call them: a graph's calls written from an API transcript use these. */
+static const char *const call_wire_keys[][2] = {
+    {"name", "tool"}, {"arguments", "input"}, {"call_id", "id"}, {"type", NULL}};
+
+static void unknown_call_key(struct td__loader *L, uint32_t key)
+{
+	const char *k = key_text(L, key);
+	size_t i;
+
+	for (i = 0; i < TD__ARRAY_SIZE(call_wire_keys); i++)
+		if (strcmp(k, call_wire_keys[i][0]) == 0) {
+			if (call_wire_keys[i][1])
+				td__load_error(
+				    L, key,
+				    "unknown key '%s' in call (did you mean '%s'? a graph's "
+				    "calls are {id, tool, input, depends_on})",
+				    k, call_wire_keys[i][1]);
+			else
+				td__load_error(
+				    L, key,
+				    "unknown key '%s' in call (a graph's calls are {id, tool, "
+				    "input, depends_on}, not API blocks)",
+				    k);
+			return;
+		}
+	unknown_key(L, key, "in call", call_keys);
+}
+
 /* One {id, tool, input, depends_on} item into a tool_use block; NULL after reporting. */
 static cJSON *parse_call(struct td__loader *L, uint32_t item, size_t idx)
 {
@@ -1077,7 +1105,7 @@ static cJSON *parse_call(struct td__loader *L, uint32_t item, size_t idx)
 
 		which = word_index(key_text(L, key), call_keys);
 		if (which < 0) {
-			unknown_key(L, key, "in call", call_keys);
+			unknown_call_key(L, key);
 			ok = 0;
 			continue;
 		}
