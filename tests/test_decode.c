@@ -254,7 +254,7 @@ START_TEST(bad_arguments)
 	        "arguments are not valid JSON: unexpected end of input");
 	call_is(1, "c2", "get_price", "{}", "arguments are not valid JSON: error near 'sku: 1}'");
 	call_is(2, "c3", "get_price", "{}", "arguments must be a JSON object, got an array");
-	call_is(3, "c4", "get_price", "{}", "arguments must be a JSON object, got a scalar");
+	call_is(3, "c4", "get_price", "{}", "arguments must be a JSON object, got a number");
 	call_is(4, "c5", "get_price", "{\"sku\":2}", NULL);
 	call_is(5, "c6", "get_price", "{}", NULL);
 	call_is(6, "c7", "get_price", "{}", "arguments must be a JSON string");
@@ -279,7 +279,7 @@ START_TEST(call_level_errors)
 	call_is(1, "b", "fetch_weather", "{\"city\":5}", "input.city: expected string, got number");
 	call_is(2, "c", "fetch_weather", "{\"city\":\"Oslo\",\"units\":\"kelvin\"}",
 	        "input.units: 'kelvin' is not one of 'metric', 'imperial'");
-	call_is(3, "d", "fetch_weather", "{}", "input must be a JSON object");
+	call_is(3, "d", "fetch_weather", "{}", "input must be a JSON object, got an array");
 	call_is(4, "e", "fetch_weather", "{}", "input: missing required property 'city'");
 	call_is(5, "f", "no such tool", "{}", "unknown tool 'no such tool'");
 }
@@ -365,10 +365,10 @@ START_TEST(identity_errors)
 	           TD_EBATCH, "call 1 (toolu_01): missing 'name' (a non-empty string)");
 	td_diag_clear(&diag);
 	decode_bad("[{\"type\":\"tool_use\",\"id\":\"\",\"name\":\"\"}]", TD_DIALECT_AUTO,
-	           TD_EBATCH, "call 1: missing 'id' (a non-empty string)");
+	           TD_EBATCH, "call 1: 'id' must be a non-empty string, got an empty string");
 	td_diag_clear(&diag);
 	decode_bad("[{\"type\":\"tool_use\",\"id\":7,\"name\":\"get_price\"}]", TD_DIALECT_AUTO,
-	           TD_EBATCH, "call 1 (get_price): missing 'id' (a non-empty string)");
+	           TD_EBATCH, "call 1 (get_price): 'id' must be a non-empty string, got a number");
 	td_diag_clear(&diag);
 	decode_bad("[{\"id\":\"c1\",\"type\":\"function\",\"function\":{\"arguments\":\"{}\"}}]",
 	           TD_DIALECT_AUTO, TD_EBATCH,

@@ -426,12 +426,19 @@ static enum td_dialect locate(const cJSON *root, const cJSON **items)
 
 /* ---- one call ---- */
 
+/* "a number", "null"...: what a JSON value is, for "must be X, got Y" messages. */
+static const char *json_kind(const cJSON *x)
+{
+	return cJSON_IsString(x) && !x->valuestring[0] ? "an empty string" : td__json_type(x, true);
+}
+
 struct raw_call {
 	const char *id, *name;
-	const char *id_key, *name_key; /* what the dialect calls them, for messages */
-	const cJSON *input;            /* NULL: {} */
-	cJSON *owned;                  /* parsed arguments, freed after the call is added */
-	char error[256];               /* call-level error, "" if none */
+	const char *id_key, *name_key;    /* what the dialect calls them, for messages */
+	const cJSON *id_item, *name_item; /* the members as given, whatever their type */
+	const cJSON *input;               /* NULL: {} */
+	cJSON *owned;                     /* parsed arguments, freed after the call is added */
+	char error[256];                  /* call-level error, "" if none */
 	const cJSON *deps;
 };
 
@@ -483,7 +490,7 @@ static void parse_arguments(struct raw_call *rc, const cJSON *args, size_t *budg
 	}
 	if (!cJSON_IsObject(rc->owned))
 		snprintf(rc->error, sizeof(rc->error), "arguments must be a JSON object, got %s",
-		         cJSON_IsArray(rc->owned) ? "an array" : "a scalar");
+		         json_kind(rc->owned));
 	else
 		rc->input = rc->owned;
 }
@@ -497,6 +504,9 @@ static void read_call(const cJSON *item, enum td_dialect dl, size_t *budget, str
 	rc->deps = cJSON_GetObjectItemCaseSensitive(item, "depends_on");
 	rc->id_key = dl == TD_DIALECT_RESPONSES ? "call_id" : "id";
 	rc->name_key = dl == TD_DIALECT_OPENAI ? "function.name" : "name";
+	rc->id_item = cJSON_GetObjectItemCaseSensitive(item, rc->id_key);
+	rc->name_item =
+	    cJSON_GetObjectItemCaseSensitive(dl == TD_DIALECT_OPENAI ? fn : item, "name");
 	rc->id = str_member(item, rc->id_key);
 	if (dl == TD_DIALECT_OPENAI) {
 		rc->name = str_member(fn, "name");
@@ -508,10 +518,21 @@ static void read_call(const cJSON *item, enum td_dialect dl, size_t *budget, str
 		rc->name = str_member(item, "name");
 		in = cJSON_GetObjectItemCaseSensitive(item, "input");
 		if (in && !cJSON_IsObject(in))
-			snprintf(rc->error, sizeof(rc->error), "input must be a JSON object");
+			snprintf(rc->error, sizeof(rc->error),
+			         "input must be a JSON object, got %s", json_kind(in));
 		else
 			rc->input = in;
 	}
+}
+
+static void bad_member(struct dctx *d, uint32_t ord, const char *tag, const char *key,
+                       const cJSON *given)
+{
+	if (given)
+		batch_error(d, ord, "call %u%s: '%s' must be a non-empty string, got %s", ord, tag,
+		            key, json_kind(given));
+	else
+		batch_error(d, ord, "call %u%s: missing '%s' (a non-empty string)", ord, tag, key);
 }
 
 /* A call without a usable id or name cannot be answered: batch-level. */
@@ -523,13 +544,11 @@ static bool call_identified(struct dctx *d, const struct raw_call *rc, uint32_t 
 	if (who && who[0])
 		snprintf(tag, sizeof(tag), " (%.80s)", who);
 	if (!rc->id || !rc->id[0]) {
-		batch_error(d, ord, "call %u%s: missing '%s' (a non-empty string)", ord, tag,
-		            rc->id_key);
+		bad_member(d, ord, tag, rc->id_key, rc->id_item);
 		return false;
 	}
 	if (!rc->name || !rc->name[0]) {
-		batch_error(d, ord, "call %u%s: missing '%s' (a non-empty string)", ord, tag,
-		            rc->name_key);
+		bad_member(d, ord, tag, rc->name_key, rc->name_item);
 		return false;
 	}
 	return true;

@@ -73,19 +73,24 @@ static int fail(struct vctx *v, const char *fmt, ...)
 
 /* ---- values ---- */
 
+const char *td__json_type(const cJSON *x, bool article)
+{
+	static const char *const names[][2] = {{"null", "null"},        {"boolean", "a boolean"},
+	                                       {"object", "an object"}, {"array", "an array"},
+	                                       {"number", "a number"},  {"string", "a string"}};
+	int i = cJSON_IsNull(x)     ? 0
+	        : cJSON_IsBool(x)   ? 1
+	        : cJSON_IsObject(x) ? 2
+	        : cJSON_IsArray(x)  ? 3
+	        : cJSON_IsNumber(x) ? 4
+	                            : 5;
+
+	return names[i][article];
+}
+
 static const char *json_type(const cJSON *x)
 {
-	if (cJSON_IsNull(x))
-		return "null";
-	if (cJSON_IsBool(x))
-		return "boolean";
-	if (cJSON_IsObject(x))
-		return "object";
-	if (cJSON_IsArray(x))
-		return "array";
-	if (cJSON_IsNumber(x))
-		return "number";
-	return "string";
+	return td__json_type(x, false);
 }
 
 static bool is_integer(const cJSON *x)

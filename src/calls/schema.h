@@ -39,6 +39,9 @@ int td__schema_check(const struct cJSON *schema, char *err, size_t errlen);
  */
 int td__input_check(const struct cJSON *input, char *err, size_t errlen);
 
+/* A JSON value's type as schemas name it ("number"), or with an article ("a number", "null"). */
+const char *td__json_type(const struct cJSON *x, bool article);
+
 /*
  * The first member of object o whose key an earlier member already has, or NULL (also on
  * allocation failure, with *oom set). Linear for small objects, hashed for large ones.
