@@ -817,6 +817,65 @@ START_TEST(dot_and_mermaid)
 }
 END_TEST
 
+/* Count of non-overlapping occurrences of needle in s. */
+static size_t count_of(const char *s, const char *needle)
+{
+	size_t n = 0;
+
+	while ((s = strstr(s, needle))) {
+		n++;
+		s += strlen(needle);
+	}
+	return n;
+}
+
+/*
+ * 100 calls of b each wait for all 100 calls of a: drawn call to call that is 10,000 edges,
+ * through the planner's barrier 200. 8 x 8 = 64 pairs stays call to call.
+ */
+START_TEST(tool_dependencies_drawn_through_one_node)
+{
+	struct td_diag d = {0};
+	struct td_batch *b;
+	struct td_plan *p;
+	char id[32], *dot, *mmd;
+	size_t n[] = {100, 8}, k, i;
+
+	ck_assert_int_eq(td_graph_load_buffer(GRAPH, strlen(GRAPH), "g.yaml", NULL, &G, &d), 0);
+	for (k = 0; k < 2; k++) {
+		ck_assert_int_eq(td_batch_new(G, TD_DIALECT_ANTHROPIC, &b), 0);
+		for (i = 0; i < 2 * n[k]; i++) {
+			snprintf(id, sizeof(id), "x%zu", i);
+			ck_assert_int_ge(td_batch_add(b, id, i < n[k] ? "a" : "b", "{\"ms\":0}"),
+			                 0);
+		}
+		ck_assert_int_eq(td_plan_new(b, &p, &d), 0);
+		ck_assert_int_eq(td_plan_dot(p, &dot), 0);
+		ck_assert_int_eq(td_plan_mermaid(p, &mmd), 0);
+		if (k == 0) {
+			ck_assert_uint_eq(count_of(dot, " -> "), 200);
+			ck_assert_uint_eq(count_of(mmd, " --> "), 200);
+			ck_assert_ptr_nonnull(
+			    strstr(dot, "  b200 [label=\"all a\", shape=ellipse"));
+			ck_assert_ptr_nonnull(strstr(dot, "  c99 -> b200;\n"));
+			ck_assert_ptr_nonnull(strstr(dot, "  b200 -> c100;\n"));
+			ck_assert_ptr_nonnull(strstr(mmd, "  b200([\"all a\"])\n"));
+			ck_assert_ptr_nonnull(strstr(mmd, "  b200 --> c199\n"));
+		} else {
+			ck_assert_uint_eq(count_of(dot, " -> "), 64);
+			ck_assert_ptr_null(strstr(dot, "b16"));
+			ck_assert_ptr_nonnull(strstr(dot, "  c7 -> c15;\n"));
+		}
+		td_plan_free(p);
+		td_batch_free(b);
+		free(dot);
+		free(mmd);
+	}
+	td_diag_clear(&d);
+	teardown();
+}
+END_TEST
+
 static Suite *observe_suite(void)
 {
 	Suite *s = suite_create("observe");
@@ -841,6 +900,7 @@ static Suite *observe_suite(void)
 	tcase_add_test(tc, trace_caps_queue_lanes);
 	tcase_add_test(tc, trace_and_observe_out_of_memory);
 	tcase_add_test(tc, dot_and_mermaid);
+	tcase_add_test(tc, tool_dependencies_drawn_through_one_node);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -5,7 +5,12 @@
  *
  * Nodes are named by index (t3, c17), never by the model's ids, so no id can break the syntax;
  * ids and tool names appear only inside quoted labels, escaped for each language.
+ *
+ * A tool-level dependency between many calls is drawn through one node ("all fetch_weather"),
+ * as the planner holds it (a barrier): 5,000 calls waiting for 5,000 others would otherwise be
+ * 25 million edges, which no renderer can lay out. Small ones are drawn call to call.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "plan/plan.h"
@@ -202,22 +207,79 @@ static void put_levels(struct td__buf *b, const struct td_plan *p, const struct 
 	}
 }
 
-/* Every call's direct dependencies as edges dep -> call. */
+/* Call pairs above which a barrier is drawn as a node of its own. */
+#define BARRIER_EDGES 64
+
+static bool barrier_drawn(const struct td_plan *p, uint32_t v)
+{
+	uint64_t in = p->pred_off[v + 1] - p->pred_off[v],
+	         out = p->succ_off[v + 1] - p->succ_off[v];
+
+	return in * out > BARRIER_EDGES;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The drawn barriers: a node each, and an edge from every call it waits for. */
+static void put_barriers(struct td__buf *b, const struct td_plan *p, int mermaid)
+{
+	const char *tool;
+	uint32_t v, i;
+
+	for (v = p->ncalls; v < p->nnodes; v++) {
+		if (!barrier_drawn(p, v))
+			continue;
+		tool = p->batch->graph->tools[p->barrier_tool[v - p->ncalls]].name;
+		td__buf_printf(b,
+		               mermaid ? "  b%u([\"all %s\"])\n"
+		                       : "  b%u [label=\"all %s\", shape=ellipse, style=dashed];\n",
+		               v, tool); /* tool names are the graph's: letters, digits, _ and - */
+		for (i = p->pred_off[v]; i < p->pred_off[v + 1]; i++)
+			td__buf_printf(b, mermaid ? "  c%u --> b%u\n" : "  c%u -> b%u;\n",
+			               p->pred[i], v);
+	}
+}
+
+/* Every call's direct dependencies as edges dep -> call (a drawn barrier as one edge). */
 static int put_edges(struct td__buf *b, const struct td_plan *p, int mermaid)
 {
-	uint32_t *deps = NULL, c;
-	size_t cap = 0;
-	int n, i;
+	uint32_t *deps = NULL, c, i, j, u;
+	size_t cap = 0, n, k;
 
+	put_barriers(b, p, mermaid);
 	for (c = 0; c < p->ncalls; c++) {
-		n = td__plan_deps(p, c, &deps, &cap);
-		if (n < 0) {
-			td__free(deps);
-			return n;
+		if (td__plan_deps_bound(p, c) > cap) {
+			uint32_t *d = td__reallocarray(deps, td__plan_deps_bound(p, c), sizeof(*d));
+
+			if (!d) {
+				td__free(deps);
+				return TD_ENOMEM;
+			}
+			deps = d;
+			cap = td__plan_deps_bound(p, c);
 		}
-		for (i = 0; i < n; i++)
-			td__buf_printf(b, mermaid ? "  c%u --> c%u\n" : "  c%u -> c%u;\n", deps[i],
-			               c);
+		n = 0;
+		for (i = p->pred_off[c]; i < p->pred_off[c + 1]; i++) {
+			u = p->pred[i];
+			if (u < p->ncalls)
+				deps[n++] = u;
+			else if (barrier_drawn(p, u))
+				td__buf_printf(b, mermaid ? "  b%u --> c%u\n" : "  b%u -> c%u;\n",
+				               u, c);
+			else
+				for (j = p->pred_off[u]; j < p->pred_off[u + 1]; j++)
+					deps[n++] = p->pred[j];
+		}
+		qsort(deps, n, sizeof(*deps), cmp_u32);
+		for (k = 0; k < n; k++)
+			if (!k || deps[k] != deps[k - 1])
+				td__buf_printf(b, mermaid ? "  c%u --> c%u\n" : "  c%u -> c%u;\n",
+				               deps[k], c);
 	}
 	td__free(deps);
 	return 0;
