@@ -244,8 +244,12 @@ int cli_load_graph(const char *path, struct td_graph **g)
 		return EXIT_USAGE;
 	}
 	r = td_graph_load_file(path, g, &diag);
-	if (r < 0)
+	if (r < 0) {
 		cli_print_diag(&diag);
+		/* a batch given first: a list at the top is how model calls look */
+		if (strlen(path) > 5 && strcmp(path + strlen(path) - 5, ".json") == 0)
+			cli_error("hint: GRAPH (the YAML file) comes first, then CALLS");
+	}
 	td_diag_clear(&diag);
 	return r < 0 ? EXIT_INVALID : EXIT_OK;
 }

@@ -115,6 +115,10 @@ t_run run --dialect responses "$G/pipeline.yaml"; t_exit 0
 t_json 'd[0]["type"] == "function_call_output" and d[0]["call_id"] == "split"'
 t_run run "$G/pipeline.yaml"; t_exit 0; t_json 'd["role"] == "user" and d["content"][0]["tool_use_id"] == "split"'
 # the graph is a file; closed standard descriptors
+t_run run "$G/calls/travel.anthropic.json" "$G/travel.yaml"; t_exit 2
+t_err_has "tooldag: hint: GRAPH (the YAML file) comes first, then CALLS"
+t_run check "$G/invalid/cycle.yaml"; t_exit 2
+T_COUNT=$((T_COUNT + 1)); grep -q hint "$T_TMP/err" && t_fail "a hint for a YAML graph"
 t_run check -; t_exit 1; t_err_has "the graph must be a file: '-' (standard input) is for CALLS only"
 t_run plan - "$T_TMP/forge.json"; t_exit 1; t_err_has "the graph must be a file"
 cat >"$T_TMP/touch.yaml" <<EOF
