@@ -145,6 +145,16 @@ TD_API int td_graph_load_file(const char *path, struct td_graph **out, struct td
 TD_API int td_graph_load_buffer(const char *buf, size_t len, const char *name, const char *basedir,
                                 struct td_graph **out, struct td_diag *diag);
 
+/*
+ * td_graph_load_file() with flags. TD_LOAD_KEEP_ENV leaves ${NAME} in `http:` urls and
+ * headers as written instead of reading the environment, so an unset variable is no error:
+ * for a graph that is only looked at (its tools' schemas, a plan, a drawing) where the
+ * secrets are not at hand. Such a graph cannot run: td_run_new() refuses it (TD_EINVAL).
+ */
+#define TD_LOAD_KEEP_ENV 1u
+TD_API int td_graph_load_file_flags(const char *path, unsigned flags, struct td_graph **out,
+                                    struct td_diag *diag);
+
 TD_API void td_graph_free(struct td_graph *graph);
 
 /* Number of tools, and a tool's name by index (declaration order), or NULL if out of range. */

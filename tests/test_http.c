@@ -7,8 +7,10 @@
  */
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "exec/http_query.h"
 #include "load/graph.h"
@@ -171,6 +173,56 @@ static void check_url(const char *base, const char *input, const char *want)
 	td__buf_free(&b);
 }
 
+/*
+ * TD_LOAD_KEEP_ENV: the graph as written, for looking at without the secrets (tools, plan,
+ * dot); a bad reference is still an error, and such a graph cannot run.
+ */
+START_TEST(env_kept)
+{
+	static const char yaml[] = "version: 1\ntools:\n"
+	                           "  a: {http: {url: '${TD_T_UNSET}/v1', headers: {Authorization: "
+	                           "'Bearer ${TD_T_KEY}'}}}\n"
+	                           "calls: [{id: c, tool: a}]\n";
+	char path[] = "/tmp/td_http_keepXXXXXX";
+	struct td_diag d = {0};
+	struct td_graph *g = NULL;
+	struct td_batch *b = NULL;
+	struct td_plan *p = NULL;
+	struct td_run *r = NULL;
+	int fd = mkstemp(path);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, yaml, strlen(yaml)), (ssize_t)strlen(yaml));
+	close(fd);
+	unsetenv("TD_T_UNSET");
+	setenv("TD_T_KEY", "k3y-secret", 1);
+	ck_assert_int_eq(td_graph_load_file(path, &g, &d), TD_EGRAPH);
+	td_diag_clear(&d);
+	ck_assert_int_eq(td_graph_load_file_flags(path, TD_LOAD_KEEP_ENV, &g, &d), 0);
+	ck_assert_str_eq(tool(g, "a")->http.url, "${TD_T_UNSET}/v1");
+	ck_assert_str_eq(tool(g, "a")->http.headers[0].value, "Bearer ${TD_T_KEY}");
+	ck_assert_int_eq(td_batch_from_graph(g, &b, &d), 0);
+	ck_assert_int_eq(td_plan_new(b, &p, &d), 0);
+	ck_assert_int_eq(td_run_new(p, NULL, &r, &d), TD_EINVAL);
+	ck_assert_ptr_null(r);
+	ck_assert_msg(strstr(dump(&d), "cannot run"), "%s", dump(&d));
+	td_diag_clear(&d);
+	td_plan_free(p);
+	td_batch_free(b);
+	td_graph_free(g);
+	/* the references are still checked */
+	fd = open(path, O_WRONLY | O_TRUNC);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, "version: 1\ntools: {a: {http: {url: 'http://h/${1x}'}}}\n", 55),
+	                 55);
+	close(fd);
+	ck_assert_int_eq(td_graph_load_file_flags(path, TD_LOAD_KEEP_ENV, &g, &d), TD_EGRAPH);
+	ck_assert_msg(strstr(dump(&d), "url has a bad variable reference"), "%s", dump(&d));
+	td_diag_clear(&d);
+	unlink(path);
+}
+END_TEST
+
 START_TEST(query_encoding)
 {
 	check_url("http://h/p", "{}", "http://h/p");
@@ -205,6 +257,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, defaults_per_method);
 	tcase_add_test(tc, env_expanded);
 	tcase_add_test(tc, env_errors);
+	tcase_add_test(tc, env_kept);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("query");
 	tcase_set_timeout(tc, 30);

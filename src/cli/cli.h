@@ -48,7 +48,7 @@ int cli_write_stdout(const char *s);
 
 /* Loads a graph file, printing what is wrong with it; EXIT_OK, EXIT_INVALID, or EXIT_USAGE for
  * "-" (standard input is for CALLS). */
-int cli_load_graph(const char *path, struct td_graph **g);
+int cli_load_graph(const char *path, unsigned flags, struct td_graph **g);
 /*
  * Loads GRAPH and the batch (CALLS file, "-", the graph's own calls:, or stdin when it is not a
  * terminal) and plans it. On failure prints the diagnostics and returns an exit code; on
@@ -59,8 +59,8 @@ struct cli_job {
 	struct td_batch *batch;
 	struct td_plan *plan;
 };
-int cli_load_plan(const char *graph_path, const char *calls_path, enum td_dialect dialect,
-                  struct cli_job *job);
+int cli_load_plan(const char *graph_path, unsigned flags, const char *calls_path,
+                  enum td_dialect dialect, struct cli_job *job);
 void cli_job_free(struct cli_job *job);
 
 /* progress.c: what `run` shows on stderr while it runs (an observer of the run's events). */

@@ -27,7 +27,7 @@ static int print_tools(const char *path)
 	char *out;
 	int r;
 
-	if ((r = cli_load_graph(path, &g)))
+	if ((r = cli_load_graph(path, TD_LOAD_KEEP_ENV, &g)))
 		return r;
 	if (td_graph_dot(g, &out) < 0) {
 		cli_error("out of memory");
@@ -44,7 +44,7 @@ static int print_calls(const char *graph, const char *calls, enum td_dialect dia
 {
 	struct cli_job job;
 	char *out;
-	int r = cli_load_plan(graph, calls, dialect, &job);
+	int r = cli_load_plan(graph, TD_LOAD_KEEP_ENV, calls, dialect, &job);
 
 	if (r)
 		return r;

@@ -73,7 +73,7 @@ int cmd_check(int argc, char **argv)
 	if (argc - optind != 1)
 		return usage_error("check", "expected exactly one GRAPH file");
 	memset(&job, 0, sizeof(job));
-	if ((r = cli_load_graph(argv[optind], &job.graph)))
+	if ((r = cli_load_graph(argv[optind], 0, &job.graph)))
 		return r;
 	if (!td_graph_has_calls(job.graph)) {
 		printf("%s: ok, %zu tool%s\n", argv[optind], td_graph_tool_count(job.graph),
@@ -82,7 +82,7 @@ int cmd_check(int argc, char **argv)
 		return EXIT_OK;
 	}
 	td_graph_free(job.graph);
-	r = cli_load_plan(argv[optind], NULL, TD_DIALECT_AUTO, &job);
+	r = cli_load_plan(argv[optind], 0, NULL, TD_DIALECT_AUTO, &job);
 	if (r)
 		return r;
 	/* a run answers a call-level error with an error result; in the graph's own calls it is
@@ -198,8 +198,8 @@ int cmd_plan(int argc, char **argv)
 	}
 	if (argc - optind < 1 || argc - optind > 2)
 		return usage_error("plan", "expected GRAPH [CALLS]");
-	r = cli_load_plan(argv[optind], argc - optind == 2 ? argv[optind + 1] : NULL, dialect,
-	                  &job);
+	r = cli_load_plan(argv[optind], TD_LOAD_KEEP_ENV,
+	                  argc - optind == 2 ? argv[optind + 1] : NULL, dialect, &job);
 	if (r)
 		return r;
 	if (json) {
@@ -263,7 +263,7 @@ int cmd_tools(int argc, char **argv)
 	}
 	if (argc - optind != 1)
 		return usage_error("tools", "expected exactly one GRAPH file");
-	if ((r = cli_load_graph(argv[optind], &g)))
+	if ((r = cli_load_graph(argv[optind], TD_LOAD_KEEP_ENV, &g)))
 		return r;
 	if (td_graph_tools_json(g, dialect, pretty, &out) < 0) {
 		cli_error("out of memory");

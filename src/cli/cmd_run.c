@@ -377,7 +377,7 @@ int cmd_run(int argc, char **argv)
 	r = parse_args(argc, argv, &a);
 	if (r)
 		return r < 0 ? EXIT_OK : r;
-	r = cli_load_plan(a.graph, a.calls, a.dialect, &job);
+	r = cli_load_plan(a.graph, 0, a.calls, a.dialect, &job);
 	if (r)
 		return r;
 	/* Signals become readable events; children get an empty mask from the library. */

@@ -233,7 +233,7 @@ static int load_batch(const char *calls_path, enum td_dialect dialect, struct cl
 	return r < 0 ? EXIT_INVALID : 0;
 }
 
-int cli_load_graph(const char *path, struct td_graph **g)
+int cli_load_graph(const char *path, unsigned flags, struct td_graph **g)
 {
 	struct td_diag diag = {0};
 	int r;
@@ -243,7 +243,7 @@ int cli_load_graph(const char *path, struct td_graph **g)
 		cli_error("the graph must be a file: '-' (standard input) is for CALLS only");
 		return EXIT_USAGE;
 	}
-	r = td_graph_load_file(path, g, &diag);
+	r = td_graph_load_file_flags(path, flags, g, &diag);
 	if (r < 0) {
 		cli_print_diag(&diag);
 		/* a batch given first: a list at the top is how model calls look */
@@ -254,14 +254,14 @@ int cli_load_graph(const char *path, struct td_graph **g)
 	return r < 0 ? EXIT_INVALID : EXIT_OK;
 }
 
-int cli_load_plan(const char *graph_path, const char *calls_path, enum td_dialect dialect,
-                  struct cli_job *job)
+int cli_load_plan(const char *graph_path, unsigned flags, const char *calls_path,
+                  enum td_dialect dialect, struct cli_job *job)
 {
 	struct td_diag diag = {0};
 	int r;
 
 	memset(job, 0, sizeof(*job));
-	if ((r = cli_load_graph(graph_path, &job->graph)))
+	if ((r = cli_load_graph(graph_path, flags, &job->graph)))
 		return r;
 	r = load_batch(calls_path, dialect, job, &diag);
 	if (!r && td_plan_new(job->batch, &job->plan, &diag) < 0)

@@ -582,6 +582,11 @@ static char *expand_env(struct td__loader *L, uint32_t node, const char *tool, c
 		}
 		memcpy(name, s + 2, n);
 		name[n] = '\0';
+		if (L->flags & TD_LOAD_KEEP_ENV) { /* as written: only looked at, never sent */
+			td__buf_printf(&b, "%.*s", (int)n + 3, s);
+			s = end + 1;
+			continue;
+		}
 		if (!(val = getenv(name))) {
 			td__load_error(
 			    L, node,
@@ -641,7 +646,8 @@ static void http_url(struct td__loader *L, struct td__tool *t, uint32_t key, uin
 			bad_value(L, key, val, "a URL without spaces or line breaks");
 		return;
 	}
-	if (!expand_in_place(L, val, t->name, "url", &t->http.url))
+	if (!expand_in_place(L, val, t->name, "url", &t->http.url) ||
+	    (L->flags & TD_LOAD_KEEP_ENV)) /* what it will be is not known here */
 		return;
 	/* no value in these messages: after expansion it may hold a secret */
 	if (strncmp(t->http.url, "http://", 7) != 0 && strncmp(t->http.url, "https://", 8) != 0)

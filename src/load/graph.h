@@ -128,6 +128,7 @@ struct td_graph {
 	 */
 	struct cJSON *calls;
 	unsigned calls_line;
+	bool env_kept; /* loaded with TD_LOAD_KEEP_ENV: ${NAME} left in, so it must not run */
 	struct td__pos {
 		unsigned line, column;
 	} * call_pos;

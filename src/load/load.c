@@ -148,10 +148,11 @@ static int run_passes(struct td__loader *L, const char *buf, size_t len)
 	return L->ncycle ? TD_ECYCLE : 0;
 }
 
-static int load(const char *buf, size_t len, const char *name, char *dir, struct td_graph **out,
-                struct td_diag *diag)
+static int load(const char *buf, size_t len, const char *name, char *dir, unsigned flags,
+                struct td_graph **out, struct td_diag *diag)
 {
-	struct td__loader L = {.file = name, .diag = diag, .budget = TD__YMAX_EXPAND};
+	struct td__loader L = {
+	    .file = name, .diag = diag, .budget = TD__YMAX_EXPAND, .flags = flags};
 	int err;
 
 	L.g = td__calloc(1, sizeof(*L.g));
@@ -163,6 +164,7 @@ static int load(const char *buf, size_t len, const char *name, char *dir, struct
 	}
 	L.g->dir = dir;
 	L.g->concurrency = TD_DEFAULT_CONCURRENCY;
+	L.g->env_kept = flags & TD_LOAD_KEEP_ENV;
 	err = run_passes(&L, buf, len);
 	/* the schemas and calls converted to JSON borrow the document's strings */
 	L.g->yaml_text = L.doc.arena;
@@ -184,7 +186,7 @@ int td_graph_load_buffer(const char *buf, size_t len, const char *name, const ch
 		return TD_EINVAL;
 	*out = NULL;
 	return load(buf ? buf : "", len, name ? name : "<buffer>",
-	            absolute_dir(basedir ? basedir : "."), out, diag);
+	            absolute_dir(basedir ? basedir : "."), 0, out, diag);
 }
 
 /* ---- files ---- */
@@ -277,6 +279,12 @@ static int read_all(int fd, const char *path, size_t hint, char **out, size_t *l
 
 int td_graph_load_file(const char *path, struct td_graph **out, struct td_diag *diag)
 {
+	return td_graph_load_file_flags(path, 0, out, diag);
+}
+
+int td_graph_load_file_flags(const char *path, unsigned flags, struct td_graph **out,
+                             struct td_diag *diag)
+{
 	struct stat st;
 	char *buf = NULL;
 	size_t len = 0;
@@ -292,7 +300,7 @@ int td_graph_load_file(const char *path, struct td_graph **out, struct td_diag *
 	close(fd);
 	if (err)
 		return err;
-	err = load(buf, len, path, dir_of(path), out, diag);
+	err = load(buf, len, path, dir_of(path), flags, out, diag);
 	td__free(buf);
 	return err;
 }

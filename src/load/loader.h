@@ -24,6 +24,7 @@ struct td__loader {
 	size_t nerr;   /* TD_EGRAPH problems reported */
 	size_t ncycle; /* dependency cycles reported */
 	bool oom;
+	unsigned flags;           /* TD_LOAD_* */
 	uint32_t *depends;        /* per tool: its depends_on list node, or TD__YNONE */
 	struct td__jpool schemas; /* where the tools' input_schema JSON items come from */
 };

@@ -123,6 +123,13 @@ static int run_new(const struct td_plan *plan, const struct td_run_opts *opts,
 	*out = NULL;
 	if (!plan || !plan->batch || !plan->batch->graph)
 		return TD_EINVAL;
+	if (plan->batch->graph->env_kept) {
+		td__diag_add(
+		    diag, TD_EINVAL, plan->batch->graph->name, 0, 0,
+		    "the graph was loaded without its ${NAME} variables (TD_LOAD_KEEP_ENV) "
+		    "and cannot run");
+		return TD_EINVAL;
+	}
 	r = td__calloc(1, sizeof(*r));
 	if (!r)
 		return TD_ENOMEM;

@@ -136,6 +136,24 @@ grep -qF "tool 'e': 'Bad Name' is not a valid HTTP header name" "$T/missing.out"
 grep -qF "'body' must be 'input' (the call's input is the JSON body) or 'none', got 'json'" "$T/missing.out" || fail "body choice: $(cat "$T/missing.out")"
 grep -q "s3cr3t" "$T/missing.out" && fail "a secret in the load errors: $(cat "$T/missing.out")"
 
+# tools, plan and dot only look at the graph: they need no secrets (check and run do)
+cat >"$T/nosecret.yaml" <<EOF
+version: 1
+tools:
+  a: {http: {url: "\${TD_TEST_UNSET_BASE}/x", headers: {Authorization: "Bearer \${TD_TEST_UNSET_VAR}"}}, input_schema: {type: object}}
+calls: [{id: c1, tool: a}]
+EOF
+for cmd in tools plan dot; do
+	"$TOOLDAG" $cmd "$T/nosecret.yaml" >"$T/ns.out" 2>&1
+	expect_eq "$cmd without the secrets" "$?" 0
+done
+"$TOOLDAG" tools "$T/nosecret.yaml" | jq -e '.[0].name == "a"' >/dev/null || fail "tools without the secrets"
+for cmd in check run; do
+	"$TOOLDAG" $cmd "$T/nosecret.yaml" >"$T/ns.out" 2>&1
+	expect_eq "$cmd needs the secrets" "$?" 2
+	grep -qF "uses \${TD_TEST_UNSET_BASE}, which is not set" "$T/ns.out" || fail "$cmd: $(cat "$T/ns.out")"
+done
+
 # ---- results: status >= 400, connection errors, timeouts; no secret anywhere ----
 cat >"$T/err.yaml" <<EOF
 version: 1
