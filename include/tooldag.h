@@ -238,8 +238,8 @@ TD_API const char *td_batch_call_input(const struct td_batch *batch, size_t inde
 TD_API const char *td_batch_call_error(const struct td_batch *batch, size_t index);
 /*
  * Where the call was written: 0 with its 1-based line and column in the graph file for the
- * graph's own calls (td_batch_from_graph), -1 when that is not known (JSON input, built by
- * hand, index out of range).
+ * graph's own calls (td_batch_from_graph), TD_ENOTFOUND when that is not known (JSON input,
+ * added by hand, index out of range).
  */
 TD_API int td_batch_call_position(const struct td_batch *batch, size_t index, unsigned *line,
                                   unsigned *column);

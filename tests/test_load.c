@@ -296,8 +296,27 @@ START_TEST(graph_call_positions)
 	ck_assert_uint_eq(line, 6);
 	ck_assert_uint_eq(col, 5);
 	ck_assert_str_eq(td_batch_call_error(b, 1), "unknown tool 'f' (did you mean 'e'?)");
-	ck_assert_int_eq(td_batch_call_position(b, 2, &line, &col), -1);
-	ck_assert_int_eq(td_batch_call_position(NULL, 0, &line, &col), -1);
+	ck_assert_int_eq(td_batch_call_position(b, 2, &line, &col), TD_ENOTFOUND);
+	ck_assert_int_eq(td_batch_call_position(NULL, 0, &line, &col), TD_ENOTFOUND);
+	/* calls added by hand to the graph's batch have no place in the file, and a cycle among
+	 * them is reported without one */
+	{
+		struct td_plan *p = NULL;
+		struct td_diag d = {0};
+		char id[32];
+		int i;
+
+		for (i = 0; i < 40; i++) {
+			snprintf(id, sizeof(id), "h%d", i);
+			ck_assert_int_eq(td_batch_add(b, id, "e", NULL), i + 2);
+		}
+		ck_assert_int_eq(td_batch_call_position(b, 41, &line, &col), TD_ENOTFOUND);
+		ck_assert_int_eq(td_batch_depend(b, 40, 41), 0);
+		ck_assert_int_eq(td_batch_depend(b, 41, 40), 0);
+		ck_assert_int_eq(td_plan_new(b, &p, &d), TD_ECYCLE);
+		ck_assert_diag(&d, "g.yaml: dependency cycle: h38 (e) -> h39 (e) -> h38 (e)");
+		td_diag_clear(&d);
+	}
 	td_batch_free(b);
 	/* JSON input: no positions, but the cycle names the input */
 	{
@@ -309,7 +328,7 @@ START_TEST(graph_call_positions)
 
 		ck_assert_int_eq(
 		    td_batch_decode(g, cyc, strlen(cyc), TD_DIALECT_AUTO, "c.json", &b, NULL), 0);
-		ck_assert_int_eq(td_batch_call_position(b, 0, &line, &col), -1);
+		ck_assert_int_eq(td_batch_call_position(b, 0, &line, &col), TD_ENOTFOUND);
 		ck_assert_int_eq(td_plan_new(b, &p, &d), TD_ECYCLE);
 		ck_assert_diag(&d, "c.json: dependency cycle: x (e) -> x (e)");
 		td_diag_clear(&d);

@@ -381,8 +381,8 @@ const char *td_batch_call_error(const struct td_batch *b, size_t i)
 
 int td_batch_call_position(const struct td_batch *b, size_t i, unsigned *line, unsigned *column)
 {
-	if (!b || !b->pos || i >= b->ncalls)
-		return -1;
+	if (!b || !b->pos || i >= b->ncalls || i >= b->npos)
+		return TD_ENOTFOUND;
 	if (line)
 		*line = b->pos[i].line;
 	if (column)

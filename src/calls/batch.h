@@ -79,6 +79,7 @@ struct td_batch {
 	 * (arena), and for the graph's own calls each call's place (graph->call_pos), else NULL */
 	const char *name;
 	const struct td__pos *pos;
+	size_t npos; /* calls pos covers: calls added by hand afterwards have no place */
 	struct td__call *calls;
 	size_t ncalls, cap;
 	/*

@@ -807,6 +807,7 @@ static int decode_tree(const struct td_graph *graph, const cJSON *root, enum td_
 	if (!d.b)
 		return TD_ENOMEM;
 	d.b->pos = d.pos;
+	d.b->npos = d.npos;
 	r = decode_root(&d, root, dialect);
 	td__free(d.ordinal);
 	td__free(d.pend);

@@ -300,14 +300,17 @@ static int watch_start(struct td_run *run, const struct cli_job *job, const stru
 }
 
 /* After td_run_free(): the trace is complete only then. */
-static int watch_end(struct watch *w, const char *trace_path)
+static int watch_end(struct watch *w, const struct run_args *a)
 {
+	const char *trace_path = a->trace;
 	int ok = 1;
 
 	progress_free(w->progress);
 	failures_free(w->failures);
-	if (w->report) /* the run did not get as far as writing it */
+	if (w->report) { /* the run did not get as far as writing it: no empty report left */
 		fclose(w->report);
+		unlink(a->report);
+	}
 	if (w->trace) {
 		ok = trace_close(w->trace);
 		if (!ok)
@@ -333,7 +336,7 @@ static int run_plan(struct cli_job *job, struct run_args *a, int sfd)
 	r = watch_start(run, job, a, &w);
 	if (r) {
 		td_run_free(run);
-		watch_end(&w, a->trace);
+		watch_end(&w, a);
 		return r;
 	}
 	interrupted = drive(run, sfd, w.progress, a->quiet || a->progress != PROGRESS_JSON);
@@ -344,7 +347,7 @@ static int run_plan(struct cli_job *job, struct run_args *a, int sfd)
 	        a->pretty, &out) < 0) {
 		cli_error("cannot encode the results: out of memory");
 		td_run_free(run);
-		watch_end(&w, a->trace);
+		watch_end(&w, a);
 		return EXIT_RUNTIME;
 	}
 	r = cli_write_stdout(out);
@@ -362,8 +365,22 @@ static int run_plan(struct cli_job *job, struct run_args *a, int sfd)
 	if (!r && a->fail_on_error && any_error(run, td_batch_count(job->batch)))
 		r = EXIT_CALL_ERRORS;
 	td_run_free(run);
-	r2 = watch_end(&w, a->trace);
+	r2 = watch_end(&w, a);
 	return r ? r : r2;
+}
+
+/*
+ * Adds sig to the signals that cancel the run, unless it is ignored: under nohup (SIGHUP) or
+ * as a background job of a script (SIGINT) it was meant not to reach us, and a blocked signal
+ * would still be queued for the signalfd even though ignored.
+ */
+static void listen_for(sigset_t *mask, int sig)
+{
+	struct sigaction sa;
+
+	if (sigaction(sig, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN)
+		return;
+	sigaddset(mask, sig);
 }
 
 int cmd_run(int argc, char **argv)
@@ -382,9 +399,9 @@ int cmd_run(int argc, char **argv)
 		return r;
 	/* Signals become readable events; children get an empty mask from the library. */
 	sigemptyset(&mask);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGHUP); /* the terminal closed: its tools' groups would not hear it */
+	listen_for(&mask, SIGINT);
+	listen_for(&mask, SIGTERM);
+	listen_for(&mask, SIGHUP); /* the terminal closed: its tools' groups would not hear it */
 	sigprocmask(SIG_BLOCK, &mask, &old);
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (sfd < 0) {

@@ -92,25 +92,44 @@ const char *cli_text(const char *s, char *buf, size_t len)
 	return buf;
 }
 
+/* The options whose names begin with the "--name" or "--name=value" argument's name. */
+static size_t long_matches(const struct option *opts, const char *arg, const struct option **first)
+{
+	size_t n = strcspn(arg + 2, "="), hits = 0;
+
+	*first = NULL;
+	for (; opts->name; opts++)
+		if (strncmp(opts->name, arg + 2, n) == 0 && (opts->name[n] == '\0' || n)) {
+			if (opts->name[n] == '\0') { /* exact: no abbreviation can compete */
+				*first = opts;
+				return 1;
+			}
+			if (!hits++)
+				*first = opts;
+		}
+	return hits;
+}
+
 const char *cli_bad_option(int c, char **argv, const struct option *opts, char *buf, size_t len)
 {
-	const char *opt = argv[optind - 1], *eq = strchr(opt, '=');
+	const char *arg = argv[optind - 1];
+	const struct option *o = NULL;
+	size_t hits = strncmp(arg, "--", 2) == 0 ? long_matches(opts, arg, &o) : 0;
 
-	/* "--pretty=1": a known option that takes no value */
-	if (c == '?' && eq && strncmp(opt, "--", 2) == 0)
-		for (; opts->name; opts++)
-			if (strlen(opts->name) == (size_t)(eq - opt - 2) &&
-			    strncmp(opts->name, opt + 2, (size_t)(eq - opt - 2)) == 0) {
-				snprintf(buf, len, "option '--%s' takes no value", opts->name);
-				return buf;
-			}
-	/* a long option as written; a short one by itself (it may sit in a cluster, "-qx") */
-	if (strncmp(opt, "--", 2) != 0 && optopt)
-		snprintf(buf, len, "%s '-%c'", c == ':' ? "option" : "unknown option", optopt);
+	/* A short option's error can leave optind on the argument before its cluster ("-xq"
+	 * after "--pretty"): arg is the culprit only when it is a long option getopt named. */
+	if (optopt && (!o || hits > 1 || o->val != optopt))
+		snprintf(buf, len, "%s '-%c'%s", c == ':' ? "option" : "unknown option", optopt,
+		         c == ':' ? " needs a value" : "");
+	else if (c == ':')
+		snprintf(buf, len, "option '--%s' needs a value", o->name);
+	else if (o && hits == 1)
+		snprintf(buf, len, "option '--%s' takes no value", o->name);
+	else if (hits > 1)
+		snprintf(buf, len, "ambiguous option '%.*s': give more of its name",
+		         (int)strcspn(arg, "="), arg);
 	else
-		snprintf(buf, len, "%s '%s'", c == ':' ? "option" : "unknown option", opt);
-	if (c == ':')
-		snprintf(buf + strlen(buf), len - strlen(buf), " needs a value");
+		snprintf(buf, len, "unknown option '%s'", arg);
 	return buf;
 }
 

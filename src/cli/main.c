@@ -58,23 +58,22 @@ static int fill_std_fds(void)
 
 int main(int argc, char **argv)
 {
+	int out_closed = fill_std_fds();
 	size_t i;
-
-	/* nowhere to write the results: say so before running anything (stderr may be open) */
-	if (fill_std_fds()) {
-		cli_error("standard output is closed: there is nowhere to write the results");
-		return EXIT_RUNTIME;
-	}
 
 	opterr = 0; /* the commands say what was wrong, once (cli_bad_option) */
 	if (argc < 2) {
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	if (strcmp(argv[1], "help") == 0 && argc == 3) /* "tooldag help run" */
+	if (strcmp(argv[1], "help") == 0 && argc == 3) { /* "tooldag help run" */
 		for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 			if (strcmp(argv[2], commands[i].name) == 0)
 				return commands[i].fn(2, (char *[]){argv[2], "--help", NULL});
+		cli_error("unknown command '%s'", argv[2]);
+		fprintf(stderr, "Try 'tooldag --help'.\n");
+		return EXIT_USAGE;
+	}
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "help") == 0) {
 		usage(stdout);
@@ -84,9 +83,18 @@ int main(int argc, char **argv)
 		printf("tooldag %s\n", td_version());
 		return EXIT_OK;
 	}
-	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (strcmp(argv[1], commands[i].name) == 0)
-			return commands[i].fn(argc - 1, argv + 1);
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(argv[1], commands[i].name) != 0)
+			continue;
+		/* the output is the point (not for check, whose answer is its exit code): say so
+		 * before running anything */
+		if (out_closed && strcmp(argv[1], "check") != 0) {
+			cli_error(
+			    "standard output is closed: there is nowhere to write the results");
+			return EXIT_RUNTIME;
+		}
+		return commands[i].fn(argc - 1, argv + 1);
+	}
 	cli_error("unknown command '%s'", argv[1]);
 	fprintf(stderr, "Try 'tooldag --help'.\n");
 	return EXIT_USAGE;

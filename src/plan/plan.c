@@ -419,6 +419,7 @@ static void cycle_message(const struct td_batch *b, const uint32_t *cyc, size_t 
 {
 	struct td__buf out = {0};
 	size_t i;
+	bool at;
 
 	td__buf_puts(&out, "dependency cycle: ");
 	for (i = 0; i < n; i++) {
@@ -431,9 +432,9 @@ static void cycle_message(const struct td_batch *b, const uint32_t *cyc, size_t 
 	}
 	put_call(&out, b, cyc[0]);
 	/* at the first call of the cycle, where that is known (the graph's own calls) */
-	td__diag_add(diag, TD_ECYCLE, b->name, b->pos ? b->pos[cyc[0]].line : 0,
-	             b->pos ? b->pos[cyc[0]].column : 0, "%s",
-	             out.oom ? "dependency cycle" : out.data);
+	at = b->pos && cyc[0] < b->npos;
+	td__diag_add(diag, TD_ECYCLE, b->name, at ? b->pos[cyc[0]].line : 0,
+	             at ? b->pos[cyc[0]].column : 0, "%s", out.oom ? "dependency cycle" : out.data);
 	td__buf_free(&out);
 }
 

@@ -275,7 +275,8 @@ static int put_edges(struct td__buf *b, const struct td_plan *p, int mermaid)
 				for (j = p->pred_off[u]; j < p->pred_off[u + 1]; j++)
 					deps[n++] = p->pred[j];
 		}
-		qsort(deps, n, sizeof(*deps), cmp_u32);
+		if (n > 1) /* deps is still NULL for a call without any */
+			qsort(deps, n, sizeof(*deps), cmp_u32);
 		for (k = 0; k < n; k++)
 			if (!k || deps[k] != deps[k - 1])
 				td__buf_printf(b, mermaid ? "  c%u --> c%u\n" : "  c%u -> c%u;\n",

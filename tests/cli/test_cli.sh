@@ -22,6 +22,13 @@ done
 t_run run "$G/travel.yaml" --trace; t_exit 1; t_err_has "tooldag: run: option '--trace' needs a value"
 t_run run -qj; t_exit 1; t_err_has "tooldag: run: option '-j' needs a value"
 t_run plan --json --mermaid "$G/travel.yaml"; t_exit 1; t_err_has "--json and --mermaid: give one of them"
+t_run help bogus; t_exit 1; t_err_has "unknown command 'bogus'"
+# a short option's error after a long option names the short one; abbreviations
+t_run run --pretty -xq "$G/travel.yaml"; t_exit 1; t_err_has "tooldag: run: unknown option '-x'"
+t_run run --report=r.json -xq "$G/travel.yaml"; t_exit 1; t_err_has "tooldag: run: unknown option '-x'"
+t_run run --pr "$G/travel.yaml"; t_exit 1; t_err_has "tooldag: run: ambiguous option '--pr': give more of its name"
+t_run run "$G/travel.yaml" --trac; t_exit 1; t_err_has "tooldag: run: option '--trace' needs a value"
+t_run run --prett=1 "$G/travel.yaml"; t_exit 1; t_err_has "tooldag: run: option '--pretty' takes no value"
 t_run check; t_exit 1; t_err_has "expected exactly one GRAPH"
 t_run plan; t_exit 1; t_err_has "expected GRAPH [CALLS]"
 t_run plan --dialect klingon "$G/travel.yaml"; t_exit 1; t_err_has "unknown dialect 'klingon'"
@@ -129,6 +136,10 @@ EOF
 T_ARGS="run touch.yaml >&-"
 "$TOOLDAG" run "$T_TMP/touch.yaml" >&- 2>"$T_TMP/err"; T_RC=$?
 t_exit 4; t_err_has "standard output is closed: there is nowhere to write the results"
+# check answers with its exit code: a closed stdout does not stop it
+T_ARGS="check travel.yaml >&-"
+"$TOOLDAG" check "$G/travel.yaml" >&- 2>"$T_TMP/err"; T_RC=$?
+t_exit 0; t_err_empty
 T_COUNT=$((T_COUNT + 1))
 [ ! -e "$T_TMP/touched" ] || t_fail "the tool ran although the results could not be written"
 # a closed stdin or stderr is /dev/null: the run goes on, and nothing lands in the results

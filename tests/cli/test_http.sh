@@ -288,6 +288,7 @@ else
 fi
 
 # ---- cancellation: SIGINT while requests are out ----
+. "$(dirname "$0")/int_default.sh"
 cat >"$T/cancel.yaml" <<EOF
 version: 1
 tools:
@@ -296,7 +297,7 @@ calls:
   - {id: c1, tool: slow, input: {}}
   - {id: c2, tool: slow, input: {}}
 EOF
-"$TOOLDAG" run "$T/cancel.yaml" >"$T/cancel.out" 2>"$T/cancel.err" &
+int_default "$TOOLDAG" run "$T/cancel.yaml" >"$T/cancel.out" 2>"$T/cancel.err" &
 pid=$!
 # both requests reach the server before the signal (a loaded machine may start us slowly)
 for _ in $(seq 300); do

@@ -130,6 +130,7 @@ jq -e '([.calls[] | select(.level == 0) | .end_ms] | max) <= ([.calls[] | select
 jq -e '[.calls[] as $c | [.calls[] | select(.start_ms <= $c.start_ms and .end_ms > $c.start_ms)] | length] | max <= 4' "$T/lv.rep" >/dev/null || fail "concurrency 4 exceeded"
 
 # ---- cancellation: SIGINT -> every running group killed, complete results, 130 ----
+. "$(dirname "$0")/int_default.sh"
 cat >"$T/c.json" <<'EOF'
 [{"type":"tool_use","id":"c1","name":"hang","input":{}},
  {"type":"tool_use","id":"c2","name":"slow","input":{}},
@@ -138,7 +139,7 @@ cat >"$T/c.json" <<'EOF'
 EOF
 sed 's/timeout: 1500ms/timeout: 60s/' "$T/g.yaml" >"$T/g2.yaml"
 rm -f "$T/weather.done" "$T/slow.done"
-"$TOOLDAG" run "$T/g2.yaml" "$T/c.json" >"$T/c.out" &
+int_default "$TOOLDAG" run "$T/g2.yaml" "$T/c.json" >"$T/c.out" &
 pid=$!
 # interrupt once c2 and c3 are done (their children got that far), the others still running
 for _ in $(seq 1 200); do
@@ -174,14 +175,25 @@ jq -e . "$T/h.err" >/dev/null || fail "stderr is not JSON lines only: $(cat "$T/
 grep -q '"status":"cancelled"' "$T/h.err" || fail "no cancelled event on stderr: $(cat "$T/h.err")"
 pgrep -f "$CHILD ignore-term touch $T/hang.started" >/dev/null &&
 	fail "a child outlived the SIGHUP"
+# under nohup (SIGHUP ignored), or as a script's background job (SIGINT ignored), those
+# signals are not for us: the run goes on to its end
+rm -f "$T/hang.started"
+(trap '' HUP INT; exec "$TOOLDAG" run "$T/g.yaml" "$T/h.json" >"$T/h.out" 2>"$T/h.err") &
+pid=$!
+for _ in $(seq 1 200); do [ -e "$T/hang.started" ] && break; sleep 0.05; done
+kill -HUP "$pid"
+kill -INT "$pid"
+wait "$pid"
+expect_eq "ignored SIGHUP exit" "$?" 0
+expect_eq "ignored SIGHUP result" "$(jq -c '.content[0].content' "$T/h.out")" '"timed out after 1.5s"'
 
 # ---- --report is opened before anything runs ----
 rm -f "$T/hang.started"
-err=$("$TOOLDAG" run --report "$T/no/such/dir/r.json" "$T/g2.yaml" "$T/h.json" 2>&1 >/dev/null)
+err=$(timeout 20 "$TOOLDAG" run --report "$T/no/such/dir/r.json" "$T/g2.yaml" "$T/h.json" 2>&1 >/dev/null)
 expect_eq "unwritable report exit" "$?" 4
 expect_eq "unwritable report message" "$err" "tooldag: cannot write the report to '$T/no/such/dir/r.json': No such file or directory"
 [ -e "$T/hang.started" ] && fail "a tool ran although the report could not be written"
-"$TOOLDAG" run --report - "$T/g2.yaml" "$T/h.json" >/dev/null 2>&1
+timeout 20 "$TOOLDAG" run --report - "$T/g2.yaml" "$T/h.json" >/dev/null 2>&1
 expect_eq "--report - exit" "$?" 1
 [ -e "$T/hang.started" ] && fail "a tool ran with --report -"
 
