@@ -72,15 +72,20 @@ START_TEST(exit_code_and_stderr_tail)
 
 	child_tool("t", (const char *[]){"say", "partial", "esay", "boom\n", "exit", "3", NULL});
 	child_tool("quiet", (const char *[]){"exit", "1", NULL});
+	/* a linter: its findings on stdout, nothing on stderr */
+	child_tool("lint", (const char *[]){"say", "a.c:3: unused x\n\n", "exit", "1", NULL});
 	fx_call(&F, "c0", "t", NULL);
 	fx_call(&F, "c1", "quiet", NULL);
+	fx_call(&F, "c2", "lint", NULL);
 	run(0, 0);
 	r = result(0);
 	ck_assert_int_eq(r.status, TD_STATUS_ERROR);
 	ck_assert_int_eq(r.is_error, 1);
 	ck_assert_int_eq(r.exit_code, 3);
-	ck_assert_str_eq(r.content, "exited with code 3: boom");
+	/* the stderr tail on the first line, then what it printed */
+	ck_assert_str_eq(r.content, "exited with code 3: boom\n\nstdout:\npartial");
 	ck_assert_str_eq(result(1).content, "exited with code 1");
+	ck_assert_str_eq(result(2).content, "exited with code 1\n\nstdout:\na.c:3: unused x");
 }
 END_TEST
 

@@ -323,7 +323,7 @@ static int hit_cpu_limit(const struct pjob *pj)
 static void failure_text(struct pjob *pj, struct td__buf *b)
 {
 	struct td__job *job = pj->job;
-	struct td__buf tail = {0};
+	struct td__buf tail = {0}, out = {0};
 	char dur[32];
 
 	if (pj->timed_out) {
@@ -349,7 +349,16 @@ static void failure_text(struct pjob *pj, struct td__buf *b)
 		td__buf_puts(b, ": ");
 		td__buf_append(b, tail.data, tail.len);
 	}
+	/* what it printed too: a linter or a test runner reports on stdout, and the model needs
+	 * the findings to act on them, not only that the tool failed */
 	td__buf_free(&tail);
+	td__capbuf_render(&pj->out, &out);
+	trim_tail(&out);
+	if (out.len) {
+		td__buf_puts(b, "\n\nstdout:\n");
+		td__buf_append(b, out.data, out.len);
+	}
+	td__buf_free(&out);
 }
 
 static void set_outcome(struct pjob *pj)

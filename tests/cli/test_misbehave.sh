@@ -132,7 +132,9 @@ expect = {
     # id: (status, exit_code, signal, content, timeout_ms, min_ms)
     "e1": ("ok", None, None, '{"k":"v"}', 10000, 0),
     "h1": ("ok", 0, None, "hello", 10000, 0),
-    "segv": ("error", None, 11, "killed by signal 11 (SIGSEGV): about to crash", 10000, 0),
+    # what it printed before it crashed comes after the stderr tail
+    "segv": ("error", None, 11, "killed by signal 11 (SIGSEGV): about to crash\n\nstdout:\nbefore",
+             10000, 0),
     "abort": ("error", None, 6, "killed by signal 6 (SIGABRT): giving up", 10000, 0),
     "exit255": ("error", 255, None, "exited with code 255: bad", 10000, 0),
     # SIGTERM ignored: SIGKILL after the grace, so never before timeout + grace
