@@ -320,10 +320,23 @@ static int hit_cpu_limit(const struct pjob *pj)
 	       (sig == SIGXCPU || (sig == SIGKILL && pj->cpu_us >= (int64_t)limit * 1000000));
 }
 
+/* A capture, trailing blank lines cut, after prefix; nothing when it is empty. */
+static void append_capture(struct td__buf *b, const struct td__capbuf *cb, const char *prefix)
+{
+	struct td__buf text = {0};
+
+	td__capbuf_render(cb, &text);
+	trim_tail(&text);
+	if (text.len) {
+		td__buf_puts(b, prefix);
+		td__buf_append(b, text.data, text.len);
+	}
+	td__buf_free(&text);
+}
+
 static void failure_text(struct pjob *pj, struct td__buf *b)
 {
 	struct td__job *job = pj->job;
-	struct td__buf tail = {0}, out = {0};
 	char dur[32];
 
 	if (pj->timed_out) {
@@ -343,22 +356,10 @@ static void failure_text(struct pjob *pj, struct td__buf *b)
 	} else {
 		td__buf_printf(b, "exited with code %d", job->exit_code);
 	}
-	td__capbuf_render(&pj->err, &tail);
-	trim_tail(&tail);
-	if (tail.len) {
-		td__buf_puts(b, ": ");
-		td__buf_append(b, tail.data, tail.len);
-	}
+	append_capture(b, &pj->err, ": ");
 	/* what it printed too: a linter or a test runner reports on stdout, and the model needs
 	 * the findings to act on them, not only that the tool failed */
-	td__buf_free(&tail);
-	td__capbuf_render(&pj->out, &out);
-	trim_tail(&out);
-	if (out.len) {
-		td__buf_puts(b, "\n\nstdout:\n");
-		td__buf_append(b, out.data, out.len);
-	}
-	td__buf_free(&out);
+	append_capture(b, &pj->out, "\n\nstdout:\n");
 }
 
 static void set_outcome(struct pjob *pj)
