@@ -19,6 +19,7 @@ enum td__kind {
 	TD_KIND_HTTP,     /* http: {url, method, headers, body, query} */
 	TD_KIND_BUILTIN,  /* builtin: sleep|echo */
 	TD_KIND_FUNCTION, /* function: NAME, registered by the embedding program */
+	TD_KIND_COUNT     /* not a kind: how many values come before it */
 };
 
 enum td__builtin {

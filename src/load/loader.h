@@ -3,7 +3,7 @@
  * loader.h - the state of one graph load, shared by the files of src/load/ (internal):
  *
  *   load.c   reads the file, parses it into a ytree, runs the passes below, frees on failure;
- *   decl.c   walks the tree: top level, defaults, tools, limits, kinds, calls;
+ *   decl*.c  walk the tree: top level, defaults, tools, limits, kinds, calls (decl.h);
  *   deps.c   resolves depends_on names to tool indices and reports dependency cycles.
  *
  * Every problem goes to diag with its position and bumps nerr, and the passes go on, so one
