@@ -353,13 +353,9 @@ static Suite *loop_suite(void)
 	return s;
 }
 
+#include "td_check_main.h"
+
 int main(void)
 {
-	SRunner *sr = srunner_create(loop_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return td_check_run(loop_suite());
 }
