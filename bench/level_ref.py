@@ -4,7 +4,7 @@
 
     python3 bench/level_ref.py [-n CALLS] [-l LEVELS] [-d LO:HI] [-s SEED]
 
-Generates exactly the layered graph of ../shared/peers/c/kahn_ref.c and `tooldag-bench level`
+Generates exactly the layered graph of bench/ref/kahn_ref.c and `tooldag-bench level`
 (same xorshift64* generator, same draws, so the same edges): CALLS/LEVELS calls per level, each
 call of level > 0 depends on LO..HI distinct random calls of the previous level. Generation is not
 timed. The timed part is what a leveler does with per-call dependency lists: successor lists,

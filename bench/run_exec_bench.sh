@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Interleaved side-by-side benchmark of tooldag's executor (issue 3, "Benchmarks").
+# Interleaved side-by-side benchmark of tooldag's executor.
 #   bench/run_exec_bench.sh [BUILD_DIR]     env: N (10000), ROUNDS (3), PS ("2 8 64"),
-#                                           PEERS (../shared/peers), SKIP_SPAWN=1, SKIP_INPROC=1,
+#                                           SKIP_SPAWN=1, SKIP_INPROC=1,
 #                                           SKIP_LEVELRUN=1, TD_BENCH_RT=1
 # TD_BENCH_RT=1 runs every timed command (all peers alike) under `chrt -f 50` (SCHED_FIFO, needs
 # root; children inherit it): on a machine shared with other jobs this measures the programs,
@@ -9,8 +9,9 @@
 # Spawn throughput: N x /bin/true, each P, every peer once per round in turn (same-round ratios
 # only: this machine drifts), wall time measured here around each command the same way.
 # Level overhead with processes: 10 levels x 50 `run: [sleep, "0.020"]` calls through
-# `tooldag run` against the peers' level_ref (posix_spawn a whole level, waitpid all, next level;
-# no pipes) on the same levels, interleaved, ROUNDS rounds, both with LC_ALL=C.
+# `tooldag run` against level_ref (bench/ref/level_ref.c: posix_spawn a whole level, wait for
+# all, next level; no pipes) on the same levels, interleaved, ROUNDS rounds, both with LC_ALL=C.
+# spawn_ref and level_ref are the C references in bench/ref/, built with the project.
 # In-process: build/bench/exec_bench echo/sleep/level/rss, ROUNDS rounds each, medians.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -19,7 +20,9 @@ build=$(cd "$build" && pwd)
 N=${N:-10000}
 ROUNDS=${ROUNDS:-3}
 PS=${PS:-2 8 64}
-peers=${PEERS:-$here/../../shared/peers}
+for p in spawn_ref level_ref exec_bench; do
+	[ -x "$build/bench/$p" ] || { echo "run_exec_bench.sh: $build/bench/$p not built" >&2; exit 1; }
+done
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -37,9 +40,6 @@ wall() { # wall seconds of "$@", stdout/stderr discarded; fails loudly on non-ze
 echo "# $(date -u '+%Y-%m-%d %H:%M UTC') $(uname -r) nproc=$(nproc) load: $(cut -d' ' -f1-3 /proc/loadavg) ${PRIO[*]}"
 
 if [ "${SKIP_SPAWN:-0}" != 1 ]; then
-	cp -r "$peers/c" "$work/c"
-	make -s -C "$work/c" BIN="$work/bin" >/dev/null
-	# The peers' tools.yaml lacks `version: 1`: generate our own inputs instead.
 	printf 'version: 1\ntools:\n  t:\n    run: ["/bin/true"]\n' >"$work/tools.yaml"
 	python3 -c "import json,sys; n=int(sys.argv[1]); json.dump([{'type':'tool_use','id':'c%d'%i,'name':'t','input':{}} for i in range(n)], open(sys.argv[2],'w'))" "$N" "$work/calls.json"
 	seq "$N" >"$work/jobs.txt"
@@ -50,8 +50,8 @@ if [ "${SKIP_SPAWN:-0}" != 1 ]; then
 	declare -A cmd
 	for P in $PS; do
 		cmd[tooldag]="$build/tooldag run $work/tools.yaml $work/calls.json -j $P"
-		cmd[spawn_ref]="$work/bin/spawn_ref -n $N -p $P -- /bin/true"
-		cmd[spawn_ref_pipes]="$work/bin/spawn_ref -i -n $N -p $P -- /bin/true"
+		cmd[spawn_ref]="$build/bench/spawn_ref -n $N -p $P -- /bin/true"
+		cmd[spawn_ref_pipes]="$build/bench/spawn_ref -i -n $N -p $P -- /bin/true"
 		cmd[xargs]="xargs -P $P -n 1 -a $work/jobs.txt /bin/true"
 		cmd[make]="make -s -j $P -f $work/Makefile"
 		for r in $(seq "$ROUNDS"); do
@@ -75,7 +75,6 @@ if [ "${SKIP_SPAWN:-0}" != 1 ]; then
 fi
 
 if [ "${SKIP_LEVELRUN:-0}" != 1 ]; then
-	[ -x "$work/bin/level_ref" ] || { cp -r "$peers/c" "$work/c2" && make -s -C "$work/c2" BIN="$work/bin" >/dev/null; }
 	L=10 W=50
 	{ printf 'version: 1\nconcurrency: %d\ntools:\n' "$W"
 	  for l in $(seq 0 $((L - 1))); do
@@ -88,7 +87,7 @@ if [ "${SKIP_LEVELRUN:-0}" != 1 ]; then
 		t=$(LC_ALL=C wall "$build/tooldag" run "$work/levels.yaml" "$work/levels.json" --report "$work/levels.report")
 		mk=$(jq .makespan_ms "$work/levels.report")
 		echo "$r tooldag $t $mk" >>"$work/levelrun.tsv"
-		LC_ALL=C "${PRIO[@]}" "$work/bin/level_ref" "$work/levels.tsv" >"$work/level_ref.json"
+		LC_ALL=C "${PRIO[@]}" "$build/bench/level_ref" "$work/levels.tsv" >"$work/level_ref.json"
 		t=$(jq .exec_s "$work/level_ref.json")
 		echo "$r level_ref $t $(echo "$t * 1000" | bc)" >>"$work/levelrun.tsv"
 	done

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# run_level_bench.sh - the leveling benchmark and the end-to-end planning targets (issue 2, §8).
+# run_level_bench.sh - the leveling benchmark and the end-to-end planning targets.
 #
 #   bench/run_level_bench.sh [-r ROUNDS] [-n "1000 10000 100000 1000000"] [-p PYTHON_MAX]
 #
-# Builds kahn_ref (../shared/peers/c/kahn_ref.c, gcc -O2) into a temp dir, then for each size runs
+# For each size runs (the build's programs: bench/ref/kahn_ref.c is built with the project)
 #   tooldag-bench level -n N -d 3:5   (td_plan_new() alone, on a batch built in-process)
 #   kahn_ref -n N -d 3:5              (bare C Kahn on the same graph)
 #   python3 bench/level_ref.py -n N -d 3:5   (straightforward Python Kahn, same graph)
@@ -21,7 +21,6 @@ set -euo pipefail
 
 TD_SRC=$(cd "$(dirname "$0")/.." && pwd)
 TD_BIN=${TD_BIN:-$TD_SRC/build}
-TD_SHARED=${TD_SHARED:-$TD_SRC/../shared}
 rounds=5
 sizes="1000 10000 100000 1000000"
 pymax=1000000
@@ -37,23 +36,17 @@ while getopts "r:n:p:h" opt; do
 	esac
 done
 
-kahn_src=$TD_SHARED/peers/c/kahn_ref.c
-[ -f "$kahn_src" ] || {
-	echo "run_level_bench.sh: $kahn_src not found (set TD_SHARED)" >&2
-	exit 1
-}
 if [ -f "$TD_BIN/CMakeCache.txt" ]; then
 	cmake --build "$TD_BIN" -j2 >/dev/null
 fi
 if [ ! -x "$TD_BIN/tooldag" ] || [ ! -x "$TD_BIN/bench/tooldag-bench" ] ||
-	[ ! -x "$TD_BIN/bench/yaml_floor" ]; then
+	[ ! -x "$TD_BIN/bench/yaml_floor" ] || [ ! -x "$TD_BIN/bench/kahn_ref" ]; then
 	echo "run_level_bench.sh: no tooldag build in $TD_BIN: run 'cmake --preset default &&" \
 		"cmake --build --preset default' first" >&2
 	exit 1
 fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-gcc -O2 -o "$tmp/kahn_ref" "$kahn_src"
 
 exec python3 - "$TD_SRC" "$TD_BIN" "$tmp" "$rounds" "$pymax" $sizes <<'EOF'
 import json, os, platform, statistics as st, subprocess, sys, time
@@ -73,7 +66,7 @@ def timed(argv):
 
 def leveling(tool, n):
     """One run of one leveler: its JSON line (each times itself, generation excluded)."""
-    argv = {"tooldag": [bench, "level"], "kahn_ref": [f"{tmp}/kahn_ref"],
+    argv = {"tooldag": [bench, "level"], "kahn_ref": [f"{bin_}/bench/kahn_ref"],
             "python": [sys.executable, f"{src}/bench/level_ref.py"]}[tool]
     p = subprocess.run(timed(argv + ["-n", str(n)] + SHAPE), stdin=subprocess.DEVNULL,
                        capture_output=True, text=True)

@@ -938,7 +938,7 @@ usage:
 }
 
 /* ---------------------------------------------------------------------------------------- */
-/* The layered generator of ../shared/peers/c/kahn_ref.c, bit for bit (same RNG, same draws) */
+/* The layered generator of bench/ref/kahn_ref.c, bit for bit (same RNG, same draws) */
 
 struct layered {
 	long n, levels, width;

@@ -4,24 +4,23 @@
 #
 # 1. `tooldag-bench import` on bad input: every message and exit code (needs no data).
 # 2. import on small hand-written STG and WfCommons files: the exact graph and calls written.
-# 3. STG graphs from $TD_SHARED/data/stg/{50,100,300,app} (a fixed sample of 43, or all 373
-#    with TD_REALGRAPHS=all) and every WfCommons instance in $TD_SHARED/data/wf (schema 1.5
-#    and 1.4): import, `tooldag plan --json`, and compare the
+# 3. The STG graphs and WfCommons instances of data/ (schema 1.5 and 1.4), or of the folder
+#    TD_REALGRAPHS_DIR (every stg/**/*.stg and wf/**/*.json under it, e.g. the whole sets):
+#    import, `tooldag plan --json`, and compare the
 #    level count, every call's level and direct dependencies (and each call's `ms` input against
 #    the task's runtime) with tests/realgraph_levels.py,
 #    an independent leveling (longest path, not Kahn) computed from the original file; the
-#    WfCommons level counts and tasks per level must equal the table in data/wf/README.md.
+#    WfCommons level counts and tasks per level must equal the table in wf/README.md.
 # 4. The benchmark generators: `gen calls` through `tooldag plan`, `gen tools` through
 #    `tooldag check`, and `tooldag-bench level` against bench/level_ref.py (same edges).
-# Skips (77) when $TD_SHARED/data is absent or the `tooldag` command cannot plan yet.
+# Skips (77) when the `tooldag` command cannot plan yet.
 set -u
 
 TD_SRC=${TD_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 TD_BIN=${TD_BIN:-$TD_SRC/build}
-TD_SHARED=${TD_SHARED:-$TD_SRC/../shared}
 TOOLDAG=${TOOLDAG:-$TD_BIN/tooldag}
 BENCH=${TD_BENCH_PROG:-$TD_BIN/bench/tooldag-bench}
-DATA=$TD_SHARED/data
+DATA=${TD_REALGRAPHS_DIR:-$TD_SRC/data}
 
 fails=0
 tmp=$(mktemp -d)
@@ -215,10 +214,8 @@ same "$g/wf14/calls.json" '[
 ]'
 
 if [ ! -d "$DATA/stg" ] || [ ! -d "$DATA/wf" ]; then
-	echo "import checks: $fails failure(s)"
-	[ "$fails" = 0 ] || exit 1
-	echo "SKIP: $DATA/stg or $DATA/wf absent: the real-graph checks need the shared data"
-	exit 77
+	echo "FAIL: $DATA/stg or $DATA/wf absent"
+	exit 1
 fi
 if ! "$TOOLDAG" plan --help >/dev/null 2>&1; then
 	echo "import checks: $fails failure(s)"
@@ -246,32 +243,24 @@ plan_one() { # FORMAT SOURCE
 	fi
 	printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$out/plan.json" "$out/calls.json" >>"$manifest"
 }
-# All 373 STG graphs take 10-30 s on a loaded 2-core machine (two processes per graph), so by
-# default a fixed sample: every 12th graph of 50/ and 100/ (different generator blocks each
-# time), all of 300/ and app/. TD_REALGRAPHS=all takes every graph.
 nstg=0
-for dir in 50 100 300 app; do
-	i=0
-	for f in "$DATA/stg/$dir"/*.stg; do
-		[ -e "$f" ] || continue
-		i=$((i + 1))
-		case "${TD_REALGRAPHS:-sample}:$dir" in
-		sample:50) [ $((i % 12)) = 1 ] || continue ;;
-		sample:100) [ $((i % 12)) = 7 ] || continue ;;
-		esac
-		plan_one stg "$f"
-		nstg=$((nstg + 1))
-	done
-done
+while IFS= read -r f; do
+	plan_one stg "$f"
+	nstg=$((nstg + 1))
+done < <(find "$DATA/stg" -name '*.stg' | sort)
 nwf=0
-for f in "$DATA/wf"/*.json "$DATA/wf/schema-1.4"/*.json; do
-	[ -e "$f" ] || continue
+while IFS= read -r f; do
 	plan_one wf "$f"
 	nwf=$((nwf + 1))
-done
-[ "$nstg" -ge "$([ "${TD_REALGRAPHS:-sample}" = all ] && echo 373 || echo 40)" ] ||
-	fail "only $nstg STG graphs found under $DATA/stg"
-[ "$nwf" -ge 12 ] || fail "only $nwf WfCommons files found under $DATA/wf"
+done < <(find "$DATA/wf" -name '*.json' | sort)
+# data/ holds 23 STG graphs and 3 WfCommons files; another folder must hold some of each
+if [ -z "${TD_REALGRAPHS_DIR:-}" ]; then
+	[ "$nstg" = 23 ] || fail "$nstg STG graphs under $DATA/stg, expected 23"
+	[ "$nwf" = 3 ] || fail "$nwf WfCommons files under $DATA/wf, expected 3"
+else
+	[ "$nstg" -gt 0 ] || fail "no STG graph under $DATA/stg"
+	[ "$nwf" -gt 0 ] || fail "no WfCommons file under $DATA/wf"
+fi
 python3 "$TD_SRC/tests/realgraph_levels.py" --wf-readme "$DATA/wf/README.md" "$manifest" \
 	>"$tmp/levels.txt"
 rc=$?
