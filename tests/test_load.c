@@ -15,7 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "calls/schema.h"
+#include "schema/schema.h"
 #include "load/graph.h"
 #include "td_test_cpu.h"
 

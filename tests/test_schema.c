@@ -7,7 +7,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "calls/schema.h"
+#include "schema/schema.h"
 #include "util/util.h"
 
 static char msg[512];

@@ -9,7 +9,7 @@
 #include <cjson/cJSON.h>
 
 #include "calls/batch.h"
-#include "calls/schema.h"
+#include "schema/schema.h"
 
 struct td_batch *td__batch_alloc(const struct td_graph *graph, enum td_dialect dialect,
                                  const char *name)

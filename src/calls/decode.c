@@ -14,7 +14,7 @@
 #include <cjson/cJSON.h>
 
 #include "calls/batch.h"
-#include "calls/schema.h"
+#include "schema/schema.h"
 
 /* Calls are numbered from 1 in messages, in the order they appear in the input. */
 struct pending {

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "calls/schema.h"
+#include "schema/schema.h"
 #include "load/decl.h"
 
 /* ---- tool keys ---- */

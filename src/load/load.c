@@ -13,7 +13,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "calls/schema.h"
 #include "load/loader.h"
 
 void td__load_error(struct td__loader *L, uint32_t node, const char *fmt, ...)

@@ -10,7 +10,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "calls/schema.h"
+#include "schema/schema.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -10,7 +10,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "calls/schema.h"
+#include "schema/schema.h"
 #include "util/util.h"
 
 /* Schemas nest with the input; a hostile schema or input must not exhaust the stack. */
