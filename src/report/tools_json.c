@@ -1,41 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * tools_json.c - the graph's tools as the `tools` request parameter of each model API, so one
- * YAML file feeds both the model and the scheduler; and the dialect names.
+ * YAML file feeds both the model and the scheduler.
  */
 #include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "load/graph.h"
-
-static const char *const dialect_names[] = {
-    [TD_DIALECT_AUTO] = "auto",
-    [TD_DIALECT_ANTHROPIC] = "anthropic",
-    [TD_DIALECT_OPENAI] = "openai",
-    [TD_DIALECT_RESPONSES] = "responses",
-};
-
-const char *td_dialect_name(enum td_dialect dialect)
-{
-	if ((unsigned)dialect >= TD__ARRAY_SIZE(dialect_names))
-		return "unknown";
-	return dialect_names[dialect];
-}
-
-int td_dialect_parse(const char *name, enum td_dialect *out)
-{
-	size_t i;
-
-	for (i = 0; name && i < TD__ARRAY_SIZE(dialect_names); i++) {
-		if (strcmp(name, dialect_names[i]) == 0) {
-			if (out)
-				*out = (enum td_dialect)i;
-			return 0;
-		}
-	}
-	return TD_EINVAL;
-}
 
 /* A tool without input_schema takes an object with any properties. */
 static cJSON *schema_of(const struct td__tool *t)
