@@ -2,7 +2,8 @@
 /*
  * td_test_fixture.h - hand-built graphs, batches and plans for executor tests (no YAML, no JSON
  * decoding, no planner: those modules are tested on their own), and a fake backend that runs
- * no process: jobs complete when the test says, or after a scripted duration on the loop.
+ * no process: jobs complete when the test says, or after a scripted duration on the run's
+ * clock (virtual time: no ring, no kernel timer).
  *
  *   struct fx f; fx_init(&f, "/tmp");
  *   int t = fx_tool(&f, "a", TD_KIND_BUILTIN);       f.g.tools[t].lim.concurrency = 2; ...
@@ -21,9 +22,9 @@
 #include <cjson/cJSON.h>
 
 #include "calls/batch.h"
-#include "exec/backend.h"
 #include "load/graph.h"
 #include "plan/plan.h"
+#include "run/backend.h"
 #include "run/run.h"
 
 #define FX_MAX_TOOLS 16
@@ -326,7 +327,7 @@ static inline void fake_event(struct fake *fk, uint32_t call, int start)
 	if (fk->nev < sizeof(fk->ev) / sizeof(fk->ev[0])) {
 		fk->ev[fk->nev].call = call;
 		fk->ev[fk->nev].start = start;
-		fk->ev[fk->nev].at_us = td__now_us();
+		fk->ev[fk->nev].at_us = td__clock_now(fk->be.clock);
 		fk->nev++;
 	}
 }
@@ -380,9 +381,9 @@ static inline int fake_start(struct td__backend *be, struct td__job *j)
 	fake_event(fk, j->call, 1);
 	j->timer.fn = fake_timer;
 	if (!fk->manual)
-		td__loop_timer_arm(be->loop, &j->timer,
-		                   td__loop_now(be->loop) +
-		                       (fk->dur_us[j->call] ? fk->dur_us[j->call] : 1000));
+		td__clock_arm(be->clock, &j->timer,
+		              td__clock_now(be->clock) +
+		                  (fk->dur_us[j->call] ? fk->dur_us[j->call] : 1000));
 	return 0;
 }
 
@@ -391,7 +392,7 @@ static inline void fake_kill(struct td__backend *be, struct td__job *j)
 	struct fake *fk = (struct fake *)be;
 
 	fk->kills++;
-	td__loop_timer_disarm(be->loop, &j->timer);
+	td__clock_disarm(be->clock, &j->timer);
 	fake_complete(fk, j, TD_STATUS_ERROR, "killed");
 }
 

@@ -66,7 +66,6 @@ static int64_t simulate(enum td_schedule pol, unsigned j, int costs, int64_t *st
 		ck_assert_int_eq(td_plan_new(S.b, &S.p, NULL), 0);
 	ck_assert_int_eq(td__sim_backend_new(S.dur, &be), 0);
 	ck_assert_int_eq(td__run_new_fake(S.p, &o, be, &r, NULL), 0);
-	td__loop_set_virtual(r->loop);
 	if (costs)
 		td__sched_set_costs(r, S.dur);
 	ck_assert_int_eq(td_run_wait(r), 0);

@@ -2,8 +2,8 @@
 /*
  * sim.c - simulate mode: the library's own scheduler (src/run/sched.c, the code `tooldag run`
  * uses) drives the simulation backend (src/exec/sim.c: a job is a timer of the call's
- * duration) over a loop in virtual time (td__loop_set_virtual: waiting jumps the clock to the
- * next deadline). Nothing here decides what starts when; it only measures.
+ * duration) on the scheduler's own clock in virtual time (no loop: waiting jumps the clock to
+ * the next deadline). Nothing here decides what starts when; it only measures.
  *
  * Bounds computed here, independently of any schedule: the critical path, the total work, and
  * the level bound (sum over levels of each level's longest call).
@@ -261,7 +261,6 @@ int sim_run(const struct sim_input *in, enum td_schedule policy, unsigned j, int
 		print_diag(&diag, err, "simulate: creating the run");
 		goto out;
 	}
-	td__loop_set_virtual(r->loop);
 	td__sched_set_costs(r, in->dur_us);
 	if ((err = td_run_wait(r)) < 0) {
 		say("simulate: %s", td_strerror(err));

@@ -71,7 +71,7 @@ struct fnbe {
 	struct td__backend be; /* first: the scheduler's pointer is ours */
 	struct hub *hub;
 	const struct td_functions *fns;
-	const struct td_batch *batch;
+	const struct td_graph *graph;
 	pthread_t *threads;
 	unsigned nthreads;
 	struct td__op efd_op;
@@ -446,12 +446,10 @@ static int start_workers(struct fnbe *fb)
 static void fill(struct fnbe *fb, struct td_fn_call *c, const struct td__fnent *ent,
                  struct td__job *job)
 {
-	const struct td__call *call = &fb->batch->calls[job->call];
-
 	c->hub = fb->hub;
 	c->ent = ent;
 	c->job = job;
-	c->id = call->id;
+	c->id = job->id;
 	c->tool = job->tool->name;
 	c->input = job->input;
 	c->input_len = job->input_len;
@@ -605,7 +603,7 @@ static int start_unregistered(struct fnbe *fb, struct td__job *job)
 /* The tool's entry: one name lookup per tool, not per call. */
 static const struct td__fnent *entry(struct fnbe *fb, const struct td__tool *tool)
 {
-	size_t t = (size_t)(tool - fb->batch->graph->tools);
+	size_t t = (size_t)(tool - fb->graph->tools);
 
 	if (!fb->by_tool[t])
 		fb->by_tool[t] = td__functions_find(fb->fns, tool->function);
@@ -679,7 +677,7 @@ static void fn_free(struct td__backend *be)
 }
 
 int td__fn_backend_new(struct td__loop *loop, const struct td_functions *fns,
-                       const struct td_batch *batch, struct td__backend **out)
+                       const struct td_graph *graph, struct td__backend **out)
 {
 	struct fnbe *fb = td__calloc(1, sizeof(*fb));
 	int err;
@@ -687,8 +685,7 @@ int td__fn_backend_new(struct td__loop *loop, const struct td_functions *fns,
 	*out = NULL;
 	if (!fb)
 		return TD_ENOMEM;
-	fb->by_tool =
-	    td__calloc(batch->graph->ntools ? batch->graph->ntools : 1, sizeof(*fb->by_tool));
+	fb->by_tool = td__calloc(graph->ntools ? graph->ntools : 1, sizeof(*fb->by_tool));
 	err = fb->by_tool ? hub_new(&fb->hub) : TD_ENOMEM;
 	if (err) {
 		td__free(fb->by_tool);
@@ -696,7 +693,7 @@ int td__fn_backend_new(struct td__loop *loop, const struct td_functions *fns,
 		return err;
 	}
 	fb->fns = fns;
-	fb->batch = batch;
+	fb->graph = graph;
 	fb->be.start = fn_start;
 	fb->be.kill = fn_kill;
 	fb->be.kill_now = fn_kill;

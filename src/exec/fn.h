@@ -6,8 +6,8 @@
 #ifndef TD_FN_H
 #define TD_FN_H
 
-#include "calls/batch.h"
-#include "exec/backend.h"
+#include "exec/loop.h"
+#include "run/backend.h"
 
 struct td__fnent {
 	char *name;
@@ -28,9 +28,9 @@ const struct td__fnent *td__functions_find(const struct td_functions *fns, const
 
 /*
  * The function backend of one run. fns may be NULL (every call then fails "not registered");
- * the batch (and through it the graph) must outlive the backend; fns too.
+ * the graph must outlive the backend; fns too.
  */
 int td__fn_backend_new(struct td__loop *loop, const struct td_functions *fns,
-                       const struct td_batch *batch, struct td__backend **out);
+                       const struct td_graph *graph, struct td__backend **out);
 
 #endif /* TD_FN_H */

@@ -39,7 +39,7 @@
 
 #include <curl/curl.h>
 
-#include "exec/backend.h"
+#include "exec/backends.h"
 #include "exec/capbuf.h"
 #include "exec/http_query.h"
 

@@ -24,12 +24,8 @@
 
 struct td__loop {
 	struct io_uring ring;
-	int64_t now;
-	int virt;          /* virtual time: see td__loop_set_virtual() */
-	unsigned inflight; /* requests submitted or queued, not yet completed */
-	struct td__timer **heap;
-	uint32_t nheap, heap_cap;
-	struct td__timer *defer_head, *defer_tail;
+	unsigned inflight;      /* requests submitted or queued, not yet completed */
+	struct td__clock clock; /* time, timers and deferred callbacks (run/clock.c) */
 };
 
 /* The user_data of cancel requests: their own completion carries nothing we need. */
@@ -122,7 +118,7 @@ int td__loop_new(struct td__loop **out, unsigned entries, struct td_diag *diag)
 		td__free(l);
 		return TD_ENOURING;
 	}
-	l->now = td__now_us();
+	td__clock_init(&l->clock);
 	*out = l;
 	return 0;
 }
@@ -132,7 +128,7 @@ void td__loop_free(struct td__loop *l)
 	if (!l)
 		return;
 	io_uring_queue_exit(&l->ring);
-	td__free(l->heap);
+	td__clock_fini(&l->clock);
 	td__free(l);
 }
 
@@ -141,31 +137,24 @@ int td__loop_fd(const struct td__loop *l)
 	return l->ring.ring_fd;
 }
 
+struct td__clock *td__loop_clock(struct td__loop *l)
+{
+	return &l->clock;
+}
+
 int64_t td__loop_now(const struct td__loop *l)
 {
-	return l->now;
+	return td__clock_now(&l->clock);
 }
 
 int64_t td__loop_update_now(struct td__loop *l)
 {
-	if (!l->virt)
-		l->now = td__now_us();
-	return l->now;
+	return td__clock_update(&l->clock);
 }
 
 void td__loop_set_virtual(struct td__loop *l)
 {
-	l->virt = 1;
-}
-
-/* Virtual time: instead of sleeping until the earliest deadline, jump there. Only when there
- * is nothing to do now (no deferred callback) and waiting was asked for: the caller waits only
- * once nothing more can start at the current instant, which keeps simulated starts exact. */
-static int virtual_wait(struct td__loop *l)
-{
-	if (!l->defer_head && l->nheap && l->heap[0]->when > l->now)
-		l->now = l->heap[0]->when;
-	return io_uring_submit(&l->ring);
+	td__clock_set_virtual(&l->clock);
 }
 
 unsigned td__loop_inflight(const struct td__loop *l)
@@ -250,106 +239,31 @@ int td__loop_cancel(struct td__loop *l, struct td__op *op)
 	return 0;
 }
 
-/* ---- timers: a binary min-heap of pointers, each timer knowing its slot ---- */
-
-static void heap_set(struct td__loop *l, uint32_t i, struct td__timer *t)
-{
-	l->heap[i] = t;
-	t->slot = i + 1;
-}
-
-static void sift_up(struct td__loop *l, uint32_t i)
-{
-	struct td__timer *t = l->heap[i];
-
-	while (i > 0) {
-		uint32_t parent = (i - 1) / 2;
-
-		if (l->heap[parent]->when <= t->when)
-			break;
-		heap_set(l, i, l->heap[parent]);
-		i = parent;
-	}
-	heap_set(l, i, t);
-}
-
-static void sift_down(struct td__loop *l, uint32_t i)
-{
-	struct td__timer *t = l->heap[i];
-
-	for (;;) {
-		uint32_t c = 2 * i + 1;
-
-		if (c >= l->nheap)
-			break;
-		if (c + 1 < l->nheap && l->heap[c + 1]->when < l->heap[c]->when)
-			c++;
-		if (t->when <= l->heap[c]->when)
-			break;
-		heap_set(l, i, l->heap[c]);
-		i = c;
-	}
-	heap_set(l, i, t);
-}
+/* ---- timers: the clock's (run/clock.c) ---- */
 
 void td__loop_timer_disarm(struct td__loop *l, struct td__timer *t)
 {
-	uint32_t i;
-
-	if (!t->slot)
-		return;
-	i = t->slot - 1;
-	t->slot = 0;
-	l->nheap--;
-	if (i == l->nheap)
-		return;
-	l->heap[i] = l->heap[l->nheap];
-	l->heap[i]->slot = i + 1;
-	sift_up(l, i);
-	sift_down(l, l->heap[i]->slot - 1);
+	td__clock_disarm(&l->clock, t);
 }
 
 int td__loop_timer_reserve(struct td__loop *l, uint32_t n)
 {
-	struct td__timer **h;
-
-	if (n <= l->heap_cap)
-		return 0;
-	h = td__reallocarray(l->heap, n, sizeof(*h));
-	if (!h)
-		return TD_ENOMEM;
-	l->heap = h;
-	l->heap_cap = n;
-	return 0;
+	return td__clock_reserve(&l->clock, n);
 }
 
 int td__loop_timer_arm(struct td__loop *l, struct td__timer *t, int64_t when)
 {
-	td__loop_timer_disarm(l, t);
-	if (l->nheap == l->heap_cap &&
-	    td__loop_timer_reserve(l, l->heap_cap ? l->heap_cap * 2 : 64) < 0)
-		return TD_ENOMEM;
-	t->when = when;
-	l->heap[l->nheap] = t;
-	sift_up(l, l->nheap++);
-	return 0;
+	return td__clock_arm(&l->clock, t, when);
 }
 
 void td__loop_defer(struct td__loop *l, struct td__timer *t)
 {
-	t->next = NULL;
-	if (l->defer_tail)
-		l->defer_tail->next = t;
-	else
-		l->defer_head = t;
-	l->defer_tail = t;
+	td__clock_defer(&l->clock, t);
 }
 
 int64_t td__loop_next_deadline(const struct td__loop *l)
 {
-	if (l->defer_head)
-		return 0;
-	return l->nheap ? l->heap[0]->when : -1;
+	return td__clock_next_deadline(&l->clock);
 }
 
 /* ---- running ---- */
@@ -406,46 +320,14 @@ static int reap(struct td__loop *l)
 	return total;
 }
 
-static int expire_timers(struct td__loop *l)
-{
-	int total = 0;
-
-	while (l->nheap && l->heap[0]->when <= l->now) {
-		struct td__timer *t = l->heap[0];
-
-		td__loop_timer_disarm(l, t);
-		t->fn(t);
-		total++;
-	}
-	return total;
-}
-
-static int run_deferred(struct td__loop *l)
-{
-	struct td__timer *t = l->defer_head;
-	int total = 0;
-
-	/* callbacks may defer more: those run at the next turn, so take the list first */
-	l->defer_head = l->defer_tail = NULL;
-	while (t) {
-		struct td__timer *next = t->next;
-
-		t->fn(t);
-		t = next;
-		total++;
-	}
-	return total;
-}
-
 int td__loop_run(struct td__loop *l, int wait)
 {
-	int r = !wait ? io_uring_submit(&l->ring) : l->virt ? virtual_wait(l) : wait_for_work(l);
+	int r;
 
+	td__clock_advance(&l->clock, wait); /* virtual time: jump instead of sleeping */
+	r = !wait || l->clock.virt ? io_uring_submit(&l->ring) : wait_for_work(l);
 	if (r < 0 && r != -EBUSY && r != -EINTR && r != -ETIME)
 		return r;
 	r = reap(l);
-	td__loop_update_now(l);
-	r += expire_timers(l);
-	r += run_deferred(l);
-	return r;
+	return r + td__clock_run(&l->clock);
 }

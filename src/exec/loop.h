@@ -10,7 +10,7 @@
  *      td__loop_poll_in(), ...; the op's fn runs once with the request's result (-errno or a
  *      count). An op record must have at most one request in flight and must stay alive until
  *      its fn ran (cancelled requests still complete, with -ECANCELED).
- *   3. Timers (struct td__timer, embedded by the owner) sit in one min-heap; the ring is woken
+ *   3. Timers (struct td__timer, run/clock.h) sit in the clock's min-heap; the ring is woken
  *      for the earliest deadline only, never one kernel timer per timer.
  *   4. td__loop_run() submits what was queued, optionally waits, then runs completions, expired
  *      timers and deferred callbacks.
@@ -23,6 +23,7 @@
 
 #include <stdint.h>
 
+#include "run/clock.h"
 #include "util/util.h"
 
 struct td__loop;
@@ -35,21 +36,13 @@ struct td__op {
 	td__op_fn fn;
 };
 
-struct td__timer;
-typedef void (*td__timer_fn)(struct td__timer *t);
-
-struct td__timer {
-	int64_t when;    /* monotonic microseconds */
-	uint32_t slot;   /* heap index + 1; 0 when not armed */
-	td__timer_fn fn; /* runs once when the deadline passes (or at the next run for defer) */
-	struct td__timer *next; /* deferred list link */
-};
-
 int td__loop_new(struct td__loop **out, unsigned entries, struct td_diag *diag);
 void td__loop_free(struct td__loop *l);
 
 /* The ring's descriptor: readable when completions wait (a hint; always drain). */
 int td__loop_fd(const struct td__loop *l);
+/* The clock the loop runs after each round of completions (its timers are the ones below). */
+struct td__clock *td__loop_clock(struct td__loop *l);
 /* The loop's clock, refreshed at each td__loop_run() (monotonic microseconds). */
 int64_t td__loop_now(const struct td__loop *l);
 /* Refreshes the cached clock and returns it. */

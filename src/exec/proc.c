@@ -41,7 +41,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "exec/backend.h"
+#include "exec/backends.h"
 #include "exec/capbuf.h"
 #include "exec/spawn.h"
 

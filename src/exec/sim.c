@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * sim.c - the simulation backend: a job is one timer, armed for the call's duration from
- * when it starts; when it fires the job succeeds with empty content. No process, no ring.
+ * when it starts on the run's clock; when it fires the job succeeds with empty content. No
+ * process, no ring: it runs on the scheduler's clock alone.
  */
 #include <stddef.h>
 
@@ -26,7 +27,7 @@ static int sim_start(struct td__backend *be, struct td__job *j)
 	int64_t d = s->dur_us[j->call];
 
 	j->timer.fn = finished;
-	return td__loop_timer_arm(be->loop, &j->timer, td__loop_now(be->loop) + (d > 0 ? d : 0));
+	return td__clock_arm(be->clock, &j->timer, td__clock_now(be->clock) + (d > 0 ? d : 0));
 }
 
 /* A killed job ends at once, as an error: the scheduler decides what the call becomes. */
@@ -34,7 +35,7 @@ static void sim_kill(struct td__backend *be, struct td__job *j)
 {
 	if (!j->timer.slot)
 		return;
-	td__loop_timer_disarm(be->loop, &j->timer);
+	td__clock_disarm(be->clock, &j->timer);
 	j->status = TD_STATUS_ERROR;
 	be->done(be->ud, j);
 }

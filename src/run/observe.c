@@ -109,7 +109,7 @@ static const struct td__attempt *last_attempt(const struct td__callrun *cr)
  */
 static int64_t now(struct td_run *r)
 {
-	int64_t t = td__loop_now(r->loop) - r->t0;
+	int64_t t = td__clock_now(r->clock) - r->t0;
 
 	if (t < r->obs->last)
 		t = r->obs->last;

@@ -1,18 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * run.c - the public td_run_* API: creating a run (ring + backends + scheduler state), the
- * embeddable step (fd, timeout, step), the blocking wait as a thin loop over it, cancellation,
- * teardown that kills and reaps what is left, and result accessors.
+ * run.c - the public td_run_* API over the scheduler: creating a run's state (the loop and
+ * the backends are exec's: exec/runner.c), the embeddable step (fd, timeout, step), the
+ * blocking wait as a thin loop over it, cancellation, teardown that kills and reaps what is
+ * left, and result accessors. With no driver every turn is a turn of the clock, in virtual
+ * time.
  */
-#include <dirent.h>
 #include <string.h>
-#include <sys/resource.h>
 
-#include "exec/fn.h"
 #include "run/run.h"
-
-/* Ring size: requests in flight are about four per running process. */
-#define TD_RING_ENTRIES 1024u
 
 const char *td_status_name(enum td_status status)
 {
@@ -42,36 +38,6 @@ static uint64_t seed_from(const struct td_run_opts *opts)
 	return s ? s : 1; /* xorshift must not start at 0 */
 }
 
-/* Descriptors per process while it starts: three pipes (or two and a socket pair). */
-#define TD_FDS_PER_PROC 6
-/* Kept free for the host and for the ring itself. */
-#define TD_FDS_SPARE 16
-
-static unsigned open_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	unsigned n = 0;
-
-	if (!d)
-		return 64; /* no /proc: a guess on the safe side */
-	while (readdir(d))
-		n++;
-	closedir(d);
-	return n;
-}
-
-/* How many processes fit in the descriptor limit left to us (at least one). */
-static uint32_t proc_limit(void)
-{
-	struct rlimit rl;
-	uint64_t room, used = open_fds() + TD_FDS_SPARE;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
-		return UINT32_MAX;
-	room = rl.rlim_cur > used ? (rl.rlim_cur - used) / TD_FDS_PER_PROC : 0;
-	return room < 1 ? 1 : room > UINT32_MAX ? UINT32_MAX : (uint32_t)room;
-}
-
 static void apply_opts(struct td_run *r, const struct td_run_opts *opts)
 {
 	struct td_run_opts none = {0};
@@ -83,37 +49,11 @@ static void apply_opts(struct td_run *r, const struct td_run_opts *opts)
 	if (!r->limit)
 		r->limit = TD_DEFAULT_CONCURRENCY;
 	r->rng = seed_from(&r->opts);
-	r->proc_limit = proc_limit();
+	r->proc_limit = UINT32_MAX; /* the driver's host sets the descriptor budget */
 }
 
-static int make_backends(struct td_run *r, struct td__backend *fake)
-{
-	int err;
-
-	if (fake) {
-		r->fake = fake;
-		fake->loop = r->loop;
-		td__sched_attach(r, fake);
-		return 0;
-	}
-	err = td__proc_backend_new(r->loop, &r->proc);
-	if (!err)
-		err = td__builtin_backend_new(r->loop, &r->builtin);
-	if (!err)
-		err = td__fn_backend_new(r->loop, r->opts.functions, r->batch, &r->fn);
-	if (!err)
-		err = td__http_backend_new(r->loop, r->graph, &r->http);
-	if (err)
-		return err;
-	td__sched_attach(r, r->proc);
-	td__sched_attach(r, r->builtin);
-	td__sched_attach(r, r->fn);
-	td__sched_attach(r, r->http);
-	return 0;
-}
-
-static int run_new(const struct td_plan *plan, const struct td_run_opts *opts,
-                   struct td__backend *fake, struct td_run **out, struct td_diag *diag)
+int td__run_create(const struct td_plan *plan, const struct td_run_opts *opts,
+                   struct td__clock *clock, struct td_run **out, struct td_diag *diag)
 {
 	struct td_run *r;
 	int err;
@@ -136,12 +76,11 @@ static int run_new(const struct td_plan *plan, const struct td_run_opts *opts,
 	r->plan = plan;
 	r->batch = plan->batch;
 	r->graph = plan->batch->graph;
+	td__clock_init(&r->own_clock);
+	td__clock_set_virtual(&r->own_clock);
+	r->clock = clock ? clock : &r->own_clock;
 	apply_opts(r, opts);
-	err = td__loop_new(&r->loop, TD_RING_ENTRIES, diag);
-	if (!err)
-		err = make_backends(r, fake);
-	if (!err)
-		err = td__sched_init(r);
+	err = td__sched_init(r);
 	if (!err) {
 		r->finish_order = td__calloc(plan->ncalls ? plan->ncalls : 1, sizeof(uint32_t));
 		err = r->finish_order ? 0 : TD_ENOMEM;
@@ -154,23 +93,54 @@ static int run_new(const struct td_plan *plan, const struct td_run_opts *opts,
 	return 0;
 }
 
-int td_run_new(const struct td_plan *plan, const struct td_run_opts *opts, struct td_run **out,
-               struct td_diag *diag)
+int td__run_set_backend(struct td_run *r, enum td__kind kind, struct td__backend *be)
 {
-	return run_new(plan, opts, NULL, out, diag);
+	if ((unsigned)kind >= TD__KINDS || r->backend[kind])
+		return TD_EINVAL;
+	r->backend[kind] = be;
+	be->clock = r->clock;
+	td__sched_attach(r, be);
+	return 0;
+}
+
+void td__run_set_driver(struct td_run *r, const struct td__driver *drv, void *ctx)
+{
+	r->drv = drv;
+	r->drv_ctx = ctx;
 }
 
 int td__run_new_fake(const struct td_plan *plan, const struct td_run_opts *opts,
                      struct td__backend *fake, struct td_run **out, struct td_diag *diag)
 {
-	return run_new(plan, opts, fake, out, diag);
+	int err = td__run_create(plan, opts, NULL, out, diag);
+
+	if (err)
+		return err;
+	(*out)->fake = fake;
+	fake->clock = (*out)->clock;
+	td__sched_attach(*out, fake);
+	return 0;
 }
 
 /* ---- driving ---- */
 
+/* One turn of the driver, or of the clock alone (virtual time). */
+static int turn(struct td_run *r, int wait)
+{
+	return r->drv ? r->drv->turn(r->drv_ctx, wait) : td__clock_turn(r->clock, wait);
+}
+
+static unsigned requests_inflight(const struct td_run *r)
+{
+	return r->drv ? r->drv->inflight(r->drv_ctx) : 0;
+}
+
 int td_run_fd(const struct td_run *run)
 {
-	return run ? td__loop_fd(run->loop) : TD_EINVAL;
+	if (!run)
+		return TD_EINVAL;
+	return run->drv ? run->drv->fd(run->drv_ctx)
+	                : TD_ESTATE; /* virtual time: nothing to poll */
 }
 
 int td_run_timeout(const struct td_run *run)
@@ -183,9 +153,11 @@ int td_run_timeout(const struct td_run *run)
 		return 0;
 	if (td__sched_finished(run))
 		return -1;
-	due = td__loop_next_deadline(run->loop);
+	due = td__clock_next_deadline(run->clock);
 	if (due < 0)
 		return -1;
+	if (!run->drv) /* virtual time: the next step jumps there */
+		return 0;
 	d = due - td__now_us();
 	if (d <= 0)
 		return 0;
@@ -203,13 +175,13 @@ int td_run_step(struct td_run *run)
 	if (!run->started)
 		td__sched_begin(run);
 	do {
-		r = td__loop_run(run->loop, 0);
+		r = turn(run, 0);
 		if (r < 0)
 			return r;
 		r += td__sched_progress(run);
-	} while (r > 0 && (td__loop_next_deadline(run->loop) == 0 || td__sched_can_start(run)));
+	} while (r > 0 && (td__clock_next_deadline(run->clock) == 0 || td__sched_can_start(run)));
 	/* what the scheduler queued must reach the kernel before the host polls our fd */
-	r = td__loop_submit(run->loop);
+	r = run->drv ? run->drv->submit(run->drv_ctx) : 0;
 	if (r < 0 && r != -EBUSY)
 		return r;
 	return td__sched_finished(run) ? 0 : 1;
@@ -221,8 +193,8 @@ int td_run_step(struct td_run *run)
  */
 static int stalled(const struct td_run *r)
 {
-	return !td__sched_finished(r) && !r->completed && !td__loop_inflight(r->loop) &&
-	       td__loop_next_deadline(r->loop) < 0 && !td__sched_can_start(r);
+	return !td__sched_finished(r) && !r->completed && !requests_inflight(r) &&
+	       td__clock_next_deadline(r->clock) < 0 && !td__sched_can_start(r);
 }
 
 int td_run_wait(struct td_run *run)
@@ -234,7 +206,7 @@ int td_run_wait(struct td_run *run)
 	while ((r = td_run_step(run)) == 1) {
 		if (stalled(run))
 			return TD_ESTATE;
-		r = td__loop_run(run->loop, 1);
+		r = turn(run, 1);
 		if (r < 0)
 			return r;
 		td__sched_progress(run);
@@ -289,27 +261,27 @@ static void drain(struct td_run *r)
 	for (c = 0; c < r->plan->ncalls; c++)
 		if (r->calls[c].state == TD_CS_RUNNING)
 			r->calls[c].job->be->kill_now(r->calls[c].job->be, r->calls[c].job);
-	while (!td__sched_finished(r) && !stalled(r) && td__loop_run(r->loop, 1) >= 0)
+	while (!td__sched_finished(r) && !stalled(r) && turn(r, 1) >= 0)
 		td__sched_progress(r);
 }
 
 void td_run_free(struct td_run *run)
 {
+	unsigned k;
+
 	if (!run)
 		return;
 	td__observe_free(run); /* before drain(): its cancellations are not news to anyone */
 	drain(run);
 	td__sched_fini(run);
-	if (run->proc)
-		run->proc->free(run->proc);
-	if (run->builtin)
-		run->builtin->free(run->builtin);
-	if (run->fn)
-		run->fn->free(run->fn);
 	td__free(run->finish_order);
-	if (run->http) /* before the loop: it cleans up curl's sockets, whose polls are on it */
-		run->http->free(run->http);
-	td__loop_free(run->loop);
+	/* before the driver: a backend may clean up requests on its loop (curl's sockets) */
+	for (k = 0; k < TD__KINDS; k++)
+		if (run->backend[k])
+			run->backend[k]->free(run->backend[k]);
+	if (run->drv)
+		run->drv->free(run->drv_ctx);
+	td__clock_fini(&run->own_clock);
 	td__free(run);
 }
 
@@ -342,5 +314,5 @@ int64_t td_run_makespan_us(const struct td_run *run)
 		return 0;
 	if (td__sched_finished(run))
 		return run->t_end;
-	return td__now_us() - run->t0;
+	return td__clock_update(run->clock) - run->t0;
 }

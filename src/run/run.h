@@ -3,15 +3,19 @@
  * run.h - a run of a plan (internal): per-call state machines, per-tool limits, the ready set.
  * sched.c owns every state change (one transition function); run.c is the public td_run_* API;
  * report/results.c encodes the outcome.
+ *
+ * The run knows no kernel facility: it keeps time on a clock (run/clock.h), hands jobs to
+ * backends (run/backend.h) and, when it has one, turns a driver: the event loop exec sets up
+ * (td_run_new() lives there). A run with no driver runs in virtual time on its own clock.
  */
 #ifndef TD_RUN_H
 #define TD_RUN_H
 
 #include <stdint.h>
 
-#include "exec/backend.h"
-#include "exec/loop.h"
 #include "plan/plan.h"
+#include "run/backend.h"
+#include "run/clock.h"
 
 #define TD__NONE UINT32_MAX
 
@@ -50,6 +54,23 @@ struct td__callrun {
 	struct td_run *run;
 };
 
+/*
+ * What a run asks of the loop that drives it (exec implements it; ctx is the loop). A run
+ * with none turns its own clock in virtual time.
+ */
+struct td__driver {
+	/* Submits queued requests; if `wait`, blocks until a completion arrives or the clock's
+	 * earliest timer is due; then runs completions and the clock's turn. Count or -errno. */
+	int (*turn)(void *ctx, int wait);
+	int (*submit)(void *ctx);              /* queued requests to the kernel; 0 or -errno */
+	int (*fd)(const void *ctx);            /* readable when completions wait */
+	unsigned (*inflight)(const void *ctx); /* requests not yet completed */
+	void (*free)(void *ctx);
+};
+
+/* Room for every backend kind (load/graph.h: enum td__kind). */
+#define TD__KINDS 8
+
 struct td__toolrun {
 	uint32_t inflight;
 	uint32_t park_head, park_tail; /* TD__NONE when empty; batch order */
@@ -68,10 +89,12 @@ struct td_run {
 	unsigned limit; /* global concurrency */
 	uint64_t rng;
 
-	struct td__loop *loop;
-	struct td__backend *proc, *builtin, *fake; /* fake: tests; replaces both when set */
-	struct td__backend *fn;                    /* function: tools (exec/fn.c) */
-	struct td__backend *http;                  /* http: tools (exec/http.c) */
+	struct td__clock *clock; /* the driver's, or own_clock */
+	struct td__clock own_clock;
+	const struct td__driver *drv; /* NULL: virtual time on own_clock */
+	void *drv_ctx;
+	struct td__backend *fake;               /* tests and simulation: every call goes here */
+	struct td__backend *backend[TD__KINDS]; /* by tool kind (owned: freed with the run) */
 
 	struct td__callrun *calls; /* [ncalls] */
 	struct td__toolrun *tools; /* [graph->ntools] */
@@ -143,7 +166,19 @@ struct td__call_lens {
 };
 struct td__call_lens td__observe_lens(const struct td_run *r, uint32_t c);
 
-/* run.c: a run whose every call goes to `fake` (tests: no processes). */
+/*
+ * run.c: a run with no driver and no backend yet, on `clock` (NULL: its own, in virtual time).
+ * Validates the plan (diag says why not).
+ */
+int td__run_create(const struct td_plan *plan, const struct td_run_opts *opts,
+                   struct td__clock *clock, struct td_run **out, struct td_diag *diag);
+/* Hands r the backend for tools of `kind` (r frees it); be->clock becomes r's clock. */
+int td__run_set_backend(struct td_run *r, enum td__kind kind, struct td__backend *be);
+/* The loop that drives r from now on (r frees ctx with drv->free, after the backends). */
+void td__run_set_driver(struct td_run *r, const struct td__driver *drv, void *ctx);
+/* A run in virtual time, no driver, whose every call goes to `fake` (tests and simulation;
+ * the caller keeps and frees fake). No ring, no process, no kernel timer: td_run_wait()
+ * jumps the clock from deadline to deadline. */
 int td__run_new_fake(const struct td_plan *plan, const struct td_run_opts *opts,
                      struct td__backend *fake, struct td_run **out, struct td_diag *diag);
 

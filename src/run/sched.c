@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * sched.c - the scheduler: pure logic over the plan, talking only to the backend interface and
- * the loop's clock and timers.
+ * the run's clock and timers.
  *
  * Every call is a state machine (run.h: WAITING, READY, PARKED, RUNNING, BACKOFF, DONE) and
  * every change goes through transition(), which keeps the counters (in flight, per tool, per
@@ -40,7 +40,7 @@ static const struct td__tool *call_tool(const struct td_run *r, uint32_t c)
  * when they were handled. (Starts use the clock dispatch() reads for each admission.) */
 static int64_t since_start(const struct td_run *r)
 {
-	return td__loop_update_now(r->loop) - r->t0;
+	return td__clock_update(r->clock) - r->t0;
 }
 
 static int failed(enum td_status s)
@@ -242,7 +242,7 @@ static void leave(struct td_run *r, uint32_t c, enum td__cstate from)
 		cr->job = NULL;
 		break;
 	case TD_CS_BACKOFF:
-		td__loop_timer_disarm(r->loop, &cr->backoff);
+		td__clock_disarm(r->clock, &cr->backoff);
 		break;
 	default:
 		break;
@@ -352,7 +352,7 @@ static void rate_timer_fired(struct td__timer *t)
  */
 static int take_token(struct td_run *r, struct td__toolrun *tr, const struct td__limits *lim)
 {
-	int64_t now = td__loop_now(r->loop); /* refreshed by dispatch for this very call */
+	int64_t now = td__clock_now(r->clock); /* refreshed by dispatch for this very call */
 	double cost = (double)lim->rate_period_us / (double)lim->rate_count;
 
 	tr->credit += (double)(now - tr->credit_at);
@@ -364,8 +364,7 @@ static int take_token(struct td_run *r, struct td__toolrun *tr, const struct td_
 		return 1;
 	}
 	if (!tr->rate_timer.slot)
-		td__loop_timer_arm(r->loop, &tr->rate_timer,
-		                   now + (int64_t)ceil(cost - tr->credit));
+		td__clock_arm(r->clock, &tr->rate_timer, now + (int64_t)ceil(cost - tr->credit));
 	return 0;
 }
 
@@ -450,21 +449,13 @@ static struct td__backend *backend_for(struct td_run *r, const struct td__tool *
 {
 	if (r->fake)
 		return r->fake;
-	if (tool->kind == TD_KIND_RUN)
-		return r->proc;
-	if (tool->kind == TD_KIND_BUILTIN)
-		return r->builtin;
-	if (tool->kind == TD_KIND_FUNCTION)
-		return r->fn;
-	if (tool->kind == TD_KIND_HTTP)
-		return r->http;
-	return NULL;
+	return (unsigned)tool->kind < TD__KINDS ? r->backend[tool->kind] : NULL;
 }
 
 static void record_attempt_start(struct td_run *r, uint32_t c)
 {
 	struct td__callrun *cr = &r->calls[c];
-	int64_t now = td__loop_now(r->loop) - r->t0;
+	int64_t now = td__clock_now(r->clock) - r->t0;
 	struct td__attempt *a;
 
 	cr->attempts++;
@@ -484,6 +475,7 @@ static int fill_job(struct td_run *r, uint32_t c, struct td__job *j, const struc
 
 	j->call = c;
 	j->attempt = r->calls[c].attempts;
+	j->id = call->id;
 	j->graph = r->graph;
 	j->tool = tool;
 	j->input = td__call_input(call);
@@ -508,8 +500,8 @@ static void start_call(struct td_run *r, uint32_t c, const struct td__tool *tool
 	int err;
 
 	if (!be) {
-		snprintf(msg, sizeof(msg), "tool kind '%s' is not supported yet",
-		         tool->kind == TD_KIND_HTTP ? "http" : "function");
+		snprintf(msg, sizeof(msg), "cannot start: no backend runs tool '%s' in this run",
+		         tool->name);
 		finish_msg(r, c, TD_STATUS_ERROR, msg);
 		return;
 	}
@@ -574,7 +566,7 @@ static int dispatch(struct td_run *r)
 		work++;
 		/* one clock for the admission and the attempt's start: a rate limit's spacing holds
 		 * exactly for the recorded starts, and a wave of spawns shows its real timing */
-		td__loop_update_now(r->loop);
+		td__clock_update(r->clock);
 		if (!tool_admits(r, tool)) {
 			transition(r, c, TD_CS_PARKED);
 			continue;
@@ -612,7 +604,7 @@ static void retry_later(struct td_run *r, uint32_t c, const struct td__tool *too
 	if (after_us > 0)
 		delay = (double)after_us;
 	transition(r, c, TD_CS_BACKOFF);
-	td__loop_timer_arm(r->loop, &cr->backoff, td__loop_now(r->loop) + (int64_t)delay);
+	td__clock_arm(r->clock, &cr->backoff, td__clock_now(r->clock) + (int64_t)delay);
 }
 
 static int wants_retry(struct td_run *r, uint32_t c, const struct td__job *j)
@@ -713,7 +705,7 @@ void td__sched_begin(struct td_run *r)
 	uint32_t c, n;
 
 	r->started = 1;
-	r->t0 = td__loop_update_now(r->loop);
+	r->t0 = td__clock_update(r->clock);
 	for (n = p->ncalls; n < p->nnodes; n++) /* a barrier with no calls is done already */
 		if (!r->pending[n])
 			node_done(r, n, 0);
@@ -747,7 +739,7 @@ void td__sched_cancel(struct td_run *r)
 	r->nready = 0;
 	for (t = 0; t < r->graph->ntools; t++) {
 		r->tools[t].park_head = r->tools[t].park_tail = TD__NONE;
-		td__loop_timer_disarm(r->loop, &r->tools[t].rate_timer);
+		td__clock_disarm(r->clock, &r->tools[t].rate_timer);
 	}
 	for (c = 0; c < r->plan->ncalls; c++) {
 		struct td__callrun *cr = &r->calls[c];
@@ -868,7 +860,7 @@ int td__sched_init(struct td_run *r)
 	/* at most one timer per call (job deadline, sleep or backoff) and one per tool (rate) are
 	 * armed at once: with room for all, arming never fails and no call can be stranded */
 	if (alloc_arrays(r) < 0 || alloc_ranks(r) < 0 ||
-	    td__loop_timer_reserve(r->loop, p->ncalls + (uint32_t)r->graph->ntools + 1) < 0)
+	    td__clock_reserve(r->clock, p->ncalls + (uint32_t)r->graph->ntools + 1) < 0)
 		return TD_ENOMEM;
 	for (i = 0; i < p->nnodes; i++)
 		r->pending[i] = p->pred_off[i + 1] - p->pred_off[i];
@@ -890,7 +882,7 @@ int td__sched_init(struct td_run *r)
 		tr->park_head = tr->park_tail = TD__NONE;
 		tr->rate_timer.fn = rate_timer_fired;
 		tr->credit = lim->rate_count ? (double)lim->rate_period_us / lim->rate_count : 0;
-		tr->credit_at = td__loop_now(r->loop);
+		tr->credit_at = td__clock_now(r->clock);
 	}
 	return 0;
 }

@@ -12,6 +12,11 @@
  *    done() still follows, the scheduler decides the final status. kill_now() is SIGKILL at
  *    once (used when the run is being freed).
  *  - The job record is the scheduler's; the backend fills the outcome fields before done().
+ *  - Time: the scheduler's clock (be->clock) is the only one a backend may read or arm timers
+ *    on; in a run with no loop it is virtual, and a backend that finishes jobs by timers on it
+ *    runs without a kernel facility of any kind.
+ *
+ * The backends themselves live in exec (exec/backends.h); the scheduler knows only this.
  */
 #ifndef TD_BACKEND_H
 #define TD_BACKEND_H
@@ -19,15 +24,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "exec/loop.h"
 #include "load/graph.h"
+#include "run/clock.h"
 
 struct td__backend;
+struct td__loop; /* exec's event loop: opaque here */
 
 struct td__job {
 	/* set by the scheduler */
 	uint32_t call;
 	uint32_t attempt; /* 1-based */
+	const char *id;   /* the call's id */
 	const struct td_graph *graph;
 	const struct td__tool *tool;
 	const char *input; /* the call's input JSON */
@@ -65,18 +72,13 @@ struct td__backend {
 	/* set by the scheduler */
 	void (*done)(void *ud, struct td__job *job);
 	void *ud;
+	struct td__clock *clock; /* the run's clock */
+	/* the loop the backend's requests go to (set by its constructor; the scheduler never
+	 * touches it) */
 	struct td__loop *loop;
 };
 
 /* Sets the job's content to a copy of s (len bytes) and its status; TD_ENOMEM leaves it NULL. */
 int td__job_set_content(struct td__job *job, enum td_status status, const char *s, size_t len);
-
-/* The backends tooldag ships: processes (run:) and built-ins (builtin:). */
-int td__proc_backend_new(struct td__loop *loop, struct td__backend **out);
-int td__builtin_backend_new(struct td__loop *loop, struct td__backend **out);
-/* http: tools through libcurl's multi interface on the same ring (http.c). One per run: its
- * multi handle is the run's connection cache. When g has http tools, libcurl (and its TLS
- * library) is initialised here, before the run starts, not inside its makespan. */
-int td__http_backend_new(struct td__loop *loop, const struct td_graph *g, struct td__backend **out);
 
 #endif /* TD_BACKEND_H */

@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * backends.h - the backends tooldag ships (internal): each implements the scheduler's backend
+ * interface (run/backend.h) over the event loop (exec/loop.h).
+ */
+#ifndef TD_BACKENDS_H
+#define TD_BACKENDS_H
+
+#include "exec/loop.h"
+#include "run/backend.h"
+
+/* Processes (run:) and built-ins (builtin:). */
+int td__proc_backend_new(struct td__loop *loop, struct td__backend **out);
+int td__builtin_backend_new(struct td__loop *loop, struct td__backend **out);
+/* http: tools through libcurl's multi interface on the same ring (http.c). One per run: its
+ * multi handle is the run's connection cache. When g has http tools, libcurl (and its TLS
+ * library) is initialised here, before the run starts, not inside its makespan. */
+int td__http_backend_new(struct td__loop *loop, const struct td_graph *g, struct td__backend **out);
+
+#endif /* TD_BACKENDS_H */
