@@ -292,13 +292,9 @@ static Suite *run_loop_suite(void)
 	return s;
 }
 
+#include "td_check_main.h"
+
 int main(void)
 {
-	SRunner *sr = srunner_create(run_loop_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return td_check_run(run_loop_suite());
 }

@@ -186,13 +186,9 @@ static Suite *results_suite(void)
 	return s;
 }
 
+#include "td_check_main.h"
+
 int main(void)
 {
-	SRunner *sr = srunner_create(results_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return td_check_run(results_suite());
 }
