@@ -20,6 +20,8 @@
 
 #include "td_proc_fixture.h"
 
+#include "exec/spawn.h"
+
 static int count_fds(void)
 {
 	DIR *d = opendir("/proc/self/fd");
@@ -252,6 +254,80 @@ START_TEST(large_stdin_never_read)
 	ck_assert_str_eq(result(2).content, "exited with code 4");
 	ck_assert_str_eq(result(3).content, "11\n");
 	free(in);
+	assert_no_children();
+}
+END_TEST
+
+/* A failed stdin write that is not the child leaving (EPIPE): an error, not a short input. */
+START_TEST(stdin_write_error_fails_the_call)
+{
+	char *in = big_input(1u << 20);
+	struct td_result r;
+
+	child_tool("t", (const char *[]){"count-stdin", NULL});
+	child_tool("u", (const char *[]){"say", "fine", NULL});
+	fx_call(&F, "c0", "t", in);
+	fx_call(&F, "c1", "u", NULL);          /* small input: no socket, no send */
+	setenv("TD_TEST_STDIN_ERRNO", "5", 1); /* EIO */
+	run(0, 0);
+	r = result(0);
+	ck_assert_int_eq(r.status, TD_STATUS_ERROR);
+	ck_assert_str_eq(r.content, "cannot write its input to its stdin: Input/output error "
+	                            "(the call was stopped)");
+	ck_assert_int_eq(r.attempts, 1);
+	ck_assert_str_eq(result(1).content, "fine");
+	td_run_free(R);
+	R = NULL;
+	/* EPIPE is the child not reading: the call stands on what the child did */
+	setenv("TD_TEST_STDIN_ERRNO", "32", 1);
+	run(0, 0);
+	ck_assert_int_eq(result(0).status, TD_STATUS_OK); /* what it read of the first send */
+	ck_assert_int_lt(strtol(result(0).content, NULL, 10), 1 << 20);
+	unsetenv("TD_TEST_STDIN_ERRNO");
+	free(in);
+	assert_no_children();
+}
+END_TEST
+
+/* A host that ignores SIGCHLD: the kernel reaps the children itself, no exit status is left. */
+START_TEST(sigchld_ignored_before_the_run)
+{
+	struct td_result r;
+
+	child_tool("t", (const char *[]){"say", "hi", NULL});
+	fx_call(&F, "c0", "t", NULL);
+	signal(SIGCHLD, SIG_IGN);
+	run(0, 0);
+	r = result(0);
+	ck_assert_int_eq(r.status, TD_STATUS_ERROR);
+	ck_assert_ptr_nonnull(strstr(r.content, "this program ignores SIGCHLD"));
+	ck_assert_int_eq(r.attempts, 1);
+	signal(SIGCHLD, SIG_DFL);
+	assert_no_children();
+}
+END_TEST
+
+/* SIGCHLD ignored while the tool runs (pidfd path, then the polling path) */
+START_TEST(sigchld_ignored_during_the_run)
+{
+	struct td_run_opts o = {0};
+	struct td_result r;
+
+	if (_i == 1)
+		setenv("TD_TEST_NO_PIDFD", "1", 1);
+	child_tool("t", (const char *[]){"sleep", "300", "say", "done", NULL});
+	fx_call(&F, "c0", "t", NULL);
+	fx_plan(&F);
+	ck_assert_int_eq(td_run_new(&F.p, &o, &R, NULL), 0);
+	ck_assert_int_eq(td_run_step(R), 1); /* started */
+	signal(SIGCHLD, SIG_IGN);
+	ck_assert_int_eq(td_run_wait(R), 0);
+	signal(SIGCHLD, SIG_DFL);
+	r = result(0);
+	ck_assert_int_eq(r.status, TD_STATUS_ERROR);
+	ck_assert_str_eq(r.content, "its exit status is lost: the kernel reaped the child itself "
+	                            "because this program ignores SIGCHLD (SIG_IGN or "
+	                            "SA_NOCLDWAIT); process tools need its default disposition");
 	assert_no_children();
 }
 END_TEST
@@ -527,6 +603,36 @@ START_TEST(every_allocation_failure)
 }
 END_TEST
 
+/* Every posix_spawn file action can fail (ENOMEM): then no child starts at all. */
+START_TEST(spawn_file_action_failures)
+{
+	char *argv[] = {CHILD, "pwd", NULL}, *envp[] = {NULL};
+	struct td__spawn s = {.path = CHILD, .argv = argv, .envp = envp, .cwd = "/tmp"};
+	enum td__spawn_step step;
+	int failed = 0, n, r, p[2];
+	pid_t pid;
+
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	s.fd[0] = s.fd[1] = s.fd[2] = p[1];
+	for (n = 1; n <= 10; n++) {
+		td__alloc_fail_at(n);
+		r = td__spawn(&s, &pid, &step);
+		td__alloc_fail_at(0);
+		if (r == 0) {
+			ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
+			continue;
+		}
+		ck_assert_int_eq(r, -ENOMEM);
+		assert_no_children();
+		failed++;
+	}
+	/* init, three dup2, chdir, closefrom */
+	ck_assert_int_eq(failed, 6);
+	close(p[0]);
+	close(p[1]);
+}
+END_TEST
+
 START_TEST(descriptor_limit_caps_processes)
 {
 	struct rlimit rl;
@@ -660,6 +766,9 @@ static Suite *proc_suite(void)
 	tcase_add_test(tc, output_cap_head_and_tail);
 	tcase_add_test(tc, output_unlimited_when_zero);
 	tcase_add_test(tc, large_stdin_never_read);
+	tcase_add_test(tc, stdin_write_error_fails_the_call);
+	tcase_add_test(tc, sigchld_ignored_before_the_run);
+	tcase_add_loop_test(tc, sigchld_ignored_during_the_run, 0, 2);
 	tcase_add_test(tc, env_allow_list);
 	tcase_add_test(tc, descriptors_and_signals_are_clean);
 	tcase_add_test(tc, exec_failures_are_distinct);
@@ -671,6 +780,7 @@ static Suite *proc_suite(void)
 	tcase_add_test(tc, two_thousand_calls_leave_nothing);
 	tcase_add_test(tc, travel_example_every_dialect);
 	tcase_add_test(tc, every_allocation_failure);
+	tcase_add_test(tc, spawn_file_action_failures);
 	tcase_add_test(tc, descriptor_limit_caps_processes);
 	suite_add_tcase(s, tc);
 	return s;

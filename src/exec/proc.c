@@ -28,6 +28,7 @@
  * stream socket written with MSG_NOSIGNAL: a child that exits without reading must give EPIPE,
  * never SIGPIPE to the host, and the library does not touch signal dispositions.
  */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -43,9 +44,8 @@
 
 #include "exec/backends.h"
 #include "exec/capbuf.h"
+#include "exec/proc_tool.h"
 #include "exec/spawn.h"
-
-extern char **environ;
 
 #define TD_SMALL_STDIN  4096u
 #define TD_STDOUT_CHUNK 16384u
@@ -55,17 +55,7 @@ extern char **environ;
 #define TD_REAP_FIRST_US 1000
 #define TD_REAP_MAX_US   32000
 
-/* What every call of one tool shares: resolved program, environment, working directory. */
-struct tool_cache {
-	int ready;
-	int err;     /* resolution failure (-ENOENT, -EACCES): every call fails with it */
-	char *path;  /* the program to exec */
-	char **envp; /* NULL-terminated */
-	const char *cwd;
-	struct td__rlim rlim[TD_RL_N]; /* the tool's limits for setrlimit; none: posix_spawn */
-	size_t nrlim;
-};
-
+/* A job only moves forward through these (move_phase() checks it). */
 enum phase {
 	PH_RUN = 0, /* running; the timer is the deadline (if any) */
 	PH_TERM,    /* SIGTERM sent; the timer is the SIGKILL */
@@ -86,6 +76,8 @@ struct pjob {
 	enum phase phase;
 	int exited, timed_out, status; /* status: from waitid */
 	int si_code;
+	int wait_err;   /* -errno of a failed reap: the exit status is unknown */
+	int in_err;     /* -errno of a failed stdin write: the tool saw a truncated input */
 	int64_t cpu_us; /* CPU time the child used (user + system), from the reap */
 	struct td__capbuf out, err;
 	char out_chunk[TD_STDOUT_CHUNK];
@@ -95,7 +87,7 @@ struct pjob {
 struct proc_backend {
 	struct td__backend be;
 	const struct td_graph *graph;
-	struct tool_cache *tools;
+	struct td__tool_cache *tools;
 	struct pjob *free_jobs;
 	void *stack;          /* for spawn.c's clone path, allocated by the first limited tool */
 	struct pjob *watched; /* children whose exit reap_timer polls for (no pidfd) */
@@ -105,140 +97,7 @@ struct proc_backend {
 
 #define CONTAINER(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
-/* ---- resolving a tool once: program path, environment ---- */
-
-static int allowed_env(const char *kv)
-{
-	static const char *const keep[] = {"PATH=", "HOME=", "LANG=", "TZ=", "TMPDIR="};
-	size_t i;
-
-	if (!strncmp(kv, "LC_", 3))
-		return 1;
-	for (i = 0; i < TD__ARRAY_SIZE(keep); i++)
-		if (!strncmp(kv, keep[i], strlen(keep[i])))
-			return 1;
-	return 0;
-}
-
-static int same_key(const char *kv, const char *key)
-{
-	size_t n = strlen(key);
-
-	return !strncmp(kv, key, n) && kv[n] == '=';
-}
-
-/* The parent's allowed variables (or all with inherit_env), then the tool's env on top. */
-static char **build_env(const struct td__tool *t)
-{
-	size_t n = 0, i, j, k = 0;
-	char **envp;
-
-	while (environ && environ[n])
-		n++;
-	envp = td__calloc(n + t->nenv + 1, sizeof(*envp));
-	if (!envp)
-		return NULL;
-	for (i = 0; i < n; i++) {
-		if (!t->inherit_env && !allowed_env(environ[i]))
-			continue;
-		for (j = 0; j < t->nenv && !same_key(environ[i], t->env[j].key); j++)
-			;
-		if (j < t->nenv)
-			continue; /* the tool sets it */
-		if (!(envp[k++] = td__strdup(environ[i])))
-			goto fail;
-	}
-	for (j = 0; j < t->nenv; j++)
-		if (!(envp[k++] = td__asprintf("%s=%s", t->env[j].key, t->env[j].value)))
-			goto fail;
-	return envp;
-fail:
-	for (i = 0; envp[i]; i++)
-		td__free(envp[i]);
-	td__free(envp);
-	return NULL;
-}
-
-static const char *env_get(char **envp, const char *key)
-{
-	size_t i, n = strlen(key);
-
-	for (i = 0; envp[i]; i++)
-		if (same_key(envp[i], key))
-			return envp[i] + n + 1;
-	return NULL;
-}
-
-/* PATH search as execvp does it, but over the child's PATH; -ENOENT or -EACCES if none. */
-static int search_path(const char *name, const char *path, char **out)
-{
-	const char *p = path ? path : "/usr/local/bin:/usr/bin:/bin";
-	int err = -ENOENT;
-
-	while (*p) {
-		const char *end = strchr(p, ':');
-		size_t len = end ? (size_t)(end - p) : strlen(p);
-		char *cand = td__asprintf("%.*s/%s", (int)len, len ? p : ".", name);
-		struct stat st;
-
-		if (!cand)
-			return TD_ENOMEM;
-		if (!stat(cand, &st) && S_ISREG(st.st_mode)) {
-			if (!access(cand, X_OK)) {
-				*out = cand;
-				return 0;
-			}
-			err = -EACCES;
-		}
-		td__free(cand);
-		p += len + (end ? 1 : 0);
-	}
-	return err;
-}
-
-static int resolve_tool(struct tool_cache *tc, const struct td_graph *g, const struct td__tool *t)
-{
-	const char *argv0 = t->argv && t->argv[0] ? t->argv[0] : "";
-
-	tc->ready = 1;
-	tc->cwd = t->cwd ? t->cwd : g->dir;
-	tc->nrlim = td__spawn_rlimits(t->lim.rlimit, tc->rlim);
-	if (!(tc->envp = build_env(t)))
-		return TD_ENOMEM;
-	if (!*argv0) {
-		tc->err = -ENOENT;
-		return 0;
-	}
-	if (strchr(argv0, '/')) {
-		while (argv0[0] == '.' && argv0[1] == '/')
-			argv0 += 2;
-		if (argv0[0] == '/' || !g->dir)
-			tc->path = td__strdup(argv0);
-		else
-			tc->path = td__asprintf("%s/%s", g->dir, argv0);
-		return tc->path ? 0 : TD_ENOMEM;
-	}
-	tc->err = search_path(argv0, env_get(tc->envp, "PATH"), &tc->path);
-	return tc->err == TD_ENOMEM ? TD_ENOMEM : 0;
-}
-
-static void free_env(char **envp)
-{
-	size_t k;
-
-	for (k = 0; envp && envp[k]; k++)
-		td__free(envp[k]);
-	td__free(envp);
-}
-
-static void tool_cache_clear(struct tool_cache *tc)
-{
-	free_env(tc->envp);
-	td__free(tc->path);
-	memset(tc, 0, sizeof(*tc));
-}
-
-static struct tool_cache *tool_cache(struct proc_backend *pb, const struct td__job *job)
+static struct td__tool_cache *tool_cache(struct proc_backend *pb, const struct td__job *job)
 {
 	size_t i = (size_t)(job->tool - job->graph->tools);
 
@@ -249,8 +108,9 @@ static struct tool_cache *tool_cache(struct proc_backend *pb, const struct td__j
 		if (!pb->tools)
 			return NULL;
 	}
-	if (!pb->tools[i].ready && resolve_tool(&pb->tools[i], job->graph, job->tool) < 0) {
-		tool_cache_clear(&pb->tools[i]); /* out of memory: the next call tries again */
+	if (!pb->tools[i].ready &&
+	    td__proc_tool_resolve(&pb->tools[i], job->graph, job->tool) < 0) {
+		td__proc_tool_clear(&pb->tools[i]); /* out of memory: the next call tries again */
 		return NULL;
 	}
 	return &pb->tools[i];
@@ -274,6 +134,7 @@ static struct pjob *pjob_get(struct proc_backend *pb)
 	pj->in_off = 0;
 	pj->phase = PH_RUN;
 	pj->exited = pj->timed_out = pj->status = pj->si_code = 0;
+	pj->wait_err = pj->in_err = 0;
 	pj->cpu_us = 0;
 	pj->next_watch = NULL;
 	return pj;
@@ -334,6 +195,15 @@ static void append_capture(struct td__buf *b, const struct td__capbuf *cb, const
 	td__buf_free(&text);
 }
 
+/* Why waitid could not tell how the child ended. */
+static const char *wait_error_text(int err)
+{
+	if (err == -ECHILD)
+		return "the kernel reaped the child itself because this program ignores SIGCHLD "
+		       "(SIG_IGN or SA_NOCLDWAIT); process tools need its default disposition";
+	return strerror(-err);
+}
+
 static void failure_text(struct pjob *pj, struct td__buf *b)
 {
 	struct td__job *job = pj->job;
@@ -342,6 +212,15 @@ static void failure_text(struct pjob *pj, struct td__buf *b)
 	if (pj->timed_out) {
 		td__format_duration(job->timeout_us, dur, sizeof(dur));
 		td__buf_printf(b, "timed out after %s", dur);
+		return;
+	}
+	if (pj->in_err) {
+		td__buf_printf(b, "cannot write its input to its stdin: %s (the call was stopped)",
+		               strerror(-pj->in_err));
+		return;
+	}
+	if (pj->wait_err) {
+		td__buf_printf(b, "its exit status is lost: %s", wait_error_text(pj->wait_err));
 		return;
 	}
 	if (hit_cpu_limit(pj)) {
@@ -376,8 +255,12 @@ static void set_outcome(struct pjob *pj)
 	job->truncated = td__capbuf_dropped(&pj->out) > 0;
 	if (pj->timed_out)
 		job->status = TD_STATUS_TIMEOUT;
+	else if (pj->in_err || pj->wait_err)
+		job->status = TD_STATUS_ERROR;
 	else
 		job->status = job->exit_code == 0 ? TD_STATUS_OK : TD_STATUS_ERROR;
+	if (pj->in_err || pj->wait_err)
+		job->no_retry = 1;
 	if (job->status == TD_STATUS_OK)
 		td__capbuf_render(&pj->out, &b);
 	else
@@ -411,6 +294,34 @@ static void signal_group(struct pjob *pj, int sig)
 		kill(-pj->pid, sig);
 }
 
+/*
+ * The one place a job changes phase, with what each phase starts: SIGTERM and the SIGKILL
+ * timer, SIGKILL, or the bound on the drain (after grace_us; 0: end it now).
+ */
+static void move_phase(struct pjob *pj, enum phase to, int64_t grace_us)
+{
+	struct td__loop *l = pj->be->loop;
+	struct td__timer *t = &pj->job->timer;
+
+	assert(to > pj->phase || (to == PH_DRAIN && pj->phase == PH_DRAIN));
+	pj->phase = to;
+	switch (to) {
+	case PH_TERM:
+		signal_group(pj, SIGTERM);
+		td__loop_timer_arm(l, t, td__loop_now(l) + grace_us);
+		break;
+	case PH_KILL:
+		signal_group(pj, SIGKILL);
+		td__loop_timer_disarm(l, t);
+		break;
+	case PH_DRAIN:
+		td__loop_timer_arm(l, t, td__loop_now(l) + grace_us);
+		break;
+	case PH_RUN:
+		break;
+	}
+}
+
 static int64_t tv_us(const struct timeval *tv)
 {
 	return (int64_t)tv->tv_sec * 1000000 + tv->tv_usec;
@@ -422,16 +333,29 @@ static int64_t tv_us(const struct timeval *tv)
  * The raw waitid takes a struct rusage, which glibc's wrapper does not pass: the child's CPU
  * time tells its cpu limit's SIGKILL from another.
  */
+static int reap(idtype_t idtype, id_t id, siginfo_t *si, struct rusage *ru)
+{
+	long r;
+
+	memset(si, 0, sizeof(*si));
+	memset(ru, 0, sizeof(*ru));
+	while ((r = syscall(SYS_waitid, idtype, id, si, WEXITED, ru)) < 0 && errno == EINTR)
+		;
+	return r < 0 ? -errno : 0;
+}
+
 static void child_exited(struct pjob *pj, idtype_t idtype, id_t id)
 {
 	struct rusage ru;
 	siginfo_t si;
+	int err;
 
 	signal_group(pj, SIGKILL);
-	memset(&si, 0, sizeof(si));
-	memset(&ru, 0, sizeof(ru));
-	while (syscall(SYS_waitid, idtype, id, &si, WEXITED, &ru) < 0 && errno == EINTR)
-		;
+	err = reap(idtype, id, &si, &ru);
+	/* P_PIDFD is Linux 5.4: a kernel with pidfd_open (5.3) but not that reaps by pid */
+	if (err == -EINVAL && idtype == P_PIDFD)
+		err = reap(P_PID, (id_t)pj->pid, &si, &ru);
+	pj->wait_err = err;
 	pj->si_code = si.si_code;
 	pj->status = si.si_status;
 	pj->cpu_us = tv_us(&ru.ru_utime) + tv_us(&ru.ru_stime);
@@ -439,9 +363,7 @@ static void child_exited(struct pjob *pj, idtype_t idtype, id_t id)
 	close_fd(&pj->pidfd);
 	if (pj->in_fd >= 0 && pj->ops && pj->in_off < pj->job->stdin_len)
 		td__loop_cancel(pj->be->loop, &pj->in_op);
-	pj->phase = PH_DRAIN;
-	td__loop_timer_arm(pj->be->loop, &pj->job->timer,
-	                   td__loop_now(pj->be->loop) + pj->job->kill_grace_us);
+	move_phase(pj, PH_DRAIN, pj->job->kill_grace_us);
 	maybe_finish(pj);
 }
 
@@ -563,32 +485,32 @@ static int read_more(struct pjob *pj, struct td__op *op, int fd, char *chunk, un
 	return 1;
 }
 
+/* A read of stdout or stderr came back: keep it and read on, or close that pipe. */
+static void pipe_read(struct pjob *pj, struct td__op *op, int *fd, struct td__capbuf *cb,
+                      char *chunk, unsigned size, int res)
+{
+	pj->ops--;
+	if (res > 0) {
+		td__capbuf_append(cb, chunk, (size_t)res);
+		if (read_more(pj, op, *fd, chunk, size))
+			return;
+	}
+	close_fd(fd); /* EOF, error or cancelled: nothing more to read */
+	maybe_finish(pj);
+}
+
 static void on_out(struct td__op *op, int res)
 {
 	struct pjob *pj = CONTAINER(op, struct pjob, out_op);
 
-	pj->ops--;
-	if (res > 0) {
-		td__capbuf_append(&pj->out, pj->out_chunk, (size_t)res);
-		if (read_more(pj, op, pj->out_fd, pj->out_chunk, sizeof(pj->out_chunk)))
-			return;
-	}
-	close_fd(&pj->out_fd); /* EOF, error or cancelled: nothing more to read */
-	maybe_finish(pj);
+	pipe_read(pj, op, &pj->out_fd, &pj->out, pj->out_chunk, sizeof(pj->out_chunk), res);
 }
 
 static void on_err(struct td__op *op, int res)
 {
 	struct pjob *pj = CONTAINER(op, struct pjob, err_op);
 
-	pj->ops--;
-	if (res > 0) {
-		td__capbuf_append(&pj->err, pj->err_chunk, (size_t)res);
-		if (read_more(pj, op, pj->err_fd, pj->err_chunk, sizeof(pj->err_chunk)))
-			return;
-	}
-	close_fd(&pj->err_fd);
-	maybe_finish(pj);
+	pipe_read(pj, op, &pj->err_fd, &pj->err, pj->err_chunk, sizeof(pj->err_chunk), res);
 }
 
 static int send_more(struct pjob *pj)
@@ -603,18 +525,51 @@ static int send_more(struct pjob *pj)
 	return r;
 }
 
+/*
+ * The tool's input could not be written whole for a reason other than the tool not reading
+ * it: closing stdin would hand it a truncated input that reads as complete. The call fails
+ * and the tool is stopped (its answer to half an input is no answer).
+ */
+static void input_failed(struct pjob *pj, int err)
+{
+	pj->in_err = err;
+	close_fd(&pj->in_fd);
+	if (!pj->exited && pj->phase < PH_KILL)
+		move_phase(pj, PH_KILL, 0);
+}
+
+/* Test hook: TD_TEST_STDIN_ERRNO=N makes the first stdin write of each call fail with -N. */
+static int stdin_hook(int res, const struct pjob *pj)
+{
+	const char *v;
+
+	if (pj->in_off || res < 0 || !(v = getenv("TD_TEST_STDIN_ERRNO")) || !*v)
+		return res;
+	return -(int)strtol(v, NULL, 10);
+}
+
 static void on_in(struct td__op *op, int res)
 {
 	struct pjob *pj = CONTAINER(op, struct pjob, in_op);
+	int r;
 
 	pj->ops--;
+	res = stdin_hook(res, pj);
 	if (res > 0) {
 		pj->in_off += (size_t)res;
-		if (pj->in_off < pj->job->stdin_len && !pj->exited && send_more(pj) == 0)
+		if (pj->in_off == pj->job->stdin_len || pj->exited) {
+			close_fd(&pj->in_fd);
+		} else if ((r = send_more(pj)) < 0) {
+			input_failed(pj, r);
+		} else {
 			return;
+		}
+	} else if (res == 0 || res == -EPIPE || res == -ECONNRESET || res == -ECANCELED) {
+		/* the child stopped reading (or exited): what it read is its business */
+		close_fd(&pj->in_fd);
+	} else {
+		input_failed(pj, res);
 	}
-	/* all written, or EPIPE/ECONNRESET (the child does not read stdin: fine), or cancelled */
-	close_fd(&pj->in_fd);
 	maybe_finish(pj);
 }
 
@@ -627,14 +582,10 @@ static void on_timer(struct td__timer *t)
 	switch (pj->phase) {
 	case PH_RUN:
 		pj->timed_out = 1;
-		signal_group(pj, SIGTERM);
-		pj->phase = PH_TERM;
-		td__loop_timer_arm(pj->be->loop, t,
-		                   td__loop_now(pj->be->loop) + job->kill_grace_us);
+		move_phase(pj, PH_TERM, job->kill_grace_us);
 		return;
 	case PH_TERM:
-		signal_group(pj, SIGKILL);
-		pj->phase = PH_KILL;
+		move_phase(pj, PH_KILL, 0);
 		return;
 	case PH_KILL:
 		return;
@@ -685,6 +636,12 @@ static int spawn_error(struct td__job *job, const char *argv0, const char *path,
 		snprintf(msg, sizeof(msg),
 		         "cannot run '%s': its memory limit of %s is too small to start it", argv0,
 		         size);
+	else if (err == -ECHILD)
+		snprintf(msg, sizeof(msg),
+		         "cannot run '%s': this program ignores SIGCHLD (SIG_IGN or SA_NOCLDWAIT), "
+		         "so the kernel would reap the tool and its exit status would be lost; "
+		         "process tools need SIGCHLD's default disposition",
+		         argv0);
 	else if (err == -ENOENT && !strchr(argv0, '/'))
 		snprintf(msg, sizeof(msg), "cannot run '%s': program not found in PATH", argv0);
 	else if (err == -ENOENT)
@@ -731,7 +688,7 @@ static int make_pipes(struct pjob *pj, int in[2], int out[2], int err[2])
 	return 0;
 }
 
-static int spawn_child(struct pjob *pj, const struct tool_cache *tc, int in, int out, int err,
+static int spawn_child(struct pjob *pj, const struct td__tool_cache *tc, int in, int out, int err,
                        enum td__spawn_step *step)
 {
 	struct proc_backend *pb = (struct proc_backend *)pj->be;
@@ -763,8 +720,8 @@ static int watch(struct pjob *pj)
 		close_fd(&pj->out_fd);
 	if (!read_more(pj, &pj->err_op, pj->err_fd, pj->err_chunk, sizeof(pj->err_chunk)))
 		close_fd(&pj->err_fd);
-	if (pj->in_fd >= 0 && send_more(pj) < 0)
-		close_fd(&pj->in_fd);
+	if (pj->in_fd >= 0 && (r = send_more(pj)) < 0)
+		input_failed(pj, r); /* the exit and the pipes are watched: ends as an error */
 	return 0;
 }
 
@@ -793,10 +750,21 @@ static void init_job(struct pjob *pj, struct td__job *job, struct td__backend *b
 	job->priv = pj;
 }
 
+/* An ignored SIGCHLD makes the kernel reap children at once: waitid finds nothing. */
+static int sigchld_ignored(void)
+{
+	struct sigaction sa;
+
+	if (sigaction(SIGCHLD, NULL, &sa) < 0)
+		return 0;
+	return (!(sa.sa_flags & SA_SIGINFO) && sa.sa_handler == SIG_IGN) ||
+	       (sa.sa_flags & SA_NOCLDWAIT);
+}
+
 static int proc_start(struct td__backend *be, struct td__job *job)
 {
 	struct proc_backend *pb = (struct proc_backend *)be;
-	struct tool_cache *tc = tool_cache(pb, job);
+	struct td__tool_cache *tc = tool_cache(pb, job);
 	const char *argv0 = job->tool->argv && job->tool->argv[0] ? job->tool->argv[0] : "";
 	int in[2], out[2], err[2], r;
 	enum td__spawn_step step = TD_SPAWN_EXEC;
@@ -806,6 +774,8 @@ static int proc_start(struct td__backend *be, struct td__job *job)
 		return TD_ENOMEM;
 	if (tc->err)
 		return spawn_error(job, argv0, tc->path, tc->cwd, tc->err, TD_SPAWN_EXEC);
+	if (sigchld_ignored())
+		return spawn_error(job, argv0, tc->path, tc->cwd, -ECHILD, TD_SPAWN_EXEC);
 	if (!(pj = pjob_get(pb)))
 		return TD_ENOMEM;
 	init_job(pj, job, be);
@@ -842,27 +812,25 @@ static void proc_kill(struct td__backend *be, struct td__job *job)
 {
 	struct pjob *pj = job->priv;
 
+	(void)be;
 	if (!pj || pj->exited || pj->phase != PH_RUN)
 		return;
-	signal_group(pj, SIGTERM);
-	pj->phase = PH_TERM;
-	td__loop_timer_arm(be->loop, &job->timer, td__loop_now(be->loop) + job->kill_grace_us);
+	move_phase(pj, PH_TERM, job->kill_grace_us);
 }
 
 static void proc_kill_now(struct td__backend *be, struct td__job *job)
 {
 	struct pjob *pj = job->priv;
 
+	(void)be;
 	if (!pj)
 		return;
 	if (!pj->exited) {
-		signal_group(pj, SIGKILL);
-		pj->phase = PH_KILL;
-		td__loop_timer_disarm(be->loop, &job->timer);
+		if (pj->phase < PH_KILL)
+			move_phase(pj, PH_KILL, 0);
 		return;
 	}
-	pj->phase = PH_DRAIN;
-	td__loop_timer_arm(be->loop, &job->timer, td__loop_now(be->loop));
+	move_phase(pj, PH_DRAIN, 0); /* stop waiting for the pipes */
 }
 
 static void proc_free(struct td__backend *be)
@@ -878,7 +846,7 @@ static void proc_free(struct td__backend *be)
 	}
 	td__free(pb->stack);
 	for (i = 0; pb->tools && i < pb->graph->ntools; i++)
-		tool_cache_clear(&pb->tools[i]);
+		td__proc_tool_clear(&pb->tools[i]);
 	td__free(pb->tools);
 	td__free(pb);
 }

@@ -73,30 +73,72 @@ size_t td__spawn_rlimits(const uint64_t *rlimit, struct td__rlim *out)
 
 /* ---- the fast path ---- */
 
+/*
+ * Each file action allocates (ENOMEM): a child spawned without one of them would run in the
+ * wrong directory or keep our descriptors, so any failure stops the spawn. They count as
+ * allocations for the fault injection (td__alloc_injected), which the tests drive.
+ */
+#define STEP(r, call)                                                                              \
+	do {                                                                                       \
+		if (!(r))                                                                          \
+			(r) = td__alloc_injected() ? ENOMEM : (call);                              \
+	} while (0)
+
+static int file_actions(posix_spawn_file_actions_t *fa, const struct td__spawn *s)
+{
+	int r = td__alloc_injected() ? ENOMEM : posix_spawn_file_actions_init(fa);
+
+	if (r)
+		return r;
+	STEP(r, posix_spawn_file_actions_adddup2(fa, s->fd[0], 0));
+	STEP(r, posix_spawn_file_actions_adddup2(fa, s->fd[1], 1));
+	STEP(r, posix_spawn_file_actions_adddup2(fa, s->fd[2], 2));
+	if (s->cwd)
+		STEP(r, posix_spawn_file_actions_addchdir_np(fa, s->cwd));
+	STEP(r, posix_spawn_file_actions_addclosefrom_np(fa, 3));
+	if (r)
+		posix_spawn_file_actions_destroy(fa);
+	return r;
+}
+
+static int attributes(posix_spawnattr_t *at)
+{
+	sigset_t none, all;
+	int r = posix_spawnattr_init(at);
+
+	if (r)
+		return r;
+	sigemptyset(&none);
+	sigfillset(&all);
+	r = posix_spawnattr_setflags(at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
+	                                     POSIX_SPAWN_SETSIGDEF);
+	if (!r)
+		r = posix_spawnattr_setpgroup(at, 0);
+	if (!r)
+		r = posix_spawnattr_setsigmask(at, &none);
+	if (!r)
+		r = posix_spawnattr_setsigdefault(at, &all);
+	if (r)
+		posix_spawnattr_destroy(at);
+	return r;
+}
+
 static int spawn_posix(const struct td__spawn *s, pid_t *pid)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
-	sigset_t none, all;
 	int r;
 
 	/* phase 1: descriptors and working directory */
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, s->fd[0], 0);
-	posix_spawn_file_actions_adddup2(&fa, s->fd[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, s->fd[2], 2);
-	if (s->cwd)
-		posix_spawn_file_actions_addchdir_np(&fa, s->cwd);
-	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+	r = file_actions(&fa, s);
+	if (r)
+		return -r;
 	/* phase 2: own group, clean signal state */
-	posix_spawnattr_init(&at);
-	sigemptyset(&none);
-	sigfillset(&all);
-	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-	                                  POSIX_SPAWN_SETSIGDEF);
-	posix_spawnattr_setpgroup(&at, 0);
-	posix_spawnattr_setsigmask(&at, &none);
-	posix_spawnattr_setsigdefault(&at, &all);
+	r = attributes(&at);
+	if (r) {
+		posix_spawn_file_actions_destroy(&fa);
+		return -r;
+	}
 	/* phase 3: spawn; exec errors come back as the return value */
 	r = posix_spawn(pid, s->path, &fa, &at, s->argv, s->envp);
 	posix_spawnattr_destroy(&at);

@@ -32,6 +32,11 @@ static bool should_fail(void)
 	return false;
 }
 
+bool td__alloc_injected(void)
+{
+	return should_fail();
+}
+
 void *td__malloc(size_t n)
 {
 	if (should_fail())

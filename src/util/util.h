@@ -33,6 +33,9 @@ char *td__asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * Returns the count of allocations since the last call. Not thread-safe; tests only.
  */
 long td__alloc_fail_at(long n);
+/* Counts one allocation made by another library's allocator (glibc's posix_spawn file
+ * actions): true when the fault injection fails it, so callers take their ENOMEM path. */
+bool td__alloc_injected(void);
 
 /* ---- growable byte buffer, always NUL-terminated when len > 0 or after td__buf_cstr ---- */
 struct td__buf {

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * proc_tool.h - what the process backend resolves once per tool (internal): the program's
+ * path (PATH searched with the child's own PATH), the scrubbed environment, the working
+ * directory and the rlimits to set.
+ */
+#ifndef TD_PROC_TOOL_H
+#define TD_PROC_TOOL_H
+
+#include "exec/spawn.h"
+#include "load/graph.h"
+
+/* What every call of one tool shares: resolved program, environment, working directory. */
+struct td__tool_cache {
+	int ready;
+	int err;     /* resolution failure (-ENOENT, -EACCES): every call fails with it */
+	char *path;  /* the program to exec */
+	char **envp; /* NULL-terminated */
+	const char *cwd;
+	struct td__rlim rlim[TD_RL_N]; /* the tool's limits for setrlimit; none: posix_spawn */
+	size_t nrlim;
+};
+
+/* Fills tc for tool t of graph g (tc zeroed). A program that cannot be found is no failure:
+ * tc->err says why every call fails. TD_ENOMEM: out of memory (td__proc_tool_clear() it). */
+int td__proc_tool_resolve(struct td__tool_cache *tc, const struct td_graph *g,
+                          const struct td__tool *t);
+/* Frees what tc holds and zeroes it. */
+void td__proc_tool_clear(struct td__tool_cache *tc);
+
+#endif /* TD_PROC_TOOL_H */
