@@ -7,6 +7,7 @@
  * finished calls, and two runs on two threads sharing a graph and a registry.
  */
 #include <check.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -16,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "td_test_cpu.h"
 #include "tooldag.h"
 #include "util/util.h" /* td__alloc_fail_at */
 
@@ -595,6 +597,48 @@ static void run_once(void)
 	}
 }
 
+/* The highest descriptor that is an eventfd: the newest run's completion eventfd. */
+static int newest_eventfd(void)
+{
+	char path[64], link[64];
+	int fd, found = -1;
+	ssize_t n;
+
+	for (fd = 3; fd < 1024; fd++) {
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		n = readlink(path, link, sizeof(link) - 1);
+		if (n < 0)
+			continue;
+		link[n] = '\0';
+		if (!strcmp(link, "anon_inode:[eventfd]"))
+			found = fd;
+	}
+	return found;
+}
+
+/* An eventfd whose reads fail for good (here: a write-only file in its place) must not make
+ * the loop spin re-reading it: completions still arrive, at a bounded CPU cost. */
+START_TEST(eventfd_error_does_not_spin)
+{
+	int64_t cpu;
+	int efd, null;
+
+	add("a1", "asy", "{\"ms\":400}");
+	start(FNS);
+	efd = newest_eventfd();
+	ck_assert_int_ge(efd, 0);
+	null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	ck_assert_int_eq(dup2(null, efd), efd);
+	close(null);
+	cpu = cpu_us();
+	ck_assert_int_eq(td_run_wait(R), 0);
+	cpu = cpu_us() - cpu;
+	expect(0, TD_STATUS_OK, "async a1");
+	/* a spinning loop burns ~100 ms here (a syscall per turn), a resting one ~2 ms */
+	ck_assert_msg(cpu < 30000, "%lld us of CPU while waiting 400 ms", (long long)cpu);
+}
+END_TEST
+
 START_TEST(allocation_failures)
 {
 	struct td_diag d = {0};
@@ -701,6 +745,7 @@ static Suite *fn_suite(void)
 	tcase_add_test(t, cancel_blocking_call);
 	tcase_add_test(t, cancel_whole_run);
 	tcase_add_test(t, stream_in_finish_order);
+	tcase_add_test(t, eventfd_error_does_not_spin);
 	tcase_add_test(t, allocation_failures);
 	tcase_add_test(t, two_runs_two_threads);
 	suite_add_tcase(s, t);

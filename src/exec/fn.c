@@ -76,8 +76,9 @@ struct fnbe {
 	unsigned nthreads;
 	struct td__op efd_op;
 	uint64_t efd_val;
-	int efd_armed;
-	struct td_fn_call *spare; /* INLINE handles, loop thread only */
+	int efd_armed;              /* the eventfd read, or efd_retry after it failed, is out */
+	struct td__timer efd_retry; /* a failing eventfd is looked at again after a pause */
+	struct td_fn_call *spare;   /* INLINE handles, loop thread only */
 	/* per graph tool: its registry entry, looked up at its first call (NULL: not yet) */
 	const struct td__fnent **by_tool;
 };
@@ -332,14 +333,15 @@ static void fn_kill(struct td__backend *be, struct td__job *job)
 /* The eventfd read came back: hand every posted completion to the scheduler. */
 static int arm_efd(struct fnbe *fb);
 
-static void efd_ready(struct td__op *op, int res)
+/* How long a failing eventfd rests before it is read again (the completions are taken from
+ * the list meanwhile, so they come late, never lost). */
+#define TD_EFD_RETRY_US 10000
+
+static void drain_completions(struct fnbe *fb)
 {
-	struct fnbe *fb = (struct fnbe *)((char *)op - offsetof(struct fnbe, efd_op));
 	struct hub *h = fb->hub;
 	struct td_fn_call *list, *c;
 
-	(void)res;
-	fb->efd_armed = 0;
 	pthread_mutex_lock(&h->mu);
 	list = h->done_head;
 	h->done_head = h->done_tail = NULL;
@@ -358,7 +360,39 @@ static void efd_ready(struct td__op *op, int res)
 		release_locked(c);
 		pthread_mutex_unlock(&h->mu);
 	}
+}
+
+static void efd_retry_fired(struct td__timer *t)
+{
+	struct fnbe *fb = (struct fnbe *)((char *)t - offsetof(struct fnbe, efd_retry));
+
+	fb->efd_armed = 0;
+	drain_completions(fb);
 	arm_efd(fb);
+}
+
+/*
+ * A read error (anything but the 8-byte count) says nothing about the completion list, which
+ * is drained either way; re-reading at once would spin on an error that persists, so the
+ * next look is a timer, and only while some call still waits for a completion.
+ */
+static void efd_ready(struct td__op *op, int res)
+{
+	struct fnbe *fb = (struct fnbe *)((char *)op - offsetof(struct fnbe, efd_op));
+	unsigned waiting;
+
+	fb->efd_armed = 0;
+	drain_completions(fb);
+	if (res == (int)sizeof(fb->efd_val)) {
+		arm_efd(fb);
+		return;
+	}
+	pthread_mutex_lock(&fb->hub->mu);
+	waiting = fb->hub->handles;
+	pthread_mutex_unlock(&fb->hub->mu);
+	if (waiting && td__loop_timer_arm(fb->be.loop, &fb->efd_retry,
+	                                  td__loop_now(fb->be.loop) + TD_EFD_RETRY_US) == 0)
+		fb->efd_armed = 1;
 }
 
 static int arm_efd(struct fnbe *fb)
@@ -644,6 +678,7 @@ static void fn_free(struct td__backend *be)
 	int gone;
 	unsigned i;
 
+	td__loop_timer_disarm(be->loop, &fb->efd_retry);
 	while ((c = fb->spare)) {
 		fb->spare = c->next;
 		td__free(c);
@@ -699,6 +734,7 @@ int td__fn_backend_new(struct td__loop *loop, const struct td_functions *fns,
 	fb->be.kill_now = fn_kill;
 	fb->be.free = fn_free;
 	fb->be.loop = loop;
+	fb->efd_retry.fn = efd_retry_fired;
 	*out = &fb->be;
 	return 0;
 }
