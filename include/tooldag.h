@@ -341,7 +341,12 @@ TD_API int td_run_wait(struct td_run *run);
 /* A descriptor that becomes readable when td_run_step() has work; a hint, not a promise.
  * Owned by the run: poll it, never read or close it. */
 TD_API int td_run_fd(const struct td_run *run);
-/* Milliseconds until the next deadline, rounded up (-1: none, 0: step now). */
+/*
+ * Milliseconds until the next deadline, rounded up (-1: none, 0: step now). -1 also once the
+ * run is done: check td_run_step()'s result before waiting. TD_ESTATE when calls remain but
+ * nothing could ever finish them (a backend lost a call): waiting would never end, and
+ * td_run_wait() returns TD_ESTATE there too.
+ */
 TD_API int td_run_timeout(const struct td_run *run);
 /*
  * Processes whatever is ready without blocking, then hands the ring what it queued. 1 while

@@ -460,6 +460,7 @@ START_TEST(stalled_backend_is_an_error_not_a_hang)
 	fx_call(&F, "c0", "a", "{}");
 	run_fake(0, TD_SCHEDULE_LEVEL);
 	ck_assert_int_eq(td_run_wait(R), TD_ESTATE);
+	ck_assert_int_eq(td_run_timeout(R), TD_ESTATE); /* what a host's own loop checks */
 	FK->be.kill = FK->be.kill_now = deaf_kill;
 	td_run_free(R); /* returns rather than waiting forever */
 	R = NULL;

@@ -161,27 +161,63 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 	return 0;
 }
 
-/* The run's own timeout, shortened so a status line keeps moving. */
-static int poll_ms(const struct td_run *run, const struct progress *pg)
+/*
+ * Test hook: TD_TEST_DRIVE_FAIL=step|stall makes drive() see td_run_step() fail with EIO on
+ * its second turn, or td_run_timeout() report a stall on its first, as no real run can be
+ * made to on demand.
+ */
+static int injected(const char *what, int turn)
 {
-	int t = td_run_timeout(run), cap = progress_poll_ms(pg);
+	const char *v = getenv("TD_TEST_DRIVE_FAIL");
 
+	return v && !strcmp(v, what) && turn == (strcmp(what, "step") ? 1 : 2);
+}
+
+/* The run's own timeout, shortened so a status line keeps moving; TD_ESTATE: stalled. */
+static int poll_ms(const struct td_run *run, const struct progress *pg, int turn)
+{
+	int t = injected("stall", turn) ? TD_ESTATE : td_run_timeout(run);
+	int cap = progress_poll_ms(pg);
+
+	if (t < -1)
+		return t;
 	return cap >= 0 && (t < 0 || t > cap) ? cap : t;
 }
 
-/* Drives the run to completion; returns 1 if it was interrupted by a signal. With
- * --progress=json stderr carries JSON lines only: the cancelled calls' events say it there. */
+/* The loop could not go on: say why (the results of a broken run are not printed). */
+static int loop_failed(struct progress *pg, const char *what, int err)
+{
+	progress_clear(pg);
+	if (err == TD_ESTATE)
+		cli_error("the run stalled: calls remain but nothing can finish them");
+	else
+		cli_error("the run failed: %s: %s", what, td_strerror(err));
+	return -1;
+}
+
+/* Drives the run to completion; returns 1 if it was interrupted by a signal, -1 (said on
+ * stderr) if the loop failed. With --progress=json stderr carries JSON lines only: the
+ * cancelled calls' events say it there. */
 static int drive(struct td_run *run, int sfd, struct progress *pg, int say)
 {
 	struct signalfd_siginfo si;
 	struct pollfd pfd[2];
-	int interrupted = 0;
+	int interrupted = 0, turn = 0, r, ms;
 
-	while (td_run_step(run) > 0) {
+	for (;;) {
+		turn++;
+		r = injected("step", turn) ? -EIO : td_run_step(run);
+		if (r == 0)
+			break;
+		if (r < 0)
+			return loop_failed(pg, "td_run_step", r);
+		ms = poll_ms(run, pg, turn);
+		if (ms < -1)
+			return loop_failed(pg, "td_run_timeout", ms);
 		pfd[0] = (struct pollfd){.fd = td_run_fd(run), .events = POLLIN};
 		pfd[1] = (struct pollfd){.fd = sfd, .events = POLLIN};
-		if (poll(pfd, 2, poll_ms(run, pg)) < 0 && errno != EINTR)
-			break;
+		if (poll(pfd, 2, ms) < 0 && errno != EINTR)
+			return loop_failed(pg, "poll", -errno);
 		progress_tick(pg, run);
 		if (!(pfd[1].revents & POLLIN) || read(sfd, &si, sizeof(si)) != sizeof(si))
 			continue;
@@ -341,6 +377,11 @@ static int run_plan(struct cli_job *job, struct run_args *a, int sfd)
 	}
 	interrupted = drive(run, sfd, w.progress, a->quiet || a->progress != PROGRESS_JSON);
 	progress_clear(w.progress);
+	if (interrupted < 0) {
+		td_run_free(run);
+		watch_end(&w, a);
+		return EXIT_RUNTIME;
+	}
 	/* the graph's own calls came in no dialect: --dialect says which to answer in */
 	if (td_run_results_json(
 	        run, a->calls || !td_graph_has_calls(job->graph) ? TD_DIALECT_AUTO : a->dialect,

@@ -143,6 +143,16 @@ int td_run_fd(const struct td_run *run)
 	                : TD_ESTATE; /* virtual time: nothing to poll */
 }
 
+/*
+ * Nothing on the ring, no timer, nothing to start, yet calls remain: only a backend breaking
+ * its contract (a job never reported done) gets here. Waiting would hang forever.
+ */
+static int stalled(const struct td_run *r)
+{
+	return !td__sched_finished(r) && !r->completed && !requests_inflight(r) &&
+	       td__clock_next_deadline(r->clock) < 0 && !td__sched_can_start(r);
+}
+
 int td_run_timeout(const struct td_run *run)
 {
 	int64_t due, d;
@@ -155,7 +165,7 @@ int td_run_timeout(const struct td_run *run)
 		return -1;
 	due = td__clock_next_deadline(run->clock);
 	if (due < 0)
-		return -1;
+		return stalled(run) ? TD_ESTATE : -1; /* waiting would never end */
 	if (!run->drv) /* virtual time: the next step jumps there */
 		return 0;
 	d = due - td__now_us();
@@ -185,16 +195,6 @@ int td_run_step(struct td_run *run)
 	if (r < 0 && r != -EBUSY)
 		return r;
 	return td__sched_finished(run) ? 0 : 1;
-}
-
-/*
- * Nothing on the ring, no timer, nothing to start, yet calls remain: only a backend breaking
- * its contract (a job never reported done) gets here. Waiting would hang forever.
- */
-static int stalled(const struct td_run *r)
-{
-	return !td__sched_finished(r) && !r->completed && !requests_inflight(r) &&
-	       td__clock_next_deadline(r->clock) < 0 && !td__sched_can_start(r);
 }
 
 int td_run_wait(struct td_run *run)

@@ -3,17 +3,13 @@
 # test_run.sh - `tooldag run` end to end with the controllable child (tests/helpers/td_child):
 # results per dialect, level barrier from the report, limits, timeouts, output cap, dependency
 # failure, --fail-on-error, cancellation by SIGINT (exit 130, complete results), io_uring
-# refused, nothing left behind. Skips (77) while the command has no `run`.
+# refused, a loop that fails or stalls (exit 4), nothing left behind.
 set -u
 
 TOOLDAG=${TOOLDAG:?TOOLDAG must name the tooldag command}
 TD_BIN=${TD_BIN:?TD_BIN must name the build directory}
 CHILD="$TD_BIN/tests/td_child"
 
-if ! "$TOOLDAG" run --help 2>&1 | grep -qi "usage.*run"; then
-	echo "skip: '$TOOLDAG run' is not available yet"
-	exit 77
-fi
 command -v jq >/dev/null || { echo "skip: jq is needed to read the report"; exit 77; }
 
 T=$(mktemp -d)
@@ -202,6 +198,22 @@ err=$(TD_TEST_URING_FAIL=EPERM "$TOOLDAG" run "$T/g.yaml" "$T/a.json" 2>&1 >/dev
 expect_eq "io_uring refused exit" "$?" 4
 echo "$err" | grep -q "io_uring is disabled" || fail "io_uring refusal message: $err"
 expect_eq "io_uring refused: one line" "$(echo "$err" | wc -l)" 1
+
+# ---- the loop fails or stalls mid-run: said on stderr, exit 4, no results ----
+printf '[{"type":"tool_use","id":"w1","name":"wait","input":{"ms":2000}}]' >"$T/w.json"
+for how in step stall; do
+	start=$(date +%s)
+	err=$(TD_TEST_DRIVE_FAIL=$how timeout 20 "$TOOLDAG" run "$T/g.yaml" "$T/w.json" 2>&1 >"$T/w.out")
+	expect_eq "loop fails ($how) exit" "$?" 4
+	[ -s "$T/w.out" ] && fail "loop fails ($how): results printed: $(cat "$T/w.out")"
+	[ "$how" = step ] || [ $(($(date +%s) - start)) -lt 2 ] ||
+		fail "loop fails ($how): waited for the call"
+	case $how in
+	step) want="tooldag: the run failed: td_run_step: Input/output error" ;;
+	stall) want="tooldag: the run stalled: calls remain but nothing can finish them" ;;
+	esac
+	expect_eq "loop fails ($how) message" "$err" "$want"
+done
 
 # ---- the example graphs ----
 if [ -n "${TD_SRC:-}" ] && [ -f "$TD_SRC/graphs/travel.yaml" ]; then
