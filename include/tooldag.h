@@ -285,7 +285,7 @@ struct td_functions;
 enum td_schedule {
 	TD_SCHEDULE_LEVEL = 0, /* level barrier: level k+1 starts when level k has finished */
 	TD_SCHEDULE_EAGER,     /* dataflow: a call starts when its own dependencies finished */
-	/* issue 6: eager, but of the ready calls the one with the longest chain of dependents
+	/* eager, but of the ready calls the one with the longest chain of dependents
 	 * still to run (counted in calls) starts first; ties in batch order */
 	TD_SCHEDULE_CRITICAL,
 };
@@ -475,7 +475,7 @@ TD_API int td_fn_call_cancelled(const struct td_fn_call *call);
 TD_API int td_fn_complete(struct td_fn_call *call, int is_error, const char *content, size_t len);
 
 /* ---------------------------------------------------------------------------------------- */
-/* Observing a run (issue 8): events, the Chrome trace writer, graph export */
+/* Observing a run: events, the Chrome trace writer, graph export */
 
 /*
  * Events. Every change of a call's state is reported, as it happens, to each observer

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# test_misbehave.sh - every misbehaving tool of issue 7 in ONE batch, side by side with healthy
+# test_misbehave.sh - every kind of misbehaving tool in ONE batch, side by side with healthy
 # siblings (a builtin echo and a process that succeeds, first, in the middle and last):
 # SIGSEGV, abort, exit 255, SIGTERM ignored, stdout closed early, 8 MiB of stdin never read
 # (exiting, and hanging to its timeout), 1 GiB printed under a 64 KiB cap, invalid UTF-8 and

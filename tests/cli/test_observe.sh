@@ -11,11 +11,6 @@ TOOLDAG=${TOOLDAG:?TOOLDAG must name the tooldag command}
 TD_BIN=${TD_BIN:?TD_BIN must name the build directory}
 CHILD="$TD_BIN/tests/td_child"
 
-if ! "$TOOLDAG" run --help 2>&1 | grep -q -- "--trace"; then
-	echo "skip: '$TOOLDAG run' has no --trace yet"
-	exit 77
-fi
-
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 fails=0
@@ -146,7 +141,7 @@ if command -v script >/dev/null; then
 		>"$T/ttyn.raw" 2>&1
 	lacks "$T/ttyn.raw" "[level"
 else
-	echo "note: script(1) not found, terminal checks skipped"
+	fail "script(1) (bsdutils) is needed for the terminal checks"
 fi
 
 # ---- --trace: valid, complete Chrome trace-event JSON ----
@@ -229,7 +224,7 @@ if command -v dot >/dev/null; then
 		grep -q "<svg" "$T/$f.svg" || fail "dot -Tsvg $f: no svg"
 	done
 else
-	echo "note: Graphviz dot not installed, DOT output not rendered (only its shape checked)"
+	fail "Graphviz's dot is needed to render the DOT output (.ci/run installs graphviz)"
 fi
 "$TOOLDAG" dot >/dev/null 2>"$T/e"
 expect_rc $? 1 "dot without GRAPH"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# test_scale.sh - scale and exhaustion through the command (issue 7):
+# test_scale.sh - scale and exhaustion through the command:
 #   1. 2,000 /bin/true calls in 10 levels at -j 10000 under `ulimit -n 256`, and 60 calls of
 #      `sleep 1` under `ulimit -n 128`: all ok, no EMFILE anywhere, and never more processes
 #      in flight than the descriptors allow (the scheduler's budget, src/run/run.c proc_limit:
