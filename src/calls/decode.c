@@ -13,38 +13,8 @@
 
 #include <cjson/cJSON.h>
 
-#include "calls/batch.h"
+#include "calls/decode_int.h"
 #include "schema/schema.h"
-
-/* Calls are numbered from 1 in messages, in the order they appear in the input. */
-struct pending {
-	uint32_t call;     /* batch index */
-	uint32_t ordinal;  /* 1-based number of the call in the input */
-	const cJSON *deps; /* the call's depends_on, or NULL when copied to dctx.dep_ids */
-	size_t dep_off; /* with deps NULL: ndeps NUL-terminated ids from dep_ids.data + dep_off */
-	uint32_t ndeps;
-};
-
-struct dctx {
-	struct td_batch *b;
-	struct td_diag *diag;
-	const char *name;          /* input name for diagnostics */
-	unsigned line;             /* position for every item (graph calls), 0 for JSON input */
-	const struct td__pos *pos; /* the graph's calls: where each one is (npos of them) */
-	size_t npos;
-	int err;           /* first batch-level error */
-	uint32_t *ordinal; /* [batch index] -> 1-based input call number */
-	size_t ord_cap;
-	struct pending *pend;
-	size_t npend, pend_cap;
-	size_t suggestions; /* did-you-mean searches done for unknown depends_on ids */
-	size_t values;      /* JSON values still allowed (MAX_JSON_VALUES at first) */
-	/* Call by call (decode_each): the element trees are gone by the time edges are added, so
-	 * depends_on ids are copied here. Batch-level problems only set err there (diag is NULL):
-	 * the whole-tree pass that follows words them. */
-	bool each;
-	struct td__buf dep_ids;
-};
 
 /*
  * A did-you-mean search for an unknown depends_on id costs O(calls); only this many are done
@@ -53,22 +23,14 @@ struct dctx {
  */
 #define MAX_SUGGESTIONS 100
 
-/*
- * JSON values one batch may parse into, counting those inside OpenAI `arguments` strings.
- * cJSON spends about 80 bytes per value, so a 256 MiB batch of "[0,0,0,..." would be 10 GB;
- * this keeps the parse tree near 1.3 GB at worst, while a million ordinary calls (6 to 10
- * values each) fit.
- */
-#define MAX_JSON_VALUES (1u << 24)
-
-static const char *const dialect_calls[] = {
+const char *const td__dialect_calls[] = {
     [TD_DIALECT_AUTO] = "tool calls",
     [TD_DIALECT_ANTHROPIC] = "Anthropic tool_use blocks",
     [TD_DIALECT_OPENAI] = "OpenAI Chat tool_calls",
     [TD_DIALECT_RESPONSES] = "OpenAI Responses function_call items",
 };
 
-static const char *const dialect_shapes[] = {
+const char *const td__dialect_shapes[] = {
     [TD_DIALECT_AUTO] = "tool_use blocks (Anthropic), tool_calls (OpenAI Chat) or "
                         "function_call items (OpenAI Responses), in an array or inside a "
                         "message or response",
@@ -80,12 +42,8 @@ static const char *const dialect_shapes[] = {
                              "holding them in 'output'",
 };
 
-/* A batch-level problem; ord is the 1-based input call it is about (its position is known for
- * the graph's own calls), or 0. */
-static void batch_error(struct dctx *d, uint32_t ord, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void batch_error(struct dctx *d, uint32_t ord, const char *fmt, ...)
+/* The position of a call is known for the graph's own calls. */
+void td__decode_error(struct dctx *d, uint32_t ord, const char *fmt, ...)
 {
 	va_list ap;
 	size_t before = d->diag ? d->diag->count : 0;
@@ -105,269 +63,35 @@ static void batch_error(struct dctx *d, uint32_t ord, const char *fmt, ...)
 				*p = ' ';
 }
 
-/* ---- syntax errors ---- */
-
-/* 1-based line and column (in code points) of byte offset off. */
-static void position(const char *s, size_t off, unsigned *line, unsigned *col)
-{
-	size_t i;
-
-	*line = 1;
-	*col = 1;
-	for (i = 0; i < off; i++) {
-		if (s[i] == '\n') {
-			(*line)++;
-			*col = 1;
-		} else if (((unsigned char)s[i] & 0xc0) != 0x80) {
-			(*col)++;
-		}
-	}
-}
-
-struct scan {
-	size_t deep_at; /* offset of the bracket past cJSON's nesting limit, or len */
-	size_t depth;   /* brackets still open at the end */
-	bool in_string; /* the text ends inside a string */
-};
-
-/*
- * cJSON fails without saying why. A bracket count tells the two failures worth naming apart:
- * its nesting limit (the text there is valid) and a text that simply stops too early.
- */
-static void scan(const char *s, size_t len, struct scan *sc)
-{
-	size_t i;
-
-	memset(sc, 0, sizeof(*sc));
-	sc->deep_at = len;
-	for (i = 0; i < len; i++) {
-		if (sc->in_string) {
-			if (s[i] == '\\')
-				i++;
-			else if (s[i] == '"')
-				sc->in_string = false;
-		} else if (s[i] == '"') {
-			sc->in_string = true;
-		} else if (s[i] == '[' || s[i] == '{') {
-			if (++sc->depth > CJSON_NESTING_LIMIT && sc->deep_at == len)
-				sc->deep_at = i;
-		} else if ((s[i] == ']' || s[i] == '}') && sc->depth) {
-			sc->depth--;
-		}
-	}
-}
-
-/*
- * cJSON's error offset is approximate: at the end of the input it points at the last byte,
- * and in a bad key or string one past its first byte. Moves it to the start of the token, or
- * to the end of the input (*eof) when the text stops inside a string or an open bracket.
- */
-static size_t error_offset(const char *s, size_t len, size_t off, bool *eof)
-{
-	struct scan sc;
-
-	*eof = false;
-	if (off + 1 >= len) {
-		scan(s, len, &sc);
-		if (sc.depth || sc.in_string) {
-			*eof = true;
-			return len;
-		}
-	}
-	while (off > 0 && off < len && !strchr(" \t\r\n,:[]{}\"", s[off - 1]))
-		off--;
-	return off;
-}
-
-/* "unexpected end of input" or "error near 'snippet'" for the text at off. */
-static void describe_at(const char *s, size_t len, size_t off, char *buf, size_t buflen)
-{
-	size_t n = 0;
-	bool eof;
-
-	off = error_offset(s, len, off, &eof);
-	if (eof || off >= len) {
-		snprintf(buf, buflen, "unexpected end of input");
-		return;
-	}
-	while (off + n < len && n < 24 && (unsigned char)s[off + n] >= 0x20)
-		n++;
-	snprintf(buf, buflen, "error near '%.*s'", (int)n, s + off);
-}
-
-static int syntax_error(struct dctx *d, const char *s, size_t len, size_t off, const char *what)
-{
-	unsigned line, col;
-	struct scan sc;
-	char why[64];
-	bool eof;
-
-	scan(s, len, &sc);
-	if (sc.deep_at < len) {
-		position(s, sc.deep_at, &line, &col);
-		td__diag_add(d->diag, TD_ESYNTAX, d->name, line, col,
-		             "JSON nested deeper than %d levels", CJSON_NESTING_LIMIT);
-		return TD_ESYNTAX;
-	}
-	if (!what) {
-		describe_at(s, len, off, why, sizeof(why));
-		off = error_offset(s, len, off, &eof);
-	}
-	position(s, off, &line, &col);
-	td__diag_add(d->diag, TD_ESYNTAX, d->name, line, col, "%s%s",
-	             what ? "" : "not valid JSON: ", what ? what : why);
-	return TD_ESYNTAX;
-}
-
-/* Length of the UTF-8 sequence at s[i] (1 for ASCII), or 0 when it is not valid UTF-8. */
-static size_t utf8_at(const char *s, size_t len, size_t i)
-{
-	unsigned char c = (unsigned char)s[i];
-	size_t n = c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
-
-	if (c < 0x80)
-		return 1;
-	return n <= len - i && td__valid_utf8(s + i, n) ? n : 0;
-}
-
-/*
- * What cJSON lets through but a batch must not hold. Text that is not UTF-8 (RFC 8259 8.1):
- * an id in another encoding could not be echoed back in the results, which are UTF-8. And NUL
- * characters, raw or as \u0000: cJSON decodes strings into C strings, which would end there
- * silently - the ids "a\u0000x" and "a\u0000y" would both become "a", the tool name
- * "echo\u0000x" the tool "echo", and an input value would lose its tail. Returns the offset
- * of the first such byte (*what says which), or len. On the way, *values gets a bound on the
- * number of JSON values the text parses into: a comma, or twice an opening bracket (the
- * container and its first element), plus the root.
- */
-static size_t first_unfit(const char *s, size_t len, const char **what, size_t *values)
-{
-	bool in_string = false;
-	size_t i = 0, n;
-
-	*values = 1;
-	while (i < len) {
-		if (s[i] == '\0' && !in_string)
-			break; /* the parser takes a NUL outside a string for the end of the text */
-		if (s[i] == '\0') {
-			*what = "a NUL byte";
-			return i;
-		}
-		if (!(n = utf8_at(s, len, i))) {
-			*what = "invalid UTF-8";
-			return i;
-		}
-		if (in_string && s[i] == '\\' && i + 1 < len && s[i + 1] == 'u' && len - i >= 6 &&
-		    memcmp(s + i + 2, "0000", 4) == 0) {
-			*what = "\\u0000 (a NUL character)";
-			return i;
-		}
-		if (in_string && s[i] == '\\')
-			n = 2; /* the escaped character cannot end the string */
-		else if (s[i] == '"')
-			in_string = !in_string;
-		else if (!in_string && (s[i] == '[' || s[i] == '{'))
-			*values += 2;
-		else if (!in_string && s[i] == ',')
-			*values += 1;
-		i += n;
-	}
-	return len;
-}
-
-static int unfit_text(struct dctx *d, const char *s, size_t len)
-{
-	const char *what = NULL;
-	size_t values, off = first_unfit(s, len, &what, &values);
-	unsigned line, col;
-
-	if (off >= len && values > MAX_JSON_VALUES) {
-		td__diag_add(d->diag, TD_ETOOBIG, d->name, 0, 0,
-		             "call batch holds more than %u JSON values, the limit (about 1.3 GB "
-		             "once parsed): split it",
-		             MAX_JSON_VALUES);
-		return TD_ETOOBIG;
-	}
-	d->values = MAX_JSON_VALUES - (values < MAX_JSON_VALUES ? values : MAX_JSON_VALUES);
-	if (off >= len)
-		return 0;
-	position(s, off, &line, &col);
-	if (s[off] != '\\' && s[off] != '\0')
-		td__diag_add(d->diag, TD_ESYNTAX, d->name, line, col,
-		             "not valid JSON: invalid UTF-8 (byte 0x%02x); JSON text must be UTF-8",
-		             (unsigned char)s[off]);
-	else
-		td__diag_add(d->diag, TD_ESYNTAX, d->name, line, col,
-		             "%s in the JSON text: ids, tool names and inputs cannot hold NUL",
-		             what);
-	return TD_ESYNTAX;
-}
-
-static bool only_space(const char *s, size_t len, size_t *first)
-{
-	size_t i = *first;
-
-	while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n'))
-		i++;
-	*first = i;
-	return i >= len;
-}
-
-/* Parses the whole text as one JSON value, or reports where it stops being JSON. */
-static int parse(struct dctx *d, const char *s, size_t len, cJSON **root)
-{
-	const char *end = NULL;
-	size_t off = 0;
-	int r;
-
-	if (only_space(s, len, &off)) {
-		td__diag_add(d->diag, TD_ESYNTAX, d->name, 0, 0,
-		             "empty input: expected a JSON array or object holding tool calls");
-		return TD_ESYNTAX;
-	}
-	if ((r = unfit_text(d, s, len)))
-		return r;
-	*root = cJSON_ParseWithLengthOpts(s, len, &end, 0);
-	off = end ? (size_t)(end - s) : 0;
-	if (!*root)
-		return syntax_error(d, s, len, off, NULL);
-	if (!only_space(s, len, &off) && s[off] != '\0') {
-		cJSON_Delete(*root);
-		*root = NULL;
-		return syntax_error(d, s, len, off, "unexpected data after the JSON value");
-	}
-	return 0;
-}
-
 /* ---- shapes ---- */
 
-static const char *str_member(const cJSON *o, const char *key)
+const char *td__str_member(const cJSON *o, const char *key)
 {
 	const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, key);
 
 	return cJSON_IsString(m) ? m->valuestring : NULL;
 }
 
-static bool str_is(const cJSON *o, const char *key, const char *want)
+bool td__str_is(const cJSON *o, const char *key, const char *want)
 {
-	const char *v = str_member(o, key);
+	const char *v = td__str_member(o, key);
 
 	return v && strcmp(v, want) == 0;
 }
 
 /* Which dialect's call an array item is, or AUTO when it is not a call (text, reasoning...). */
-static enum td_dialect classify(const cJSON *item)
+enum td_dialect td__classify(const cJSON *item)
 {
 	const cJSON *type = cJSON_GetObjectItemCaseSensitive(item, "type");
 
 	if (!cJSON_IsObject(item))
 		return TD_DIALECT_AUTO;
-	if (str_is(item, "type", "tool_use"))
+	if (td__str_is(item, "type", "tool_use"))
 		return TD_DIALECT_ANTHROPIC;
-	if (str_is(item, "type", "function_call"))
+	if (td__str_is(item, "type", "function_call"))
 		return TD_DIALECT_RESPONSES;
 	if (cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(item, "function")) &&
-	    (!type || str_is(item, "type", "function")))
+	    (!type || td__str_is(item, "type", "function")))
 		return TD_DIALECT_OPENAI;
 	return TD_DIALECT_AUTO;
 }
@@ -379,13 +103,13 @@ static enum td_dialect array_dialect(const cJSON *arr)
 
 	cJSON_ArrayForEach(it, arr)
 	{
-		if ((dl = classify(it)) != TD_DIALECT_AUTO)
+		if ((dl = td__classify(it)) != TD_DIALECT_AUTO)
 			return dl;
 	}
 	return TD_DIALECT_AUTO;
 }
 
-static const cJSON *array_member(const cJSON *o, const char *key)
+const cJSON *td__array_member(const cJSON *o, const char *key)
 {
 	const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, key);
 
@@ -407,18 +131,18 @@ static enum td_dialect locate(const cJSON *root, const cJSON **items)
 	}
 	if (!cJSON_IsObject(root))
 		return TD_DIALECT_AUTO;
-	if (array_member(root, "choices")) {
+	if (td__array_member(root, "choices")) {
 		msg = cJSON_GetObjectItemCaseSensitive(
-		    cJSON_GetArrayItem(array_member(root, "choices"), 0), "message");
-		*items = array_member(msg, "tool_calls");
+		    cJSON_GetArrayItem(td__array_member(root, "choices"), 0), "message");
+		*items = td__array_member(msg, "tool_calls");
 		return TD_DIALECT_OPENAI;
 	}
-	if ((*items = array_member(root, "tool_calls")))
+	if ((*items = td__array_member(root, "tool_calls")))
 		return TD_DIALECT_OPENAI;
-	if ((*items = array_member(root, "output")))
+	if ((*items = td__array_member(root, "output")))
 		return TD_DIALECT_RESPONSES;
-	if ((*items = array_member(root, "content")) &&
-	    (str_is(root, "type", "message") || str_is(root, "role", "assistant")))
+	if ((*items = td__array_member(root, "content")) &&
+	    (td__str_is(root, "type", "message") || td__str_is(root, "role", "assistant")))
 		return TD_DIALECT_ANTHROPIC;
 	*items = NULL;
 	return TD_DIALECT_AUTO;
@@ -464,7 +188,7 @@ static void parse_arguments(struct raw_call *rc, const cJSON *args, size_t *budg
 		return;
 	}
 	len = strlen(args->valuestring);
-	if (first_unfit(args->valuestring, len, &what, &values) < len) {
+	if (td__json_first_unfit(args->valuestring, len, &what, &values) < len) {
 		snprintf(rc->error, sizeof(rc->error),
 		         "arguments hold %s, which cannot be passed to a tool", what);
 		return;
@@ -478,13 +202,14 @@ static void parse_arguments(struct raw_call *rc, const cJSON *args, size_t *budg
 	*budget -= values;
 	rc->owned = cJSON_ParseWithOpts(args->valuestring, &end, 1);
 	if (!rc->owned) {
-		scan(args->valuestring, len, &sc);
+		td__json_scan(args->valuestring, len, &sc);
 		if (sc.deep_at < len)
 			snprintf(why, sizeof(why), "nested deeper than %d levels",
 			         CJSON_NESTING_LIMIT);
 		else
-			describe_at(args->valuestring, len,
-			            end ? (size_t)(end - args->valuestring) : 0, why, sizeof(why));
+			td__json_describe_at(args->valuestring, len,
+			                     end ? (size_t)(end - args->valuestring) : 0, why,
+			                     sizeof(why));
 		snprintf(rc->error, sizeof(rc->error), "arguments are not valid JSON: %s", why);
 		return;
 	}
@@ -507,15 +232,15 @@ static void read_call(const cJSON *item, enum td_dialect dl, size_t *budget, str
 	rc->id_item = cJSON_GetObjectItemCaseSensitive(item, rc->id_key);
 	rc->name_item =
 	    cJSON_GetObjectItemCaseSensitive(dl == TD_DIALECT_OPENAI ? fn : item, "name");
-	rc->id = str_member(item, rc->id_key);
+	rc->id = td__str_member(item, rc->id_key);
 	if (dl == TD_DIALECT_OPENAI) {
-		rc->name = str_member(fn, "name");
+		rc->name = td__str_member(fn, "name");
 		parse_arguments(rc, cJSON_GetObjectItemCaseSensitive(fn, "arguments"), budget);
 	} else if (dl == TD_DIALECT_RESPONSES) {
-		rc->name = str_member(item, "name");
+		rc->name = td__str_member(item, "name");
 		parse_arguments(rc, cJSON_GetObjectItemCaseSensitive(item, "arguments"), budget);
 	} else {
-		rc->name = str_member(item, "name");
+		rc->name = td__str_member(item, "name");
 		in = cJSON_GetObjectItemCaseSensitive(item, "input");
 		if (in && !cJSON_IsObject(in))
 			snprintf(rc->error, sizeof(rc->error),
@@ -529,10 +254,11 @@ static void bad_member(struct dctx *d, uint32_t ord, const char *tag, const char
                        const cJSON *given)
 {
 	if (given)
-		batch_error(d, ord, "call %u%s: '%s' must be a non-empty string, got %s", ord, tag,
-		            key, json_kind(given));
+		td__decode_error(d, ord, "call %u%s: '%s' must be a non-empty string, got %s", ord,
+		                 tag, key, json_kind(given));
 	else
-		batch_error(d, ord, "call %u%s: missing '%s' (a non-empty string)", ord, tag, key);
+		td__decode_error(d, ord, "call %u%s: missing '%s' (a non-empty string)", ord, tag,
+		                 key);
 }
 
 /* A call without a usable id or name cannot be answered: batch-level. */
@@ -635,7 +361,7 @@ static int envelope_dup(struct dctx *d, const cJSON *item, enum td_dialect dl, u
 		return TD_ENOMEM;
 	if (!m)
 		return 0;
-	batch_error(d, ord, "call %u: key '%.80s' appears twice%s", ord, m->string, where);
+	td__decode_error(d, ord, "call %u: key '%.80s' appears twice%s", ord, m->string, where);
 	return 1;
 }
 
@@ -651,14 +377,14 @@ static int add_call(struct dctx *d, const cJSON *item, enum td_dialect dl, uint3
 	if (!call_identified(d, &rc, ord))
 		goto out;
 	if (rc.deps && !deps_valid(rc.deps)) {
-		batch_error(d, ord, "call %u (%.80s): depends_on must be a list of call ids", ord,
-		            rc.id);
+		td__decode_error(d, ord, "call %u (%.80s): depends_on must be a list of call ids",
+		                 ord, rc.id);
 		rc.deps = NULL;
 	}
 	r = td__batch_add_call(d->b, rc.id, rc.name, rc.input, rc.error[0] ? rc.error : NULL, &dup);
 	if (r == TD_EBATCH) {
-		batch_error(d, ord, "duplicate call id '%.80s' (calls %u and %u)", rc.id,
-		            d->ordinal[dup], ord);
+		td__decode_error(d, ord, "duplicate call id '%.80s' (calls %u and %u)", rc.id,
+		                 d->ordinal[dup], ord);
 		r = 0;
 	} else if (r >= 0) {
 		r = remember(d, (uint32_t)r, ord, rc.deps);
@@ -668,7 +394,7 @@ out:
 	return r;
 }
 
-static int add_calls(struct dctx *d, const cJSON *items, enum td_dialect dl)
+int td__add_calls(struct dctx *d, const cJSON *items, enum td_dialect dl)
 {
 	const cJSON *it;
 	enum td_dialect got;
@@ -677,13 +403,13 @@ static int add_calls(struct dctx *d, const cJSON *items, enum td_dialect dl)
 
 	cJSON_ArrayForEach(it, items)
 	{
-		got = classify(it);
+		got = td__classify(it);
 		if (got == TD_DIALECT_AUTO)
 			continue; /* text, thinking, reasoning, message items */
 		ord++;
 		if (got != dl) {
-			batch_error(d, ord, "call %u: mixed dialects: %s among %s", ord,
-			            dialect_calls[got], dialect_calls[dl]);
+			td__decode_error(d, ord, "call %u: mixed dialects: %s among %s", ord,
+			                 td__dialect_calls[got], td__dialect_calls[dl]);
 			continue;
 		}
 		if ((r = add_call(d, it, dl, ord)) < 0)
@@ -713,10 +439,10 @@ static void unknown_dep(struct dctx *d, const struct pending *p, const char *id)
 		near = td__did_you_mean(id, ids, b->ncalls);
 		td__free(ids);
 	}
-	batch_error(d, p->ordinal,
-	            "call %u (%.80s): depends_on names unknown call id '%.80s'%s%s%s", p->ordinal,
-	            b->calls[p->call].id, id, near ? " (did you mean '" : "", near ? near : "",
-	            near ? "'?)" : "");
+	td__decode_error(d, p->ordinal,
+	                 "call %u (%.80s): depends_on names unknown call id '%.80s'%s%s%s",
+	                 p->ordinal, b->calls[p->call].id, id, near ? " (did you mean '" : "",
+	                 near ? near : "", near ? "'?)" : "");
 }
 
 static int add_edge(struct dctx *d, const struct pending *p, const char *id)
@@ -760,13 +486,14 @@ static int check_shape(struct dctx *d, enum td_dialect want, enum td_dialect fou
                        const cJSON *items)
 {
 	if (found == TD_DIALECT_AUTO && !(items && want != TD_DIALECT_AUTO)) {
-		batch_error(d, 0, "no tool calls found: expected %s", dialect_shapes[want]);
+		td__decode_error(d, 0, "no tool calls found: expected %s",
+		                 td__dialect_shapes[want]);
 		return TD_EBATCH;
 	}
 	if (want != TD_DIALECT_AUTO && found != TD_DIALECT_AUTO && found != want) {
-		batch_error(d, 0,
-		            "the input holds %s, but dialect '%s' was asked for (expected %s)",
-		            dialect_calls[found], td_dialect_name(want), dialect_shapes[want]);
+		td__decode_error(
+		    d, 0, "the input holds %s, but dialect '%s' was asked for (expected %s)",
+		    td__dialect_calls[found], td_dialect_name(want), td__dialect_shapes[want]);
 		return TD_EBATCH;
 	}
 	return 0;
@@ -783,10 +510,11 @@ static int decode_root(struct dctx *d, const cJSON *root, enum td_dialect want)
 	if (dl == TD_DIALECT_AUTO)
 		dl = want;
 	d->b->dialect = dl;
-	if ((r = add_calls(d, items, dl)) < 0 || (r = add_edges(d)) < 0)
+	if ((r = td__add_calls(d, items, dl)) < 0 || (r = add_edges(d)) < 0)
 		return r;
 	if (!d->err && d->b->ncalls == 0)
-		batch_error(d, 0, "no tool calls found: no %s in the input", dialect_calls[dl]);
+		td__decode_error(d, 0, "no tool calls found: no %s in the input",
+		                 td__dialect_calls[dl]);
 	return d->err;
 }
 
@@ -834,11 +562,11 @@ static size_t skip_json_space(const char *s, size_t len, size_t off)
 	return off;
 }
 
-/* One array element: like add_calls() for one item, the dialect fixed by the first call. */
+/* One array element: like td__add_calls() for one item, the dialect fixed by the first call. */
 static int each_item(struct dctx *d, const cJSON *it, enum td_dialect want, enum td_dialect *dl,
                      uint32_t *ord)
 {
-	enum td_dialect got = classify(it);
+	enum td_dialect got = td__classify(it);
 	int r;
 
 	if (got == TD_DIALECT_AUTO)
@@ -880,7 +608,7 @@ static int decode_each(struct dctx *d, const char *s, size_t len, enum td_dialec
 
 	if (off >= len || s[off] != '[')
 		return WHOLE_TREE;
-	scan(s, len, &sc);
+	td__json_scan(s, len, &sc);
 	if (sc.deep_at < len)
 		return WHOLE_TREE;
 	off = skip_json_space(s, len, off + 1);
@@ -903,8 +631,8 @@ static int decode_each(struct dctx *d, const char *s, size_t len, enum td_dialec
 	if (off >= len)
 		return WHOLE_TREE;
 	off++;
-	/* what parse() accepts after the value */
-	if (!only_space(s, len, &off) && s[off] != '\0')
+	/* what td__json_parse() accepts after the value */
+	if (!td__json_only_space(s, len, &off) && s[off] != '\0')
 		return WHOLE_TREE;
 	if (dl == TD_DIALECT_AUTO)
 		return WHOLE_TREE; /* no calls */
@@ -921,9 +649,10 @@ static int decode_array(const struct td_graph *graph, const char *json, size_t l
 	struct dctx d = {.name = name, .each = true};
 	int r;
 
-	/* the same text checks as parse() (UTF-8, NUL, the JSON value budget, which read_call
-	 * spends on `arguments`): text that fails them goes the whole-tree way, which says why */
-	if (unfit_text(&d, json, len))
+	/* the same text checks as td__json_parse() (UTF-8, NUL, the JSON value budget, which
+	 * read_call spends on `arguments`): text that fails them goes the whole-tree way, which
+	 * says why */
+	if (td__json_unfit_text(&d, json, len))
 		return WHOLE_TREE;
 	d.b = td__batch_alloc(graph, dialect, name);
 	if (!d.b)
@@ -967,7 +696,7 @@ int td_batch_decode(const struct td_graph *graph, const char *json, size_t len,
 	if ((r = decode_array(graph, json ? json : "", len, dialect, d.name, out, diag)) !=
 	    WHOLE_TREE)
 		return r;
-	if ((r = parse(&d, json ? json : "", len, &root)))
+	if ((r = td__json_parse(&d, json ? json : "", len, &root)))
 		return r;
 	r = decode_tree(graph, root, dialect, d.name, 0, d.values, out, diag);
 	cJSON_Delete(root);
