@@ -244,6 +244,46 @@ TD_API const char *td_batch_call_error(const struct td_batch *batch, size_t inde
 TD_API int td_batch_call_position(const struct td_batch *batch, size_t index, unsigned *line,
                                   unsigned *column);
 
+/*
+ * Conversations. td_batch_decode() also accepts a whole conversation: a messages list
+ * (Anthropic, OpenAI Chat), a Responses input list, or a request body holding one
+ * ({"model": ..., "messages" | "input": [...]}). The batch is then the calls of the last
+ * assistant turn that have no result later in the list (tool_result blocks, role "tool"
+ * messages, function_call_output items); the calls already answered are left out and never
+ * run, and a depends_on naming one of them is satisfied. A result answering an id that no
+ * earlier message called is TD_EBATCH (a Responses body with previous_response_id excepted:
+ * its calls are on the server), and so is a conversation with no call left to run.
+ *
+ * td_conversation_decode() is td_batch_decode() except for that last case: a conversation
+ * whose last turn is all answered decodes to a batch of 0 calls (not to be planned), so the
+ * caller can see what was answered. Returns the number of pending calls, or an error.
+ */
+TD_API int td_conversation_decode(const struct td_graph *graph, const char *json, size_t len,
+                                  enum td_dialect dialect, const char *name, struct td_batch **out,
+                                  struct td_diag *diag);
+/* Messages (or Responses items) in the decoded conversation; 0 when the input was not one. */
+TD_API size_t td_batch_conversation_length(const struct td_batch *batch);
+/* A call of the last assistant turn that already has its result (strings owned by the batch). */
+struct td_answered {
+	const char *id;
+	const char *tool; /* the name the model wrote; NULL if it gave none */
+	size_t call_at;   /* 0-based index in the list of the message holding the call */
+	size_t result_at; /* ... and of the one holding its first result */
+};
+TD_API size_t td_batch_answered_count(const struct td_batch *batch);
+/* Fills *out for answered call i (0 <= i < count); TD_EINVAL when out of range. */
+TD_API int td_batch_answered(const struct td_batch *batch, size_t i, struct td_answered *out);
+/*
+ * The next request of an agent loop: the conversation text as it was decoded (a list, or a
+ * request body whose other members are kept byte for byte) with `results`
+ * (td_run_results_json() in the same dialect) appended to its list in the dialect's own
+ * shape: the Anthropic user message of tool_result blocks, the OpenAI role "tool" messages,
+ * the Responses function_call_output items. *out is NUL-terminated, the caller free()s it.
+ * TD_EINVAL (with a diagnostic) when the text is not a conversation.
+ */
+TD_API int td_conversation_append(const char *conversation, size_t len, const char *results,
+                                  size_t results_len, char **out, struct td_diag *diag);
+
 /* ---------------------------------------------------------------------------------------- */
 /* Plans */
 

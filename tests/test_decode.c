@@ -182,25 +182,26 @@ START_TEST(forced_wrong_dialect)
 {
 	decode_bad("[" TOOL_USE_1 "]", TD_DIALECT_OPENAI, TD_EBATCH,
 	           "the input holds Anthropic tool_use blocks, but dialect 'openai' was asked for "
-	           "(expected an array of OpenAI tool_calls, an assistant message with tool_calls "
-	           "or a chat completion)");
+	           "(expected an array of OpenAI tool_calls, an assistant message with tool_calls, "
+	           "a chat completion or one of its choices, or a conversation)");
 	td_diag_clear(&diag);
 	decode_bad("{\"tool_calls\":[" TOOL_CALL_1 "]}", TD_DIALECT_RESPONSES, TD_EBATCH,
 	           "the input holds OpenAI Chat tool_calls, but dialect 'responses' was asked for "
-	           "(expected an array of OpenAI Responses function_call items or a response "
-	           "holding them in 'output')");
+	           "(expected an array of OpenAI Responses function_call items, a response "
+	           "holding them in 'output', or a conversation (an input list))");
 	td_diag_clear(&diag);
 	decode_bad("[" FUNCTION_CALL_1 "]", TD_DIALECT_ANTHROPIC, TD_EBATCH,
 	           "the input holds OpenAI Responses function_call items, but dialect 'anthropic' "
 	           "was asked for (expected an array of Anthropic tool_use blocks, an assistant "
-	           "message or a Messages API response)");
+	           "message, a Messages API response or a conversation)");
 	td_diag_clear(&diag);
 	decode_bad("{\"foo\":1}", TD_DIALECT_ANTHROPIC, TD_EBATCH,
-	           "no tool calls found: expected an array of Anthropic tool_use blocks, an "
-	           "assistant message or a Messages API response");
+	           "no tool calls found in an object with none of 'messages', 'input', 'choices', "
+	           "'output', 'content', 'tool_calls'; expected an array of Anthropic tool_use "
+	           "blocks, an assistant message, a Messages API response or a conversation");
 	td_diag_clear(&diag);
 	decode_bad("[" TEXT_BLOCK "]", TD_DIALECT_OPENAI, TD_EBATCH,
-	           "no tool calls found: no OpenAI Chat tool_calls in the input");
+	           "no tool calls found: no OpenAI Chat tool_calls in an array of 1 item");
 	ck_assert_int_eq(decode("[]", (enum td_dialect)9), TD_EINVAL);
 }
 END_TEST
@@ -209,25 +210,28 @@ START_TEST(no_calls)
 {
 	decode_bad(
 	    "[]", TD_DIALECT_AUTO, TD_EBATCH,
-	    "no tool calls found: expected tool_use blocks (Anthropic), tool_calls (OpenAI "
-	    "Chat) or function_call items (OpenAI Responses), in an array or inside a message "
-	    "or response");
+	    "no tool calls found in an empty array; expected "
+	    "tool_use blocks (Anthropic), tool_calls (OpenAI Chat) or function_call items (OpenAI "
+	    "Responses): an array of them, an assistant message, a response, or the last "
+	    "assistant turn of a conversation (a messages or input list, or a request body)");
 	td_diag_clear(&diag);
 	decode_bad("{\"role\":\"assistant\",\"content\":[" TEXT_BLOCK "]}", TD_DIALECT_AUTO,
-	           TD_EBATCH, "no tool calls found: no Anthropic tool_use blocks in the input");
+	           TD_EBATCH,
+	           "no tool calls found: no Anthropic tool_use blocks in an assistant message");
 	td_diag_clear(&diag);
 	decode_bad("{\"choices\":[{\"message\":{\"role\":\"assistant\",\"content\":\"hi\"}}]}",
 	           TD_DIALECT_AUTO, TD_EBATCH,
-	           "no tool calls found: no OpenAI Chat tool_calls in the input");
+	           "no tool calls found: no OpenAI Chat tool_calls in a chat completion");
 	td_diag_clear(&diag);
 	decode_bad("{\"choices\":[]}", TD_DIALECT_AUTO, TD_EBATCH,
-	           "no tool calls found: no OpenAI Chat tool_calls in the input");
+	           "no tool calls found: no OpenAI Chat tool_calls in a chat completion");
 	td_diag_clear(&diag);
 	decode_bad(
 	    "\"hello\"", TD_DIALECT_AUTO, TD_EBATCH,
-	    "no tool calls found: expected tool_use blocks (Anthropic), tool_calls (OpenAI "
-	    "Chat) or function_call items (OpenAI Responses), in an array or inside a message "
-	    "or response");
+	    "no tool calls found in a string; expected "
+	    "tool_use blocks (Anthropic), tool_calls (OpenAI Chat) or function_call items (OpenAI "
+	    "Responses): an array of them, an assistant message, a response, or the last "
+	    "assistant turn of a conversation (a messages or input list, or a request body)");
 }
 END_TEST
 

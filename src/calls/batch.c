@@ -389,3 +389,37 @@ int td_batch_call_position(const struct td_batch *b, size_t i, unsigned *line, u
 		*column = b->pos[i].column;
 	return 0;
 }
+
+bool td__batch_answered(const struct td_batch *b, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < b->nanswered; i++)
+		if (strcmp(b->answered[i].id, id) == 0)
+			return true;
+	return false;
+}
+
+size_t td_batch_conversation_length(const struct td_batch *b)
+{
+	return b ? b->conv_len : 0;
+}
+
+size_t td_batch_answered_count(const struct td_batch *b)
+{
+	return b ? b->nanswered : 0;
+}
+
+int td_batch_answered(const struct td_batch *b, size_t i, struct td_answered *out)
+{
+	const struct td__answered *a;
+
+	if (!b || !out || i >= b->nanswered)
+		return TD_EINVAL;
+	a = &b->answered[i];
+	out->id = a->id;
+	out->tool = a->name;
+	out->call_at = a->call_at;
+	out->result_at = a->result_at;
+	return 0;
+}

@@ -72,6 +72,14 @@ static inline const char *td__call_error(const struct td__call *c)
 	return c->input_len == 2 ? after_id : after_id + c->input_len + 1;
 }
 
+/* A call of a conversation's last assistant turn whose result is already in the conversation:
+ * it is not in the batch and never runs. */
+struct td__answered {
+	const char *id, *name; /* arena */
+	uint32_t call_at;      /* 0-based index of the message (or item) holding the call */
+	uint32_t result_at;    /* ... and of the one holding its result */
+};
+
 struct td_batch {
 	const struct td_graph *graph;
 	enum td_dialect dialect;
@@ -99,6 +107,11 @@ struct td_batch {
 	 * (2^21 slots) that is 8 MB instead of 25. */
 	uint32_t *id_slot;
 	size_t id_cap; /* power of two, or 0 */
+	/* decoded from a conversation: its length in messages (or items), 0 otherwise; the
+	 * index of the message of its last assistant turn; its calls already answered (arena) */
+	size_t conv_len, turn_at;
+	struct td__answered *answered;
+	size_t nanswered;
 	struct td__arena arena;
 };
 
@@ -121,6 +134,8 @@ int td__batch_add_edge(struct td_batch *b, uint32_t call, uint32_t dep);
  * of copying. Later edges still work. 0 or TD_ENOMEM.
  */
 int td__batch_edges_done(struct td_batch *b);
+/* Whether id is a call of the conversation already answered (td__answered). */
+bool td__batch_answered(const struct td_batch *b, const char *id);
 /* A new empty batch for graph; name (copied, may be NULL) names its input in diagnostics. */
 struct td_batch *td__batch_alloc(const struct td_graph *graph, enum td_dialect dialect,
                                  const char *name);

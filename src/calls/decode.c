@@ -32,14 +32,16 @@ const char *const td__dialect_calls[] = {
 
 const char *const td__dialect_shapes[] = {
     [TD_DIALECT_AUTO] = "tool_use blocks (Anthropic), tool_calls (OpenAI Chat) or "
-                        "function_call items (OpenAI Responses), in an array or inside a "
-                        "message or response",
-    [TD_DIALECT_ANTHROPIC] = "an array of Anthropic tool_use blocks, an assistant message or "
-                             "a Messages API response",
+                        "function_call items (OpenAI Responses): an array of them, an "
+                        "assistant message, a response, or the last assistant turn of a "
+                        "conversation (a messages or input list, or a request body)",
+    [TD_DIALECT_ANTHROPIC] = "an array of Anthropic tool_use blocks, an assistant message, "
+                             "a Messages API response or a conversation",
     [TD_DIALECT_OPENAI] = "an array of OpenAI tool_calls, an assistant message with "
-                          "tool_calls or a chat completion",
-    [TD_DIALECT_RESPONSES] = "an array of OpenAI Responses function_call items or a response "
-                             "holding them in 'output'",
+                          "tool_calls, a chat completion or one of its choices, or a "
+                          "conversation",
+    [TD_DIALECT_RESPONSES] = "an array of OpenAI Responses function_call items, a response "
+                             "holding them in 'output', or a conversation (an input list)",
 };
 
 /* The position of a call is known for the graph's own calls. */
@@ -96,14 +98,14 @@ enum td_dialect td__classify(const cJSON *item)
 	return TD_DIALECT_AUTO;
 }
 
-static enum td_dialect array_dialect(const cJSON *arr)
+enum td_dialect td__first_dialect(const cJSON *arr, enum td_dialect (*of)(const cJSON *))
 {
 	const cJSON *it;
 	enum td_dialect dl;
 
 	cJSON_ArrayForEach(it, arr)
 	{
-		if ((dl = td__classify(it)) != TD_DIALECT_AUTO)
+		if ((dl = of(it)) != TD_DIALECT_AUTO)
 			return dl;
 	}
 	return TD_DIALECT_AUTO;
@@ -127,7 +129,7 @@ static enum td_dialect locate(const cJSON *root, const cJSON **items)
 	*items = NULL;
 	if (cJSON_IsArray(root)) {
 		*items = root;
-		return array_dialect(root);
+		return td__first_dialect(root, td__classify);
 	}
 	if (!cJSON_IsObject(root))
 		return TD_DIALECT_AUTO;
@@ -139,6 +141,9 @@ static enum td_dialect locate(const cJSON *root, const cJSON **items)
 	}
 	if ((*items = td__array_member(root, "tool_calls")))
 		return TD_DIALECT_OPENAI;
+	msg = cJSON_GetObjectItemCaseSensitive(root, "message");
+	if (cJSON_IsObject(msg) && (*items = td__array_member(msg, "tool_calls")))
+		return TD_DIALECT_OPENAI; /* one choice of a chat completion: choices[0] */
 	if ((*items = td__array_member(root, "output")))
 		return TD_DIALECT_RESPONSES;
 	if ((*items = td__array_member(root, "content")) &&
@@ -449,8 +454,10 @@ static int add_edge(struct dctx *d, const struct pending *p, const char *id)
 {
 	uint32_t dep;
 
-	if (!td__batch_find(d->b, id, &dep))
+	if (!td__batch_find(d->b, id, &dep) && !td__batch_answered(d->b, id))
 		unknown_dep(d, p, id);
+	else if (!td__batch_find(d->b, id, &dep))
+		return 0; /* answered earlier in the conversation: nothing to wait for */
 	else if (td__batch_add_edge(d->b, p->call, dep) < 0)
 		return TD_ENOMEM;
 	return 0;
@@ -482,11 +489,14 @@ static int add_edges(struct dctx *d)
 
 /* ---- the batch ---- */
 
-static int check_shape(struct dctx *d, enum td_dialect want, enum td_dialect found,
-                       const cJSON *items)
+static int check_shape(struct dctx *d, const cJSON *root, enum td_dialect want,
+                       enum td_dialect found, const cJSON *items)
 {
+	char what[160];
+
 	if (found == TD_DIALECT_AUTO && !(items && want != TD_DIALECT_AUTO)) {
-		td__decode_error(d, 0, "no tool calls found: expected %s",
+		td__describe_input(root, what, sizeof(what));
+		td__decode_error(d, 0, "no tool calls found in %s; expected %s", what,
 		                 td__dialect_shapes[want]);
 		return TD_EBATCH;
 	}
@@ -499,31 +509,46 @@ static int check_shape(struct dctx *d, enum td_dialect want, enum td_dialect fou
 	return 0;
 }
 
-static int decode_root(struct dctx *d, const cJSON *root, enum td_dialect want)
+static int decode_calls(struct dctx *d, const cJSON *root, enum td_dialect want)
 {
 	const cJSON *items;
 	enum td_dialect dl = locate(root, &items);
+	char what[160];
 	int r;
 
-	if ((r = check_shape(d, want, dl, items)))
+	if ((r = check_shape(d, root, want, dl, items)))
 		return r;
 	if (dl == TD_DIALECT_AUTO)
 		dl = want;
 	d->b->dialect = dl;
-	if ((r = td__add_calls(d, items, dl)) < 0 || (r = add_edges(d)) < 0)
+	if ((r = td__add_calls(d, items, dl)) < 0)
 		return r;
-	if (!d->err && d->b->ncalls == 0)
-		td__decode_error(d, 0, "no tool calls found: no %s in the input",
-		                 td__dialect_calls[dl]);
+	if (!d->err && d->b->ncalls == 0) {
+		td__describe_input(root, what, sizeof(what));
+		td__decode_error(d, 0, "no tool calls found: no %s in %s", td__dialect_calls[dl],
+		                 what);
+	}
+	return 0;
+}
+
+static int decode_root(struct dctx *d, const cJSON *root, enum td_dialect want)
+{
+	int r = td__convo_decode(d, root, want);
+
+	if (r == TD__NOT_CONVERSATION)
+		r = decode_calls(d, root, want);
+	if (r < 0 || (r = add_edges(d)) < 0)
+		return r;
 	return d->err;
 }
 
 /* values: what parsing `arguments` strings may still add to the tree (MAX_JSON_VALUES...). */
 static int decode_tree(const struct td_graph *graph, const cJSON *root, enum td_dialect dialect,
-                       const char *name, unsigned line, size_t values, struct td_batch **out,
-                       struct td_diag *diag)
+                       const char *name, unsigned line, size_t values, bool allow_none,
+                       struct td_batch **out, struct td_diag *diag)
 {
-	struct dctx d = {.diag = diag, .name = name, .line = line, .values = values};
+	struct dctx d = {
+	    .diag = diag, .name = name, .line = line, .values = values, .allow_none = allow_none};
 	int r;
 
 	if (graph && root == graph->calls) { /* the graph's own: each call's place is known */
@@ -569,6 +594,8 @@ static int each_item(struct dctx *d, const cJSON *it, enum td_dialect want, enum
 	enum td_dialect got = td__classify(it);
 	int r;
 
+	if (td__convo_marker(it))
+		return WHOLE_TREE; /* a conversation: only the whole list says which calls run */
 	if (got == TD_DIALECT_AUTO)
 		return 0;
 	if (*dl == TD_DIALECT_AUTO) {
@@ -671,9 +698,9 @@ static int decode_array(const struct td_graph *graph, const char *json, size_t l
 	return 0;
 }
 
-int td_batch_decode(const struct td_graph *graph, const char *json, size_t len,
-                    enum td_dialect dialect, const char *name, struct td_batch **out,
-                    struct td_diag *diag)
+static int decode_text(const struct td_graph *graph, const char *json, size_t len,
+                       enum td_dialect dialect, const char *name, bool allow_none,
+                       struct td_batch **out, struct td_diag *diag)
 {
 	struct dctx d = {.diag = diag, .name = name ? name : "<calls>"};
 	cJSON *root = NULL;
@@ -698,9 +725,25 @@ int td_batch_decode(const struct td_graph *graph, const char *json, size_t len,
 		return r;
 	if ((r = td__json_parse(&d, json ? json : "", len, &root)))
 		return r;
-	r = decode_tree(graph, root, dialect, d.name, 0, d.values, out, diag);
+	r = decode_tree(graph, root, dialect, d.name, 0, d.values, allow_none, out, diag);
 	cJSON_Delete(root);
 	return r;
+}
+
+int td_batch_decode(const struct td_graph *graph, const char *json, size_t len,
+                    enum td_dialect dialect, const char *name, struct td_batch **out,
+                    struct td_diag *diag)
+{
+	return decode_text(graph, json, len, dialect, name, false, out, diag);
+}
+
+int td_conversation_decode(const struct td_graph *graph, const char *json, size_t len,
+                           enum td_dialect dialect, const char *name, struct td_batch **out,
+                           struct td_diag *diag)
+{
+	int r = decode_text(graph, json, len, dialect, name, true, out, diag);
+
+	return r < 0 ? r : (int)td_batch_count(*out);
 }
 
 int td_batch_from_graph(const struct td_graph *graph, struct td_batch **out, struct td_diag *diag)
@@ -714,5 +757,5 @@ int td_batch_from_graph(const struct td_graph *graph, struct td_batch **out, str
 	/* the loader bounds the graph's calls (alias expansion); they hold no `arguments` */
 	return decode_tree(graph, graph->calls, TD_DIALECT_ANTHROPIC,
 	                   graph->name ? graph->name : "<graph>", graph->calls_line,
-	                   MAX_JSON_VALUES, out, diag);
+	                   MAX_JSON_VALUES, false, out, diag);
 }

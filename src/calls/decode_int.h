@@ -42,6 +42,7 @@ struct dctx {
 	 * the whole-tree pass that follows words them. */
 	bool each;
 	struct td__buf dep_ids;
+	bool allow_none; /* a conversation with no call left to run decodes to an empty batch */
 };
 
 /*
@@ -94,7 +95,24 @@ bool td__str_is(const cJSON *o, const char *key, const char *want);
 const cJSON *td__array_member(const cJSON *o, const char *key);
 /* Which dialect's call an item is, or AUTO when it is not a call (text, reasoning...). */
 enum td_dialect td__classify(const cJSON *item);
+/* The first item's dialect other than AUTO, as `of` sees it, or AUTO. */
+enum td_dialect td__first_dialect(const cJSON *arr, enum td_dialect (*of)(const cJSON *));
 /* Adds the calls among items (other items are skipped), all of dialect dl. */
 int td__add_calls(struct dctx *d, const cJSON *items, enum td_dialect dl);
+
+/* ---- conversations (conversation.c) ---- */
+
+/* td__convo_decode(): root is not a conversation (decode it as calls) */
+#define TD__NOT_CONVERSATION 1
+/*
+ * Decodes a conversation (a messages or input list, or a request body holding one): adds the
+ * pending calls of its last assistant turn to d->b and records those already answered.
+ * Returns 0, TD__NOT_CONVERSATION, TD_EBATCH (said in the diag) or TD_ENOMEM.
+ */
+int td__convo_decode(struct dctx *d, const cJSON *root, enum td_dialect want);
+/* An item only a conversation holds (a user or tool message, a function_call_output). */
+bool td__convo_marker(const cJSON *item);
+/* What root is, for "no tool calls found in ...": "a user message", "an array of 3 items". */
+void td__describe_input(const cJSON *root, char *buf, size_t len);
 
 #endif /* TD_DECODE_INT_H */

@@ -58,9 +58,14 @@ struct cli_job {
 	struct td_graph *graph;
 	struct td_batch *batch;
 	struct td_plan *plan;
+	char *calls_text; /* cli_load_plan_keep(): the CALLS text as read, NUL-terminated */
+	size_t calls_len;
 };
 int cli_load_plan(const char *graph_path, unsigned flags, const char *calls_path,
                   enum td_dialect dialect, struct cli_job *job);
+/* The same, keeping the CALLS text in the job (to append the results to a conversation). */
+int cli_load_plan_keep(const char *graph_path, unsigned flags, const char *calls_path,
+                       enum td_dialect dialect, struct cli_job *job);
 void cli_job_free(struct cli_job *job);
 
 /* progress.c: what `run` shows on stderr while it runs (an observer of the run's events). */

@@ -40,7 +40,9 @@ static const char run_help[] =
     "                        summary is left out with --progress=json too: stderr stays JSON)\n"
     "  --trace FILE          write a Chrome trace-event file (open it in ui.perfetto.dev\n"
     "                        or chrome://tracing)\n"
-    "  --pretty              indent the results\n\n"
+    "  --pretty              indent the results\n"
+    "  --conversation        print the conversation CALLS holds with the results appended\n"
+    "                        in its own dialect: the next request of an agent loop\n\n"
     "SIGINT, SIGTERM or SIGHUP cancels the run: running tools are killed, unfinished calls\n"
     "get a 'cancelled' result, the results are still printed, and the exit code is 130. A\n"
     "second signal exits at once.\n";
@@ -49,7 +51,7 @@ struct run_args {
 	const char *graph, *calls, *report, *trace;
 	enum td_dialect dialect;
 	struct td_run_opts opts;
-	int fail_on_error, pretty, quiet;
+	int fail_on_error, pretty, quiet, conversation;
 	enum progress_mode progress;
 };
 
@@ -83,17 +85,13 @@ static int parse_progress(const char *s, enum progress_mode *m)
 
 static int parse_args(int argc, char **argv, struct run_args *a)
 {
-	static const struct option opts[] = {{"help", no_argument, NULL, 'h'},
-	                                     {"jobs", required_argument, NULL, 'j'},
-	                                     {"schedule", required_argument, NULL, 'S'},
-	                                     {"dialect", required_argument, NULL, 'D'},
-	                                     {"report", required_argument, NULL, 'R'},
-	                                     {"fail-on-error", no_argument, NULL, 'F'},
-	                                     {"pretty", no_argument, NULL, 'P'},
-	                                     {"progress", required_argument, NULL, 'G'},
-	                                     {"quiet", no_argument, NULL, 'q'},
-	                                     {"trace", required_argument, NULL, 'T'},
-	                                     {0}};
+	static const struct option opts[] = {
+	    {"help", no_argument, NULL, 'h'},           {"jobs", required_argument, NULL, 'j'},
+	    {"schedule", required_argument, NULL, 'S'}, {"dialect", required_argument, NULL, 'D'},
+	    {"report", required_argument, NULL, 'R'},   {"fail-on-error", no_argument, NULL, 'F'},
+	    {"pretty", no_argument, NULL, 'P'},         {"progress", required_argument, NULL, 'G'},
+	    {"quiet", no_argument, NULL, 'q'},          {"trace", required_argument, NULL, 'T'},
+	    {"conversation", no_argument, NULL, 'C'},   {0}};
 	char *end, bad[300];
 	long n;
 	int c;
@@ -141,6 +139,9 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 		case 'T':
 			a->trace = optarg;
 			break;
+		case 'C':
+			a->conversation = 1;
+			break;
 		case 'G':
 			if (parse_progress(optarg, &a->progress))
 				return usage_error(
@@ -158,6 +159,9 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 		                   "the results are)");
 	a->graph = argv[optind];
 	a->calls = argc - optind == 2 ? argv[optind + 1] : NULL;
+	if (a->conversation && !a->calls)
+		return usage_error("--conversation needs CALLS (a file or '-') holding a "
+		                   "conversation");
 	return 0;
 }
 
@@ -356,6 +360,25 @@ static int watch_end(struct watch *w, const struct run_args *a)
 	return ok ? EXIT_OK : EXIT_RUNTIME;
 }
 
+/* The conversation with the results appended: the next request of an agent loop. */
+static int write_conversation(const struct cli_job *job, const char *results)
+{
+	struct td_diag diag = {0};
+	char *next;
+	int r;
+
+	if (td_conversation_append(job->calls_text, job->calls_len, results, strlen(results), &next,
+	                           &diag) < 0) {
+		cli_print_diag(&diag);
+		td_diag_clear(&diag);
+		/* the calls ran: their results still reach stdout */
+		return cli_write_stdout(results) ? EXIT_RUNTIME : EXIT_INVALID;
+	}
+	r = cli_write_stdout(next);
+	free(next);
+	return r;
+}
+
 static int run_plan(struct cli_job *job, struct run_args *a, int sfd)
 {
 	struct td_diag diag = {0};
@@ -391,7 +414,10 @@ static int run_plan(struct cli_job *job, struct run_args *a, int sfd)
 		watch_end(&w, a);
 		return EXIT_RUNTIME;
 	}
-	r = cli_write_stdout(out);
+	if (a->conversation)
+		r = write_conversation(job, out);
+	else
+		r = cli_write_stdout(out);
 	free(out);
 	failures_print(w.failures, run, job->batch, stderr);
 	r2 = EXIT_OK;
@@ -435,9 +461,18 @@ int cmd_run(int argc, char **argv)
 	r = parse_args(argc, argv, &a);
 	if (r)
 		return r < 0 ? EXIT_OK : r;
-	r = cli_load_plan(a.graph, 0, a.calls, a.dialect, &job);
+	r = a.conversation ? cli_load_plan_keep(a.graph, 0, a.calls, a.dialect, &job)
+	                   : cli_load_plan(a.graph, 0, a.calls, a.dialect, &job);
 	if (r)
 		return r;
+	/* before anything runs: there would be no conversation to append the results to */
+	if (a.conversation && !td_batch_conversation_length(job.batch)) {
+		cli_error("--conversation: %s holds calls, not a conversation (a messages or input "
+		          "list, or a request body holding one)",
+		          strcmp(a.calls, "-") == 0 ? "standard input" : a.calls);
+		cli_job_free(&job);
+		return EXIT_INVALID;
+	}
 	/* Signals become readable events; children get an empty mask from the library. */
 	sigemptyset(&mask);
 	listen_for(&mask, SIGINT);

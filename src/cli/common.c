@@ -5,6 +5,7 @@
 #include <getopt.h>
 #include <stdint.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -225,8 +226,8 @@ fail:
 	return EXIT_INVALID;
 }
 
-static int load_batch(const char *calls_path, enum td_dialect dialect, struct cli_job *job,
-                      struct td_diag *diag)
+static int load_batch(const char *calls_path, enum td_dialect dialect, bool keep,
+                      struct cli_job *job, struct td_diag *diag)
 {
 	size_t len;
 	char *buf;
@@ -248,7 +249,12 @@ static int load_batch(const char *calls_path, enum td_dialect dialect, struct cl
 	r = td_batch_decode(job->graph, buf, len, dialect,
 	                    strcmp(calls_path, "-") == 0 ? "<stdin>" : calls_path, &job->batch,
 	                    diag);
-	free(buf);
+	if (keep && r >= 0) {
+		job->calls_text = buf;
+		job->calls_len = len;
+	} else {
+		free(buf);
+	}
 	return r < 0 ? EXIT_INVALID : 0;
 }
 
@@ -273,8 +279,8 @@ int cli_load_graph(const char *path, unsigned flags, struct td_graph **g)
 	return r < 0 ? EXIT_INVALID : EXIT_OK;
 }
 
-int cli_load_plan(const char *graph_path, unsigned flags, const char *calls_path,
-                  enum td_dialect dialect, struct cli_job *job)
+static int load_plan(const char *graph_path, unsigned flags, const char *calls_path,
+                     enum td_dialect dialect, bool keep, struct cli_job *job)
 {
 	struct td_diag diag = {0};
 	int r;
@@ -282,7 +288,7 @@ int cli_load_plan(const char *graph_path, unsigned flags, const char *calls_path
 	memset(job, 0, sizeof(*job));
 	if ((r = cli_load_graph(graph_path, flags, &job->graph)))
 		return r;
-	r = load_batch(calls_path, dialect, job, &diag);
+	r = load_batch(calls_path, dialect, keep, job, &diag);
 	if (!r && td_plan_new(job->batch, &job->plan, &diag) < 0)
 		r = EXIT_INVALID;
 	if (r) {
@@ -293,8 +299,21 @@ int cli_load_plan(const char *graph_path, unsigned flags, const char *calls_path
 	return r;
 }
 
+int cli_load_plan(const char *graph_path, unsigned flags, const char *calls_path,
+                  enum td_dialect dialect, struct cli_job *job)
+{
+	return load_plan(graph_path, flags, calls_path, dialect, false, job);
+}
+
+int cli_load_plan_keep(const char *graph_path, unsigned flags, const char *calls_path,
+                       enum td_dialect dialect, struct cli_job *job)
+{
+	return load_plan(graph_path, flags, calls_path, dialect, true, job);
+}
+
 void cli_job_free(struct cli_job *job)
 {
+	free(job->calls_text);
 	td_plan_free(job->plan);
 	td_batch_free(job->batch);
 	td_graph_free(job->graph);
