@@ -400,13 +400,9 @@ static Suite *suite(void)
 	return s;
 }
 
+#include "td_check_main.h"
+
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return td_check_run(suite());
 }
