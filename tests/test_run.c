@@ -336,6 +336,75 @@ START_TEST(upstream_listed_once)
 }
 END_TEST
 
+/* n calls of tool a, then n of b, which depends on a; a's call `bad` fails */
+static void fan_graph(int n, int bad)
+{
+	int a = fx_tool(&F, "a", TD_KIND_BUILTIN), b = fx_tool(&F, "b", TD_KIND_BUILTIN), i;
+	char id[16];
+
+	fx_tool_dep(&F, b, a);
+	for (i = 0; i < 2 * n; i++) {
+		snprintf(id, sizeof(id), "%c%d", i < n ? 'a' : 'b', i % n);
+		fx_call(&F, id, i < n ? "a" : "b", "{}");
+	}
+	FK->fail_first[bad] = 1;
+}
+
+/* Skipping costs O(1) per call: the reason was kept as the failure propagated, no call's
+ * dependency list is expanded to find it (that made one failure quadratic). */
+static void check_fan_skipped(int n)
+{
+	int i;
+
+	for (i = n; i < 2 * n; i++) {
+		ck_assert_int_eq(status((size_t)i), TD_STATUS_SKIPPED);
+		ck_assert_str_eq(content((size_t)i), "skipped: dependency a (a17) failed");
+	}
+	ck_assert_uint_eq(R->deps_expanded, 0);
+}
+
+START_TEST(failure_skips_without_expanding)
+{
+	fan_graph(2000, 17);
+	run_all(64, TD_SCHEDULE_LEVEL);
+	check_fan_skipped(2000);
+}
+END_TEST
+
+START_TEST(failure_skips_without_expanding_eager)
+{
+	fan_graph(2000, 17);
+	run_all(64, TD_SCHEDULE_EAGER);
+	check_fan_skipped(2000);
+}
+END_TEST
+
+/* An envelope lists the upstream results: one expansion per call that runs, no more. */
+START_TEST(envelope_expands_once_per_start)
+{
+	fan_graph(100, 17);
+	F.g.tools[1].stdin_mode = TD_STDIN_ENVELOPE;
+	F.g.tools[1].lim.on_dependency_failure = TD_DEPFAIL_RUN;
+	run_all(8, TD_SCHEDULE_LEVEL);
+	ck_assert_int_eq(status(150), TD_STATUS_OK);
+	ck_assert_uint_eq(R->deps_expanded, 100);
+}
+END_TEST
+
+/* Two failed dependencies, the later one in batch order failing first: the reason names the
+ * first in batch order, whatever the timing (same outcomes, same bytes). */
+START_TEST(skip_reason_is_first_in_batch_order)
+{
+	fan_graph(3, 2);
+	FK->fail_first[0] = 1;
+	FK->dur_us[0] = 50000; /* a0 fails last */
+	run_all(0, TD_SCHEDULE_EAGER);
+	ck_assert_int_lt(fake_when(FK, 2, 0, 1), fake_when(FK, 0, 0, 1));
+	ck_assert_str_eq(content(3), "skipped: dependency a (a0) failed");
+	ck_assert_str_eq(content(5), "skipped: dependency a (a0) failed");
+}
+END_TEST
+
 /* ---- call-level errors ---- */
 
 START_TEST(call_level_errors)
@@ -528,6 +597,10 @@ static Suite *run_suite(void)
 	tcase_add_test(tc, dependency_failure_skips_eager);
 	tcase_add_test(tc, dependency_failure_runs_with_envelope);
 	tcase_add_test(tc, upstream_listed_once);
+	tcase_add_test(tc, failure_skips_without_expanding);
+	tcase_add_test(tc, failure_skips_without_expanding_eager);
+	tcase_add_test(tc, envelope_expands_once_per_start);
+	tcase_add_test(tc, skip_reason_is_first_in_batch_order);
 	tcase_add_test(tc, call_level_errors);
 	tcase_add_test(tc, cancel_mid_run);
 	tcase_add_test(tc, cancel_before_start);

@@ -99,13 +99,20 @@ struct td_run {
 	struct td__callrun *calls; /* [ncalls] */
 	struct td__toolrun *tools; /* [graph->ntools] */
 	uint32_t *pending;         /* [nnodes]: predecessors not yet done */
-	uint8_t *depfail;          /* [nnodes]: some predecessor failed */
-	uint32_t *level_left;      /* [nlevels]: calls of the level not yet done */
+	/* [nnodes]: the first failed call (lowest index) among the node's predecessors, barriers
+	 * expanded, kept as failure propagates; TD__NONE while none failed. A skipped call
+	 * names it, in O(1). */
+	uint32_t *failed_pred;
+	uint32_t *level_left; /* [nlevels]: calls of the level not yet done */
 	uint32_t cur_level;
 
 	uint32_t *ready; /* min-heap of call indices: batch order */
 	uint32_t nready;
-	uint32_t *scratch; /* [2 * ncalls]: direct dependencies of one call */
+	/* one call's dependencies, expanded (td__plan_deps) for its stdin envelope, and how many
+	 * times a list was expanded in this run (tests: failures never cost an expansion) */
+	uint32_t *deps;
+	size_t deps_cap;
+	uint64_t deps_expanded;
 	/* critical policy only (else NULL): longest remaining path per node, what it is made of
 	 * (cost_us [ncalls], the host's; NULL: 1 per call) and room to compute it [2 * nnodes] */
 	int64_t *rank;
@@ -142,8 +149,6 @@ void td__sched_begin(struct td_run *r);
 int td__sched_progress(struct td_run *r);
 void td__sched_cancel(struct td_run *r);
 void td__sched_cancel_call(struct td_run *r, uint32_t c);
-/* Direct dependencies of call c, batch order, no duplicates, into r->scratch; the count. */
-uint32_t td__sched_deps(struct td_run *r, uint32_t c);
 int td__sched_finished(const struct td_run *r);
 /* Ready calls and free slots: another td__sched_progress() would start something. */
 int td__sched_can_start(const struct td_run *r);

@@ -20,7 +20,6 @@
  */
 #include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "run/run.h"
@@ -152,52 +151,22 @@ static void unpark_one(struct td_run *r, struct td__toolrun *t)
 
 /* ---- dependencies ---- */
 
-static int cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return (x > y) - (x < y);
-}
-
-uint32_t td__sched_deps(struct td_run *r, uint32_t c)
-{
-	const struct td_plan *p = r->plan;
-	uint32_t n = 0, i, j, k;
-
-	/* direct call edges are unique, and barriers stand for disjoint sets of calls: at most
-	 * 2 * ncalls entries before duplicates (a call both direct and behind a barrier) go */
-	for (i = p->pred_off[c]; i < p->pred_off[c + 1]; i++) {
-		uint32_t d = p->pred[i];
-
-		if (d < p->ncalls) {
-			r->scratch[n++] = d;
-			continue;
-		}
-		for (j = p->pred_off[d]; j < p->pred_off[d + 1] && n < 2 * p->ncalls; j++)
-			r->scratch[n++] = p->pred[j];
-	}
-	qsort(r->scratch, n, sizeof(*r->scratch), cmp_u32);
-	for (i = 0, k = 0; i < n; i++)
-		if (k == 0 || r->scratch[k - 1] != r->scratch[i])
-			r->scratch[k++] = r->scratch[i];
-	return k;
-}
-
 /* A node is done: tell its successors; a barrier whose calls are all done is done too. */
 static void node_done(struct td_run *r, uint32_t node, int fail)
 {
 	const struct td_plan *p = r->plan;
-	uint32_t i;
+	/* what a successor names when it is skipped: this call, or what failed behind a barrier */
+	uint32_t why = node < p->ncalls ? node : r->failed_pred[node], i;
 
 	for (i = p->succ_off[node]; i < p->succ_off[node + 1]; i++) {
 		uint32_t s = p->succ[i];
 
-		if (fail)
-			r->depfail[s] = 1;
+		if (fail && why < r->failed_pred[s])
+			r->failed_pred[s] = why;
 		if (--r->pending[s])
 			continue;
 		if (s >= p->ncalls)
-			node_done(r, s, r->depfail[s]);
+			node_done(r, s, r->failed_pred[s] != TD__NONE);
 		else if (dataflow(r) && !r->cancelled && r->calls[s].state == TD_CS_WAITING &&
 		         !r->batch->calls[s].has_error)
 			transition(r, s, TD_CS_READY);
@@ -317,19 +286,12 @@ static void finish_msg(struct td_run *r, uint32_t c, enum td_status s, const cha
 	transition(r, c, TD_CS_DONE);
 }
 
+/* The reason is the first failed predecessor, kept as the failure propagated (node_done). */
 static void skip(struct td_run *r, uint32_t c)
 {
-	uint32_t n = td__sched_deps(r, c), i;
-	const struct td__call *d;
+	const struct td__call *d = &r->batch->calls[r->failed_pred[c]];
 	char msg[512];
 
-	for (i = 0; i < n && !failed(r->calls[r->scratch[i]].status); i++)
-		;
-	if (i == n) { /* cannot happen: depfail is set only by a failed predecessor */
-		finish_msg(r, c, TD_STATUS_SKIPPED, "skipped: a dependency failed");
-		return;
-	}
-	d = &r->batch->calls[r->scratch[i]];
 	snprintf(msg, sizeof(msg), "skipped: dependency %s (%s) failed", d->name, d->id);
 	finish_msg(r, c, TD_STATUS_SKIPPED, msg);
 }
@@ -415,9 +377,13 @@ static void job_put(struct td_run *r, struct td__job *j)
 static char *envelope(struct td_run *r, uint32_t c, size_t *len)
 {
 	const struct td__call *call = &r->batch->calls[c];
-	uint32_t n = td__sched_deps(r, c), i;
+	int n = td__plan_deps(r->plan, c, &r->deps, &r->deps_cap), i;
 	struct td__buf b = {0};
 	char *out;
+
+	if (n < 0)
+		return NULL;
+	r->deps_expanded++;
 
 	td__buf_puts(&b, "{\"id\":");
 	td__buf_json_string(&b, call->id, strlen(call->id));
@@ -427,8 +393,8 @@ static char *envelope(struct td_run *r, uint32_t c, size_t *len)
 	td__buf_append(&b, td__call_input(call), call->input_len);
 	td__buf_puts(&b, ",\"upstream\":[");
 	for (i = 0; i < n; i++) {
-		const struct td__call *d = &r->batch->calls[r->scratch[i]];
-		const struct td__callrun *dr = &r->calls[r->scratch[i]];
+		const struct td__call *d = &r->batch->calls[r->deps[i]];
+		const struct td__callrun *dr = &r->calls[r->deps[i]];
 
 		td__buf_puts(&b, i ? ",{\"id\":" : "{\"id\":");
 		td__buf_json_string(&b, d->id, strlen(d->id));
@@ -556,7 +522,8 @@ static int dispatch(struct td_run *r)
 			work++;
 			continue;
 		}
-		if (r->depfail[c] && tool->lim.on_dependency_failure == TD_DEPFAIL_SKIP) {
+		if (r->failed_pred[c] != TD__NONE &&
+		    tool->lim.on_dependency_failure == TD_DEPFAIL_SKIP) {
 			skip(r, c);
 			work++;
 			continue;
@@ -842,12 +809,10 @@ static int alloc_arrays(struct td_run *r)
 	r->calls = td__calloc(nc, sizeof(*r->calls));
 	r->tools = td__calloc(r->graph->ntools ? r->graph->ntools : 1, sizeof(*r->tools));
 	r->pending = td__calloc(p->nnodes ? p->nnodes : 1, sizeof(*r->pending));
-	r->depfail = td__calloc(p->nnodes ? p->nnodes : 1, 1);
+	r->failed_pred = td__malloc((p->nnodes ? p->nnodes : 1) * sizeof(*r->failed_pred));
 	r->level_left = td__calloc(p->nlevels ? p->nlevels : 1, sizeof(*r->level_left));
 	r->ready = td__calloc(nc, sizeof(*r->ready));
-	r->scratch = td__calloc(2 * nc, sizeof(*r->scratch));
-	if (!r->calls || !r->tools || !r->pending || !r->depfail || !r->level_left || !r->ready ||
-	    !r->scratch)
+	if (!r->calls || !r->tools || !r->pending || !r->failed_pred || !r->level_left || !r->ready)
 		return TD_ENOMEM;
 	return 0;
 }
@@ -862,8 +827,10 @@ int td__sched_init(struct td_run *r)
 	if (alloc_arrays(r) < 0 || alloc_ranks(r) < 0 ||
 	    td__clock_reserve(r->clock, p->ncalls + (uint32_t)r->graph->ntools + 1) < 0)
 		return TD_ENOMEM;
-	for (i = 0; i < p->nnodes; i++)
+	for (i = 0; i < p->nnodes; i++) {
 		r->pending[i] = p->pred_off[i + 1] - p->pred_off[i];
+		r->failed_pred[i] = TD__NONE;
+	}
 	for (i = 0; i < p->nlevels; i++)
 		r->level_left[i] = p->level_off[i + 1] - p->level_off[i];
 	for (i = 0; i < p->ncalls; i++) {
@@ -906,10 +873,10 @@ void td__sched_fini(struct td_run *r)
 	td__free(r->calls);
 	td__free(r->tools);
 	td__free(r->pending);
-	td__free(r->depfail);
+	td__free(r->failed_pred);
 	td__free(r->level_left);
 	td__free(r->ready);
-	td__free(r->scratch);
+	td__free(r->deps);
 	td__free(r->rank);
 	td__free(r->rank_tmp);
 }
