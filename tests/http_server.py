@@ -152,6 +152,7 @@ class Handler(BaseHTTPRequestHandler):
 
 class Server(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 256  # a burst of connections queues instead of retrying SYNs
 
     def server_bind(self):
         # HTTPServer.server_bind resolves our own name (getfqdn), which takes seconds on a

@@ -2,14 +2,15 @@
 /*
  * test_http.c - the parts of http: tools that need no server: the declaration as loaded
  * (defaults of body and query per method, ${VAR} expansion and its errors, header checks)
- * and the query string built from a call's input. Requests against a real server are in
- * tests/cli/test_http.sh.
+ * and the query string built from a call's input, and a call that cannot open its socket.
+ * Requests against a real server are in tests/cli/test_http.sh.
  */
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "exec/http_query.h"
@@ -248,6 +249,46 @@ START_TEST(query_needs_object)
 }
 END_TEST
 
+/* ---- running: a socket that cannot be opened ---- */
+
+/* Descriptors the host took after the run was set up: the call says it could not open a
+ * socket (no server is needed: socket() fails before any connect). */
+START_TEST(no_descriptor_left)
+{
+	struct td_graph *g = load("version: 1\ntools:\n"
+	                          "  t: {http: {url: 'http://127.0.0.1:9/x'}, retries: 0}\n"
+	                          "calls:\n  - {id: c, tool: t, input: {}}\n",
+	                          NULL, 0);
+	struct td_batch *b = NULL;
+	struct td_plan *p = NULL;
+	struct td_run *r = NULL;
+	struct td_result res;
+	struct rlimit rl;
+	int fds[4096], n = 0, i;
+
+	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	rl.rlim_cur = 256;
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	ck_assert_int_eq(td_batch_from_graph(g, &b, NULL), 0);
+	ck_assert_int_eq(td_plan_new(b, &p, NULL), 0);
+	ck_assert_int_eq(td_run_new(p, NULL, &r, NULL), 0);
+	while (n < (int)(sizeof(fds) / sizeof(fds[0])) && (fds[n] = dup(0)) >= 0)
+		n++;
+	ck_assert_int_eq(errno, EMFILE);
+	ck_assert_int_eq(td_run_wait(r), 0);
+	for (i = 0; i < n; i++)
+		close(fds[i]);
+	ck_assert_int_eq(td_run_result(r, 0, &res), 0);
+	ck_assert_int_eq(res.status, TD_STATUS_ERROR);
+	ck_assert_str_eq(res.content, "cannot open a socket: too many open files (the descriptor "
+	                              "limit, RLIMIT_NOFILE)");
+	td_run_free(r);
+	td_plan_free(p);
+	td_batch_free(b);
+	td_graph_free(g);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("http");
@@ -263,6 +304,9 @@ static Suite *suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, query_encoding);
 	tcase_add_test(tc, query_needs_object);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("run");
+	tcase_add_test(tc, no_descriptor_left);
 	suite_add_tcase(s, tc);
 	return s;
 }

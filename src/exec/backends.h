@@ -14,7 +14,10 @@ int td__proc_backend_new(struct td__loop *loop, struct td__backend **out);
 int td__builtin_backend_new(struct td__loop *loop, struct td__backend **out);
 /* http: tools through libcurl's multi interface on the same ring (http.c). One per run: its
  * multi handle is the run's connection cache. When g has http tools, libcurl (and its TLS
- * library) is initialised here, before the run starts, not inside its makespan. */
-int td__http_backend_new(struct td__loop *loop, const struct td_graph *g, struct td__backend **out);
+ * library) is initialised here, before the run starts, not inside its makespan, and the
+ * connection cache's descriptors are taken from *fd_room (the run's descriptor budget: curl's
+ * total connections are capped from it, so excess calls wait in the scheduler). */
+int td__http_backend_new(struct td__loop *loop, const struct td_graph *g, uint64_t *fd_room,
+                         struct td__backend **out);
 
 #endif /* TD_BACKENDS_H */

@@ -31,6 +31,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
@@ -44,6 +45,11 @@
 #include "exec/http_query.h"
 
 #define TD_HTTP_MAX_REDIRS 10L
+/* Descriptors an HTTP call holds in flight: its socket, and while a host name resolves the
+ * threaded resolver's socket pair. */
+#define TD_FDS_PER_HTTP 3u
+/* Idle connections kept for reuse: an eighth of the descriptor budget, at most this many. */
+#define TD_HTTP_IDLE_MAX 32u
 /* how much of an error response's body goes into the error result */
 #define TD_HTTP_ERROR_BODY 512u
 
@@ -61,7 +67,9 @@ struct hsock {
 	bool cancelling;           /* a cancel was asked for that poll */
 	bool busy;                 /* inside socket_action for this socket: do not free */
 	bool gone;                 /* curl said CURL_POLL_REMOVE */
+	bool failed;               /* its poll could not be armed: in http_backend.failed */
 	struct hsock *prev, *next; /* live list (all records not in the free list) */
+	struct hsock *next_failed;
 };
 
 struct hjob {
@@ -71,6 +79,7 @@ struct hjob {
 	struct td__capbuf body;
 	char status[128]; /* the last response's status line, e.g. "HTTP/1.1 503 Busy" */
 	int64_t retry_after_us;
+	int sock_err; /* errno of a socket() that failed (EMFILE: no descriptor left) */
 	char errbuf[CURL_ERROR_SIZE];
 	struct hjob *next_free;
 };
@@ -89,6 +98,12 @@ struct http_backend {
 	const struct td_graph *graph;
 	struct tool_hdrs *hdrs; /* [graph->ntools] */
 	bool closing;
+	/* sockets whose poll the ring refused, handled at the next loop turn (outside curl) */
+	struct hsock *failed;
+	struct td__timer retry;
+	bool retry_queued;
+	bool test_poll_fail;      /* TD_TEST_HTTP_POLL_FAIL: every poll is refused (tests) */
+	long max_idle, max_total; /* curl's connection caps from the descriptor budget; 0: none */
 };
 
 /* ---- process-wide setup ---- */
@@ -167,11 +182,52 @@ static void sock_arm(struct hsock *hs)
 	}
 	if (!hs->want || hs->busy)
 		return; /* busy: on_sock arms when socket_action returns */
-	if (td__loop_poll(l, &hs->op, hs->fd, hs->want) == 0) {
+	if (!hs->hb->test_poll_fail && td__loop_poll(l, &hs->op, hs->fd, hs->want) == 0) {
 		hs->armed = hs->want;
 		hs->inflight = true;
+		return;
 	}
-	/* a full ring refuses nothing here (get_sqe flushes); curl's timer retries otherwise */
+	/* Nothing else would look at this socket again (curl waits for us to report it): the
+	 * next loop turn tries once more, then tells curl it failed. Not from here: this may be
+	 * inside a curl callback, where socket_action must not be called. */
+	if (hs->failed)
+		return;
+	hs->failed = true;
+	hs->next_failed = hs->hb->failed;
+	hs->hb->failed = hs;
+	if (!hs->hb->retry_queued) {
+		hs->hb->retry_queued = true;
+		td__loop_defer(l, &hs->hb->retry);
+	}
+}
+
+/* The sockets whose poll was refused: armed now, or reported to curl as failed. */
+static void on_retry(struct td__timer *t)
+{
+	struct http_backend *hb = CONTAINER(t, struct http_backend, retry);
+	struct hsock *hs = hb->failed, *next;
+	int running;
+
+	hb->failed = NULL;
+	hb->retry_queued = false;
+	for (; hs; hs = next) {
+		next = hs->next_failed;
+		hs->failed = false;
+		if (!hs->gone && !hs->inflight && hs->want && !hb->test_poll_fail &&
+		    td__loop_poll(hb->be.loop, &hs->op, hs->fd, hs->want) == 0) {
+			hs->armed = hs->want;
+			hs->inflight = true;
+			continue;
+		}
+		if (!hs->gone && !hs->inflight) {
+			hs->busy = true;
+			curl_multi_socket_action(hb->multi, hs->fd, CURL_CSELECT_ERR, &running);
+			hs->busy = false;
+		}
+		if (hs->gone && !hs->inflight)
+			hsock_release(hs);
+	}
+	check_done(hb);
 }
 
 static struct hsock *hsock_new(struct http_backend *hb, curl_socket_t fd)
@@ -208,7 +264,7 @@ static int on_socket(CURL *easy, curl_socket_t fd, int what, void *ud, void *soc
 		if (hs->inflight && !hs->cancelling && !hb->closing &&
 		    td__loop_cancel(hb->be.loop, &hs->op) == 0)
 			hs->cancelling = true;
-		if (!hs->inflight && !hs->busy)
+		if (!hs->inflight && !hs->busy && !hs->failed) /* else released where that ends */
 			hsock_release(hs);
 		return 0;
 	}
@@ -376,6 +432,14 @@ static void transfer_error(struct hjob *hj, CURLcode rc, struct td__buf *b)
 	const char *why = hj->errbuf[0] ? hj->errbuf : curl_easy_strerror(rc);
 	char dur[32];
 
+	if (rc == CURLE_COULDNT_CONNECT && (hj->sock_err == EMFILE || hj->sock_err == ENFILE)) {
+		/* the server may be fine: we could not open a socket to reach it */
+		job->status = TD_STATUS_ERROR;
+		td__buf_printf(b, "cannot open a socket: too many open files (%s)",
+		               hj->sock_err == EMFILE ? "the descriptor limit, RLIMIT_NOFILE"
+		                                      : "the system's file table");
+		return;
+	}
 	if (rc == CURLE_OPERATION_TIMEDOUT) {
 		job->status = TD_STATUS_TIMEOUT;
 		job->no_retry = 1; /* a deadline overrun is not a connection error */
@@ -482,10 +546,15 @@ static void check_done(struct http_backend *hb)
 
 static curl_socket_t open_socket(void *ud, curlsocktype purpose, struct curl_sockaddr *a)
 {
-	(void)ud;
+	struct hjob *hj = ud;
+	curl_socket_t fd;
+
 	(void)purpose;
 	/* CLOEXEC atomically: a process tool spawned meanwhile must not inherit it */
-	return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+	fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+	if (fd < 0)
+		hj->sock_err = errno; /* curl reports only "couldn't connect" */
+	return fd;
 }
 
 static bool has_header(const struct td__tool *t, const char *name)
@@ -581,6 +650,7 @@ static CURLcode setup_easy(struct hjob *hj, const char *url, struct curl_slist *
 	SETOPT(e, rc, CURLOPT_HEADERFUNCTION, on_header);
 	SETOPT(e, rc, CURLOPT_HEADERDATA, hj);
 	SETOPT(e, rc, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+	SETOPT(e, rc, CURLOPT_OPENSOCKETDATA, hj);
 	SETOPT(e, rc, CURLOPT_PROTOCOLS_STR, "http,https");
 	SETOPT(e, rc, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 	SETOPT(e, rc, CURLOPT_FOLLOWLOCATION, 1L);
@@ -622,6 +692,10 @@ static int backend_ready(struct http_backend *hb, const struct td_graph *g)
 	curl_multi_setopt(hb->multi, CURLMOPT_SOCKETDATA, hb);
 	curl_multi_setopt(hb->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
 	curl_multi_setopt(hb->multi, CURLMOPT_TIMERDATA, hb);
+	if (hb->max_total) {
+		curl_multi_setopt(hb->multi, CURLMOPT_MAXCONNECTS, hb->max_idle);
+		curl_multi_setopt(hb->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, hb->max_total);
+	}
 	return 0;
 }
 
@@ -642,6 +716,7 @@ static void init_job(struct hjob *hj, struct td__job *job)
 	hj->status[0] = '\0';
 	hj->errbuf[0] = '\0';
 	hj->retry_after_us = 0;
+	hj->sock_err = 0;
 	td__capbuf_init(&hj->body, job->tool->lim.max_output);
 	job->exit_code = -1;
 	job->signal = job->truncated = job->no_retry = 0;
@@ -714,6 +789,7 @@ static void http_free(struct td__backend *be)
 	/* no loop turn follows: polls still on the ring are dropped with it */
 	hb->closing = true;
 	td__loop_timer_disarm(be->loop, &hb->timer);
+	hb->failed = NULL; /* their records are on the live list, freed below */
 	while ((hj = hb->free_jobs)) {
 		hb->free_jobs = hj->next_free;
 		curl_easy_cleanup(hj->easy);
@@ -743,8 +819,32 @@ static bool has_http(const struct td_graph *g)
 	return false;
 }
 
-int td__http_backend_new(struct td__loop *loop, const struct td_graph *g, struct td__backend **out)
+/*
+ * The connection cache's share of the run's descriptor budget: idle connections (at most
+ * max_idle) hold descriptors no call accounts for, so they are taken from the budget up
+ * front; every call in flight holds its own (fds_per_job). curl's total connections are
+ * capped at what those allow, so a call never fails for want of a descriptor: the scheduler
+ * holds it back instead.
+ */
+static void take_budget(struct http_backend *hb, uint64_t *fd_room)
 {
+	uint64_t room = *fd_room, idle, total;
+
+	if (room == UINT64_MAX)
+		return; /* no descriptor limit: curl's defaults */
+	idle = room / 8;
+	idle = idle < 1 ? 1 : idle > TD_HTTP_IDLE_MAX ? TD_HTTP_IDLE_MAX : idle;
+	*fd_room = room > idle ? room - idle : 0;
+	total = idle + *fd_room / TD_FDS_PER_HTTP;
+	hb->max_idle = (long)idle;
+	hb->max_total = total > 0x7fffffff ? 0x7fffffff : (long)total;
+}
+
+int td__http_backend_new(struct td__loop *loop, const struct td_graph *g, uint64_t *fd_room,
+                         struct td__backend **out)
+{
+	const char *hook = getenv("TD_TEST_HTTP_POLL_FAIL");
+
 	struct http_backend *hb = td__calloc(1, sizeof(*hb));
 
 	*out = hb ? &hb->be : NULL;
@@ -755,7 +855,12 @@ int td__http_backend_new(struct td__loop *loop, const struct td_graph *g, struct
 	hb->be.kill_now = http_kill;
 	hb->be.free = http_free;
 	hb->be.loop = loop;
+	hb->be.fds_per_job = TD_FDS_PER_HTTP;
 	hb->timer.fn = on_timer;
+	hb->retry.fn = on_retry;
+	hb->test_poll_fail = hook && *hook;
+	if (has_http(g))
+		take_budget(hb, fd_room);
 	/* global init costs tens of ms (TLS library): pay it now, only for graphs that need it */
 	if (has_http(g) && backend_ready(hb, g) < 0) {
 		http_free(&hb->be);

@@ -47,6 +47,8 @@
 #include "exec/proc_tool.h"
 #include "exec/spawn.h"
 
+/* Descriptors a process holds while it starts: three pipes (or two and a socket pair). */
+#define TD_FDS_PER_PROC 6u
 #define TD_SMALL_STDIN  4096u
 #define TD_STDOUT_CHUNK 16384u
 #define TD_STDERR_CHUNK 4096u
@@ -863,6 +865,7 @@ int td__proc_backend_new(struct td__loop *loop, struct td__backend **out)
 	pb->be.kill_now = proc_kill_now;
 	pb->be.free = proc_free;
 	pb->be.loop = loop;
+	pb->be.fds_per_job = TD_FDS_PER_PROC;
 	pb->reap_timer.fn = on_reap_tick;
 	return 0;
 }

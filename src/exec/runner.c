@@ -13,8 +13,6 @@
 /* Ring size: requests in flight are about four per running process. */
 #define TD_RING_ENTRIES 1024u
 
-/* Descriptors per process while it starts: three pipes (or two and a socket pair). */
-#define TD_FDS_PER_PROC 6
 /* Kept free for the host and for the ring itself. */
 #define TD_FDS_SPARE 16
 
@@ -31,16 +29,15 @@ static unsigned open_fds(void)
 	return n;
 }
 
-/* How many processes fit in the descriptor limit left to us (at least one). */
-static uint32_t proc_limit(void)
+/* The descriptors left to the run's tools under RLIMIT_NOFILE (UINT64_MAX: no limit). */
+static uint64_t fd_room(void)
 {
 	struct rlimit rl;
-	uint64_t room, used = open_fds() + TD_FDS_SPARE;
+	uint64_t used = open_fds() + TD_FDS_SPARE;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
-		return UINT32_MAX;
-	room = rl.rlim_cur > used ? (rl.rlim_cur - used) / TD_FDS_PER_PROC : 0;
-	return room < 1 ? 1 : room > UINT32_MAX ? UINT32_MAX : (uint32_t)room;
+		return UINT64_MAX;
+	return rl.rlim_cur > used ? rl.rlim_cur - used : 0;
 }
 
 /* ---- the loop as the run's driver ---- */
@@ -102,7 +99,8 @@ static int make_backends(struct td_run *r, struct td__loop *l)
 		err = add(r, TD_KIND_FUNCTION,
 		          td__fn_backend_new(l, r->opts.functions, r->graph, &be), &be);
 	if (!err)
-		err = add(r, TD_KIND_HTTP, td__http_backend_new(l, r->graph, &be), &be);
+		err =
+		    add(r, TD_KIND_HTTP, td__http_backend_new(l, r->graph, &r->fd_room, &be), &be);
 	return err;
 }
 
@@ -126,7 +124,7 @@ int td_run_new(const struct td_plan *plan, const struct td_run_opts *opts, struc
 		return err;
 	}
 	td__run_set_driver(r, &loop_driver, l);
-	r->proc_limit = proc_limit();
+	r->fd_room = fd_room();
 	err = make_backends(r, l);
 	if (err) {
 		td_run_free(r);

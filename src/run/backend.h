@@ -76,6 +76,10 @@ struct td__backend {
 	/* the loop the backend's requests go to (set by its constructor; the scheduler never
 	 * touches it) */
 	struct td__loop *loop;
+	/* Descriptors one job holds at most while in flight (a process: its pipes; an HTTP
+	 * call: its socket and the resolver's), set by the constructor; 0: none. The scheduler
+	 * holds jobs back while they would not fit in the run's descriptor budget. */
+	unsigned fds_per_job;
 };
 
 /* Sets the job's content to a copy of s (len bytes) and its status; TD_ENOMEM leaves it NULL. */

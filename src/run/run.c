@@ -49,7 +49,7 @@ static void apply_opts(struct td_run *r, const struct td_run_opts *opts)
 	if (!r->limit)
 		r->limit = TD_DEFAULT_CONCURRENCY;
 	r->rng = seed_from(&r->opts);
-	r->proc_limit = UINT32_MAX; /* the driver's host sets the descriptor budget */
+	r->fd_room = UINT64_MAX; /* the driver's host sets the descriptor budget */
 }
 
 int td__run_create(const struct td_plan *plan, const struct td_run_opts *opts,

@@ -122,9 +122,10 @@ struct td_run {
 	struct td__job *free_jobs;                  /* pool */
 	struct td__job *completed, *completed_tail; /* done() queue, handled by the scheduler */
 	uint32_t inflight;                          /* jobs out (counts toward `limit`) */
-	/* Processes in flight, and at most how many: each holds up to 6 descriptors while it
-	 * starts (4 after), so RLIMIT_NOFILE caps them whatever -j says, never EMFILE. */
-	uint32_t proc_inflight, proc_limit;
+	/* Descriptors the jobs in flight hold (each its backend's fds_per_job), and at most how
+	 * many (UINT64_MAX: no limit; the runner sets it from RLIMIT_NOFILE), so a large -j
+	 * waits instead of ending in EMFILE. */
+	uint64_t fd_used, fd_room;
 	uint32_t ndone;
 	/* calls in the order they finished, for td_run_next_finished(); next_finished is the
 	 * first one the host has not pulled yet */

@@ -192,6 +192,17 @@ static void open_levels(struct td_run *r)
 
 /* ---- the one transition function ---- */
 
+/* The descriptors a job of this tool holds in flight (its backend's fds_per_job). */
+static unsigned fds_of(const struct td_run *r, const struct td__tool *tool)
+{
+	const struct td__backend *be;
+
+	if (!tool)
+		return 0;
+	be = r->fake ? r->fake : (unsigned)tool->kind < TD__KINDS ? r->backend[tool->kind] : NULL;
+	return be ? be->fds_per_job : 0;
+}
+
 static void leave(struct td_run *r, uint32_t c, enum td__cstate from)
 {
 	struct td__callrun *cr = &r->calls[c];
@@ -206,8 +217,7 @@ static void leave(struct td_run *r, uint32_t c, enum td__cstate from)
 		r->inflight--;
 		if (tool)
 			r->tools[tool - r->graph->tools].inflight--;
-		if (tool && tool->kind == TD_KIND_RUN)
-			r->proc_inflight--;
+		r->fd_used -= fds_of(r, tool);
 		cr->job = NULL;
 		break;
 	case TD_CS_BACKOFF:
@@ -256,8 +266,7 @@ static void transition(struct td_run *r, uint32_t c, enum td__cstate to)
 		r->inflight++;
 		if (tool)
 			r->tools[tool - r->graph->tools].inflight++;
-		if (tool && tool->kind == TD_KIND_RUN)
-			r->proc_inflight++;
+		r->fd_used += fds_of(r, tool);
 		break;
 	case TD_CS_DONE:
 		enter_done(r, c);
@@ -494,12 +503,15 @@ static void start_call(struct td_run *r, uint32_t c, const struct td__tool *tool
 
 /* ---- dispatch: from the ready heap into jobs, under the limits ---- */
 
-/* A global slot, and for a process a descriptor budget too (see proc_limit in run.h). */
+/* A global slot, and room in the descriptor budget (fd_room in run.h); one job that needs
+ * descriptors may always run, or a tiny limit would stall the run. */
 static int slot_free(const struct td_run *r, const struct td__tool *tool)
 {
+	unsigned fds = fds_of(r, tool);
+
 	if (r->inflight >= r->limit)
 		return 0;
-	return tool->kind != TD_KIND_RUN || r->proc_inflight < r->proc_limit;
+	return !fds || !r->fd_used || r->fd_used + fds <= r->fd_room;
 }
 
 /*

@@ -187,6 +187,34 @@ expect_eq "cut message" "$(content err ct)" "connection error: transfer closed w
 expect_eq "cut retried" "$(field err ct attempts)" 3
 cat "$T/err.out" "$T/err.rep" "$T/err.err" | grep -q "s3cr3t" && fail "a secret in results or report"
 
+# ---- descriptor budget: -j far above what RLIMIT_NOFILE allows; excess calls wait ----
+cat >"$T/many.yaml" <<EOF
+version: 1
+tools:
+  echo: {http: {url: "$U/echo"}}
+EOF
+python3 -c 'import json; print(json.dumps([{"type": "tool_use", "id": "m%d" % i, "name": "echo",
+  "input": {"i": i}} for i in range(400)]))' >"$T/many.json"
+(ulimit -n 64 && exec timeout 120 "$TOOLDAG" run -j 1000 "$T/many.yaml" "$T/many.json" \
+	>"$T/many.out" 2>"$T/many.err")
+expect_eq "budget exit" "$?" 0
+expect_eq "budget: every call ok" "$(jq '[.content[] | select(.is_error == true)] | length' "$T/many.out")" 0
+expect_eq "budget: every result" "$(jq '.content | length' "$T/many.out")" 400
+
+# ---- a socket whose poll the ring refuses: curl is told, the call ends (no stall) ----
+cat >"$T/nopoll.yaml" <<EOF
+version: 1
+tools:
+  echo: {http: {url: "$U/echo"}}
+calls:
+  - {id: np, tool: echo, input: {}}
+EOF
+start=$(date +%s)
+TD_TEST_HTTP_POLL_FAIL=1 run nopoll "$T/nopoll.yaml"
+expect_eq "refused poll exit" "$RC" 0
+expect_eq "refused poll is an error" "$(is_error nopoll np)" true
+expect_eq "refused poll is prompt" "$(($(date +%s) - start < 10))" 1
+
 # ---- retries: 5xx then success, 429 with Retry-After (waited; too long = not retried) ----
 cat >"$T/retry.yaml" <<EOF
 version: 1

@@ -3,7 +3,7 @@
 # test_scale.sh - scale and exhaustion through the command:
 #   1. 2,000 /bin/true calls in 10 levels at -j 10000 under `ulimit -n 256`, and 60 calls of
 #      `sleep 1` under `ulimit -n 128`: all ok, no EMFILE anywhere, and never more processes
-#      in flight than the descriptors allow (the scheduler's budget, src/run/run.c proc_limit:
+#      in flight than the descriptors allow (the scheduler's budget, src/exec/runner.c fd_room:
 #      6 descriptors each, 16 spare) nor only one at a time.
 #   2. 100,000 builtin calls in 10 levels at -j 10000 under `ulimit -n 64`: all ok; tooldag's
 #      RSS read from /proc at the end of levels 1 to 9 (--progress json; tooldag cannot run
