@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * bench.h - what the parts of tooldag-bench share: tooldag-bench.c (import, gen, level, time
- * and the helpers below) and the files of bench/tooldag-bench/ (simulate, real, sweep, charts).
+ * bench.h - the base every part of tooldag-bench builds on: messages, allocation, options and
+ * files (util.c), the task graph (dag.c) and its importers (stg.c, wf.c). These files call
+ * nothing of the subcommands (cmds.h), so no two parts include each other.
  */
 #ifndef TD_BENCH_H
 #define TD_BENCH_H
@@ -12,6 +13,9 @@
 #include "tooldag.h"
 
 enum { EXIT_USAGE = 1, EXIT_INPUT = 2, EXIT_FAIL = 3 };
+
+/* Largest task count accepted (call indices are 32-bit in the library). */
+#define MAX_TASKS 50000000L
 
 extern const char *prog;
 
@@ -40,6 +44,10 @@ double now_s(void);
 /* Option values: exit(EXIT_USAGE) with a message naming opt when s is not one. */
 long opt_long(const char *opt, const char *s, long lo, long hi);
 double opt_double(const char *opt, const char *s);
+/* s as a base-10 long in lo..hi: 0, or -1 when it is not one. */
+int parse_long(const char *s, long lo, long hi, long *out);
+/* -d LO:HI with 1 <= LO <= HI <= 1000 */
+void opt_range(const char *s, int *lo, int *hi);
 /* The whole file, NUL-terminated (say()s why and returns NULL when it cannot). */
 char *read_file(const char *path, size_t *len);
 FILE *open_out(const char *path);
@@ -61,13 +69,7 @@ int make_dirs(const char *path);
 /* graph_path gets a one-tool graph (`task`, builtin sleep), calls_path one call per task. */
 int write_pair(const struct dag *d, const char *graph_path, const char *calls_path,
                unsigned concurrency);
-
-/* tooldag-bench/gen.c */
-int gen_dag(int argc, char **argv);
-
-/* tooldag-bench/cmd.c */
-int cmd_simulate(int argc, char **argv);
-int cmd_real(int argc, char **argv);
-int cmd_sweep(int argc, char **argv);
+/* OUTDIR/graph.yaml and OUTDIR/calls.json (OUTDIR created); frees d. 0 or EXIT_FAIL. */
+int write_dir(struct dag *d, const char *outdir, unsigned concurrency);
 
 #endif /* TD_BENCH_H */

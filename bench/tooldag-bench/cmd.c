@@ -12,6 +12,7 @@
 
 #include "run/run.h"
 #include "tooldag-bench/bench.h"
+#include "tooldag-bench/cmds.h"
 #include "tooldag-bench/sim.h"
 
 #define MAX_LIST     32 /* -j values */

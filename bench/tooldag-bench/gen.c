@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "tooldag-bench/bench.h"
+#include "tooldag-bench/cmds.h"
 
 struct gen {
 	const char *shape, *dist;
@@ -199,11 +200,10 @@ int gen_dag(int argc, char **argv)
 	                                     {"mean", required_argument, NULL, 'M'},
 	                                     {NULL, 0, NULL, 0}};
 	struct gen g = {NULL, "fixed", 100, 8, 10.0, 42};
-	char gpath[PATH_MAX], cpath[PATH_MAX];
 	const char *outdir = NULL;
 	struct dag d = {0};
 	size_t k;
-	int c, rc;
+	int c;
 
 	optind = 1;
 	opterr = 0;
@@ -247,13 +247,5 @@ int gen_dag(int argc, char **argv)
 	dag_finalize(&d);
 	d.source = "gen dag";
 	d.format = g.shape;
-	if (make_dirs(outdir) < 0) {
-		dag_free(&d);
-		return EXIT_FAIL;
-	}
-	snprintf(gpath, sizeof(gpath), "%s/graph.yaml", outdir);
-	snprintf(cpath, sizeof(cpath), "%s/calls.json", outdir);
-	rc = write_pair(&d, gpath, cpath, 16);
-	dag_free(&d);
-	return rc < 0 ? EXIT_FAIL : 0;
+	return write_dir(&d, outdir, 16);
 }
