@@ -32,7 +32,7 @@ def main(calls_path, csv_path):
     rows = list(csv.DictReader(open(csv_path)))
     assert rows, "no rows"
     for r in rows:
-        pol, j = r["policy"], int(r["j"])
+        pol, j = r["policy"], 0 if r["j"] == "inf" else int(r["j"])
         m = round(float(r["makespan_ms"]) * 1000)
         where = f"{csv_path}: {pol} j={j}: makespan {m} us"
         assert int(r["levels"]) == nlev, f"{where}: {r['levels']} levels, expected {nlev}"

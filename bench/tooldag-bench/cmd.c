@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * cmd.c - the subcommands simulate, real and sweep: option parsing, loading graphs (a graph
- * file plus calls, or an STG / WfCommons file imported in memory), and the output.
+ * cmd.c - the subcommands simulate and sweep, and what they share with real (opts.h): option
+ * parsing, loading graphs (a graph file plus calls, or an STG / WfCommons file imported in
+ * memory), and the rows out.
  */
 #include <getopt.h>
 #include <math.h>
@@ -13,25 +14,13 @@
 #include "run/run.h"
 #include "tooldag-bench/bench.h"
 #include "tooldag-bench/cmds.h"
+#include "tooldag-bench/optima.h"
+#include "tooldag-bench/opts.h"
 #include "tooldag-bench/sim.h"
-
-#define MAX_LIST     32 /* -j values */
-#define MAX_POLICIES 3
 
 static const char ONE_TOOL_GRAPH[] = "version: 1\ntools:\n  task:\n    builtin: sleep\n";
 
 /* ---- options shared by the subcommands ---- */
-
-struct sim_opts {
-	enum td_schedule pol[MAX_POLICIES];
-	size_t np;
-	unsigned js[MAX_LIST];
-	size_t nj;
-	enum out_format fmt;
-	const char *svg, *gantt, *optima;
-	double optimum_ms, scale, unit_ms;
-	int summary;
-};
 
 /* "level,eager" or "all" */
 static int parse_policies(const char *s, struct sim_opts *o)
@@ -53,8 +42,7 @@ static int parse_policies(const char *s, struct sim_opts *o)
 			*next++ = '\0';
 		if (o->np == MAX_POLICIES || policy_parse(p, &o->pol[o->np]) < 0) {
 			say("--policy: expected level, eager, critical (comma-separated, at most "
-			    "%d) "
-			    "or all, got '%s'",
+			    "%d) or all, got '%s'",
 			    MAX_POLICIES, s);
 			return -1;
 		}
@@ -87,13 +75,13 @@ enum {
 	O_POLICY = 256,
 	O_JSON,
 	O_CSV,
-	O_SVG,
-	O_GANTT,
+	O_CALLS_CSV,
 	O_OPTIMUM,
 	O_OPTIMA,
 	O_SCALE,
 	O_UNIT,
-	O_SUMMARY
+	O_SUMMARY,
+	O_REPEAT,
 };
 
 static const struct option LONG_OPTS[] = {
@@ -101,18 +89,56 @@ static const struct option LONG_OPTS[] = {
     {"jobs", required_argument, NULL, 'j'},
     {"json", no_argument, NULL, O_JSON},
     {"csv", no_argument, NULL, O_CSV},
-    {"svg", required_argument, NULL, O_SVG},
-    {"gantt", required_argument, NULL, O_GANTT},
+    {"calls-csv", required_argument, NULL, O_CALLS_CSV},
     {"optimum", required_argument, NULL, O_OPTIMUM},
     {"optima", required_argument, NULL, O_OPTIMA},
     {"scale", required_argument, NULL, O_SCALE},
     {"unit-ms", required_argument, NULL, O_UNIT},
     {"summary", no_argument, NULL, O_SUMMARY},
+    {"repeat", required_argument, NULL, O_REPEAT},
+    {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
 
-/* Returns optind, or -1 on a usage error (already said). */
-static int parse_opts(int argc, char **argv, struct sim_opts *o)
+static int set_opt(int c, const char *arg, struct sim_opts *o)
+{
+	switch (c) {
+	case O_POLICY:
+		return parse_policies(arg, o);
+	case 'j':
+		return parse_js(arg, o);
+	case O_JSON:
+		o->fmt = OUT_JSON;
+		break;
+	case O_CSV:
+		o->fmt = OUT_CSV;
+		break;
+	case O_CALLS_CSV:
+		o->calls_csv = arg;
+		break;
+	case O_OPTIMUM:
+		o->optimum_ms = opt_double("--optimum", arg);
+		break;
+	case O_OPTIMA:
+		o->optima = arg;
+		break;
+	case O_SCALE:
+		o->scale = opt_double("--scale", arg);
+		break;
+	case O_UNIT:
+		o->unit_ms = opt_double("--unit-ms", arg);
+		break;
+	case O_SUMMARY:
+		o->summary = 1;
+		break;
+	case O_REPEAT:
+		o->repeat = (unsigned)opt_long("--repeat", arg, 1, 1000);
+		break;
+	}
+	return 0;
+}
+
+int parse_opts(int argc, char **argv, struct sim_opts *o)
 {
 	int c;
 
@@ -122,56 +148,28 @@ static int parse_opts(int argc, char **argv, struct sim_opts *o)
 	o->nj = 1; /* js[0] = 0: unlimited */
 	o->scale = 1.0;
 	o->unit_ms = 1.0;
+	o->repeat = 1;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "j:", LONG_OPTS, NULL)) != -1) {
-		switch (c) {
-		case O_POLICY:
-			if (parse_policies(optarg, o) < 0)
-				return -1;
-			break;
-		case 'j':
-			if (parse_js(optarg, o) < 0)
-				return -1;
-			break;
-		case O_JSON:
-			o->fmt = OUT_JSON;
-			break;
-		case O_CSV:
-			o->fmt = OUT_CSV;
-			break;
-		case O_SVG:
-			o->svg = optarg;
-			break;
-		case O_GANTT:
-			o->gantt = optarg;
-			break;
-		case O_OPTIMUM:
-			o->optimum_ms = opt_double("--optimum", optarg);
-			break;
-		case O_OPTIMA:
-			o->optima = optarg;
-			break;
-		case O_SCALE:
-			o->scale = opt_double("--scale", optarg);
-			break;
-		case O_UNIT:
-			o->unit_ms = opt_double("--unit-ms", optarg);
-			break;
-		case O_SUMMARY:
-			o->summary = 1;
-			break;
-		default:
+	while ((c = getopt_long(argc, argv, ":j:h", LONG_OPTS, NULL)) != -1) {
+		if (c == 'h')
+			return OPTS_HELP;
+		if (c == ':') {
+			say("option '%s' needs a value", argv[optind - 1]);
+			return -1;
+		}
+		if (c == '?') {
 			say("unknown option '%s'", argv[optind - 1]);
 			return -1;
 		}
+		if (set_opt(c, optarg, o) < 0)
+			return -1;
 	}
 	return optind;
 }
 
 /* ---- loading ---- */
 
-/* input.ms in microseconds, rounded as the sleep built-in rounds it; -1 when absent. */
 static int64_t input_us(const char *input)
 {
 	cJSON *root = cJSON_Parse(input);
@@ -200,7 +198,7 @@ static int durations_from_inputs(struct sim_input *in)
 	return 0;
 }
 
-static int load_files(const char *graph, const char *calls, struct sim_input *in)
+int load_files(const char *graph, const char *calls, struct sim_input *in)
 {
 	struct td_diag diag = {0};
 	size_t len;
@@ -262,53 +260,89 @@ fail:
 }
 
 /* ---- optima (STG OPTIMA.tsv: graph, m, optimum, ...; graph relative to the stg folder) ---- */
-
-static double optimum_for(const char *tsv, const char *path, unsigned j)
-{
-	char line[1024], key[1040], *tab;
-	double best = 0, opt;
-	unsigned m;
-	FILE *f;
-
-	if (!tsv || !j || !(f = fopen(tsv, "r")))
-		return 0;
-	while (fgets(line, sizeof(line), f)) {
-		if (!(tab = strchr(line, '\t')))
-			continue;
-		*tab = '\0';
-		if (sscanf(tab + 1, "%u\t%lf", &m, &opt) != 2 || m != j)
-			continue;
-		snprintf(key, sizeof(key), "/%s", line);
-		if (ends_with(path, key) || !strcmp(path, line)) {
-			best = opt;
-			break;
-		}
-	}
-	fclose(f);
-	return best;
-}
-
 /* ---- simulate ---- */
 
 static void usage_simulate(FILE *f)
 {
-	fputs("usage: tooldag-bench simulate GRAPH CALLS [--policy P[,P..]|all] [-j N[,N..]]\n"
-	      "         [--optimum MS] [--json|--csv] [--svg FILE] [--gantt FILE]\n"
-	      "  Runs tooldag's scheduler in virtual time, each call taking its input.ms.\n"
-	      "  -j 0 (or inf) is unlimited (default). --svg: makespan vs -j per policy;\n"
-	      "  --gantt: the first policy at the first -j, calls coloured by level.\n",
-	      f);
+	fputs(
+	    "usage: tooldag-bench simulate GRAPH CALLS [--policy P[,P..]|all] [-j N[,N..]]\n"
+	    "         [--optimum MS] [--json|--csv] [--calls-csv FILE]\n"
+	    "  Runs tooldag's scheduler in virtual time, each call taking its input.ms, once\n"
+	    "  per policy and -j. -j 0 (or inf) is unlimited (the default).\n"
+	    "  --optimum MS     the graph's optimum makespan at the one -j given (refused with\n"
+	    "                   several -j, or below the lower bound)\n"
+	    "  --json, --csv    rows as a JSON array or CSV (default: a table)\n"
+	    "  --calls-csv FILE every call's start and end in every run, for bench/plot.py gantt\n"
+	    "Columns: see bench/README.md.\n",
+	    f);
 }
 
-static int run_all(const struct sim_input *in, const struct sim_opts *o, struct sim_result *res)
+/* Runs every policy at every j; level rows get eager's makespan at the same j (eager is run
+ * for it when not asked for). */
+int run_set(const struct sim_input *in, const struct sim_opts *o, int keep, struct sim_result *res)
 {
-	size_t p, k;
+	size_t p, k, e;
 
 	for (p = 0; p < o->np; p++)
 		for (k = 0; k < o->nj; k++)
-			if (sim_run(in, o->pol[p], o->js[k], p == 0 && k == 0 && o->gantt,
-			            &res[p * o->nj + k]) < 0)
+			if (sim_run(in, o->pol[p], o->js[k], keep, &res[p * o->nj + k]) < 0)
 				return -1;
+	for (p = 0; p < o->np; p++) {
+		if (o->pol[p] != TD_SCHEDULE_LEVEL)
+			continue;
+		for (k = 0; k < o->nj; k++) {
+			struct sim_result eager;
+
+			for (e = 0; e < o->np && o->pol[e] != TD_SCHEDULE_EAGER; e++)
+				;
+			if (e < o->np) {
+				res[p * o->nj + k].eager_us = res[e * o->nj + k].makespan_us;
+				continue;
+			}
+			if (sim_run(in, TD_SCHEDULE_EAGER, o->js[k], 0, &eager) < 0)
+				return -1;
+			res[p * o->nj + k].eager_us = eager.makespan_us;
+		}
+	}
+	return 0;
+}
+
+static int write_calls_csv(const char *path, const struct sim_input *in,
+                           const struct sim_result *res, size_t n)
+{
+	FILE *f = open_out(path);
+	size_t k;
+
+	if (!f)
+		return -1;
+	calls_csv_header(f);
+	for (k = 0; k < n; k++)
+		calls_csv_rows(f, in, &res[k]);
+	return close_out(f, path);
+}
+
+/* A given optimum must be possible: at or above the lower bound, at or below every makespan. */
+static int check_optimum(const struct sim_input *in, const struct sim_result *res, size_t n)
+{
+	char jb[16];
+	size_t k;
+
+	for (k = 0; k < n; k++) {
+		if (in->optimum_ms * 1000 < (double)res[k].lower_bound_us) {
+			say("--optimum %g is below the lower bound %.3f ms at -j %s: no schedule "
+			    "is "
+			    "that short",
+			    in->optimum_ms, res[k].lower_bound_us / 1000.0,
+			    j_text(res[k].j, jb, sizeof(jb)));
+			return -1;
+		}
+		if ((double)res[k].makespan_us < in->optimum_ms * 1000) {
+			say("--optimum %g: %s at -j %s takes %.3f ms, shorter than that optimum",
+			    in->optimum_ms, policy_name(res[k].policy),
+			    j_text(res[k].j, jb, sizeof(jb)), res[k].makespan_us / 1000.0);
+			return -1;
+		}
+	}
 	return 0;
 }
 
@@ -320,30 +354,40 @@ int cmd_simulate(int argc, char **argv)
 	int i = parse_opts(argc, argv, &o), rc = EXIT_INPUT;
 	size_t k, total;
 
+	if (i == OPTS_HELP) {
+		usage_simulate(stdout);
+		return 0;
+	}
+	if (i >= 0 && argc - i != 2)
+		say("simulate: expected GRAPH and CALLS, got %d argument%s", argc - i,
+		    argc - i == 1 ? "" : "s");
 	if (i < 0 || argc - i != 2) {
 		usage_simulate(stderr);
+		return EXIT_USAGE;
+	}
+	if (o.optimum_ms > 0 && o.nj != 1) {
+		say("--optimum holds for one -j value, %zu given (sweep --optima takes a table of "
+		    "optima by j)",
+		    o.nj);
 		return EXIT_USAGE;
 	}
 	memset(res, 0, sizeof(res));
 	if (load_files(argv[i], argv[i + 1], &in) < 0)
 		goto out;
-	in.optimum_ms = o.nj == 1 ? o.optimum_ms : 0; /* an optimum holds for one j */
+	in.optimum_ms = in.opt_lower_ms = in.opt_upper_ms = o.optimum_ms;
 	rc = EXIT_FAIL;
-	if (run_all(&in, &o, res) < 0)
-		goto out;
 	total = o.np * o.nj;
-	if (total == 1 && o.fmt == OUT_JSON) {
-		row_json(stdout, &in, &res[0]);
-		fputs("\n", stdout);
-	} else {
-		row_header(stdout, o.fmt);
-		for (k = 0; k < total; k++)
-			row_print(stdout, o.fmt, &in, &res[k], k == 0);
-		row_footer(stdout, o.fmt);
-	}
-	if (o.gantt && svg_gantt(o.gantt, &in, &res[0]) < 0)
+	if (run_set(&in, &o, o.calls_csv != NULL, res) < 0)
 		goto out;
-	if (o.svg && svg_makespans(o.svg, &in, res, o.pol, o.np, o.js, o.nj) < 0)
+	if (o.optimum_ms > 0 && check_optimum(&in, res, total) < 0) {
+		rc = EXIT_INPUT;
+		goto out;
+	}
+	row_header(stdout, o.fmt);
+	for (k = 0; k < total; k++)
+		row_print(stdout, o.fmt, &in, &res[k], k == 0);
+	row_footer(stdout, o.fmt);
+	if (o.calls_csv && write_calls_csv(o.calls_csv, &in, res, total) < 0)
 		goto out;
 	rc = 0;
 out:
@@ -389,8 +433,8 @@ static void print_summary(const struct sim_opts *o, const struct agg *ag)
 			const struct agg *a = &ag[p * o->nj + k];
 			char j[16];
 
-			snprintf(j, sizeof(j), o->js[k] ? "%u" : "inf", o->js[k]);
-			printf("%-8s %4s %6zu %6zu ", policy_name(o->pol[p]), j, a->n, a->nopt);
+			printf("%-8s %4s %6zu %6zu ", policy_name(o->pol[p]),
+			       j_text(o->js[k], j, sizeof(j)), a->n, a->nopt);
 			if (a->nopt)
 				printf("%9.4f %9.4f ", a->sum_opt / a->nopt, a->worst_opt);
 			else
@@ -399,179 +443,107 @@ static void print_summary(const struct sim_opts *o, const struct agg *ag)
 		}
 }
 
-int cmd_sweep(int argc, char **argv)
+static void usage_sweep(FILE *f)
 {
-	static struct agg ag[MAX_LIST * MAX_POLICIES];
-	struct sim_opts o;
-	int i = parse_opts(argc, argv, &o), first = 1;
+	fputs("usage: tooldag-bench sweep [--policy P[,P..]|all] [-j N[,N..]] [--optima FILE]\n"
+	      "         [--unit-ms F] [--summary] [--json|--csv] FILE.stg|FILE.json...\n"
+	      "  Imports each STG / WfCommons file in memory and simulates it at every policy\n"
+	      "  and -j.\n"
+	      "  --optima FILE  a table of optima and bounds (data/stg/OPTIMA.tsv); rows name\n"
+	      "                 graphs by their path relative to FILE's folder, m is -j; values\n"
+	      "                 are in the graph's units (x --unit-ms)\n"
+	      "  --summary      per policy and j: the mean and worst ratio to the optimum\n"
+	      "                 (published or proven optima only) and to the lower bound\n"
+	      "Columns: see bench/README.md.\n",
+	      f);
+}
+
+/* The table's figures for this graph at j, in ms; warns when a makespan beats them. */
+static void apply_optimum(struct sim_input *in, const struct optima *t, const char *key,
+                          const struct sim_opts *o, unsigned j, const struct sim_result *r)
+{
+	const struct optimum *e = t->n ? optima_find(t, key, j) : NULL;
+
+	in->optimum_ms = e ? e->optimum * o->unit_ms : 0;
+	in->opt_lower_ms = e ? e->lower * o->unit_ms : 0;
+	in->opt_upper_ms = e ? e->upper * o->unit_ms : 0;
+	if (e && (double)r->makespan_us < in->opt_lower_ms * 1000 - 0.5)
+		say("%s: %s at -j %u takes %.3f ms, below the table's %s %g: the table or the "
+		    "graph is wrong",
+		    in->name, policy_name(r->policy), j, r->makespan_us / 1000.0,
+		    e->optimum ? "optimum" : "lower bound", in->opt_lower_ms);
+}
+
+static int sweep_one(const char *path, const struct sim_opts *o, const struct optima *t,
+                     struct agg *ag, int *first, size_t *unmatched)
+{
+	struct sim_result res[MAX_LIST * MAX_POLICIES];
+	struct sim_input in = {0};
+	char *key = NULL;
 	size_t p, k;
+	int rc = EXIT_INPUT;
 
-	if (i < 0 || i >= argc) {
-		fputs(
-		    "usage: tooldag-bench sweep [--policy P[,P..]|all] [-j N[,N..]] "
-		    "[--optima OPTIMA.tsv]\n"
-		    "         [--unit-ms F] [--summary] [--json|--csv] FILE.stg|FILE.json...\n"
-		    "  Imports each STG / WfCommons file in memory and simulates it; --summary\n"
-		    "  prints the average and worst ratio to the optimum and to the lower bound.\n",
-		    stderr);
-		return EXIT_USAGE;
-	}
-	memset(ag, 0, sizeof(ag));
-	if (!o.summary)
-		row_header(stdout, o.fmt);
-	for (; i < argc; i++) {
-		struct sim_input in = {0};
+	memset(res, 0, sizeof(res));
+	if (load_source(path, o->unit_ms, &in) < 0)
+		goto out;
+	rc = EXIT_FAIL;
+	if (run_set(&in, o, 0, res) < 0)
+		goto out;
+	key = t->n ? optima_key(t, path) : NULL;
+	if (o->optima && !optima_has(t, key))
+		++*unmatched;
+	for (p = 0; p < o->np; p++)
+		for (k = 0; k < o->nj; k++) {
+			const struct sim_result *r = &res[p * o->nj + k];
 
-		if (load_source(argv[i], o.unit_ms, &in) < 0) {
-			sim_input_free(&in);
-			return EXIT_INPUT;
+			apply_optimum(&in, t, key, o, o->js[k], r);
+			agg_add(&ag[p * o->nj + k], &in, r);
+			if (!o->summary)
+				row_print(stdout, o->fmt, &in, r, *first);
+			*first = 0;
 		}
-		for (p = 0; p < o.np; p++)
-			for (k = 0; k < o.nj; k++) {
-				struct sim_result r;
-
-				if (sim_run(&in, o.pol[p], o.js[k], 0, &r) < 0) {
-					sim_input_free(&in);
-					return EXIT_FAIL;
-				}
-				in.optimum_ms = optimum_for(o.optima, argv[i], o.js[k]);
-				if (in.optimum_ms > 0 &&
-				    r.makespan_us < llround(in.optimum_ms * 1000))
-					say("%s: %s at -j %u beats the published optimum %g",
-					    argv[i], policy_name(o.pol[p]), o.js[k], in.optimum_ms);
-				agg_add(&ag[p * o.nj + k], &in, &r);
-				if (!o.summary)
-					row_print(stdout, o.fmt, &in, &r, first);
-				first = 0;
-			}
-		sim_input_free(&in);
-	}
-	if (o.summary)
-		print_summary(&o, ag);
-	else
-		row_footer(stdout, o.fmt);
-	return 0;
-}
-
-/* ---- real: the same batch with real sleeps, scaled ---- */
-
-/* The batch again with every input.ms multiplied by scale (rounded to the microsecond), and
- * the durations the sleeps will really take. */
-static int scaled_batch(const struct sim_input *in, double scale, struct td_batch **out,
-                        int64_t *dur_us)
-{
-	uint32_t *deps = xcalloc(in->n ? in->n : 1, sizeof(*deps));
-	struct td_batch *b;
-	char input[64];
-	size_t c;
-	int r, nd, e;
-
-	if ((r = td_batch_new(in->graph, TD_DIALECT_ANTHROPIC, &b)) < 0)
-		goto out;
-	for (c = 0; c < in->n && r >= 0; c++) {
-		dur_us[c] = llround((double)in->dur_us[c] * scale);
-		snprintf(input, sizeof(input), "{\"ms\":%lld.%03lld}",
-		         (long long)(dur_us[c] / 1000), (long long)(dur_us[c] % 1000));
-		r = td_batch_add(b, td_batch_call_id(in->batch, c),
-		                 td_batch_call_tool(in->batch, c), input);
-	}
-	for (c = 0; c < in->n && r >= 0; c++) {
-		nd = td_plan_call_deps(in->plan, c, deps, in->n);
-		for (e = 0; e < nd && r >= 0; e++)
-			r = td_batch_depend(b, c, deps[e]);
-	}
-	if (r < 0)
-		td_batch_free(b);
-	else
-		*out = b;
+	rc = 0;
 out:
-	free(deps);
-	return r < 0 ? r : 0;
-}
-
-static int real_run(const struct sim_input *scaled, enum td_schedule policy, unsigned j,
-                    struct sim_result *out)
-{
-	struct td_run_opts opts = {0};
-	struct td_diag diag = {0};
-	struct td_run *r = NULL;
-	int err, rc = -1;
-
-	memset(out, 0, sizeof(*out));
-	out->policy = policy;
-	out->j = j;
-	opts.concurrency = j ? j : (unsigned)(scaled->n ? scaled->n : 1);
-	opts.schedule = policy;
-	opts.seed = 1;
-	if ((err = td_run_new(scaled->plan, &opts, &r, &diag)) < 0) {
-		print_diag(&diag, err, "real: creating the run");
-		goto out;
-	}
-	/* critical ranks by the same durations the simulation uses */
-	td__sched_set_costs(r, scaled->dur_us);
-	if ((err = td_run_wait(r)) < 0) {
-		say("real: %s", td_strerror(err));
-		goto out;
-	}
-	rc = sim_collect(scaled, r, out, 1);
-out:
-	td_run_free(r);
+	free(key);
+	sim_input_free(&in);
 	return rc;
 }
 
-static void print_real(const struct sim_input *in, const struct sim_opts *o,
-                       const struct sim_result *real, const struct sim_result *sim)
+int cmd_sweep(int argc, char **argv)
 {
-	int64_t over = real->makespan_us - sim->makespan_us, delay = 0;
-	size_t c;
-
-	for (c = 0; c < in->n; c++)
-		delay += real->start_us[c] - sim->start_us[c];
-	printf("{\"graph\":");
-	json_str(stdout, in->name);
-	printf(",\"calls\":%zu,\"levels\":%zu,\"policy\":\"%s\",\"j\":%u,\"scale\":%g,"
-	       "\"makespan_ms\":%.3f,\"simulated_ms\":%.3f,\"overhead_ms\":%.3f,"
-	       "\"overhead_per_level_ms\":%.4f,\"overhead_per_call_us\":%.2f,"
-	       "\"mean_start_delay_ms\":%.4f,\"utilization\":%.4f}\n",
-	       in->n, in->nlevels, policy_name(real->policy), real->j, o->scale,
-	       real->makespan_us / 1000.0, sim->makespan_us / 1000.0, over / 1000.0,
-	       in->nlevels ? over / 1000.0 / (double)in->nlevels : 0,
-	       in->n ? (double)over / (double)in->n : 0, in->n ? delay / 1000.0 / in->n : 0,
-	       real->utilization);
-}
-
-int cmd_real(int argc, char **argv)
-{
-	struct sim_input in = {0}, sc = {0};
-	struct sim_result real = {0}, sim = {0};
+	static struct agg ag[MAX_LIST * MAX_POLICIES];
+	struct optima table = {0};
 	struct sim_opts o;
-	int i = parse_opts(argc, argv, &o), rc = EXIT_INPUT;
+	int i = parse_opts(argc, argv, &o), first = 1, rc = 0, nfiles;
+	size_t unmatched = 0;
 
-	if (i < 0 || argc - i != 2 || o.np != 1 || o.nj != 1) {
-		fputs("usage: tooldag-bench real GRAPH CALLS [--policy P] [-j N] [--scale F] "
-		      "[--json]\n"
-		      "  Runs the batch for real (input.ms x F of sleep each), then simulates the\n"
-		      "  same: overhead = measured makespan - simulated makespan. One JSON line.\n",
-		      stderr);
+	if (i == OPTS_HELP) {
+		usage_sweep(stdout);
+		return 0;
+	}
+	if (i >= 0 && i >= argc)
+		say("sweep: no graph files given");
+	if (i < 0 || i >= argc) {
+		usage_sweep(stderr);
 		return EXIT_USAGE;
 	}
-	if (load_files(argv[i], argv[i + 1], &in) < 0)
-		goto out;
-	rc = EXIT_FAIL;
-	sc.name = in.name;
-	sc.graph = NULL;
-	sc.dur_us = xcalloc(in.n ? in.n : 1, sizeof(*sc.dur_us));
-	if (scaled_batch(&in, o.scale, &sc.batch, sc.dur_us) < 0 || sim_input_plan(&sc) < 0)
-		goto out;
-	if (real_run(&sc, o.pol[0], o.js[0], &real) < 0 ||
-	    sim_run(&sc, o.pol[0], o.js[0], 1, &sim) < 0)
-		goto out;
-	print_real(&sc, &o, &real, &sim);
-	rc = 0;
-out:
-	sim_result_free(&real);
-	sim_result_free(&sim);
-	sim_input_free(&sc);
-	sim_input_free(&in);
+	if (o.optima && optima_load(o.optima, &table) < 0)
+		return EXIT_INPUT;
+	memset(ag, 0, sizeof(ag));
+	if (!o.summary)
+		row_header(stdout, o.fmt);
+	for (nfiles = argc - i; i < argc && !rc; i++)
+		rc = sweep_one(argv[i], &o, &table, ag, &first, &unmatched);
+	if (rc == 0) {
+		if (o.summary)
+			print_summary(&o, ag);
+		else
+			row_footer(stdout, o.fmt);
+	}
+	if (rc == 0 && unmatched)
+		say("warning: %zu of %d graphs have no row in %s (rows name a graph by its path "
+		    "relative to that file's folder)",
+		    unmatched, nfiles, o.optima);
+	optima_free(&table);
 	return rc;
 }

@@ -39,7 +39,7 @@ static void usage_import(FILE *f)
 	    "                            [--unit-ms F] [-j N]\n"
 	    "Writes a tooldag graph (one `task` tool, builtin: sleep) and an Anthropic call batch\n"
 	    "(one tool_use per task, input {\"ms\": runtime}, explicit depends_on).\n"
-	    "  stg FILE      Standard Task Graph Set file; call ids t1..tN, entry/exit dropped\n"
+	    "  stg FILE      Standard Task Graph Set file; call ids 1..N, entry/exit dropped\n"
 	    "  wf FILE       WfCommons WfFormat JSON, schema 1.5 or 1.4; call ids = task ids\n"
 	    "  -o OUTDIR     write OUTDIR/graph.yaml and OUTDIR/calls.json (created if needed)\n"
 	    "  --graph G     write the graph file to G (with --calls, instead of -o)\n"
@@ -197,12 +197,13 @@ static void usage(FILE *f)
 	      "                                 with fixed|uniform|lognormal|bimodal durations\n"
 	      "                                 a graph file with TOOLS synthetic tools\n"
 	      "  time -o FILE CMD [ARGS...]     run CMD; write its wall time and peak RSS to FILE\n"
-	      "  simulate GRAPH CALLS [--policy P] [-j N] [--json|--csv] [--svg F] [--gantt F]\n"
+	      "  simulate GRAPH CALLS [--policy P] [-j N] [--json|--csv] [--calls-csv F]\n"
 	      "                                 tooldag's scheduler in virtual time\n"
-	      "  real GRAPH CALLS [--policy P] [-j N] [--scale F]\n"
+	      "  real GRAPH CALLS [--policy P] [-j N] [--scale F] [--repeat N]\n"
 	      "                                 real sleeps; overhead over the simulation\n"
 	      "  sweep [--policy all] [-j 2,4,8] [--optima TSV] [--summary] FILE...\n"
 	      "                                 simulate STG / WfCommons files imported in memory\n"
+	      "  simulate, real and sweep take --help; charts: bench/plot.py\n"
 	      "Defaults: -n 100000 -l 10 -d 1:3 -s 42 (kahn_ref's); gen tools -n 10000.\n"
 	      "Exit codes: 0 ok, 1 usage, 2 invalid input, 3 other failure.\n",
 	      f);
@@ -224,6 +225,13 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "import"))
 		return cmd_import(argc - 1, argv + 1);
+	/* each of these prints its own help */
+	if (!strcmp(argv[1], "simulate"))
+		return cmd_simulate(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "real"))
+		return cmd_real(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "sweep"))
+		return cmd_sweep(argc - 1, argv + 1);
 	if (argc >= 3 && !strcmp(argv[2], "--help")) {
 		usage(stdout);
 		return 0;
@@ -234,12 +242,6 @@ int main(int argc, char **argv)
 		return cmd_gen(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "time"))
 		return cmd_time(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "simulate"))
-		return cmd_simulate(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "real"))
-		return cmd_real(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "sweep"))
-		return cmd_sweep(argc - 1, argv + 1);
 	say("unknown command '%s' (try --help)", argv[1]);
 	return EXIT_USAGE;
 }

@@ -9,6 +9,7 @@
  * the level bound (sum over levels of each level's longest call).
  */
 #include <inttypes.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -152,53 +153,17 @@ static unsigned peak_inflight(size_t n, const int64_t *start, const int64_t *end
 	return best;
 }
 
-/*
- * Level-barrier waste: in each level, the slots the level could use (min(slots, its calls))
- * times the level's span (first start to last end), minus the work done in it: slot-time that
- * sat idle while the level waited for its slowest call.
- */
-static int64_t barrier_waste(const struct sim_input *in, unsigned slots, const int64_t *start,
-                             const int64_t *end)
-{
-	int64_t waste = 0;
-	size_t k, i;
-
-	for (k = 0; k < in->nlevels; k++) {
-		const uint32_t *calls;
-		int cnt = td_plan_level(in->plan, k, &calls);
-		int64_t lo = INT64_MAX, hi = 0, work = 0;
-		unsigned use;
-
-		if (cnt <= 0)
-			continue;
-		for (i = 0; i < (size_t)cnt; i++) {
-			if (start[calls[i]] < lo)
-				lo = start[calls[i]];
-			if (end[calls[i]] > hi)
-				hi = end[calls[i]];
-			work += in->dur_us[calls[i]];
-		}
-		use = slots && slots < (unsigned)cnt ? slots : (unsigned)cnt;
-		waste += (int64_t)use * (hi - lo) - work;
-	}
-	return waste;
-}
-
 void sim_measure(const struct sim_input *in, struct sim_result *res, const int64_t *start,
                  const int64_t *end)
 {
-	unsigned slots;
-
 	res->lower_bound_us = in->critical_path_us;
-	if (res->j && (in->total_work_us + res->j - 1) / res->j > res->lower_bound_us)
-		res->lower_bound_us = (in->total_work_us + res->j - 1) / res->j;
+	if (res->j && in->total_work_us / res->j > res->lower_bound_us)
+		res->lower_bound_us = in->total_work_us / res->j; /* rounded down: still a bound */
 	res->peak = peak_inflight(in->n, start, end);
-	slots = res->j ? res->j : res->peak;
-	res->utilization = slots && res->makespan_us
-	                       ? (double)in->total_work_us / ((double)slots * res->makespan_us)
+	res->utilization = res->peak && res->makespan_us
+	                       ? (double)in->total_work_us / ((double)res->peak * res->makespan_us)
 	                       : 1.0;
-	res->barrier_waste_us =
-	    res->policy == TD_SCHEDULE_LEVEL ? barrier_waste(in, res->j, start, end) : -1;
+	res->eager_us = -1;
 }
 
 void sim_result_free(struct sim_result *res)
@@ -241,14 +206,10 @@ int sim_collect(const struct sim_input *in, struct td_run *r, struct sim_result 
 	return 0;
 }
 
-int sim_run(const struct sim_input *in, enum td_schedule policy, unsigned j, int keep_calls,
-            struct sim_result *out)
+struct td_run_opts sim_begin(const struct sim_input *in, enum td_schedule policy, unsigned j,
+                             struct sim_result *out)
 {
 	struct td_run_opts opts = {0};
-	struct td__backend *be = NULL;
-	struct td_diag diag = {0};
-	struct td_run *r = NULL;
-	int err, rc = -1;
 
 	memset(out, 0, sizeof(*out));
 	out->policy = policy;
@@ -256,6 +217,18 @@ int sim_run(const struct sim_input *in, enum td_schedule policy, unsigned j, int
 	opts.concurrency = j ? j : (unsigned)(in->n ? in->n : 1);
 	opts.schedule = policy;
 	opts.seed = 1;
+	return opts;
+}
+
+int sim_run(const struct sim_input *in, enum td_schedule policy, unsigned j, int keep_calls,
+            struct sim_result *out)
+{
+	struct td_run_opts opts = sim_begin(in, policy, j, out);
+	struct td__backend *be = NULL;
+	struct td_diag diag = {0};
+	struct td_run *r = NULL;
+	int err, rc = -1;
+
 	if ((err = td__sim_backend_new(in->dur_us, &be)) < 0 ||
 	    (err = td__run_new_fake(in->plan, &opts, be, &r, &diag)) < 0) {
 		print_diag(&diag, err, "simulate: creating the run");
@@ -278,20 +251,56 @@ out:
 
 static void ms(FILE *f, int64_t us)
 {
-	fprintf(f, "%" PRId64 ".%03" PRId64, us / 1000, us % 1000);
+	uint64_t a = us < 0 ? (uint64_t)0 - (uint64_t)us : (uint64_t)us;
+
+	fprintf(f, "%s%" PRIu64 ".%03" PRIu64, us < 0 ? "-" : "", a / 1000, a % 1000);
+}
+
+const char *j_text(unsigned j, char *buf, size_t len)
+{
+	if (!j)
+		return "inf";
+	snprintf(buf, len, "%u", j);
+	return buf;
+}
+
+/* The figures of one row, each NAN when it does not apply (cost: when !has_cost). */
+struct row_vals {
+	double cost_ratio, ratio_opt, ratio_lb;
+	int64_t cost_us; /* level minus eager: negative when the barrier happened to help */
+	int has_cost;
+};
+
+static struct row_vals row_vals(const struct sim_input *in, const struct sim_result *res)
+{
+	struct row_vals v = {NAN, NAN, 1.0, 0, 0};
+
+	if (res->eager_us >= 0) {
+		v.has_cost = 1;
+		v.cost_us = res->makespan_us - res->eager_us;
+		v.cost_ratio =
+		    res->eager_us ? (double)res->makespan_us / (double)res->eager_us : 1.0;
+	}
+	if (in->optimum_ms > 0)
+		v.ratio_opt = (double)res->makespan_us / 1000.0 / in->optimum_ms;
+	if (res->lower_bound_us)
+		v.ratio_lb = (double)res->makespan_us / (double)res->lower_bound_us;
+	return v;
 }
 
 void row_header(FILE *f, enum out_format fmt)
 {
 	if (fmt == OUT_CSV)
-		fputs("graph,calls,levels,policy,j,makespan_ms,critical_path_ms,total_work_ms,"
-		      "level_bound_ms,lower_bound_ms,barrier_waste_ms,utilization,peak,optimum_ms,"
-		      "ratio_to_optimum,ratio_to_lower_bound\n",
-		      f);
+		fputs(
+		    "graph,calls,levels,policy,j,makespan_ms,critical_path_ms,total_work_ms,"
+		    "level_bound_ms,lower_bound_ms,barrier_cost_ms,barrier_cost_ratio,utilization,"
+		    "peak,optimum_ms,opt_lower_ms,opt_upper_ms,ratio_to_optimum,"
+		    "ratio_to_lower_bound\n",
+		    f);
 	else if (fmt == OUT_TABLE)
-		fprintf(f, "%-28s %6s %5s %-8s %4s %12s %12s %12s %12s %7s %7s %7s\n", "graph",
-		        "calls", "lvls", "policy", "j", "makespan", "lower_bnd", "crit_path",
-		        "barrier_waste", "util", "/lower", "/opt");
+		fprintf(f, "%6s %5s %-8s %4s %12s %12s %12s %12s %7s %7s %7s %7s  %s\n", "calls",
+		        "lvls", "policy", "j", "makespan", "lower_bnd", "crit_path", "barrier_cost",
+		        "/eager", "util", "/lower", "/opt", "graph");
 	else
 		fputs("[", f);
 }
@@ -299,16 +308,31 @@ void row_header(FILE *f, enum out_format fmt)
 void row_footer(FILE *f, enum out_format fmt)
 {
 	if (fmt == OUT_JSON)
-		fputs("]\n", f);
+		fputs("\n]\n", f);
 }
 
-void row_json(FILE *f, const struct sim_input *in, const struct sim_result *res)
+static void json_ms_or_null(FILE *f, const char *key, double v)
 {
+	if (v > 0)
+		fprintf(f, ",\"%s\":%g", key, v);
+	else
+		fprintf(f, ",\"%s\":null", key);
+}
+
+static void row_json(FILE *f, const struct sim_input *in, const struct sim_result *res)
+{
+	struct row_vals v = row_vals(in, res);
+	char jb[16];
+
 	fputs("{\"graph\":", f);
 	json_str(f, in->name);
-	fprintf(f,
-	        ",\"calls\":%zu,\"levels\":%zu,\"policy\":\"%s\",\"j\":%u,\"makespan_ms\":", in->n,
-	        in->nlevels, policy_name(res->policy), res->j);
+	fprintf(f, ",\"calls\":%zu,\"levels\":%zu,\"policy\":\"%s\",\"j\":", in->n, in->nlevels,
+	        policy_name(res->policy));
+	if (res->j)
+		fputs(j_text(res->j, jb, sizeof(jb)), f);
+	else
+		fputs("\"inf\"", f);
+	fputs(",\"makespan_ms\":", f);
 	ms(f, res->makespan_us);
 	fputs(",\"critical_path_ms\":", f);
 	ms(f, in->critical_path_us);
@@ -318,32 +342,81 @@ void row_json(FILE *f, const struct sim_input *in, const struct sim_result *res)
 	ms(f, in->level_sum_us);
 	fputs(",\"lower_bound_ms\":", f);
 	ms(f, res->lower_bound_us);
-	fputs(",\"barrier_waste_ms\":", f);
-	if (res->barrier_waste_us >= 0)
-		ms(f, res->barrier_waste_us);
-	else
-		fputs("null", f);
+	fputs(",\"barrier_cost_ms\":", f);
+	if (v.has_cost) {
+		ms(f, v.cost_us);
+		fprintf(f, ",\"barrier_cost_ratio\":%.4f", v.cost_ratio);
+	} else {
+		fputs("null,\"barrier_cost_ratio\":null", f);
+	}
 	fprintf(f, ",\"utilization\":%.4f,\"peak\":%u", res->utilization, res->peak);
+	json_ms_or_null(f, "optimum_ms", in->optimum_ms);
+	json_ms_or_null(f, "opt_lower_ms", in->opt_lower_ms);
+	json_ms_or_null(f, "opt_upper_ms", in->opt_upper_ms);
 	if (in->optimum_ms > 0)
-		fprintf(f, ",\"optimum_ms\":%g,\"ratio_to_optimum\":%.4f", in->optimum_ms,
-		        (double)res->makespan_us / 1000.0 / in->optimum_ms);
-	fprintf(f, ",\"ratio_to_lower_bound\":%.4f}",
-	        res->lower_bound_us ? (double)res->makespan_us / (double)res->lower_bound_us : 1.0);
+		fprintf(f, ",\"ratio_to_optimum\":%.4f", v.ratio_opt);
+	else
+		fputs(",\"ratio_to_optimum\":null", f);
+	fprintf(f, ",\"ratio_to_lower_bound\":%.4f}", v.ratio_lb);
 }
 
-/* The table shows the file name only (CSV and JSON keep the path). */
-static const char *base_name(const char *path)
+/* A CSV field in quotes, quotes inside doubled (RFC 4180). */
+static void csv_str(FILE *f, const char *s)
 {
-	const char *slash = strrchr(path, '/');
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"')
+			fputc('"', f);
+		fputc(*s, f);
+	}
+	fputc('"', f);
+}
 
-	return slash ? slash + 1 : path;
+/* ",v" (a ratio with 4 decimals, else %g), or "," when v does not apply (<= 0 or NAN) */
+static void csv_num(FILE *f, double v, int ratio)
+{
+	fputc(',', f);
+	if (v > 0)
+		fprintf(f, ratio ? "%.4f" : "%g", v);
+}
+
+static void row_csv(FILE *f, const struct sim_input *in, const struct sim_result *res)
+{
+	struct row_vals v = row_vals(in, res);
+	char jb[16];
+
+	csv_str(f, in->name);
+	fprintf(f, ",%zu,%zu,%s,%s,", in->n, in->nlevels, policy_name(res->policy),
+	        j_text(res->j, jb, sizeof(jb)));
+	ms(f, res->makespan_us);
+	fputc(',', f);
+	ms(f, in->critical_path_us);
+	fputc(',', f);
+	ms(f, in->total_work_us);
+	fputc(',', f);
+	ms(f, in->level_sum_us);
+	fputc(',', f);
+	ms(f, res->lower_bound_us);
+	fputc(',', f);
+	if (v.has_cost) {
+		ms(f, v.cost_us);
+		fprintf(f, ",%.4f", v.cost_ratio);
+	} else {
+		fputc(',', f);
+	}
+	fprintf(f, ",%.4f,%u", res->utilization, res->peak);
+	csv_num(f, in->optimum_ms, 0);
+	csv_num(f, in->opt_lower_ms, 0);
+	csv_num(f, in->opt_upper_ms, 0);
+	csv_num(f, v.ratio_opt, 1);
+	fprintf(f, ",%.4f\n", v.ratio_lb);
 }
 
 void row_print(FILE *f, enum out_format fmt, const struct sim_input *in,
                const struct sim_result *res, int first)
 {
-	double lb = res->lower_bound_us ? (double)res->makespan_us / res->lower_bound_us : 1.0;
-	char j[16];
+	struct row_vals v = row_vals(in, res);
+	char jb[16];
 
 	if (fmt == OUT_JSON) {
 		fputs(first ? "\n" : ",\n", f);
@@ -351,40 +424,42 @@ void row_print(FILE *f, enum out_format fmt, const struct sim_input *in,
 		return;
 	}
 	if (fmt == OUT_CSV) {
-		fprintf(f, "\"%s\",%zu,%zu,%s,%u,", in->name, in->n, in->nlevels,
-		        policy_name(res->policy), res->j);
-		ms(f, res->makespan_us);
-		fputc(',', f);
-		ms(f, in->critical_path_us);
-		fputc(',', f);
-		ms(f, in->total_work_us);
-		fputc(',', f);
-		ms(f, in->level_sum_us);
-		fputc(',', f);
-		ms(f, res->lower_bound_us);
-		fputc(',', f);
-		if (res->barrier_waste_us >= 0)
-			ms(f, res->barrier_waste_us);
-		fprintf(f, ",%.4f,%u,", res->utilization, res->peak);
-		if (in->optimum_ms > 0)
-			fprintf(f, "%g,%.4f", in->optimum_ms,
-			        (double)res->makespan_us / 1000.0 / in->optimum_ms);
-		else
-			fputc(',', f);
-		fprintf(f, ",%.4f\n", lb);
+		row_csv(f, in, res);
 		return;
 	}
-	snprintf(j, sizeof(j), res->j ? "%u" : "inf", res->j);
-	fprintf(f, "%-28.28s %6zu %5zu %-8s %4s %12.3f %12.3f %12.3f ", base_name(in->name), in->n,
-	        in->nlevels, policy_name(res->policy), j, res->makespan_us / 1000.0,
+	fprintf(f, "%6zu %5zu %-8s %4s %12.3f %12.3f %12.3f ", in->n, in->nlevels,
+	        policy_name(res->policy), j_text(res->j, jb, sizeof(jb)), res->makespan_us / 1000.0,
 	        res->lower_bound_us / 1000.0, in->critical_path_us / 1000.0);
-	if (res->barrier_waste_us >= 0)
-		fprintf(f, "%12.3f ", res->barrier_waste_us / 1000.0);
+	if (v.has_cost)
+		fprintf(f, "%12.3f %7.3f ", v.cost_us / 1000.0, v.cost_ratio);
 	else
-		fprintf(f, "%12s ", "-");
-	fprintf(f, "%7.3f %7.3f ", res->utilization, lb);
+		fprintf(f, "%12s %7s ", "-", "-");
+	fprintf(f, "%7.3f %7.3f ", res->utilization, v.ratio_lb);
 	if (in->optimum_ms > 0)
-		fprintf(f, "%7.3f\n", res->makespan_us / 1000.0 / in->optimum_ms);
+		fprintf(f, "%7.3f", v.ratio_opt);
 	else
-		fputs("      -\n", f);
+		fprintf(f, "%7s", "-");
+	fprintf(f, "  %s\n", in->name);
+}
+
+void calls_csv_header(FILE *f)
+{
+	fputs("graph,policy,j,call,level,start_ms,end_ms\n", f);
+}
+
+void calls_csv_rows(FILE *f, const struct sim_input *in, const struct sim_result *res)
+{
+	char jb[16];
+	size_t c;
+
+	for (c = 0; res->start_us && c < in->n; c++) {
+		csv_str(f, in->name);
+		fprintf(f, ",%s,%s,", policy_name(res->policy), j_text(res->j, jb, sizeof(jb)));
+		csv_str(f, td_batch_call_id(in->batch, c));
+		fprintf(f, ",%d,", in->level[c]);
+		ms(f, res->start_us[c]);
+		fputc(',', f);
+		ms(f, res->end_us[c]);
+		fputc('\n', f);
+	}
 }

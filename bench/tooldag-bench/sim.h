@@ -24,7 +24,9 @@ struct sim_input {
 	int64_t critical_path_us; /* longest chain of durations */
 	int64_t total_work_us;    /* sum of durations */
 	int64_t level_sum_us;     /* sum over levels of the longest call: level at j = infinity */
-	double optimum_ms;        /* published optimum at this j (STG), 0 when unknown */
+	/* at the j of the row being printed: a published or proven optimum (0: none), and the
+	 * known bounds on it (0: none) */
+	double optimum_ms, opt_lower_ms, opt_upper_ms;
 };
 
 /* One run of one policy at one concurrency. */
@@ -32,10 +34,10 @@ struct sim_result {
 	enum td_schedule policy;
 	unsigned j; /* 0: unlimited */
 	int64_t makespan_us;
-	int64_t lower_bound_us;     /* max(critical path, total work / j) */
-	int64_t barrier_waste_us;   /* level policy only, else -1 */
+	int64_t lower_bound_us;     /* max(critical path, floor(total work / j)) */
+	int64_t eager_us;           /* level rows: eager's makespan at the same j; else -1 */
 	unsigned peak;              /* most calls in flight at once */
-	double utilization;         /* total work / (slots * makespan) */
+	double utilization;         /* total work / (peak * makespan) */
 	int64_t *start_us, *end_us; /* [n] when asked for (charts), else NULL */
 	/* real mode */
 	int64_t simulated_us;
@@ -47,6 +49,9 @@ int policy_parse(const char *s, enum td_schedule *out);
 /* Builds the plan of a batch and computes the bounds (durations already set). 0 or -1. */
 int sim_input_plan(struct sim_input *in);
 void sim_input_free(struct sim_input *in);
+/* Clears out for a run of policy at j and returns the run options both kinds of run use. */
+struct td_run_opts sim_begin(const struct sim_input *in, enum td_schedule policy, unsigned j,
+                             struct sim_result *out);
 /* Runs the real scheduler on the simulation backend in virtual time. 0 or -1. */
 int sim_run(const struct sim_input *in, enum td_schedule policy, unsigned j, int keep_calls,
             struct sim_result *out);
@@ -64,13 +69,10 @@ void row_header(FILE *f, enum out_format fmt);
 void row_print(FILE *f, enum out_format fmt, const struct sim_input *in,
                const struct sim_result *res, int first);
 void row_footer(FILE *f, enum out_format fmt);
-/* One result as a bare JSON object. */
-void row_json(FILE *f, const struct sim_input *in, const struct sim_result *res);
-
-/* chart.c: SVG without dependencies */
-int svg_gantt(const char *path, const struct sim_input *in, const struct sim_result *res);
-/* makespan vs concurrency: res[p * nj + k] for policy p, concurrency js[k] */
-int svg_makespans(const char *path, const struct sim_input *in, const struct sim_result *res,
-                  const enum td_schedule *pol, size_t np, const unsigned *js, size_t nj);
+/* "inf" for 0 (unlimited), else the number: the one spelling of j in every output. */
+const char *j_text(unsigned j, char *buf, size_t len);
+/* Every call of a run kept with its stamps: graph,policy,j,call,level,start_ms,end_ms. */
+void calls_csv_header(FILE *f);
+void calls_csv_rows(FILE *f, const struct sim_input *in, const struct sim_result *res);
 
 #endif /* TD_BENCH_SIM_H */
