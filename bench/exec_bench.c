@@ -148,8 +148,7 @@ static int do_sleep(size_t n, size_t ms)
 	snprintf(input, sizeof input, "{\"ms\":%zu}", ms);
 	bench_run(&b, "wait", input, 1, n, (unsigned)n);
 	/* late: from each call's own start (the executor's timer accuracy); late0: from the
-	 * run's start (what the batch sees, counting the time to start every call, as the
-	 * peers' uring_timer does). */
+	 * run's start (what the batch sees, counting the time to start every call). */
 	int64_t *late = malloc(n * sizeof *late), *late0 = malloc(n * sizeof *late0);
 	if (!late || !late0)
 		die("malloc", -1);
