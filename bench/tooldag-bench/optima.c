@@ -44,36 +44,42 @@ static int number(const char *s, int blank_ok, double *out)
 	return *end || !isfinite(*out) || *out <= 0 ? -1 : 0;
 }
 
-static int row(struct optima *o, char **cell, const int *col, unsigned line)
+/* Why a row is malformed, or NULL when it is fine (e filled in). */
+static const char *row_error(char **cell, const int *col, struct optimum *e)
 {
 	const char *st = cell[col[C_STATUS]];
-	struct optimum e = {0};
-	long m;
 	int known = !strcmp(st, "published") || !strcmp(st, "proven");
+	long m;
 
 	if (!*cell[col[C_GRAPH]] || parse_long(cell[col[C_M]], 1, 1000000, &m) < 0)
-		return say("%s:%u: expected a graph and an m in 1..1000000", o->path, line), -1;
+		return "expected a graph and an m in 1..1000000";
 	if (!known && strcmp(st, "bounds"))
-		return say("%s:%u: status '%s': expected published, proven or bounds", o->path,
-		           line, st),
-		       -1;
-	if (number(cell[col[C_OPT]], !known, &e.optimum) < 0 ||
-	    number(cell[col[C_LO]], known, &e.lower) < 0 ||
-	    number(cell[col[C_HI]], known, &e.upper) < 0)
-		return say("%s:%u: optimum, lower and upper must be numbers > 0 (optimum empty "
-		           "for status bounds, the bounds only when there is an optimum)",
-		           o->path, line),
-		       -1;
-	if (!known)
-		e.optimum = 0;
-	if (known && !e.lower)
-		e.lower = e.optimum;
-	if (known && !e.upper)
-		e.upper = e.optimum;
-	if (e.lower > e.upper || (known && (e.optimum < e.lower || e.optimum > e.upper)))
-		return say("%s:%u: needs lower <= optimum <= upper", o->path, line), -1;
+		return "expected the status published, proven or bounds";
+	if ((!known && *cell[col[C_OPT]]) || number(cell[col[C_OPT]], !known, &e->optimum) < 0 ||
+	    number(cell[col[C_LO]], known, &e->lower) < 0 ||
+	    number(cell[col[C_HI]], known, &e->upper) < 0)
+		return "optimum, lower and upper must be numbers > 0 (no optimum with status "
+		       "bounds; lower and upper may be left empty when the optimum is known)";
+	if (known && !e->lower)
+		e->lower = e->optimum;
+	if (known && !e->upper)
+		e->upper = e->optimum;
+	if (e->lower > e->upper || (known && (e->optimum < e->lower || e->optimum > e->upper)))
+		return "needs lower <= optimum <= upper";
+	e->m = (unsigned)m;
+	return NULL;
+}
+
+static int row(struct optima *o, char **cell, const int *col, unsigned line)
+{
+	struct optimum e = {0};
+	const char *err = row_error(cell, col, &e);
+
+	if (err) {
+		say("%s:%u: %s", o->path, line, err);
+		return -1;
+	}
 	e.graph = xstrdup(cell[col[C_GRAPH]]);
-	e.m = (unsigned)m;
 	o->e = xrealloc(o->e, o->n + 1, sizeof(*o->e));
 	o->e[o->n++] = e;
 	return 0;

@@ -236,8 +236,14 @@ printf 'graph\tm\toptimum\tlower\tupper\tstatus\n50/a.stg\t2\tfast\t\t\tpublishe
 expect 2 "$b/num.tsv:2: optimum, lower and upper must be numbers" \
 	"$BENCH" sweep --optima "$b/num.tsv" "$STG/50/rand0000.stg"
 printf 'graph\tm\toptimum\tlower\tupper\tstatus\n50/a.stg\t2\t5\t5\t5\tguessed\n' >"$b/st.tsv"
-expect 2 "$b/st.tsv:2: status 'guessed': expected published, proven or bounds" \
+expect 2 "$b/st.tsv:2: expected the status published, proven or bounds" \
 	"$BENCH" sweep --optima "$b/st.tsv" "$STG/50/rand0000.stg"
+printf 'graph\tm\toptimum\tlower\tupper\tstatus\n50/a.stg\t2\t5\t6\t7\tpublished\n' >"$b/lo.tsv"
+expect 2 "$b/lo.tsv:2: needs lower <= optimum <= upper" \
+	"$BENCH" sweep --optima "$b/lo.tsv" "$STG/50/rand0000.stg"
+printf 'graph\tm\toptimum\tlower\tupper\tstatus\n50/a.stg\t2\t5\t4\t6\tbounds\n' >"$b/bo.tsv"
+expect 2 "$b/bo.tsv:2: optimum, lower and upper must be numbers > 0 (no optimum with status bounds" \
+	"$BENCH" sweep --optima "$b/bo.tsv" "$STG/50/rand0000.stg"
 # two graphs of the same base name in two folders, each with its own row
 o=$tmp/opt
 mkdir -p "$o/50" "$o/100"
