@@ -487,6 +487,18 @@ TD_API int td_functions_add(struct td_functions *fns, const char *name, enum td_
 TD_API int td_functions_set_workers(struct td_functions *fns, unsigned workers);
 
 /*
+ * Hooks run on each worker thread of a run's TD_FN_BLOCKING pool: start(userdata) when the
+ * thread begins, before its first function, and stop(userdata) as it ends, after its last (the
+ * pool ends in td_run_free()). For a host whose language runtime must attach a thread before
+ * calling into it (a Python thread state, a JVM's AttachCurrentThread): once per thread, not
+ * once per call. Either may be NULL; userdata is borrowed and must outlive the runs. Set it
+ * before the first run uses the registry. 0, or TD_EINVAL without fns.
+ */
+typedef void (*td_fn_thread_hook)(void *userdata);
+TD_API int td_functions_set_thread_hooks(struct td_functions *fns, td_fn_thread_hook start,
+                                         td_fn_thread_hook stop, void *userdata);
+
+/*
  * Reading the call. Valid while the function runs; an ASYNC function must copy what it needs
  * before it returns (afterwards the handle is good only for td_fn_complete() and
  * td_fn_call_cancelled()).

@@ -63,6 +63,7 @@ struct hub {
 	struct td_fn_call *work_head, *work_tail; /* BLOCKING calls waiting for a worker */
 	struct td_fn_call *done_head, *done_tail; /* completions waiting for the loop */
 	int efd;                                  /* -1 once the run is gone */
+	const struct td_functions *fns;           /* its thread hooks, for the workers */
 	unsigned handles;                         /* alive, not counting INLINE ones */
 	int closed, stop;
 };
@@ -432,6 +433,8 @@ static void *worker(void *arg)
 	struct hub *h = arg;
 	struct td_fn_call *c;
 
+	if (h->fns->thread_start)
+		h->fns->thread_start(h->fns->thread_ud);
 	pthread_mutex_lock(&h->mu);
 	while ((c = next_work(h))) {
 		if (c->job) {
@@ -446,6 +449,8 @@ static void *worker(void *arg)
 		release_locked(c);
 	}
 	pthread_mutex_unlock(&h->mu);
+	if (h->fns->thread_stop)
+		h->fns->thread_stop(h->fns->thread_ud);
 	return NULL;
 }
 
@@ -463,6 +468,7 @@ static int start_workers(struct fnbe *fb)
 		if (!fb->threads)
 			return TD_ENOMEM;
 	}
+	fb->hub->fns = fb->fns; /* set before any worker reads it */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	while (fb->nthreads < want) {

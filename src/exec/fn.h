@@ -21,6 +21,8 @@ struct td_functions {
 	size_t n, cap;
 	struct td__strmap by_name; /* name -> index into ents (keys are ents[].name) */
 	unsigned workers;
+	td_fn_thread_hook thread_start, thread_stop; /* on each worker thread; may be NULL */
+	void *thread_ud;
 };
 
 /* The entry registered under name, or NULL. */

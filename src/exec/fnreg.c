@@ -86,6 +86,17 @@ int td_functions_set_workers(struct td_functions *fns, unsigned workers)
 	return 0;
 }
 
+int td_functions_set_thread_hooks(struct td_functions *fns, td_fn_thread_hook start,
+                                  td_fn_thread_hook stop, void *userdata)
+{
+	if (!fns)
+		return TD_EINVAL;
+	fns->thread_start = start;
+	fns->thread_stop = stop;
+	fns->thread_ud = userdata;
+	return 0;
+}
+
 const struct td__fnent *td__functions_find(const struct td_functions *fns, const char *name)
 {
 	uint32_t i;
