@@ -118,6 +118,29 @@ def _on_async(call, key):
 _blocking_cb = _lib.FN(_on_blocking)
 _async_cb = _lib.FN(_on_async)
 
+# A worker thread of the pool gets its Python thread state once, when it starts, and drops it
+# when it ends, instead of ctypes making and deleting one around every call (most of what a
+# no-op call would cost). Start: a second hold on the state ctypes made for this callback, so
+# it outlives it; between calls the thread keeps its state without the GIL. Stop: give that
+# hold back, and ctypes' own release at the end of this callback deletes the state.
+_gil_ensure = _lib.ctypes.pythonapi.PyGILState_Ensure
+_gil_ensure.restype = _lib.c_int
+_gil_release = _lib.ctypes.pythonapi.PyGILState_Release
+_gil_release.argtypes = [_lib.c_int]
+_PYGILSTATE_LOCKED = 0
+
+
+def _thread_start(_):
+    _gil_ensure()
+
+
+def _thread_stop(_):
+    _gil_release(_PYGILSTATE_LOCKED)
+
+
+_start_cb = _lib.HOOK(_thread_start)
+_stop_cb = _lib.HOOK(_thread_stop)
+
 
 @types.coroutine
 def _resume(coro, yielded):
@@ -228,6 +251,8 @@ class Registry:
         try:
             if workers is not None:
                 check(api.functions_set_workers(self.ptr, int(workers)), "workers")
+            check(api.functions_set_thread_hooks(self.ptr, _start_cb, _stop_cb, None),
+                  "thread hooks")
             for name, fn in functions.items():
                 self._add(name, fn, side)
         except BaseException:

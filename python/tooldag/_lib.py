@@ -65,6 +65,7 @@ class Result(Structure):
 
 
 FN = CFUNCTYPE(None, c_void_p, c_void_p)
+HOOK = CFUNCTYPE(None, c_void_p)
 
 
 def _candidates():
@@ -147,6 +148,7 @@ _PROTOS = {
     "td_functions_free": (pydll, None, [_vp]),
     "td_functions_add": (pydll, _ip, [_vp, c_char_p, _ip, FN, _vp]),
     "td_functions_set_workers": (pydll, _ip, [_vp, c_uint]),
+    "td_functions_set_thread_hooks": (pydll, _ip, [_vp, HOOK, HOOK, _vp]),
     "td_fn_call_id": (pydll, c_char_p, [_vp]),
     "td_fn_call_tool": (pydll, c_char_p, [_vp]),
     "td_fn_call_input": (pydll, c_char_p, [_vp, _vp]),

@@ -163,3 +163,18 @@ def test_cancelling_from_inside_a_function(g):
         run.wait()
         statuses = sorted(r.status for r in run.results)
     assert statuses[0] in ("cancelled", "ok") and "cancelled" in statuses
+
+
+def test_a_worker_thread_keeps_its_python_state_between_calls(g):
+    local, seen = threading.local(), []
+
+    def f(args):
+        local.n = getattr(local, "n", 0) + 1
+        seen.append(local.n)
+        return "ok"
+
+    g.run([use("f", str(i)) for i in range(20)], functions={"f": f}, workers=1)
+    assert sorted(seen) == list(range(1, 21))  # one thread state for the pool's one thread
+    seen.clear()
+    g.run([use("f", str(i)) for i in range(3)], functions={"f": f}, workers=1)
+    assert sorted(seen) == [1, 2, 3]  # a new run, a new pool: a fresh state
