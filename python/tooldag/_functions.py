@@ -30,6 +30,10 @@ from ._errors import check
 
 api = _lib.api
 _complete = api.fn_complete
+_envelope = api.fn_call_envelope
+_input = api.fn_call_input
+_copy_context = contextvars.copy_context
+_Coroutine = types.CoroutineType
 _entries = {}
 _keys = itertools.count(1)
 _tls = threading.local()
@@ -53,18 +57,25 @@ _scan = json.scanner.c_make_scanner or json.scanner.py_make_scanner
 _scan = _scan(json.JSONDecoder())
 
 
-def _argument(call):
-    env = api.fn_call_envelope(call, None)
-    text = (env if env is not None else api.fn_call_input(call, None)).decode()
+def _parse(text):
+    text = text.decode()
     try:
         return _scan(text, 0)[0]
     except StopIteration:
         return json.loads(text)  # raises the error that says what is wrong
 
 
+def _argument(call):
+    """The function's argument: the envelope when the tool has one, else the input."""
+    return _parse(_envelope(call, None) or _input(call, None))
+
+
 def _finish(call, name, value):
     if type(value) is str or isinstance(value, str):
-        data = value.encode("utf-8", "replace")
+        try:
+            data = value.encode()
+        except UnicodeEncodeError:  # lone surrogates
+            data = value.encode("utf-8", "replace")
         _complete(call, 0, data, len(data))
     else:
         _error(call, "function '%s' returned %s, not str" % (name, type(value).__name__))
@@ -103,14 +114,23 @@ def _on_blocking(call, key):
 
 
 def _on_async(call, key):
-    """The loop thread, inside td_run_step: start the coroutine, finish it or hand it on."""
+    """The loop thread, inside td_run_step: start the coroutine, finish it or hand it on.
+    The common case (a coroutine that returns without suspending) stays on this path."""
     try:
         ent = _entries[key]
-        coro = ent.fn(_argument(call))
-        if type(coro) is not types.CoroutineType and not inspect.isawaitable(coro):
+        coro = ent.fn(_parse(_envelope(call, None) or _input(call, None)))
+        if type(coro) is _Coroutine and ent.side.loop is not None:
+            ctx = _copy_context()
+            try:
+                yielded = ctx.run(coro.send, None)
+            except StopIteration as stop:
+                _finish(call, ent.name, stop.value)
+                return
+            ent.side.suspended(call, ent.name, coro, yielded, ctx)
+        elif inspect.isawaitable(coro):
+            ent.side.start(call, ent.name, coro)
+        else:
             _finish(call, ent.name, coro)
-            return
-        ent.side.start(call, ent.name, coro)
     except BaseException as exc:  # noqa: B036
         _error(call, _exception_text(exc))
 
@@ -187,12 +207,16 @@ class Side:
         if self.loop is None:
             raise RuntimeError("a coroutine function needs the run driven by an event loop")
         coro = _await_first(awaitable)
-        ctx = contextvars.copy_context()
+        ctx = _copy_context()
         try:
             yielded = ctx.run(coro.send, None)
         except StopIteration as stop:
             _finish(call, name, stop.value)
             return
+        self.suspended(call, name, coro, yielded, ctx)
+
+    def suspended(self, call, name, coro, yielded, ctx):
+        """A coroutine that suspended in its first step goes on as a Task."""
         task = self.loop.create_task(_resume(coro, yielded), context=ctx)
         index = api.fn_call_index(call)
         self.tasks[call] = (index, task)
