@@ -330,6 +330,12 @@ enum td_schedule {
 	TD_SCHEDULE_CRITICAL,
 };
 
+enum td_loop {
+	TD_LOOP_AUTO = 0,
+	TD_LOOP_URING,
+	TD_LOOP_EPOLL,
+};
+
 struct td_run_opts {
 	unsigned concurrency;      /* 0: the graph's */
 	enum td_schedule schedule; /* default LEVEL */
@@ -338,6 +344,10 @@ struct td_run_opts {
 	/* The C functions behind `function:` tools (see "Function tools" below), borrowed: it
 	 * must outlive the run. NULL: every function call ends in error "not registered". */
 	const struct td_functions *functions;
+	/* The event loop: io_uring where the kernel allows it, else epoll (AUTO; the environment
+	 * variable TOOLDAG_BACKEND=uring|epoll stands for AUTO). URING where the kernel refuses
+	 * it: td_run_new() fails with TD_ENOURING. */
+	enum td_loop loop;
 };
 #define TD_DEFAULT_KILL_GRACE_MS 2000u
 
@@ -368,13 +378,23 @@ struct td_result {
 };
 
 /*
- * Creates a run of a plan (borrowed) and sets up its io_uring ring. TD_ENOURING when the kernel
- * refuses io_uring: diag holds one line naming the cause (kernel.io_uring_disabled, seccomp,
- * RLIMIT_MEMLOCK). Tests can force that path with TD_TEST_URING_FAIL=EPERM|ENOSYS|ENOMEM in
- * the environment. Nothing starts until td_run_step() or td_run_wait().
+ * Creates a run of a plan (borrowed) and sets up its event loop (opts->loop): an io_uring ring,
+ * or epoll where the kernel refuses io_uring or lacks a feature tooldag needs. With
+ * TD_LOOP_URING, TD_ENOURING when the kernel refuses io_uring: diag holds one line naming the
+ * cause (kernel.io_uring_disabled, seccomp, RLIMIT_MEMLOCK, a missing feature). Tests can force
+ * that path with TD_TEST_URING_FAIL=EPERM|ENOSYS|ENOMEM in the environment. Nothing starts until td_run_step() or td_run_wait().
  */
 TD_API int td_run_new(const struct td_plan *plan, const struct td_run_opts *opts,
                       struct td_run **out, struct td_diag *diag);
+/* The run's event loop: "io_uring" or "epoll". */
+TD_API const char *td_run_loop(const struct td_run *run);
+/* Why an AUTO run is on epoll, one line ("io_uring refused by the kernel (Operation not
+ * permitted)", "io_uring lacks IORING_FEAT_EXT_ARG (...)"), or NULL when it runs on io_uring or
+ * epoll was asked for. Owned by the run. */
+TD_API const char *td_run_loop_why(const struct td_run *run);
+/* 0 when this kernel lets a run use `loop` (URING or EPOLL), else its error with one diag line
+ * saying why (what `tooldag --version` reports). Sets up and frees a loop: not for a hot path. */
+TD_API int td_loop_check(enum td_loop loop, struct td_diag *diag);
 /* Runs to completion (a loop over td_run_step): 0 when every call has a result and every
  * process is reaped, or a negative error from the ring. */
 TD_API int td_run_wait(struct td_run *run);

@@ -392,6 +392,8 @@ static int run_plan(struct cli_job *job, struct run_args *a, int sfd)
 		td_diag_clear(&diag);
 		return EXIT_RUNTIME;
 	}
+	if (td_run_loop_why(run) && !a->quiet && a->progress != PROGRESS_JSON)
+		cli_error("%s: running on epoll", td_run_loop_why(run));
 	r = watch_start(run, job, a, &w);
 	if (r) {
 		td_run_free(run);

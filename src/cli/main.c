@@ -80,7 +80,15 @@ int main(int argc, char **argv)
 		return EXIT_OK;
 	}
 	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+		struct td_diag d = {0};
+
 		printf("tooldag %s\n", td_version());
+		if (td_loop_check(TD_LOOP_URING, &d) == 0)
+			printf("event loop: io_uring (epoll where the kernel refuses it)\n");
+		else
+			printf("event loop: epoll (%s)\n",
+			       d.count ? d.items[0].message : "io_uring refused");
+		td_diag_clear(&d);
 		return EXIT_OK;
 	}
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {

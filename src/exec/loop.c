@@ -1,140 +1,100 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * loop.c - one io_uring ring, one deadline min-heap, one deferred list. The only file that
- * includes liburing.h.
- *
- * Waiting: td__loop_run(l, 1) waits with io_uring_submit_and_wait_timeout() for the earliest
- * heap deadline, so at most one kernel timeout is ever armed whatever the number of timers
- * (10,000 concurrent sleeps cost 10,000 heap entries, not 10,000 hrtimers).
+ * loop.c - what both implementations of the loop share: the clock (run/clock.c: time, timers,
+ * deferred callbacks), the wait for its earliest deadline, and the choice of implementation at
+ * set-up (io_uring in loop_uring.c where the kernel allows it, epoll in loop_epoll.c otherwise).
+ * Requests (poll, read, send, cancel) go to the implementation through struct td__loop_impl.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
-#include <liburing.h>
+#include "exec/loop_impl.h"
 
-#include "exec/loop.h"
+/* ---- choosing the implementation ---- */
 
-#define TD_LOOP_BATCH 64
-
-struct td__loop {
-	struct io_uring ring;
-	unsigned inflight;      /* requests submitted or queued, not yet completed */
-	struct td__clock clock; /* time, timers and deferred callbacks (run/clock.c) */
-};
-
-/* The user_data of cancel requests: their own completion carries nothing we need. */
-static void ignore_op(struct td__op *op, int res)
+/* TOOLDAG_BACKEND=uring|epoll when kind is TD_LOOP_AUTO; -1 for anything else. */
+static int kind_from_env(enum td_loop kind)
 {
-	(void)op;
-	(void)res;
-}
-static struct td__op cancel_op = {ignore_op};
+	const char *s = getenv("TOOLDAG_BACKEND");
 
-/* ---- io_uring setup and its failure message ---- */
-
-static int injected_failure(void)
-{
-	const char *s = getenv("TD_TEST_URING_FAIL");
-
-	if (!s || !*s)
-		return 0;
-	if (!strcmp(s, "EPERM"))
-		return -EPERM;
-	if (!strcmp(s, "ENOSYS"))
-		return -ENOSYS;
-	if (!strcmp(s, "ENOMEM"))
-		return -ENOMEM;
-	return -EINVAL;
+	if (kind != TD_LOOP_AUTO || !s || !*s)
+		return (int)kind;
+	if (!strcmp(s, "uring") || !strcmp(s, "io_uring"))
+		return TD_LOOP_URING;
+	if (!strcmp(s, "epoll"))
+		return TD_LOOP_EPOLL;
+	return -1;
 }
 
-/* kernel.io_uring_disabled: 0 allowed, 1 only for io_uring_group, 2 off; -1 unreadable. */
-static int read_disabled_sysctl(void)
+int td__loop_open(struct td__loop **out, unsigned entries, enum td_loop kind, struct td_diag *diag)
 {
-	char buf[16] = {0};
-	int fd = open("/proc/sys/kernel/io_uring_disabled", O_RDONLY | O_CLOEXEC);
-	ssize_t n;
+	struct td_diag ud = {0};
+	int k = kind_from_env(kind), err, setup_errno;
 
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0 || buf[0] < '0' || buf[0] > '2')
-		return -1;
-	return buf[0] - '0';
-}
-
-static void explain_refusal(int err, struct td_diag *diag)
-{
-	int sysctl = read_disabled_sysctl();
-	const char *why;
-
-	if (err == -EPERM || err == -ENOSYS) {
-		if (sysctl == 2)
-			why = "io_uring is disabled (kernel.io_uring_disabled=2 sysctl)";
-		else if (sysctl == 1)
-			why =
-			    "io_uring is disabled for this user (kernel.io_uring_disabled=1 sysctl "
-			    "allows only the io_uring_group)";
-		else
-			why = "io_uring is disabled (kernel.io_uring_disabled sysctl, or a seccomp "
-			      "filter in this container)";
-		td__diag_add(diag, TD_ENOURING, NULL, 0, 0, "%s: io_uring_setup failed with %s",
-		             why, err == -EPERM ? "EPERM" : "ENOSYS");
-	} else if (err == -ENOMEM) {
-		td__diag_add(diag, TD_ENOURING, NULL, 0, 0,
-		             "io_uring setup failed: cannot allocate the ring (ENOMEM; check "
-		             "RLIMIT_MEMLOCK, `ulimit -l`)");
-	} else {
-		td__diag_add(diag, TD_ENOURING, NULL, 0, 0, "io_uring setup failed: %s",
-		             strerror(-err));
+	*out = NULL;
+	if (k < 0) {
+		td__diag_add(diag, TD_EINVAL, NULL, 0, 0,
+		             "TOOLDAG_BACKEND='%s': expected 'uring' or 'epoll'",
+		             getenv("TOOLDAG_BACKEND"));
+		return TD_EINVAL;
 	}
+	if (k == TD_LOOP_EPOLL)
+		err = td__epoll_new(out, entries, diag);
+	else if (k == TD_LOOP_URING)
+		err = td__uring_new(out, entries, &setup_errno, diag);
+	else {
+		err = td__uring_new(out, entries, &setup_errno, &ud);
+		if (err == TD_ENOURING) {
+			char why[sizeof((*out)->why)];
+
+			if (setup_errno)
+				snprintf(why, sizeof(why), "io_uring refused by the kernel (%s)",
+				         strerror(setup_errno));
+			else
+				snprintf(why, sizeof(why), "%s",
+				         ud.count ? ud.items[0].message : "io_uring refused");
+			err = td__epoll_new(out, entries, diag);
+			if (!err)
+				memcpy((*out)->why, why, sizeof(why));
+		}
+		td_diag_clear(&ud);
+	}
+	if (err)
+		return err;
+	td__clock_init(&(*out)->clock);
+	return 0;
 }
 
 int td__loop_new(struct td__loop **out, unsigned entries, struct td_diag *diag)
 {
-	struct io_uring_params p;
-	struct td__loop *l;
-	int r;
-
-	*out = NULL;
-	l = td__calloc(1, sizeof(*l));
-	if (!l)
-		return TD_ENOMEM;
-	memset(&p, 0, sizeof(p));
-	/* a large CQ: completions of many pipes may land between two runs */
-	p.flags = IORING_SETUP_CQSIZE;
-	p.cq_entries = entries * 4;
-	r = injected_failure();
-	if (!r)
-		r = io_uring_queue_init_params(entries, &l->ring, &p);
-	if (r < 0) {
-		explain_refusal(r, diag);
-		td__free(l);
-		return TD_ENOURING;
-	}
-	td__clock_init(&l->clock);
-	*out = l;
-	return 0;
+	return td__loop_open(out, entries, TD_LOOP_AUTO, diag);
 }
 
 void td__loop_free(struct td__loop *l)
 {
 	if (!l)
 		return;
-	io_uring_queue_exit(&l->ring);
+	l->impl->free(l);
 	td__clock_fini(&l->clock);
 	td__free(l);
 }
 
+const char *td__loop_name(const struct td__loop *l)
+{
+	return l->impl->name;
+}
+
+const char *td__loop_why(const struct td__loop *l)
+{
+	return l->why[0] ? l->why : NULL;
+}
+
 int td__loop_fd(const struct td__loop *l)
 {
-	return l->ring.ring_fd;
+	return l->impl->fd(l);
 }
 
 struct td__clock *td__loop_clock(struct td__loop *l)
@@ -164,79 +124,29 @@ unsigned td__loop_inflight(const struct td__loop *l)
 
 /* ---- requests ---- */
 
-/* A free SQE, flushing the queue to the kernel when it is full. */
-static struct io_uring_sqe *get_sqe(struct td__loop *l)
-{
-	struct io_uring_sqe *sqe = io_uring_get_sqe(&l->ring);
-
-	if (!sqe) {
-		io_uring_submit(&l->ring);
-		sqe = io_uring_get_sqe(&l->ring);
-	}
-	return sqe;
-}
-
-static void queued(struct td__loop *l, struct io_uring_sqe *sqe, struct td__op *op)
-{
-	io_uring_sqe_set_data(sqe, op);
-	l->inflight++;
-}
-
 int td__loop_poll_in(struct td__loop *l, struct td__op *op, int fd)
 {
-	struct io_uring_sqe *sqe = get_sqe(l);
-
-	if (!sqe)
-		return -EBUSY;
-	io_uring_prep_poll_add(sqe, fd, POLLIN);
-	queued(l, sqe, op);
-	return 0;
+	return l->impl->poll(l, op, fd, POLLIN);
 }
 
 int td__loop_poll(struct td__loop *l, struct td__op *op, int fd, unsigned events)
 {
-	struct io_uring_sqe *sqe = get_sqe(l);
-
-	if (!sqe)
-		return -EBUSY;
-	io_uring_prep_poll_add(sqe, fd, events);
-	queued(l, sqe, op);
-	return 0;
+	return l->impl->poll(l, op, fd, events);
 }
 
 int td__loop_read(struct td__loop *l, struct td__op *op, int fd, void *buf, unsigned len)
 {
-	struct io_uring_sqe *sqe = get_sqe(l);
-
-	if (!sqe)
-		return -EBUSY;
-	/* offset -1: the file position, as read(2) does; pipes have none */
-	io_uring_prep_read(sqe, fd, buf, len, (__u64)-1);
-	queued(l, sqe, op);
-	return 0;
+	return l->impl->read(l, op, fd, buf, len);
 }
 
 int td__loop_send(struct td__loop *l, struct td__op *op, int fd, const void *buf, unsigned len)
 {
-	struct io_uring_sqe *sqe = get_sqe(l);
-
-	if (!sqe)
-		return -EBUSY;
-	/* MSG_NOSIGNAL: a peer that went away must give EPIPE, never SIGPIPE to the host */
-	io_uring_prep_send(sqe, fd, buf, len, MSG_NOSIGNAL);
-	queued(l, sqe, op);
-	return 0;
+	return l->impl->send(l, op, fd, buf, len);
 }
 
 int td__loop_cancel(struct td__loop *l, struct td__op *op)
 {
-	struct io_uring_sqe *sqe = get_sqe(l);
-
-	if (!sqe)
-		return -EBUSY;
-	io_uring_prep_cancel64(sqe, (__u64)(uintptr_t)op, 0);
-	queued(l, sqe, &cancel_op);
-	return 0;
+	return l->impl->cancel(l, op);
 }
 
 /* ---- timers: the clock's (run/clock.c) ---- */
@@ -270,54 +180,21 @@ int64_t td__loop_next_deadline(const struct td__loop *l)
 
 int td__loop_submit(struct td__loop *l)
 {
-	int r = io_uring_submit(&l->ring);
-
-	return r < 0 ? r : 0;
+	return l->impl->submit(l);
 }
 
 static int wait_for_work(struct td__loop *l)
 {
-	struct io_uring_cqe *cqe = NULL;
-	struct __kernel_timespec ts;
 	int64_t due = td__loop_next_deadline(l), d;
-	int r;
 
 	if (due == 0 || (due < 0 && !l->inflight))
-		return io_uring_submit(&l->ring);
+		return l->impl->submit(l);
 	if (due < 0)
-		return io_uring_submit_and_wait_timeout(&l->ring, &cqe, 1, NULL, NULL);
+		return l->impl->wait(l, -1);
 	d = due - td__now_us();
 	if (d <= 0)
-		return io_uring_submit(&l->ring);
-	ts.tv_sec = d / 1000000;
-	ts.tv_nsec = (d % 1000000) * 1000;
-	r = io_uring_submit_and_wait_timeout(&l->ring, &cqe, 1, &ts, NULL);
-	return (r == -ETIME || r == -EINTR) ? 0 : r;
-}
-
-/* Copies completions out before running callbacks: a callback may queue new requests. */
-static int reap(struct td__loop *l)
-{
-	struct io_uring_cqe *cqes[TD_LOOP_BATCH];
-	struct td__op *ops[TD_LOOP_BATCH];
-	int res[TD_LOOP_BATCH];
-	unsigned n, i;
-	int total = 0;
-
-	do {
-		n = io_uring_peek_batch_cqe(&l->ring, cqes, TD_LOOP_BATCH);
-		for (i = 0; i < n; i++) {
-			ops[i] = io_uring_cqe_get_data(cqes[i]);
-			res[i] = cqes[i]->res;
-		}
-		io_uring_cq_advance(&l->ring, n);
-		l->inflight -= n;
-		for (i = 0; i < n; i++)
-			if (ops[i])
-				ops[i]->fn(ops[i], res[i]);
-		total += (int)n;
-	} while (n == TD_LOOP_BATCH);
-	return total;
+		return l->impl->submit(l);
+	return l->impl->wait(l, d);
 }
 
 int td__loop_run(struct td__loop *l, int wait)
@@ -325,9 +202,22 @@ int td__loop_run(struct td__loop *l, int wait)
 	int r;
 
 	td__clock_advance(&l->clock, wait); /* virtual time: jump instead of sleeping */
-	r = !wait || l->clock.virt ? io_uring_submit(&l->ring) : wait_for_work(l);
+	r = !wait || l->clock.virt ? l->impl->submit(l) : wait_for_work(l);
 	if (r < 0 && r != -EBUSY && r != -EINTR && r != -ETIME)
 		return r;
-	r = reap(l);
+	r = l->impl->reap(l);
 	return r + td__clock_run(&l->clock);
+}
+
+int td_loop_check(enum td_loop loop, struct td_diag *diag)
+{
+	struct td__loop *l;
+	int err;
+
+	if (loop != TD_LOOP_URING && loop != TD_LOOP_EPOLL)
+		return TD_EINVAL;
+	err = td__loop_open(&l, 8, loop, diag);
+	if (!err)
+		td__loop_free(l);
+	return err;
 }

@@ -115,7 +115,7 @@ int td_run_new(const struct td_plan *plan, const struct td_run_opts *opts, struc
 		*out = NULL;
 	if (!out || !plan) /* the rest is checked by td__run_create() */
 		return TD_EINVAL;
-	err = td__loop_new(&l, TD_RING_ENTRIES, diag);
+	err = td__loop_open(&l, TD_RING_ENTRIES, opts ? opts->loop : TD_LOOP_AUTO, diag);
 	if (err)
 		return err;
 	err = td__run_create(plan, opts, td__loop_clock(l), &r, diag);
@@ -132,4 +132,14 @@ int td_run_new(const struct td_plan *plan, const struct td_run_opts *opts, struc
 	}
 	*out = r;
 	return 0;
+}
+
+const char *td_run_loop(const struct td_run *run)
+{
+	return run && run->drv == &loop_driver ? td__loop_name(run->drv_ctx) : NULL;
+}
+
+const char *td_run_loop_why(const struct td_run *run)
+{
+	return run && run->drv == &loop_driver ? td__loop_why(run->drv_ctx) : NULL;
 }
