@@ -193,11 +193,32 @@ timeout 20 "$TOOLDAG" run --report - "$T/g2.yaml" "$T/h.json" >/dev/null 2>&1
 expect_eq "--report - exit" "$?" 1
 [ -e "$T/hang.started" ] && fail "a tool ran with --report -"
 
-# ---- io_uring refused: one clear line, exit 4 ----
-err=$(TD_TEST_URING_FAIL=EPERM "$TOOLDAG" run "$T/g.yaml" "$T/a.json" 2>&1 >/dev/null)
-expect_eq "io_uring refused exit" "$?" 4
+# ---- io_uring refused: on epoll with one line saying why; forced, one clear line, exit 4 ----
+# (TOOLDAG_BACKEND as the test pass set it does not apply: these need the automatic choice)
+err=$(env -u TOOLDAG_BACKEND TD_TEST_URING_FAIL=EPERM "$TOOLDAG" run "$T/g.yaml" "$T/a.json" 2>&1 >"$T/epoll.out")
+expect_eq "io_uring refused, on epoll: exit" "$?" 0
+expect_eq "io_uring refused, on epoll: why" "$err" "tooldag: io_uring refused by the kernel (Operation not permitted): running on epoll"
+env -u TOOLDAG_BACKEND "$TOOLDAG" run -q "$T/g.yaml" "$T/a.json" >"$T/uring.out" 2>/dev/null
+cmp -s "$T/epoll.out" "$T/uring.out" || fail "results on epoll differ from io_uring's"
+err=$(env -u TOOLDAG_BACKEND TD_TEST_URING_FAIL=EPERM "$TOOLDAG" run -q "$T/g.yaml" "$T/a.json" 2>&1 >/dev/null)
+expect_eq "io_uring refused, -q: silent" "$err" ""
+err=$(TOOLDAG_BACKEND=epoll "$TOOLDAG" run "$T/g.yaml" "$T/a.json" 2>&1 >/dev/null)
+expect_eq "epoll asked for: silent" "$err" ""
+err=$(TOOLDAG_BACKEND=uring TD_TEST_URING_FAIL=EPERM "$TOOLDAG" run "$T/g.yaml" "$T/a.json" 2>&1 >/dev/null)
+expect_eq "io_uring forced and refused exit" "$?" 4
 echo "$err" | grep -q "io_uring is disabled" || fail "io_uring refusal message: $err"
 expect_eq "io_uring refused: one line" "$(echo "$err" | wc -l)" 1
+err=$(TOOLDAG_BACKEND=bogus "$TOOLDAG" run "$T/g.yaml" "$T/a.json" 2>&1 >/dev/null)
+expect_eq "bad TOOLDAG_BACKEND exit" "$?" 4
+expect_eq "bad TOOLDAG_BACKEND message" "$err" "tooldag: TOOLDAG_BACKEND='bogus': expected 'uring' or 'epoll'"
+out=$(TD_TEST_URING_FAIL=ENOSYS "$TOOLDAG" --version)
+echo "$out" | grep -q "^event loop: epoll (io_uring is disabled" || fail "--version where io_uring is refused: $out"
+out=$("$TOOLDAG" --version)
+if [ -n "${TD_NORING:-}" ]; then # this pass runs under a seccomp filter refusing io_uring
+	echo "$out" | grep -q "^event loop: epoll (io_uring is disabled" || fail "--version under the filter: $out"
+else
+	echo "$out" | grep -q "^event loop: io_uring" || fail "--version: $out"
+fi
 
 # ---- the loop fails or stalls mid-run: said on stderr, exit 4, no results ----
 printf '[{"type":"tool_use","id":"w1","name":"wait","input":{"ms":2000}}]' >"$T/w.json"
