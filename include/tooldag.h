@@ -382,7 +382,8 @@ struct td_result {
  * or epoll where the kernel refuses io_uring or lacks a feature tooldag needs. With
  * TD_LOOP_URING, TD_ENOURING when the kernel refuses io_uring: diag holds one line naming the
  * cause (kernel.io_uring_disabled, seccomp, RLIMIT_MEMLOCK, a missing feature). Tests can force
- * that path with TD_TEST_URING_FAIL=EPERM|ENOSYS|ENOMEM in the environment. Nothing starts until td_run_step() or td_run_wait().
+ * that path with TD_TEST_URING_FAIL=EPERM|ENOSYS|ENOMEM in the environment. Nothing starts until
+ * td_run_step() or td_run_wait().
  */
 TD_API int td_run_new(const struct td_plan *plan, const struct td_run_opts *opts,
                       struct td_run **out, struct td_diag *diag);
