@@ -284,6 +284,30 @@ TD_API int td_batch_answered(const struct td_batch *batch, size_t i, struct td_a
 TD_API int td_conversation_append(const char *conversation, size_t len, const char *results,
                                   size_t results_len, char **out, struct td_diag *diag);
 
+/*
+ * Streamed responses. A model API's streamed response (Server-Sent Events: Anthropic
+ * content_block_* events, Chat Completions chat.completion.chunk deltas, Responses
+ * response.* events) is read as it arrives, bytes pushed by the host in any chunking:
+ *
+ *   1. td_stream_new(); td_stream_detect() tells a stream from a JSON document by its first
+ *      bytes ("event:", "data:");
+ *   2. td_stream_feed() with each piece as it arrives; it returns how many calls are complete
+ *      so far (a call's input is kept to 16 MiB);
+ *   3. td_stream_finish(): the batch of the complete calls, decoded exactly as the same calls
+ *      given as one JSON document in the stream's dialect. 0 when the stream ended properly.
+ *      TD_EBATCH when it did not (cut off, an API `error` event, an unreadable event): the
+ *      diagnostics say why and name each call cut short, and *out still holds the calls that
+ *      were complete (NULL when there were none);
+ *   4. td_stream_free().
+ */
+struct td_stream;
+TD_API int td_stream_detect(const char *bytes, size_t len);
+TD_API int td_stream_new(enum td_dialect dialect, const char *name, struct td_stream **out);
+TD_API int td_stream_feed(struct td_stream *stream, const char *bytes, size_t len);
+TD_API int td_stream_finish(struct td_stream *stream, const struct td_graph *graph,
+                            struct td_batch **out, struct td_diag *diag);
+TD_API void td_stream_free(struct td_stream *stream);
+
 /* ---------------------------------------------------------------------------------------- */
 /* Plans */
 

@@ -14,6 +14,7 @@
 
 #include "calls/batch.h"
 #include "td_test_graph.h"
+#include "td_test_recorded.h"
 
 static struct td_graph *g;
 static struct td_batch *b;
@@ -82,28 +83,6 @@ static void answered_is(size_t i, const char *id, const char *tool, size_t call_
 	ck_assert_str_eq(a.tool, tool);
 	ck_assert_uint_eq(a.call_at, call_at);
 	ck_assert_uint_eq(a.result_at, result_at);
-}
-
-static char *slurp(const char *rel)
-{
-	const char *src = getenv("TD_SRC");
-	char path[1024];
-	FILE *f;
-	char *s;
-	long n;
-
-	ck_assert_msg(src != NULL, "TD_SRC is not set");
-	snprintf(path, sizeof(path), "%s/%s", src, rel);
-	f = fopen(path, "rb");
-	ck_assert_msg(f != NULL, "cannot open %s", path);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	s = malloc((size_t)n + 1);
-	ck_assert_uint_eq(fread(s, 1, (size_t)n, f), (size_t)n);
-	s[n] = '\0';
-	fclose(f);
-	return s;
 }
 
 /* Anthropic: the last assistant message, minus the calls a tool_result already answers. */
@@ -293,7 +272,7 @@ END_TEST
  * SDK) or Entries[i].RequestBody (.NET SDK). */
 static char *recorded_body(const char *file, int i)
 {
-	char *f = slurp(file), *text;
+	char *f = tr_slurp(file, NULL), *text;
 	cJSON *root = cJSON_Parse(f), *e;
 
 	ck_assert_ptr_nonnull(root);
@@ -313,8 +292,7 @@ static char *recorded_body(const char *file, int i)
  * tool_result blocks"); tooldag says so before anything runs. */
 START_TEST(recorded_anthropic_orphan_result)
 {
-	char *text = recorded_body(
-	    "tests/data/recorded/anthropic-runner-f59a9391-643b-422c-96dc-1f28bc7ea4d7.json", 1);
+	char *text = recorded_body("anthropic-runner-f59a9391-643b-422c-96dc-1f28bc7ea4d7.json", 1);
 
 	decode_bad(text, TD_DIALECT_AUTO,
 	           "message 2, content block 1: a tool_result answers call id "
@@ -327,7 +305,7 @@ END_TEST
 /* Recorded: a Responses request that continues a stored response holds only its results. */
 START_TEST(recorded_responses_previous_response)
 {
-	char *text = recorded_body("tests/data/recorded/openai-dotnet-FunctionCallWorks.json", 1);
+	char *text = recorded_body("openai-dotnet-FunctionCallWorks.json", 1);
 
 	decode_bad(text, TD_DIALECT_AUTO,
 	           "no call pending: the input continues a stored response "

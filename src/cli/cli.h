@@ -60,6 +60,7 @@ struct cli_job {
 	struct td_plan *plan;
 	char *calls_text; /* cli_load_plan_keep(): the CALLS text as read, NUL-terminated */
 	size_t calls_len;
+	int incomplete; /* CALLS was a stream cut off or ended by an error: exit 2 after the run */
 };
 int cli_load_plan(const char *graph_path, unsigned flags, const char *calls_path,
                   enum td_dialect dialect, struct cli_job *job);

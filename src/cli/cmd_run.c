@@ -431,6 +431,8 @@ static int run_plan(struct cli_job *job, struct run_args *a, int sfd)
 		r = r2;
 	if (!r && interrupted)
 		r = EXIT_INTERRUPTED;
+	if (!r && job->incomplete)
+		r = EXIT_INVALID; /* the complete calls ran; the stream itself was not whole */
 	if (!r && a->fail_on_error && any_error(run, td_batch_count(job->batch)))
 		r = EXIT_CALL_ERRORS;
 	td_run_free(run);

@@ -226,9 +226,35 @@ fail:
 	return EXIT_INVALID;
 }
 
+/*
+ * A streamed response: the calls that were complete, even when the stream was cut off or
+ * ended in an API error (job->incomplete: said now, exit 2 after they ran).
+ */
+static int load_stream(const char *buf, size_t len, enum td_dialect dialect, const char *name,
+                       struct cli_job *job, struct td_diag *diag)
+{
+	struct td_stream *s;
+	int r;
+
+	if ((r = td_stream_new(dialect, name, &s)) < 0)
+		return r;
+	/* a stream that cannot be read on says why at the finish, with the calls before it */
+	if ((r = td_stream_feed(s, buf, len)) != TD_ENOMEM)
+		r = td_stream_finish(s, job->graph, &job->batch, diag);
+	td_stream_free(s);
+	if (r == TD_EBATCH && job->batch) {
+		cli_print_diag(diag);
+		td_diag_clear(diag);
+		job->incomplete = 1;
+		return 0;
+	}
+	return r;
+}
+
 static int load_batch(const char *calls_path, enum td_dialect dialect, bool keep,
                       struct cli_job *job, struct td_diag *diag)
 {
+	const char *name;
 	size_t len;
 	char *buf;
 	int r;
@@ -246,9 +272,11 @@ static int load_batch(const char *calls_path, enum td_dialect dialect, bool keep
 	r = cli_read_input(calls_path, &buf, &len);
 	if (r)
 		return r;
-	r = td_batch_decode(job->graph, buf, len, dialect,
-	                    strcmp(calls_path, "-") == 0 ? "<stdin>" : calls_path, &job->batch,
-	                    diag);
+	name = strcmp(calls_path, "-") == 0 ? "<stdin>" : calls_path;
+	if (td_stream_detect(buf, len))
+		r = load_stream(buf, len, dialect, name, job, diag);
+	else
+		r = td_batch_decode(job->graph, buf, len, dialect, name, &job->batch, diag);
 	if (keep && r >= 0) {
 		job->calls_text = buf;
 		job->calls_len = len;
