@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# run_observe_bench.sh - what observers cost `tooldag run` (issue 8: at most 5 % on a
+# run_observe_bench.sh - what observers cost `tooldag run` (target: at most 5 % on a
 # 100,000-call builtin-echo run), end to end and inside the library.
 #
-#   bench/run_observe_bench.sh [-r ROUNDS] [-n CALLS] [-B BASEDIR] [-c] [-L]
+#   bench/run_observe_bench.sh [-r ROUNDS] [-n CALLS] [-B BASEDIR] [-c] [-L] [-v VARIANTS]
 #
 # 1. observe-bench: td_run_wait() alone on CALLS calls, with no observer, a no-op observer, a
 #    counting observer, td_event_json() of every event, and td_run_trace() (interleaved).
@@ -20,6 +20,7 @@
 #    Prints median wall and CPU (user + sys of the child) and the medians of the same-round
 #    wall and CPU ratios to `none` of the same build.
 #    -B BASEDIR: also time BASEDIR/tooldag (another build, e.g. of main), interleaved with ours.
+#    -v VARIANTS: only these (comma-separated, e.g. none,trace,trace_new; `none` always runs).
 # -c: instead of 2, each variant once under valgrind --tool=callgrind: instructions executed
 #    in user space (deterministic up to the order of completions; the kernel's share, e.g.
 #    writing the trace, is not in it), and the ratio to `none`.
@@ -32,15 +33,17 @@ calls=100000
 base=""
 callgrind=0
 lib=1
-while getopts "r:n:B:cLh" opt; do
+only=""
+while getopts "r:n:B:cLv:h" opt; do
 	case $opt in
 	r) rounds=$OPTARG ;;
 	n) calls=$OPTARG ;;
 	B) base=$OPTARG ;;
 	c) callgrind=1 ;;
 	L) lib=0 ;;
+	v) only=$OPTARG ;;
 	*)
-		sed -n '3,25p' "$0" | sed 's/^# \{0,1\}//'
+		sed -n '3,26p' "$0" | sed 's/^# \{0,1\}//'
 		exit 1
 		;;
 	esac
@@ -61,10 +64,10 @@ fi
 "$TD_BIN/bench/tooldag-bench" gen calls -n "$calls" -l 10 -d 3:5 -o "$tmp/e2e" >/dev/null
 sed -i 's/builtin: sleep/builtin: echo/' "$tmp/e2e/graph.yaml"
 
-exec python3 - "$TD_BIN/tooldag" "$tmp" "$rounds" "$calls" "$base" "$callgrind" <<'PY'
+exec /usr/bin/python3 - "$TD_BIN/tooldag" "$tmp" "$rounds" "$calls" "$base" "$callgrind" "$only" <<'PY'
 import os, re, statistics as st, subprocess, sys, time
 
-tooldag, tmp, rounds, calls, base, callgrind = sys.argv[1:7]
+tooldag, tmp, rounds, calls, base, callgrind, only = sys.argv[1:8]
 rounds, callgrind = int(rounds), callgrind == "1"
 builds = [("", tooldag)] + ([("base ", os.path.join(base, "tooldag"))] if base else [])
 variants = {
@@ -75,6 +78,8 @@ variants = {
     "trace": ["-q", "--trace"],
     "trace_new": ["-q", "--trace"],
 }
+if only:
+    variants = {k: v for k, v in variants.items() if k == "none" or k in only.split(",")}
 traces = {"trace": "trace", "trace_new": "fresh"}
 runs = [(b + v, exe, args + ([f"{tmp}/{traces[v]}{i}.json"] if v in traces else []))
         for i, (b, exe) in enumerate(builds) for v, args in variants.items()]
@@ -137,7 +142,7 @@ for name, _, _ in runs:
     print(f"| {name} | {st.median(wall[name]):.3f} | {st.median(cpu[name]):.3f} "
           f"| {st.median(wratio[name]):.3f} | {st.median(cratio[name]):.3f} |")
 sizes = ", ".join(f"{b or 'this build '}{os.path.getsize(f'{tmp}/trace{i}.json') / 1e6:.1f} MB"
-                  for i, (b, _) in enumerate(builds))
+                  for i, (b, _) in enumerate(builds)) if "trace" in variants else "-"
 print()
 print(f"ratios: medians of the same-round ratios; trace file: {sizes}; "
       f"load average {os.getloadavg()[0]:.1f}, {os.cpu_count()} CPUs")

@@ -169,6 +169,59 @@ START_TEST(report_fields)
 }
 END_TEST
 
+/* ---- the trace's queued counter ---- */
+
+/* 2,000 calls queue at once and start 10 us apart (virtual time): the counter changes 2,000
+ * times in 20 ms, and is sampled at most about twice per 100 us, each sample exact. */
+START_TEST(trace_counter_is_sampled)
+{
+	char *buf = NULL, id[16];
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	int i, samples = 0;
+	double last_ts = -1, first = -1, value = -1;
+	int64_t span;
+	cJSON *doc, *e;
+
+	fx_tool(&F, "a", TD_KIND_BUILTIN);
+	for (i = 0; i < 2000; i++) {
+		snprintf(id, sizeof(id), "c%d", i);
+		fx_call(&F, id, "a", NULL);
+		FK->dur_us[i] = 10;
+	}
+	run_fake(1, TD_SCHEDULE_LEVEL);
+	ck_assert_int_eq(td_run_trace(R, f), 0);
+	ck_assert_int_eq(td_run_wait(R), 0);
+	span = td_run_makespan_us(R);
+	td_run_free(R);
+	R = NULL;
+	ck_assert_int_eq(fclose(f), 0);
+	doc = cJSON_Parse(buf);
+	ck_assert_ptr_nonnull(doc);
+	cJSON_ArrayForEach(e, cJSON_GetObjectItem(doc, "traceEvents"))
+	{
+		if (strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(e, "ph")), "C"))
+			continue;
+		ck_assert_double_gt(cJSON_GetNumberValue(cJSON_GetObjectItem(e, "ts")), last_ts);
+		last_ts = cJSON_GetNumberValue(cJSON_GetObjectItem(e, "ts"));
+		value = cJSON_GetNumberValue(
+		    cJSON_GetObjectItem(cJSON_GetObjectItem(e, "args"), "calls"));
+		/* exact: at ts, the calls not started yet (one starts every 10 us from 0) */
+		ck_assert_double_eq(value, last_ts >= 20000 ? 0 : 2000 - (int)(last_ts / 10) - 1);
+		if (first < 0)
+			first = value;
+		samples++;
+	}
+	ck_assert_int_ge(span, 20000);
+	ck_assert_double_eq(first, 1999);
+	ck_assert_double_eq(value, 0);
+	ck_assert_int_le(samples, 2 * span / 100 + 2);
+	ck_assert_int_ge(samples, span / 200);
+	cJSON_Delete(doc);
+	free(buf);
+}
+END_TEST
+
 static Suite *results_suite(void)
 {
 	Suite *s = suite_create("run_results");
@@ -182,6 +235,7 @@ static Suite *results_suite(void)
 	tcase_add_test(tc, results_empty_batch);
 	tcase_add_test(tc, results_invalid_utf8_and_nul);
 	tcase_add_test(tc, report_fields);
+	tcase_add_test(tc, trace_counter_is_sampled);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -7,16 +7,18 @@
  * times in microseconds from the run's start:
  *  - process 1 "tooldag run", tid 1 + k is "slot k": each attempt is a complete ("X") slice
  *    on the lowest slot free when it started, so the slots show the concurrency actually
- *    used. Slots are ours, not the scheduler's: it has no such notion.
+ *    used. Slots are ours, not the scheduler's: it has no such notion. A first attempt that
+ *    succeeded (nearly every slice) carries only its queue wait; any other attempt also its
+ *    level, attempt number, status and exit code or signal.
  *  - process 2 "queue": a counter "queued" (calls waiting for a slot, a tool limit or a rate
- *    token; one sample per timestamp at which it changed), and tid 1 + k "queue k": each wait
- *    between CALL_QUEUED and the start (or the end, for a call cancelled while it waited) is
- *    a complete slice named after the call, on a lane free when it was queued, so queue time
- *    and run time never share a track. At most TRACE_LANES lanes: a level queues all its
- *    calls at once, and ten thousand lanes are neither readable nor cheap (two fifths of the
- *    file and of the writer's instructions on a 100,000-call run in levels of 10,000); a call
- *    queued while every lane is taken has no wait slice: its wait is in the counter and in its
- *    run slice's queued_us.
+ *    token; sampled when it changes, at most about every TRACE_COUNTER_US), and tid 1 + k
+ *    "queue k": each wait between CALL_QUEUED and the start (or the end, for a call
+ *    cancelled while it waited) is a complete slice named after the call, on a lane free
+ *    when it was queued, so queue time and run time never share a track. At most
+ *    TRACE_LANES lanes: a level queues all its calls at once, and ten thousand lanes are
+ *    neither readable nor cheap (two fifths of the file and of the writer's instructions on a
+ *    100,000-call run in levels of 10,000); a call queued while every lane is taken has no
+ *    wait slice: its wait is in the counter and in its run slice's queued_us.
  *  - process 1, tid 0 "not run": a level is an async slice "level K" (cat "level") plus a
  *    global instant marker when it starts; a retry's backoff an async slice "backoff"; calls
  *    that never ran are instants, cat "not_run".
@@ -31,8 +33,10 @@
 
 #define TRACE_FLUSH (256u * 1024)
 #define TRACE_LANES 64u /* queue lanes at most */
-#define NO_TRACK    UINT32_MAX
-#define NO_LANE     (UINT32_MAX - 1) /* queued, but every lane was taken */
+/* The queued counter: at most one sample per this many microseconds (plus the last one) */
+#define TRACE_COUNTER_US 100
+#define NO_TRACK         UINT32_MAX
+#define NO_LANE          (UINT32_MAX - 1) /* queued, but every lane was taken */
 
 /* tracks of one kind; free[] holds at most n entries, never more than calls exist */
 struct tracks {
@@ -50,10 +54,11 @@ struct trace {
 	uint32_t *track; /* [ncalls]: its lane (or NO_LANE) while queued, its slot while running */
 	struct tracks slots; /* a min-heap: lowest free first */
 	struct tracks lanes; /* a stack: any free lane will do, and a stack costs O(1) */
-	/* the "queued" counter: its value, and the time of a change not written yet */
+	/* the "queued" counter: its value, the time of a change not written yet, and the time
+	 * before which a newer change replaces it instead of following it */
 	uint32_t nqueued;
 	int count_pending;
-	int64_t count_ts;
+	int64_t count_ts, count_next;
 };
 
 /* ---- output ---- */
@@ -218,11 +223,16 @@ static void counter_sample(struct trace *t)
 
 /* The queued counter goes up or down at ts: one sample per timestamp, written when a later one
  * comes (an attempt's start may be read a little before the latest event: it counts at the
- * latest time, so samples stay in order). */
+ * latest time, so samples stay in order), unless that one comes within TRACE_COUNTER_US of
+ * the last sample written: then it replaces it. Every sample is the exact value at its time;
+ * what changes inside the window of one sample is left out (a 100,000-call run changes the
+ * counter at nearly every event, and its samples were a tenth of the file). */
 static void count(struct trace *t, int64_t ts, int up)
 {
-	if (t->count_pending && ts > t->count_ts)
+	if (t->count_pending && ts > t->count_ts && ts >= t->count_next) {
 		counter_sample(t);
+		t->count_next = t->count_ts + TRACE_COUNTER_US;
+	}
 	if (!t->count_pending || ts > t->count_ts)
 		t->count_ts = ts;
 	t->count_pending = 1;
@@ -355,15 +365,19 @@ static void attempt_slice(struct trace *t, const struct td_run *r, const struct 
 	p = jw_i64(p, ev->run_us);
 	p = put_slice_name(p, call, lens, ev->status);
 	p = put_colour(p, ev->status);
-	p = JW_LIT(p, ",\"args\":{\"level\":");
-	p = jw_u64(p, ev->level);
-	p = JW_LIT(p, ",\"attempt\":");
-	p = jw_u64(p, ev->attempt);
-	p = put_outcome(p, ev);
-	p = JW_LIT(p, ",\"queued_us\":");
+	p = JW_LIT(p, ",\"args\":{\"queued_us\":");
 	p = jw_i64(p, t->when[ev->call]);
-	if (ev->retrying)
-		p = JW_LIT(p, ",\"retrying\":true");
+	/* the common slice (a first attempt that succeeded) stops here: its level is the level
+	 * slice around it, and the rest is what "ok" says */
+	if (ev->status != TD_STATUS_OK || ev->attempt != 1) {
+		p = JW_LIT(p, ",\"level\":");
+		p = jw_u64(p, ev->level);
+		p = JW_LIT(p, ",\"attempt\":");
+		p = jw_u64(p, ev->attempt);
+		p = put_outcome(p, ev);
+		if (ev->retrying)
+			p = JW_LIT(p, ",\"retrying\":true");
+	}
 	jw_close(&t->b, JW_LIT(p, "}}"));
 	t->when[ev->call] = ev->time_us; /* a backoff, if any, starts here */
 }
