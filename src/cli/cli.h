@@ -45,6 +45,10 @@ int cli_read_input(const char *path, char **buf, size_t *len);
 /* Writes s and a newline to stdout; returns EXIT_RUNTIME if stdout fails (closed pipe, full disk).
  */
 int cli_write_stdout(const char *s);
+/* What an encoder made (read through out only after the encoder ran): rc < 0 (it failed:
+ * *out is not set) is "out of memory" and EXIT_RUNTIME, else *out is written as
+ * cli_write_stdout() does and freed. */
+int cli_print_encoded(int rc, char **out);
 
 /* Loads a graph file, printing what is wrong with it; EXIT_OK, EXIT_INVALID, or EXIT_USAGE for
  * "-" (standard input is for CALLS). */

@@ -29,13 +29,7 @@ static int print_tools(const char *path)
 
 	if ((r = cli_load_graph(path, TD_LOAD_KEEP_ENV, &g)))
 		return r;
-	if (td_graph_dot(g, &out) < 0) {
-		cli_error("out of memory");
-		r = EXIT_RUNTIME;
-	} else {
-		r = cli_write_stdout(out);
-		free(out);
-	}
+	r = cli_print_encoded(td_graph_dot(g, &out), &out);
 	td_graph_free(g);
 	return r;
 }
@@ -48,13 +42,7 @@ static int print_calls(const char *graph, const char *calls, enum td_dialect dia
 
 	if (r)
 		return r;
-	if (td_plan_dot(job.plan, &out) < 0) {
-		cli_error("out of memory");
-		r = EXIT_RUNTIME;
-	} else {
-		r = cli_write_stdout(out);
-		free(out);
-	}
+	r = cli_print_encoded(td_plan_dot(job.plan, &out), &out);
 	cli_job_free(&job);
 	return r;
 }

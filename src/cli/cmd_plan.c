@@ -209,12 +209,8 @@ int cmd_plan(int argc, char **argv)
 			    "plan --json: the calls' dependency lists are too long to print (tool "
 			    "dependencies between many calls); 'tooldag plan' shows the levels");
 			r = EXIT_INVALID;
-		} else if (r < 0) {
-			cli_error("out of memory");
-			r = EXIT_RUNTIME;
 		} else {
-			r = cli_write_stdout(out);
-			free(out);
+			r = cli_print_encoded(r, &out);
 		}
 	} else {
 		print_plan(job.plan);
@@ -265,13 +261,7 @@ int cmd_tools(int argc, char **argv)
 		return usage_error("tools", "expected exactly one GRAPH file");
 	if ((r = cli_load_graph(argv[optind], TD_LOAD_KEEP_ENV, &g)))
 		return r;
-	if (td_graph_tools_json(g, dialect, pretty, &out) < 0) {
-		cli_error("out of memory");
-		r = EXIT_RUNTIME;
-	} else {
-		r = cli_write_stdout(out);
-		free(out);
-	}
+	r = cli_print_encoded(td_graph_tools_json(g, dialect, pretty, &out), &out);
 	td_graph_free(g);
 	return r;
 }

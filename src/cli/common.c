@@ -165,6 +165,17 @@ int cli_write_stdout(const char *s)
 	return EXIT_OK;
 }
 
+int cli_print_encoded(int rc, char **out)
+{
+	if (rc < 0) {
+		cli_error("out of memory");
+		return EXIT_RUNTIME;
+	}
+	rc = cli_write_stdout(*out);
+	free(*out);
+	return rc;
+}
+
 int cli_read_input(const char *path, char **buf, size_t *len)
 {
 	int fd = strcmp(path, "-") == 0 ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
