@@ -76,7 +76,8 @@ TD_API const char *td_version(void);
 	X(TD_ENOURING, -1006, "io_uring unavailable")                                              \
 	X(TD_ESTATE, -1007, "operation not valid in this state")                                   \
 	X(TD_ENOTFOUND, -1008, "not found")                                                        \
-	X(TD_ECANCELED, -1009, "cancelled")
+	X(TD_ECANCELED, -1009, "cancelled")                                                        \
+	X(TD_EEXIST, -1010, "already exists")
 
 enum td_error {
 #define TD__ERR_ENUM(name, value, text) name = (value),
@@ -524,8 +525,9 @@ typedef void (*td_fn)(struct td_fn_call *call, void *userdata);
 
 TD_API int td_functions_new(struct td_functions **out);
 TD_API void td_functions_free(struct td_functions *fns);
-/* Registers NAME (copied); TD_EINVAL for a bad name, mode or NULL fn, TD_EBATCH if NAME is
- * already registered. */
+/* Registers NAME (copied); TD_EINVAL for a bad name, mode or NULL fn, TD_EEXIST if NAME is
+ * already registered, TD_ESTATE once a run was created with the registry (it is read-only
+ * from then on: runs on other threads read it). The same holds for td_functions_set_workers(). */
 TD_API int td_functions_add(struct td_functions *fns, const char *name, enum td_fn_mode mode,
                             td_fn fn, void *userdata);
 /* Worker threads per run for TD_FN_BLOCKING (1..1024; default TD_DEFAULT_FN_WORKERS). */

@@ -258,7 +258,7 @@ static void expect(size_t c, enum td_status st, const char *content)
 START_TEST(registry_errors)
 {
 	ck_assert_int_eq(td_functions_new(NULL), TD_EINVAL);
-	ck_assert_int_eq(td_functions_add(FNS, "inl", TD_FN_INLINE, fn_inline, NULL), TD_EBATCH);
+	ck_assert_int_eq(td_functions_add(FNS, "inl", TD_FN_INLINE, fn_inline, NULL), TD_EEXIST);
 	ck_assert_int_eq(td_functions_add(FNS, "bad name", TD_FN_INLINE, fn_inline, NULL),
 	                 TD_EINVAL);
 	ck_assert_int_eq(td_functions_add(FNS, "", TD_FN_INLINE, fn_inline, NULL), TD_EINVAL);
@@ -409,6 +409,37 @@ START_TEST(timeout_async_then_late_completion)
 	R = NULL;
 	ck_assert_int_eq(td_fn_call_cancelled(KEPT[1]), 1);
 	ck_assert_int_eq(td_fn_complete(KEPT[1], 0, "later", 5), 0);
+}
+END_TEST
+
+/* Once a run uses the registry it is read-only: adding would race with runs on other threads. */
+START_TEST(registry_frozen_by_a_run)
+{
+	add("i1", "inl", NULL);
+	ck_assert_int_eq(td_functions_add(FNS, "x1", TD_FN_INLINE, fn_inline, NULL), 0);
+	start(FNS);
+	ck_assert_int_eq(td_functions_add(FNS, "x2", TD_FN_INLINE, fn_inline, NULL), TD_ESTATE);
+	ck_assert_int_eq(td_functions_set_workers(FNS, 8), TD_ESTATE);
+	ck_assert_int_eq(td_run_wait(R), 0);
+	expect(0, TD_STATUS_OK, "inl:i1");
+}
+END_TEST
+
+/* A completion after the run and the registry are both gone touches neither (ASan, valgrind
+ * see it): what it needs was copied into the handle. */
+START_TEST(late_completion_after_everything_is_freed)
+{
+	add("n1", "never", "{\"keep\":1}");
+	start(FNS);
+	ck_assert_int_eq(td_run_wait(R), 0);
+	expect(0, TD_STATUS_TIMEOUT, "timed out after 100ms");
+	ck_assert_int_eq(atomic_load(&NKEPT), 1);
+	td_run_free(R);
+	R = NULL;
+	td_functions_free(FNS);
+	FNS = NULL;
+	ck_assert_int_eq(td_fn_call_cancelled(KEPT[0]), 1);
+	ck_assert_int_eq(td_fn_complete(KEPT[0], 0, "late", 4), 0);
 }
 END_TEST
 
@@ -737,6 +768,8 @@ static Suite *fn_suite(void)
 	tcase_add_test(t, async_from_other_threads);
 	tcase_add_test(t, timeout_blocking);
 	tcase_add_test(t, timeout_async_then_late_completion);
+	tcase_add_test(t, registry_frozen_by_a_run);
+	tcase_add_test(t, late_completion_after_everything_is_freed);
 	tcase_add_test(t, retries_and_dependency_failure);
 	tcase_add_test(t, dependency_failure_skips);
 	tcase_add_test(t, envelope_upstream);

@@ -40,7 +40,12 @@ struct hub;
 
 struct td_fn_call {
 	struct hub *hub;
-	const struct td__fnent *ent;
+	const struct td__fnent *ent; /* the registry's: read only while the run is alive */
+	/* what a late completion or a worker needs once the run (and the registry, which only
+	 * has to outlive the run) may be gone: copied from ent */
+	enum td_fn_mode mode;
+	td_fn fn;
+	void *userdata;
 	struct td__job *job;
 	const char *id, *tool, *input;
 	size_t input_len;
@@ -196,7 +201,7 @@ int td_fn_complete(struct td_fn_call *c, int is_error, const char *content, size
 
 	if (!c || (!content && len))
 		return TD_EINVAL;
-	if (c->ent->mode != TD_FN_ASYNC && c->completed)
+	if (c->mode != TD_FN_ASYNC && c->completed)
 		return TD_ESTATE;
 	copy = td__malloc(len + 1);
 	if (copy) {
@@ -204,7 +209,7 @@ int td_fn_complete(struct td_fn_call *c, int is_error, const char *content, size
 			memcpy(copy, content, len);
 		copy[len] = '\0';
 	}
-	if (c->ent->mode != TD_FN_ASYNC) {
+	if (c->mode != TD_FN_ASYNC) {
 		/* still inside the function, on the thread that runs it: no one else looks */
 		c->completed = 1;
 		c->status = is_error ? TD_STATUS_ERROR : TD_STATUS_OK;
@@ -322,7 +327,7 @@ static void fn_kill(struct td__backend *be, struct td__job *job)
 
 	if (!c) /* finished already, waiting in the scheduler's queue */
 		return;
-	if (c->in_fn && c->ent->mode != TD_FN_BLOCKING) {
+	if (c->in_fn && c->mode != TD_FN_BLOCKING) {
 		/* re-entered from the function itself: start() ends it when the function returns */
 		atomic_store_explicit(&c->cancelled, 1, memory_order_relaxed);
 		c->kill_pending = 1;
@@ -439,7 +444,7 @@ static void *worker(void *arg)
 	while ((c = next_work(h))) {
 		if (c->job) {
 			pthread_mutex_unlock(&h->mu);
-			c->ent->fn(c, c->ent->userdata);
+			c->fn(c, c->userdata);
 			if (!c->completed)
 				set_missing(c, "returned without completing the call");
 			pthread_mutex_lock(&h->mu);
@@ -488,6 +493,9 @@ static void fill(struct fnbe *fb, struct td_fn_call *c, const struct td__fnent *
 {
 	c->hub = fb->hub;
 	c->ent = ent;
+	c->mode = ent->mode;
+	c->fn = ent->fn;
+	c->userdata = ent->userdata;
 	c->job = job;
 	c->id = job->id;
 	c->tool = job->tool->name;
@@ -735,6 +743,8 @@ int td__fn_backend_new(struct td__loop *loop, const struct td_functions *fns,
 	}
 	fb->fns = fns;
 	fb->graph = graph;
+	if (fns) /* read-only from now on: td_functions_add() refuses (fnreg.c) */
+		__atomic_store_n(&((struct td_functions *)fns)->frozen, 1, __ATOMIC_RELEASE);
 	fb->be.start = fn_start;
 	fb->be.kill = fn_kill;
 	fb->be.kill_now = fn_kill;

@@ -23,6 +23,7 @@ struct td_functions {
 	unsigned workers;
 	td_fn_thread_hook thread_start, thread_stop; /* on each worker thread; may be NULL */
 	void *thread_ud;
+	int frozen; /* a run uses it: read-only from then on (atomic: runs on any thread set it) */
 };
 
 /* The entry registered under name, or NULL. */

@@ -2,7 +2,8 @@
 /*
  * fnreg.c - the registry of function tools: names the host's C functions are registered
  * under, with their mode and userdata. Filled before the runs that use it and read-only from
- * then on, so runs on several threads can share one.
+ * then on (the first run freezes it: adding after that is refused, not a data race), so runs
+ * on several threads can share one.
  */
 #include <string.h>
 
@@ -58,8 +59,10 @@ int td_functions_add(struct td_functions *fns, const char *name, enum td_fn_mode
 		return TD_EINVAL;
 	if (mode != TD_FN_INLINE && mode != TD_FN_BLOCKING && mode != TD_FN_ASYNC)
 		return TD_EINVAL;
+	if (__atomic_load_n(&fns->frozen, __ATOMIC_ACQUIRE))
+		return TD_ESTATE;
 	if (td__strmap_get(&fns->by_name, name, &old))
-		return TD_EBATCH;
+		return TD_EEXIST;
 	if (grow(fns) < 0)
 		return TD_ENOMEM;
 	e = &fns->ents[fns->n];
@@ -82,6 +85,8 @@ int td_functions_set_workers(struct td_functions *fns, unsigned workers)
 {
 	if (!fns || workers < 1 || workers > 1024)
 		return TD_EINVAL;
+	if (__atomic_load_n(&fns->frozen, __ATOMIC_ACQUIRE))
+		return TD_ESTATE;
 	fns->workers = workers;
 	return 0;
 }
