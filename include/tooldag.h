@@ -400,6 +400,9 @@ struct td_result {
 	int truncated;       /* output exceeded max_output */
 	int64_t start_us;    /* first attempt start, from the run's start; -1 if never started */
 	int64_t end_us;      /* last attempt end; -1 if never started */
+	/* Of that time, how long its attempts waited for a worker after they started (blocking
+	 * function tools: the pool was busy). Its timeout runs from the end of that wait. */
+	int64_t queue_us;
 };
 
 /*
@@ -510,8 +513,11 @@ enum td_fn_mode {
 	 * its timeout cannot fire (nothing else runs until it returns). */
 	TD_FN_INLINE = 0,
 	/* Runs on one of the run's worker threads (td_functions_set_workers(); created when the
-	 * first blocking call starts, joined by td_run_free()) and must complete before it
-	 * returns. The result reaches the run through an eventfd read on the ring. */
+	 * first blocking call starts) and must complete before it returns. The result reaches
+	 * the run through an eventfd read on the ring. Its timeout runs from when a worker takes
+	 * it (td_result.queue_us: the wait before). td_run_free() does not wait for it: it then
+	 * finds td_fn_call_cancelled() true, its result is dropped, and its userdata must stay
+	 * valid until it returns (the handle's id, tool and input are its own copies). */
 	TD_FN_BLOCKING,
 	/* Invoked like INLINE, but may return without completing: the host keeps the handle and
 	 * calls td_fn_complete() later, from any thread. */
@@ -536,10 +542,11 @@ TD_API int td_functions_set_workers(struct td_functions *fns, unsigned workers);
 /*
  * Hooks run on each worker thread of a run's TD_FN_BLOCKING pool: start(userdata) when the
  * thread begins, before its first function, and stop(userdata) as it ends, after its last (the
- * pool ends in td_run_free()). For a host whose language runtime must attach a thread before
- * calling into it (a Python thread state, a JVM's AttachCurrentThread): once per thread, not
- * once per call. Either may be NULL; userdata is borrowed and must outlive the runs. Set it
- * before the first run uses the registry. 0, or TD_EINVAL without fns.
+ * pool ends in td_run_free(); a worker whose function still runs then ends when it returns).
+ * For a host whose language runtime must attach a thread before calling into it (a Python
+ * thread state, a JVM's AttachCurrentThread): once per thread, not once per call. Either may
+ * be NULL; userdata is borrowed and must outlive the runs and their workers. Set it before
+ * the first run uses the registry. 0, or TD_EINVAL without fns.
  */
 typedef void (*td_fn_thread_hook)(void *userdata);
 TD_API int td_functions_set_thread_hooks(struct td_functions *fns, td_fn_thread_hook start,

@@ -37,7 +37,9 @@ static const char GRAPH[] = "version: 1\n"
                             "  big: {function: inl, max_output: 20B}\n"
                             "  ghost: {function: ghost}\n"
                             "  wait: {function: asy}\n"
-                            "  sleep: {builtin: sleep}\n";
+                            "  sleep: {builtin: sleep}\n"
+                            "  queued: {function: q300, timeout: 500ms}\n"
+                            "  stubborn: {function: stubborn}\n";
 
 static struct td_graph *G;
 static struct td_functions *FNS;
@@ -112,6 +114,16 @@ static void fn_blocking(struct td_fn_call *call, void *ud)
 	complete_from_input(call);
 }
 
+/* Until no blocking function runs (td_run_free() does not wait for them): at most 3 s. */
+static void wait_workers_idle(void)
+{
+	int i;
+
+	for (i = 0; i < 300 && atomic_load(&BLK_NOW); i++)
+		msleep(10);
+	ck_assert_int_eq(atomic_load(&BLK_NOW), 0);
+}
+
 /* ASYNC: handles go to a completer thread that answers after input "ms" (default 20), in
  * any order; {"keep":1} stores the handle in KEPT for the test to complete by hand. */
 #define MAXQ 64
@@ -180,7 +192,19 @@ static void fn_env(struct td_fn_call *call, void *ud)
 	td_fn_complete(call, 0, env, len);
 }
 
-static unsigned SLOW_MS = 400, LONG_MS = 3000;
+static unsigned SLOW_MS = 400, LONG_MS = 3000, Q_MS = 300;
+static atomic_int STUBBORN_DONE, STUBBORN_SAW_CANCEL;
+
+/* BLOCKING, and deaf to cancellation: works 1.5 s whatever happens, then completes. */
+static void fn_stubborn(struct td_fn_call *call, void *ud)
+{
+	(void)ud;
+	msleep(1500);
+	atomic_store(&STUBBORN_SAW_CANCEL, td_fn_call_cancelled(call));
+	ck_assert_str_eq(td_fn_call_id(call), "s1"); /* readable though the run is gone */
+	td_fn_complete(call, 0, "done", 4);
+	atomic_store(&STUBBORN_DONE, 1);
+}
 
 static void setup(void)
 {
@@ -197,6 +221,10 @@ static void setup(void)
 	ck_assert_int_eq(td_functions_add(FNS, "never", TD_FN_ASYNC, fn_async, NULL), 0);
 	ck_assert_int_eq(td_functions_add(FNS, "flaky", TD_FN_INLINE, fn_flaky, NULL), 0);
 	ck_assert_int_eq(td_functions_add(FNS, "envfn", TD_FN_INLINE, fn_env, NULL), 0);
+	ck_assert_int_eq(td_functions_add(FNS, "q300", TD_FN_BLOCKING, fn_blocking, &Q_MS), 0);
+	ck_assert_int_eq(td_functions_add(FNS, "stubborn", TD_FN_BLOCKING, fn_stubborn, NULL), 0);
+	atomic_store(&STUBBORN_DONE, 0);
+	atomic_store(&STUBBORN_SAW_CANCEL, 0);
 	ck_assert_int_eq(td_batch_new(G, TD_DIALECT_ANTHROPIC, &B), 0);
 	atomic_store(&BLK_NOW, 0);
 	atomic_store(&BLK_MAX, 0);
@@ -382,10 +410,11 @@ START_TEST(timeout_blocking)
 	expect(0, TD_STATUS_TIMEOUT, "timed out after 100ms");
 	expect(1, TD_STATUS_OK, "inl:i1");
 	ck_assert_int_lt(td_run_makespan_us(R), 300000);
-	/* freeing the run waits for the worker, which sees the cancellation flag (unless the
-	 * deadline passed before a worker even took the call: then it is never invoked) */
+	/* the worker sees the cancellation flag (unless the deadline passed before a worker
+	 * even took the call: then it is never invoked); freeing the run does not wait for it */
 	td_run_free(R);
 	R = NULL;
+	wait_workers_idle();
 	ck_assert_int_le(atomic_load(&BLK_CALLS), 1);
 	ck_assert_int_eq(atomic_load(&BLK_SAW_CANCEL), atomic_load(&BLK_CALLS));
 }
@@ -440,6 +469,59 @@ START_TEST(late_completion_after_everything_is_freed)
 	FNS = NULL;
 	ck_assert_int_eq(td_fn_call_cancelled(KEPT[0]), 1);
 	ck_assert_int_eq(td_fn_complete(KEPT[0], 0, "late", 4), 0);
+}
+END_TEST
+
+/* One worker, three 300 ms calls with a 500 ms timeout: each call's timeout runs from when a
+ * worker takes it, and the wait before is reported as queue_us. */
+START_TEST(blocking_timeout_starts_on_the_worker)
+{
+	int i;
+
+	ck_assert_int_eq(td_functions_set_workers(FNS, 1), 0);
+	add("q1", "queued", NULL);
+	add("q2", "queued", NULL);
+	add("q3", "queued", NULL);
+	start(FNS);
+	ck_assert_int_eq(td_run_wait(R), 0);
+	for (i = 0; i < 3; i++) {
+		ck_assert_msg(res((size_t)i).status == TD_STATUS_OK, "q%d: %s", i + 1,
+		              res((size_t)i).content);
+		/* the run time of the function itself: 300 ms (by a millisecond clock, read
+		 * against the loop's), not the queue wait */
+		ck_assert_int_ge(res((size_t)i).end_us - res((size_t)i).start_us -
+		                     res((size_t)i).queue_us,
+		                 280000);
+	}
+	ck_assert_int_lt(res(0).queue_us, 200000);
+	ck_assert_int_ge(res(2).queue_us, 550000); /* behind two 300 ms calls */
+}
+END_TEST
+
+/* td_run_free() does not wait for a function that is still running; that function later
+ * finds its call cancelled, and its completion is dropped. */
+START_TEST(free_does_not_wait_for_a_busy_worker)
+{
+	int64_t t;
+	int i;
+
+	add("s1", "stubborn", NULL);
+	start(FNS);
+	for (i = 0; i < 100 && td_run_step(R) == 1; i++)
+		msleep(5); /* the worker has it: the call is running */
+	t = now_ms();
+	td_run_free(R);
+	R = NULL;
+	t = now_ms() - t;
+	ck_assert_msg(t < 500, "td_run_free took %lld ms", (long long)t);
+	td_plan_free(P); /* the batch the function reads may go too */
+	P = NULL;
+	td_batch_free(B);
+	B = NULL;
+	for (i = 0; i < 400 && !atomic_load(&STUBBORN_DONE); i++)
+		msleep(10);
+	ck_assert_int_eq(atomic_load(&STUBBORN_DONE), 1);
+	ck_assert_int_eq(atomic_load(&STUBBORN_SAW_CANCEL), 1);
 }
 END_TEST
 
@@ -564,6 +646,7 @@ START_TEST(cancel_whole_run)
 	ck_assert_int_lt(td_run_makespan_us(R), 1500000); /* not the functions' 3 s */
 	td_run_free(R);
 	R = NULL;
+	wait_workers_idle();
 	ck_assert_int_eq(atomic_load(&BLK_SAW_CANCEL), atomic_load(&BLK_CALLS));
 	ck_assert_int_eq(td_fn_complete(KEPT[0], 1, "x", 1), 0);
 }
@@ -769,6 +852,8 @@ static Suite *fn_suite(void)
 	tcase_add_test(t, timeout_blocking);
 	tcase_add_test(t, timeout_async_then_late_completion);
 	tcase_add_test(t, registry_frozen_by_a_run);
+	tcase_add_test(t, blocking_timeout_starts_on_the_worker);
+	tcase_add_test(t, free_does_not_wait_for_a_busy_worker);
 	tcase_add_test(t, late_completion_after_everything_is_freed);
 	tcase_add_test(t, retries_and_dependency_failure);
 	tcase_add_test(t, dependency_failure_skips);

@@ -55,6 +55,10 @@ struct td_fn_call {
 	unsigned attempt;
 	atomic_int cancelled;
 	int host, queued, in_fn;
+	int starting;                  /* in hub.started: the loop arms its deadline */
+	int64_t queued_at, started_at; /* BLOCKING: posted to the pool, taken by a worker */
+	char *copy;                    /* BLOCKING: id, tool and input, owned (see fill_copy) */
+	struct td_fn_call *start_next;
 	int completed, kill_pending;
 	enum td_status status;
 	char *content; /* td__malloc'd result, moved into the job by the loop */
@@ -67,9 +71,16 @@ struct hub {
 	pthread_cond_t cv;
 	struct td_fn_call *work_head, *work_tail; /* BLOCKING calls waiting for a worker */
 	struct td_fn_call *done_head, *done_tail; /* completions waiting for the loop */
+	struct td_fn_call *started;               /* BLOCKING calls a worker just took */
 	int efd;                                  /* -1 once the run is gone */
-	const struct td_functions *fns;           /* its thread hooks, for the workers */
-	unsigned handles;                         /* alive, not counting INLINE ones */
+	int woken;                                /* efd written, the loop has not drained yet */
+	/* the registry's thread hooks, copied: a worker may outlive the run and the registry */
+	td_fn_thread_hook thread_start, thread_stop;
+	void *thread_ud;
+	struct worker *slots; /* [nslots]: the pool (freed with the hub: busy ones outlive fnbe) */
+	unsigned nslots;
+	unsigned handles; /* alive, not counting INLINE ones */
+	unsigned workers; /* worker threads not yet exited */
 	int closed, stop;
 };
 
@@ -78,8 +89,6 @@ struct fnbe {
 	struct hub *hub;
 	const struct td_functions *fns;
 	const struct td_graph *graph;
-	pthread_t *threads;
-	unsigned nthreads;
 	struct td__op efd_op;
 	uint64_t efd_val;
 	int efd_armed;              /* the eventfd read, or efd_retry after it failed, is out */
@@ -113,6 +122,7 @@ static int hub_new(struct hub **out)
 
 static void hub_destroy(struct hub *h)
 {
+	td__free(h->slots);
 	pthread_mutex_destroy(&h->mu);
 	pthread_cond_destroy(&h->cv);
 	td__free(h);
@@ -123,35 +133,44 @@ static int release_locked(struct td_fn_call *c)
 {
 	struct hub *h = c->hub;
 
-	if (c->job || c->host || c->queued || c->in_fn)
+	if (c->job || c->host || c->queued || c->in_fn || c->starting)
 		return 0;
 	td__free(c->envelope);
 	td__free(c->content);
+	td__free(c->copy);
 	td__free(c);
 	h->handles--;
-	return h->closed && !h->handles;
+	return h->closed && !h->handles && !h->workers;
+}
+
+/* Under mu: the loop is told there is something to drain (once until it drains). */
+static void wake_locked(struct hub *h)
+{
+	uint64_t one = 1;
+
+	if (h->woken || h->closed)
+		return;
+	h->woken = 1;
+	/* an eventfd write of 1 cannot block or fail short of a counter overflow */
+	if (write(h->efd, &one, sizeof(one)) < 0)
+		(void)0;
 }
 
 /* Under mu: hands a finished handle to the loop, or drops its result if the run gave up. */
 static void post_locked(struct td_fn_call *c)
 {
 	struct hub *h = c->hub;
-	uint64_t one = 1;
 
 	if (!c->job || h->closed || c->queued)
 		return;
 	c->queued = 1;
 	c->next = NULL;
-	if (h->done_tail) {
-		/* not drained yet, so already signalled: the loop takes the whole list at once */
+	if (h->done_tail)
 		h->done_tail->next = c;
-		h->done_tail = c;
-		return;
-	}
-	h->done_head = h->done_tail = c;
-	/* an eventfd write of 1 cannot block or fail short of a counter overflow */
-	if (write(h->efd, &one, sizeof(one)) < 0)
-		(void)0;
+	else
+		h->done_head = c;
+	h->done_tail = c;
+	wake_locked(h);
 }
 
 /* ---- results ---- */
@@ -343,20 +362,53 @@ static int arm_efd(struct fnbe *fb);
  * the list meanwhile, so they come late, never lost). */
 #define TD_EFD_RETRY_US 10000
 
+static void timed_out(struct td__timer *t);
+
+/*
+ * Blocking calls a worker has taken: their timeout runs from that moment, not from when they
+ * were queued for a worker (the wait is reported as the job's queue_us).
+ */
+static void arm_started(struct fnbe *fb, struct td_fn_call *list)
+{
+	struct hub *h = fb->hub;
+	struct td_fn_call *c;
+
+	while ((c = list)) {
+		struct td__job *job = c->job;
+
+		list = c->start_next;
+		if (job && !c->queued) {
+			job->queue_us = c->started_at - c->queued_at;
+			if (job->timeout_us > 0)
+				td__loop_timer_arm(fb->be.loop, &job->timer,
+				                   c->started_at + job->timeout_us);
+		}
+		pthread_mutex_lock(&h->mu);
+		c->starting = 0;
+		release_locked(c);
+		pthread_mutex_unlock(&h->mu);
+	}
+}
+
 static void drain_completions(struct fnbe *fb)
 {
 	struct hub *h = fb->hub;
-	struct td_fn_call *list, *c;
+	struct td_fn_call *list, *started, *c;
 
 	pthread_mutex_lock(&h->mu);
 	list = h->done_head;
-	h->done_head = h->done_tail = NULL;
+	started = h->started;
+	h->done_head = h->done_tail = h->started = NULL;
+	h->woken = 0;
 	pthread_mutex_unlock(&h->mu);
+	arm_started(fb, started);
 	while ((c = list)) {
 		struct td__job *job = c->job;
 
 		list = c->next;
 		if (job) {
+			if (c->started_at)
+				job->queue_us = c->started_at - c->queued_at;
 			take_result(c, job);
 			finish_job(fb, job);
 		}
@@ -432,30 +484,65 @@ static struct td_fn_call *next_work(struct hub *h)
 	return c;
 }
 
-/* Runs BLOCKING functions; a call the run gave up on before a worker took it is skipped. */
+/* Under mu: a worker takes c; the loop arms its deadline from now. */
+static void started_locked(struct hub *h, struct td_fn_call *c)
+{
+	c->started_at = td__now_us();
+	if (h->closed)
+		return;
+	c->starting = 1;
+	c->start_next = h->started;
+	h->started = c;
+	wake_locked(h);
+}
+
+/* One thread of the pool. */
+struct worker {
+	struct hub *hub;
+	pthread_t thread;
+	int busy;     /* inside a function (under mu) */
+	int detached; /* td_run_free() did not wait for it (it was busy): it cleans up itself */
+};
+
+/*
+ * Runs BLOCKING functions; a call the run gave up on before a worker took it is skipped.
+ * td_run_free() joins the idle workers but not a busy one: its function finds its call
+ * cancelled and its result is dropped, and if it is the last to go it frees the hub.
+ */
 static void *worker(void *arg)
 {
-	struct hub *h = arg;
+	struct worker *w = arg;
+	struct hub *h = w->hub;
 	struct td_fn_call *c;
+	int gone;
 
-	if (h->fns->thread_start)
-		h->fns->thread_start(h->fns->thread_ud);
+	if (h->thread_start)
+		h->thread_start(h->thread_ud);
 	pthread_mutex_lock(&h->mu);
 	while ((c = next_work(h))) {
 		if (c->job) {
+			started_locked(h, c);
+			w->busy = 1;
 			pthread_mutex_unlock(&h->mu);
 			c->fn(c, c->userdata);
-			if (!c->completed)
-				set_missing(c, "returned without completing the call");
 			pthread_mutex_lock(&h->mu);
+			w->busy = 0;
+			if (!c->completed && c->job) /* the run, and its registry, still exist */
+				set_missing(c, "returned without completing the call");
 			post_locked(c);
 		}
 		c->host = 0;
 		release_locked(c);
 	}
 	pthread_mutex_unlock(&h->mu);
-	if (h->fns->thread_stop)
-		h->fns->thread_stop(h->fns->thread_ud);
+	if (h->thread_stop)
+		h->thread_stop(h->thread_ud);
+	pthread_mutex_lock(&h->mu);
+	h->workers--;
+	gone = h->closed && !h->handles && !h->workers;
+	pthread_mutex_unlock(&h->mu);
+	if (gone)
+		hub_destroy(h);
 	return NULL;
 }
 
@@ -463,27 +550,56 @@ static void *worker(void *arg)
 static int start_workers(struct fnbe *fb)
 {
 	unsigned want = fb->fns->workers ? fb->fns->workers : TD_DEFAULT_FN_WORKERS;
+	struct hub *h = fb->hub;
 	sigset_t all, old;
 	int err = 0;
 
-	if (fb->nthreads)
+	if (h->workers || h->nslots)
 		return 0;
-	if (!fb->threads) {
-		fb->threads = td__calloc(want, sizeof(*fb->threads));
-		if (!fb->threads)
-			return TD_ENOMEM;
-	}
-	fb->hub->fns = fb->fns; /* set before any worker reads it */
+	if (!h->slots && !(h->slots = td__calloc(want, sizeof(*h->slots))))
+		return TD_ENOMEM;
+	h->thread_start = fb->fns->thread_start; /* set before any worker reads them */
+	h->thread_stop = fb->fns->thread_stop;
+	h->thread_ud = fb->fns->thread_ud;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	while (fb->nthreads < want) {
-		err = -pthread_create(&fb->threads[fb->nthreads], NULL, worker, fb->hub);
-		if (err)
+	while (h->nslots < want) {
+		struct worker *w = &h->slots[h->nslots];
+
+		w->hub = h;
+		pthread_mutex_lock(&h->mu);
+		h->workers++; /* before it runs: it may exit (and count down) at once */
+		pthread_mutex_unlock(&h->mu);
+		err = -pthread_create(&w->thread, NULL, worker, w);
+		if (err) {
+			pthread_mutex_lock(&h->mu);
+			h->workers--;
+			pthread_mutex_unlock(&h->mu);
 			break;
-		fb->nthreads++;
+		}
+		h->nslots++;
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	return fb->nthreads ? 0 : err; /* fewer workers than asked still work */
+	return h->nslots ? 0 : err; /* fewer workers than asked still work */
+}
+
+/* Stops the pool: joins the idle workers, leaves a busy one to finish on its own. */
+static void stop_workers(struct hub *h)
+{
+	unsigned i;
+
+	pthread_mutex_lock(&h->mu);
+	h->stop = 1; /* no function starts any more: every job has ended (c->job is clear) */
+	pthread_cond_broadcast(&h->cv);
+	for (i = 0; i < h->nslots; i++)
+		if (h->slots[i].busy) {
+			h->slots[i].detached = 1;
+			pthread_detach(h->slots[i].thread);
+		}
+	pthread_mutex_unlock(&h->mu);
+	for (i = 0; i < h->nslots; i++)
+		if (!h->slots[i].detached)
+			pthread_join(h->slots[i].thread, NULL);
 }
 
 /* ---- starting a job ---- */
@@ -564,16 +680,29 @@ static struct td_fn_call *shared_handle(struct fnbe *fb, const struct td__fnent 
 	return c;
 }
 
-static void arm_timeout(struct fnbe *fb, struct td__job *job)
+/*
+ * A BLOCKING function may still run after td_run_free() (which does not wait for it), when
+ * the batch it reads from may be gone too: its handle owns copies of what it reads.
+ */
+static int fill_copy(struct td_fn_call *c)
 {
-	job->timer.fn = timed_out;
-	job->timer.slot = 0;
-	if (job->timeout_us > 0)
-		td__loop_timer_arm(fb->be.loop, &job->timer,
-		                   td__loop_now(fb->be.loop) + job->timeout_us);
+	size_t id = strlen(c->id) + 1, tool = strlen(c->tool) + 1;
+
+	c->copy = td__malloc(id + tool + c->input_len + 1);
+	if (!c->copy)
+		return TD_ENOMEM;
+	memcpy(c->copy, c->id, id);
+	memcpy(c->copy + id, c->tool, tool);
+	memcpy(c->copy + id + tool, c->input, c->input_len);
+	c->copy[id + tool + c->input_len] = '\0';
+	c->id = c->copy;
+	c->tool = c->copy + id;
+	c->input = c->copy + id + tool;
+	return 0;
 }
 
-/* What BLOCKING and ASYNC calls share: the eventfd read, a handle, the deadline. */
+/* What BLOCKING and ASYNC calls share: the eventfd read, a handle, the deadline (a blocking
+ * call's runs from when a worker takes it: arm_started()). */
 static int shared_start(struct fnbe *fb, const struct td__fnent *ent, struct td__job *job,
                         struct td_fn_call **out)
 {
@@ -584,7 +713,15 @@ static int shared_start(struct fnbe *fb, const struct td__fnent *ent, struct td_
 	*out = shared_handle(fb, ent, job);
 	if (!*out)
 		return TD_ENOMEM;
-	arm_timeout(fb, job);
+	job->timer.fn = timed_out;
+	job->timer.slot = 0;
+	if (ent->mode == TD_FN_BLOCKING) {
+		(*out)->queued_at = td__now_us();
+		return 0;
+	}
+	if (job->timeout_us > 0)
+		td__loop_timer_arm(fb->be.loop, &job->timer,
+		                   td__loop_now(fb->be.loop) + job->timeout_us);
 	return 0;
 }
 
@@ -598,6 +735,11 @@ static int start_blocking(struct fnbe *fb, const struct td__fnent *ent, struct t
 		err = shared_start(fb, ent, job, &c);
 	if (err)
 		return err;
+	if (fill_copy(c) < 0) {
+		c->host = 0;                                      /* no worker will hold it */
+		abandon(fb, c, TD_STATUS_ERROR, "out of memory"); /* done() once, from here */
+		return 0;
+	}
 	pthread_mutex_lock(&h->mu);
 	if (h->work_tail)
 		h->work_tail->next = c;
@@ -681,16 +823,15 @@ static int fn_start(struct td__backend *be, struct td__job *job)
 
 /* ---- teardown ---- */
 
-/* Stops the workers (waiting for functions still running: their userdata must not be used
- * after td_run_free), drops what no one will read, and lets go of the hub. Every job has
- * ended before this (the run abandons whatever is left). */
+/* Stops the workers (without waiting for a function still running: it finds its call
+ * cancelled, and if it is the last to go it frees the hub), drops what no one will read, and
+ * lets go of the hub. Every job has ended before this (the run abandons whatever is left). */
 static void fn_free(struct td__backend *be)
 {
 	struct fnbe *fb = (struct fnbe *)be;
 	struct hub *h = fb->hub;
 	struct td_fn_call *c;
 	int gone;
-	unsigned i;
 
 	td__loop_timer_disarm(be->loop, &fb->efd_retry);
 	while ((c = fb->spare)) {
@@ -698,14 +839,9 @@ static void fn_free(struct td__backend *be)
 		td__free(c);
 	}
 	if (h) {
+		stop_workers(h);
 		pthread_mutex_lock(&h->mu);
-		h->stop = 1;
-		pthread_cond_broadcast(&h->cv);
-		pthread_mutex_unlock(&h->mu);
-		for (i = 0; i < fb->nthreads; i++)
-			pthread_join(fb->threads[i], NULL);
-		pthread_mutex_lock(&h->mu);
-		h->closed = 1;
+		h->closed = 1; /* only now: a joined worker never frees the hub */
 		close(h->efd);
 		h->efd = -1;
 		while ((c = h->done_head)) {
@@ -715,12 +851,16 @@ static void fn_free(struct td__backend *be)
 			release_locked(c);
 		}
 		h->done_tail = NULL;
-		gone = !h->handles;
+		while ((c = h->started)) {
+			h->started = c->start_next;
+			c->starting = 0;
+			release_locked(c);
+		}
+		gone = !h->handles && !h->workers;
 		pthread_mutex_unlock(&h->mu);
 		if (gone)
 			hub_destroy(h);
 	}
-	td__free(fb->threads);
 	td__free(fb->by_tool);
 	td__free(fb);
 }

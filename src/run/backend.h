@@ -52,6 +52,8 @@ struct td__job {
 	int truncated;
 	int no_retry;           /* failed in a way a retry cannot fix (program not found) */
 	int64_t retry_after_us; /* > 0: the server asked to wait this long before a retry */
+	int64_t queue_us;       /* started but waiting inside the backend (a busy worker pool);
+	                         * the job's timeout runs from the end of that wait */
 	char *content;          /* td__malloc'd, NUL-terminated; the scheduler takes it */
 	size_t content_len;
 

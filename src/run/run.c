@@ -305,6 +305,7 @@ int td_run_result(const struct td_run *run, size_t call, struct td_result *out)
 	out->truncated = cr->truncated;
 	out->start_us = cr->start_us;
 	out->end_us = cr->end_us;
+	out->queue_us = cr->queue_us;
 	return 0;
 }
 

@@ -43,6 +43,7 @@ struct td__callrun {
 	int signal;
 	int truncated;
 	int64_t start_us, end_us; /* -1 until started */
+	int64_t queue_us;         /* its attempts' waits inside their backend (job.queue_us) */
 	char *content;            /* td__malloc'd result text */
 	size_t content_len;
 	struct td__attempt att0;  /* the first attempt; further ones in more[] */

@@ -612,6 +612,7 @@ static void record_attempt_end(struct td_run *r, uint32_t c, const struct td__jo
 	a->exit_code = j->exit_code;
 	a->signal = j->signal;
 	cr->end_us = a->end_us;
+	cr->queue_us += j->queue_us;
 	cr->exit_code = j->exit_code;
 	cr->signal = j->signal;
 	cr->truncated = j->truncated;
