@@ -29,33 +29,25 @@ static void sep(struct td__buf *b, size_t i, int pretty, const char *indent)
 	}
 }
 
+/* {<opening and id key><id><content key><content>}: the result block of each dialect. */
 static void result_item(struct td__buf *b, enum td_dialect d, const struct td__call *call,
                         const struct td__callrun *cr)
 {
-	int is_error = cr->status != TD_STATUS_OK;
+	const char *open = "{\"type\":\"tool_result\",\"tool_use_id\":", *content = ",\"content\":";
 
-	switch (d) {
-	case TD_DIALECT_OPENAI:
-		td__buf_puts(b, "{\"role\":\"tool\",\"tool_call_id\":");
-		put_cstring(b, call->id);
-		td__buf_puts(b, ",\"content\":");
-		put_string(b, cr->content, cr->content_len);
-		break;
-	case TD_DIALECT_RESPONSES:
-		td__buf_puts(b, "{\"type\":\"function_call_output\",\"call_id\":");
-		put_cstring(b, call->id);
-		td__buf_puts(b, ",\"output\":");
-		put_string(b, cr->content, cr->content_len);
-		break;
-	default: /* Anthropic: is_error only when true */
-		td__buf_puts(b, "{\"type\":\"tool_result\",\"tool_use_id\":");
-		put_cstring(b, call->id);
-		td__buf_puts(b, ",\"content\":");
-		put_string(b, cr->content, cr->content_len);
-		if (is_error)
-			td__buf_puts(b, ",\"is_error\":true");
-		break;
+	if (d == TD_DIALECT_OPENAI) {
+		open = "{\"role\":\"tool\",\"tool_call_id\":";
+	} else if (d == TD_DIALECT_RESPONSES) {
+		open = "{\"type\":\"function_call_output\",\"call_id\":";
+		content = ",\"output\":";
 	}
+	td__buf_puts(b, open);
+	put_cstring(b, call->id);
+	td__buf_puts(b, content);
+	put_string(b, cr->content, cr->content_len);
+	/* Anthropic only, and only when true */
+	if (d != TD_DIALECT_OPENAI && d != TD_DIALECT_RESPONSES && cr->status != TD_STATUS_OK)
+		td__buf_puts(b, ",\"is_error\":true");
 	td__buf_putc(b, '}');
 }
 

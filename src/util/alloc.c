@@ -86,23 +86,38 @@ char *td__strdup(const char *s)
 	return td__strndup(s, strlen(s));
 }
 
+/* fmt and ap appended to b (NUL-terminated); on failure b->oom is set. */
+__attribute__((format(printf, 2, 0))) static void buf_vprintf(struct td__buf *b, const char *fmt,
+                                                              va_list ap)
+{
+	va_list again;
+	int n;
+
+	va_copy(again, ap);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	if (n < 0)
+		b->oom = true;
+	else
+		td__buf_reserve(b, (size_t)n);
+	if (!b->oom) {
+		vsnprintf(b->data + b->len, (size_t)n + 1, fmt, again);
+		b->len += (size_t)n;
+	}
+	va_end(again);
+}
+
 char *td__asprintf(const char *fmt, ...)
 {
 	struct td__buf b = {0};
 	va_list ap;
-	int n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
+	buf_vprintf(&b, fmt, ap);
 	va_end(ap);
-	if (n < 0)
+	if (b.oom) {
+		td__free(b.data);
 		return NULL;
-	td__buf_reserve(&b, (size_t)n + 1);
-	if (b.oom)
-		return NULL;
-	va_start(ap, fmt);
-	vsnprintf(b.data, (size_t)n + 1, fmt, ap);
-	va_end(ap);
+	}
 	return b.data;
 }
 
@@ -169,22 +184,10 @@ void td__buf_putc(struct td__buf *b, char c)
 void td__buf_printf(struct td__buf *b, const char *fmt, ...)
 {
 	va_list ap;
-	int n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
+	buf_vprintf(b, fmt, ap);
 	va_end(ap);
-	if (n < 0) {
-		b->oom = true;
-		return;
-	}
-	td__buf_reserve(b, (size_t)n);
-	if (b->oom)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	b->len += (size_t)n;
 }
 
 /* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid. */

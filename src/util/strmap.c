@@ -44,6 +44,16 @@ static int grow(struct td__strmap *m)
 	return 0;
 }
 
+/* Where key is, or the empty slot where it would go (the map has room: cap > 0). */
+static size_t slot(const struct td__strmap *m, const char *key)
+{
+	size_t j = td__hash(key, strlen(key)) & (m->cap - 1);
+
+	while (m->keys[j] && strcmp(m->keys[j], key) != 0)
+		j = (j + 1) & (m->cap - 1);
+	return j;
+}
+
 int td__strmap_put(struct td__strmap *m, const char *key, uint32_t val, uint32_t *old)
 {
 	size_t j;
@@ -51,14 +61,11 @@ int td__strmap_put(struct td__strmap *m, const char *key, uint32_t val, uint32_t
 	/* keep the load factor under 1/2 so probes stay short */
 	if ((m->count + 1) * 2 > m->cap && grow(m) < 0)
 		return -ENOMEM;
-	j = td__hash(key, strlen(key)) & (m->cap - 1);
-	while (m->keys[j]) {
-		if (strcmp(m->keys[j], key) == 0) {
-			if (old)
-				*old = m->vals[j];
-			return 1;
-		}
-		j = (j + 1) & (m->cap - 1);
+	j = slot(m, key);
+	if (m->keys[j]) {
+		if (old)
+			*old = m->vals[j];
+		return 1;
 	}
 	m->keys[j] = key;
 	m->vals[j] = val;
@@ -72,16 +79,12 @@ int td__strmap_get(const struct td__strmap *m, const char *key, uint32_t *val)
 
 	if (!m->cap)
 		return 0;
-	j = td__hash(key, strlen(key)) & (m->cap - 1);
-	while (m->keys[j]) {
-		if (strcmp(m->keys[j], key) == 0) {
-			if (val)
-				*val = m->vals[j];
-			return 1;
-		}
-		j = (j + 1) & (m->cap - 1);
-	}
-	return 0;
+	j = slot(m, key);
+	if (!m->keys[j])
+		return 0;
+	if (val)
+		*val = m->vals[j];
+	return 1;
 }
 
 void td__strmap_free(struct td__strmap *m)
