@@ -304,6 +304,32 @@ START_TEST(cut_call_reported)
 }
 END_TEST
 
+/* The Responses recording ended by the output limit while its call was written. */
+START_TEST(ended_mid_call)
+{
+	static const char *const path[] = {"Entries", "0", "ResponseBody", NULL};
+	size_t len;
+	char *t = recorded_stream("openai-dotnet-FunctionCallStreamingWorks.json", path, &len);
+	char *done = strstr(t, "event: response.function_call_arguments.done");
+	struct td__buf s = {0};
+
+	ck_assert_ptr_nonnull(done);
+	td__buf_append(&s, t, (size_t)(done - t));
+	td__buf_puts(&s, "event: response.incomplete\ndata: {\"type\":\"response.incomplete\","
+	                 "\"response\":{\"status\":\"incomplete\",\"incomplete_details\":{"
+	                 "\"reason\":\"max_output_tokens\"}}}\n\n");
+	ck_assert_int_eq(feed(s.data, s.len, 0, TD_DIALECT_AUTO), TD_EBATCH);
+	ck_assert_ptr_null(b);
+	ck_assert_str_eq(diag.items[0].message, "the response ended with a call unfinished");
+	ck_assert_str_eq(
+	    diag.items[1].message,
+	    "call 'call_0UFGPwrziw5rbinYp7rthrTb' (get_weather_at_location) was cut off "
+	    "before its input was complete: it does not run");
+	td__buf_free(&s);
+	free(t);
+}
+END_TEST
+
 /* An error event: what the API said; only what was complete before it is kept. */
 START_TEST(error_events)
 {
@@ -446,6 +472,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, cut_at_every_byte);
 	tcase_add_test(tc, cut_call_reported);
 	tcase_add_test(tc, error_events);
+	tcase_add_test(tc, ended_mid_call);
 	tcase_add_test(tc, line_ends_and_blocks);
 	tcase_add_test(tc, bounds_and_bad_input);
 	suite_add_tcase(s, tc);

@@ -447,6 +447,9 @@ static void say_incomplete(const struct td_stream *s, struct td_diag *diag)
 
 	if (s->error)
 		td__diag_add(diag, TD_EBATCH, s->name, 0, 0, "%s", s->error);
+	else if (s->ended) /* e.g. response.incomplete: the output limit, in the middle of a call */
+		td__diag_add(diag, TD_EBATCH, s->name, 0, 0,
+		             "the response ended with a call unfinished");
 	else
 		td__diag_add(diag, TD_EBATCH, s->name, 0, 0,
 		             "the stream stopped before its end (%s): it was cut off",
@@ -479,7 +482,8 @@ int td_stream_finish(struct td_stream *s, const struct td_graph *graph, struct t
 	settle(s);
 	if (s->ncalls) /* qsort(NULL, 0, ...) is undefined */
 		qsort(s->calls, s->ncalls, sizeof(*s->calls), by_index);
-	incomplete = s->error || !s->ended;
+	for (i = 0, incomplete = s->error || !s->ended; i < s->ncalls; i++)
+		incomplete |= !s->calls[i].done;
 	if (incomplete)
 		say_incomplete(s, diag);
 	td__buf_putc(&b, '[');
