@@ -356,6 +356,11 @@ static int run_events(struct eloop *l, int n)
 			continue; /* spurious readiness: wait again */
 		op = s->op;
 		s->op = NULL;
+		/* end of file, an error or a hang-up: its owner is about to close it, and the next
+		 * descriptor with this number is a new registration (ADD first, not MOD) */
+		if (res < 0 || (s->kind == K_READ && res == 0) ||
+		    (s->kind == K_POLL && (res & (POLLHUP | POLLERR))))
+			s->registered = 0;
 		l->base.inflight--;
 		op->fn(op, res);
 		total++;
