@@ -6,6 +6,7 @@
  */
 #include <string.h>
 
+#include "report/results.h"
 #include "run/run.h"
 
 static void put_string(struct td__buf *b, const char *s, size_t len)
@@ -30,8 +31,7 @@ static void sep(struct td__buf *b, size_t i, int pretty, const char *indent)
 }
 
 /* {<opening and id key><id><content key><content>}: the result block of each dialect. */
-static void result_item(struct td__buf *b, enum td_dialect d, const struct td__call *call,
-                        const struct td__callrun *cr)
+static void result_item(struct td__buf *b, enum td_dialect d, const struct td__result_item *it)
 {
 	const char *open = "{\"type\":\"tool_result\",\"tool_use_id\":", *content = ",\"content\":";
 
@@ -42,11 +42,11 @@ static void result_item(struct td__buf *b, enum td_dialect d, const struct td__c
 		content = ",\"output\":";
 	}
 	td__buf_puts(b, open);
-	put_cstring(b, call->id);
+	put_cstring(b, it->id);
 	td__buf_puts(b, content);
-	put_string(b, cr->content, cr->content_len);
+	put_string(b, it->content, it->content_len);
 	/* Anthropic only, and only when true */
-	if (d != TD_DIALECT_OPENAI && d != TD_DIALECT_RESPONSES && cr->status != TD_STATUS_OK)
+	if (d != TD_DIALECT_OPENAI && d != TD_DIALECT_RESPONSES && it->is_error)
 		td__buf_puts(b, ",\"is_error\":true");
 	td__buf_putc(b, '}');
 }
@@ -57,16 +57,14 @@ static int finish(struct td__buf *b, char **out)
 	return *out ? 0 : TD_ENOMEM;
 }
 
-int td_run_results_json(const struct td_run *run, enum td_dialect dialect, int pretty, char **out)
+int td__results_encode(enum td_dialect dialect, int pretty, size_t n, td__result_get get,
+                       const void *ctx, char **out)
 {
 	struct td__buf b = {0};
+	struct td__result_item it;
 	const char *indent;
-	uint32_t c;
+	size_t c;
 
-	if (!run || !out)
-		return TD_EINVAL;
-	if (dialect == TD_DIALECT_AUTO)
-		dialect = run->batch->dialect;
 	if (dialect == TD_DIALECT_ANTHROPIC || dialect == TD_DIALECT_AUTO) {
 		td__buf_puts(&b, pretty ? "{\n  \"role\": \"user\",\n  \"content\": ["
 		                        : "{\"role\":\"user\",\"content\":[");
@@ -75,15 +73,36 @@ int td_run_results_json(const struct td_run *run, enum td_dialect dialect, int p
 		td__buf_putc(&b, '[');
 		indent = "  ";
 	}
-	for (c = 0; c < run->plan->ncalls; c++) {
+	for (c = 0; c < n; c++) {
 		sep(&b, c, pretty, indent);
-		result_item(&b, dialect, &run->batch->calls[c], &run->calls[c]);
+		get(ctx, c, &it);
+		result_item(&b, dialect, &it);
 	}
 	if (dialect == TD_DIALECT_OPENAI || dialect == TD_DIALECT_RESPONSES)
-		td__buf_puts(&b, pretty && run->plan->ncalls ? "\n]" : "]");
+		td__buf_puts(&b, pretty && n ? "\n]" : "]");
 	else
-		td__buf_puts(&b, !pretty ? "]}" : run->plan->ncalls ? "\n  ]\n}" : "]\n}");
+		td__buf_puts(&b, !pretty ? "]}" : n ? "\n  ]\n}" : "]\n}");
 	return finish(&b, out);
+}
+
+static void run_item(const void *ctx, size_t c, struct td__result_item *it)
+{
+	const struct td_run *run = ctx;
+	const struct td__callrun *cr = &run->calls[c];
+
+	it->id = run->batch->calls[c].id;
+	it->content = cr->content;
+	it->content_len = cr->content_len;
+	it->is_error = cr->status != TD_STATUS_OK;
+}
+
+int td_run_results_json(const struct td_run *run, enum td_dialect dialect, int pretty, char **out)
+{
+	if (!run || !out)
+		return TD_EINVAL;
+	if (dialect == TD_DIALECT_AUTO)
+		dialect = run->batch->dialect;
+	return td__results_encode(dialect, pretty, run->plan->ncalls, run_item, run, out);
 }
 
 /* ---- the report ---- */
