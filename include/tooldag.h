@@ -346,6 +346,7 @@ TD_API int td_plan_json(const struct td_plan *plan, int pretty, char **out);
 
 struct td_run;
 struct td_functions;
+struct td_recorder;
 
 enum td_schedule {
 	TD_SCHEDULE_LEVEL = 0, /* level barrier: level k+1 starts when level k has finished */
@@ -373,6 +374,9 @@ struct td_run_opts {
 	 * variable TOOLDAG_BACKEND=uring|epoll stands for AUTO). URING where the kernel refuses
 	 * it: td_run_new() fails with TD_ENOURING. */
 	enum td_loop loop;
+	/* Appends this run's recording (see "Recordings" below) when the run finishes; borrowed:
+	 * it must outlive the run. NULL: nothing recorded. */
+	struct td_recorder *record;
 };
 #define TD_DEFAULT_KILL_GRACE_MS 2000u
 
@@ -683,6 +687,65 @@ TD_API int td_run_trace(struct td_run *run, FILE *out);
 TD_API int td_graph_dot(const struct td_graph *graph, char **out);
 TD_API int td_plan_dot(const struct td_plan *plan, char **out);
 TD_API int td_plan_mermaid(const struct td_plan *plan, char **out);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Recordings: one JSON line per run, replayed without running anything
+ *
+ *   1. td_recorder_open() opens (creates) a recording file for appending; set
+ *      td_run_opts.record to it for every run to record (runs on several threads may share
+ *      one recorder, and several processes one file).
+ *   2. When a run finishes (or is freed before it did) its line is written with a single
+ *      write(2) on an O_APPEND descriptor, so lines of concurrent runs never interleave and a
+ *      killed process leaves whole lines (at worst a torn last one, which readers ignore).
+ *   3. td_recorder_error() says whether a line could not be written; td_recorder_free().
+ *   4. td_recording_open() reads a file back; td_recording_results_json() gives a recorded
+ *      batch's results, byte for byte what td_run_results_json() gave the run;
+ *      td_recording_batch() rebuilds its calls against a graph to run them again.
+ *
+ * The line's format (version 1) is a stable interface, described in README.md. Tool
+ * definitions are not recorded (a hash stands for them): HTTP urls and headers, and the
+ * ${NAME} values in them, never reach the file. Result contents are recorded as the run
+ * holds them, already bounded by each tool's max_output.
+ */
+TD_API int td_recorder_open(const char *path, struct td_recorder **out, struct td_diag *diag);
+/* The first error writing a line (-errno, TD_ENOMEM), or 0. Any thread. */
+TD_API int td_recorder_error(const struct td_recorder *rec);
+/* Closes the file. Every run using rec must have been freed. */
+TD_API void td_recorder_free(struct td_recorder *rec);
+
+struct td_recording;
+/*
+ * Reads a recording. Returns the number of batches (runs) in it. A last line without its
+ * newline that does not parse (a writer killed mid-write) is ignored: td_recording_torn()
+ * gives its line number. Any other bad line is TD_ESYNTAX with file:line in diag.
+ */
+TD_API int td_recording_open(const char *path, struct td_recording **out, struct td_diag *diag);
+TD_API void td_recording_free(struct td_recording *rec);
+TD_API size_t td_recording_count(const struct td_recording *rec);
+/* The line number of the torn last line that was ignored, or 0. */
+TD_API unsigned td_recording_torn(const struct td_recording *rec);
+/* Batch i's graph path as recorded, and its dialect. NULL / TD_DIALECT_AUTO out of range. */
+TD_API const char *td_recording_graph(const struct td_recording *rec, size_t batch);
+TD_API enum td_dialect td_recording_dialect(const struct td_recording *rec, size_t batch);
+/* Batch i's results in `dialect` (AUTO: the recorded one). *out is the caller's to free(). */
+TD_API int td_recording_results_json(const struct td_recording *rec, size_t batch,
+                                     enum td_dialect dialect, int pretty, char **out);
+/* One recorded call (strings owned by rec). */
+struct td_recorded_call {
+	const char *id;
+	const char *tool;
+	enum td_status status;
+	const char *content; /* content_len bytes, may hold NUL bytes */
+	size_t content_len;
+};
+TD_API size_t td_recording_call_count(const struct td_recording *rec, size_t batch);
+TD_API int td_recording_call(const struct td_recording *rec, size_t batch, size_t call,
+                             struct td_recorded_call *out);
+/* Batch i's calls (ids, tools, inputs, explicit depends_on) as a new batch of `graph`, in the
+ * recorded dialect; the caller frees it. TD_EINVAL out of range. */
+TD_API int td_recording_batch(const struct td_recording *rec, size_t batch,
+                              const struct td_graph *graph, struct td_batch **out,
+                              struct td_diag *diag);
 
 #ifdef __cplusplus
 }

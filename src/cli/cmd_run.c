@@ -40,6 +40,8 @@ static const char run_help[] =
     "                        summary is left out with --progress=json too: stderr stays JSON)\n"
     "  --trace FILE          write a Chrome trace-event file (open it in ui.perfetto.dev\n"
     "                        or chrome://tracing)\n"
+    "  --record FILE         append the batch, its plan and every attempt's outcome and\n"
+    "                        result to FILE as one JSON line ('tooldag replay' reads it)\n"
     "  --pretty              indent the results\n"
     "  --conversation        print the conversation CALLS holds with the results appended\n"
     "                        in its own dialect: the next request of an agent loop\n\n"
@@ -48,7 +50,7 @@ static const char run_help[] =
     "second signal exits at once.\n";
 
 struct run_args {
-	const char *graph, *calls, *report, *trace;
+	const char *graph, *calls, *report, *trace, *record;
 	enum td_dialect dialect;
 	struct td_run_opts opts;
 	int fail_on_error, pretty, quiet, conversation;
@@ -85,13 +87,19 @@ static int parse_progress(const char *s, enum progress_mode *m)
 
 static int parse_args(int argc, char **argv, struct run_args *a)
 {
-	static const struct option opts[] = {
-	    {"help", no_argument, NULL, 'h'},           {"jobs", required_argument, NULL, 'j'},
-	    {"schedule", required_argument, NULL, 'S'}, {"dialect", required_argument, NULL, 'D'},
-	    {"report", required_argument, NULL, 'R'},   {"fail-on-error", no_argument, NULL, 'F'},
-	    {"pretty", no_argument, NULL, 'P'},         {"progress", required_argument, NULL, 'G'},
-	    {"quiet", no_argument, NULL, 'q'},          {"trace", required_argument, NULL, 'T'},
-	    {"conversation", no_argument, NULL, 'C'},   {0}};
+	static const struct option opts[] = {{"help", no_argument, NULL, 'h'},
+	                                     {"jobs", required_argument, NULL, 'j'},
+	                                     {"schedule", required_argument, NULL, 'S'},
+	                                     {"dialect", required_argument, NULL, 'D'},
+	                                     {"report", required_argument, NULL, 'R'},
+	                                     {"fail-on-error", no_argument, NULL, 'F'},
+	                                     {"pretty", no_argument, NULL, 'P'},
+	                                     {"progress", required_argument, NULL, 'G'},
+	                                     {"quiet", no_argument, NULL, 'q'},
+	                                     {"trace", required_argument, NULL, 'T'},
+	                                     {"conversation", no_argument, NULL, 'C'},
+	                                     {"record", required_argument, NULL, 'W'},
+	                                     {0}};
 	char *end, bad[300];
 	long n;
 	int c;
@@ -141,6 +149,9 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 			break;
 		case 'C':
 			a->conversation = 1;
+			break;
+		case 'W':
+			a->record = optarg;
 			break;
 		case 'G':
 			if (parse_progress(optarg, &a->progress))
@@ -394,6 +405,7 @@ static int run_plan(struct cli_job *job, struct run_args *a, int sfd)
 	}
 	if (td_run_loop_why(run) && !a->quiet && a->progress != PROGRESS_JSON)
 		cli_error("%s: running on epoll", td_run_loop_why(run));
+	/* from here every path frees the run, which writes its recording line once it started */
 	r = watch_start(run, job, a, &w);
 	if (r) {
 		td_run_free(run);
@@ -438,6 +450,36 @@ static int run_plan(struct cli_job *job, struct run_args *a, int sfd)
 	td_run_free(run);
 	r2 = watch_end(&w, a);
 	return r ? r : r2;
+}
+
+/* --record FILE: opened before the run, so a bad path fails before any tool runs. */
+static int record_open(struct run_args *a)
+{
+	struct td_diag diag = {0};
+
+	if (!a->record)
+		return 0;
+	if (td_recorder_open(a->record, &a->opts.record, &diag) < 0) {
+		cli_print_diag(&diag);
+		td_diag_clear(&diag);
+		return EXIT_RUNTIME;
+	}
+	return 0;
+}
+
+/* After the run was freed (its line written): r, or EXIT_RUNTIME if the line was lost. */
+static int record_close(struct run_args *a, int r)
+{
+	int err = a->opts.record ? td_recorder_error(a->opts.record) : 0;
+
+	if (err) {
+		cli_error("cannot write the recording to '%s': %s", a->record, td_strerror(err));
+		if (!r)
+			r = EXIT_RUNTIME;
+	}
+	td_recorder_free(a->opts.record);
+	a->opts.record = NULL;
+	return r;
 }
 
 /*
@@ -489,7 +531,10 @@ int cmd_run(int argc, char **argv)
 		r = EXIT_RUNTIME;
 	} else {
 		strays = strays_adopt() == 0;
-		r = run_plan(&job, &a, sfd);
+		r = record_open(&a);
+		if (!r)
+			r = run_plan(&job, &a, sfd);
+		r = record_close(&a, r);
 		close(sfd);
 	}
 	/* stderr is JSON lines with --progress=json */

@@ -17,6 +17,7 @@ static const struct command {
     {"check", cmd_check, "validate a graph file (and its own calls, if any)"},
     {"dot", cmd_dot, "print the tools, or a batch's calls, as Graphviz DOT by level"},
     {"plan", cmd_plan, "print the levels a batch of calls would run in"},
+    {"replay", cmd_replay, "print the results of a recorded batch, or run it again and compare"},
     {"run", cmd_run, "run a batch of calls, level by level, and print the results"},
     {"tools", cmd_tools, "print the tool definitions for a model API's `tools` parameter"},
 };

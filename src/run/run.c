@@ -85,6 +85,11 @@ int td__run_create(const struct td_plan *plan, const struct td_run_opts *opts,
 		r->finish_order = td__calloc(plan->ncalls ? plan->ncalls : 1, sizeof(uint32_t));
 		err = r->finish_order ? 0 : TD_ENOMEM;
 	}
+	if (!err && r->opts.record) {
+		const struct td__run_hook *hook = (const void *)r->opts.record;
+
+		err = hook->attach(r->opts.record, r);
+	}
 	if (err) {
 		td_run_free(r);
 		return err;
@@ -166,7 +171,7 @@ int td_run_timeout(const struct td_run *run)
 	due = td__clock_next_deadline(run->clock);
 	if (due < 0)
 		return stalled(run) ? TD_ESTATE : -1; /* waiting would never end */
-	if (!run->drv) /* virtual time: the next step jumps there */
+	if (!run->drv)                                /* virtual time: the next step jumps there */
 		return 0;
 	d = due - td__now_us();
 	if (d <= 0)

@@ -160,6 +160,15 @@ void td__sched_set_costs(struct td_run *r, const int64_t *cost_us);
 /* Routes be's completions to r's scheduler. */
 void td__sched_attach(struct td_run *r, struct td__backend *be);
 
+/*
+ * What td_run_opts.record points at: a writer from a layer above (report/record.c) that the
+ * run attaches once it is created, before anything starts. The object it points at begins
+ * with this.
+ */
+struct td__run_hook {
+	int (*attach)(const void *self, struct td_run *r);
+};
+
 /* observe.c: attaches an observer whose fini(ud), when not NULL, runs once at td_run_free()
  * after the last event (the run's own writers, e.g. the trace, free themselves there). */
 int td__run_observe(struct td_run *r, td_observer_fn fn, void (*fini)(void *ud), void *ud);

@@ -1,0 +1,364 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * record_read.c - td_recording: a recording file (record.c) read back, for `tooldag replay`.
+ *
+ * Each line is parsed whole with cJSON and kept as its tree; results are re-encoded by the
+ * encoder the run used (report/results.h), so a replay prints the run's bytes. A content with
+ * NUL bytes survives: cJSON decodes "\u0000" into its buffer but stops strlen() there, so the
+ * line's content_len says how many bytes to take (checked against the buffer's size).
+ */
+#include <cjson/cJSON.h>
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "calls/batch.h"
+#include "report/results.h"
+#include "util/util.h"
+
+#define RECORDING_MAX_BYTES ((size_t)1 << 32)
+
+struct rcall {
+	struct td_recorded_call pub;
+};
+
+struct rbatch {
+	cJSON *line;
+	const char *graph;
+	enum td_dialect dialect;
+	struct rcall *calls;
+	size_t ncalls;
+};
+
+struct td_recording {
+	struct rbatch *v;
+	size_t n;
+	unsigned torn;
+};
+
+static int parse_status(const char *s, enum td_status *out)
+{
+	int st;
+
+	for (st = TD_STATUS_PENDING; st <= TD_STATUS_CANCELLED; st++)
+		if (strcmp(td_status_name((enum td_status)st), s) == 0) {
+			*out = (enum td_status)st;
+			return 0;
+		}
+	return -1;
+}
+
+static const char *str_of(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* One call of a line; a message naming what is wrong, or NULL. */
+static const char *read_call(const cJSON *o, struct rcall *rc)
+{
+	const cJSON *len = cJSON_GetObjectItemCaseSensitive(o, "content_len");
+	const char *status = str_of(o, "status");
+
+	rc->pub.id = str_of(o, "id");
+	rc->pub.tool = str_of(o, "tool");
+	rc->pub.content = str_of(o, "content");
+	if (!cJSON_IsObject(o) || !rc->pub.id || !rc->pub.tool || !rc->pub.content || !status)
+		return "a call needs the strings id, tool, status and content";
+	if (parse_status(status, &rc->pub.status) < 0)
+		return "a call has an unknown status";
+	rc->pub.content_len = strlen(rc->pub.content);
+	if (!cJSON_IsNumber(len) || len->valuedouble < (double)rc->pub.content_len)
+		return "a call's content_len is missing or shorter than its content";
+	if (len->valuedouble > (double)rc->pub.content_len) {
+		/* NUL bytes in the content: the decoded bytes go on past the first NUL */
+		if (len->valuedouble + 1 > (double)malloc_usable_size((void *)rc->pub.content))
+			return "a call's content_len is longer than its content";
+		rc->pub.content_len = (size_t)len->valuedouble;
+	}
+	return NULL;
+}
+
+static const char *read_line(cJSON *line, struct rbatch *b)
+{
+	const cJSON *ver = cJSON_GetObjectItemCaseSensitive(line, "tooldag_record");
+	const cJSON *graph = cJSON_GetObjectItemCaseSensitive(line, "graph");
+	const cJSON *calls = cJSON_GetObjectItemCaseSensitive(line, "calls");
+	const char *dialect = str_of(line, "dialect"), *why;
+	const cJSON *c;
+	size_t i = 0;
+
+	if (!cJSON_IsNumber(ver))
+		return "not a tooldag recording (no \"tooldag_record\" version)";
+	if (ver->valueint != 1)
+		return "a recording format version this tooldag does not read";
+	b->graph = str_of(graph, "path");
+	if (!b->graph || !dialect || td_dialect_parse(dialect, &b->dialect) < 0 ||
+	    !cJSON_IsArray(calls))
+		return "a recording line needs graph.path, a dialect and a calls array";
+	b->ncalls = (size_t)cJSON_GetArraySize(calls);
+	b->calls = td__calloc(b->ncalls ? b->ncalls : 1, sizeof(*b->calls));
+	if (!b->calls)
+		return "out of memory";
+	cJSON_ArrayForEach(c, calls)
+	{
+		if ((why = read_call(c, &b->calls[i++])))
+			return why;
+	}
+	b->line = line;
+	return NULL;
+}
+
+static int add_batch(struct td_recording *rec, struct rbatch *b)
+{
+	struct rbatch *v = realloc(rec->v, (rec->n + 1) * sizeof(*v));
+
+	if (!v)
+		return TD_ENOMEM;
+	rec->v = v;
+	rec->v[rec->n++] = *b;
+	return 0;
+}
+
+/* Line `no` (len bytes at s, without its newline; `last` when no newline ended it). */
+static int parse_one(struct td_recording *rec, const char *path, unsigned no, const char *s,
+                     size_t len, int last, struct td_diag *diag)
+{
+	struct rbatch b = {0};
+	cJSON *line = cJSON_ParseWithLength(s, len);
+	const char *why;
+
+	if (!line && last) {
+		rec->torn = no; /* a writer killed mid-write: ignored */
+		return 0;
+	}
+	why = line ? read_line(line, &b) : "not JSON";
+	if (!why && add_batch(rec, &b) == 0)
+		return 0;
+	td__diag_add(diag, TD_ESYNTAX, path, no, 0, "%s", why ? why : "out of memory");
+	td__free(b.calls);
+	cJSON_Delete(line);
+	return TD_ESYNTAX;
+}
+
+static int parse_all(struct td_recording *rec, const char *path, const char *text, size_t len,
+                     struct td_diag *diag)
+{
+	size_t at = 0;
+	unsigned no = 0;
+
+	while (at < len) {
+		const char *nl = memchr(text + at, '\n', len - at);
+		size_t end = nl ? (size_t)(nl - text) : len;
+		int err;
+
+		no++;
+		if (end > at) {
+			err = parse_one(rec, path, no, text + at, end - at, !nl, diag);
+			if (err)
+				return err;
+		}
+		at = end + 1;
+	}
+	return 0;
+}
+
+static int slurp(const char *path, char **out, size_t *len, struct td_diag *diag)
+{
+	FILE *f = fopen(path, "rbe");
+	struct td__buf b = {0};
+	char chunk[65536];
+	size_t n;
+	int err = 0;
+
+	if (!f) {
+		err = -errno;
+		td__diag_add(diag, err, path, 0, 0, "cannot read the recording: %s",
+		             strerror(-err));
+		return err;
+	}
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0 && !b.oom && b.len < RECORDING_MAX_BYTES)
+		td__buf_append(&b, chunk, n);
+	if (ferror(f))
+		err = -EIO;
+	else if (b.oom)
+		err = TD_ENOMEM;
+	else if (b.len >= RECORDING_MAX_BYTES)
+		err = TD_ETOOBIG;
+	fclose(f);
+	if (err) {
+		td__diag_add(diag, err, path, 0, 0, "cannot read the recording: %s",
+		             td_strerror(err));
+		td__buf_free(&b);
+		return err;
+	}
+	*len = b.len;
+	*out = td__buf_take(&b);
+	return 0;
+}
+
+int td_recording_open(const char *path, struct td_recording **out, struct td_diag *diag)
+{
+	struct td_recording *rec;
+	char *text = NULL;
+	size_t len = 0;
+	int err;
+
+	if (!out)
+		return TD_EINVAL;
+	*out = NULL;
+	if (!path)
+		return TD_EINVAL;
+	err = slurp(path, &text, &len, diag);
+	if (err)
+		return err;
+	rec = td__calloc(1, sizeof(*rec));
+	err = rec ? parse_all(rec, path, text ? text : "", len, diag) : TD_ENOMEM;
+	td__free(text);
+	if (err) {
+		td_recording_free(rec);
+		return err;
+	}
+	*out = rec;
+	return rec->n > INT32_MAX ? INT32_MAX : (int)rec->n;
+}
+
+void td_recording_free(struct td_recording *rec)
+{
+	size_t i;
+
+	if (!rec)
+		return;
+	for (i = 0; i < rec->n; i++) {
+		td__free(rec->v[i].calls);
+		cJSON_Delete(rec->v[i].line);
+	}
+	free(rec->v);
+	td__free(rec);
+}
+
+size_t td_recording_count(const struct td_recording *rec)
+{
+	return rec ? rec->n : 0;
+}
+
+unsigned td_recording_torn(const struct td_recording *rec)
+{
+	return rec ? rec->torn : 0;
+}
+
+const char *td_recording_graph(const struct td_recording *rec, size_t batch)
+{
+	return rec && batch < rec->n ? rec->v[batch].graph : NULL;
+}
+
+enum td_dialect td_recording_dialect(const struct td_recording *rec, size_t batch)
+{
+	return rec && batch < rec->n ? rec->v[batch].dialect : TD_DIALECT_AUTO;
+}
+
+size_t td_recording_call_count(const struct td_recording *rec, size_t batch)
+{
+	return rec && batch < rec->n ? rec->v[batch].ncalls : 0;
+}
+
+int td_recording_call(const struct td_recording *rec, size_t batch, size_t call,
+                      struct td_recorded_call *out)
+{
+	if (!rec || !out || batch >= rec->n || call >= rec->v[batch].ncalls)
+		return TD_EINVAL;
+	*out = rec->v[batch].calls[call].pub;
+	return 0;
+}
+
+static void recorded_item(const void *ctx, size_t i, struct td__result_item *it)
+{
+	const struct rbatch *b = ctx;
+
+	it->id = b->calls[i].pub.id;
+	it->content = b->calls[i].pub.content;
+	it->content_len = b->calls[i].pub.content_len;
+	it->is_error = b->calls[i].pub.status != TD_STATUS_OK;
+}
+
+int td_recording_results_json(const struct td_recording *rec, size_t batch, enum td_dialect dialect,
+                              int pretty, char **out)
+{
+	const struct rbatch *b;
+
+	if (!rec || !out || batch >= rec->n)
+		return TD_EINVAL;
+	b = &rec->v[batch];
+	return td__results_encode(dialect == TD_DIALECT_AUTO ? b->dialect : dialect, pretty,
+	                          b->ncalls, recorded_item, b, out);
+}
+
+/* ---- running a recorded batch again ---- */
+
+static int add_calls(struct td_batch *out, const cJSON *calls)
+{
+	const cJSON *c;
+	int idx;
+
+	cJSON_ArrayForEach(c, calls)
+	{
+		const cJSON *input = cJSON_GetObjectItemCaseSensitive(c, "input");
+		char *text = input ? cJSON_PrintUnformatted(input) : NULL;
+
+		idx = td_batch_add(out, str_of(c, "id"), str_of(c, "tool"), text);
+		free(text);
+		if (idx < 0)
+			return idx;
+	}
+	return 0;
+}
+
+static int add_edges(struct td_batch *out, const cJSON *calls)
+{
+	const cJSON *c, *d;
+	uint32_t self = 0, dep;
+	int err;
+
+	cJSON_ArrayForEach(c, calls)
+	{
+		cJSON_ArrayForEach(d, cJSON_GetObjectItemCaseSensitive(c, "depends_on"))
+		{
+			if (!cJSON_IsString(d) || !td__batch_find(out, d->valuestring, &dep))
+				return TD_EBATCH;
+			err = td_batch_depend(out, self, dep);
+			if (err < 0)
+				return err;
+		}
+		self++;
+	}
+	return 0;
+}
+
+int td_recording_batch(const struct td_recording *rec, size_t batch, const struct td_graph *graph,
+                       struct td_batch **out, struct td_diag *diag)
+{
+	const cJSON *calls;
+	int err;
+
+	if (!out)
+		return TD_EINVAL;
+	*out = NULL;
+	if (!rec || !graph || batch >= rec->n)
+		return TD_EINVAL;
+	calls = cJSON_GetObjectItemCaseSensitive(rec->v[batch].line, "calls");
+	err = td_batch_new(graph, rec->v[batch].dialect, out);
+	if (!err)
+		err = add_calls(*out, calls);
+	if (!err)
+		err = add_edges(*out, calls);
+	if (err) {
+		td__diag_add(diag, err, NULL, 0, 0,
+		             "the recorded batch %zu cannot be rebuilt against this graph: %s",
+		             batch + 1, td_strerror(err));
+		td_batch_free(*out);
+		*out = NULL;
+	}
+	return err;
+}

@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# test_record.sh - `tooldag run --record FILE` and `tooldag replay`: replay prints the bytes run
+# printed in all three dialects (compact and --pretty), --batch picks a line, a torn last line
+# is ignored with a warning, concurrent runs recording into one file leave whole lines,
+# --rerun reports per call what changed, and an HTTP tool's ${VAR} secrets (in its url and
+# in a header) never reach the recording (tests/http_server.py on a port the kernel picks).
+source "$(dirname "$0")/lib.sh"
+PY=/usr/bin/python3
+G="$TD_SRC/graphs/travel.yaml"
+R="$T_TMP/rec.jsonl"
+
+# ---- replay = run's output, byte for byte, per dialect ----
+n=0
+for d in anthropic openai responses; do
+	for pretty in "" --pretty; do
+		t_run run -q $pretty "$G" "$TD_SRC/graphs/calls/travel.$d.json" --record "$R"
+		t_exit 0
+		cp "$T_TMP/out" "$T_TMP/run.$d$pretty"
+		n=$((n + 1))
+		t_run replay $pretty "$R"
+		t_exit 0
+		T_COUNT=$((T_COUNT + 1))
+		cmp -s "$T_TMP/out" "$T_TMP/run.$d$pretty" || t_fail "replay of $d $pretty differs from run"
+	done
+done
+# --batch N: the first batch again (anthropic, compact), from a file of $n lines
+t_run replay --batch 1 "$R"
+t_exit 0
+T_COUNT=$((T_COUNT + 1))
+cmp -s "$T_TMP/out" "$T_TMP/run.anthropic" || t_fail "--batch 1 is not the first run's output"
+t_run replay --batch $((n + 1)) "$R"
+t_exit 2
+t_err_has "holds $n batches, not $((n + 1))"
+# --dialect answers the recorded results in another dialect
+t_run replay --batch 1 --dialect openai "$R"
+t_exit 0
+t_json "isinstance(d, list) and d[0]['role'] == 'tool' and d[0]['tool_call_id'] == 'toolu_01'"
+
+# ---- a torn last line: ignored, with a warning naming it ----
+head -c 300 "$R" >>"$R"
+t_run replay --pretty "$R"
+t_exit 0
+t_err_has "rec.jsonl:$((n + 1)): a torn last line"
+T_COUNT=$((T_COUNT + 1))
+cmp -s "$T_TMP/out" "$T_TMP/run.responses--pretty" || t_fail "the torn line changed which batch is last"
+# not JSON, not a recording
+printf 'hello\n' >"$T_TMP/bad.jsonl"
+t_run replay "$T_TMP/bad.jsonl"
+t_exit 2
+t_err_has "bad.jsonl:1: not JSON"
+t_run replay "$T_TMP/none.jsonl"
+t_exit 2
+t_err_has "cannot read the recording"
+# an unwritable recording path fails before anything runs
+t_run run -q "$G" --record "$T_TMP/no/such/dir/rec.jsonl"
+t_exit 4
+t_err_has "cannot open the recording"
+
+# ---- concurrent runs into one file: every line whole ----
+C="$T_TMP/conc.jsonl"
+cat >"$T_TMP/big.yaml" <<EOF2
+version: 1
+tools:
+  e: {builtin: echo, max_output: 1MiB}
+EOF2
+$PY - "$T_TMP/big.json" <<'EOF2'
+import json, sys
+calls = [{"type": "tool_use", "id": "c%d" % i, "name": "e", "input": {"s": "x" * 30000}}
+         for i in range(8)]
+json.dump(calls, open(sys.argv[1], "w"))
+EOF2
+pids=()
+for i in 1 2 3 4 5 6; do
+	(for k in 1 2 3 4 5; do "$TOOLDAG" run -q "$T_TMP/big.yaml" "$T_TMP/big.json" --record "$C" >/dev/null || exit 1; done) &
+	pids+=($!)
+done
+for p in "${pids[@]}"; do wait "$p" || { T_COUNT=$((T_COUNT + 1)); t_fail "a concurrent run failed"; }; done
+T_COUNT=$((T_COUNT + 1))
+$PY - "$C" <<'EOF2' || t_fail "concurrent recordings interleaved"
+import json, sys
+lines = open(sys.argv[1], "rb").read().split(b"\n")
+assert lines[-1] == b"", "no final newline"
+lines = lines[:-1]
+assert len(lines) == 30, len(lines)
+for l in lines:
+    d = json.loads(l)
+    assert len(d["calls"]) == 8 and all(c["content_len"] > 30000 for c in d["calls"])
+EOF2
+
+# ---- --rerun: the same batch against the graph as it is now ----
+echo one >"$T_TMP/state"
+cat >"$T_TMP/state.yaml" <<EOF2
+version: 1
+tools:
+  read: {run: [/bin/cat, "$T_TMP/state"]}
+  echo: {builtin: echo}
+calls:
+  - {id: r, tool: read, input: {}}
+  - {id: e, tool: echo, input: {x: 1}}
+EOF2
+t_run run -q "$T_TMP/state.yaml" --record "$T_TMP/state.jsonl"
+t_exit 0
+t_run replay --rerun "$T_TMP/state.jsonl"
+t_exit 0
+t_out_has "same    r ok"
+t_out_has "same    e ok"
+echo two >"$T_TMP/state"
+t_run replay --rerun "$T_TMP/state.jsonl"
+t_exit 3
+t_out_has "changed r"
+t_out_has '  - one\n'
+t_out_has '  + two\n'
+t_out_has "same    e ok"
+rm "$T_TMP/state"
+t_run replay --rerun "$T_TMP/state.jsonl"
+t_exit 3
+t_out_has "  status: ok -> error"
+
+# ---- HTTP: no secret from the graph in the recording ----
+command -v python3 >/dev/null || { echo "skip: python3 runs the test server"; exit 77; }
+$PY "$TD_SRC/tests/http_server.py" --lifetime 120 >"$T_TMP/srv.port" 2>"$T_TMP/srv.err" &
+SRV=$!
+trap 'kill $SRV 2>/dev/null; rm -rf "$T_TMP"' EXIT
+for i in $(seq 600); do grep -q '^PORT ' "$T_TMP/srv.port" && break; sleep 0.1; done
+PORT=$(awk '/^PORT/ {print $2}' "$T_TMP/srv.port")
+[ -n "$PORT" ] || { echo "cannot start the test server: $(cat "$T_TMP/srv.err")"; exit 1; }
+cat >"$T_TMP/http.yaml" <<EOF2
+version: 1
+tools:
+  slow: {http: {url: "http://127.0.0.1:$PORT/delay/5", headers: {Authorization: "Bearer \${TD_REC_SECRET}"}}}
+  fail: {http: {url: "http://127.0.0.1:$PORT/status/500?key=\${TD_REC_SECRET}"}}
+calls:
+  - {id: s, tool: slow, input: {q: 1}}
+  - {id: f, tool: fail, input: {q: 2}}
+EOF2
+TD_REC_SECRET=sekr1t-token-4711 t_run run -q "$T_TMP/http.yaml" --record "$T_TMP/http.jsonl"
+t_exit 0
+T_COUNT=$((T_COUNT + 1))
+$PY - "$T_TMP/http.jsonl" <<'EOF2' || t_fail "the HTTP recording is not what the run did"
+import json, sys
+d = json.loads(open(sys.argv[1]).read())
+c = {x["id"]: x for x in d["calls"]}
+assert c["s"]["status"] == "ok" and "slept_ms" in c["s"]["content"], c["s"]
+assert c["f"]["status"] == "error" and "500" in c["f"]["content"], c["f"]
+EOF2
+T_COUNT=$((T_COUNT + 1))
+! grep -q "sekr1t" "$T_TMP/http.jsonl" || t_fail "the secret is in the recording"
+T_COUNT=$((T_COUNT + 1))
+! grep -q "Bearer\|Authorization" "$T_TMP/http.jsonl" || t_fail "a header is in the recording"
+t_done

@@ -1,0 +1,525 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_record.c - recordings (td_recorder, td_run_opts.record) and reading them back
+ * (td_recording_*), over real runs of builtin and function tools: the line's fields, replayed
+ * results byte for byte in every dialect, NUL bytes in a content, a torn last line, a bad
+ * line, concurrent writers (threads sharing a recorder, processes sharing a file), a run freed
+ * before it finished, write errors, and rebuilding a recorded batch.
+ */
+#include <check.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "tooldag.h"
+
+static const char GRAPH[] = "version: 1\n"
+                            "concurrency: 2\n"
+                            "tools:\n"
+                            "  a: {builtin: echo}\n"
+                            "  b: {builtin: sleep, depends_on: [a]}\n"
+                            "  slow: {builtin: sleep, timeout: 20ms, retries: 1, backoff: 5ms}\n"
+                            "  big: {builtin: echo, max_output: 64KiB}\n"
+                            "  nul: {function: nul}\n";
+
+static struct td_graph *G;
+static char DIR_[64], PATH_[96];
+
+static void setup(void)
+{
+	struct td_diag d = {0};
+
+	strcpy(DIR_, "/tmp/td-record-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(DIR_));
+	snprintf(PATH_, sizeof(PATH_), "%s/rec.jsonl", DIR_);
+	ck_assert_int_eq(td_graph_load_buffer(GRAPH, strlen(GRAPH), "g.yaml", DIR_, &G, &d), 0);
+}
+
+static void teardown(void)
+{
+	td_graph_free(G);
+	unlink(PATH_);
+	rmdir(DIR_);
+}
+
+/* a "nul" function: content "a\0b" */
+static void nul_fn(struct td_fn_call *call, void *ud)
+{
+	(void)ud;
+	td_fn_complete(call, 0, "a\0b", 3);
+}
+
+/* Runs batch to the end with rec; the results in `dialect` (caller frees) when out given. */
+static void run_batch(struct td_batch *b, struct td_recorder *rec, int pretty, char **out)
+{
+	struct td_diag d = {0};
+	struct td_functions *fns;
+	struct td_run_opts o = {0};
+	struct td_plan *p;
+	struct td_run *r;
+
+	ck_assert_int_eq(td_functions_new(&fns), 0);
+	ck_assert_int_eq(td_functions_add(fns, "nul", TD_FN_INLINE, nul_fn, NULL), 0);
+	o.functions = fns;
+	o.record = rec;
+	ck_assert_int_eq(td_plan_new(b, &p, &d), 0);
+	ck_assert_int_eq(td_run_new(p, &o, &r, &d), 0);
+	ck_assert_int_eq(td_run_wait(r), 0);
+	if (out)
+		ck_assert_int_eq(td_run_results_json(r, TD_DIALECT_AUTO, pretty, out), 0);
+	td_run_free(r);
+	td_plan_free(p);
+	td_functions_free(fns);
+}
+
+/* a0, a1 (a1 depends on a0 explicitly), b0 (tool-level on a), s0 (times out twice), x0 (an
+ * unknown tool), n0 (content with a NUL byte) */
+static struct td_batch *sample(enum td_dialect dialect)
+{
+	struct td_batch *b;
+
+	ck_assert_int_eq(td_batch_new(G, dialect, &b), 0);
+	ck_assert_int_eq(td_batch_add(b, "a0", "a", "{\"text\":\"h\\u00e9\\n\\\"q\\\"\"}"), 0);
+	ck_assert_int_eq(td_batch_add(b, "a1", "a", NULL), 1);
+	ck_assert_int_eq(td_batch_add(b, "b0", "b", "{\"ms\":2}"), 2);
+	ck_assert_int_eq(td_batch_add(b, "s0", "slow", "{\"ms\":500}"), 3);
+	ck_assert_int_eq(td_batch_add(b, "x0", "no_such_tool", NULL), 4);
+	ck_assert_int_eq(td_batch_add(b, "n0", "nul", NULL), 5);
+	ck_assert_int_eq(td_batch_depend(b, 1, 0), 0);
+	return b;
+}
+
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *s;
+	long n;
+
+	ck_assert_ptr_nonnull(f);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	s = malloc((size_t)n + 1);
+	ck_assert_uint_eq(fread(s, 1, (size_t)n, f), (size_t)n);
+	s[n] = '\0';
+	fclose(f);
+	if (len)
+		*len = (size_t)n;
+	return s;
+}
+
+/* Every line of the file parses, ends with a newline, and there are `want` of them. */
+static void check_lines(const char *path, size_t want)
+{
+	size_t len, n = 0;
+	char *s = slurp(path, &len), *at = s, *nl;
+
+	ck_assert(len > 0 && s[len - 1] == '\n');
+	while ((nl = memchr(at, '\n', len - (size_t)(at - s)))) {
+		cJSON *j = cJSON_ParseWithLength(at, (size_t)(nl - at));
+
+		ck_assert_msg(j != NULL, "line %zu does not parse", n + 1);
+		ck_assert(cJSON_IsArray(cJSON_GetObjectItem(j, "calls")));
+		cJSON_Delete(j);
+		n++;
+		at = nl + 1;
+	}
+	ck_assert_uint_eq(n, want);
+	free(s);
+}
+
+static const cJSON *call_of(const cJSON *line, int i)
+{
+	return cJSON_GetArrayItem(cJSON_GetObjectItem(line, "calls"), i);
+}
+
+START_TEST(line_has_every_field)
+{
+	struct td_recorder *rec;
+	struct td_batch *b = sample(TD_DIALECT_ANTHROPIC);
+	const cJSON *c, *att;
+	cJSON *line;
+	char *text;
+
+	ck_assert_int_eq(td_recorder_open(PATH_, &rec, NULL), 0);
+	run_batch(b, rec, 0, NULL);
+	ck_assert_int_eq(td_recorder_error(rec), 0);
+	td_recorder_free(rec);
+	text = slurp(PATH_, NULL);
+	line = cJSON_Parse(text);
+	ck_assert_ptr_nonnull(line);
+	ck_assert_int_eq(cJSON_GetObjectItem(line, "tooldag_record")->valueint, 1);
+	ck_assert_str_eq(
+	    cJSON_GetObjectItem(cJSON_GetObjectItem(line, "graph"), "path")->valuestring,
+	    strcat(strcpy((char[128]){0}, DIR_), "/g.yaml"));
+	ck_assert(
+	    strncmp(
+	        cJSON_GetObjectItem(cJSON_GetObjectItem(line, "graph"), "tools_hash")->valuestring,
+	        "fnv1a64:", 8) == 0);
+	ck_assert_str_eq(cJSON_GetObjectItem(line, "dialect")->valuestring, "anthropic");
+	ck_assert_str_eq(cJSON_GetObjectItem(line, "schedule")->valuestring, "level");
+	ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(line, "finished")));
+	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(line, "calls")), 6);
+	/* a0: input as given, ok, one attempt */
+	c = call_of(line, 0);
+	ck_assert_str_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(c, "input"), "text")->valuestring,
+	                 "h\xc3\xa9\n\"q\"");
+	ck_assert_str_eq(cJSON_GetObjectItem(c, "status")->valuestring, "ok");
+	ck_assert_int_eq(cJSON_GetObjectItem(c, "level")->valueint, 0);
+	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(c, "attempts")), 1);
+	/* a1: its explicit depends_on, level 1 */
+	c = call_of(line, 1);
+	ck_assert_str_eq(cJSON_GetArrayItem(cJSON_GetObjectItem(c, "depends_on"), 0)->valuestring,
+	                 "a0");
+	ck_assert_int_eq(cJSON_GetObjectItem(c, "level")->valueint, 1);
+	/* b0: a tool-level dependency is not the batch's: not in depends_on */
+	c = call_of(line, 2);
+	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(c, "depends_on")), 0);
+	ck_assert_int_ge(cJSON_GetObjectItem(c, "level")->valueint, 1);
+	/* s0: two attempts, both timeouts, with times */
+	c = call_of(line, 3);
+	ck_assert_str_eq(cJSON_GetObjectItem(c, "status")->valuestring, "timeout");
+	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(c, "attempts")), 2);
+	att = cJSON_GetArrayItem(cJSON_GetObjectItem(c, "attempts"), 1);
+	ck_assert_str_eq(cJSON_GetObjectItem(att, "status")->valuestring, "timeout");
+	ck_assert(cJSON_GetObjectItem(att, "end_ms")->valuedouble >
+	          cJSON_GetObjectItem(att, "start_ms")->valuedouble);
+	/* x0: never ran, its error as content */
+	c = call_of(line, 4);
+	ck_assert_str_eq(cJSON_GetObjectItem(c, "status")->valuestring, "error");
+	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(c, "attempts")), 0);
+	ck_assert_ptr_nonnull(
+	    strstr(cJSON_GetObjectItem(c, "content")->valuestring, "no_such_tool"));
+	/* n0: the length says there is more past the NUL */
+	c = call_of(line, 5);
+	ck_assert_int_eq(cJSON_GetObjectItem(c, "content_len")->valueint, 3);
+	ck_assert(cJSON_IsFalse(cJSON_GetObjectItem(c, "truncated")));
+	cJSON_Delete(line);
+	free(text);
+	td_batch_free(b);
+}
+END_TEST
+
+/* The replay is the run's bytes, compact and pretty, in each dialect; NUL bytes included. */
+START_TEST(replay_is_byte_identical)
+{
+	static const enum td_dialect ds[] = {TD_DIALECT_ANTHROPIC, TD_DIALECT_OPENAI,
+	                                     TD_DIALECT_RESPONSES};
+	struct td_recording *rd;
+	struct td_recorded_call rc;
+	struct td_recorder *rec;
+	char *want[6], *got;
+	size_t i;
+
+	ck_assert_int_eq(td_recorder_open(PATH_, &rec, NULL), 0);
+	for (i = 0; i < 6; i++) {
+		struct td_batch *b = sample(ds[i / 2]);
+
+		run_batch(b, rec, (int)(i % 2), &want[i]);
+		td_batch_free(b);
+	}
+	td_recorder_free(rec);
+	ck_assert_int_eq(td_recording_open(PATH_, &rd, NULL), 6);
+	ck_assert_uint_eq(td_recording_torn(rd), 0);
+	for (i = 0; i < 6; i++) {
+		ck_assert_int_eq(td_recording_dialect(rd, i), ds[i / 2]);
+		ck_assert_int_eq(
+		    td_recording_results_json(rd, i, TD_DIALECT_AUTO, (int)(i % 2), &got), 0);
+		ck_assert_str_eq(got, want[i]);
+		free(got);
+		free(want[i]);
+	}
+	ck_assert_int_eq(td_recording_call(rd, 0, 5, &rc), 0);
+	ck_assert_uint_eq(rc.content_len, 3);
+	ck_assert(memcmp(rc.content, "a\0b", 3) == 0);
+	ck_assert_int_eq(td_recording_call(rd, 0, 3, &rc), 0);
+	ck_assert_int_eq(rc.status, TD_STATUS_TIMEOUT);
+	ck_assert_int_eq(td_recording_call(rd, 0, 6, &rc), TD_EINVAL);
+	ck_assert_int_eq(td_recording_results_json(rd, 6, TD_DIALECT_AUTO, 0, &got), TD_EINVAL);
+	td_recording_free(rd);
+}
+END_TEST
+
+static void write_file(const char *path, const char *s, size_t n)
+{
+	FILE *f = fopen(path, "ab");
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(s, 1, n, f), n);
+	fclose(f);
+}
+
+/* A last line cut short is ignored (its number said); a bad line elsewhere is an error. */
+START_TEST(torn_last_line_ignored)
+{
+	struct td_recording *rd;
+	struct td_recorder *rec;
+	struct td_diag d = {0};
+	struct td_batch *b = sample(TD_DIALECT_OPENAI);
+	char *text;
+	size_t len;
+
+	ck_assert_int_eq(td_recorder_open(PATH_, &rec, NULL), 0);
+	run_batch(b, rec, 0, NULL);
+	run_batch(b, rec, 0, NULL);
+	td_recorder_free(rec);
+	text = slurp(PATH_, &len);
+	write_file(PATH_, text, len / 4); /* a third line, torn in the middle */
+	ck_assert_int_eq(td_recording_open(PATH_, &rd, &d), 2);
+	ck_assert_uint_eq(td_recording_torn(rd), 3);
+	ck_assert_uint_eq(d.count, 0);
+	td_recording_free(rd);
+	/* the same torn text followed by a newline and another line: not the last, an error */
+	write_file(PATH_, "\n", 1);
+	write_file(PATH_, text, len);
+	ck_assert_int_eq(td_recording_open(PATH_, &rd, &d), TD_ESYNTAX);
+	ck_assert_ptr_null(rd);
+	ck_assert_uint_eq(d.items[0].line, 3);
+	td_diag_clear(&d);
+	free(text);
+	td_batch_free(b);
+}
+END_TEST
+
+START_TEST(bad_files_refused)
+{
+	static const struct {
+		const char *text, *msg;
+	} cases[] = {
+	    {"{\"x\":1}\n", "not a tooldag recording"},
+	    {"{\"tooldag_record\":2,\"calls\":[]}\n", "version"},
+	    {"{\"tooldag_record\":1,\"graph\":{\"path\":\"g\"},\"dialect\":\"openai\","
+	     "\"calls\":[{\"id\":\"a\",\"tool\":\"t\",\"status\":\"ok\",\"content\":\"ab\","
+	     "\"content_len\":1}]}\n",
+	     "content_len"},
+	    {"{\"tooldag_record\":1,\"graph\":{\"path\":\"g\"},\"dialect\":\"openai\","
+	     "\"calls\":[{\"id\":\"a\",\"tool\":\"t\",\"status\":\"ok\",\"content\":\"ab\","
+	     "\"content_len\":100000}]}\n",
+	     "content_len"},
+	    {"{\"tooldag_record\":1,\"graph\":{\"path\":\"g\"},\"dialect\":\"openai\","
+	     "\"calls\":[{\"id\":\"a\",\"tool\":\"t\",\"status\":\"fine\",\"content\":\"\","
+	     "\"content_len\":0}]}\n",
+	     "unknown status"},
+	};
+	struct td_recording *rd;
+	struct td_diag d = {0};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		unlink(PATH_);
+		write_file(PATH_, cases[i].text, strlen(cases[i].text));
+		ck_assert_int_eq(td_recording_open(PATH_, &rd, &d), TD_ESYNTAX);
+		ck_assert_uint_eq(d.items[0].line, 1);
+		ck_assert_msg(strstr(d.items[0].message, cases[i].msg), "%s", d.items[0].message);
+		td_diag_clear(&d);
+	}
+	unlink(PATH_);
+	ck_assert_int_eq(td_recording_open(PATH_, &rd, &d), -ENOENT);
+	td_diag_clear(&d);
+	ck_assert_int_eq(
+	    td_recorder_open("/nonexistent-dir/x/rec.jsonl", &(struct td_recorder *){0}, &d),
+	    -ENOENT);
+	ck_assert_ptr_nonnull(strstr(d.items[0].message, "cannot open the recording"));
+	td_diag_clear(&d);
+}
+END_TEST
+
+/* A line that cannot be written whole is an error the recorder keeps. */
+START_TEST(write_error_kept)
+{
+	struct td_recorder *rec;
+	struct td_batch *b = sample(TD_DIALECT_ANTHROPIC);
+
+	if (access("/dev/full", W_OK) != 0) {
+		ck_abort_msg("/dev/full is needed to test a full disk");
+		return;
+	}
+	ck_assert_int_eq(td_recorder_open("/dev/full", &rec, NULL), 0);
+	run_batch(b, rec, 0, NULL);
+	ck_assert_int_eq(td_recorder_error(rec), -ENOSPC);
+	td_recorder_free(rec);
+	td_batch_free(b);
+}
+END_TEST
+
+/* a batch whose line is far over PIPE_BUF: 40 KiB of input echoed back */
+static struct td_batch *big_batch(int k)
+{
+	static char input[41000];
+	struct td_batch *b;
+	char id[32];
+	int i;
+
+	memcpy(input, "{\"s\":\"", 6);
+	memset(input + 6, 'a' + k % 26, 40000);
+	memcpy(input + 40006, "\"}", 3);
+	ck_assert_int_eq(td_batch_new(G, TD_DIALECT_ANTHROPIC, &b), 0);
+	for (i = 0; i < 3; i++) {
+		snprintf(id, sizeof(id), "w%d-%d", k, i);
+		ck_assert_int_ge(td_batch_add(b, id, "big", input), 0);
+	}
+	return b;
+}
+
+#define WRITERS 4
+#define RUNS    15
+
+static void *writer(void *ud)
+{
+	struct td_recorder *rec = ud;
+	int i;
+
+	for (i = 0; i < RUNS; i++) {
+		struct td_batch *b = big_batch(i);
+
+		run_batch(b, rec, 0, NULL);
+		td_batch_free(b);
+	}
+	return NULL;
+}
+
+START_TEST(concurrent_threads_one_recorder)
+{
+	pthread_t t[WRITERS];
+	struct td_recorder *rec;
+	int i;
+
+	ck_assert_int_eq(td_recorder_open(PATH_, &rec, NULL), 0);
+	for (i = 0; i < WRITERS; i++)
+		ck_assert_int_eq(pthread_create(&t[i], NULL, writer, rec), 0);
+	for (i = 0; i < WRITERS; i++)
+		pthread_join(t[i], NULL);
+	ck_assert_int_eq(td_recorder_error(rec), 0);
+	td_recorder_free(rec);
+	check_lines(PATH_, WRITERS * RUNS);
+}
+END_TEST
+
+START_TEST(concurrent_processes_one_file)
+{
+	pid_t pid[WRITERS];
+	int i, st;
+
+	for (i = 0; i < WRITERS; i++) {
+		pid[i] = fork();
+		ck_assert_int_ge(pid[i], 0);
+		if (pid[i] == 0) {
+			struct td_recorder *rec;
+
+			if (td_recorder_open(PATH_, &rec, NULL) < 0)
+				_exit(2);
+			writer(rec);
+			_exit(td_recorder_error(rec) ? 3 : 0);
+		}
+	}
+	for (i = 0; i < WRITERS; i++) {
+		ck_assert_int_eq(waitpid(pid[i], &st, 0), pid[i]);
+		ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	}
+	check_lines(PATH_, WRITERS * RUNS);
+}
+END_TEST
+
+/* A run freed before it finished still leaves its line, marked unfinished. */
+START_TEST(freed_early_recorded)
+{
+	struct td_recorder *rec;
+	struct td_batch *b;
+	struct td_plan *p;
+	struct td_run *r;
+	struct td_run_opts o = {0};
+	cJSON *line;
+	char *text;
+
+	ck_assert_int_eq(td_batch_new(G, TD_DIALECT_ANTHROPIC, &b), 0);
+	ck_assert_int_eq(td_batch_add(b, "s", "slow", "{\"ms\":10000}"), 0);
+	ck_assert_int_eq(td_recorder_open(PATH_, &rec, NULL), 0);
+	o.record = rec;
+	ck_assert_int_eq(td_plan_new(b, &p, NULL), 0);
+	ck_assert_int_eq(td_run_new(p, &o, &r, NULL), 0);
+	ck_assert_int_eq(td_run_step(r), 1);
+	td_run_free(r);
+	td_recorder_free(rec);
+	text = slurp(PATH_, NULL);
+	line = cJSON_Parse(text);
+	ck_assert_ptr_nonnull(line);
+	ck_assert(cJSON_IsFalse(cJSON_GetObjectItem(line, "finished")));
+	ck_assert_str_eq(cJSON_GetObjectItem(call_of(line, 0), "status")->valuestring, "running");
+	cJSON_Delete(line);
+	free(text);
+	/* a run freed before it started writes nothing */
+	ck_assert_int_eq(td_recorder_open(PATH_, &rec, NULL), 0);
+	o.record = rec;
+	ck_assert_int_eq(td_run_new(p, &o, &r, NULL), 0);
+	td_run_free(r);
+	td_recorder_free(rec);
+	check_lines(PATH_, 1);
+	td_plan_free(p);
+	td_batch_free(b);
+}
+END_TEST
+
+/* The recorded batch rebuilt: ids, tools, inputs, explicit edges, dialect. */
+START_TEST(batch_rebuilt)
+{
+	struct td_recording *rd;
+	struct td_recorder *rec;
+	struct td_batch *b = sample(TD_DIALECT_RESPONSES), *again;
+	struct td_plan *p;
+	uint32_t deps[4];
+	size_t i;
+
+	ck_assert_int_eq(td_recorder_open(PATH_, &rec, NULL), 0);
+	run_batch(b, rec, 0, NULL);
+	td_recorder_free(rec);
+	ck_assert_int_eq(td_recording_open(PATH_, &rd, NULL), 1);
+	ck_assert_int_eq(td_recording_batch(rd, 0, G, &again, NULL), 0);
+	ck_assert_int_eq(td_batch_dialect(again), TD_DIALECT_RESPONSES);
+	ck_assert_uint_eq(td_batch_count(again), td_batch_count(b));
+	for (i = 0; i < td_batch_count(b); i++) {
+		ck_assert_str_eq(td_batch_call_id(again, i), td_batch_call_id(b, i));
+		ck_assert_str_eq(td_batch_call_tool(again, i), td_batch_call_tool(b, i));
+		ck_assert_str_eq(td_batch_call_input(again, i), td_batch_call_input(b, i));
+	}
+	ck_assert_int_eq(td_plan_new(again, &p, NULL), 0);
+	ck_assert_int_eq(td_plan_call_deps(p, 1, deps, 4), 1);
+	ck_assert_uint_eq(deps[0], 0);
+	td_plan_free(p);
+	td_batch_free(again);
+	ck_assert_int_eq(td_recording_batch(rd, 1, G, &again, NULL), TD_EINVAL);
+	td_recording_free(rd);
+	td_batch_free(b);
+}
+END_TEST
+
+static Suite *record_suite(void)
+{
+	Suite *s = suite_create("record");
+	TCase *tc = tcase_create("record");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, line_has_every_field);
+	tcase_add_test(tc, replay_is_byte_identical);
+	tcase_add_test(tc, torn_last_line_ignored);
+	tcase_add_test(tc, bad_files_refused);
+	tcase_add_test(tc, write_error_kept);
+	tcase_add_test(tc, concurrent_threads_one_recorder);
+	tcase_add_test(tc, concurrent_processes_one_file);
+	tcase_add_test(tc, freed_early_recorded);
+	tcase_add_test(tc, batch_rebuilt);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+#include "td_check_main.h"
+
+int main(void)
+{
+	return td_check_run(record_suite());
+}
