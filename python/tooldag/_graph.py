@@ -46,12 +46,31 @@ class _Batch:
                   "the graph's own calls", diag)
         else:
             data = _batch_bytes(batch)
-            check(api.batch_decode(graph.ptr, data, len(data), dialect, name.encode(),
-                                   ctypes.byref(out), ctypes.byref(diag)),
-                  "cannot read the calls", diag)
+            if isinstance(batch, (str, bytes, bytearray, memoryview)) and \
+                    api.stream_detect(data, len(data)) > 0:
+                self._stream(data, dialect, name, out, diag)
+            else:
+                check(api.batch_decode(graph.ptr, data, len(data), dialect, name.encode(),
+                                       ctypes.byref(out), ctypes.byref(diag)),
+                      "cannot read the calls", diag)
         self.ptr = out.value
         self.count = api.batch_count(self.ptr)
         self._ids = None
+
+    def _stream(self, data, dialect, name, out, diag):
+        """A streamed response (Server-Sent Events) given whole. One that did not end
+        properly (cut off, an API error event) is an Error naming each call cut short."""
+        stream = ctypes.c_void_p()
+        check(api.stream_new(dialect, name.encode(), ctypes.byref(stream)), "stream")
+        try:
+            check(api.stream_feed(stream, data, len(data)), "cannot read the stream")
+            rc = api.stream_finish(stream, self.graph.ptr, ctypes.byref(out), ctypes.byref(diag))
+            if rc < 0 and out.value:
+                api.batch_free(out.value)
+                out.value = None
+            check(rc, "cannot read the stream", diag)
+        finally:
+            api.stream_free(stream)
 
     def ids(self):
         if self._ids is None:
