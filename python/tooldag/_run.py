@@ -416,8 +416,11 @@ class Run:
         cannot stop a thread), the memory is released in the background once it returns."""
         if self._ptr is None:
             return
-        if self._mode == "async" and not self._done and not self._waiter.done():
-            self._end_async(Error(_lib.TD_ECANCELED, "the run was closed"))
+        try:
+            if self._mode == "async" and not self._done and not self._waiter.done():
+                self._end_async(Error(_lib.TD_ECANCELED, "the run was closed"))
+        except RuntimeError:  # its loop is closed: nothing there to undo
+            pass
         self._side.cancel_all()
         ptr, self._ptr = self._ptr, None
         fns, keep = self._fns, self._keep

@@ -254,3 +254,17 @@ def test_whole_run_timeout_under_asyncio(g):
     out = contents(asyncio.run(g.run_async([use("stuck", "p"), use("nap", "n", ms=1)],
                                            timeout=0.2, kill_grace=0.2)))
     assert out == {"p": ("cancelled", True), "n": ("slept 1ms", False)}
+
+
+def test_a_run_left_behind_by_its_loop_is_closed_cleanly(g):
+    async def main():
+        run = g.start([use("nap", "n", ms=1), use("stuck", "p")], kill_grace=0.2)
+        async for r in run:
+            assert r.id == "n"
+            break  # the run goes on, but the loop is about to end
+        return run
+
+    run = asyncio.run(main())
+    assert not run.done and children() != []
+    run.close()  # kills and reaps what the loop left running
+    assert children() == []
