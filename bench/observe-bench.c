@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * observe-bench - what observers cost a run (issue 8: at most 5 % on a 100,000-call
+ * observe-bench - what observers cost a run (the target: at most 5 % on a 100,000-call
  * builtin-echo run).
  *
  *   observe-bench [-n CALLS] [-l LEVELS] [-r ROUNDS] [-j JOBS] [-s SCHEDULE] [-t TRACEFILE]
