@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Scale under a descriptor limit N process calls (/bin/true) in LEVELS levels at
+# Scale under a descriptor limit: N process calls (/bin/true) in LEVELS levels at
 # -j J under `ulimit -n FDS`, tooldag's memory sampled from /proc/PID/status every 100 ms.
 #   bench/run_scale_bench.sh [BUILD_DIR]    env: N (100000), LEVELS (10), J (10000), FDS (256),
 #                                           TOOLDAG (BUILD_DIR/tooldag)
