@@ -573,6 +573,11 @@ TD_API unsigned td_fn_call_attempt(const struct td_fn_call *call);
 /* 1 once the call timed out, was cancelled or its run is being freed: stop early, the
  * result will be ignored. Any thread. */
 TD_API int td_fn_call_cancelled(const struct td_fn_call *call);
+/* Microseconds left before the call's timeout (a blocking call's runs from when a worker took
+ * it): -1 when the tool has no timeout, 0 once it passed or the call was cancelled, TD_EINVAL
+ * for NULL. For a function that can trim its work (fewer retries of its own, a shorter
+ * upstream timeout) instead of being cut off. Any thread. */
+TD_API int64_t td_fn_call_remaining_us(const struct td_fn_call *call);
 
 /*
  * Ends the call: content (len bytes, copied; may be NULL when len is 0) becomes the result,

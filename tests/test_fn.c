@@ -11,6 +11,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -525,6 +526,64 @@ START_TEST(free_does_not_wait_for_a_busy_worker)
 }
 END_TEST
 
+static atomic_llong REMAINING[3];
+
+/* Records the time left to its call at its start (inline, blocking, async: index 0, 1, 2). */
+static void fn_remaining(struct td_fn_call *call, void *ud)
+{
+	int i = (int)(intptr_t)ud;
+
+	atomic_store(&REMAINING[i], (long long)td_fn_call_remaining_us(call));
+	td_fn_complete(call, 0, "ok", 2);
+}
+
+/* The time left to a call, from inside its function: the tool's timeout less what passed,
+ * for a blocking call from when a worker took it. */
+START_TEST(remaining_time_inside_a_function)
+{
+	static const char g[] = "version: 1\ntools:\n"
+	                        "  ri: {function: ri, timeout: 2s}\n"
+	                        "  rb: {function: rb, timeout: 2s}\n"
+	                        "  ra: {function: ra}\n"
+	                        "  hold: {function: hold, timeout: 5s}\n";
+	struct td_graph *gr = NULL;
+	struct td_functions *f = NULL;
+	struct td_batch *b = NULL;
+	struct td_plan *p = NULL;
+	struct td_run *r = NULL;
+	struct td_run_opts o = {0};
+	unsigned hold_ms = 400;
+
+	ck_assert_int_eq(td_graph_load_buffer(g, sizeof(g) - 1, "r.yaml", NULL, &gr, NULL), 0);
+	ck_assert_int_eq(td_functions_new(&f), 0);
+	ck_assert_int_eq(td_functions_add(f, "ri", TD_FN_INLINE, fn_remaining, (void *)0), 0);
+	ck_assert_int_eq(td_functions_add(f, "rb", TD_FN_BLOCKING, fn_remaining, (void *)1), 0);
+	ck_assert_int_eq(td_functions_add(f, "ra", TD_FN_ASYNC, fn_remaining, (void *)2), 0);
+	ck_assert_int_eq(td_functions_add(f, "hold", TD_FN_BLOCKING, fn_blocking, &hold_ms), 0);
+	ck_assert_int_eq(td_functions_set_workers(f, 1), 0);
+	ck_assert_int_eq(td_batch_new(gr, TD_DIALECT_ANTHROPIC, &b), 0);
+	ck_assert_int_ge(td_batch_add(b, "h", "hold", NULL), 0); /* the one worker, 400 ms */
+	ck_assert_int_ge(td_batch_add(b, "i", "ri", NULL), 0);
+	ck_assert_int_ge(td_batch_add(b, "b", "rb", NULL), 0);
+	ck_assert_int_ge(td_batch_add(b, "a", "ra", NULL), 0);
+	ck_assert_int_eq(td_plan_new(b, &p, NULL), 0);
+	o.functions = f;
+	ck_assert_int_eq(td_run_new(p, &o, &r, NULL), 0);
+	ck_assert_int_eq(td_run_wait(r), 0);
+	ck_assert_int_gt(atomic_load(&REMAINING[0]), 1500000);
+	ck_assert_int_le(atomic_load(&REMAINING[0]), 2000000);
+	/* waited 400 ms for the worker: its 2 s start then */
+	ck_assert_int_gt(atomic_load(&REMAINING[1]), 1500000);
+	ck_assert_int_gt(atomic_load(&REMAINING[2]), 29000000); /* the default timeout: 30 s */
+	ck_assert_int_eq(td_fn_call_remaining_us(NULL), TD_EINVAL);
+	td_run_free(r);
+	td_plan_free(p);
+	td_batch_free(b);
+	td_functions_free(f);
+	td_graph_free(gr);
+}
+END_TEST
+
 START_TEST(retries_and_dependency_failure)
 {
 	add("f1", "flaky", NULL);
@@ -854,6 +913,7 @@ static Suite *fn_suite(void)
 	tcase_add_test(t, registry_frozen_by_a_run);
 	tcase_add_test(t, blocking_timeout_starts_on_the_worker);
 	tcase_add_test(t, free_does_not_wait_for_a_busy_worker);
+	tcase_add_test(t, remaining_time_inside_a_function);
 	tcase_add_test(t, late_completion_after_everything_is_freed);
 	tcase_add_test(t, retries_and_dependency_failure);
 	tcase_add_test(t, dependency_failure_skips);

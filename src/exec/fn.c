@@ -57,6 +57,7 @@ struct td_fn_call {
 	int host, queued, in_fn;
 	int starting;                  /* in hub.started: the loop arms its deadline */
 	int64_t queued_at, started_at; /* BLOCKING: posted to the pool, taken by a worker */
+	int64_t timeout_us, deadline;  /* the call's; deadline 0: none (td__now_us() clock) */
 	char *copy;                    /* BLOCKING: id, tool and input, owned (see fill_copy) */
 	struct td_fn_call *start_next;
 	int completed, kill_pending;
@@ -301,6 +302,20 @@ int td_fn_call_cancelled(const struct td_fn_call *c)
 	return c ? atomic_load_explicit(&c->cancelled, memory_order_relaxed) : 1;
 }
 
+int64_t td_fn_call_remaining_us(const struct td_fn_call *c)
+{
+	int64_t left;
+
+	if (!c)
+		return TD_EINVAL;
+	if (td_fn_call_cancelled(c))
+		return 0;
+	if (!c->deadline)
+		return -1;
+	left = c->deadline - td__now_us();
+	return left > 0 ? left : 0;
+}
+
 /* ---- ending a job on the loop ---- */
 
 static void finish_job(struct fnbe *fb, struct td__job *job)
@@ -488,6 +503,8 @@ static struct td_fn_call *next_work(struct hub *h)
 static void started_locked(struct hub *h, struct td_fn_call *c)
 {
 	c->started_at = td__now_us();
+	if (c->timeout_us > 0)
+		c->deadline = c->started_at + c->timeout_us;
 	if (h->closed)
 		return;
 	c->starting = 1;
@@ -619,6 +636,10 @@ static void fill(struct fnbe *fb, struct td_fn_call *c, const struct td__fnent *
 	c->input_len = job->input_len;
 	c->call = job->call;
 	c->attempt = job->attempt;
+	c->timeout_us = job->timeout_us;
+	/* a blocking call's runs from when a worker takes it (started_locked) */
+	c->deadline = job->timeout_us > 0 ? td__now_us() + job->timeout_us : 0;
+	c->queued_at = c->started_at = 0;
 	atomic_init(&c->cancelled, 0);
 	c->completed = c->kill_pending = c->in_fn = 0;
 	c->status = TD_STATUS_ERROR;
