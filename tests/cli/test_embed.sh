@@ -105,6 +105,17 @@ if $CC $FLAGS -Wall -Wextra -Werror -o "$T/host_pc" "$TD_SRC/tests/embed/host.c"
 else
 	fail "pkg-config build: $(cat "$T/pc.log")"
 fi
+# the README's static line: the archive by name, the dependencies shared
+# shellcheck disable=SC2046
+if $CC $FLAGS -Wall -Wextra -Werror -o "$T/host_pc_static" "$TD_SRC/tests/embed/host.c" \
+	$(pkg-config --cflags tooldag) "$(pkg-config --variable=libdir tooldag)/libtooldag.a" \
+	$(pkg-config --libs $(pkg-config --print-requires-private tooldag)) -lm -pthread \
+	2>"$T/pcs.log"; then
+	check pkg-config-static "$T/host_pc_static"
+	ldd "$T/host_pc_static" | grep -q libtooldag && fail "pkg-config static: linked libtooldag.so"
+else
+	fail "pkg-config static build: $(cat "$T/pcs.log")"
+fi
 [ "$(pkg-config --modversion tooldag)" = 0.1.0 ] || fail "pkg-config --modversion"
 
 # a version the package does not satisfy is refused
