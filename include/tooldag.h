@@ -466,6 +466,16 @@ TD_API int64_t td_run_makespan_us(const struct td_run *run);
 TD_API int td_run_results_json(const struct td_run *run, enum td_dialect dialect, int pretty,
                                char **out);
 /*
+ * The result of one finished call as the dialect's own item, to stream results as they finish
+ * (td_run_next_finished()): an Anthropic tool_result block, an OpenAI Chat tool message or a
+ * Responses function_call_output item (AUTO: the batch's dialect). TD_ESTATE while the call
+ * has no result yet, TD_EINVAL for a call out of range. Caller free()s.
+ */
+TD_API int td_run_result_json(const struct td_run *run, size_t call, enum td_dialect dialect,
+                              char **out);
+/* The index (batch order) of the call with this id, or TD_ENOTFOUND. */
+TD_API int td_run_find(const struct td_run *run, const char *id);
+/*
  * The run report: {"makespan_ms","schedule","concurrency","cancelled","calls":[{"id","name",
  * "level","status","attempts","start_ms","end_ms","exit_code"|"signal"+"signal_name",
  * "truncated","error"?,"attempts_detail":[{"status","start_ms","end_ms","exit_code"|"signal"}]

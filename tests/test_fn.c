@@ -194,12 +194,13 @@ static void fn_env(struct td_fn_call *call, void *ud)
 }
 
 static unsigned SLOW_MS = 400, LONG_MS = 3000, Q_MS = 300;
-static atomic_int STUBBORN_DONE, STUBBORN_SAW_CANCEL;
+static atomic_int STUBBORN_STARTED, STUBBORN_DONE, STUBBORN_SAW_CANCEL;
 
 /* BLOCKING, and deaf to cancellation: works 1.5 s whatever happens, then completes. */
 static void fn_stubborn(struct td_fn_call *call, void *ud)
 {
 	(void)ud;
+	atomic_store(&STUBBORN_STARTED, 1);
 	msleep(1500);
 	atomic_store(&STUBBORN_SAW_CANCEL, td_fn_call_cancelled(call));
 	ck_assert_str_eq(td_fn_call_id(call), "s1"); /* readable though the run is gone */
@@ -224,6 +225,7 @@ static void setup(void)
 	ck_assert_int_eq(td_functions_add(FNS, "envfn", TD_FN_INLINE, fn_env, NULL), 0);
 	ck_assert_int_eq(td_functions_add(FNS, "q300", TD_FN_BLOCKING, fn_blocking, &Q_MS), 0);
 	ck_assert_int_eq(td_functions_add(FNS, "stubborn", TD_FN_BLOCKING, fn_stubborn, NULL), 0);
+	atomic_store(&STUBBORN_STARTED, 0);
 	atomic_store(&STUBBORN_DONE, 0);
 	atomic_store(&STUBBORN_SAW_CANCEL, 0);
 	ck_assert_int_eq(td_batch_new(G, TD_DIALECT_ANTHROPIC, &B), 0);
@@ -508,8 +510,11 @@ START_TEST(free_does_not_wait_for_a_busy_worker)
 
 	add("s1", "stubborn", NULL);
 	start(FNS);
-	for (i = 0; i < 100 && td_run_step(R) == 1; i++)
-		msleep(5); /* the worker has it: the call is running */
+	for (i = 0; i < 200 && !atomic_load(&STUBBORN_STARTED); i++) {
+		ck_assert_int_eq(td_run_step(R), 1);
+		msleep(5);
+	}
+	ck_assert_int_eq(atomic_load(&STUBBORN_STARTED), 1); /* a worker runs it now */
 	t = now_ms();
 	td_run_free(R);
 	R = NULL;
@@ -581,6 +586,42 @@ START_TEST(remaining_time_inside_a_function)
 	td_batch_free(b);
 	td_functions_free(f);
 	td_graph_free(gr);
+}
+END_TEST
+
+/* One finished call's result in each dialect, found by its id; none for a call still out. */
+START_TEST(one_result_by_id_in_each_dialect)
+{
+	char *out;
+	int c;
+
+	add("c1", "inl", "{\"v\":\"hello\"}");
+	add("c2", "inl", "{\"fail\":1}");
+	add("k1", "wait", "{\"keep\":1}");
+	start(FNS);
+	while (atomic_load(&NKEPT) < 1)
+		ck_assert_int_eq(td_run_step(R), 1);
+	c = td_run_find(R, "k1");
+	ck_assert_int_eq(c, 2);
+	ck_assert_int_eq(td_run_result_json(R, (size_t)c, TD_DIALECT_AUTO, &out), TD_ESTATE);
+	ck_assert_int_eq(td_fn_complete(KEPT[0], 0, "kept", 4), 0);
+	ck_assert_int_eq(td_run_wait(R), 0);
+	ck_assert_int_eq(td_run_find(R, "nope"), TD_ENOTFOUND);
+	ck_assert_int_eq(td_run_find(R, NULL), TD_EINVAL);
+	c = td_run_find(R, "c2");
+	ck_assert_int_eq(c, 1);
+	ck_assert_int_eq(td_run_result_json(R, (size_t)c, TD_DIALECT_AUTO, &out), 0);
+	ck_assert_str_eq(out, "{\"type\":\"tool_result\",\"tool_use_id\":\"c2\",\"content\":"
+	                      "\"it failed\",\"is_error\":true}");
+	free(out);
+	ck_assert_int_eq(td_run_result_json(R, 0, TD_DIALECT_OPENAI, &out), 0);
+	ck_assert_str_eq(out, "{\"role\":\"tool\",\"tool_call_id\":\"c1\",\"content\":\"hello\"}");
+	free(out);
+	ck_assert_int_eq(td_run_result_json(R, 2, TD_DIALECT_RESPONSES, &out), 0);
+	ck_assert_str_eq(
+	    out, "{\"type\":\"function_call_output\",\"call_id\":\"k1\",\"output\":\"kept\"}");
+	free(out);
+	ck_assert_int_eq(td_run_result_json(R, 3, TD_DIALECT_AUTO, &out), TD_EINVAL);
 }
 END_TEST
 
@@ -914,6 +955,7 @@ static Suite *fn_suite(void)
 	tcase_add_test(t, blocking_timeout_starts_on_the_worker);
 	tcase_add_test(t, free_does_not_wait_for_a_busy_worker);
 	tcase_add_test(t, remaining_time_inside_a_function);
+	tcase_add_test(t, one_result_by_id_in_each_dialect);
 	tcase_add_test(t, late_completion_after_everything_is_freed);
 	tcase_add_test(t, retries_and_dependency_failure);
 	tcase_add_test(t, dependency_failure_skips);

@@ -105,6 +105,33 @@ int td_run_results_json(const struct td_run *run, enum td_dialect dialect, int p
 	return td__results_encode(dialect, pretty, run->plan->ncalls, run_item, run, out);
 }
 
+int td_run_result_json(const struct td_run *run, size_t call, enum td_dialect dialect, char **out)
+{
+	struct td__result_item it;
+	struct td__buf b = {0};
+
+	if (!run || !out || call >= run->plan->ncalls)
+		return TD_EINVAL;
+	if (run->calls[call].state != TD_CS_DONE)
+		return TD_ESTATE; /* no result yet: nothing to hand a model */
+	if (dialect == TD_DIALECT_AUTO)
+		dialect = run->batch->dialect;
+	run_item(run, call, &it);
+	result_item(&b, dialect, &it);
+	return finish(&b, out);
+}
+
+int td_run_find(const struct td_run *run, const char *id)
+{
+	uint32_t c;
+
+	if (!run || !id)
+		return TD_EINVAL;
+	if (!td__batch_find(run->batch, id, &c))
+		return TD_ENOTFOUND;
+	return (int)c;
+}
+
 /* ---- the report ---- */
 
 static void put_ms(struct td__buf *b, const char *key, int64_t us)
