@@ -19,5 +19,8 @@ int td__builtin_backend_new(struct td__loop *loop, struct td__backend **out);
  * total connections are capped from it, so excess calls wait in the scheduler). */
 int td__http_backend_new(struct td__loop *loop, const struct td_graph *g, uint64_t *fd_room,
                          struct td__backend **out);
+/* mcp: tools: one connection per server of g, started on first use (mcp.c). Its free shuts
+ * the servers down through the loop, so it must come before other backends' frees. */
+int td__mcp_backend_new(struct td__loop *loop, const struct td_graph *g, struct td__backend **out);
 
 #endif /* TD_BACKENDS_H */

@@ -101,6 +101,8 @@ static int make_backends(struct td_run *r, struct td__loop *l)
 	if (!err)
 		err =
 		    add(r, TD_KIND_HTTP, td__http_backend_new(l, r->graph, &r->fd_room, &be), &be);
+	if (!err)
+		err = add(r, TD_KIND_MCP, td__mcp_backend_new(l, r->graph, &be), &be);
 	return err;
 }
 

@@ -234,6 +234,13 @@ static void top_tools(struct td__loader *L, struct td__decl *d, uint32_t key, ui
 	td__decl_tools(L, key, val, &d->defaults);
 }
 
+static void top_servers(struct td__loader *L, struct td__decl *d, uint32_t key, uint32_t val)
+{
+	(void)d;
+	(void)key;
+	td__load_servers(L, val);
+}
+
 static void top_calls(struct td__loader *L, struct td__decl *d, uint32_t key, uint32_t val)
 {
 	(void)d;
@@ -253,6 +260,7 @@ static const struct {
     {"version", top_version, "missing 'version: 1' at the top of the graph file"},
     {"concurrency", top_concurrency, NULL},
     {"defaults", top_defaults, NULL},
+    {"servers", top_servers, NULL}, /* before tools: an mcp: tool names its server */
     {"tools", top_tools, "missing 'tools': a mapping of tool names to declarations"},
     {"calls", top_calls, NULL},
 };

@@ -6,7 +6,8 @@
  *   decl_limits.c  limits shared by `defaults` and each tool, and a run: tool's `limits:`;
  *   decl_tool.c    each tool: its keys (one table) and its kind (one table of kinds);
  *   decl_http.c    an http: tool's keys and the ${VAR} expansion of its url and headers;
- *   decl_calls.c   the optional `calls:` list, into Anthropic tool_use blocks.
+ *   decl_calls.c   the optional `calls:` list, into Anthropic tool_use blocks;
+ *   servers.c      the top-level `servers:` (MCP) and the keys of an mcp: tool.
  *
  * A new top-level key is a row in decl.c's top_keys; a new tool kind is an enum td__kind
  * value plus a row in decl_tool.c's kinds. Handlers report a bad value with td__load_error
@@ -35,6 +36,7 @@ struct td__tool_decl {
 	uint32_t index;
 	uint32_t kind_key;   /* the key that set the kind, for "two kinds" */
 	uint32_t limits_key; /* the tool's own `limits:`, or TD__YNONE */
+	uint32_t remote_key; /* `tool:` (the MCP server's name for it), or TD__YNONE */
 };
 
 /* A handler of one key of a tool (decl_tool.c's tables). */
@@ -95,6 +97,14 @@ bool td__decl_set_kind(struct td__loader *L, struct td__tool_decl *c, uint32_t k
                        enum td__kind kind);
 /* The `http:` key of a tool (decl_http.c). */
 void td__decl_http(struct td__loader *L, struct td__tool_decl *c, uint32_t key, uint32_t val);
+
+/* ---- MCP (servers.c) ---- */
+
+/* `mcp: SERVER` (the kind) and `tool: NAME` of a tool. */
+void td__decl_mcp(struct td__loader *L, struct td__tool_decl *c, uint32_t key, uint32_t val);
+void td__decl_mcp_tool(struct td__loader *L, struct td__tool_decl *c, uint32_t key, uint32_t val);
+/* After every key of a tool: `tool:` belongs to mcp: tools only. */
+void td__decl_mcp_check(struct td__loader *L, const struct td__tool_decl *c);
 
 /* ---- calls (decl_calls.c) ---- */
 

@@ -250,6 +250,7 @@ static const struct {
     [TD_KIND_HTTP] = {"http", "an http:", td__decl_http},
     [TD_KIND_BUILTIN] = {"builtin", "a builtin:", key_builtin},
     [TD_KIND_FUNCTION] = {"function", "a function:", key_function},
+    [TD_KIND_MCP] = {"mcp", "an mcp:", td__decl_mcp},
 };
 
 _Static_assert(TD__ARRAY_SIZE(kinds) == TD_KIND_COUNT, "a tool kind without its row in kinds");
@@ -315,6 +316,7 @@ static const struct {
     {"inherit_env", key_inherit_env},
     {"stdin", key_stdin},
     {"limits", key_limits},
+    {"tool", td__decl_mcp_tool},
 };
 
 /* Every key a tool may have, for did-you-mean (the first of two equally close ones wins). */
@@ -325,7 +327,8 @@ static const char *const all_tool_keys[] = {
     "inherit_env", "stdin",        "timeout",
     "concurrency", "rate",         "retries",
     "backoff",     "max_output",   "on_dependency_failure",
-    "limits",      NULL,
+    "limits",      "mcp",          "tool",
+    NULL,
 };
 
 static td__tool_key_fn *tool_key_fn(const char *k)
@@ -359,8 +362,10 @@ static void tool_key(struct td__loader *L, struct td__tool_decl *c, uint32_t key
 static void parse_tool(struct td__loader *L, uint32_t index, uint32_t name, uint32_t val,
                        const struct td__limits *defaults)
 {
-	struct td__tool_decl c = {
-	    .t = &L->g->tools[index], .index = index, .limits_key = TD__YNONE};
+	struct td__tool_decl c = {.t = &L->g->tools[index],
+	                          .index = index,
+	                          .limits_key = TD__YNONE,
+	                          .remote_key = TD__YNONE};
 	char buf[64], list[128];
 	uint32_t k;
 
@@ -377,6 +382,7 @@ static void parse_tool(struct td__loader *L, uint32_t index, uint32_t name, uint
 		td__load_error(L, name, "tool '%s' has no kind: give one of %s", c.t->name,
 		               kind_list(list, sizeof(list)));
 	check_limits_kind(L, &c);
+	td__decl_mcp_check(L, &c);
 }
 
 /* Names first, so depends_on may name a tool declared further down. */

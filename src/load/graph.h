@@ -19,6 +19,7 @@ enum td__kind {
 	TD_KIND_HTTP,     /* http: {url, method, headers, body, query} */
 	TD_KIND_BUILTIN,  /* builtin: sleep|echo */
 	TD_KIND_FUNCTION, /* function: NAME, registered by the embedding program */
+	TD_KIND_MCP,      /* mcp: SERVER, a tool of an MCP server (servers:) */
 	TD_KIND_COUNT     /* not a kind: how many values come before it */
 };
 
@@ -83,6 +84,25 @@ struct td__kv {
 	char *value;
 };
 
+/* Times a server that exited during a run is started again for later calls, by default. */
+#define TD_MCP_DEFAULT_RESTARTS 1
+
+/* An MCP server of the top-level `servers:` mapping (stdio: a child process). */
+struct td__mcp_server {
+	char *name;
+	char **argv; /* command: NULL-terminated, argv[0] as written (no shell) */
+	size_t argc;
+	struct td__kv *env; /* on top of the scrubbed environment, as for run: tools */
+	size_t nenv;
+	char *cwd; /* as written (relative: to the graph's directory), or NULL */
+	char *url; /* Streamable HTTP: refused by the loader for now */
+	struct td__kv *headers;
+	size_t nheaders;
+	uint32_t concurrency; /* requests in flight on its connection; 0: no limit of its own */
+	uint32_t restarts;    /* starts after an exit, per run */
+	unsigned line, column;
+};
+
 struct td__tool {
 	char *name;
 	char *description; /* NULL when absent */
@@ -103,6 +123,8 @@ struct td__tool {
 	} http;
 	enum td__builtin builtin;
 	char *function; /* function: NAME */
+	uint32_t mcp_server; /* mcp: index in graph.servers */
+	char *mcp_tool;      /* tool: the server's name for it; NULL: the tool's own name */
 
 	struct td__limits lim; /* defaults already merged in */
 	uint32_t *deps;        /* depends_on as tool indices, no duplicates */
@@ -120,6 +142,8 @@ struct td_graph {
 	unsigned concurrency; /* global; TD_DEFAULT_CONCURRENCY when absent */
 	struct td__tool *tools;
 	size_t ntools;
+	struct td__mcp_server *servers; /* servers: */
+	size_t nservers;
 	struct td__strmap by_name; /* tool name -> index (keys borrowed from tools[].name) */
 	/*
 	 * The graph's own `calls:`, converted to an array of Anthropic tool_use blocks
@@ -136,6 +160,10 @@ struct td_graph {
 	/* the YAML document's scalars, which the JSON above (and tools[].schema) points into */
 	struct td__arena yaml_text;
 };
+
+/* Index of the MCP server named `name`, or -1 (servers.c). */
+int td__graph_find_server(const struct td_graph *g, const char *name);
+void td__mcp_servers_free(struct td__mcp_server *s, size_t n);
 
 /* Index of the tool named `name`, or -1. */
 int td__graph_find(const struct td_graph *g, const char *name);

@@ -331,6 +331,7 @@ static void free_tool(struct td__tool *t)
 	td__free(t->http.method);
 	free_kv(t->http.headers, t->http.nheaders);
 	td__free(t->function);
+	td__free(t->mcp_tool);
 	td__free(t->deps);
 	free_kv(t->env, t->nenv);
 	td__free(t->cwd);
@@ -345,6 +346,7 @@ void td_graph_free(struct td_graph *g)
 	for (i = 0; g->tools && i < g->ntools; i++)
 		free_tool(&g->tools[i]);
 	td__free(g->tools);
+	td__mcp_servers_free(g->servers, g->nservers);
 	td__strmap_free(&g->by_name);
 	cJSON_Delete(g->calls);
 	td__free(g->call_pos);

@@ -4,6 +4,7 @@
  *
  *   load.c   reads the file, parses it into a ytree, runs the passes below, frees on failure;
  *   decl*.c  walk the tree: top level, defaults, tools, limits, kinds, calls (decl.h);
+ *   servers.c  MCP servers (servers:) and the keys of mcp: tools;
  *   deps.c   resolves depends_on names to tool indices and reports dependency cycles.
  *
  * Every problem goes to diag with its position and bumps nerr, and the passes go on, so one
@@ -35,6 +36,9 @@ void td__load_error(struct td__loader *L, uint32_t node, const char *fmt, ...)
 
 /* Walks the whole document into L->g (decl.c). */
 void td__load_decl(struct td__loader *L);
+
+/* The top-level servers: mapping (servers.c). */
+void td__load_servers(struct td__loader *L, uint32_t val);
 
 /* Fills tools[].deps from L->depends and reports unknown tools and cycles (deps.c). */
 void td__load_deps(struct td__loader *L);

@@ -280,8 +280,10 @@ void td_run_free(struct td_run *run)
 	drain(run);
 	td__sched_fini(run);
 	td__free(run->finish_order);
-	/* before the driver: a backend may clean up requests on its loop (curl's sockets) */
-	for (k = 0; k < TD__KINDS; k++)
+	/* before the driver: a backend may clean up requests on its loop (curl's sockets). Last
+	 * kind first: mcp's free turns the loop while its servers shut down, and the backends
+	 * freed before it would have left requests on it (http drops its polls unturned). */
+	for (k = TD__KINDS; k-- > 0;)
 		if (run->backend[k])
 			run->backend[k]->free(run->backend[k]);
 	if (run->drv)

@@ -9,13 +9,13 @@ cd "$TD_SRC" || exit 1
 for prog in node npm; do
 	if ! command -v "$prog" >/dev/null 2>&1; then
 		echo "FAIL: '$prog' not found in PATH: the MCP tests run the reference servers on" \
-			"Node.js 20 or later (apt-get install nodejs npm, then npm ci in $TD_SRC)"
+			"Node.js 18 or later (apt-get install nodejs npm, then npm ci in $TD_SRC)"
 		exit 1
 	fi
 done
 major=$(node -p 'process.versions.node.split(".")[0]')
-if [ "$major" -lt 20 ]; then
-	echo "FAIL: Node.js $(node --version) is too old: the MCP reference servers need 20 or later"
+if [ "$major" -lt 18 ]; then
+	echo "FAIL: Node.js $(node --version) is too old: the MCP reference servers need 18 or later"
 	exit 1
 fi
 stamp=node_modules/.package-lock.json

@@ -1,0 +1,532 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mcp.c - the mcp: backend. A job is one tools/call request on its server's connection; many
+ * are in flight at once, matched to their answers by JSON-RPC id. A server starts when its
+ * first call arrives (so only the servers a batch uses start, all at once), and calls wait in
+ * its queue until it has answered initialize and while the server's own `concurrency` is used.
+ *
+ * Ids: (sequence << 20) | slot. The slot finds the request in O(1); the sequence tells an
+ * answer to a request that was given up on (timed out, cancelled: dropped silently) from an
+ * answer to an id that was never sent (noted, and quoted in later error texts).
+ *
+ * A timeout or a cancellation sends notifications/cancelled and completes the job at once;
+ * the server's late answer, if any, is dropped. When a server exits, every call it holds gets
+ * an error naming the exit status and the tail of its stderr; later calls start it again as
+ * long as its `restarts` allow.
+ */
+#include <cjson/cJSON.h>
+#include <string.h>
+
+#include "exec/mcp.h"
+#include "load/graph.h"
+
+#define CONTAINER(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
+
+#define SLOT_BITS 20
+#define SLOT_MASK ((1u << SLOT_BITS) - 1)
+#define INIT_SLOT SLOT_MASK /* the initialize request's slot: never a call's */
+
+struct mreq {
+	struct td__job *job;
+	struct mcp_backend *mb;
+	uint32_t server;
+	int64_t id; /* 0: not sent yet (waiting in the server's queue) */
+	struct mreq *next;
+	char progress[160]; /* the last progress notification, for a timeout's text */
+};
+
+struct server_rt {
+	struct td__mcp_conn conn;
+	struct mreq **slots; /* in flight, by slot */
+	uint32_t *free_slots, nfree, nslots, cap;
+	uint32_t inflight;
+	uint64_t seq; /* the next request's sequence; earlier ones may still answer late */
+	struct mreq *wait_head, *wait_tail;
+	char last_why[TD_MCP_STDERR_TAIL + 1200]; /* why it went down last, with its stderr */
+};
+
+struct mcp_backend {
+	struct td__backend be;
+	const struct td_graph *g;
+	struct server_rt **rt; /* [g->nservers], each allocated on first use */
+};
+
+static void pump(struct server_rt *s);
+
+/* ---- finishing a job ---- */
+
+static void finish(struct mreq *q, enum td_status status, struct td__buf *text)
+{
+	struct td__job *job = q->job;
+	struct td__backend *be = &q->mb->be;
+
+	td__loop_timer_disarm(be->loop, &job->timer);
+	job->exit_code = -1;
+	job->signal = 0;
+	job->status = status;
+	td__buf_putc(text, '\0');
+	text->len--;
+	job->content_len = text->len;
+	job->content = text->oom ? NULL : td__buf_take(text);
+	td__buf_free(text);
+	if (!job->content)
+		td__job_set_content(job, TD_STATUS_ERROR, "out of memory", 13);
+	job->priv = NULL;
+	td__free(q);
+	be->done(be->ud, job);
+}
+
+static void finish_msg(struct mreq *q, enum td_status status, const char *msg)
+{
+	struct td__buf b = {0};
+
+	td__buf_puts(&b, msg);
+	finish(q, status, &b);
+}
+
+/* ---- ids and slots ---- */
+
+static int slot_get(struct server_rt *s, struct mreq *q)
+{
+	uint32_t slot;
+
+	if (s->nfree) {
+		slot = s->free_slots[--s->nfree];
+	} else {
+		if (s->nslots == s->cap) {
+			uint32_t cap = s->cap ? 2 * s->cap : 64;
+			struct mreq **sl =
+			    cap < INIT_SLOT ? td__realloc(s->slots, cap * sizeof(*sl)) : NULL;
+			uint32_t *fr = sl ? td__realloc(s->free_slots, cap * sizeof(*fr)) : NULL;
+
+			if (sl)
+				s->slots = sl;
+			if (!fr)
+				return -1;
+			s->free_slots = fr;
+			s->cap = cap;
+		}
+		slot = s->nslots++;
+	}
+	s->slots[slot] = q;
+	q->id = (int64_t)((s->seq++ << SLOT_BITS) | slot);
+	s->inflight++;
+	return 0;
+}
+
+static void slot_put(struct server_rt *s, struct mreq *q)
+{
+	uint32_t slot = (uint32_t)q->id & SLOT_MASK;
+
+	s->slots[slot] = NULL;
+	s->free_slots[s->nfree++] = slot;
+	s->inflight--;
+	q->id = 0;
+}
+
+static struct mreq *by_id(struct server_rt *s, int64_t id)
+{
+	uint32_t slot = (uint32_t)id & SLOT_MASK;
+
+	if (id <= 0 || slot >= s->nslots || !s->slots[slot] || s->slots[slot]->id != id)
+		return NULL;
+	return s->slots[slot];
+}
+
+static void unlink_waiting(struct server_rt *s, struct mreq *q)
+{
+	struct mreq **p = &s->wait_head;
+
+	while (*p && *p != q)
+		p = &(*p)->next;
+	if (!*p)
+		return;
+	*p = q->next;
+	if (s->wait_tail == q) {
+		struct mreq *t = s->wait_head;
+
+		while (t && t->next)
+			t = t->next;
+		s->wait_tail = t;
+	}
+	q->next = NULL;
+}
+
+/* ---- sending ---- */
+
+static const char *remote_name(const struct td__tool *t)
+{
+	return t->mcp_tool ? t->mcp_tool : t->name;
+}
+
+static void send_call(struct server_rt *s, struct mreq *q)
+{
+	const struct td__job *job = q->job;
+	const char *name = remote_name(job->tool);
+	struct td__buf b = {0};
+
+	if (slot_get(s, q) < 0) {
+		finish_msg(q, TD_STATUS_ERROR, "out of memory");
+		return;
+	}
+	td__buf_printf(&b,
+	               "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"method\":\"tools/call\",\"params\":{"
+	               "\"name\":",
+	               (long long)q->id);
+	td__buf_json_string(&b, name, strlen(name));
+	td__buf_puts(&b, ",\"arguments\":");
+	if (job->input_len)
+		td__buf_append(&b, job->input, job->input_len);
+	else
+		td__buf_puts(&b, "{}");
+	td__buf_printf(&b, ",\"_meta\":{\"progressToken\":%lld}}}", (long long)q->id);
+	if (b.oom) {
+		slot_put(s, q);
+		td__buf_free(&b);
+		finish_msg(q, TD_STATUS_ERROR, "out of memory");
+		return;
+	}
+	td__mcp_conn_send(&s->conn, b.data, b.len);
+	td__buf_free(&b);
+}
+
+static void pump(struct server_rt *s)
+{
+	uint32_t max = s->conn.srv->concurrency;
+	struct mreq *q;
+
+	while (s->conn.state == TD_MCP_READY && (q = s->wait_head) && (!max || s->inflight < max)) {
+		s->wait_head = q->next;
+		if (!s->wait_head)
+			s->wait_tail = NULL;
+		q->next = NULL;
+		send_call(s, q);
+	}
+}
+
+static void send_cancelled(struct server_rt *s, int64_t id, const char *reason)
+{
+	char msg[200];
+	int n = snprintf(msg, sizeof(msg),
+	                 "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\",\"params\":{"
+	                 "\"requestId\":%lld,\"reason\":\"%s\"}}",
+	                 (long long)id, reason);
+
+	td__mcp_conn_send(&s->conn, msg, (size_t)n);
+}
+
+/* ---- answers ---- */
+
+static void answer_error(struct mreq *q, const cJSON *err)
+{
+	const cJSON *msg = cJSON_GetObjectItemCaseSensitive(err, "message");
+	const cJSON *code = cJSON_GetObjectItemCaseSensitive(err, "code");
+	struct td__buf b = {0};
+
+	td__buf_printf(&b, "mcp server '%s': tools/call '%s' failed: %s",
+	               q->mb->g->servers[q->server].name, remote_name(q->job->tool),
+	               cJSON_IsString(msg) ? msg->valuestring : "(no message)");
+	if (cJSON_IsNumber(code))
+		td__buf_printf(&b, " (code %d)", code->valueint);
+	q->job->no_retry = 1;
+	finish(q, TD_STATUS_ERROR, &b);
+}
+
+/* The result text, cut to the tool's max_output as a process's stdout is. */
+static void answer_result(struct mreq *q, const cJSON *result)
+{
+	struct td__buf text = {0}, out = {0};
+	struct td__capbuf cb;
+	int is_error = td__mcp_result_text(result, &text);
+
+	td__capbuf_init(&cb, q->job->tool->lim.max_output);
+	td__capbuf_append(&cb, text.data ? text.data : "", text.len);
+	td__capbuf_render(&cb, &out);
+	q->job->truncated = td__capbuf_dropped(&cb) > 0;
+	td__capbuf_free(&cb);
+	td__buf_free(&text);
+	finish(q, is_error ? TD_STATUS_ERROR : TD_STATUS_OK, &out);
+}
+
+static void on_response(struct server_rt *s, const cJSON *m)
+{
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(m, "id");
+	const cJSON *err = cJSON_GetObjectItemCaseSensitive(m, "error");
+	int64_t n = cJSON_IsNumber(id) ? (int64_t)id->valuedouble : -1;
+	struct mreq *q;
+	char *text;
+
+	if (s->conn.state == TD_MCP_INIT && n == s->conn.init_id) {
+		if (err || td__mcp_conn_initialized(&s->conn, cJSON_GetObjectItem(m, "result")) < 0)
+			td__mcp_conn_fail(&s->conn,
+			                  err ? "answered initialize with an error"
+			                      : "answered initialize with a version it cannot");
+		pump(s);
+		return;
+	}
+	if ((q = by_id(s, n))) {
+		slot_put(s, q);
+		if (err)
+			answer_error(q, err);
+		else
+			answer_result(q, cJSON_GetObjectItemCaseSensitive(m, "result"));
+		pump(s);
+		return;
+	}
+	/* an id of ours from an earlier sequence: a request given up on, answering late */
+	if (n > 0 && ((uint64_t)n >> SLOT_BITS) < s->seq && ((uint32_t)n & SLOT_MASK) < s->nslots)
+		return;
+	if ((text = cJSON_PrintUnformatted(id))) {
+		td__mcp_conn_note(&s->conn, "answered an id tooldag never sent", text);
+		cJSON_free(text);
+	}
+}
+
+static void on_progress(struct server_rt *s, const cJSON *params)
+{
+	const cJSON *tok = cJSON_GetObjectItemCaseSensitive(params, "progressToken");
+	const cJSON *p = cJSON_GetObjectItemCaseSensitive(params, "progress");
+	const cJSON *total = cJSON_GetObjectItemCaseSensitive(params, "total");
+	const cJSON *msg = cJSON_GetObjectItemCaseSensitive(params, "message");
+	struct mreq *q = cJSON_IsNumber(tok) ? by_id(s, (int64_t)tok->valuedouble) : NULL;
+	int n;
+
+	if (!q || !cJSON_IsNumber(p))
+		return;
+	n = snprintf(q->progress, sizeof(q->progress), "%g", p->valuedouble);
+	if (cJSON_IsNumber(total) && n > 0 && (size_t)n < sizeof(q->progress))
+		n += snprintf(q->progress + n, sizeof(q->progress) - (size_t)n, "/%g",
+		              total->valuedouble);
+	if (cJSON_IsString(msg) && n > 0 && (size_t)n < sizeof(q->progress))
+		snprintf(q->progress + n, sizeof(q->progress) - (size_t)n, ": %s",
+		         msg->valuestring);
+}
+
+/* A request of the server's own: answered at once, never left hanging. */
+static void on_server_request(struct server_rt *s, const cJSON *m, const char *method)
+{
+	char *id = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(m, "id"));
+	struct td__buf b = {0};
+
+	if (!id)
+		return;
+	if (!strcmp(method, "ping"))
+		td__buf_printf(&b, "{\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":{}}", id);
+	else {
+		char msg[200];
+
+		snprintf(msg, sizeof(msg), "tooldag does not serve %.120s requests", method);
+		td__buf_printf(
+		    &b,
+		    "{\"jsonrpc\":\"2.0\",\"id\":%s,\"error\":{\"code\":-32601,\"message\":", id);
+		td__buf_json_string(&b, msg, strlen(msg));
+		td__buf_puts(&b, "}}");
+	}
+	if (!b.oom)
+		td__mcp_conn_send(&s->conn, b.data, b.len);
+	td__buf_free(&b);
+	cJSON_free(id);
+}
+
+static void on_message(struct td__mcp_conn *c, cJSON *m)
+{
+	struct server_rt *s = CONTAINER(c, struct server_rt, conn);
+	const cJSON *method = cJSON_GetObjectItemCaseSensitive(m, "method");
+
+	if (!cJSON_IsString(method))
+		on_response(s, m);
+	else if (cJSON_GetObjectItemCaseSensitive(m, "id"))
+		on_server_request(s, m, method->valuestring);
+	else if (!strcmp(method->valuestring, "notifications/progress"))
+		on_progress(s, cJSON_GetObjectItemCaseSensitive(m, "params"));
+	/* other notifications (log messages, list changes) need nothing from a run */
+}
+
+/* ---- the server went down ---- */
+
+static void fail_one(struct server_rt *s, struct mreq *q)
+{
+	struct td__buf b = {0};
+
+	td__buf_puts(&b, s->last_why);
+	finish(q, TD_STATUS_ERROR, &b);
+}
+
+static void on_down(struct td__mcp_conn *c)
+{
+	struct server_rt *s = CONTAINER(c, struct server_rt, conn);
+	struct td__buf why = {0};
+	struct mreq *q;
+	uint32_t i;
+
+	td__buf_puts(&why, c->why);
+	td__mcp_conn_tail(c, &why);
+	snprintf(s->last_why, sizeof(s->last_why), "%s", why.data ? why.data : c->why);
+	td__buf_free(&why);
+	for (i = 0; i < s->nslots; i++) {
+		if ((q = s->slots[i])) {
+			slot_put(s, q);
+			fail_one(s, q);
+		}
+	}
+	while ((q = s->wait_head)) {
+		s->wait_head = q->next;
+		fail_one(s, q);
+	}
+	s->wait_tail = NULL;
+}
+
+static const struct td__mcp_events events = {on_message, on_down};
+
+/* ---- the backend interface ---- */
+
+static struct server_rt *server_rt(struct mcp_backend *mb, uint32_t i)
+{
+	struct server_rt *s = mb->rt[i];
+
+	if (s)
+		return s;
+	if (!(s = td__calloc(1, sizeof(*s))))
+		return NULL;
+	td__mcp_conn_init(&s->conn, mb->g, i, mb->be.loop, &events, mb);
+	s->seq = 1;
+	mb->rt[i] = s;
+	return s;
+}
+
+static void queue(struct server_rt *s, struct mreq *q)
+{
+	if (s->wait_tail)
+		s->wait_tail->next = q;
+	else
+		s->wait_head = q;
+	s->wait_tail = q;
+}
+
+/* Timeout and cancellation: tell the server, complete the job now. */
+static void give_up(struct mreq *q, enum td_status status)
+{
+	struct server_rt *s = q->mb->rt[q->server];
+	struct td__job *job = q->job;
+	struct td__buf b = {0};
+	char dur[32];
+
+	if (q->id) {
+		send_cancelled(s, q->id, status == TD_STATUS_TIMEOUT ? "timed out" : "cancelled");
+		slot_put(s, q);
+	} else {
+		unlink_waiting(s, q);
+	}
+	td__format_duration(job->timeout_us, dur, sizeof(dur));
+	if (status == TD_STATUS_TIMEOUT)
+		td__buf_printf(&b, "timed out after %s", dur);
+	else
+		td__buf_puts(&b, "cancelled");
+	if (q->progress[0])
+		td__buf_printf(&b, " (last progress %s)", q->progress);
+	if (s->conn.state == TD_MCP_INIT) {
+		td__buf_printf(&b, " waiting for mcp server '%s' to answer initialize",
+		               s->conn.srv->name);
+		td__mcp_conn_tail(&s->conn, &b);
+	} else if (s->conn.notes.len) { /* what the server got wrong may be why */
+		td__buf_append(&b, s->conn.notes.data, s->conn.notes.len);
+	}
+	finish(q, status, &b);
+	pump(s);
+}
+
+static void on_timeout(struct td__timer *t)
+{
+	struct td__job *job = CONTAINER(t, struct td__job, timer);
+
+	if (job->priv)
+		give_up(job->priv, TD_STATUS_TIMEOUT);
+}
+
+static void mcp_kill(struct td__backend *be, struct td__job *job)
+{
+	(void)be;
+	if (job->priv)
+		give_up(job->priv, TD_STATUS_CANCELLED);
+}
+
+static int mcp_start(struct td__backend *be, struct td__job *job)
+{
+	struct mcp_backend *mb = (struct mcp_backend *)be;
+	uint32_t i = job->tool->mcp_server;
+	struct server_rt *s = server_rt(mb, i);
+	struct mreq *q = s ? td__calloc(1, sizeof(*q)) : NULL;
+
+	if (!q)
+		return TD_ENOMEM;
+	q->job = job;
+	q->mb = mb;
+	q->server = i;
+	job->priv = q;
+	job->truncated = job->no_retry = 0;
+	job->timer.fn = on_timeout;
+	job->timer.slot = 0;
+	if (s->conn.state == TD_MCP_DEAD) {
+		job->no_retry = 1;
+		finish_msg(q, TD_STATUS_ERROR, s->last_why);
+		return 0;
+	}
+	if (job->timeout_us > 0)
+		td__loop_timer_arm(be->loop, &job->timer, td__loop_now(be->loop) + job->timeout_us);
+	queue(s, q);
+	if (s->conn.state == TD_MCP_IDLE &&
+	    td__mcp_conn_start(&s->conn, (int64_t)((s->seq++ << SLOT_BITS) | INIT_SLOT)) < 0) {
+		snprintf(s->last_why, sizeof(s->last_why), "%s", s->conn.why);
+		while ((q = s->wait_head)) {
+			s->wait_head = q->next;
+			q->job->no_retry = 1;
+			fail_one(s, q);
+		}
+		s->wait_tail = NULL;
+		return 0;
+	}
+	pump(s);
+	return 0;
+}
+
+static void mcp_free(struct td__backend *be)
+{
+	struct mcp_backend *mb = (struct mcp_backend *)be;
+	struct td__mcp_conn **conns = td__calloc(mb->g->nservers + 1, sizeof(*conns));
+	size_t i;
+
+	for (i = 0; i < mb->g->nservers; i++)
+		if (mb->rt[i] && conns)
+			conns[i] = &mb->rt[i]->conn;
+	if (conns)
+		td__mcp_conn_close(be->loop, conns, mb->g->nservers);
+	td__free(conns);
+	for (i = 0; i < mb->g->nservers; i++) {
+		if (!mb->rt[i])
+			continue;
+		td__free(mb->rt[i]->slots);
+		td__free(mb->rt[i]->free_slots);
+		td__free(mb->rt[i]);
+	}
+	td__free(mb->rt);
+	td__free(mb);
+}
+
+int td__mcp_backend_new(struct td__loop *loop, const struct td_graph *g, struct td__backend **out)
+{
+	struct mcp_backend *mb = td__calloc(1, sizeof(*mb));
+
+	*out = NULL;
+	if (!mb || !(mb->rt = td__calloc(g->nservers + 1, sizeof(*mb->rt)))) {
+		td__free(mb);
+		return TD_ENOMEM;
+	}
+	mb->g = g;
+	mb->be.start = mcp_start;
+	mb->be.kill = mcp_kill;
+	mb->be.kill_now = mcp_kill;
+	mb->be.free = mcp_free;
+	mb->be.loop = loop;
+	*out = &mb->be;
+	return 0;
+}

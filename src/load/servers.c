@@ -1,0 +1,292 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * servers.c - the graph file's MCP servers: the top-level `servers:` mapping and the keys of a
+ * tool of kind `mcp` (`mcp: SERVER`, `tool: REMOTE_NAME`). Servers are parsed before the tools
+ * so a tool can name one; a tool naming an unknown server is reported where it names it.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "load/decl.h"
+
+static const char *shape(const struct td__loader *L, uint32_t i)
+{
+	const struct td__ynode *n = NODE(L, i);
+
+	if (n->type == TD_Y_SEQ)
+		return "a list";
+	if (n->type == TD_Y_MAP)
+		return "a mapping";
+	return n->type == TD_Y_NULL ? "nothing" : "a plain value";
+}
+
+/* ---- one server ---- */
+
+static void server_command(struct td__loader *L, struct td__mcp_server *s, uint32_t val)
+{
+	const struct td__ynode *n = NODE(L, val);
+	uint32_t k;
+
+	if (n->type != TD_Y_SEQ || n->len == 0) {
+		td__load_error(L, val,
+		               "server '%s': 'command' must be a non-empty list: the program and "
+		               "its arguments, like [npx, -y, some-server] (no shell), got %s",
+		               s->name, shape(L, val));
+		return;
+	}
+	if (!(s->argv = td__calloc(n->len + 1, sizeof(char *)))) {
+		L->oom = true;
+		return;
+	}
+	for (k = 0; k < n->len; k++) {
+		const char *a = td__decl_text(L, KID(L, val, k));
+
+		if (!a)
+			td__load_error(L, KID(L, val, k),
+			               "server '%s': 'command' must be a list of strings", s->name);
+		else
+			s->argv[s->argc++] = td__decl_dup(L, a);
+	}
+}
+
+static void server_kv(struct td__loader *L, struct td__mcp_server *s, uint32_t key, uint32_t val,
+                      struct td__kv **out, size_t *n)
+{
+	size_t i;
+
+	if (!td__decl_kv(L, key, val, "a mapping of names to values", out, n))
+		return;
+	for (i = 0; i < *n; i++)
+		if ((*out)[i].key && (!*(*out)[i].key || strchr((*out)[i].key, '=')))
+			td__load_error(L, val, "server '%s': invalid name '%s' in '%s'", s->name,
+			               (*out)[i].key, td__decl_key(L, key));
+}
+
+static void server_string(struct td__loader *L, struct td__mcp_server *s, uint32_t key,
+                          uint32_t val, const char *what, char **out)
+{
+	const char *v = td__decl_text(L, val);
+
+	if (!v || !*v) {
+		td__load_error(L, val, "server '%s': '%s' must be %s, got %s", s->name,
+		               td__decl_key(L, key), what, shape(L, val));
+		return;
+	}
+	*out = td__decl_dup(L, v);
+}
+
+static void server_count(struct td__loader *L, struct td__mcp_server *s, uint32_t key, uint32_t val,
+                         uint32_t min, uint32_t *out)
+{
+	const char *v = td__decl_text(L, val);
+	char *end = NULL;
+	long n = v ? strtol(v, &end, 10) : -1;
+
+	if (!v || !*v || *end || n < (long)min || n > 1000000) {
+		td__load_error(L, val,
+		               "server '%s': '%s' must be a whole number from %u to 1000000",
+		               s->name, td__decl_key(L, key), min);
+		return;
+	}
+	*out = (uint32_t)n;
+}
+
+static const char *const server_keys[] = {"command", "env",         "cwd",      "url",
+                                          "headers", "concurrency", "restarts", NULL};
+
+static void server_key(struct td__loader *L, struct td__mcp_server *s, uint32_t key, uint32_t val)
+{
+	const char *k = td__decl_key(L, key);
+
+	if (!strcmp(k, "command"))
+		server_command(L, s, val);
+	else if (!strcmp(k, "env"))
+		server_kv(L, s, key, val, &s->env, &s->nenv);
+	else if (!strcmp(k, "cwd"))
+		server_string(L, s, key, val, "a directory", &s->cwd);
+	else if (!strcmp(k, "url"))
+		server_string(L, s, key, val, "a URL like https://host/mcp", &s->url);
+	else if (!strcmp(k, "headers"))
+		server_kv(L, s, key, val, &s->headers, &s->nheaders);
+	else if (!strcmp(k, "concurrency"))
+		server_count(L, s, key, val, 1, &s->concurrency);
+	else if (!strcmp(k, "restarts"))
+		server_count(L, s, key, val, 0, &s->restarts);
+	else {
+		char where[100];
+
+		snprintf(where, sizeof(where), "in server '%s'", s->name);
+		td__decl_unknown_key(L, key, where, server_keys);
+	}
+}
+
+/*
+ * The Streamable HTTP transport is not implemented: a `url:` server is refused here, at load
+ * time, rather than accepted and failing every call at run time.
+ */
+static void server_check(struct td__loader *L, struct td__mcp_server *s, uint32_t name)
+{
+	if (s->url)
+		td__load_error(
+		    L, name,
+		    "server '%s': 'url' (the Streamable HTTP transport) is not supported "
+		    "by this tooldag; declare a stdio server with 'command'",
+		    s->name);
+	else if (!s->argv)
+		td__load_error(L, name, "server '%s' has no 'command': give the program to start",
+		               s->name);
+	else if (s->nheaders)
+		td__load_error(L, name, "server '%s': 'headers' applies to url: servers only",
+		               s->name);
+}
+
+static void parse_server(struct td__loader *L, struct td__mcp_server *s, uint32_t name,
+                         uint32_t val)
+{
+	uint32_t k;
+
+	s->name = td__decl_dup(L, NODE(L, name)->u.str);
+	s->line = NODE(L, name)->line;
+	s->column = NODE(L, name)->column;
+	s->restarts = TD_MCP_DEFAULT_RESTARTS;
+	if (!s->name)
+		return;
+	if (!td__valid_tool_name(s->name))
+		td__load_error(L, name,
+		               "invalid server name '%s': use 1 to 64 letters, digits, '_' or '-'",
+		               s->name);
+	if (NODE(L, val)->type != TD_Y_MAP) {
+		td__load_error(L, val,
+		               "server '%s' must be a mapping like {command: [program, args...]}, "
+		               "got %s",
+		               s->name, shape(L, val));
+		return;
+	}
+	for (k = 0; k < PAIRS(L, val); k++)
+		server_key(L, s, KID(L, val, 2 * k), KID(L, val, 2 * k + 1));
+	server_check(L, s, name);
+}
+
+void td__load_servers(struct td__loader *L, uint32_t val)
+{
+	struct td_graph *g = L->g;
+	uint32_t k;
+
+	if (NODE(L, val)->type != TD_Y_MAP) {
+		td__load_error(
+		    L, val, "'servers' must be a mapping of server names to declarations, got %s",
+		    shape(L, val));
+		return;
+	}
+	if (!(g->servers = td__calloc(PAIRS(L, val) + 1, sizeof(*g->servers)))) {
+		L->oom = true;
+		return;
+	}
+	for (k = 0; k < PAIRS(L, val) && !L->oom; k++) {
+		parse_server(L, &g->servers[k], KID(L, val, 2 * k), KID(L, val, 2 * k + 1));
+		g->nservers++;
+	}
+}
+
+int td__graph_find_server(const struct td_graph *g, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < g->nservers; i++)
+		if (g->servers[i].name && !strcmp(g->servers[i].name, name))
+			return (int)i;
+	return -1;
+}
+
+/* ---- a tool's `mcp: SERVER` and `tool: NAME` ---- */
+
+static void unknown_server(struct td__loader *L, const struct td__tool *t, uint32_t val,
+                           const char *name)
+{
+	const char **names = td__calloc(L->g->nservers + 1, sizeof(*names));
+	const char *guess = NULL;
+	size_t i;
+
+	if (names) {
+		for (i = 0; i < L->g->nservers; i++)
+			names[i] = L->g->servers[i].name ? L->g->servers[i].name : "";
+		guess = td__did_you_mean(name, names, L->g->nservers);
+	}
+	if (!L->g->nservers)
+		td__load_error(
+		    L, val, "tool '%s' uses MCP server '%s', but the graph declares no 'servers'",
+		    t->name, name);
+	else if (guess)
+		td__load_error(L, val,
+		               "tool '%s' uses unknown MCP server '%s' (did you mean '%s'?)",
+		               t->name, name, guess);
+	else
+		td__load_error(L, val, "tool '%s' uses unknown MCP server '%s'", t->name, name);
+	td__free(names);
+}
+
+void td__decl_mcp(struct td__loader *L, struct td__tool_decl *c, uint32_t key, uint32_t val)
+{
+	const char *name = td__decl_text(L, val);
+	int s;
+
+	if (!td__decl_set_kind(L, c, key, TD_KIND_MCP))
+		return;
+	if (!name || !*name) {
+		td__decl_bad_value(L, key, val, "the name of a server of 'servers'");
+		return;
+	}
+	if ((s = td__graph_find_server(L->g, name)) >= 0)
+		c->t->mcp_server = (uint32_t)s;
+	else
+		unknown_server(L, c->t, val, name);
+}
+
+void td__decl_mcp_tool(struct td__loader *L, struct td__tool_decl *c, uint32_t key, uint32_t val)
+{
+	const char *name = td__decl_text(L, val);
+
+	c->remote_key = key;
+	if (!name || !*name || strlen(name) > 128) {
+		td__decl_bad_value(L, key, val,
+		                   "the name the MCP server lists the tool under (1 to 128 bytes)");
+		return;
+	}
+	td__free(c->t->mcp_tool);
+	c->t->mcp_tool = td__decl_dup(L, name);
+}
+
+void td__decl_mcp_check(struct td__loader *L, const struct td__tool_decl *c)
+{
+	if (c->t->kind != TD_KIND_MCP && c->t->kind != TD_KIND_NONE && c->remote_key != TD__YNONE)
+		td__load_error(L, c->remote_key,
+		               "tool '%s': 'tool' (the server's name for it) applies to mcp: tools "
+		               "only",
+		               c->t->name);
+}
+
+void td__mcp_servers_free(struct td__mcp_server *s, size_t n)
+{
+	size_t i, k;
+
+	for (i = 0; s && i < n; i++) {
+		td__free(s[i].name);
+		for (k = 0; k < s[i].argc; k++)
+			td__free(s[i].argv[k]);
+		td__free(s[i].argv);
+		for (k = 0; k < s[i].nenv; k++) {
+			td__free(s[i].env[k].key);
+			td__free(s[i].env[k].value);
+		}
+		td__free(s[i].env);
+		for (k = 0; k < s[i].nheaders; k++) {
+			td__free(s[i].headers[k].key);
+			td__free(s[i].headers[k].value);
+		}
+		td__free(s[i].headers);
+		td__free(s[i].cwd);
+		td__free(s[i].url);
+	}
+	td__free(s);
+}
