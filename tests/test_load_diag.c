@@ -217,14 +217,14 @@ static const struct bad_case {
      "'a12345678901234567890123456789012345678901234567890123456789012345': use 1 to 64 "
      "letters, digits, '_' or '-'"},
     {"version: 1\ntools:\n  a:\n    description: nothing to run\n", TD_EGRAPH,
-     "g.yaml:3:3: tool 'a' has no kind: give one of run, http, builtin or function"},
+     "g.yaml:3:3: tool 'a' has no kind: give one of run, http, builtin, function or mcp"},
     {"version: 1\ntools:\n  a:\n    run: [x]\n    http: {url: http://h/}\n", TD_EGRAPH,
      "g.yaml:5:5: tool 'a' has two kinds, 'run' and 'http': give exactly one"},
     {"version: 1\ntools:\n  a:\n", TD_EGRAPH,
-     "g.yaml:3:5: tool 'a' must be a mapping with a kind (run, http, builtin or function), got "
+     "g.yaml:3:5: tool 'a' must be a mapping with a kind (run, http, builtin, function or mcp), got "
      "nothing"},
     {"version: 1\ntools:\n  a: echo\n", TD_EGRAPH,
-     "g.yaml:3:6: tool 'a' must be a mapping with a kind (run, http, builtin or function), "
+     "g.yaml:3:6: tool 'a' must be a mapping with a kind (run, http, builtin, function or mcp), "
      "got 'echo'"},
     {"version: 1\ntools:\n  a: {run: ./tool --flag}\n", TD_EGRAPH,
      "g.yaml:3:12: 'run' must be a non-empty list: the program and its arguments, like "
@@ -435,8 +435,8 @@ START_TEST(all_in_one_pass)
 	                   "give exactly one");
 	ck_assert_diag(&d, "g.yaml:15:14: 'retries' must be a whole number from 0 to 100, got "
 	                   "'lots'");
-	ck_assert_diag(&d, "g.yaml:14:3: tool 'idle' has no kind: give one of run, http, builtin "
-	                   "or function");
+	ck_assert_diag(&d, "g.yaml:14:3: tool 'idle' has no kind: give one of run, http, builtin, "
+	                   "function or mcp");
 	ck_assert_diag(&d, "g.yaml:11:18: tool 'lookup_pollen' depends on unknown tool "
 	                   "'fetch_wether' (did you mean 'fetch_weather'?)");
 	ck_assert_diag(&d, "g.yaml:7:18: dependency cycle: fetch_weather -> lookup_pollen -> "

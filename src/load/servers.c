@@ -125,7 +125,8 @@ static void server_key(struct td__loader *L, struct td__mcp_server *s, uint32_t 
  * The Streamable HTTP transport is not implemented: a `url:` server is refused here, at load
  * time, rather than accepted and failing every call at run time.
  */
-static void server_check(struct td__loader *L, struct td__mcp_server *s, uint32_t name)
+static void server_check(struct td__loader *L, struct td__mcp_server *s, uint32_t name,
+                         bool has_command)
 {
 	if (s->url)
 		td__load_error(
@@ -133,7 +134,7 @@ static void server_check(struct td__loader *L, struct td__mcp_server *s, uint32_
 		    "server '%s': 'url' (the Streamable HTTP transport) is not supported "
 		    "by this tooldag; declare a stdio server with 'command'",
 		    s->name);
-	else if (!s->argv)
+	else if (!s->argv && !has_command)
 		td__load_error(L, name, "server '%s' has no 'command': give the program to start",
 		               s->name);
 	else if (s->nheaders)
@@ -144,6 +145,7 @@ static void server_check(struct td__loader *L, struct td__mcp_server *s, uint32_
 static void parse_server(struct td__loader *L, struct td__mcp_server *s, uint32_t name,
                          uint32_t val)
 {
+	bool has_command = false;
 	uint32_t k;
 
 	s->name = td__decl_dup(L, NODE(L, name)->u.str);
@@ -163,9 +165,11 @@ static void parse_server(struct td__loader *L, struct td__mcp_server *s, uint32_
 		               s->name, shape(L, val));
 		return;
 	}
-	for (k = 0; k < PAIRS(L, val); k++)
+	for (k = 0; k < PAIRS(L, val); k++) {
 		server_key(L, s, KID(L, val, 2 * k), KID(L, val, 2 * k + 1));
-	server_check(L, s, name);
+		has_command |= !strcmp(td__decl_key(L, KID(L, val, 2 * k)), "command");
+	}
+	server_check(L, s, name, has_command);
 }
 
 void td__load_servers(struct td__loader *L, uint32_t val)
