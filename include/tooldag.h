@@ -156,6 +156,28 @@ TD_API int td_graph_load_buffer(const char *buf, size_t len, const char *name, c
 TD_API int td_graph_load_file_flags(const char *path, unsigned flags, struct td_graph **out,
                                     struct td_diag *diag);
 
+/*
+ * TD_LOAD_NO_PIN: do not read the MCP pin file (for refreshing it: a tool that disappeared from
+ * a server would otherwise make the graph unloadable). Without it, td_graph_load_file*() reads
+ * td_graph_pin_path(path) when the graph declares `servers:` and the file exists: the schemas
+ * and descriptions of the `mcp:` tools that do not write their own come from it, and a tool
+ * the pinned server does not list is an error naming the tool.
+ */
+#define TD_LOAD_NO_PIN 2u
+
+/*
+ * The pin file of a graph file: next to it, its name without .yaml / .yml, then ".pin.json"
+ * ("graphs/mcp.yaml" -> "graphs/mcp.pin.json"). A new string the caller free()s, or NULL.
+ */
+TD_API char *td_graph_pin_path(const char *graph_path);
+/*
+ * Starts every MCP server of the graph at once, asks each for its tools (tools/list, every
+ * page), shuts them down and writes what they listed to `path` as JSON: {"servers": {NAME:
+ * {"protocolVersion", "tools": [...]}}}. 0; TD_EGRAPH with one diagnostic per server that
+ * could not be listed (the file is then not written); -errno if it cannot be written.
+ */
+TD_API int td_graph_pin(const struct td_graph *graph, const char *path, struct td_diag *diag);
+
 TD_API void td_graph_free(struct td_graph *graph);
 
 /* Number of tools, and a tool's name by index (declaration order), or NULL if out of range. */

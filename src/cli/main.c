@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* main.c - the tooldag command: dispatch to check, dot, plan, tools and run. */
+/* main.c - the tooldag command: dispatch to check, dot, pin, plan, tools and run. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -16,6 +16,7 @@ static const struct command {
 } commands[] = {
     {"check", cmd_check, "validate a graph file (and its own calls, if any)"},
     {"dot", cmd_dot, "print the tools, or a batch's calls, as Graphviz DOT by level"},
+    {"pin", cmd_pin, "write what the graph's MCP servers list into its pin file"},
     {"plan", cmd_plan, "print the levels a batch of calls would run in"},
     {"replay", cmd_replay, "print the results of a recorded batch, or run it again and compare"},
     {"run", cmd_run, "run a batch of calls, level by level, and print the results"},

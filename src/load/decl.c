@@ -324,4 +324,5 @@ void td__load_decl(struct td__loader *L)
 		else if (top_keys[i].missing)
 			td__load_error(L, L->doc.root, "%s", top_keys[i].missing);
 	}
+	L->defaults = d.defaults;
 }

@@ -100,6 +100,7 @@ struct td__mcp_server {
 	size_t nheaders;
 	uint32_t concurrency; /* requests in flight on its connection; 0: no limit of its own */
 	uint32_t restarts;    /* starts after an exit, per run */
+	char *import_prefix;  /* import: every tool it lists (in the pin), named prefix + name */
 	unsigned line, column;
 };
 
@@ -144,6 +145,7 @@ struct td_graph {
 	size_t ntools;
 	struct td__mcp_server *servers; /* servers: */
 	size_t nservers;
+	struct cJSON *mcp_pin; /* the pin file read at load, or NULL; mcp: tools' schemas point in */
 	struct td__strmap by_name; /* tool name -> index (keys borrowed from tools[].name) */
 	/*
 	 * The graph's own `calls:`, converted to an array of Anthropic tool_use blocks

@@ -134,6 +134,8 @@ static int run_passes(struct td__loader *L, const char *buf, size_t len)
 	if (check_root(L))
 		return TD_EGRAPH;
 	td__load_decl(L);
+	if (!L->oom && !L->nerr && !(L->flags & TD_LOAD_NO_PIN))
+		td__load_pin(L);
 	if (!L->oom)
 		resolve_cwds(L);
 	if (!L->oom && L->depends)
@@ -185,7 +187,7 @@ int td_graph_load_buffer(const char *buf, size_t len, const char *name, const ch
 		return TD_EINVAL;
 	*out = NULL;
 	return load(buf ? buf : "", len, name ? name : "<buffer>",
-	            absolute_dir(basedir ? basedir : "."), 0, out, diag);
+	            absolute_dir(basedir ? basedir : "."), TD_LOAD_NO_PIN, out, diag);
 }
 
 /* ---- files ---- */
@@ -347,6 +349,7 @@ void td_graph_free(struct td_graph *g)
 		free_tool(&g->tools[i]);
 	td__free(g->tools);
 	td__mcp_servers_free(g->servers, g->nservers);
+	cJSON_Delete(g->mcp_pin);
 	td__strmap_free(&g->by_name);
 	cJSON_Delete(g->calls);
 	td__free(g->call_pos);

@@ -28,6 +28,7 @@ struct td__loader {
 	unsigned flags;           /* TD_LOAD_* */
 	uint32_t *depends;        /* per tool: its depends_on list node, or TD__YNONE */
 	struct td__jpool schemas; /* where the tools' input_schema JSON items come from */
+	struct td__limits defaults; /* the graph's defaults (imported MCP tools start from them) */
 };
 
 /* Reports a TD_EGRAPH problem at node's position (or 1:1 when node is TD__YNONE). */
@@ -39,6 +40,8 @@ void td__load_decl(struct td__loader *L);
 
 /* The top-level servers: mapping (servers.c). */
 void td__load_servers(struct td__loader *L, uint32_t val);
+/* The mcp: tools' schemas and descriptions from the pin file, when there is one (servers.c). */
+void td__load_pin(struct td__loader *L);
 
 /* Fills tools[].deps from L->depends and reports unknown tools and cycles (deps.c). */
 void td__load_deps(struct td__loader *L);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "load/decl.h"
+#include "schema/schema.h"
 
 static const char *shape(const struct td__loader *L, uint32_t i)
 {
@@ -92,8 +93,24 @@ static void server_count(struct td__loader *L, struct td__mcp_server *s, uint32_
 	*out = (uint32_t)n;
 }
 
-static const char *const server_keys[] = {"command", "env",         "cwd",      "url",
-                                          "headers", "concurrency", "restarts", NULL};
+/* import: PREFIX ('' for none): every tool the server lists, named PREFIX + its name. */
+static void server_import(struct td__loader *L, struct td__mcp_server *s, uint32_t key,
+                          uint32_t val)
+{
+	const char *v = td__decl_text(L, val);
+
+	if (!v || strlen(v) > 32) {
+		td__decl_bad_value(L, key, val,
+		                   "the prefix of the imported tools' names ('' for none, at most "
+		                   "32 bytes)");
+		return;
+	}
+	td__free(s->import_prefix);
+	s->import_prefix = td__decl_dup(L, v);
+}
+
+static const char *const server_keys[] = {"command",     "env",      "cwd",    "url", "headers",
+                                          "concurrency", "restarts", "import", NULL};
 
 static void server_key(struct td__loader *L, struct td__mcp_server *s, uint32_t key, uint32_t val)
 {
@@ -113,6 +130,8 @@ static void server_key(struct td__loader *L, struct td__mcp_server *s, uint32_t 
 		server_count(L, s, key, val, 1, &s->concurrency);
 	else if (!strcmp(k, "restarts"))
 		server_count(L, s, key, val, 0, &s->restarts);
+	else if (!strcmp(k, "import"))
+		server_import(L, s, key, val);
 	else {
 		char where[100];
 
@@ -291,6 +310,204 @@ void td__mcp_servers_free(struct td__mcp_server *s, size_t n)
 		td__free(s[i].headers);
 		td__free(s[i].cwd);
 		td__free(s[i].url);
+		td__free(s[i].import_prefix);
 	}
 	td__free(s);
+}
+
+/* ---- the pin file: what the servers listed, read instead of starting them ---- */
+
+char *td_graph_pin_path(const char *graph_path)
+{
+	size_t n = graph_path ? strlen(graph_path) : 0;
+	char *out;
+
+	if (!n)
+		return NULL;
+	if (n > 5 && !strcmp(graph_path + n - 5, ".yaml"))
+		n -= 5;
+	else if (n > 4 && !strcmp(graph_path + n - 4, ".yml"))
+		n -= 4;
+	out = malloc(n + sizeof(".pin.json")); /* the caller free()s it: plain malloc */
+	if (out) {
+		memcpy(out, graph_path, n);
+		memcpy(out + n, ".pin.json", sizeof(".pin.json"));
+	}
+	return out;
+}
+
+/* The whole pin file parsed, or NULL when there is none; errors are reported. */
+static cJSON *read_pin(struct td__loader *L, const char *path)
+{
+	FILE *f = fopen(path, "re");
+	struct td__buf b = {0};
+	char chunk[65536];
+	size_t n;
+	cJSON *pin;
+
+	if (!f)
+		return NULL; /* no pin: the graph's own schemas, or none */
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0 && b.len < (64u << 20))
+		td__buf_append(&b, chunk, n);
+	fclose(f);
+	if (b.oom) {
+		L->oom = true;
+		td__buf_free(&b);
+		return NULL;
+	}
+	pin = cJSON_ParseWithLength(b.data ? b.data : "", b.len);
+	td__buf_free(&b);
+	if (!cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(pin, "servers"))) {
+		td__diag_add(L->diag, TD_EGRAPH, path, 0, 0,
+		             "not a pin file (JSON with \"servers\"): write it again with "
+		             "'tooldag pin %s'",
+		             L->file);
+		L->nerr++;
+		cJSON_Delete(pin);
+		return NULL;
+	}
+	return pin;
+}
+
+static const cJSON *pinned_tool(const cJSON *server, const char *name)
+{
+	const cJSON *t;
+
+	cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(server, "tools"))
+	{
+		const cJSON *n = cJSON_GetObjectItemCaseSensitive(t, "name");
+
+		if (cJSON_IsString(n) && !strcmp(n->valuestring, name))
+			return t;
+	}
+	return NULL;
+}
+
+static void pin_tool(struct td__loader *L, struct td__tool *t, const cJSON *pin, const char *path)
+{
+	const char *server = L->g->servers[t->mcp_server].name;
+	const char *remote = t->mcp_tool ? t->mcp_tool : t->name;
+	const cJSON *srv =
+	    cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItem(pin, "servers"), server);
+	const cJSON *pt = pinned_tool(srv, remote), *schema, *desc;
+	char err[256] = "";
+
+	if (!pt) {
+		td__diag_add(L->diag, TD_EGRAPH, L->file, t->line, t->column,
+		             "tool '%s': mcp server '%s' lists no tool '%s' in %s (it changed, or "
+		             "the pin is older than the graph: 'tooldag pin %s' writes it again)",
+		             t->name, server, remote, path, L->file);
+		L->nerr++;
+		return;
+	}
+	schema = cJSON_GetObjectItemCaseSensitive(pt, "inputSchema");
+	desc = cJSON_GetObjectItemCaseSensitive(pt, "description");
+	if (!t->description && cJSON_IsString(desc))
+		t->description = td__decl_dup(L, desc->valuestring);
+	if (t->schema || !cJSON_IsObject(schema))
+		return; /* the graph's own input_schema wins */
+	if (td__schema_check(schema, err, sizeof(err)) != 0) {
+		td__diag_add(L->diag, TD_EGRAPH, L->file, t->line, t->column,
+		             "tool '%s': the inputSchema mcp server '%s' lists for '%s' (%s): %s",
+		             t->name, server, remote, path, err);
+		L->nerr++;
+		return;
+	}
+	t->schema = (cJSON *)schema; /* points into g->mcp_pin, which the graph keeps */
+}
+
+/* Room for n more tools (and their depends_on slots); false when out of memory. */
+static bool grow_tools(struct td__loader *L, size_t n)
+{
+	struct td_graph *g = L->g;
+	struct td__tool *t = td__realloc(g->tools, (g->ntools + n + 1) * sizeof(*t));
+	uint32_t *d = t ? td__realloc(L->depends, (g->ntools + n + 1) * sizeof(*d)) : NULL;
+
+	if (t)
+		g->tools = t;
+	if (d)
+		L->depends = d;
+	if (!t || !d)
+		L->oom = true;
+	return t && d;
+}
+
+/* One imported tool; its schema and description come from the pin like a declared one's. */
+static void import_tool(struct td__loader *L, uint32_t server, const char *remote, const cJSON *pin,
+                        const char *path)
+{
+	struct td_graph *g = L->g;
+	const struct td__mcp_server *s = &g->servers[server];
+	char *name = td__asprintf("%s%s", s->import_prefix, remote);
+	struct td__tool *t = &g->tools[g->ntools];
+
+	if (!name || td__graph_find(g, name) >= 0) { /* a tool the graph declares itself wins */
+		L->oom |= !name;
+		td__free(name);
+		return;
+	}
+	if (!td__valid_tool_name(name)) {
+		td__diag_add(L->diag, TD_EGRAPH, L->file, s->line, s->column,
+		             "server '%s' imports '%s', which is not a valid tool name: declare it "
+		             "with a name of 1 to 64 letters, digits, '_' or '-' and tool: '%s'",
+		             s->name, name, remote);
+		L->nerr++;
+		td__free(name);
+		return;
+	}
+	memset(t, 0, sizeof(*t));
+	t->name = name;
+	t->line = s->line;
+	t->column = s->column;
+	t->kind = TD_KIND_MCP;
+	t->mcp_server = server;
+	t->mcp_tool = td__decl_dup(L, remote);
+	t->lim = L->defaults;
+	L->depends[g->ntools] = TD__YNONE;
+	if (td__strmap_put(&g->by_name, t->name, (uint32_t)g->ntools, NULL) < 0)
+		L->oom = true;
+	g->ntools++;
+	pin_tool(L, t, pin, path);
+}
+
+static void import_server(struct td__loader *L, uint32_t server, const cJSON *pin, const char *path)
+{
+	const struct td__mcp_server *s = &L->g->servers[server];
+	const cJSON *srv =
+	    cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItem(pin, "servers"), s->name);
+	const cJSON *tools = cJSON_GetObjectItemCaseSensitive(srv, "tools"), *t;
+
+	if (!pin || !cJSON_IsArray(tools)) {
+		td__diag_add(L->diag, TD_EGRAPH, L->file, s->line, s->column,
+		             "server '%s' imports its tools, but %s %s: 'tooldag pin %s' writes it",
+		             s->name, path, pin ? "does not list them" : "does not exist", L->file);
+		L->nerr++;
+		return;
+	}
+	if (!grow_tools(L, (size_t)cJSON_GetArraySize(tools)))
+		return;
+	cJSON_ArrayForEach(t, tools)
+	{
+		const cJSON *n = cJSON_GetObjectItemCaseSensitive(t, "name");
+
+		if (cJSON_IsString(n) && !L->oom)
+			import_tool(L, server, n->valuestring, pin, path);
+	}
+}
+
+void td__load_pin(struct td__loader *L)
+{
+	size_t i, declared = L->g->ntools;
+	char *path;
+
+	if (!L->g->nservers || !(path = td_graph_pin_path(L->file)))
+		return;
+	L->g->mcp_pin = read_pin(L, path);
+	for (i = 0; L->g->mcp_pin && i < declared && !L->oom; i++)
+		if (L->g->tools[i].kind == TD_KIND_MCP)
+			pin_tool(L, &L->g->tools[i], L->g->mcp_pin, path);
+	for (i = 0; i < L->g->nservers && !L->oom; i++)
+		if (L->g->servers[i].import_prefix)
+			import_server(L, (uint32_t)i, L->g->mcp_pin, path);
+	free(path);
 }
