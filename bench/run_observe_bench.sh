@@ -17,6 +17,8 @@
 #      json     --progress=json          a JSON line per event
 #      trace    -q --trace FILE          the Chrome trace only, over the last round's file
 #      trace_new  -q --trace FILE        the same into a file that does not exist yet
+#      record   -q --progress=none --record FILE   the batch's recording line, into a file
+#                                        removed (outside the timing) before each round
 #    Prints median wall and CPU (user + sys of the child) and the medians of the same-round
 #    wall and CPU ratios to `none` of the same build.
 #    -B BASEDIR: also time BASEDIR/tooldag (another build, e.g. of main), interleaved with ours.
@@ -77,10 +79,11 @@ variants = {
     "json": ["--progress=json"],
     "trace": ["-q", "--trace"],
     "trace_new": ["-q", "--trace"],
+    "record": ["-q", "--progress=none", "--record"],
 }
 if only:
     variants = {k: v for k, v in variants.items() if k == "none" or k in only.split(",")}
-traces = {"trace": "trace", "trace_new": "fresh"}
+traces = {"trace": "trace", "trace_new": "fresh", "record": "record"}
 runs = [(b + v, exe, args + ([f"{tmp}/{traces[v]}{i}.json"] if v in traces else []))
         for i, (b, exe) in enumerate(builds) for v, args in variants.items()]
 
@@ -126,7 +129,7 @@ cratio = {n: [] for n, _, _ in runs}
 for r in range(rounds):
     order = runs[r % len(runs):] + runs[:r % len(runs)]
     for name, exe, args in order:
-        if name.endswith("trace_new") and os.path.exists(args[-1]):
+        if name.endswith(("trace_new", "record")) and os.path.exists(args[-1]):
             os.unlink(args[-1])  # a new file every time, removed outside the timing
         w, c = run(command(exe, args))
         wall[name].append(w)

@@ -369,6 +369,7 @@ TD_API int td_plan_json(const struct td_plan *plan, int pretty, char **out);
 struct td_run;
 struct td_functions;
 struct td_recorder;
+struct td_history;
 
 enum td_schedule {
 	TD_SCHEDULE_LEVEL = 0, /* level barrier: level k+1 starts when level k has finished */
@@ -399,6 +400,10 @@ struct td_run_opts {
 	/* Appends this run's recording (see "Recordings" below) when the run finishes; borrowed:
 	 * it must outlive the run. NULL: nothing recorded. */
 	struct td_recorder *record;
+	/* Learned durations (see "Learned durations" below), borrowed: it must outlive the run.
+	 * Under TD_SCHEDULE_CRITICAL they weigh each call by its tool's mean duration; the run's
+	 * own durations are merged into the history's file when it finishes. NULL: none. */
+	struct td_history *history;
 };
 #define TD_DEFAULT_KILL_GRACE_MS 2000u
 
@@ -783,6 +788,30 @@ TD_API int td_recording_call(const struct td_recording *rec, size_t batch, size_
 TD_API int td_recording_batch(const struct td_recording *rec, size_t batch,
                               const struct td_graph *graph, struct td_batch **out,
                               struct td_diag *diag);
+
+/*
+ * Learned durations. A history file holds, per tool, an exponentially weighted mean and the
+ * 95th percentile of its recent call durations (bounded: 1,024 tools, 64 durations each).
+ * td_history_open() reads it (a file that does not exist yet is an empty history); with
+ * td_run_opts.history set, a critical run ranks calls by these means (a tool without history
+ * weighs the median of the others, or 1 ms), and every run merges its calls' durations (the
+ * last attempt of each call that ended ok) into the file when it finishes: under flock() on
+ * "FILE.lock", through "FILE.tmp.PID" renamed over FILE, so concurrent runs, in threads or
+ * processes, lose no update. TD_ESYNTAX (with file:line) for a file that is not a history.
+ */
+struct td_duration {
+	uint64_t count;  /* durations learned so far */
+	int64_t ewma_us; /* exponentially weighted mean (a new duration weighs 1/4) */
+	int64_t p95_us;  /* 95th percentile of the recent durations */
+};
+TD_API int td_history_open(const char *path, struct td_history **out, struct td_diag *diag);
+/* A tool's learned duration as of the last update this process made or read: 0, or
+ * TD_ENOTFOUND. Any thread. */
+TD_API int td_history_estimate(struct td_history *h, const char *tool, struct td_duration *out);
+/* The first error updating the file (-errno, TD_ENOMEM, TD_ESYNTAX), or 0. Any thread. */
+TD_API int td_history_error(struct td_history *h);
+/* Every run using h must have been freed. */
+TD_API void td_history_free(struct td_history *h);
 
 #ifdef __cplusplus
 }

@@ -41,7 +41,10 @@ static const char run_help[] =
     "  --trace FILE          write a Chrome trace-event file (open it in ui.perfetto.dev\n"
     "                        or chrome://tracing)\n"
     "  --record FILE         append the batch, its plan and every attempt's outcome and\n"
-    "                        result to FILE as one JSON line ('tooldag replay' reads it)\n"
+    "                        result to FILE as one JSON line ('tooldag replay' reads it),\n"
+    "                        and learn the tools' durations in FILE.durations\n"
+    "  --history FILE        learn the tools' durations in FILE (and not FILE.durations);\n"
+    "                        --schedule critical ranks calls by them\n"
     "  --pretty              indent the results\n"
     "  --conversation        print the conversation CALLS holds with the results appended\n"
     "                        in its own dialect: the next request of an agent loop\n\n"
@@ -50,7 +53,7 @@ static const char run_help[] =
     "second signal exits at once.\n";
 
 struct run_args {
-	const char *graph, *calls, *report, *trace, *record;
+	const char *graph, *calls, *report, *trace, *record, *history;
 	enum td_dialect dialect;
 	struct td_run_opts opts;
 	int fail_on_error, pretty, quiet, conversation;
@@ -87,19 +90,14 @@ static int parse_progress(const char *s, enum progress_mode *m)
 
 static int parse_args(int argc, char **argv, struct run_args *a)
 {
-	static const struct option opts[] = {{"help", no_argument, NULL, 'h'},
-	                                     {"jobs", required_argument, NULL, 'j'},
-	                                     {"schedule", required_argument, NULL, 'S'},
-	                                     {"dialect", required_argument, NULL, 'D'},
-	                                     {"report", required_argument, NULL, 'R'},
-	                                     {"fail-on-error", no_argument, NULL, 'F'},
-	                                     {"pretty", no_argument, NULL, 'P'},
-	                                     {"progress", required_argument, NULL, 'G'},
-	                                     {"quiet", no_argument, NULL, 'q'},
-	                                     {"trace", required_argument, NULL, 'T'},
-	                                     {"conversation", no_argument, NULL, 'C'},
-	                                     {"record", required_argument, NULL, 'W'},
-	                                     {0}};
+	static const struct option opts[] = {
+	    {"help", no_argument, NULL, 'h'},           {"jobs", required_argument, NULL, 'j'},
+	    {"schedule", required_argument, NULL, 'S'}, {"dialect", required_argument, NULL, 'D'},
+	    {"report", required_argument, NULL, 'R'},   {"fail-on-error", no_argument, NULL, 'F'},
+	    {"pretty", no_argument, NULL, 'P'},         {"progress", required_argument, NULL, 'G'},
+	    {"quiet", no_argument, NULL, 'q'},          {"trace", required_argument, NULL, 'T'},
+	    {"conversation", no_argument, NULL, 'C'},   {"record", required_argument, NULL, 'W'},
+	    {"history", required_argument, NULL, 'H'},  {0}};
 	char *end, bad[300];
 	long n;
 	int c;
@@ -152,6 +150,9 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 			break;
 		case 'W':
 			a->record = optarg;
+			break;
+		case 'H':
+			a->history = optarg;
 			break;
 		case 'G':
 			if (parse_progress(optarg, &a->progress))
@@ -452,19 +453,36 @@ static int run_plan(struct cli_job *job, struct run_args *a, int sfd)
 	return r ? r : r2;
 }
 
+/* --history FILE, or FILE.durations next to --record FILE; read before the run. */
+static int history_open(struct run_args *a)
+{
+	struct td_diag diag = {0};
+	char *path = NULL;
+	int err;
+
+	if (!a->history && (!a->record || asprintf(&path, "%s.durations", a->record) < 0))
+		return a->record ? EXIT_RUNTIME : 0;
+	err = td_history_open(a->history ? a->history : path, &a->opts.history, &diag);
+	free(path);
+	if (err < 0) {
+		cli_print_diag(&diag);
+		td_diag_clear(&diag);
+		return err == TD_ESYNTAX ? EXIT_INVALID : EXIT_RUNTIME;
+	}
+	return 0;
+}
+
 /* --record FILE: opened before the run, so a bad path fails before any tool runs. */
 static int record_open(struct run_args *a)
 {
 	struct td_diag diag = {0};
 
-	if (!a->record)
-		return 0;
-	if (td_recorder_open(a->record, &a->opts.record, &diag) < 0) {
+	if (a->record && td_recorder_open(a->record, &a->opts.record, &diag) < 0) {
 		cli_print_diag(&diag);
 		td_diag_clear(&diag);
 		return EXIT_RUNTIME;
 	}
-	return 0;
+	return history_open(a);
 }
 
 /* After the run was freed (its line written): r, or EXIT_RUNTIME if the line was lost. */
@@ -479,6 +497,14 @@ static int record_close(struct run_args *a, int r)
 	}
 	td_recorder_free(a->opts.record);
 	a->opts.record = NULL;
+	err = a->opts.history ? td_history_error(a->opts.history) : 0;
+	if (err) {
+		cli_error("cannot update the durations: %s", td_strerror(err));
+		if (!r)
+			r = EXIT_RUNTIME;
+	}
+	td_history_free(a->opts.history);
+	a->opts.history = NULL;
 	return r;
 }
 

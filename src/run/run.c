@@ -52,6 +52,19 @@ static void apply_opts(struct td_run *r, const struct td_run_opts *opts)
 	r->fd_room = UINT64_MAX; /* the driver's host sets the descriptor budget */
 }
 
+/* The writers td_run_opts brings (report/): each object begins with a td__run_hook. */
+static int attach_hooks(struct td_run *r)
+{
+	const void *hooked[] = {r->opts.record, r->opts.history};
+	size_t i;
+	int err = 0;
+
+	for (i = 0; !err && i < sizeof(hooked) / sizeof(hooked[0]); i++)
+		if (hooked[i])
+			err = ((const struct td__run_hook *)hooked[i])->attach(hooked[i], r);
+	return err;
+}
+
 int td__run_create(const struct td_plan *plan, const struct td_run_opts *opts,
                    struct td__clock *clock, struct td_run **out, struct td_diag *diag)
 {
@@ -85,11 +98,8 @@ int td__run_create(const struct td_plan *plan, const struct td_run_opts *opts,
 		r->finish_order = td__calloc(plan->ncalls ? plan->ncalls : 1, sizeof(uint32_t));
 		err = r->finish_order ? 0 : TD_ENOMEM;
 	}
-	if (!err && r->opts.record) {
-		const struct td__run_hook *hook = (const void *)r->opts.record;
-
-		err = hook->attach(r->opts.record, r);
-	}
+	if (!err)
+		err = attach_hooks(r);
 	if (err) {
 		td_run_free(r);
 		return err;

@@ -161,9 +161,9 @@ void td__sched_set_costs(struct td_run *r, const int64_t *cost_us);
 void td__sched_attach(struct td_run *r, struct td__backend *be);
 
 /*
- * What td_run_opts.record points at: a writer from a layer above (report/record.c) that the
- * run attaches once it is created, before anything starts. The object it points at begins
- * with this.
+ * What td_run_opts.record and .history point at: writers from a layer above (report/record.c,
+ * report/history.c) that the run attaches once it is created, before anything starts. The
+ * objects they point at begin with this.
  */
 struct td__run_hook {
 	int (*attach)(const void *self, struct td_run *r);

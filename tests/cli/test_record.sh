@@ -117,6 +117,43 @@ t_run replay --rerun "$T_TMP/state.jsonl"
 t_exit 3
 t_out_has "  status: ok -> error"
 
+# ---- learned durations: --record keeps FILE.durations, --history FILE names another ----
+T_COUNT=$((T_COUNT + 1))
+$PY - "$R.durations" <<'EOF2' || t_fail "--record did not learn the travel tools' durations"
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+assert lines[0] == {"tooldag_durations": 1}, lines[0]
+tools = {l["tool"]: l for l in lines[1:]}
+assert tools["get_flight_prices"]["n"] >= 18 and tools["get_flight_prices"]["ewma_us"] > 0, tools
+EOF2
+cat >"$T_TMP/crit.yaml" <<EOF2
+version: 1
+tools:
+  slow: {builtin: sleep}
+  fast: {builtin: sleep}
+calls:
+  - {id: f0, tool: fast, input: {ms: 1}}
+  - {id: f1, tool: fast, input: {ms: 1}, depends_on: [f0]}
+  - {id: f2, tool: fast, input: {ms: 1}, depends_on: [f1]}
+  - {id: s0, tool: slow, input: {ms: 100}}
+EOF2
+H="$T_TMP/crit.durations"
+first() { $PY -c "import json,sys; c=json.load(open(sys.argv[1]))['calls']; print(min(c, key=lambda x: x['start_ms'])['id'])" "$1"; }
+t_run run -q -j 1 --schedule critical --history "$H" --report "$T_TMP/c1.json" "$T_TMP/crit.yaml"
+t_exit 0
+T_COUNT=$((T_COUNT + 1))
+[ "$(first "$T_TMP/c1.json")" = f0 ] || t_fail "without history, the longest chain in calls goes first"
+t_run run -q -j 1 --schedule critical --history "$H" --report "$T_TMP/c2.json" "$T_TMP/crit.yaml"
+t_exit 0
+T_COUNT=$((T_COUNT + 1))
+[ "$(first "$T_TMP/c2.json")" = s0 ] || t_fail "with learned durations, the 100 ms call goes first"
+T_COUNT=$((T_COUNT + 1))
+[ "$(grep -c '"tool":"fast","n":6' "$H")" = 1 ] || t_fail "two runs of three fast calls: $(cat "$H")"
+printf 'not a history\n' >"$T_TMP/bad.durations"
+t_run run -q --history "$T_TMP/bad.durations" "$T_TMP/crit.yaml"
+t_exit 2
+t_err_has "bad.durations:1: not a tooldag durations file"
+
 # ---- HTTP: no secret from the graph in the recording ----
 command -v python3 >/dev/null || { echo "skip: python3 runs the test server"; exit 77; }
 $PY "$TD_SRC/tests/http_server.py" --lifetime 120 >"$T_TMP/srv.port" 2>"$T_TMP/srv.err" &

@@ -1,0 +1,467 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * history.c - td_history: what each tool's calls took, learned from runs (an exponentially
+ * weighted mean and the 95th percentile of its recent durations), kept in a small file that
+ * every run using it updates, and given to the critical policy as its call durations
+ * (td__sched_set_costs(), the path the simulator's durations take).
+ *
+ * The file is bounded: at most HIST_TOOLS tools (the least recently updated go first) and
+ * HIST_RECENT recent durations each. Runs update it under flock() on "FILE.lock": read the
+ * file as it is now, merge this run's durations, write "FILE.tmp.PID", rename() it over FILE.
+ * So two runs finishing at once both land (the second reads what the first wrote), and a
+ * reader (or a crash) sees the old file or the new one, never half of one.
+ *
+ * Format, one JSON object per line: {"tooldag_durations":1} first, then per tool
+ * {"tool","n","ewma_us","p95_us","seq","recent":[us...]} (seq: the update that last touched
+ * it, for eviction; recent: oldest first).
+ */
+#include <cjson/cJSON.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "run/run.h"
+
+#define HIST_VERSION 1
+#define HIST_TOOLS   1024u
+#define HIST_RECENT  64u
+#define HIST_ALPHA   0.25 /* weight of a new duration in the mean */
+
+struct hist_tool {
+	char *name;
+	uint64_t n, seq;
+	double ewma;
+	int64_t recent[HIST_RECENT]; /* oldest first */
+	uint32_t nrecent;
+};
+
+struct hist_table {
+	struct hist_tool *v;
+	size_t n;
+	uint64_t seq; /* the highest seq in the table */
+};
+
+struct td_history {
+	struct td__run_hook hook; /* first: td_run_opts.history is read through it */
+	char *path;
+	pthread_mutex_t lock; /* runs on several threads share one history */
+	struct hist_table t;  /* as last read or written */
+	int err;
+};
+
+/* One run using the history. */
+struct hist_run {
+	struct td_history *h;
+	const struct td_run *run;
+	int64_t *cost_us; /* [ncalls], handed to the scheduler; NULL unless critical */
+	int done;
+};
+
+/* ---- the table ---- */
+
+static void table_free(struct hist_table *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->n; i++)
+		free(t->v[i].name);
+	free(t->v);
+	memset(t, 0, sizeof(*t));
+}
+
+static struct hist_tool *table_find(const struct hist_table *t, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < t->n; i++)
+		if (strcmp(t->v[i].name, name) == 0)
+			return &t->v[i];
+	return NULL;
+}
+
+/* The tool's entry, made (evicting the least recently updated when full); NULL: no memory. */
+static struct hist_tool *table_get(struct hist_table *t, const char *name)
+{
+	struct hist_tool *e = table_find(t, name), *v;
+	size_t i, old = 0;
+
+	if (e)
+		return e;
+	if (t->n == HIST_TOOLS) {
+		for (i = 1; i < t->n; i++)
+			if (t->v[i].seq < t->v[old].seq)
+				old = i;
+		free(t->v[old].name);
+		t->v[old] = t->v[--t->n];
+	}
+	v = realloc(t->v, (t->n + 1) * sizeof(*v));
+	if (!v)
+		return NULL;
+	t->v = v;
+	e = &t->v[t->n];
+	memset(e, 0, sizeof(*e));
+	e->name = strdup(name);
+	if (!e->name)
+		return NULL;
+	t->n++;
+	return e;
+}
+
+static void tool_add(struct hist_tool *e, int64_t us, uint64_t seq)
+{
+	e->ewma = e->n ? e->ewma + HIST_ALPHA * ((double)us - e->ewma) : (double)us;
+	e->n++;
+	e->seq = seq;
+	if (e->nrecent == HIST_RECENT) {
+		memmove(e->recent, e->recent + 1, (HIST_RECENT - 1) * sizeof(e->recent[0]));
+		e->nrecent--;
+	}
+	e->recent[e->nrecent++] = us;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The 95th percentile of the recent durations (nearest rank). */
+static int64_t tool_p95(const struct hist_tool *e)
+{
+	int64_t s[HIST_RECENT];
+	uint32_t k;
+
+	if (!e->nrecent)
+		return 0;
+	memcpy(s, e->recent, e->nrecent * sizeof(s[0]));
+	qsort(s, e->nrecent, sizeof(s[0]), cmp_i64);
+	k = (e->nrecent * 95 + 99) / 100;
+	return s[k ? k - 1 : 0];
+}
+
+/* ---- the file ---- */
+
+static int read_tool(struct hist_table *t, const cJSON *o)
+{
+	const cJSON *name = cJSON_GetObjectItemCaseSensitive(o, "tool");
+	const cJSON *n = cJSON_GetObjectItemCaseSensitive(o, "n");
+	const cJSON *ewma = cJSON_GetObjectItemCaseSensitive(o, "ewma_us");
+	const cJSON *seq = cJSON_GetObjectItemCaseSensitive(o, "seq");
+	const cJSON *r;
+	struct hist_tool *e;
+
+	if (!cJSON_IsString(name) || !cJSON_IsNumber(n) || !cJSON_IsNumber(ewma) ||
+	    !cJSON_IsNumber(seq) || n->valuedouble < 1)
+		return TD_ESYNTAX;
+	e = table_get(t, name->valuestring);
+	if (!e)
+		return TD_ENOMEM;
+	e->n = (uint64_t)n->valuedouble;
+	e->ewma = ewma->valuedouble;
+	e->seq = (uint64_t)seq->valuedouble;
+	if (e->seq > t->seq)
+		t->seq = e->seq;
+	cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(o, "recent"))
+	{
+		if (cJSON_IsNumber(r) && e->nrecent < HIST_RECENT)
+			e->recent[e->nrecent++] = (int64_t)r->valuedouble;
+	}
+	return 0;
+}
+
+/* Reads path into t (empty when the file does not exist). */
+static int table_read(struct hist_table *t, const char *path, struct td_diag *diag)
+{
+	FILE *f = fopen(path, "re");
+	char *line = NULL;
+	size_t cap = 0;
+	unsigned no = 0;
+	int err = 0;
+
+	if (!f)
+		return errno == ENOENT ? 0 : -errno;
+	while (!err && getline(&line, &cap, f) > 0) {
+		cJSON *o = cJSON_Parse(line);
+
+		no++;
+		if (!o)
+			err = TD_ESYNTAX;
+		else if (no == 1)
+			err = cJSON_GetObjectItemCaseSensitive(o, "tooldag_durations") ? 0
+			                                                               : TD_ESYNTAX;
+		else
+			err = read_tool(t, o);
+		cJSON_Delete(o);
+	}
+	free(line);
+	fclose(f);
+	if (err)
+		td__diag_add(diag, err, path, no, 0, "not a tooldag durations file (%s)",
+		             td_strerror(err));
+	return err;
+}
+
+static void put_tool(struct td__buf *b, const struct hist_tool *e)
+{
+	uint32_t i;
+
+	td__buf_puts(b, "{\"tool\":");
+	td__buf_json_string(b, e->name, strlen(e->name));
+	td__buf_printf(b, ",\"n\":%llu,\"ewma_us\":%.0f,\"p95_us\":%lld,\"seq\":%llu,\"recent\":[",
+	               (unsigned long long)e->n, e->ewma, (long long)tool_p95(e),
+	               (unsigned long long)e->seq);
+	for (i = 0; i < e->nrecent; i++)
+		td__buf_printf(b, i ? ",%lld" : "%lld", (long long)e->recent[i]);
+	td__buf_puts(b, "]}\n");
+}
+
+/* Writes t to path through a temporary file renamed over it. */
+static int table_write(const struct hist_table *t, const char *path)
+{
+	struct td__buf b = {0}, tmp = {0};
+	size_t i;
+	int fd, err = 0;
+
+	td__buf_printf(&b, "{\"tooldag_durations\":%d}\n", HIST_VERSION);
+	for (i = 0; i < t->n; i++)
+		put_tool(&b, &t->v[i]);
+	td__buf_printf(&tmp, "%s.tmp.%ld", path, (long)getpid());
+	if (b.oom || tmp.oom) {
+		err = TD_ENOMEM;
+	} else if ((fd = open(tmp.data, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) {
+		err = -errno;
+	} else {
+		if (write(fd, b.data, b.len) != (ssize_t)b.len)
+			err = -EIO;
+		if (close(fd) < 0 && !err)
+			err = -errno;
+		if (!err && rename(tmp.data, path) < 0)
+			err = -errno;
+		if (err)
+			unlink(tmp.data);
+	}
+	td__buf_free(&b);
+	td__buf_free(&tmp);
+	return err;
+}
+
+/* ---- a run: durations in, durations out ---- */
+
+/* Each tool's estimate for this graph (ewma, us); tools without one get the median of the
+ * others, or 1 ms when none has one, so they neither dominate nor vanish. */
+static void estimates(const struct hist_table *t, const struct td_graph *g, int64_t *est)
+{
+	int64_t known[64], fallback = 1000;
+	size_t k, nknown = 0;
+
+	for (k = 0; k < g->ntools; k++) {
+		const struct hist_tool *e = table_find(t, g->tools[k].name);
+
+		est[k] = e ? (int64_t)e->ewma + 1 : -1;
+		if (e && nknown < 64)
+			known[nknown++] = est[k];
+	}
+	if (nknown) {
+		qsort(known, nknown, sizeof(known[0]), cmp_i64);
+		fallback = known[nknown / 2];
+	}
+	for (k = 0; k < g->ntools; k++)
+		if (est[k] < 0)
+			est[k] = fallback;
+}
+
+static int set_costs(struct hist_run *hr, struct td_run *r)
+{
+	int64_t *est = td__calloc(r->graph->ntools + 1, sizeof(*est));
+	uint32_t c;
+
+	hr->cost_us = td__calloc(r->plan->ncalls + 1, sizeof(*hr->cost_us));
+	if (!est || !hr->cost_us) {
+		td__free(est);
+		return TD_ENOMEM;
+	}
+	pthread_mutex_lock(&hr->h->lock);
+	estimates(&hr->h->t, r->graph, est);
+	pthread_mutex_unlock(&hr->h->lock);
+	for (c = 0; c < r->plan->ncalls; c++) {
+		int32_t tool = r->batch->calls[c].tool;
+
+		hr->cost_us[c] = tool >= 0 ? est[tool] : 1;
+	}
+	td__free(est);
+	td__sched_set_costs(r, hr->cost_us);
+	return 0;
+}
+
+/* This run's durations merged into t: each call that ended ok, its last attempt's time. */
+static int merge_run(struct hist_table *t, const struct td_run *r)
+{
+	uint64_t seq = ++t->seq;
+	uint32_t c;
+
+	for (c = 0; c < r->plan->ncalls; c++) {
+		const struct td__callrun *cr = &r->calls[c];
+		const struct td__attempt *a;
+		int32_t tool = r->batch->calls[c].tool;
+		struct hist_tool *e;
+
+		if (tool < 0 || cr->status != TD_STATUS_OK || !cr->attempts)
+			continue;
+		a = cr->attempts > 1 ? &cr->more[cr->attempts - 2] : &cr->att0;
+		e = table_get(t, r->graph->tools[tool].name);
+		if (!e)
+			return TD_ENOMEM;
+		tool_add(e, a->end_us - a->start_us, seq);
+	}
+	return 0;
+}
+
+static int update_file(struct td_history *h, const struct td_run *r)
+{
+	struct hist_table t = {0};
+	struct td__buf lk = {0};
+	int fd, err;
+
+	td__buf_printf(&lk, "%s.lock", h->path);
+	fd = lk.oom ? -1 : open(lk.data, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	err = fd < 0 ? (lk.oom ? TD_ENOMEM : -errno) : 0;
+	td__buf_free(&lk);
+	while (!err && flock(fd, LOCK_EX) < 0)
+		if (errno != EINTR)
+			err = -errno;
+	if (!err)
+		err = table_read(&t, h->path, NULL);
+	if (!err)
+		err = merge_run(&t, r);
+	if (!err)
+		err = table_write(&t, h->path);
+	if (fd >= 0)
+		close(fd); /* releases the lock */
+	pthread_mutex_lock(&h->lock);
+	if (!err) {
+		table_free(&h->t);
+		h->t = t;
+	} else {
+		table_free(&t);
+		if (!h->err)
+			h->err = err;
+	}
+	pthread_mutex_unlock(&h->lock);
+	return err;
+}
+
+static void on_event(void *ud, const struct td_run *run, const struct td_event *ev)
+{
+	struct hist_run *hr = ud;
+
+	if (ev->type == TD_EVENT_RUN_FINISHED && !hr->done) {
+		hr->done = 1;
+		update_file(hr->h, run);
+	}
+}
+
+static void hist_run_fini(void *ud)
+{
+	struct hist_run *hr = ud;
+
+	td__free(hr->cost_us);
+	td__free(hr);
+}
+
+static int attach(const void *self, struct td_run *r)
+{
+	struct hist_run *hr = td__calloc(1, sizeof(*hr));
+	int err;
+
+	if (!hr)
+		return TD_ENOMEM;
+	hr->h = (struct td_history *)self;
+	hr->run = r;
+	err = r->opts.schedule == TD_SCHEDULE_CRITICAL ? set_costs(hr, r) : 0;
+	if (!err)
+		err = td__run_observe(r, on_event, hist_run_fini, hr);
+	if (err) {
+		if (hr->cost_us)
+			td__sched_set_costs(r, NULL);
+		hist_run_fini(hr);
+	}
+	return err;
+}
+
+/* ---- public ---- */
+
+int td_history_open(const char *path, struct td_history **out, struct td_diag *diag)
+{
+	struct td_history *h;
+	int err;
+
+	if (!out)
+		return TD_EINVAL;
+	*out = NULL;
+	if (!path)
+		return TD_EINVAL;
+	h = td__calloc(1, sizeof(*h));
+	if (!h || !(h->path = strdup(path))) {
+		td__free(h);
+		return TD_ENOMEM;
+	}
+	h->hook.attach = attach;
+	pthread_mutex_init(&h->lock, NULL);
+	err = table_read(&h->t, path, diag);
+	if (err) {
+		if (err != TD_ESYNTAX)
+			td__diag_add(diag, err, path, 0, 0, "cannot read the durations: %s",
+			             td_strerror(err));
+		td_history_free(h);
+		return err;
+	}
+	*out = h;
+	return 0;
+}
+
+int td_history_estimate(struct td_history *h, const char *tool, struct td_duration *out)
+{
+	const struct hist_tool *e;
+	int err = 0;
+
+	if (!h || !tool || !out)
+		return TD_EINVAL;
+	pthread_mutex_lock(&h->lock);
+	e = table_find(&h->t, tool);
+	if (e) {
+		out->count = e->n;
+		out->ewma_us = (int64_t)e->ewma;
+		out->p95_us = tool_p95(e);
+	} else {
+		err = TD_ENOTFOUND;
+	}
+	pthread_mutex_unlock(&h->lock);
+	return err;
+}
+
+int td_history_error(struct td_history *h)
+{
+	int err;
+
+	if (!h)
+		return TD_EINVAL;
+	pthread_mutex_lock(&h->lock);
+	err = h->err;
+	pthread_mutex_unlock(&h->lock);
+	return err;
+}
+
+void td_history_free(struct td_history *h)
+{
+	if (!h)
+		return;
+	table_free(&h->t);
+	pthread_mutex_destroy(&h->lock);
+	free(h->path);
+	td__free(h);
+}

@@ -1,0 +1,298 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_record_history.c - learned durations (td_history, td_run_opts.history) over real runs
+ * of builtin tools: what a run teaches, the bounds, the critical policy ranking by what it
+ * learned, concurrent updates from threads and from processes, and bad files.
+ */
+#include <check.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "tooldag.h"
+
+static const char GRAPH[] = "version: 1\n"
+                            "tools:\n"
+                            "  slow: {builtin: sleep}\n"
+                            "  fast: {builtin: sleep}\n"
+                            "  a: {builtin: echo}\n";
+
+static struct td_graph *G;
+static char DIR_[64], PATH_[96];
+
+static void setup(void)
+{
+	struct td_diag d = {0};
+
+	strcpy(DIR_, "/tmp/td-hist-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(DIR_));
+	snprintf(PATH_, sizeof(PATH_), "%s/durations", DIR_);
+	ck_assert_int_eq(td_graph_load_buffer(GRAPH, strlen(GRAPH), "g.yaml", DIR_, &G, &d), 0);
+}
+
+static void teardown(void)
+{
+	char p[128];
+
+	td_graph_free(G);
+	unlink(PATH_);
+	snprintf(p, sizeof(p), "%s.lock", PATH_);
+	unlink(p);
+	rmdir(DIR_);
+}
+
+/* the first call to start, recorded by an observer */
+static void first_start(void *ud, const struct td_run *run, const struct td_event *ev)
+{
+	int *first = ud;
+
+	(void)run;
+	if (ev->type == TD_EVENT_CALL_STARTED && *first < 0)
+		*first = (int)ev->call;
+}
+
+/* Runs b with h under `schedule` at concurrency 1; the index of the call that started first. */
+static int run_batch(struct td_batch *b, struct td_history *h, enum td_schedule schedule)
+{
+	struct td_run_opts o = {0};
+	struct td_plan *p;
+	struct td_run *r;
+	int first = -1;
+
+	o.history = h;
+	o.schedule = schedule;
+	o.concurrency = 1;
+	ck_assert_int_eq(td_plan_new(b, &p, NULL), 0);
+	ck_assert_int_eq(td_run_new(p, &o, &r, NULL), 0);
+	ck_assert_int_eq(td_run_observe(r, first_start, &first), 0);
+	ck_assert_int_eq(td_run_wait(r), 0);
+	td_run_free(r);
+	td_plan_free(p);
+	return first;
+}
+
+/* f0 -> f1 -> f2 (fast, 1 ms each, a chain of three calls) and s0 (slow, 100 ms, alone) */
+static struct td_batch *chains(void)
+{
+	struct td_batch *b;
+
+	ck_assert_int_eq(td_batch_new(G, TD_DIALECT_ANTHROPIC, &b), 0);
+	ck_assert_int_eq(td_batch_add(b, "f0", "fast", "{\"ms\":1}"), 0);
+	ck_assert_int_eq(td_batch_add(b, "f1", "fast", "{\"ms\":1}"), 1);
+	ck_assert_int_eq(td_batch_add(b, "f2", "fast", "{\"ms\":1}"), 2);
+	ck_assert_int_eq(td_batch_add(b, "s0", "slow", "{\"ms\":100}"), 3);
+	ck_assert_int_eq(td_batch_depend(b, 1, 0), 0);
+	ck_assert_int_eq(td_batch_depend(b, 2, 1), 0);
+	return b;
+}
+
+START_TEST(run_teaches_durations)
+{
+	struct td_history *h, *again;
+	struct td_batch *b = chains();
+	struct td_duration d;
+
+	ck_assert_int_eq(td_history_open(PATH_, &h, NULL), 0);
+	ck_assert_int_eq(td_history_estimate(h, "slow", &d), TD_ENOTFOUND);
+	run_batch(b, h, TD_SCHEDULE_LEVEL);
+	ck_assert_int_eq(td_history_error(h), 0);
+	ck_assert_int_eq(td_history_estimate(h, "slow", &d), 0);
+	ck_assert_uint_eq(d.count, 1);
+	ck_assert_int_ge(d.ewma_us, 100000);
+	ck_assert_int_eq(d.p95_us, d.ewma_us);
+	ck_assert_int_eq(td_history_estimate(h, "fast", &d), 0);
+	ck_assert_uint_eq(d.count, 3);
+	ck_assert_int_ge(d.ewma_us, 1000);
+	ck_assert_int_lt(d.ewma_us, 100000);
+	ck_assert_int_eq(td_history_estimate(h, "a", &d), TD_ENOTFOUND);
+	/* the file says the same to another reader */
+	ck_assert_int_eq(td_history_open(PATH_, &again, NULL), 0);
+	ck_assert_int_eq(td_history_estimate(again, "fast", &d), 0);
+	ck_assert_uint_eq(d.count, 3);
+	td_history_free(again);
+	td_history_free(h);
+	td_batch_free(b);
+}
+END_TEST
+
+/* Without history the chain of three goes first; once s0's 100 ms are known, s0 does. */
+START_TEST(critical_ranks_by_history)
+{
+	struct td_history *h;
+	struct td_batch *b = chains();
+
+	ck_assert_int_eq(td_history_open(PATH_, &h, NULL), 0);
+	ck_assert_int_eq(run_batch(b, NULL, TD_SCHEDULE_CRITICAL), 0);
+	ck_assert_int_eq(run_batch(b, h, TD_SCHEDULE_CRITICAL), 0); /* empty: equal weights */
+	ck_assert_int_eq(run_batch(b, h, TD_SCHEDULE_CRITICAL), 3); /* learned */
+	td_history_free(h);
+	/* a fresh reader of the file ranks the same way */
+	ck_assert_int_eq(td_history_open(PATH_, &h, NULL), 0);
+	ck_assert_int_eq(run_batch(b, h, TD_SCHEDULE_CRITICAL), 3);
+	/* other policies ignore it */
+	ck_assert_int_eq(run_batch(b, h, TD_SCHEDULE_EAGER), 0);
+	td_history_free(h);
+	td_batch_free(b);
+}
+END_TEST
+
+/* 100 durations of one tool: counted all, 64 kept */
+START_TEST(history_is_bounded)
+{
+	struct td_history *h;
+	struct td_batch *b;
+	struct td_duration d;
+	char id[16], line[8192];
+	FILE *f;
+	int i, found = 0;
+
+	ck_assert_int_eq(td_batch_new(G, TD_DIALECT_ANTHROPIC, &b), 0);
+	for (i = 0; i < 100; i++) {
+		snprintf(id, sizeof(id), "a%d", i);
+		ck_assert_int_eq(td_batch_add(b, id, "a", NULL), i);
+	}
+	ck_assert_int_eq(td_history_open(PATH_, &h, NULL), 0);
+	run_batch(b, h, TD_SCHEDULE_LEVEL);
+	ck_assert_int_eq(td_history_estimate(h, "a", &d), 0);
+	ck_assert_uint_eq(d.count, 100);
+	f = fopen(PATH_, "r");
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f)) {
+		cJSON *o = cJSON_Parse(line);
+
+		ck_assert_ptr_nonnull(o);
+		if (cJSON_GetObjectItem(o, "tool")) {
+			ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(o, "recent")), 64);
+			ck_assert_int_eq(cJSON_GetObjectItem(o, "n")->valueint, 100);
+			found++;
+		}
+		cJSON_Delete(o);
+	}
+	fclose(f);
+	ck_assert_int_eq(found, 1);
+	td_history_free(h);
+	td_batch_free(b);
+}
+END_TEST
+
+#define RUNS 25
+
+static void *updater(void *ud)
+{
+	struct td_history *h = ud;
+	struct td_batch *b;
+	int i;
+
+	ck_assert_int_eq(td_batch_new(G, TD_DIALECT_ANTHROPIC, &b), 0);
+	ck_assert_int_eq(td_batch_add(b, "x", "a", NULL), 0);
+	for (i = 0; i < RUNS; i++)
+		run_batch(b, h, TD_SCHEDULE_LEVEL);
+	td_batch_free(b);
+	return NULL;
+}
+
+static uint64_t count_of(const char *tool)
+{
+	struct td_history *h;
+	struct td_duration d = {0};
+
+	ck_assert_int_eq(td_history_open(PATH_, &h, NULL), 0);
+	td_history_estimate(h, tool, &d);
+	td_history_free(h);
+	return d.count;
+}
+
+/* Two processes, each with its own history on the same file: no update lost. */
+START_TEST(concurrent_processes_lose_nothing)
+{
+	pid_t pid[2];
+	int i, st;
+
+	for (i = 0; i < 2; i++) {
+		pid[i] = fork();
+		ck_assert_int_ge(pid[i], 0);
+		if (pid[i] == 0) {
+			struct td_history *h;
+
+			if (td_history_open(PATH_, &h, NULL) < 0)
+				_exit(2);
+			updater(h);
+			_exit(td_history_error(h) ? 3 : 0);
+		}
+	}
+	for (i = 0; i < 2; i++) {
+		ck_assert_int_eq(waitpid(pid[i], &st, 0), pid[i]);
+		ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	}
+	ck_assert_uint_eq(count_of("a"), 2 * RUNS);
+}
+END_TEST
+
+/* Two threads sharing one history: the same. */
+START_TEST(concurrent_threads_lose_nothing)
+{
+	struct td_history *h;
+	pthread_t t[2];
+	int i;
+
+	ck_assert_int_eq(td_history_open(PATH_, &h, NULL), 0);
+	for (i = 0; i < 2; i++)
+		ck_assert_int_eq(pthread_create(&t[i], NULL, updater, h), 0);
+	for (i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	ck_assert_int_eq(td_history_error(h), 0);
+	td_history_free(h);
+	ck_assert_uint_eq(count_of("a"), 2 * RUNS);
+}
+END_TEST
+
+START_TEST(bad_file_refused)
+{
+	struct td_history *h = NULL;
+	struct td_diag d = {0};
+	FILE *f = fopen(PATH_, "w");
+
+	ck_assert_ptr_nonnull(f);
+	fputs("{\"tooldag_durations\":1}\n{\"tool\":\"a\",\"n\":\"x\"}\n", f);
+	fclose(f);
+	ck_assert_int_eq(td_history_open(PATH_, &h, &d), TD_ESYNTAX);
+	ck_assert_ptr_null(h);
+	ck_assert_uint_eq(d.items[0].line, 2);
+	td_diag_clear(&d);
+	f = fopen(PATH_, "w");
+	fputs("{\"something\":1}\n", f);
+	fclose(f);
+	ck_assert_int_eq(td_history_open(PATH_, &h, &d), TD_ESYNTAX);
+	ck_assert_uint_eq(d.items[0].line, 1);
+	td_diag_clear(&d);
+}
+END_TEST
+
+static Suite *history_suite(void)
+{
+	Suite *s = suite_create("history");
+	TCase *tc = tcase_create("history");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, run_teaches_durations);
+	tcase_add_test(tc, critical_ranks_by_history);
+	tcase_add_test(tc, history_is_bounded);
+	tcase_add_test(tc, concurrent_processes_lose_nothing);
+	tcase_add_test(tc, concurrent_threads_lose_nothing);
+	tcase_add_test(tc, bad_file_refused);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+#include "td_check_main.h"
+
+int main(void)
+{
+	return td_check_run(history_suite());
+}
