@@ -70,8 +70,10 @@ static const char *read_call(const cJSON *o, struct rcall *rc)
 	if (parse_status(status, &rc->pub.status) < 0)
 		return "a call has an unknown status";
 	rc->pub.content_len = strlen(rc->pub.content);
+	if (!len) /* no NUL byte in it */
+		return NULL;
 	if (!cJSON_IsNumber(len) || len->valuedouble < (double)rc->pub.content_len)
-		return "a call's content_len is missing or shorter than its content";
+		return "a call's content_len is not a number or shorter than its content";
 	if (len->valuedouble > (double)rc->pub.content_len) {
 		/* NUL bytes in the content: the decoded bytes go on past the first NUL */
 		if (len->valuedouble + 1 > (double)malloc_usable_size((void *)rc->pub.content))

@@ -85,7 +85,7 @@ lines = lines[:-1]
 assert len(lines) == 30, len(lines)
 for l in lines:
     d = json.loads(l)
-    assert len(d["calls"]) == 8 and all(c["content_len"] > 30000 for c in d["calls"])
+    assert len(d["calls"]) == 8 and all(len(c["content"]) > 30000 for c in d["calls"])
 EOF2
 
 # ---- --rerun: the same batch against the graph as it is now ----
