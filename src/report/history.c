@@ -35,8 +35,8 @@ struct hist_tool {
 	char *name;
 	uint64_t n, seq;
 	double ewma;
-	int64_t recent[HIST_RECENT]; /* oldest first */
-	uint32_t nrecent;
+	int64_t recent[HIST_RECENT]; /* a ring: the oldest at head once full */
+	uint32_t nrecent, head;
 };
 
 struct hist_table {
@@ -83,31 +83,35 @@ static struct hist_tool *table_find(const struct hist_table *t, const char *name
 	return NULL;
 }
 
-/* The tool's entry, made (evicting the least recently updated when full); NULL: no memory. */
+/* The tool's entry, made (in the place of the least recently updated one when full: entries
+ * never move but for realloc, so an index into v stays good); NULL: no memory. */
 static struct hist_tool *table_get(struct hist_table *t, const char *name)
 {
 	struct hist_tool *e = table_find(t, name), *v;
+	char *copy;
 	size_t i, old = 0;
 
 	if (e)
 		return e;
+	if (!(copy = strdup(name)))
+		return NULL;
 	if (t->n == HIST_TOOLS) {
 		for (i = 1; i < t->n; i++)
 			if (t->v[i].seq < t->v[old].seq)
 				old = i;
-		free(t->v[old].name);
-		t->v[old] = t->v[--t->n];
+		e = &t->v[old];
+		free(e->name);
+	} else {
+		v = realloc(t->v, (t->n + 1) * sizeof(*v));
+		if (!v) {
+			free(copy);
+			return NULL;
+		}
+		t->v = v;
+		e = &t->v[t->n++];
 	}
-	v = realloc(t->v, (t->n + 1) * sizeof(*v));
-	if (!v)
-		return NULL;
-	t->v = v;
-	e = &t->v[t->n];
 	memset(e, 0, sizeof(*e));
-	e->name = strdup(name);
-	if (!e->name)
-		return NULL;
-	t->n++;
+	e->name = copy;
 	return e;
 }
 
@@ -116,11 +120,12 @@ static void tool_add(struct hist_tool *e, int64_t us, uint64_t seq)
 	e->ewma = e->n ? e->ewma + HIST_ALPHA * ((double)us - e->ewma) : (double)us;
 	e->n++;
 	e->seq = seq;
-	if (e->nrecent == HIST_RECENT) {
-		memmove(e->recent, e->recent + 1, (HIST_RECENT - 1) * sizeof(e->recent[0]));
-		e->nrecent--;
+	if (e->nrecent < HIST_RECENT) {
+		e->recent[e->nrecent++] = us;
+		return;
 	}
-	e->recent[e->nrecent++] = us;
+	e->recent[e->head] = us;
+	e->head = (e->head + 1) % HIST_RECENT;
 }
 
 static int cmp_i64(const void *a, const void *b)
@@ -216,7 +221,8 @@ static void put_tool(struct td__buf *b, const struct hist_tool *e)
 	               (unsigned long long)e->n, e->ewma, (long long)tool_p95(e),
 	               (unsigned long long)e->seq);
 	for (i = 0; i < e->nrecent; i++)
-		td__buf_printf(b, i ? ",%lld" : "%lld", (long long)e->recent[i]);
+		td__buf_printf(b, i ? ",%lld" : "%lld",
+		               (long long)e->recent[(e->head + i) % HIST_RECENT]);
 	td__buf_puts(b, "]}\n");
 }
 
@@ -298,13 +304,15 @@ static int set_costs(struct hist_run *hr, struct td_run *r)
 	return 0;
 }
 
-/* This run's durations merged into t: each call that ended ok, its last attempt's time. */
+/* This run's durations merged into t: each call that ended ok, its last attempt's time. The
+ * entries of the graph's tools are looked up once (at[]), not per call. */
 static int merge_run(struct hist_table *t, const struct td_run *r)
 {
 	uint64_t seq = ++t->seq;
-	uint32_t c;
+	uint32_t *at = td__calloc(r->graph->ntools + 1, sizeof(*at)), c;
+	int err = at ? 0 : TD_ENOMEM;
 
-	for (c = 0; c < r->plan->ncalls; c++) {
+	for (c = 0; !err && c < r->plan->ncalls; c++) {
 		const struct td__callrun *cr = &r->calls[c];
 		const struct td__attempt *a;
 		int32_t tool = r->batch->calls[c].tool;
@@ -312,13 +320,19 @@ static int merge_run(struct hist_table *t, const struct td_run *r)
 
 		if (tool < 0 || cr->status != TD_STATUS_OK || !cr->attempts)
 			continue;
+		if (!at[tool]) { /* index + 1; table_get() may move the entries */
+			e = table_get(t, r->graph->tools[tool].name);
+			if (!e) {
+				err = TD_ENOMEM;
+				break;
+			}
+			at[tool] = (uint32_t)(e - t->v) + 1;
+		}
 		a = cr->attempts > 1 ? &cr->more[cr->attempts - 2] : &cr->att0;
-		e = table_get(t, r->graph->tools[tool].name);
-		if (!e)
-			return TD_ENOMEM;
-		tool_add(e, a->end_us - a->start_us, seq);
+		tool_add(&t->v[at[tool] - 1], a->end_us - a->start_us, seq);
 	}
-	return 0;
+	td__free(at);
+	return err;
 }
 
 static int update_file(struct td_history *h, const struct td_run *r)

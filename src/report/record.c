@@ -118,16 +118,19 @@ static void put_graph(struct td__buf *b, const struct td_graph *g)
 
 /* ---- calls ---- */
 
-/* ,"depends_on":[ before the first id, a comma before the others */
-static void put_dep(struct td__buf *b, const struct td_batch *bt, uint32_t dep, int first)
+/* ,"depends_on":[ before the first index, a comma before the others */
+static void put_dep(struct td__buf *b, uint32_t dep, int first)
 {
-	const char *id = bt->calls[dep].id;
+	char *p = jw_open(b, 0);
 
-	td__buf_puts(b, first ? ",\"depends_on\":[" : ",");
-	td__buf_json_string(b, id, strlen(id));
+	if (!p)
+		return;
+	p = first ? JW_LIT(p, ",\"depends_on\":[") : JW_LIT(p, ",");
+	jw_close(b, jw_u64(p, dep));
 }
 
-/* The call's explicit depends_on, as ids (tool-level edges are the graph's, not the batch's);
+/* The call's explicit depends_on, as indices into the line's calls: a tenth of a line of
+ * 100,000 calls with ids (tool-level edges are the graph's, not the batch's);
  * left out when it has none. A batch whose edges came out of order keeps an edge list: its
  * edges are grouped once per line (by_call), not searched per call. */
 static void put_depends(struct td__buf *b, const struct td_batch *bt, const uint32_t *off,
@@ -144,7 +147,7 @@ static void put_depends(struct td__buf *b, const struct td_batch *bt, const uint
 		end = off[c + 1];
 	}
 	for (e = from; e < end; e++)
-		put_dep(b, bt, to[e], e == from);
+		put_dep(b, to[e], e == from);
 	if (end > from)
 		td__buf_putc(b, ']');
 }

@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "calls/batch.h"
 #include "report/results.h"
 #include "util/util.h"
 
@@ -327,8 +326,10 @@ static int add_edges(struct td_batch *out, const cJSON *calls)
 	{
 		cJSON_ArrayForEach(d, cJSON_GetObjectItemCaseSensitive(c, "depends_on"))
 		{
-			if (!cJSON_IsString(d) || !td__batch_find(out, d->valuestring, &dep))
+			if (!cJSON_IsNumber(d) || d->valuedouble < 0 ||
+			    d->valuedouble >= (double)td_batch_count(out))
 				return TD_EBATCH;
+			dep = (uint32_t)d->valuedouble;
 			err = td_batch_depend(out, self, dep);
 			if (err < 0)
 				return err;
