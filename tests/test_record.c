@@ -352,10 +352,12 @@ END_TEST
 /* a batch whose line is far over PIPE_BUF: 40 KiB of input echoed back */
 static struct td_batch *big_batch(int k)
 {
-	static char input[41000];
+	char *input = malloc(41000); /* not static: writer threads build batches at once */
 	struct td_batch *b;
 	char id[32];
 	int i;
+
+	ck_assert_ptr_nonnull(input);
 
 	memcpy(input, "{\"s\":\"", 6);
 	memset(input + 6, 'a' + k % 26, 40000);
@@ -365,6 +367,7 @@ static struct td_batch *big_batch(int k)
 		snprintf(id, sizeof(id), "w%d-%d", k, i);
 		ck_assert_int_ge(td_batch_add(b, id, "big", input), 0);
 	}
+	free(input);
 	return b;
 }
 
