@@ -44,6 +44,25 @@ t_exit 0
 t_err_has "rec.jsonl:$((n + 1)): a torn last line"
 T_COUNT=$((T_COUNT + 1))
 cmp -s "$T_TMP/out" "$T_TMP/run.responses--pretty" || t_fail "the torn line changed which batch is last"
+# a tooldag killed by SIGKILL mid-run leaves the file as it was: whole lines only
+cp "$R" "$T_TMP/killed.jsonl"
+cat >"$T_TMP/sleepy.yaml" <<EOF2
+version: 1
+tools:
+  nap: {builtin: sleep}
+calls:
+  - {id: n, tool: nap, input: {ms: 20000}}
+EOF2
+"$TOOLDAG" run -q "$T_TMP/sleepy.yaml" --record "$T_TMP/killed.jsonl" >/dev/null 2>&1 &
+kp=$!
+sleep 0.5
+kill -KILL "$kp"
+wait "$kp" 2>/dev/null
+T_COUNT=$((T_COUNT + 1))
+cmp -s "$R" "$T_TMP/killed.jsonl" || t_fail "a killed run changed the recording"
+t_run replay --pretty "$T_TMP/killed.jsonl"
+t_exit 0
+t_err_has "killed.jsonl:$((n + 1)): a torn last line"
 # not JSON, not a recording
 printf 'hello\n' >"$T_TMP/bad.jsonl"
 t_run replay "$T_TMP/bad.jsonl"
