@@ -18,12 +18,12 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "exec/mcp.h"
+#include "exec/proc_tool.h"
 #include "exec/spawn.h"
 #include "load/graph.h"
 
@@ -33,8 +33,6 @@
 #define DRAIN_US     (500LL * 1000) /* after an exit: how long a grandchild may hold a pipe */
 #define MAX_NOTES    4
 #define NOTE_EXCERPT 120
-
-extern char **environ;
 
 /* The one place a connection changes state. */
 static void set_state(struct td__mcp_conn *c, enum td__mcp_cstate s)
@@ -65,96 +63,21 @@ static void close_fd(int *fd)
 
 /* ---- the child's environment, program and directory ---- */
 
-static int kept_env(const char *kv)
-{
-	static const char *const keep[] = {"PATH=", "HOME=", "LANG=", "TZ=", "TMPDIR="};
-	size_t i;
-
-	if (!strncmp(kv, "LC_", 3))
-		return 1;
-	for (i = 0; i < TD__ARRAY_SIZE(keep); i++)
-		if (!strncmp(kv, keep[i], strlen(keep[i])))
-			return 1;
-	return 0;
-}
-
-static int set_by_server(const struct td__mcp_server *s, const char *kv)
-{
-	size_t i, n;
-
-	for (i = 0; i < s->nenv; i++) {
-		n = strlen(s->env[i].key);
-		if (!strncmp(kv, s->env[i].key, n) && kv[n] == '=')
-			return 1;
-	}
-	return 0;
-}
-
-static void free_strv(char **v)
-{
-	size_t i;
-
-	for (i = 0; v && v[i]; i++)
-		td__free(v[i]);
-	td__free(v);
-}
-
-/* The scrubbed environment of run: tools (PATH, HOME, LANG, TZ, TMPDIR, LC_*) + env. */
-static char **build_env(const struct td__mcp_server *s)
-{
-	size_t n = 0, i, k = 0;
-	char **envp;
-
-	while (environ && environ[n])
-		n++;
-	if (!(envp = td__calloc(n + s->nenv + 1, sizeof(*envp))))
-		return NULL;
-	for (i = 0; i < n; i++)
-		if (kept_env(environ[i]) && !set_by_server(s, environ[i]) &&
-		    !(envp[k++] = td__strdup(environ[i])))
-			goto fail;
-	for (i = 0; i < s->nenv; i++)
-		if (!(envp[k++] = td__asprintf("%s=%s", s->env[i].key, s->env[i].value)))
-			goto fail;
-	return envp;
-fail:
-	free_strv(envp);
-	return NULL;
-}
-
-static const char *env_path(char **envp)
-{
-	size_t i;
-
-	for (i = 0; envp[i]; i++)
-		if (!strncmp(envp[i], "PATH=", 5))
-			return envp[i] + 5;
-	return "/usr/local/bin:/usr/bin:/bin";
-}
-
-/* argv[0] as execvp would find it, over the child's PATH; NULL with c->why set. */
+/* argv[0] found over the child's PATH; NULL with c->why set. */
 static char *find_program(struct td__mcp_conn *c, char **envp)
 {
-	const char *a0 = c->srv->argv[0], *p = env_path(envp);
-	struct stat st;
+	const char *a0 = c->srv->argv[0];
+	char *path;
+	int rc = td__child_program(a0, c->g->dir, envp, &path);
 
-	if (strchr(a0, '/')) {
-		while (a0[0] == '.' && a0[1] == '/')
-			a0 += 2;
-		return a0[0] == '/' ? td__strdup(a0) : td__asprintf("%s/%s", c->g->dir, a0);
-	}
-	while (*p) {
-		const char *end = strchr(p, ':');
-		size_t len = end ? (size_t)(end - p) : strlen(p);
-		char *cand = td__asprintf("%.*s/%s", (int)len, len ? p : ".", a0);
-
-		if (cand && !stat(cand, &st) && S_ISREG(st.st_mode) && !access(cand, X_OK))
-			return cand;
-		td__free(cand);
-		p += len + (end ? 1 : 0);
-	}
-	snprintf(c->why, sizeof(c->why),
-	         "mcp server '%s': cannot start '%s': program not found in PATH", c->srv->name, a0);
+	if (rc == 0)
+		return path;
+	if (rc == TD_ENOMEM)
+		snprintf(c->why, sizeof(c->why), "mcp server '%s': out of memory", c->srv->name);
+	else
+		snprintf(c->why, sizeof(c->why), "mcp server '%s': cannot start '%s': %s",
+		         c->srv->name, a0,
+		         rc == -EACCES ? "permission denied" : "program not found in PATH");
 	return NULL;
 }
 
@@ -543,7 +466,8 @@ static void abandon(struct td__mcp_conn *c)
 
 int td__mcp_conn_start(struct td__mcp_conn *c, int64_t init_id)
 {
-	char **envp = build_env(c->srv), *path = NULL, *cwd = server_cwd(c);
+	char **envp = td__child_env(c->srv->env, c->srv->nenv, false), *path = NULL,
+	     *cwd = server_cwd(c);
 	struct td__buf msg = {0};
 	int r = -1;
 
@@ -571,7 +495,7 @@ int td__mcp_conn_start(struct td__mcp_conn *c, int64_t init_id)
 	td__buf_free(&msg);
 	r = 0;
 out:
-	free_strv(envp);
+	td__child_env_free(envp);
 	td__free(path);
 	td__free(cwd);
 	if (r < 0) {

@@ -35,35 +35,32 @@ static int same_key(const char *kv, const char *key)
 	return !strncmp(kv, key, n) && kv[n] == '=';
 }
 
-/* The parent's allowed variables (or all with inherit_env), then the tool's env on top. */
-static char **build_env(const struct td__tool *t)
+char **td__child_env(const struct td__kv *env, size_t nenv, bool inherit)
 {
 	size_t n = 0, i, j, k = 0;
 	char **envp;
 
 	while (environ && environ[n])
 		n++;
-	envp = td__calloc(n + t->nenv + 1, sizeof(*envp));
+	envp = td__calloc(n + nenv + 1, sizeof(*envp));
 	if (!envp)
 		return NULL;
 	for (i = 0; i < n; i++) {
-		if (!t->inherit_env && !allowed_env(environ[i]))
+		if (!inherit && !allowed_env(environ[i]))
 			continue;
-		for (j = 0; j < t->nenv && !same_key(environ[i], t->env[j].key); j++)
+		for (j = 0; j < nenv && !same_key(environ[i], env[j].key); j++)
 			;
-		if (j < t->nenv)
+		if (j < nenv)
 			continue; /* the tool sets it */
 		if (!(envp[k++] = td__strdup(environ[i])))
 			goto fail;
 	}
-	for (j = 0; j < t->nenv; j++)
-		if (!(envp[k++] = td__asprintf("%s=%s", t->env[j].key, t->env[j].value)))
+	for (j = 0; j < nenv; j++)
+		if (!(envp[k++] = td__asprintf("%s=%s", env[j].key, env[j].value)))
 			goto fail;
 	return envp;
 fail:
-	for (i = 0; envp[i]; i++)
-		td__free(envp[i]);
-	td__free(envp);
+	td__child_env_free(envp);
 	return NULL;
 }
 
@@ -104,34 +101,24 @@ static int search_path(const char *name, const char *path, char **out)
 	return err;
 }
 
-int td__proc_tool_resolve(struct td__tool_cache *tc, const struct td_graph *g,
-                          const struct td__tool *t)
+int td__child_program(const char *argv0, const char *dir, char **envp, char **out)
 {
-	const char *argv0 = t->argv && t->argv[0] ? t->argv[0] : "";
-
-	tc->ready = 1;
-	tc->cwd = t->cwd ? t->cwd : g->dir;
-	tc->nrlim = td__spawn_rlimits(t->lim.rlimit, tc->rlim);
-	if (!(tc->envp = build_env(t)))
-		return TD_ENOMEM;
-	if (!*argv0) {
-		tc->err = -ENOENT;
-		return 0;
-	}
+	*out = NULL;
+	if (!*argv0)
+		return -ENOENT;
 	if (strchr(argv0, '/')) {
 		while (argv0[0] == '.' && argv0[1] == '/')
 			argv0 += 2;
-		if (argv0[0] == '/' || !g->dir)
-			tc->path = td__strdup(argv0);
+		if (argv0[0] == '/' || !dir)
+			*out = td__strdup(argv0);
 		else
-			tc->path = td__asprintf("%s/%s", g->dir, argv0);
-		return tc->path ? 0 : TD_ENOMEM;
+			*out = td__asprintf("%s/%s", dir, argv0);
+		return *out ? 0 : TD_ENOMEM;
 	}
-	tc->err = search_path(argv0, env_get(tc->envp, "PATH"), &tc->path);
-	return tc->err == TD_ENOMEM ? TD_ENOMEM : 0;
+	return search_path(argv0, env_get(envp, "PATH"), out);
 }
 
-static void free_env(char **envp)
+void td__child_env_free(char **envp)
 {
 	size_t k;
 
@@ -140,9 +127,22 @@ static void free_env(char **envp)
 	td__free(envp);
 }
 
+int td__proc_tool_resolve(struct td__tool_cache *tc, const struct td_graph *g,
+                          const struct td__tool *t)
+{
+	tc->ready = 1;
+	tc->cwd = t->cwd ? t->cwd : g->dir;
+	tc->nrlim = td__spawn_rlimits(t->lim.rlimit, tc->rlim);
+	if (!(tc->envp = td__child_env(t->env, t->nenv, t->inherit_env)))
+		return TD_ENOMEM;
+	tc->err =
+	    td__child_program(t->argv && t->argv[0] ? t->argv[0] : "", g->dir, tc->envp, &tc->path);
+	return tc->err == TD_ENOMEM ? TD_ENOMEM : 0;
+}
+
 void td__proc_tool_clear(struct td__tool_cache *tc)
 {
-	free_env(tc->envp);
+	td__child_env_free(tc->envp);
 	td__free(tc->path);
 	memset(tc, 0, sizeof(*tc));
 }

@@ -25,6 +25,15 @@ struct td__tool_cache {
  * tc->err says why every call fails. TD_ENOMEM: out of memory (td__proc_tool_clear() it). */
 int td__proc_tool_resolve(struct td__tool_cache *tc, const struct td_graph *g,
                           const struct td__tool *t);
+/* The environment a child gets: the parent's PATH, HOME, LANG, TZ, TMPDIR and LC_* (all of
+ * it with inherit), then env on top. NULL-terminated, td__malloc'd: td__child_env_free() it.
+ * NULL when out of memory. Process tools and MCP servers share this one rule. */
+char **td__child_env(const struct td__kv *env, size_t nenv, bool inherit);
+void td__child_env_free(char **envp);
+/* argv0 as execvp would find it, but over the child's own PATH (in envp); a relative path with
+ * a '/' is taken from dir. *out is td__malloc'd on success. -ENOENT or -EACCES when there is
+ * no such program, TD_ENOMEM. */
+int td__child_program(const char *argv0, const char *dir, char **envp, char **out);
 /* Frees what tc holds and zeroes it. */
 void td__proc_tool_clear(struct td__tool_cache *tc);
 
