@@ -5,6 +5,7 @@
  * diagnostics and allocation failure injection.
  */
 #include <check.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,20 @@
 #include "td_test_cpu.h"
 
 /* ---- durations ---- */
+
+START_TEST(num_i64_range)
+{
+	/* JSON numbers from outside: out of range, huge or NaN fall back, never cast blindly */
+	ck_assert_int_eq(td__num_i64(7.9, 0, 10, -1), 7);
+	ck_assert_int_eq(td__num_i64(-3.0, -5, 5, 9), -3);
+	ck_assert_int_eq(td__num_i64(11.0, 0, 10, -1), -1);
+	ck_assert_int_eq(td__num_i64(-1.0, 0, 10, -2), -2);
+	ck_assert_int_eq(td__num_i64(4.44444e+65, 0, INT64_MAX, -1), -1);
+	ck_assert_int_eq(td__num_i64(-1e300, INT64_MIN, INT64_MAX, 5), 5);
+	ck_assert_int_eq(td__num_i64(9223372036854775808.0, 0, INT64_MAX, -1), -1);
+	ck_assert_int_eq(td__num_i64(NAN, 0, 10, -1), -1);
+}
+END_TEST
 
 START_TEST(duration_good)
 {
@@ -447,6 +462,7 @@ static Suite *util_suite(void)
 	TCase *tc = tcase_create("parsers");
 
 	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, num_i64_range);
 	tcase_add_test(tc, duration_good);
 	tcase_add_test(tc, duration_bad);
 	tcase_add_test(tc, duration_format);

@@ -135,7 +135,8 @@ static long num(const cJSON *o, const char *key, long dflt)
 {
 	const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, key);
 
-	return cJSON_IsNumber(m) ? (long)m->valuedouble : dflt;
+	return cJSON_IsNumber(m) ? (long)td__num_i64(m->valuedouble, INT32_MIN, INT32_MAX, dflt)
+	                         : dflt;
 }
 
 static const cJSON *obj(const cJSON *o, const char *key)

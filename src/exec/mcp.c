@@ -252,7 +252,7 @@ static void on_response(struct server_rt *s, const cJSON *m)
 {
 	const cJSON *id = cJSON_GetObjectItemCaseSensitive(m, "id");
 	const cJSON *err = cJSON_GetObjectItemCaseSensitive(m, "error");
-	int64_t n = cJSON_IsNumber(id) ? (int64_t)id->valuedouble : -1;
+	int64_t n = cJSON_IsNumber(id) ? td__num_i64(id->valuedouble, 0, INT64_MAX, -1) : -1;
 	struct mreq *q;
 	char *text;
 
@@ -288,7 +288,8 @@ static void on_progress(struct server_rt *s, const cJSON *params)
 	const cJSON *p = cJSON_GetObjectItemCaseSensitive(params, "progress");
 	const cJSON *total = cJSON_GetObjectItemCaseSensitive(params, "total");
 	const cJSON *msg = cJSON_GetObjectItemCaseSensitive(params, "message");
-	struct mreq *q = cJSON_IsNumber(tok) ? by_id(s, (int64_t)tok->valuedouble) : NULL;
+	struct mreq *q =
+	    cJSON_IsNumber(tok) ? by_id(s, td__num_i64(tok->valuedouble, 0, INT64_MAX, -1)) : NULL;
 	int n;
 
 	if (!q || !cJSON_IsNumber(p))

@@ -89,12 +89,12 @@ static void on_message(struct td__mcp_conn *c, cJSON *m)
 		snprintf(why, sizeof(why), ": answered with an error: %.200s",
 		         cJSON_IsString(msg) ? msg->valuestring : "(no message)");
 		fail(s, why);
-	} else if ((int64_t)id->valuedouble == c->init_id) {
+	} else if (td__num_i64(id->valuedouble, 0, INT64_MAX, -1) == c->init_id) {
 		if (td__mcp_conn_initialized(c, cJSON_GetObjectItemCaseSensitive(m, "result")) < 0)
 			fail(s, c->why);
 		else
 			ask_page(s, NULL);
-	} else if ((int64_t)id->valuedouble == s->next_id) {
+	} else if (td__num_i64(id->valuedouble, 0, INT64_MAX, -1) == s->next_id) {
 		on_page(s, cJSON_GetObjectItemCaseSensitive(m, "result"));
 	}
 }

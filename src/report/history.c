@@ -174,7 +174,7 @@ static int read_tool(struct hist_table *t, const cJSON *o)
 	cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(o, "recent"))
 	{
 		if (cJSON_IsNumber(r) && e->nrecent < HIST_RECENT)
-			e->recent[e->nrecent++] = (int64_t)r->valuedouble;
+			e->recent[e->nrecent++] = td__num_i64(r->valuedouble, 0, INT64_MAX, 0);
 	}
 	return 0;
 }

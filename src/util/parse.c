@@ -218,3 +218,11 @@ bool td__valid_tool_name(const char *s)
 	}
 	return n >= 1;
 }
+
+int64_t td__num_i64(double d, int64_t lo, int64_t hi, int64_t dflt)
+{
+	/* the comparisons are false for NaN; 2^63 is the first double past INT64_MAX */
+	if (!(d >= (double)lo && d < 9223372036854775808.0) || (int64_t)d > hi)
+		return dflt;
+	return (int64_t)d;
+}

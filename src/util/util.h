@@ -97,6 +97,10 @@ int td__parse_duration(const char *s, int64_t *us);
 int td__parse_size(const char *s, uint64_t *bytes);
 /* "10/s", "100/m", "5/h", "3/250ms" -> count per period in microseconds */
 int td__parse_rate(const char *s, uint32_t *count, int64_t *period_us);
+/* A JSON number read from outside (a model, a server, a file) as an integer: d truncated when
+ * it is finite and fits in [lo, hi], else dflt. A plain cast of an out-of-range double is
+ * undefined behaviour, and 1e300 is valid JSON. */
+int64_t td__num_i64(double d, int64_t lo, int64_t hi, int64_t dflt);
 /* Formats a duration for people: "5s", "250ms", "2m", "1.5s". */
 void td__format_duration(int64_t us, char *buf, size_t len);
 
