@@ -240,7 +240,7 @@ TD_API int td_batch_from_graph(const struct td_graph *graph, struct td_batch **o
  * Builds a batch by hand (embedding programs, benchmarks). td_batch_add() copies id, tool and
  * input (a JSON text, NULL for {}), validates it like a decoded call and returns the new call's
  * index; td_batch_depend() adds an explicit edge "call depends on dep" between two indices.
- * Duplicate ids are TD_EBATCH.
+ * Duplicate ids are TD_EBATCH; an empty id (or a NULL argument) is TD_EINVAL.
  */
 TD_API int td_batch_new(const struct td_graph *graph, enum td_dialect dialect,
                         struct td_batch **out);

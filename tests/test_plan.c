@@ -105,6 +105,17 @@ START_TEST(independent)
 }
 END_TEST
 
+/* An id the results could not name is refused, as the decoder refuses it; nothing is added. */
+START_TEST(batch_add_empty_id)
+{
+	tg_tool(g, "flight_a", NULL);
+	ck_assert_int_eq(td_batch_add(b, "", "flight_a", NULL), TD_EINVAL);
+	ck_assert_int_eq(td_batch_add(b, NULL, "flight_a", NULL), TD_EINVAL);
+	ck_assert_uint_eq(td_batch_count(b), 0);
+	ck_assert_int_eq(add("t1", "flight_a"), 0);
+}
+END_TEST
+
 START_TEST(weather_pollen)
 {
 	int w = tg_tool(g, "fetch_weather", NULL), l = tg_tool(g, "lookup_pollen", NULL);
@@ -278,9 +289,17 @@ START_TEST(call_strings)
 	size_t i;
 
 	tg_tool(g, "t", NULL);
-	for (i = 0; i < TD__ARRAY_SIZE(cases); i++)
+	for (i = 0; i < TD__ARRAY_SIZE(cases) - 1; i++)
 		ck_assert_int_eq(td_batch_add(b, cases[i].id, cases[i].tool, cases[i].input),
 		                 (int)i);
+	{
+		/* an empty id reaches the batch only through the decoder (with its error there) */
+		cJSON *in = cJSON_Parse(cases[i].input);
+		uint32_t dup;
+
+		ck_assert_int_eq(td__batch_add_call(b, "", "t", in, NULL, &dup), (int)i);
+		cJSON_Delete(in);
+	}
 	for (i = 0; i < TD__ARRAY_SIZE(cases); i++) {
 		ck_assert_str_eq(td_batch_call_id(b, i), cases[i].id);
 		ck_assert_str_eq(td_batch_call_tool(b, i), cases[i].tool);
@@ -898,6 +917,7 @@ static Suite *suite(void)
 	tcase_set_timeout(tc, 20);
 	tcase_set_timeout(big, 120);
 	tcase_add_test(tc, independent);
+	tcase_add_test(tc, batch_add_empty_id);
 	tcase_add_test(tc, weather_pollen);
 	tcase_add_test(tc, explicit_edges);
 	tcase_add_test(tc, borrowed_edges);

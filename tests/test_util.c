@@ -5,6 +5,7 @@
  * diagnostics and allocation failure injection.
  */
 #include <check.h>
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -425,6 +426,9 @@ START_TEST(diagnostics)
 	ck_assert_str_eq(td_strerror(TD_ECYCLE), "dependency cycle");
 	ck_assert_str_eq(td_errname(TD_ETOOBIG), "TD_ETOOBIG");
 	ck_assert_str_eq(td_errname(-12345), "unknown");
+	ck_assert_str_eq(td_errname(-ENOENT), "ENOENT");
+	ck_assert_str_eq(td_errname(-EMFILE), "EMFILE");
+	ck_assert_str_eq(td_errname(TD_ENOMEM), "TD_ENOMEM");
 }
 END_TEST
 

@@ -315,8 +315,8 @@ int td_batch_add(struct td_batch *batch, const char *id, const char *tool, const
 	uint32_t dup;
 	int r;
 
-	if (!batch || !id || !tool)
-		return TD_EINVAL;
+	if (!batch || !id || !*id || !tool)
+		return TD_EINVAL; /* the decoder refuses an empty id too */
 	if (input_json) {
 		input = cJSON_Parse(input_json);
 		if (!input)

@@ -36,11 +36,14 @@ const char *td_errname(int err)
 	default:
 		break;
 	}
+	/* -errno codes pass through the API (the header's example is ENOENT): glibc names them */
+	if (err < 0 && err > -4096 && strerrorname_np(-err))
+		return strerrorname_np(-err);
 	return "unknown";
 }
 
 void td__diag_vadd(struct td_diag *diag, int code, const char *file, unsigned line, unsigned col,
-		   const char *fmt, va_list ap)
+                   const char *fmt, va_list ap)
 {
 	size_t limit;
 	struct td_diag_item *items, *it;
@@ -83,7 +86,7 @@ void td__diag_vadd(struct td_diag *diag, int code, const char *file, unsigned li
 }
 
 void td__diag_add(struct td_diag *diag, int code, const char *file, unsigned line, unsigned col,
-		  const char *fmt, ...)
+                  const char *fmt, ...)
 {
 	va_list ap;
 
