@@ -221,7 +221,8 @@ static const struct bad_case {
     {"version: 1\ntools:\n  a:\n    run: [x]\n    http: {url: http://h/}\n", TD_EGRAPH,
      "g.yaml:5:5: tool 'a' has two kinds, 'run' and 'http': give exactly one"},
     {"version: 1\ntools:\n  a:\n", TD_EGRAPH,
-     "g.yaml:3:5: tool 'a' must be a mapping with a kind (run, http, builtin, function or mcp), got "
+     "g.yaml:3:5: tool 'a' must be a mapping with a kind (run, http, builtin, function or mcp), "
+     "got "
      "nothing"},
     {"version: 1\ntools:\n  a: echo\n", TD_EGRAPH,
      "g.yaml:3:6: tool 'a' must be a mapping with a kind (run, http, builtin, function or mcp), "

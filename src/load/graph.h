@@ -123,7 +123,7 @@ struct td__tool {
 		bool query_input; /* query: from_input (default for GET) or none */
 	} http;
 	enum td__builtin builtin;
-	char *function; /* function: NAME */
+	char *function;      /* function: NAME */
 	uint32_t mcp_server; /* mcp: index in graph.servers */
 	char *mcp_tool;      /* tool: the server's name for it; NULL: the tool's own name */
 
@@ -145,7 +145,8 @@ struct td_graph {
 	size_t ntools;
 	struct td__mcp_server *servers; /* servers: */
 	size_t nservers;
-	struct cJSON *mcp_pin; /* the pin file read at load, or NULL; mcp: tools' schemas point in */
+	/* the pin file read at load, or NULL; mcp: tools' schemas point into it */
+	struct cJSON *mcp_pin;
 	struct td__strmap by_name; /* tool name -> index (keys borrowed from tools[].name) */
 	/*
 	 * The graph's own `calls:`, converted to an array of Anthropic tool_use blocks

@@ -25,9 +25,9 @@ struct td__loader {
 	size_t nerr;   /* TD_EGRAPH problems reported */
 	size_t ncycle; /* dependency cycles reported */
 	bool oom;
-	unsigned flags;           /* TD_LOAD_* */
-	uint32_t *depends;        /* per tool: its depends_on list node, or TD__YNONE */
-	struct td__jpool schemas; /* where the tools' input_schema JSON items come from */
+	unsigned flags;             /* TD_LOAD_* */
+	uint32_t *depends;          /* per tool: its depends_on list node, or TD__YNONE */
+	struct td__jpool schemas;   /* where the tools' input_schema JSON items come from */
 	struct td__limits defaults; /* the graph's defaults (imported MCP tools start from them) */
 };
 
