@@ -132,8 +132,9 @@ struct td_graph;
 
 /*
  * Loads a graph file. On success *out is a new graph the caller frees with td_graph_free().
- * On failure *out is NULL, the return is TD_ESYNTAX, TD_EGRAPH, TD_ECYCLE, TD_ETOOBIG or
- * -errno, and diag (if not NULL) holds every problem found with its position.
+ * On failure *out is NULL, the return is TD_ESYNTAX, TD_EGRAPH, TD_ECYCLE, TD_ETOOBIG,
+ * TD_EINVAL (not a regular file: a directory, FIFO, device or socket) or -errno (cannot open
+ * or read), and diag (if not NULL) holds every problem found with its position.
  * Relative `run:` programs and `cwd:` resolve against the file's directory.
  */
 TD_API int td_graph_load_file(const char *path, struct td_graph **out, struct td_diag *diag);
@@ -388,7 +389,8 @@ enum td_loop {
 struct td_run_opts {
 	unsigned concurrency;      /* 0: the graph's */
 	enum td_schedule schedule; /* default LEVEL */
-	unsigned kill_grace_ms;    /* SIGTERM -> SIGKILL grace; 0: TD_DEFAULT_KILL_GRACE_MS */
+	unsigned kill_grace_ms; /* SIGTERM -> SIGKILL grace; 0: TD_DEFAULT_KILL_GRACE_MS;
+	                         * TD_KILL_NOW: SIGKILL at once, no SIGTERM */
 	uint64_t seed;             /* backoff jitter seed; 0: from the clock */
 	/* The C functions behind `function:` tools (see "Function tools" below), borrowed: it
 	 * must outlive the run. NULL: every function call ends in error "not registered". */
@@ -406,6 +408,7 @@ struct td_run_opts {
 	struct td_history *history;
 };
 #define TD_DEFAULT_KILL_GRACE_MS 2000u
+#define TD_KILL_NOW 0xffffffffu
 
 enum td_status {
 	TD_STATUS_PENDING = 0,
@@ -486,10 +489,13 @@ TD_API int td_run_cancel_call(struct td_run *run, size_t call);
 /* Frees the run; kills and reaps anything still running first. */
 TD_API void td_run_free(struct td_run *run);
 
+/* Call `call`'s outcome (index in batch order): 0 once it has its result; TD_ESTATE while it
+ * has none (out still says PENDING or RUNNING and since when, content ""); TD_EINVAL. */
 TD_API int td_run_result(const struct td_run *run, size_t call, struct td_result *out);
 /* Whole-run wall time in microseconds (so far, or final). */
 TD_API int64_t td_run_makespan_us(const struct td_run *run);
-/* One result per call, in call order, in `dialect` (AUTO: the batch's). Caller free()s. */
+/* One result per call, in call order, in `dialect` (AUTO: the batch's). Caller free()s.
+ * TD_ESTATE while a call has no result yet (nothing is encoded for a pending call). */
 TD_API int td_run_results_json(const struct td_run *run, enum td_dialect dialect, int pretty,
                                char **out);
 /*

@@ -84,7 +84,7 @@ static struct td_result result(size_t c)
 {
 	struct td_result res;
 
-	ck_assert_int_eq(td_run_result(R, c, &res), 0);
+	fx_result(R, c, &res);
 	return res;
 }
 

@@ -72,7 +72,7 @@ static inline const char *content(size_t c)
 {
 	static struct td_result res;
 
-	ck_assert_int_eq(td_run_result(R, c, &res), 0);
+	fx_result(R, c, &res);
 	return res.content;
 }
 
@@ -80,7 +80,7 @@ static inline enum td_status status(size_t c)
 {
 	struct td_result res;
 
-	ck_assert_int_eq(td_run_result(R, c, &res), 0);
+	fx_result(R, c, &res);
 	return res.status;
 }
 

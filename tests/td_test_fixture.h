@@ -39,6 +39,17 @@ struct fx {
 	size_t ntdeps;
 };
 
+/* td_run_result(): 0 for a call with its result, TD_ESTATE (out still filled: pending or
+ * running) for one without. */
+static inline void fx_result(const struct td_run *r, size_t c, struct td_result *out)
+{
+	int rc = td_run_result(r, c, out);
+
+	ck_assert_int_eq(rc, out->status == TD_STATUS_PENDING || out->status == TD_STATUS_RUNNING
+	                         ? TD_ESTATE
+	                         : 0);
+}
+
 static inline void fx_init_cap(struct fx *f, const char *dir, size_t cap)
 {
 	memset(f, 0, sizeof(*f));

@@ -658,7 +658,7 @@ START_TEST(file_bad)
 	make_tmpdir();
 	snprintf(path, sizeof(path), "%s/missing.yaml", tmpdir);
 	expect_file(path, -ENOENT, "cannot open graph file: No such file or directory");
-	expect_file(tmpdir, -EISDIR, "is a directory, not a graph file");
+	expect_file(tmpdir, TD_EINVAL, "is a directory, not a graph file");
 
 	snprintf(path, sizeof(path), "%s/fifo.yaml", tmpdir);
 	ck_assert_int_eq(mkfifo(path, 0600), 0);

@@ -168,6 +168,27 @@ START_TEST(timeout_sigkill_after_grace)
 }
 END_TEST
 
+/* TD_KILL_NOW: SIGKILL at the deadline, no SIGTERM first */
+START_TEST(timeout_kill_now)
+{
+	int t = child_tool(
+	    "t", (const char *[]){"ignore-term", "say", "before", "sleep", "10000", NULL});
+	struct td_result r;
+
+	F.g.tools[t].lim.timeout_us = 300000;
+	fx_call(&F, "c0", "t", NULL);
+	run(0, TD_KILL_NOW);
+	r = result(0);
+	ck_assert_int_eq(r.status, TD_STATUS_TIMEOUT);
+	ck_assert_int_eq(r.signal, SIGKILL);
+	ck_assert_int_ge(r.end_us - r.start_us, 300000);
+	/* far below the 2 s default grace a SIGTERM-ignoring child would otherwise get */
+	ck_assert_int_lt(r.end_us - r.start_us, 300000 + 1500000);
+	ck_assert_str_eq(r.content, "timed out after 300ms");
+	assert_no_children();
+}
+END_TEST
+
 START_TEST(grandchild_holding_stdout)
 {
 	struct td_result r;
@@ -763,6 +784,7 @@ static Suite *proc_suite(void)
 	tcase_add_test(tc, death_by_signal);
 	tcase_add_test(tc, timeout_sigterm);
 	tcase_add_test(tc, timeout_sigkill_after_grace);
+	tcase_add_test(tc, timeout_kill_now);
 	tcase_add_test(tc, grandchild_holding_stdout);
 	tcase_add_test(tc, output_cap_head_and_tail);
 	tcase_add_test(tc, output_unlimited_when_zero);

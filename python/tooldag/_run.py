@@ -109,7 +109,7 @@ class Run:
         until it has finished."""
         res = _lib.Result()
         rc = api.run_result(self._live(), index, ctypes.byref(res))
-        if rc < 0:
+        if rc < 0 and rc != _lib.TD_ESTATE:  # TD_ESTATE: no result yet, res says why
             raise IndexError("no call %r in this run" % (index,))
         r = CallResult()
         r.index = index

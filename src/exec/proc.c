@@ -298,13 +298,16 @@ static void signal_group(struct pjob *pj, int sig)
 
 /*
  * The one place a job changes phase, with what each phase starts: SIGTERM and the SIGKILL
- * timer, SIGKILL, or the bound on the drain (after grace_us; 0: end it now).
+ * timer (no grace: SIGKILL at once), SIGKILL, or the bound on the drain (after grace_us; 0:
+ * end it now).
  */
 static void move_phase(struct pjob *pj, enum phase to, int64_t grace_us)
 {
 	struct td__loop *l = pj->be->loop;
 	struct td__timer *t = &pj->job->timer;
 
+	if (to == PH_TERM && grace_us <= 0)
+		to = PH_KILL;
 	assert(to > pj->phase || (to == PH_DRAIN && pj->phase == PH_DRAIN));
 	pj->phase = to;
 	switch (to) {
@@ -365,7 +368,11 @@ static void child_exited(struct pjob *pj, idtype_t idtype, id_t id)
 	close_fd(&pj->pidfd);
 	if (pj->in_fd >= 0 && pj->ops && pj->in_off < pj->job->stdin_len)
 		td__loop_cancel(pj->be->loop, &pj->in_op);
-	move_phase(pj, PH_DRAIN, pj->job->kill_grace_us);
+	/* output still in the pipes is read whatever the grace; the bound is for a grandchild that
+	 * keeps them open */
+	move_phase(pj, PH_DRAIN,
+	           pj->job->kill_grace_us > 0 ? pj->job->kill_grace_us
+	                                      : (int64_t)TD_DEFAULT_KILL_GRACE_MS * 1000);
 	maybe_finish(pj);
 }
 

@@ -209,7 +209,7 @@ static int open_graph(const char *path, struct stat *st, struct td_diag *diag)
 		err = -errno;
 		td__diag_add(diag, err, path, 0, 0, "cannot read graph file: %s", td_strerror(err));
 	} else if (S_ISDIR(st->st_mode)) {
-		err = -EISDIR;
+		err = TD_EINVAL;
 		td__diag_add(diag, err, path, 0, 0, "is a directory, not a graph file");
 	} else if (!S_ISREG(st->st_mode)) {
 		err = TD_EINVAL;

@@ -100,6 +100,9 @@ int td_run_results_json(const struct td_run *run, enum td_dialect dialect, int p
 {
 	if (!run || !out)
 		return TD_EINVAL;
+	*out = NULL;
+	if (run->ndone < run->plan->ncalls)
+		return TD_ESTATE; /* a pending call has no result to encode */
 	if (dialect == TD_DIALECT_AUTO)
 		dialect = run->batch->dialect;
 	return td__results_encode(dialect, pretty, run->plan->ncalls, run_item, run, out);

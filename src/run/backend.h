@@ -8,7 +8,8 @@
  *    and never calls done. done() may be called from inside start() (a backend that fails
  *    late, e.g. an exec error found after spawning, may still report it through done): the
  *    scheduler only queues the job there.
- *  - kill() asks a started job to end soon (SIGTERM, then SIGKILL after job->kill_grace_us);
+ *  - kill() asks a started job to end soon (SIGTERM, then SIGKILL after job->kill_grace_us;
+ *    0: SIGKILL at once);
  *    done() still follows, the scheduler decides the final status. kill_now() is SIGKILL at
  *    once (used when the run is being freed).
  *  - The job record is the scheduler's; the backend fills the outcome fields before done().

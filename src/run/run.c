@@ -323,7 +323,7 @@ int td_run_result(const struct td_run *run, size_t call, struct td_result *out)
 	out->start_us = cr->start_us;
 	out->end_us = cr->end_us;
 	out->queue_us = cr->queue_us;
-	return 0;
+	return cr->state == TD_CS_DONE ? 0 : TD_ESTATE;
 }
 
 int64_t td_run_makespan_us(const struct td_run *run)

@@ -458,7 +458,8 @@ static int fill_job(struct td_run *r, uint32_t c, struct td__job *j, const struc
 	j->stdin_data = j->input;
 	j->stdin_len = call->input_len;
 	j->timeout_us = tool->lim.timeout_us;
-	j->kill_grace_us = (int64_t)r->opts.kill_grace_ms * 1000;
+	j->kill_grace_us =
+	    r->opts.kill_grace_ms == TD_KILL_NOW ? 0 : (int64_t)r->opts.kill_grace_ms * 1000;
 	if (tool->stdin_mode == TD_STDIN_ENVELOPE) {
 		j->stdin_data = envelope(r, c, &j->stdin_len);
 		if (!j->stdin_data)
