@@ -233,7 +233,8 @@ class Graph:
         the result text as a str.
         concurrency: calls at once (default: the file's); schedule: "level", "eager" or
         "critical"; timeout: seconds for the whole run, after which what is left is cancelled;
-        kill_grace: seconds between SIGTERM and SIGKILL; seed: retry jitter seed."""
+        kill_grace: seconds between SIGTERM and SIGKILL (0: SIGKILL at once); seed: retry
+        jitter seed."""
         code = _dialect_code(dialect)
         p = self._plan(batch, None if batch is None else dialect)
         results = 0

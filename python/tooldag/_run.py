@@ -50,9 +50,11 @@ def _opts(functions_ptr, concurrency, schedule, kill_grace, seed):
                              % (", ".join(_lib.SCHEDULES), schedule))
         o.schedule = _lib.SCHEDULES[schedule]
     if kill_grace is not None:
-        if kill_grace <= 0:
-            raise ValueError("kill_grace must be positive seconds, got %r" % (kill_grace,))
-        o.kill_grace_ms = max(1, int(round(kill_grace * 1000)))
+        if kill_grace < 0:
+            raise ValueError("kill_grace must be seconds >= 0, got %r" % (kill_grace,))
+        # 0: SIGKILL at once, no SIGTERM first
+        o.kill_grace_ms = _lib.TD_KILL_NOW if kill_grace == 0 else \
+            max(1, int(round(kill_grace * 1000)))
     o.seed = int(seed or 0)
     o.functions = functions_ptr
     return o

@@ -3,6 +3,7 @@
 command's), options, iteration, cancellation, the whole-run timeout, the report."""
 import json
 import os
+import signal
 import subprocess
 import threading
 import time
@@ -78,7 +79,23 @@ def test_options(graph_file):
     with pytest.raises(ValueError, match="concurrency"):
         g.start(batch, concurrency=0)
     with pytest.raises(ValueError, match="kill_grace"):
-        g.start(batch, kill_grace=0)
+        g.start(batch, kill_grace=-1)
+
+
+def test_kill_grace_zero_kills_at_once(graph_file):
+    g = tooldag.Graph.load(graph_file("""\
+        version: 1
+        tools:
+          stubborn: {run: [sh, -c, 'trap "" TERM; sleep 30'], timeout: 200ms}
+        """))
+    t = time.monotonic()
+    with g.start([use("stubborn", "s")], kill_grace=0) as run:
+        run.wait()
+        res = run.result(0)
+    # SIGKILL at the deadline: no 2 s default grace for a child that ignores SIGTERM
+    assert (res.status, res.signal) == ("timeout", signal.SIGKILL)
+    assert time.monotonic() - t < 1.5
+    assert children() == []
 
 
 def test_results_report_and_iteration_in_finish_order(graph_file):
