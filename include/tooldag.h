@@ -406,6 +406,9 @@ struct td_run_opts {
 	 * Under TD_SCHEDULE_CRITICAL they weigh each call by its tool's mean duration; the run's
 	 * own durations are merged into the history's file when it finishes. NULL: none. */
 	struct td_history *history;
+	/* The embedder's pointer for this run (borrowed): td_run_userdata(), and from a function
+	 * call td_fn_call_run_userdata(). */
+	void *userdata;
 };
 #define TD_DEFAULT_KILL_GRACE_MS 2000u
 #define TD_KILL_NOW 0xffffffffu
@@ -486,8 +489,11 @@ TD_API void td_run_cancel(struct td_run *run);
  * failed dependency. A call that already has its result keeps it. 0, or TD_EINVAL.
  */
 TD_API int td_run_cancel_call(struct td_run *run, size_t call);
-/* Frees the run; kills and reaps anything still running first. */
+/* Frees the run; kills and reaps anything still running first (function, built-in and HTTP
+ * calls end at once; processes get SIGKILL and are reaped). A run on a host leaves the host. */
 TD_API void td_run_free(struct td_run *run);
+/* td_run_opts.userdata (NULL without a run). Observers get the run: this is theirs too. */
+TD_API void *td_run_userdata(const struct td_run *run);
 
 /* Call `call`'s outcome (index in batch order): 0 once it has its result; TD_ESTATE while it
  * has none (out still says PENDING or RUNNING and since when, content ""); TD_EINVAL. */
@@ -516,6 +522,49 @@ TD_API int td_run_find(const struct td_run *run, const char *id);
  * when never started). Caller free()s.
  */
 TD_API int td_run_report_json(const struct td_run *run, int pretty, char **out);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Hosts: many runs on one loop
+ *
+ * A host owns one event loop, one worker pool for blocking functions, one curl multi handle
+ * (one connection cache) and the limits of all its runs together. Runs made on it with
+ * td_host_run_new() share all of that; the embedding program polls one descriptor with one
+ * timeout and calls one step, whatever the number of runs:
+ *   while (td_host_step(h) >= 0) poll(td_host_fd(h), td_host_timeout(h)) (retry on EINTR),
+ * then per run td_run_next_finished()/td_run_result(), td_run_cancel*(), td_run_free().
+ * td_run_new() is a run on a private host it owns; td_run_fd/timeout/step/wait of a run on a
+ * host drive the whole host (its step returns the run's own 1/0, its timeout -1 once it is done).
+ *
+ * Limits compose: td_host_opts.concurrency caps the calls in flight of all runs, each run's own
+ * concurrency caps that run, per-tool limits are per run. Fairness: while the host has free
+ * slots, the runs with a startable call take turns, one start each per round, each round
+ * beginning after the run served last: a run waits at most one start of every other run per
+ * slot, however many calls those have. One thread drives a host (td_host_* and every td_run_*
+ * of its runs); several hosts may run on several threads.
+ */
+struct td_host;
+struct td_host_opts {
+	enum td_loop loop;    /* as td_run_opts.loop (a run's own is ignored on a host) */
+	unsigned concurrency; /* calls in flight of all runs together; 0: no cap of the host's */
+	uint64_t fd_budget;   /* descriptors all runs' tools may hold; 0: RLIMIT_NOFILE's room */
+	unsigned fn_workers;  /* blocking-function threads; 0: the first registry's setting */
+};
+/* 0, TD_ENOURING (loop URING refused: diag says why), TD_ENOMEM or a negative errno. */
+TD_API int td_host_new(const struct td_host_opts *opts, struct td_host **out, struct td_diag *diag);
+/* Frees every run still on the host (td_run_free), then the host. */
+TD_API void td_host_free(struct td_host *host);
+/* The one descriptor to poll (readable when td_host_step() has work; owned by the host). */
+TD_API int td_host_fd(const struct td_host *host);
+/* As td_run_timeout(), over all runs: ms until a step is due, 0 now, -1 nothing to wait for. */
+TD_API int td_host_timeout(const struct td_host *host);
+/* Steps every run: 1 while a run has calls left, 0 when none has, or a negative error. */
+TD_API int td_host_step(struct td_host *host);
+/* "io_uring" or "epoll". */
+TD_API const char *td_host_loop(const struct td_host *host);
+/* A run of plan on the host, as td_run_new(); it starts at the host's next step. */
+TD_API int td_host_run_new(struct td_host *host, const struct td_plan *plan,
+                           const struct td_run_opts *opts, struct td_run **out,
+                           struct td_diag *diag);
 
 /* ---------------------------------------------------------------------------------------- */
 /* Embedding: streaming results, cancelling by id */
@@ -613,6 +662,8 @@ TD_API const char *td_fn_call_envelope(const struct td_fn_call *call, size_t *le
 /* The call's index in batch order, and the attempt (1-based; retries count up). */
 TD_API size_t td_fn_call_index(const struct td_fn_call *call);
 TD_API unsigned td_fn_call_attempt(const struct td_fn_call *call);
+/* td_run_opts.userdata of the call's run (a copy: valid as long as the handle). */
+TD_API void *td_fn_call_run_userdata(const struct td_fn_call *call);
 /* 1 once the call timed out, was cancelled or its run is being freed: stop early, the
  * result will be ignored. Any thread. */
 TD_API int td_fn_call_cancelled(const struct td_fn_call *call);

@@ -670,8 +670,8 @@ START_TEST(descriptor_limit_caps_processes)
 		fx_call(&F, id, "t", NULL);
 	}
 	run(60, 0); /* -j 60 would need 360 descriptors */
-	ck_assert_uint_le(R->fd_room / 6, 5);
-	ck_assert_uint_ge(R->fd_room, 6);
+	ck_assert_uint_le(R->pool->fd_room / 6, 5);
+	ck_assert_uint_ge(R->pool->fd_room, 6);
 	for (i = 0; i < 60; i++)
 		ck_assert_str_eq(result((size_t)i).content, "x\n");
 }

@@ -4,9 +4,10 @@
  *
  * Three modes (tooldag.h): INLINE runs in start() on the loop thread and completes there;
  * BLOCKING goes to a small pool of worker threads; ASYNC is invoked in start() and completed
- * later from any thread. Results from other threads reach the loop through one eventfd per run
- * whose read sits on the ring, so the loop never blocks and the host's poll() on the ring fd
- * wakes up.
+ * later from any thread. Results from other threads reach the loop through one eventfd per
+ * host whose read sits on the ring, so the loop never blocks and the host's poll() on the ring
+ * fd wakes up. One backend serves every run on its host: a call finds its function in its own
+ * run's registry (td_run_opts.functions), looked up once per run and tool.
  *
  * One invocation is one handle (struct td_fn_call). Who may touch it, and when it is freed,
  * is decided under the hub's mutex by four facts:
@@ -19,8 +20,8 @@
  * (timed out, cancelled, run freed) is dropped: that is "late completion is ignored".
  *
  * The hub (mutex, work queue, completion list, eventfd) is shared with the worker threads
- * and with async handles the host still holds, so it outlives the run: it is freed when the
- * run is gone and no handle is left.
+ * and with async handles the embedder still holds, so it outlives the host: it is freed when
+ * the host is gone and no handle is left.
  *
  * INLINE handles never leave the loop thread: they come from a free list and take no lock,
  * which keeps a no-op inline call at a few hundred nanoseconds.
@@ -35,6 +36,7 @@
 
 #include "exec/capbuf.h"
 #include "exec/fn.h"
+#include "run/run.h"
 
 struct hub;
 
@@ -53,6 +55,7 @@ struct td_fn_call {
 	size_t envelope_len;
 	uint32_t call;
 	unsigned attempt;
+	void *run_userdata; /* td_run_opts.userdata of the call's run */
 	atomic_int cancelled;
 	int host, queued, in_fn;
 	int starting;                  /* in hub.started: the loop arms its deadline */
@@ -88,15 +91,12 @@ struct hub {
 struct fnbe {
 	struct td__backend be; /* first: the scheduler's pointer is ours */
 	struct hub *hub;
-	const struct td_functions *fns;
-	const struct td_graph *graph;
+	unsigned workers; /* the pool's size; 0: the first registry's (td_functions_set_workers) */
 	struct td__op efd_op;
 	uint64_t efd_val;
 	int efd_armed;              /* the eventfd read, or efd_retry after it failed, is out */
 	struct td__timer efd_retry; /* a failing eventfd is looked at again after a pause */
 	struct td_fn_call *spare;   /* INLINE handles, loop thread only */
-	/* per graph tool: its registry entry, looked up at its first call (NULL: not yet) */
-	const struct td__fnent **by_tool;
 };
 
 /* ---- the hub ---- */
@@ -285,6 +285,11 @@ const char *td_fn_call_envelope(const struct td_fn_call *c, size_t *len)
 	if (len)
 		*len = c && c->envelope ? c->envelope_len : 0;
 	return c ? c->envelope : NULL;
+}
+
+void *td_fn_call_run_userdata(const struct td_fn_call *c)
+{
+	return c ? c->run_userdata : NULL;
 }
 
 size_t td_fn_call_index(const struct td_fn_call *c)
@@ -563,10 +568,13 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-/* Starts the pool at the first BLOCKING call. Workers never take the host's signals. */
-static int start_workers(struct fnbe *fb)
+/* Starts the pool at the first BLOCKING call, with the thread hooks of that call's registry.
+ * Workers never take the host's signals. */
+static int start_workers(struct fnbe *fb, const struct td_functions *fns)
 {
-	unsigned want = fb->fns->workers ? fb->fns->workers : TD_DEFAULT_FN_WORKERS;
+	unsigned want = fb->workers    ? fb->workers
+	                : fns->workers ? fns->workers
+	                               : TD_DEFAULT_FN_WORKERS;
 	struct hub *h = fb->hub;
 	sigset_t all, old;
 	int err = 0;
@@ -575,9 +583,9 @@ static int start_workers(struct fnbe *fb)
 		return 0;
 	if (!h->slots && !(h->slots = td__calloc(want, sizeof(*h->slots))))
 		return TD_ENOMEM;
-	h->thread_start = fb->fns->thread_start; /* set before any worker reads them */
-	h->thread_stop = fb->fns->thread_stop;
-	h->thread_ud = fb->fns->thread_ud;
+	h->thread_start = fns->thread_start; /* set before any worker reads them */
+	h->thread_stop = fns->thread_stop;
+	h->thread_ud = fns->thread_ud;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	while (h->nslots < want) {
@@ -636,6 +644,7 @@ static void fill(struct fnbe *fb, struct td_fn_call *c, const struct td__fnent *
 	c->input_len = job->input_len;
 	c->call = job->call;
 	c->attempt = job->attempt;
+	c->run_userdata = job->run->opts.userdata;
 	c->timeout_us = job->timeout_us;
 	/* a blocking call's runs from when a worker takes it (started_locked) */
 	c->deadline = job->timeout_us > 0 ? td__now_us() + job->timeout_us : 0;
@@ -750,7 +759,7 @@ static int start_blocking(struct fnbe *fb, const struct td__fnent *ent, struct t
 {
 	struct hub *h = fb->hub;
 	struct td_fn_call *c;
-	int err = start_workers(fb);
+	int err = start_workers(fb, job->run->opts.functions);
 
 	if (!err)
 		err = shared_start(fb, ent, job, &c);
@@ -811,20 +820,19 @@ static int start_unregistered(struct fnbe *fb, struct td__job *job)
 	return 0;
 }
 
-/* The tool's entry: one name lookup per tool, not per call. */
-static const struct td__fnent *entry(struct fnbe *fb, const struct td__tool *tool)
+/* The tool's entry in the run's registry: one name lookup per run and tool, not per call. */
+static const struct td__fnent *entry(const struct td__job *job)
 {
-	size_t t = (size_t)(tool - fb->graph->tools);
-
-	if (!fb->by_tool[t])
-		fb->by_tool[t] = td__functions_find(fb->fns, tool->function);
-	return fb->by_tool[t];
+	if (!*job->tool_cache)
+		*job->tool_cache =
+		    td__functions_find(job->run->opts.functions, job->tool->function);
+	return *job->tool_cache;
 }
 
 static int fn_start(struct td__backend *be, struct td__job *job)
 {
 	struct fnbe *fb = (struct fnbe *)be;
-	const struct td__fnent *ent = entry(fb, job->tool);
+	const struct td__fnent *ent = entry(job);
 
 	job->exit_code = -1;
 	job->signal = 0;
@@ -882,12 +890,16 @@ static void fn_free(struct td__backend *be)
 		if (gone)
 			hub_destroy(h);
 	}
-	td__free(fb->by_tool);
 	td__free(fb);
 }
 
-int td__fn_backend_new(struct td__loop *loop, const struct td_functions *fns,
-                       const struct td_graph *graph, struct td__backend **out)
+void td__functions_freeze(const struct td_functions *fns)
+{
+	if (fns) /* read-only from now on: td_functions_add() refuses (fnreg.c) */
+		__atomic_store_n(&((struct td_functions *)fns)->frozen, 1, __ATOMIC_RELEASE);
+}
+
+int td__fn_backend_new(struct td__loop *loop, unsigned workers, struct td__backend **out)
 {
 	struct fnbe *fb = td__calloc(1, sizeof(*fb));
 	int err;
@@ -895,17 +907,12 @@ int td__fn_backend_new(struct td__loop *loop, const struct td_functions *fns,
 	*out = NULL;
 	if (!fb)
 		return TD_ENOMEM;
-	fb->by_tool = td__calloc(graph->ntools ? graph->ntools : 1, sizeof(*fb->by_tool));
-	err = fb->by_tool ? hub_new(&fb->hub) : TD_ENOMEM;
+	err = hub_new(&fb->hub);
 	if (err) {
-		td__free(fb->by_tool);
 		td__free(fb);
 		return err;
 	}
-	fb->fns = fns;
-	fb->graph = graph;
-	if (fns) /* read-only from now on: td_functions_add() refuses (fnreg.c) */
-		__atomic_store_n(&((struct td_functions *)fns)->frozen, 1, __ATOMIC_RELEASE);
+	fb->workers = workers;
 	fb->be.start = fn_start;
 	fb->be.kill = fn_kill;
 	fb->be.kill_now = fn_kill;

@@ -29,11 +29,15 @@ struct td_functions {
 /* The entry registered under name, or NULL. */
 const struct td__fnent *td__functions_find(const struct td_functions *fns, const char *name);
 
+/* A run uses fns (may be NULL): read-only from now on. */
+void td__functions_freeze(const struct td_functions *fns);
+
 /*
- * The function backend of one run. fns may be NULL (every call then fails "not registered");
- * the graph must outlive the backend; fns too.
+ * The function backend of a host: a call's function comes from its run's registry
+ * (td_run_opts.functions; NULL: every call fails "not registered"), which must outlive the
+ * run. The worker pool has `workers` threads (0: what the first registry to start a blocking
+ * call asks for) and runs that registry's thread hooks.
  */
-int td__fn_backend_new(struct td__loop *loop, const struct td_functions *fns,
-                       const struct td_graph *graph, struct td__backend **out);
+int td__fn_backend_new(struct td__loop *loop, unsigned workers, struct td__backend **out);
 
 #endif /* TD_FN_H */

@@ -79,14 +79,10 @@ struct hjob {
 	struct td__capbuf body;
 	char status[128]; /* the last response's status line, e.g. "HTTP/1.1 503 Busy" */
 	int64_t retry_after_us;
-	int sock_err; /* errno of a socket() that failed (EMFILE: no descriptor left) */
+	int sock_err;            /* errno of a socket() that failed (EMFILE: no descriptor left) */
+	struct curl_slist *hdrs; /* the request's headers (curl reads them until it ends) */
 	char errbuf[CURL_ERROR_SIZE];
 	struct hjob *next_free;
-};
-
-struct tool_hdrs {
-	bool ready;
-	struct curl_slist *list;
 };
 
 struct http_backend {
@@ -95,8 +91,7 @@ struct http_backend {
 	struct td__timer timer;
 	struct hsock *live, *free_socks;
 	struct hjob *free_jobs;
-	const struct td_graph *graph;
-	struct tool_hdrs *hdrs; /* [graph->ntools] */
+	uint64_t *fd_room; /* the host's descriptor budget: the connection cache takes its share */
 	bool closing;
 	/* sockets whose poll the ring refused, handled at the next loop turn (outside curl) */
 	struct hsock *failed;
@@ -482,6 +477,8 @@ static void set_outcome(struct hjob *hj, CURLcode rc)
 static void hjob_put(struct http_backend *hb, struct hjob *hj)
 {
 	td__capbuf_free(&hj->body);
+	curl_slist_free_all(hj->hdrs);
+	hj->hdrs = NULL;
 	hj->job = NULL;
 	hj->next_free = hb->free_jobs;
 	hb->free_jobs = hj;
@@ -576,39 +573,34 @@ static struct curl_slist *add_header(struct curl_slist *l, const char *h, bool *
 	return n ? n : l;
 }
 
-/* The tool's headers, built once: its own, a JSON Content-Type for a body, no Expect. */
-static int tool_headers(struct http_backend *hb, const struct td__tool *t, struct curl_slist **out)
+/* The tool's headers: its own, a JSON Content-Type for a body, no Expect. Built per request: a
+ * host's runs come from graphs that may be freed and replaced at any time. */
+static int tool_headers(const struct td__tool *t, struct curl_slist **out)
 {
-	struct tool_hdrs *th = &hb->hdrs[t - hb->graph->tools];
+	struct curl_slist *list = NULL;
 	bool oom = false;
 	size_t i;
 
-	if (!th->ready) {
-		for (i = 0; i < t->http.nheaders && !oom; i++) {
-			char *h = td__asprintf("%s: %s", t->http.headers[i].key,
-			                       t->http.headers[i].value);
+	for (i = 0; i < t->http.nheaders && !oom; i++) {
+		char *h = td__asprintf("%s: %s", t->http.headers[i].key, t->http.headers[i].value);
 
-			if (!h) {
-				oom = true;
-				break;
-			}
-			th->list = add_header(th->list, h, &oom);
-			memset(h, 0,
-			       strlen(h)); /* may hold a key: do not leave it in freed memory */
-			td__free(h);
+		if (!h) {
+			oom = true;
+			break;
 		}
-		if (t->http.body_input && !has_header(t, "Content-Type"))
-			th->list = add_header(th->list, "Content-Type: application/json", &oom);
-		/* "Expect: 100-continue" would cost a round trip (or a 1 s wait) per large body */
-		th->list = add_header(th->list, "Expect:", &oom);
-		if (oom) {
-			curl_slist_free_all(th->list);
-			th->list = NULL;
-			return TD_ENOMEM;
-		}
-		th->ready = true;
+		list = add_header(list, h, &oom);
+		memset(h, 0, strlen(h)); /* may hold a key: do not leave it in freed memory */
+		td__free(h);
 	}
-	*out = th->list;
+	if (t->http.body_input && !has_header(t, "Content-Type"))
+		list = add_header(list, "Content-Type: application/json", &oom);
+	/* "Expect: 100-continue" would cost a round trip (or a 1 s wait) per large body */
+	list = add_header(list, "Expect:", &oom);
+	if (oom) {
+		curl_slist_free_all(list);
+		return TD_ENOMEM;
+	}
+	*out = list;
 	return 0;
 }
 
@@ -677,16 +669,19 @@ static int fail_early(struct td__backend *be, struct td__job *job, const char *m
 	return 0;
 }
 
-static int backend_ready(struct http_backend *hb, const struct td_graph *g)
+static void take_budget(struct http_backend *hb, uint64_t *fd_room);
+
+int td__http_backend_ready(struct td__backend *be)
 {
+	struct http_backend *hb = (struct http_backend *)be;
+
 	if (hb->multi)
 		return 0;
 	pthread_once(&global_once, global_init);
 	if (global_rc != CURLE_OK)
 		return TD_ENOMEM;
-	hb->graph = g;
-	hb->hdrs = td__calloc(g->ntools ? g->ntools : 1, sizeof(*hb->hdrs));
-	if (!hb->hdrs || !(hb->multi = curl_multi_init()))
+	take_budget(hb, hb->fd_room);
+	if (!(hb->multi = curl_multi_init()))
 		return TD_ENOMEM;
 	curl_multi_setopt(hb->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
 	curl_multi_setopt(hb->multi, CURLMOPT_SOCKETDATA, hb);
@@ -736,18 +731,21 @@ static int http_start(struct td__backend *be, struct td__job *job)
 
 	if (!job->tool->http.url || !job->tool->http.method) /* only a hand-made graph lacks them */
 		return fail_early(be, job, "http tool without a url");
-	if ((r = backend_ready(hb, job->graph)) < 0 || (r = tool_headers(hb, job->tool, &hdrs)) < 0)
+	if ((r = td__http_backend_ready(be)) < 0 || (r = tool_headers(job->tool, &hdrs)) < 0)
 		return r;
 	r = make_url(job, &url);
 	if (r == -EINVAL) {
 		td__buf_free(&url);
+		curl_slist_free_all(hdrs);
 		return fail_early(be, job, "query parameters need an input that is a JSON object");
 	}
 	if (r < 0 || !(hj = hjob_get(hb))) {
 		td__buf_free(&url);
+		curl_slist_free_all(hdrs);
 		return TD_ENOMEM;
 	}
 	init_job(hj, job);
+	hj->hdrs = hdrs;
 	r = setup_easy(hj, url.data, hdrs) == CURLE_OK ? 0 : TD_ENOMEM;
 	memset(url.data, 0, url.len); /* the URL may hold a key */
 	td__buf_free(&url);
@@ -784,7 +782,6 @@ static void http_free(struct td__backend *be)
 	struct http_backend *hb = (struct http_backend *)be;
 	struct hjob *hj;
 	struct hsock *hs;
-	size_t i;
 
 	/* no loop turn follows: polls still on the ring are dropped with it */
 	hb->closing = true;
@@ -803,20 +800,7 @@ static void http_free(struct td__backend *be)
 		hb->free_socks = hs->next;
 		td__free(hs);
 	}
-	for (i = 0; hb->hdrs && i < hb->graph->ntools; i++)
-		curl_slist_free_all(hb->hdrs[i].list);
-	td__free(hb->hdrs);
 	td__free(hb);
-}
-
-static bool has_http(const struct td_graph *g)
-{
-	size_t i;
-
-	for (i = 0; g && i < g->ntools; i++)
-		if (g->tools[i].kind == TD_KIND_HTTP)
-			return true;
-	return false;
 }
 
 /*
@@ -828,7 +812,7 @@ static bool has_http(const struct td_graph *g)
  */
 static void take_budget(struct http_backend *hb, uint64_t *fd_room)
 {
-	uint64_t room = *fd_room, idle, total;
+	uint64_t room = fd_room ? *fd_room : UINT64_MAX, idle, total;
 
 	if (room == UINT64_MAX)
 		return; /* no descriptor limit: curl's defaults */
@@ -840,8 +824,7 @@ static void take_budget(struct http_backend *hb, uint64_t *fd_room)
 	hb->max_total = total > 0x7fffffff ? 0x7fffffff : (long)total;
 }
 
-int td__http_backend_new(struct td__loop *loop, const struct td_graph *g, uint64_t *fd_room,
-                         struct td__backend **out)
+int td__http_backend_new(struct td__loop *loop, uint64_t *fd_room, struct td__backend **out)
 {
 	const char *hook = getenv("TD_TEST_HTTP_POLL_FAIL");
 
@@ -859,13 +842,6 @@ int td__http_backend_new(struct td__loop *loop, const struct td_graph *g, uint64
 	hb->timer.fn = on_timer;
 	hb->retry.fn = on_retry;
 	hb->test_poll_fail = hook && *hook;
-	if (has_http(g))
-		take_budget(hb, fd_room);
-	/* global init costs tens of ms (TLS library): pay it now, only for graphs that need it */
-	if (has_http(g) && backend_ready(hb, g) < 0) {
-		http_free(&hb->be);
-		*out = NULL;
-		return TD_ENOMEM;
-	}
+	hb->fd_room = fd_room;
 	return 0;
 }

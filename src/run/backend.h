@@ -45,6 +45,10 @@ struct td__job {
 	int64_t timeout_us; /* 0: none */
 	int64_t kill_grace_us;
 	struct td__backend *be;
+	/* the run the call belongs to: backends shared by a host's runs reach the run's own
+	 * settings through it (run/run.h); done() goes to it */
+	struct td_run *run;
+	const void **tool_cache; /* a slot per run and tool for the backend's own use */
 
 	/* set by the backend before done() */
 	enum td_status status; /* OK, ERROR or TIMEOUT */
@@ -72,16 +76,16 @@ struct td__backend {
 	void (*kill)(struct td__backend *be, struct td__job *job);
 	void (*kill_now)(struct td__backend *be, struct td__job *job);
 	void (*free)(struct td__backend *be);
-	/* set by the scheduler */
+	/* set by the scheduler: done(ud, job) hands the job back to job->run */
 	void (*done)(void *ud, struct td__job *job);
 	void *ud;
-	struct td__clock *clock; /* the run's clock */
+	struct td__clock *clock; /* the runs' clock (every run on one host shares it) */
 	/* the loop the backend's requests go to (set by its constructor; the scheduler never
 	 * touches it) */
 	struct td__loop *loop;
 	/* Descriptors one job holds at most while in flight (a process: its pipes; an HTTP
 	 * call: its socket and the resolver's), set by the constructor; 0: none. The scheduler
-	 * holds jobs back while they would not fit in the run's descriptor budget. */
+	 * holds jobs back while they would not fit in the descriptor budget. */
 	unsigned fds_per_job;
 };
 

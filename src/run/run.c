@@ -49,7 +49,6 @@ static void apply_opts(struct td_run *r, const struct td_run_opts *opts)
 	if (!r->limit)
 		r->limit = TD_DEFAULT_CONCURRENCY;
 	r->rng = seed_from(&r->opts);
-	r->fd_room = UINT64_MAX; /* the driver's host sets the descriptor budget */
 }
 
 /* The writers td_run_opts brings (report/): each object begins with a td__run_hook. */
@@ -66,7 +65,7 @@ static int attach_hooks(struct td_run *r)
 }
 
 int td__run_create(const struct td_plan *plan, const struct td_run_opts *opts,
-                   struct td__clock *clock, struct td_run **out, struct td_diag *diag)
+                   struct td__pool *pool, struct td_run **out, struct td_diag *diag)
 {
 	struct td_run *r;
 	int err;
@@ -91,9 +90,13 @@ int td__run_create(const struct td_plan *plan, const struct td_run_opts *opts,
 	r->graph = plan->batch->graph;
 	td__clock_init(&r->own_clock);
 	td__clock_set_virtual(&r->own_clock);
-	r->clock = clock ? clock : &r->own_clock;
+	td__pool_init(&r->own_pool, &r->own_clock);
+	r->pool = pool ? pool : &r->own_pool;
+	r->clock = r->pool->clock;
 	apply_opts(r, opts);
 	err = td__sched_init(r);
+	if (!err)
+		err = td__pool_join(r->pool, r);
 	if (!err) {
 		r->finish_order = td__calloc(plan->ncalls ? plan->ncalls : 1, sizeof(uint32_t));
 		err = r->finish_order ? 0 : TD_ENOMEM;
@@ -118,12 +121,6 @@ int td__run_set_backend(struct td_run *r, enum td__kind kind, struct td__backend
 	return 0;
 }
 
-void td__run_set_driver(struct td_run *r, const struct td__driver *drv, void *ctx)
-{
-	r->drv = drv;
-	r->drv_ctx = ctx;
-}
-
 int td__run_new_fake(const struct td_plan *plan, const struct td_run_opts *opts,
                      struct td__backend *fake, struct td_run **out, struct td_diag *diag)
 {
@@ -139,56 +136,24 @@ int td__run_new_fake(const struct td_plan *plan, const struct td_run_opts *opts,
 
 /* ---- driving ---- */
 
-/* One turn of the driver, or of the clock alone (virtual time). */
-static int turn(struct td_run *r, int wait)
-{
-	return r->drv ? r->drv->turn(r->drv_ctx, wait) : td__clock_turn(r->clock, wait);
-}
-
-static unsigned requests_inflight(const struct td_run *r)
-{
-	return r->drv ? r->drv->inflight(r->drv_ctx) : 0;
-}
+/* A run on a host is driven by the host: its fd, timeout and step are the host's (every run
+ * on it moves), its step's result and a timeout once it is done are its own. */
 
 int td_run_fd(const struct td_run *run)
 {
 	if (!run)
 		return TD_EINVAL;
-	return run->drv ? run->drv->fd(run->drv_ctx)
-	                : TD_ESTATE; /* virtual time: nothing to poll */
-}
-
-/*
- * Nothing on the ring, no timer, nothing to start, yet calls remain: only a backend breaking
- * its contract (a job never reported done) gets here. Waiting would hang forever.
- */
-static int stalled(const struct td_run *r)
-{
-	return !td__sched_finished(r) && !r->completed && !requests_inflight(r) &&
-	       td__clock_next_deadline(r->clock) < 0 && !td__sched_can_start(r);
+	return run->pool->drv ? run->pool->drv->fd(run->pool->drv_ctx)
+	                      : TD_ESTATE; /* virtual time: nothing to poll */
 }
 
 int td_run_timeout(const struct td_run *run)
 {
-	int64_t due, d;
-
 	if (!run)
 		return TD_EINVAL;
-	if (!run->started || run->completed || td__sched_can_start(run))
-		return 0;
-	if (td__sched_finished(run))
+	if (run->started && !run->completed && td__sched_finished(run))
 		return -1;
-	due = td__clock_next_deadline(run->clock);
-	if (due < 0)
-		return stalled(run) ? TD_ESTATE : -1; /* waiting would never end */
-	if (!run->drv)                                /* virtual time: the next step jumps there */
-		return 0;
-	d = due - td__now_us();
-	if (d <= 0)
-		return 0;
-	/* round up: waking early only costs a spurious step, waking late costs lateness */
-	d = (d + 999) / 1000;
-	return d > 0x7fffffff ? 0x7fffffff : (int)d;
+	return td__pool_timeout(run->pool);
 }
 
 int td_run_step(struct td_run *run)
@@ -197,17 +162,8 @@ int td_run_step(struct td_run *run)
 
 	if (!run)
 		return TD_EINVAL;
-	if (!run->started)
-		td__sched_begin(run);
-	do {
-		r = turn(run, 0);
-		if (r < 0)
-			return r;
-		r += td__sched_progress(run);
-	} while (r > 0 && (td__clock_next_deadline(run->clock) == 0 || td__sched_can_start(run)));
-	/* what the scheduler queued must reach the kernel before the host polls our fd */
-	r = run->drv ? run->drv->submit(run->drv_ctx) : 0;
-	if (r < 0 && r != -EBUSY)
+	r = td__pool_step(run->pool);
+	if (r < 0)
 		return r;
 	return td__sched_finished(run) ? 0 : 1;
 }
@@ -219,14 +175,20 @@ int td_run_wait(struct td_run *run)
 	if (!run)
 		return TD_EINVAL;
 	while ((r = td_run_step(run)) == 1) {
-		if (stalled(run))
+		/* nothing anywhere on the pool can move: nothing would ever finish this run */
+		if (td__pool_stalled(run->pool))
 			return TD_ESTATE;
-		r = turn(run, 1);
+		r = td__pool_turn(run->pool, 1);
 		if (r < 0)
 			return r;
-		td__sched_progress(run);
+		td__pool_progress(run->pool);
 	}
 	return r;
+}
+
+void *td_run_userdata(const struct td_run *run)
+{
+	return run ? run->opts.userdata : NULL;
 }
 
 void td_run_cancel(struct td_run *run)
@@ -264,7 +226,8 @@ int td_run_next_finished(struct td_run *run)
 	return (int)run->finish_order[run->next_finished++];
 }
 
-/* Kills whatever still runs at once and waits until every job came back (all reaped). */
+/* Kills whatever still runs at once and waits until every job came back (all reaped): jobs
+ * of functions, built-ins and HTTP come back at once, processes once SIGKILL reaped them. */
 static void drain(struct td_run *r)
 {
 	uint32_t c;
@@ -276,8 +239,11 @@ static void drain(struct td_run *r)
 	for (c = 0; c < r->plan->ncalls; c++)
 		if (r->calls[c].state == TD_CS_RUNNING)
 			r->calls[c].job->be->kill_now(r->calls[c].job->be, r->calls[c].job);
-	while (!td__sched_finished(r) && !stalled(r) && turn(r, 1) >= 0)
+	while (!td__sched_finished(r) && (r->completed || !td__pool_stalled(r->pool))) {
+		if (!r->completed && td__pool_turn(r->pool, 1) < 0)
+			break;
 		td__sched_progress(r);
+	}
 }
 
 void td_run_free(struct td_run *run)
@@ -288,16 +254,17 @@ void td_run_free(struct td_run *run)
 		return;
 	td__observe_free(run); /* before drain(): its cancellations are not news to anyone */
 	drain(run);
+	td__pool_leave(run->pool, run);
 	td__sched_fini(run);
 	td__free(run->finish_order);
-	/* before the driver: a backend may clean up requests on its loop (curl's sockets). Last
-	 * kind first: mcp's free turns the loop while its servers shut down, and the backends
-	 * freed before it would have left requests on it (http drops its polls unturned). */
+	/* before the pool's: mcp's free turns the loop while its servers shut down */
 	for (k = TD__KINDS; k-- > 0;)
 		if (run->backend[k])
 			run->backend[k]->free(run->backend[k]);
-	if (run->drv)
-		run->drv->free(run->drv_ctx);
+	if (run->pool == &run->own_pool)
+		td__pool_fini(&run->own_pool);
+	else if (run->pool->owner == run)
+		run->pool->release(run->pool); /* td_run_new()'s private host */
 	td__clock_fini(&run->own_clock);
 	td__free(run);
 }

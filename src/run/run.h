@@ -80,6 +80,32 @@ struct td__toolrun {
 	struct td__timer rate_timer;   /* armed while the head waits for a token */
 	uint32_t index;
 	struct td_run *run;
+	const void *be_cache; /* a backend's per-run note about the tool (job->tool_cache) */
+};
+
+/*
+ * The runs that share one driver, one clock, the backends and the limits (a host: exec/host.c;
+ * a run made alone has its own). Limits compose: `limit` and the descriptor budget cap the
+ * jobs of all runs together, each run's own `limit` caps that run. Fairness: the runs with a
+ * startable call take turns, one start each per round, from where the last round stopped
+ * (pool.c), so no run waits for more than one start of every other run per free slot.
+ */
+struct td__pool {
+	const struct td__driver *drv; /* NULL: virtual time on clock */
+	void *drv_ctx;
+	struct td__clock *clock;
+	struct td__backend *backend[TD__KINDS]; /* by tool kind; a run's own one wins */
+	unsigned limit, inflight;               /* jobs out of all runs; limit 0: none */
+	/* Descriptors the jobs in flight hold (each its backend's fds_per_job), and at most how
+	 * many (UINT64_MAX: no limit; exec sets it from RLIMIT_NOFILE), so a large -j waits
+	 * instead of ending in EMFILE. */
+	uint64_t fd_used, fd_room;
+	uint32_t timers;       /* timers the runs may arm at once (the clock's heap has room) */
+	struct td_run *cursor; /* ring of runs (pool_next); the one the next round starts at */
+	uint32_t nruns;
+	/* the run that owns the pool (td_run_new()'s private host): freed with it */
+	struct td_run *owner;
+	void (*release)(struct td__pool *p);
 };
 
 struct td_run {
@@ -90,12 +116,13 @@ struct td_run {
 	unsigned limit; /* global concurrency */
 	uint64_t rng;
 
-	struct td__clock *clock; /* the driver's, or own_clock */
+	struct td__clock *clock; /* the pool's: its driver's, or own_clock */
 	struct td__clock own_clock;
-	const struct td__driver *drv; /* NULL: virtual time on own_clock */
-	void *drv_ctx;
+	struct td__pool *pool; /* the host's, or own_pool */
+	struct td__pool own_pool;
+	struct td_run *pool_next, *pool_prev;
 	struct td__backend *fake;               /* tests and simulation: every call goes here */
-	struct td__backend *backend[TD__KINDS]; /* by tool kind (owned: freed with the run) */
+	struct td__backend *backend[TD__KINDS]; /* the run's own, by tool kind (freed with it) */
 
 	struct td__callrun *calls; /* [ncalls] */
 	struct td__toolrun *tools; /* [graph->ntools] */
@@ -123,10 +150,6 @@ struct td_run {
 	struct td__job *free_jobs;                  /* pool */
 	struct td__job *completed, *completed_tail; /* done() queue, handled by the scheduler */
 	uint32_t inflight;                          /* jobs out (counts toward `limit`) */
-	/* Descriptors the jobs in flight hold (each its backend's fds_per_job), and at most how
-	 * many (UINT64_MAX: no limit; the runner sets it from RLIMIT_NOFILE), so a large -j
-	 * waits instead of ending in EMFILE. */
-	uint64_t fd_used, fd_room;
 	uint32_t ndone;
 	/* calls in the order they finished, for td_run_next_finished(); next_finished is the
 	 * first one the host has not pulled yet */
@@ -143,12 +166,23 @@ struct td_run {
 	struct td__observers *obs;
 };
 
+/*
+ * Starts per progress, then the loop runs: with 10,000 ready calls, starting them all before
+ * looking at the clock would make the first ones' timers late by the time it takes to start
+ * the last.
+ */
+#define TD_DISPATCH_BATCH 64
+
 /* sched.c */
 int td__sched_init(struct td_run *r);
 void td__sched_fini(struct td_run *r);
 void td__sched_begin(struct td_run *r);
 /* Handles completed jobs and starts what the policy and limits allow; returns work done. */
 int td__sched_progress(struct td_run *r);
+/* The two halves: completed jobs only; then starts, at most max of them (*started says how
+ * many; stale and skipped entries count as work, not as starts). */
+int td__sched_complete(struct td_run *r);
+int td__sched_dispatch(struct td_run *r, int max, int *started);
 void td__sched_cancel(struct td_run *r);
 void td__sched_cancel_call(struct td_run *r, uint32_t c);
 int td__sched_finished(const struct td_run *r);
@@ -183,15 +217,35 @@ struct td__call_lens {
 struct td__call_lens td__observe_lens(const struct td_run *r, uint32_t c);
 
 /*
- * run.c: a run with no driver and no backend yet, on `clock` (NULL: its own, in virtual time).
+ * run.c: a run on pool p (NULL: a pool of its own, no driver, no backend, virtual time).
  * Validates the plan (diag says why not).
  */
-int td__run_create(const struct td_plan *plan, const struct td_run_opts *opts,
-                   struct td__clock *clock, struct td_run **out, struct td_diag *diag);
-/* Hands r the backend for tools of `kind` (r frees it); be->clock becomes r's clock. */
+int td__run_create(const struct td_plan *plan, const struct td_run_opts *opts, struct td__pool *p,
+                   struct td_run **out, struct td_diag *diag);
+/* Hands r a backend of its own for tools of `kind` (r frees it); be->clock becomes r's. */
 int td__run_set_backend(struct td_run *r, enum td__kind kind, struct td__backend *be);
-/* The loop that drives r from now on (r frees ctx with drv->free, after the backends). */
-void td__run_set_driver(struct td_run *r, const struct td__driver *drv, void *ctx);
+
+/* pool.c */
+void td__pool_init(struct td__pool *p, struct td__clock *clock);
+/* Hands p the shared backend for tools of `kind` (freed by td__pool_fini()). */
+void td__pool_set_backend(struct td__pool *p, enum td__kind kind, struct td__backend *be);
+/* Frees the backends and the driver (no run is left on p). */
+void td__pool_fini(struct td__pool *p);
+/* The run joins / leaves p (its timers' room in the clock too); join: 0 or TD_ENOMEM. */
+int td__pool_join(struct td__pool *p, struct td_run *r);
+void td__pool_leave(struct td__pool *p, struct td_run *r);
+/* One turn of the driver, or of the clock alone (virtual time); count or -errno. */
+int td__pool_turn(struct td__pool *p, int wait);
+/* Completions of every run, then fair starts; returns work done. */
+int td__pool_progress(struct td__pool *p);
+/* Starts the runs not started yet, turns without blocking, hands the kernel what was queued:
+ * 1 while a run of p has calls left, 0 when none has, or -errno. */
+int td__pool_step(struct td__pool *p);
+/* Milliseconds until p needs a step (0: now, -1: nothing to wait for), TD_ESTATE when calls
+ * remain that nothing could ever finish. */
+int td__pool_timeout(const struct td__pool *p);
+/* Nothing on the driver, no timer, nothing to start, no completion, yet calls remain. */
+int td__pool_stalled(const struct td__pool *p);
 /* A run in virtual time, no driver, whose every call goes to `fake` (tests and simulation;
  * the caller keeps and frees fake). No ring, no process, no kernel timer: td_run_wait()
  * jumps the clock from deadline to deadline. */

@@ -192,6 +192,16 @@ static void open_levels(struct td_run *r)
 
 /* ---- the one transition function ---- */
 
+/* The run's own backend for the tool's kind, else its pool's (a host's, shared). */
+static struct td__backend *backend_for(const struct td_run *r, const struct td__tool *tool)
+{
+	if (r->fake)
+		return r->fake;
+	if ((unsigned)tool->kind >= TD__KINDS)
+		return NULL;
+	return r->backend[tool->kind] ? r->backend[tool->kind] : r->pool->backend[tool->kind];
+}
+
 /* The descriptors a job of this tool holds in flight (its backend's fds_per_job). */
 static unsigned fds_of(const struct td_run *r, const struct td__tool *tool)
 {
@@ -199,7 +209,7 @@ static unsigned fds_of(const struct td_run *r, const struct td__tool *tool)
 
 	if (!tool)
 		return 0;
-	be = r->fake ? r->fake : (unsigned)tool->kind < TD__KINDS ? r->backend[tool->kind] : NULL;
+	be = backend_for(r, tool);
 	return be ? be->fds_per_job : 0;
 }
 
@@ -215,9 +225,10 @@ static void leave(struct td_run *r, uint32_t c, enum td__cstate from)
 		break;
 	case TD_CS_RUNNING:
 		r->inflight--;
+		r->pool->inflight--;
 		if (tool)
 			r->tools[tool - r->graph->tools].inflight--;
-		r->fd_used -= fds_of(r, tool);
+		r->pool->fd_used -= fds_of(r, tool);
 		cr->job = NULL;
 		break;
 	case TD_CS_BACKOFF:
@@ -264,9 +275,10 @@ static void transition(struct td_run *r, uint32_t c, enum td__cstate to)
 		break;
 	case TD_CS_RUNNING:
 		r->inflight++;
+		r->pool->inflight++;
 		if (tool)
 			r->tools[tool - r->graph->tools].inflight++;
-		r->fd_used += fds_of(r, tool);
+		r->pool->fd_used += fds_of(r, tool);
 		break;
 	case TD_CS_DONE:
 		enter_done(r, c);
@@ -420,13 +432,6 @@ static char *envelope(struct td_run *r, uint32_t c, size_t *len)
 	return out;
 }
 
-static struct td__backend *backend_for(struct td_run *r, const struct td__tool *tool)
-{
-	if (r->fake)
-		return r->fake;
-	return (unsigned)tool->kind < TD__KINDS ? r->backend[tool->kind] : NULL;
-}
-
 static void record_attempt_start(struct td_run *r, uint32_t c)
 {
 	struct td__callrun *cr = &r->calls[c];
@@ -460,6 +465,8 @@ static int fill_job(struct td_run *r, uint32_t c, struct td__job *j, const struc
 	j->timeout_us = tool->lim.timeout_us;
 	j->kill_grace_us =
 	    r->opts.kill_grace_ms == TD_KILL_NOW ? 0 : (int64_t)r->opts.kill_grace_ms * 1000;
+	j->run = r;
+	j->tool_cache = &r->tools[tool - r->graph->tools].be_cache;
 	if (tool->stdin_mode == TD_STDIN_ENVELOPE) {
 		j->stdin_data = envelope(r, c, &j->stdin_len);
 		if (!j->stdin_data)
@@ -504,29 +511,25 @@ static void start_call(struct td_run *r, uint32_t c, const struct td__tool *tool
 
 /* ---- dispatch: from the ready heap into jobs, under the limits ---- */
 
-/* A global slot, and room in the descriptor budget (fd_room in run.h); one job that needs
- * descriptors may always run, or a tiny limit would stall the run. */
+/* A slot of the run's and of its pool's, and room in the descriptor budget (run.h: struct
+ * td__pool); one job that needs descriptors may always run, or a tiny limit would stall. */
 static int slot_free(const struct td_run *r, const struct td__tool *tool)
 {
+	const struct td__pool *p = r->pool;
 	unsigned fds = fds_of(r, tool);
 
-	if (r->inflight >= r->limit)
+	if (r->inflight >= r->limit || (p->limit && p->inflight >= p->limit))
 		return 0;
-	return !fds || !r->fd_used || r->fd_used + fds <= r->fd_room;
+	return !fds || !p->fd_used || p->fd_used + fds <= p->fd_room;
 }
 
-/*
- * Starts at most TD_DISPATCH_BATCH calls, then lets the loop run: with 10,000 ready calls,
- * starting them all before looking at the clock would make the first ones' timers late by
- * the time it takes to start the last.
- */
-#define TD_DISPATCH_BATCH 64
-
-static int dispatch(struct td_run *r)
+/* At most `max` starts (TD_DISPATCH_BATCH, run.h), then the loop runs. */
+int td__sched_dispatch(struct td_run *r, int max, int *started)
 {
-	int work = 0, started = 0;
+	int work = 0;
 
-	while (r->nready && started < TD_DISPATCH_BATCH) {
+	*started = 0;
+	while (r->nready && *started < max) {
 		uint32_t c = r->ready[0];
 		const struct td__tool *tool = call_tool(r, c);
 
@@ -552,7 +555,7 @@ static int dispatch(struct td_run *r)
 			continue;
 		}
 		start_call(r, c, tool); /* leaving READY pops it from the heap */
-		started++;
+		(*started)++;
 		/* the tool took this one: its next parked call may go too */
 		if (r->tools[tool - r->graph->tools].park_head != TD__NONE &&
 		    (!tool->lim.concurrency ||
@@ -644,10 +647,12 @@ static void complete(struct td_run *r, struct td__job *j)
 		unpark_one(r, tr);
 }
 
+/* Queues j on its own run: a host's backends serve many runs (ud is unused). */
 static void job_done(void *ud, struct td__job *j)
 {
-	struct td_run *r = ud;
+	struct td_run *r = j->run;
 
+	(void)ud;
 	j->next = NULL;
 	if (r->completed_tail)
 		r->completed_tail->next = j;
@@ -656,23 +661,30 @@ static void job_done(void *ud, struct td__job *j)
 	r->completed_tail = j;
 }
 
+int td__sched_complete(struct td_run *r)
+{
+	int work = 0;
+
+	while (r->completed) {
+		struct td__job *j = r->completed;
+
+		r->completed = j->next;
+		if (!r->completed)
+			r->completed_tail = NULL;
+		complete(r, j);
+		work++;
+	}
+	return work;
+}
+
 int td__sched_progress(struct td_run *r)
 {
-	int work = 0, round;
+	int work = 0, round, started;
 
 	do {
-		round = 0;
-		while (r->completed) {
-			struct td__job *j = r->completed;
-
-			r->completed = j->next;
-			if (!r->completed)
-				r->completed_tail = NULL;
-			complete(r, j);
-			round++;
-		}
+		round = td__sched_complete(r);
 		if (!r->cancelled)
-			round += dispatch(r);
+			round += td__sched_dispatch(r, TD_DISPATCH_BATCH, &started);
 		work += round;
 	} while (r->completed);
 	return work;
@@ -837,9 +849,9 @@ int td__sched_init(struct td_run *r)
 	uint32_t i;
 
 	/* at most one timer per call (job deadline, sleep or backoff) and one per tool (rate) are
-	 * armed at once: with room for all, arming never fails and no call can be stranded */
-	if (alloc_arrays(r) < 0 || alloc_ranks(r) < 0 ||
-	    td__clock_reserve(r->clock, p->ncalls + (uint32_t)r->graph->ntools + 1) < 0)
+	 * armed at once: with room for all (the pool reserves it, td__pool_join()), arming never
+	 * fails and no call can be stranded */
+	if (alloc_arrays(r) < 0 || alloc_ranks(r) < 0)
 		return TD_ENOMEM;
 	for (i = 0; i < p->nnodes; i++) {
 		r->pending[i] = p->pred_off[i + 1] - p->pred_off[i];
