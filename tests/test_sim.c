@@ -2,7 +2,8 @@
 /*
  * test_sim.c - the scheduler in virtual time (loop's virtual mode + simulation backend), as
  * tooldag-bench simulate drives it: exact makespans computed by hand, hours of simulated sleep
- * in no real time, and the critical policy's ready order (unit costs and given costs).
+ * in no real time, the critical policy's ready order (unit costs and given costs) and its
+ * choice among priority rules, and longest-first inside a level when durations are known.
  */
 #include <check.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 
 #include "exec/loop.h"
 #include "exec/sim.h"
+#include "run/prio.h"
 #include "run/run.h"
 
 static const char GRAPH[] = "version: 1\ntools:\n  task:\n    builtin: sleep\n";
@@ -19,7 +21,7 @@ struct simfx {
 	struct td_graph *g;
 	struct td_batch *b;
 	struct td_plan *p;
-	int64_t dur[16];
+	int64_t dur[16]; /* the small graphs' durations */
 	size_t n;
 };
 
@@ -105,11 +107,138 @@ START_TEST(exact_makespans)
 	ck_assert_int_eq(simulate(TD_SCHEDULE_EAGER, 1, 0, NULL), 25000);
 	ck_assert_int_eq(simulate(TD_SCHEDULE_CRITICAL, 1, 1, NULL), 25000);
 	/* two slots, eager in batch order: a,b | b ends 2: c | c ends 7: d | d ends 8: e -> 15;
-	 * critical with costs ranks a 10, b 9, d 8: same start set, then e (7) before c (5):
-	 * a,b | 2: d | 3: e | 10: c -> 15 as well; level: a,b | 2: d | 10: c,e -> 17 */
+	 * b-level ranks a 10, b 9, d 8: same start set, then e (7) before c (5): a,b | 2: d |
+	 * 3: e | 10: c -> 15 as well; critical finds better (next test): 14. Level in batch
+	 * order: a,b | 2: d | 10: c,e -> 17; longest first: the same (a and b are the longest) */
 	ck_assert_int_eq(simulate(TD_SCHEDULE_EAGER, 2, 0, NULL), 15000);
-	ck_assert_int_eq(simulate(TD_SCHEDULE_CRITICAL, 2, 1, NULL), 15000);
+	ck_assert_int_eq(simulate(TD_SCHEDULE_CRITICAL, 2, 1, NULL), 14000);
 	ck_assert_int_eq(simulate(TD_SCHEDULE_LEVEL, 2, 0, NULL), 17000);
+	ck_assert_int_eq(simulate(TD_SCHEDULE_LEVEL, 2, 1, NULL), 17000);
+}
+END_TEST
+
+/* Beyond HLFET: on the small graph at j = 2, b-level gives 15; starting b and d first (the
+ * earliest-start rule) gives 14: d | b | a at 1, c at 2, e at 7 -> 14. The search finds it,
+ * its prediction is the makespan the scheduler then gets, and b-level stays when no rule is
+ * strictly better (j = 1: every order gives the total work). */
+START_TEST(critical_beats_blevel)
+{
+	struct td__prio_info info;
+	int64_t rank[8], st[5];
+
+	small_graph();
+	ck_assert_int_eq(td_plan_new(S.b, &S.p, NULL), 0);
+	ck_assert_int_eq(td__prio_rank(S.p, 1, S.dur, 2, rank, &info), 0);
+	ck_assert_int_eq(info.blevel_us, 15000);
+	ck_assert_int_eq(info.makespan_us, 14000);
+	ck_assert_int_ne(info.rule, TD_PRIO_BLEVEL);
+	ck_assert_int_ge(info.evaluated, 2);
+	ck_assert_int_eq(td__prio_play(S.p, S.dur, 2, rank, st), 14000);
+	ck_assert_int_eq(simulate(TD_SCHEDULE_CRITICAL, 2, 1, NULL), 14000);
+	/* the same batch, the same choice */
+	{
+		int64_t again[8];
+
+		ck_assert_int_eq(td__prio_rank(S.p, 1, S.dur, 2, again, NULL), 0);
+		ck_assert_mem_eq(rank, again, S.n * sizeof(rank[0]));
+	}
+	ck_assert_int_eq(td__prio_rank(S.p, 1, S.dur, 1, rank, &info), 0);
+	ck_assert_int_eq(info.rule, TD_PRIO_BLEVEL);
+	ck_assert_int_eq(info.makespan_us, 25000);
+	/* a slot per call: nothing to choose, nothing played */
+	ck_assert_int_eq(td__prio_rank(S.p, 1, S.dur, 5, rank, &info), 0);
+	ck_assert_int_eq(info.evaluated, 0);
+	ck_assert_int_eq(rank[0], 10000); /* b-level: a's own 10 ms */
+}
+END_TEST
+
+/* Level: with durations a level's calls take the slots longest first (LPT), ties in batch
+ * order; without, batch order. One level of 2, 1, 1, 4 ms at j = 2: batch order gives
+ * 2 | 1, 1 | 4 at 2 -> 6; LPT 4 | 2, 1, 1 -> 4. */
+START_TEST(level_longest_first)
+{
+	static const int ms[] = {2, 1, 1, 4};
+	int64_t st[4];
+	size_t i;
+
+	for (i = 0; i < 4; i++) {
+		char id[32];
+
+		snprintf(id, sizeof(id), "c%zu", i);
+		add(id, ms[i]);
+	}
+	ck_assert_int_eq(simulate(TD_SCHEDULE_LEVEL, 2, 0, st), 6000);
+	ck_assert_int_eq(st[1], 0);
+	ck_assert_int_eq(st[3], 2000);
+	ck_assert_int_eq(simulate(TD_SCHEDULE_LEVEL, 2, 1, st), 4000);
+	ck_assert_int_eq(st[3], 0);
+	ck_assert_int_eq(st[0], 0);
+	ck_assert_int_eq(st[1], 2000); /* 1 ms each: batch order */
+	ck_assert_int_eq(st[2], 3000);
+}
+END_TEST
+
+/* A layered random batch of n calls, each depending on `deps` earlier ones; durations 1-10 ms
+ * into *dur (the caller frees it). */
+static void random_batch(size_t n, size_t deps, int64_t **dur)
+{
+	uint64_t x = 7;
+	size_t i, k;
+
+	*dur = calloc(n, sizeof(**dur));
+	ck_assert_ptr_nonnull(*dur);
+	for (i = 0; i < n; i++) {
+		char id[32];
+
+		snprintf(id, sizeof(id), "c%zu", i);
+		ck_assert_int_eq(td_batch_add(S.b, id, "task", NULL), (int)i);
+		x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+		(*dur)[i] = 1000 + (int64_t)(x >> 33) % 9000;
+		for (k = 0; i > 8 && k < deps; k++) {
+			x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+			td_batch_depend(S.b, i, (x >> 33) % i);
+		}
+	}
+	ck_assert_int_eq(td_plan_new(S.b, &S.p, NULL), 0);
+}
+
+/* The search spends at most TD__PRIO_BUDGET node and edge visits: on 3,000 calls with 4
+ * dependencies each it plays fewer jittered schedules than on a small batch, and what it
+ * predicts is what the play of its ranks gives. */
+START_TEST(critical_bounded)
+{
+	struct td__prio_info info;
+	int64_t *dur, *rank;
+	uint64_t per;
+
+	random_batch(3000, 4, &dur);
+	rank = calloc(S.p->nnodes, sizeof(*rank));
+	ck_assert_int_eq(td__prio_rank(S.p, 1, dur, 4, rank, &info), 0);
+	per = S.p->nnodes + S.p->succ_off[S.p->nnodes] + 1;
+	ck_assert_uint_gt(info.evaluated, 5);
+	ck_assert_uint_lt(info.evaluated, 5 + TD__PRIO_RANDOM_PLAYS);
+	ck_assert_uint_le(5 * per + 3 * per * (info.evaluated - 5), TD__PRIO_BUDGET);
+	ck_assert_int_le(info.makespan_us, info.blevel_us);
+	ck_assert_int_eq(td__prio_play(S.p, dur, 4, rank, NULL), info.makespan_us);
+	free(rank);
+	free(dur);
+}
+END_TEST
+
+/* Over 2^17 nodes and edges: b-level alone, nothing played. */
+START_TEST(critical_large_is_blevel)
+{
+	struct td__prio_info info;
+	int64_t *dur, *rank;
+
+	random_batch(30000, 4, &dur);
+	rank = calloc(S.p->nnodes, sizeof(*rank));
+	ck_assert_uint_gt(S.p->nnodes + S.p->succ_off[S.p->nnodes], 1u << 17);
+	ck_assert_int_eq(td__prio_rank(S.p, 1, dur, 4, rank, &info), 0);
+	ck_assert_int_eq(info.evaluated, 0);
+	ck_assert_int_eq(info.rule, TD_PRIO_BLEVEL);
+	free(rank);
+	free(dur);
 }
 END_TEST
 
@@ -119,7 +248,7 @@ START_TEST(virtual_time_takes_no_time)
 	size_t i;
 
 	for (i = 0; i < 10; i++) {
-		char id[8];
+		char id[32];
 
 		snprintf(id, sizeof(id), "c%zu", i);
 		add(id, 3600 * 1000); /* an hour each */
@@ -191,6 +320,10 @@ static Suite *suite(void)
 	tcase_add_test(tc, virtual_time_takes_no_time);
 	tcase_add_test(tc, critical_order);
 	tcase_add_test(tc, critical_costs);
+	tcase_add_test(tc, critical_beats_blevel);
+	tcase_add_test(tc, level_longest_first);
+	tcase_add_test(tc, critical_bounded);
+	tcase_add_test(tc, critical_large_is_blevel);
 	tcase_add_test(tc, zero_durations);
 	suite_add_tcase(s, tc);
 	return s;

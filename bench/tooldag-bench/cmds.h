@@ -19,4 +19,7 @@ int cmd_simulate(int argc, char **argv);
 int cmd_real(int argc, char **argv);
 int cmd_sweep(int argc, char **argv);
 
+/* rank.c */
+int cmd_rank(int argc, char **argv);
+
 #endif /* TD_BENCH_CMDS_H */

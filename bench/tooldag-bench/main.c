@@ -6,7 +6,7 @@
  *   tooldag-bench level [-n CALLS] [-l LEVELS] [-d LO:HI] [-s SEED]
  *   tooldag-bench gen calls [-n CALLS] [-l LEVELS] [-d LO:HI] [-s SEED] -o OUTDIR
  *   tooldag-bench gen tools [-n TOOLS] [-s SEED] -o FILE
- *   tooldag-bench gen dag | simulate | real | sweep | time
+ *   tooldag-bench gen dag | simulate | real | sweep | rank | time
  *
  * Every subcommand works on one in-memory shape, struct dag (dag.c: tasks with an id, a
  * duration and their predecessors as CSR), so that the importers (stg.c, wf.c) and the
@@ -203,7 +203,10 @@ static void usage(FILE *f)
 	      "                                 real sleeps; overhead over the simulation\n"
 	      "  sweep [--policy all] [-j 2,4,8] [--optima TSV] [--summary] FILE...\n"
 	      "                                 simulate STG / WfCommons files imported in memory\n"
-	      "  simulate, real and sweep take --help; charts: bench/plot.py\n"
+	      "  rank GRAPH CALLS [-j N] [--repeat N]\n"
+	      "                                 the critical policy's choice of priority rule\n"
+	      "                                 and its planning time\n"
+	      "  simulate, real, sweep and rank take --help; charts: bench/plot.py\n"
 	      "Defaults: -n 100000 -l 10 -d 1:3 -s 42 (kahn_ref's); gen tools -n 10000.\n"
 	      "Exit codes: 0 ok, 1 usage, 2 invalid input, 3 other failure.\n",
 	      f);
@@ -232,6 +235,8 @@ int main(int argc, char **argv)
 		return cmd_real(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "sweep"))
 		return cmd_sweep(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "rank"))
+		return cmd_rank(argc - 1, argv + 1);
 	if (argc >= 3 && !strcmp(argv[2], "--help")) {
 		usage(stdout);
 		return 0;

@@ -2,7 +2,7 @@
 /*
  * history.c - td_history: what each tool's calls took, learned from runs (an exponentially
  * weighted mean and the 95th percentile of its recent durations), kept in a small file that
- * every run using it updates, and given to the critical policy as its call durations
+ * every run using it updates, and given to the level and critical policies as call durations
  * (td__sched_set_costs(), the path the simulator's durations take).
  *
  * The file is bounded: at most HIST_TOOLS tools (the least recently updated go first) and
@@ -57,7 +57,7 @@ struct td_history {
 struct hist_run {
 	struct td_history *h;
 	const struct td_run *run;
-	int64_t *cost_us; /* [ncalls], handed to the scheduler; NULL unless critical */
+	int64_t *cost_us; /* [ncalls], handed to the scheduler; NULL under eager */
 	int done;
 };
 
@@ -300,8 +300,7 @@ static int set_costs(struct hist_run *hr, struct td_run *r)
 		hr->cost_us[c] = tool >= 0 ? est[tool] : 1;
 	}
 	td__free(est);
-	td__sched_set_costs(r, hr->cost_us);
-	return 0;
+	return td__sched_set_costs(r, hr->cost_us);
 }
 
 /* This run's durations merged into t: each call that ended ok, its last attempt's time. The
@@ -396,7 +395,7 @@ static int attach(const void *self, struct td_run *r)
 		return TD_ENOMEM;
 	hr->h = (struct td_history *)self;
 	hr->run = r;
-	err = r->opts.schedule == TD_SCHEDULE_CRITICAL ? set_costs(hr, r) : 0;
+	err = r->opts.schedule != TD_SCHEDULE_EAGER ? set_costs(hr, r) : 0;
 	if (!err)
 		err = td__run_observe(r, on_event, hist_run_fini, hr);
 	if (err) {

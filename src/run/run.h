@@ -134,18 +134,18 @@ struct td_run {
 	uint32_t *level_left; /* [nlevels]: calls of the level not yet done */
 	uint32_t cur_level;
 
-	uint32_t *ready; /* min-heap of call indices: batch order */
+	uint32_t *ready; /* heap of call indices: by rank, then batch order */
 	uint32_t nready;
 	/* one call's dependencies, expanded (td__plan_deps) for its stdin envelope, and how many
 	 * times a list was expanded in this run (tests: failures never cost an expansion) */
 	uint32_t *deps;
 	size_t deps_cap;
 	uint64_t deps_expanded;
-	/* critical policy only (else NULL): longest remaining path per node, what it is made of
-	 * (cost_us [ncalls], the host's; NULL: 1 per call) and room to compute it [2 * nnodes] */
+	/* the ready heap's order (prio.c), higher first: per node under critical, and under level
+	 * when durations are known (else NULL: batch order); cost_us [ncalls] the host's
+	 * durations (NULL: 1 per call under critical) */
 	int64_t *rank;
 	const int64_t *cost_us;
-	uint32_t *rank_tmp;
 
 	struct td__job *free_jobs;                  /* pool */
 	struct td__job *completed, *completed_tail; /* done() queue, handled by the scheduler */
@@ -188,9 +188,10 @@ void td__sched_cancel_call(struct td_run *r, uint32_t c);
 int td__sched_finished(const struct td_run *r);
 /* Ready calls and free slots: another td__sched_progress() would start something. */
 int td__sched_can_start(const struct td_run *r);
-/* Critical policy: rank calls by these estimated durations ([ncalls], kept by reference;
- * NULL: 1 per call). Call before the run starts; no effect under the other policies. */
-void td__sched_set_costs(struct td_run *r, const int64_t *cost_us);
+/* Call durations ([ncalls], microseconds, kept by reference; NULL: unknown): critical ranks
+ * calls by them (unknown: 1 per call), level starts the longest of a level first (unknown:
+ * batch order). Call before the run starts; no effect under eager. 0 or TD_ENOMEM. */
+int td__sched_set_costs(struct td_run *r, const int64_t *cost_us);
 /* Routes be's completions to r's scheduler. */
 void td__sched_attach(struct td_run *r, struct td__backend *be);
 

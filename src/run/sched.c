@@ -7,21 +7,24 @@
  * every change goes through transition(), which keeps the counters (in flight, per tool, per
  * level, done) and the queues (ready heap, park queues, timers) consistent with the states.
  *
- * Ready set: a min-heap of call indices, so whatever is ready starts in batch order. The level
+ * Ready set: a heap of call indices, so whatever is ready starts in batch order. The level
  * policy releases a level's calls into it only when every call of the level before has
  * finished; the eager policy releases a call when its own predecessors are done. A call its
  * tool cannot take now (per-tool concurrency or rate) is parked in the tool's queue (batch
  * order) and goes back to the heap when the tool frees a slot or earns a token.
  *
- * The critical policy releases calls as eager does but orders the heap by longest remaining
- * path first (the call's own cost plus the costliest chain of dependents after it, as Ninja's
- * critical-path scheduling does), ties in batch order. Costs are 1 per call unless the host
- * gives estimates (td__sched_set_costs(); tooldag-bench passes the declared durations).
+ * The heap's order can be a rank per call instead (prio.c), ties in batch order. Under level,
+ * when the host gives durations (td__sched_set_costs(): tooldag-bench's declared durations,
+ * learned history), the longest call of a level starts first. The critical policy releases
+ * calls as eager does, ranked by the priority rule that played best in virtual time (the
+ * longest remaining path first, as Ninja's critical-path scheduling does, unless another rule
+ * beats it); costs are 1 per call unless the host gives durations.
  */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "run/prio.h"
 #include "run/run.h"
 
 static void transition(struct td_run *r, uint32_t c, enum td__cstate to);
@@ -56,7 +59,7 @@ static double next_random(struct td_run *r)
 	return (double)((r->rng * 2685821657736338717ULL) >> 11) / 9007199254740992.0;
 }
 
-/* ---- ready heap: batch order, or longest remaining path first under critical ---- */
+/* ---- ready heap: batch order, or by rank (prio.c) ---- */
 
 /* Whether call a starts before call b. */
 static int before(const struct td_run *r, uint32_t a, uint32_t b)
@@ -774,55 +777,29 @@ int td__sched_finished(const struct td_run *r)
 	return r->started && r->ndone == r->plan->ncalls && !r->inflight && !r->completed;
 }
 
-/* ---- critical path ranks ---- */
+/* ---- ranks: the ready heap's order (prio.c) ---- */
 
-/*
- * rank[n] = cost of n + the largest rank among its successors (barrier nodes cost nothing),
- * in reverse topological order: a node's rank is final once all its successors have one.
- */
-static void compute_ranks(struct td_run *r)
-{
-	const struct td_plan *p = r->plan;
-	uint32_t *left = r->rank_tmp, *queue = r->rank_tmp + p->nnodes, head = 0, tail = 0, i, n;
-
-	for (n = 0; n < p->nnodes; n++) {
-		left[n] = p->succ_off[n + 1] - p->succ_off[n];
-		if (!left[n])
-			queue[tail++] = n;
-	}
-	while (head < tail) {
-		int64_t best = 0;
-
-		n = queue[head++];
-		for (i = p->succ_off[n]; i < p->succ_off[n + 1]; i++)
-			if (r->rank[p->succ[i]] > best)
-				best = r->rank[p->succ[i]];
-		r->rank[n] = best + (n >= p->ncalls ? 0 : r->cost_us ? r->cost_us[n] : 1);
-		for (i = p->pred_off[n]; i < p->pred_off[n + 1]; i++)
-			if (!--left[p->pred[i]])
-				queue[tail++] = p->pred[i];
-	}
-}
-
-void td__sched_set_costs(struct td_run *r, const int64_t *cost_us)
-{
-	r->cost_us = cost_us;
-	if (r->rank)
-		compute_ranks(r);
-}
-
-static int alloc_ranks(struct td_run *r)
+/* Longest first inside a level when durations are known; under critical, the best of the
+ * priority rules played on this run's slots. Without ranks, batch order. */
+static int compute_ranks(struct td_run *r)
 {
 	size_t nn = r->plan->nnodes ? r->plan->nnodes : 1;
+	int critical = r->opts.schedule == TD_SCHEDULE_CRITICAL;
 
-	if (r->opts.schedule != TD_SCHEDULE_CRITICAL)
+	if (!critical && (r->opts.schedule != TD_SCHEDULE_LEVEL || !r->cost_us)) {
+		td__free(r->rank);
+		r->rank = NULL;
 		return 0;
-	r->rank = td__calloc(nn, sizeof(*r->rank));
-	r->rank_tmp = td__calloc(2 * nn, sizeof(*r->rank_tmp));
-	if (!r->rank || !r->rank_tmp)
+	}
+	if (!r->rank && !(r->rank = td__calloc(nn, sizeof(*r->rank))))
 		return TD_ENOMEM;
-	compute_ranks(r);
-	return 0;
+	return td__prio_rank(r->plan, critical, r->cost_us, r->limit, r->rank, NULL);
+}
+
+int td__sched_set_costs(struct td_run *r, const int64_t *cost_us)
+{
+	r->cost_us = cost_us;
+	return compute_ranks(r);
 }
 
 /* ---- setup ---- */
@@ -851,7 +828,7 @@ int td__sched_init(struct td_run *r)
 	/* at most one timer per call (job deadline, sleep or backoff) and one per tool (rate) are
 	 * armed at once: with room for all (the pool reserves it, td__pool_join()), arming never
 	 * fails and no call can be stranded */
-	if (alloc_arrays(r) < 0 || alloc_ranks(r) < 0)
+	if (alloc_arrays(r) < 0 || compute_ranks(r) < 0)
 		return TD_ENOMEM;
 	for (i = 0; i < p->nnodes; i++) {
 		r->pending[i] = p->pred_off[i + 1] - p->pred_off[i];
@@ -904,7 +881,6 @@ void td__sched_fini(struct td_run *r)
 	td__free(r->ready);
 	td__free(r->deps);
 	td__free(r->rank);
-	td__free(r->rank_tmp);
 }
 
 void td__sched_attach(struct td_run *r, struct td__backend *be)

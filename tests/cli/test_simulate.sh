@@ -2,8 +2,10 @@
 # SPDX-License-Identifier: MIT
 # test_simulate.sh - tooldag-bench simulate / sweep / gen dag / real against makespans computed
 # independently (tests/sim_bounds.py reads calls.json and levels it itself):
-#   - unlimited concurrency: level == sum over levels of the longest call, eager == critical
-#     == the critical path, exactly;
+#   - level == the sum over levels of LPT on each level's calls, exactly (at unlimited
+#     concurrency: of the longest call), also on every STG graph of data/stg;
+#   - unlimited concurrency: eager == critical == the critical path, exactly;
+#   - critical within 0.2 % of the optimum on average at j = 2, 4, 8 on data/stg;
 #   - j = 1: every policy == the total work;
 #   - every makespan >= max(critical path, total work / j);
 #   - no policy beats a published STG optimum (data/stg/OPTIMA.tsv);
@@ -17,6 +19,8 @@
 #     titles and tick labels;
 #   - the same input gives byte-identical output; every usage error's message; help per
 #     command;
+#   - rank: critical's chosen rule per -j, never worse than b-level, its prediction exactly
+#     what simulate measures;
 #   - `tooldag run --schedule critical` runs and reports its schedule.
 set -u
 
@@ -280,7 +284,7 @@ expect 1 "--optimum holds for one -j value, 2 given" "$BENCH" simulate "$ok/grap
 "$BENCH" import stg "$STG/50/rand0000.stg" -o "$tmp/r0" || fail "import rand0000"
 expect 2 "--optimum 10 is below the lower bound 131.000 ms at -j 2" \
 	"$BENCH" simulate "$tmp/r0/graph.yaml" "$tmp/r0/calls.json" -j 2 --optimum 10
-expect 2 "--optimum 140: eager at -j 2 takes 132.000 ms" \
+expect 2 "--optimum 140: level at -j 2 takes 137.000 ms" \
 	"$BENCH" simulate "$tmp/r0/graph.yaml" "$tmp/r0/calls.json" -j 2 --policy all --optimum 140
 expect 0 "" "$BENCH" simulate "$tmp/r0/graph.yaml" "$tmp/r0/calls.json" -j 2 --optimum 131
 
@@ -317,6 +321,45 @@ EOF
 	[ "$a" = "$s" ] || fail "simulate ($a) and sweep ($s) differ on $f"
 	check "$tmp/stg1"
 fi
+
+# ---- STG 50 + 100: level is level-by-level LPT exactly; critical within 0.2 % ---------------
+mapfile -t all < <(ls "$STG"/50/*.stg "$STG"/100/*.stg)
+checks=$((checks + 1))
+if ! "$BENCH" sweep --policy level,critical -j 2,4,8 --optima "$STG/OPTIMA.tsv" --csv "${all[@]}" \
+	>"$tmp/stg-all.csv" 2>"$tmp/err"; then
+	fail "sweep STG 50 + 100: $(head -c 300 "$tmp/err")"
+elif ! "$PY" "$TD_SRC/tests/sim_bounds.py" --stg "$STG/OPTIMA.tsv" "$tmp/stg-all.csv" "${all[@]}" \
+	>"$tmp/lpt.txt" 2>&1; then
+	fail "level is not level-by-level LPT: $(cat "$tmp/lpt.txt")"
+fi
+"$PY" - "$tmp/stg-all.csv" <<'EOF' || fail "critical over the STG optima"
+import csv, sys
+rows = [r for r in csv.DictReader(open(sys.argv[1])) if r["policy"] == "critical"]
+for j in ("2", "4", "8"):
+    q = [float(r["ratio_to_optimum"]) for r in rows if r["j"] == j and r["ratio_to_optimum"]]
+    assert len(q) >= 20, (j, len(q))
+    assert sum(q) / len(q) <= 1.002, f"critical at j = {j}: {sum(q) / len(q):.4f} x the optimum"
+EOF
+checks=$((checks + 1))
+
+# rank: critical's choice per -j, and its prediction is what simulate then measures
+"$BENCH" rank "$tmp/r0/graph.yaml" "$tmp/r0/calls.json" -j 2,4 --repeat 2 >"$tmp/rank.jsonl" ||
+	fail "rank: $(cat "$tmp/rank.jsonl")"
+"$BENCH" simulate "$tmp/r0/graph.yaml" "$tmp/r0/calls.json" --policy critical -j 2,4 --json \
+	>"$tmp/rank-sim.json" || fail "simulate for rank"
+"$PY" - "$tmp/rank.jsonl" "$tmp/rank-sim.json" <<'EOF' || fail "rank output: $(cat "$tmp/rank.jsonl")"
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+sim = {o["j"]: o["makespan_ms"] for o in json.load(open(sys.argv[2]))}
+assert [o["j"] for o in lines] == [2, 4], lines
+for o in lines:
+    assert o["calls"] == 50 and o["plays"] >= 1 and o["plan_ms"] >= 0, o
+    assert o["rule"] in ("blevel", "blevel+lpt", "blevel+tlevel", "earliest", "blevel+succs", "random"), o
+    assert o["makespan_ms"] <= o["blevel_ms"], o
+    assert o["makespan_ms"] == sim[o["j"]], (o, sim)
+EOF
+checks=$((checks + 1))
+expect 1 "usage: tooldag-bench rank GRAPH CALLS" "$BENCH" rank "$tmp/r0/graph.yaml"
 
 check_bounds
 
