@@ -62,8 +62,39 @@ int td__pool_join(struct td__pool *p, struct td_run *r)
 	return 0;
 }
 
+void td__pool_note_done(struct td_run *r)
+{
+	struct td__pool *p = r->pool;
+
+	r->done_listed = 1;
+	r->done_next = NULL;
+	if (p->done_tail)
+		p->done_tail->done_next = r;
+	else
+		p->done_head = r;
+	p->done_tail = r;
+}
+
+static void unlist_done(struct td__pool *p, struct td_run *r)
+{
+	struct td_run **link = &p->done_head, *prev = NULL;
+
+	while (*link && *link != r) {
+		prev = *link;
+		link = &prev->done_next;
+	}
+	if (!*link)
+		return;
+	*link = r->done_next;
+	if (p->done_tail == r)
+		p->done_tail = prev;
+	r->done_listed = 0;
+}
+
 void td__pool_leave(struct td__pool *p, struct td_run *r)
 {
+	if (r->done_listed)
+		unlist_done(p, r);
 	if (!r->pool_next)
 		return; /* never joined */
 	p->timers -= timers_of(r);
@@ -112,21 +143,22 @@ static int fair_dispatch(struct td__pool *p)
 
 int td__pool_progress(struct td__pool *p)
 {
-	int work = 0, round, more;
+	int work = 0, round;
 
 	do {
-		struct td_run *r = p->cursor;
-		uint32_t i;
+		struct td_run *r;
 
 		round = 0;
-		for (i = 0; i < p->nruns; i++, r = r->pool_next)
+		while ((r = p->done_head)) {
+			p->done_head = r->done_next;
+			if (!p->done_head)
+				p->done_tail = NULL;
+			r->done_listed = 0;
 			round += td__sched_complete(r);
+		}
 		round += fair_dispatch(p);
 		work += round;
-		more = 0;
-		for (i = 0, r = p->cursor; i < p->nruns && !more; i++, r = r->pool_next)
-			more = r->completed != NULL;
-	} while (more);
+	} while (p->done_head);
 	return work;
 }
 
@@ -171,11 +203,10 @@ int td__pool_stalled(const struct td__pool *p)
 	uint32_t i;
 	int left = 0;
 
-	for (i = 0; i < p->nruns; i++, r = r->pool_next) {
-		if (r->completed)
-			return 0;
-		left |= !td__sched_finished(r);
-	}
+	if (p->done_head)
+		return 0;
+	for (i = 0; i < p->nruns && !left; i++, r = r->pool_next)
+		left = !td__sched_finished(r);
 	return left && !(p->drv && p->drv->inflight(p->drv_ctx)) &&
 	       td__clock_next_deadline(p->clock) < 0 && !can_start(p);
 }
@@ -187,8 +218,10 @@ int td__pool_timeout(const struct td__pool *p)
 	uint32_t i;
 	int left = 0;
 
+	if (p->done_head)
+		return 0;
 	for (i = 0; i < p->nruns; i++, r = r->pool_next) {
-		if (!r->started || r->completed)
+		if (!r->started)
 			return 0;
 		left |= !td__sched_finished(r);
 	}

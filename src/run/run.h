@@ -100,7 +100,8 @@ struct td__pool {
 	 * many (UINT64_MAX: no limit; exec sets it from RLIMIT_NOFILE), so a large -j waits
 	 * instead of ending in EMFILE. */
 	uint64_t fd_used, fd_room;
-	uint32_t timers;       /* timers the runs may arm at once (the clock's heap has room) */
+	uint32_t timers; /* timers the runs may arm at once (the clock's heap has room) */
+	struct td_run *done_head, *done_tail; /* runs with completed jobs (done_next) */
 	struct td_run *cursor; /* ring of runs (pool_next); the one the next round starts at */
 	uint32_t nruns;
 	/* the run that owns the pool (td_run_new()'s private host): freed with it */
@@ -121,6 +122,8 @@ struct td_run {
 	struct td__pool *pool; /* the host's, or own_pool */
 	struct td__pool own_pool;
 	struct td_run *pool_next, *pool_prev;
+	struct td_run *done_next; /* in the pool's list of runs with completions */
+	int done_listed;
 	struct td__backend *fake;               /* tests and simulation: every call goes here */
 	struct td__backend *backend[TD__KINDS]; /* the run's own, by tool kind (freed with it) */
 
@@ -235,6 +238,8 @@ void td__pool_fini(struct td__pool *p);
 /* The run joins / leaves p (its timers' room in the clock too); join: 0 or TD_ENOMEM. */
 int td__pool_join(struct td__pool *p, struct td_run *r);
 void td__pool_leave(struct td__pool *p, struct td_run *r);
+/* r has a completed job to handle (sched.c's done(): its first one since the last look). */
+void td__pool_note_done(struct td_run *r);
 /* One turn of the driver, or of the clock alone (virtual time); count or -errno. */
 int td__pool_turn(struct td__pool *p, int wait);
 /* Completions of every run, then fair starts; returns work done. */

@@ -662,6 +662,8 @@ static void job_done(void *ud, struct td__job *j)
 	else
 		r->completed = j;
 	r->completed_tail = j;
+	if (!r->done_listed)
+		td__pool_note_done(r);
 }
 
 int td__sched_complete(struct td_run *r)
