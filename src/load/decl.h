@@ -7,7 +7,8 @@
  *   decl_tool.c    each tool: its keys (one table) and its kind (one table of kinds);
  *   decl_http.c    an http: tool's keys and the ${VAR} expansion of its url and headers;
  *   decl_calls.c   the optional `calls:` list, into Anthropic tool_use blocks;
- *   servers.c      the top-level `servers:` (MCP) and the keys of an mcp: tool.
+ *   servers.c      the top-level `servers:` (MCP) and the keys of an mcp: tool;
+ *   remote.c       `remote:` (a tool's or the defaults'): its Redis URL and queue.
  *
  * A new top-level key is a row in decl.c's top_keys; a new tool kind is an enum td__kind
  * value plus a row in decl_tool.c's kinds. Handlers report a bad value with td__load_error
@@ -95,6 +96,11 @@ void td__decl_tools(struct td__loader *L, uint32_t key, uint32_t tools,
 /* Sets the tool's kind, or reports "two kinds" and returns false. */
 bool td__decl_set_kind(struct td__loader *L, struct td__tool_decl *c, uint32_t key,
                        enum td__kind kind);
+/* ${NAME} in s replaced from the environment (kept as written under TD_LOAD_KEEP_ENV): a new
+ * string, or NULL after reporting "<who>: <what> uses ${NAME}, which is not set" (never the
+ * value) or on allocation failure (decl_http.c). */
+char *td__decl_expand_env(struct td__loader *L, uint32_t node, const char *who, const char *what,
+                          const char *s);
 /* The `http:` key of a tool (decl_http.c). */
 void td__decl_http(struct td__loader *L, struct td__tool_decl *c, uint32_t key, uint32_t val);
 
@@ -105,6 +111,13 @@ void td__decl_mcp(struct td__loader *L, struct td__tool_decl *c, uint32_t key, u
 void td__decl_mcp_tool(struct td__loader *L, struct td__tool_decl *c, uint32_t key, uint32_t val);
 /* After every key of a tool: `tool:` belongs to mcp: tools only. */
 void td__decl_mcp_check(struct td__loader *L, const struct td__tool_decl *c);
+
+/* ---- remote (remote.c) ---- */
+
+/* `remote: {redis, queue, claim_after}` or `remote: none` into lim->remote; `who` names the
+ * tool ("tool 'x'") or "defaults" in messages. */
+void td__decl_remote(struct td__loader *L, uint32_t key, uint32_t val, const char *who,
+                     struct td__limits *lim);
 
 /* ---- calls (decl_calls.c) ---- */
 

@@ -44,8 +44,8 @@ static bool env_name(const char *s, size_t n)
  * API keys stay out of graph files. The messages name the variable, never its value or the
  * text around it (which may hold other secrets).
  */
-static char *expand_env(struct td__loader *L, uint32_t node, const char *tool, const char *what,
-                        const char *s)
+char *td__decl_expand_env(struct td__loader *L, uint32_t node, const char *who, const char *what,
+                          const char *s)
 {
 	struct td__buf b = {0};
 
@@ -62,9 +62,9 @@ static char *expand_env(struct td__loader *L, uint32_t node, const char *tool, c
 		n = end ? (size_t)(end - s - 2) : 0;
 		if (!end || !n || n >= sizeof(name) || !env_name(s + 2, n)) {
 			td__load_error(L, node,
-			               "tool '%s': %s has a bad variable reference: write ${NAME} "
+			               "%s: %s has a bad variable reference: write ${NAME} "
 			               "(letters, digits, '_')",
-			               tool, what);
+			               who, what);
 			td__buf_free(&b);
 			return NULL;
 		}
@@ -76,10 +76,9 @@ static char *expand_env(struct td__loader *L, uint32_t node, const char *tool, c
 			continue;
 		}
 		if (!(val = getenv(name))) {
-			td__load_error(
-			    L, node,
-			    "tool '%s': %s uses ${%s}, which is not set in the environment", tool,
-			    what, name);
+			td__load_error(L, node,
+			               "%s: %s uses ${%s}, which is not set in the environment",
+			               who, what, name);
 			td__buf_free(&b);
 			return NULL;
 		}
@@ -96,7 +95,10 @@ static char *expand_env(struct td__loader *L, uint32_t node, const char *tool, c
 static bool expand_in_place(struct td__loader *L, uint32_t node, const char *tool, const char *what,
                             char **s)
 {
-	char *x = expand_env(L, node, tool, what, *s);
+	char who[100], *x;
+
+	snprintf(who, sizeof(who), "tool '%s'", tool);
+	x = td__decl_expand_env(L, node, who, what, *s);
 
 	if (!x)
 		return false;

@@ -154,7 +154,7 @@ void td__decl_rlimits(struct td__loader *L, uint32_t key, uint32_t val, const ch
 
 static const char *const defaults_keys[] = {
     "timeout",    "concurrency",           "rate",   "retries", "backoff",
-    "max_output", "on_dependency_failure", "limits", NULL,
+    "max_output", "on_dependency_failure", "limits", "remote",  NULL,
 };
 
 void td__decl_defaults(struct td__loader *L, uint32_t val, struct td__limits *lim)
@@ -173,6 +173,8 @@ void td__decl_defaults(struct td__loader *L, uint32_t val, struct td__limits *li
 
 		if (!strcmp(td__decl_key(L, key), "limits"))
 			td__decl_rlimits(L, key, v, "in 'limits' of defaults", lim->rlimit);
+		else if (!strcmp(td__decl_key(L, key), "remote"))
+			td__decl_remote(L, key, v, "defaults", lim);
 		else if (!td__decl_limit(L, key, v, lim))
 			td__decl_unknown_key(L, key, "in defaults", defaults_keys);
 	}

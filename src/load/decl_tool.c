@@ -303,6 +303,14 @@ static void check_limits_kind(struct td__loader *L, const struct td__tool_decl *
 	               c->t->name, kinds[c->t->kind].a);
 }
 
+static void key_remote(struct td__loader *L, struct td__tool_decl *c, uint32_t key, uint32_t val)
+{
+	char who[100];
+
+	snprintf(who, sizeof(who), "tool '%s'", c->t->name);
+	td__decl_remote(L, key, val, who, &c->t->lim);
+}
+
 /* A tool's keys other than its kind's and the limits of td__decl_limit. */
 static const struct {
 	const char *name;
@@ -317,6 +325,7 @@ static const struct {
     {"stdin", key_stdin},
     {"limits", key_limits},
     {"tool", td__decl_mcp_tool},
+    {"remote", key_remote},
 };
 
 /* Every key a tool may have, for did-you-mean (the first of two equally close ones wins). */
@@ -328,7 +337,7 @@ static const char *const all_tool_keys[] = {
     "concurrency", "rate",         "retries",
     "backoff",     "max_output",   "on_dependency_failure",
     "limits",      "mcp",          "tool",
-    NULL,
+    "remote",      NULL,
 };
 
 static td__tool_key_fn *tool_key_fn(const char *k)

@@ -77,11 +77,27 @@ struct td__limits {
 	uint64_t max_output; /* bytes of stdout kept; 0: unlimited */
 	enum td__depfail on_dependency_failure;
 	uint64_t rlimit[TD_RL_N]; /* by enum td__rlimit; 0: not set */
+	/* `remote:` (a tool's own or the defaults'): 1 + index in graph.remotes; 0: runs here */
+	uint32_t remote;
 };
 
 struct td__kv {
 	char *key;
 	char *value;
+};
+
+#define TD_REMOTE_DEFAULT_CLAIM_US (30LL * 1000000) /* claim_after: 30s */
+#define TD_REMOTE_DEFAULT_QUEUE    "tooldag"
+
+/*
+ * A queue on a Redis server that a tool's calls go to (`remote: {redis, queue, claim_after}`,
+ * load/remote.c); tooldag worker takes them from there (exec/remote_worker.c).
+ */
+struct td__remote {
+	char *url;   /* ${VAR} expanded at load time: may hold a password, never print it */
+	char *queue; /* the queue's name; its stream is "tooldag:queue:" + queue */
+	int64_t claim_after_us; /* silence after which a held call is taken from its worker */
+	unsigned line, column;  /* where `remote:` stands */
 };
 
 /* Times a server that exited during a run is started again for later calls, by default. */
@@ -147,6 +163,8 @@ struct td_graph {
 	size_t nservers;
 	/* the pin file read at load, or NULL; mcp: tools' schemas point into it */
 	struct cJSON *mcp_pin;
+	struct td__remote *remotes; /* the `remote:` mappings of the file, by td__limits.remote */
+	size_t nremotes;
 	struct td__strmap by_name; /* tool name -> index (keys borrowed from tools[].name) */
 	/*
 	 * The graph's own `calls:`, converted to an array of Anthropic tool_use blocks
@@ -167,6 +185,7 @@ struct td_graph {
 /* Index of the MCP server named `name`, or -1 (servers.c). */
 int td__graph_find_server(const struct td_graph *g, const char *name);
 void td__mcp_servers_free(struct td__mcp_server *s, size_t n);
+void td__remotes_free(struct td__remote *r, size_t n); /* load/remote.c */
 
 /* Index of the tool named `name`, or -1. */
 int td__graph_find(const struct td_graph *g, const char *name);

@@ -349,6 +349,7 @@ void td_graph_free(struct td_graph *g)
 		free_tool(&g->tools[i]);
 	td__free(g->tools);
 	td__mcp_servers_free(g->servers, g->nservers);
+	td__remotes_free(g->remotes, g->nremotes);
 	cJSON_Delete(g->mcp_pin);
 	td__strmap_free(&g->by_name);
 	cJSON_Delete(g->calls);
