@@ -114,5 +114,6 @@ int cmd_run(int argc, char **argv);
 int cmd_dot(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
 int cmd_pin(int argc, char **argv);
+int cmd_worker(int argc, char **argv);
 
 #endif /* TD_CLI_H */

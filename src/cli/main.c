@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* main.c - the tooldag command: dispatch to check, dot, pin, plan, tools and run. */
+/* main.c - the tooldag command: dispatch to check, dot, pin, plan, tools, run and worker. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -21,6 +21,7 @@ static const struct command {
     {"replay", cmd_replay, "print the results of a recorded batch, or run it again and compare"},
     {"run", cmd_run, "run a batch of calls, level by level, and print the results"},
     {"tools", cmd_tools, "print the tool definitions for a model API's `tools` parameter"},
+    {"worker", cmd_worker, "take remote tools' calls from Redis and run them here"},
 };
 
 static void usage(FILE *f)

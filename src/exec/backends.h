@@ -24,4 +24,9 @@ int td__http_backend_ready(struct td__backend *be);
  * free shuts the servers down through the loop, so it must come before other backends' frees. */
 int td__mcp_backend_new(struct td__loop *loop, const struct td_graph *g, struct td__backend **out);
 
+/* remote: tools (remote.c): their calls queued on Redis for tooldag worker processes; one
+ * backend per run, connecting to each Redis server of g on first use. */
+int td__remote_backend_new(struct td__loop *loop, const struct td_graph *g,
+                           struct td__backend **out);
+
 #endif /* TD_BACKENDS_H */

@@ -204,6 +204,12 @@ int td_host_run_new(struct td_host *host, const struct td_plan *plan,
 		if (!err && (err = td__run_set_backend(r, TD_KIND_MCP, be)) < 0)
 			be->free(be);
 	}
+	if (!err && r->graph->nremotes && !r->opts.remote_here) {
+		err = td__remote_backend_new(host->loop, r->graph, &be);
+		if (!err &&
+		    (err = td__run_set_backend(r, (enum td__kind)TD__BACKEND_REMOTE, be)) < 0)
+			be->free(be);
+	}
 	if (err) {
 		td_run_free(r);
 		return err;

@@ -69,8 +69,11 @@ struct td__driver {
 	void (*free)(void *ctx);
 };
 
-/* Room for every backend kind (load/graph.h: enum td__kind). */
-#define TD__KINDS 8
+/* Room for every backend kind (load/graph.h: enum td__kind), and the remote backend's slot
+ * after them: a tool with `remote:` goes there whatever its kind. */
+#define TD__KINDS          8
+#define TD__BACKEND_REMOTE TD_KIND_COUNT
+_Static_assert(TD__BACKEND_REMOTE < TD__KINDS, "no room for the remote backend");
 
 struct td__toolrun {
 	uint32_t inflight;

@@ -195,11 +195,15 @@ static void open_levels(struct td_run *r)
 
 /* ---- the one transition function ---- */
 
-/* The run's own backend for the tool's kind, else its pool's (a host's, shared). */
+/* The run's own backend for the tool's kind, else its pool's (a host's, shared); the run's
+ * remote backend for a remote: tool. */
 static struct td__backend *backend_for(const struct td_run *r, const struct td__tool *tool)
 {
 	if (r->fake)
 		return r->fake;
+	/* remote: tools, whatever their kind, unless the run runs them here (a worker's runs) */
+	if (tool->lim.remote && !r->opts.remote_here)
+		return r->backend[TD__BACKEND_REMOTE];
 	if ((unsigned)tool->kind >= TD__KINDS)
 		return NULL;
 	return r->backend[tool->kind] ? r->backend[tool->kind] : r->pool->backend[tool->kind];

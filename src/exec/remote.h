@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * remote.h - tools on Redis workers (internal): the hiredis connection on the run's loop
+ * (remote_conn.c), the backend that queues a remote tool's calls (remote.c) and what both
+ * sides of the message layout share. The only header that includes hiredis, and only the
+ * remote*.c files include it.
+ *
+ * Messages (README "Redis"; `v` is TD_REMOTE_VERSION in every one):
+ *   a call,   XADD tooldag:queue:Q:  v call reply tool id input attempt deadline_ms timeout_ms
+ *   an answer, XADD <reply>:         v type=result call worker status exit_code signal
+ *                                    truncated run_us content
+ *   a loss,    XADD <reply>:         v type=lost call worker
+ * `call` is the scheduler's token for one attempt ("<call index>.<attempt>"), `reply` its own
+ * stream; deadline_ms is wall-clock milliseconds since the epoch (0: none).
+ */
+#ifndef TD_EXEC_REMOTE_H
+#define TD_EXEC_REMOTE_H
+
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
+#include <stdbool.h>
+
+#include "exec/loop.h"
+#include "load/remote.h"
+
+struct td__rconn {
+	redisAsyncContext *ac; /* NULL when closed (hiredis frees it) */
+	struct td__loop *loop;
+	struct td__op op;
+	struct td__timer flush;
+	unsigned want, armed; /* POLLIN | POLLOUT */
+	bool inflight, cancelling, busy, flushing, flush_queued, connected, closing;
+	/* connected (1) or closed or failed (0, err says why); set by the owner */
+	void (*on_state)(struct td__rconn *c, int up);
+	redisCallbackFn *on_auth; /* AUTH's and SELECT's replies (privdata: this record) */
+	void *owner;
+	char err[160]; /* why it failed or closed: hiredis's text, never the URL */
+};
+
+/* Connects (non-blocking) and queues AUTH and SELECT as the URL asks; 0 or -errno / TD_ENOMEM
+ * with c->err set. c->on_state, on_auth and owner must be set before. */
+int td__rconn_open(struct td__rconn *c, struct td__loop *loop, const struct td__redis_url *u);
+int td__rconn_hello(struct td__rconn *c, const struct td__redis_url *u);
+/* Queues one command (argv with lens, or NUL-terminated when lens is NULL); sent at the end
+ * of the loop turn with every other one queued in it. 0, -ENOTCONN or TD_ENOMEM. */
+int td__rconn_cmd(struct td__rconn *c, redisCallbackFn *fn, void *priv, int argc,
+                  const char **argv, const size_t *lens);
+/* Frees the connection (pending callbacks run with a NULL reply) and waits for its requests
+ * on the loop to come back, so the record may be freed afterwards. */
+void td__rconn_close(struct td__rconn *c);
+
+/* Wall-clock milliseconds since the epoch (the deadlines workers honour). */
+int64_t td__wall_ms(void);
+
+#endif /* TD_EXEC_REMOTE_H */

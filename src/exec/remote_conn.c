@@ -1,0 +1,227 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * remote_conn.c - a hiredis asynchronous connection driven by the run's loop: hiredis's event
+ * hooks (addRead, addWrite, ...) become one-shot polls on the loop, no thread and no blocking
+ * call (name resolution aside: a host name is resolved by hiredis's connect; use an address
+ * or a unix socket where that matters).
+ *
+ *   - One poll per connection at a time (the loop's rule for a descriptor): it waits for what
+ *     hiredis wants now; when hiredis wants more (a write while a read poll is out), the poll
+ *     is cancelled and its completion (-ECANCELED) arms the new mask.
+ *   - Writes of a connected socket do not wait for a poll: commands queued during a loop turn
+ *     are flushed together once it ends (a deferred callback), which is the pipelining: one
+ *     write for every XADD of a turn. Only a socket that takes less than that waits for POLLOUT.
+ *   - hiredis frees its context when the connection fails or closes (cleanup hook); the record
+ *     here lives on until its poll came back, since the loop holds a pointer to its op.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "exec/remote.h"
+
+#define CONTAINER(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
+
+static void conn_arm(struct td__rconn *c);
+
+static void on_poll(struct td__op *op, int res)
+{
+	struct td__rconn *c = CONTAINER(op, struct td__rconn, op);
+
+	c->inflight = c->cancelling = false;
+	if (!c->ac || c->closing)
+		return;
+	if (res == -ECANCELED) {
+		conn_arm(c);
+		return;
+	}
+	c->busy = true;
+	if (res < 0 || (res & (POLLIN | POLLERR | POLLHUP)))
+		redisAsyncHandleRead(c->ac);
+	if (c->ac && (res < 0 || (res & (POLLOUT | POLLERR))))
+		redisAsyncHandleWrite(c->ac);
+	c->busy = false;
+	if (c->ac)
+		conn_arm(c);
+}
+
+static void conn_arm(struct td__rconn *c)
+{
+	if (!c->ac || c->closing || c->busy)
+		return;
+	if (c->inflight) {
+		if ((c->want & ~c->armed) && !c->cancelling &&
+		    td__loop_cancel(c->loop, &c->op) == 0)
+			c->cancelling = true;
+		return;
+	}
+	if (c->want && td__loop_poll(c->loop, &c->op, c->ac->c.fd, c->want) == 0) {
+		c->armed = c->want;
+		c->inflight = true;
+	}
+}
+
+static void on_flush(struct td__timer *t)
+{
+	struct td__rconn *c = CONTAINER(t, struct td__rconn, flush);
+
+	c->flush_queued = false;
+	if (!c->ac || c->closing)
+		return;
+	c->flushing = true;
+	redisAsyncHandleWrite(c->ac); /* delWrite when all went, else addWrite: a POLLOUT wait */
+	c->flushing = false;
+	conn_arm(c);
+}
+
+static void ev_add_read(void *p)
+{
+	struct td__rconn *c = p;
+
+	c->want |= POLLIN;
+	conn_arm(c);
+}
+
+static void ev_del_read(void *p)
+{
+	((struct td__rconn *)p)->want &= ~(unsigned)POLLIN;
+}
+
+static void ev_add_write(void *p)
+{
+	struct td__rconn *c = p;
+
+	if (c->connected && !c->flushing) {
+		if (!c->flush_queued) {
+			c->flush_queued = true;
+			td__loop_defer(c->loop, &c->flush);
+		}
+		return;
+	}
+	c->want |= POLLOUT;
+	conn_arm(c);
+}
+
+static void ev_del_write(void *p)
+{
+	((struct td__rconn *)p)->want &= ~(unsigned)POLLOUT;
+}
+
+/* hiredis is freeing the context (failed connect, disconnect, redisAsyncFree). */
+static void ev_cleanup(void *p)
+{
+	struct td__rconn *c = p;
+
+	c->ac = NULL;
+	c->connected = false;
+	c->want = 0;
+	if (c->inflight && !c->cancelling && td__loop_cancel(c->loop, &c->op) == 0)
+		c->cancelling = true;
+}
+
+static void on_connect(const redisAsyncContext *ac, int status)
+{
+	struct td__rconn *c = ac->ev.data;
+
+	if (status == REDIS_OK)
+		c->connected = true;
+	else
+		snprintf(c->err, sizeof(c->err), "%s", ac->errstr);
+	if (c->on_state)
+		c->on_state(c, status == REDIS_OK);
+}
+
+static void on_disconnect(const redisAsyncContext *ac, int status)
+{
+	struct td__rconn *c = ac->ev.data;
+
+	if (status != REDIS_OK)
+		snprintf(c->err, sizeof(c->err), "%s", ac->errstr[0] ? ac->errstr : "connection lost");
+	else if (!c->err[0])
+		snprintf(c->err, sizeof(c->err), "connection closed");
+	c->connected = false;
+	if (c->on_state && !c->closing)
+		c->on_state(c, 0);
+}
+
+int td__rconn_open(struct td__rconn *c, struct td__loop *loop, const struct td__redis_url *u)
+{
+	redisAsyncContext *ac;
+
+	c->loop = loop;
+	c->flush.fn = on_flush;
+	c->op.fn = on_poll;
+	c->err[0] = '\0';
+	c->connected = false;
+	ac = u->path[0] ? redisAsyncConnectUnix(u->path) : redisAsyncConnect(u->host, u->port);
+	if (!ac)
+		return TD_ENOMEM;
+	if (ac->err) {
+		snprintf(c->err, sizeof(c->err), "%s", ac->errstr);
+		redisAsyncFree(ac);
+		return -ECONNREFUSED;
+	}
+	c->ac = ac;
+	ac->ev.data = c;
+	ac->ev.addRead = ev_add_read;
+	ac->ev.delRead = ev_del_read;
+	ac->ev.addWrite = ev_add_write;
+	ac->ev.delWrite = ev_del_write;
+	ac->ev.cleanup = ev_cleanup;
+	redisAsyncSetConnectCallback(ac, on_connect);
+	redisAsyncSetDisconnectCallback(ac, on_disconnect);
+	/* hiredis waits for the connect through addWrite (it asked before the hooks were set) */
+	ev_add_write(c);
+	return td__rconn_hello(c, u);
+}
+
+/* AUTH and SELECT go first: Redis answers in order, so nothing else runs unauthenticated. */
+int td__rconn_hello(struct td__rconn *c, const struct td__redis_url *u)
+{
+	char db[16];
+	const char *argv[3];
+	int argc = 0;
+
+	if (u->pass[0]) {
+		argv[argc++] = "AUTH";
+		if (u->user[0])
+			argv[argc++] = u->user;
+		argv[argc++] = u->pass;
+		if (td__rconn_cmd(c, c->on_auth, c, argc, argv, NULL) < 0)
+			return TD_ENOMEM;
+	}
+	if (u->db) {
+		snprintf(db, sizeof(db), "%u", u->db);
+		argv[0] = "SELECT";
+		argv[1] = db;
+		if (td__rconn_cmd(c, c->on_auth, c, 2, argv, NULL) < 0)
+			return TD_ENOMEM;
+	}
+	return 0;
+}
+
+int td__rconn_cmd(struct td__rconn *c, redisCallbackFn *fn, void *priv, int argc,
+                  const char **argv, const size_t *lens)
+{
+	if (!c->ac)
+		return -ENOTCONN;
+	return redisAsyncCommandArgv(c->ac, fn, priv, argc, argv, lens) == REDIS_OK ? 0 : TD_ENOMEM;
+}
+
+void td__rconn_close(struct td__rconn *c)
+{
+	int i;
+
+	c->closing = true;
+	if (c->ac) {
+		redisAsyncContext *ac = c->ac;
+
+		redisAsyncFree(ac); /* pending callbacks run with a NULL reply; cleanup clears c->ac */
+	}
+	/* The loop holds a pointer to the op while its poll is out, and to the flush while it is
+	 * deferred: turn it until both came back. */
+	for (i = 0; (c->inflight || c->flush_queued) && i < 1000; i++)
+		if (td__loop_run(c->loop, 1) < 0)
+			break;
+}

@@ -1,0 +1,989 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * remote_worker.c - td_worker_*: `tooldag worker`, the other side of the remote backend. It
+ * takes calls from the queues it serves (XREADGROUP in the group "tooldag"), runs them with
+ * the normal run API, answers on each call's reply stream and acknowledges (XACK, XDEL).
+ *
+ * The worker is its own process and talks to Redis with blocking commands (hiredis's
+ * synchronous API, with timeouts); its calls run meanwhile on their runs' loops, which it
+ * steps between commands. Calls taken together become one run per tool: calls of one tool
+ * have no tool-level dependency among themselves, and the scheduler has already waited for
+ * the others.
+ *
+ * Delivery rules (README "Redis"):
+ *   - Heartbeat: every claim_after/3 the worker resets the idle time of what it holds
+ *     (XCLAIM ... JUSTID to itself) and refreshes its liveness key (PX 3 heartbeats).
+ *   - Claims: every claim_after/2 it looks for calls idle for claim_after (XPENDING IDLE)
+ *     held by a worker whose liveness key is gone, takes them (XCLAIM: only one worker wins)
+ *     and answers them as lost, naming that worker: never a silent second run. The scheduler
+ *     decides about a retry.
+ *   - Deadlines: a call whose deadline has passed is not started (acknowledged, not answered:
+ *     its scheduler has timed it out); one that is running when it passes is cancelled.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "exec/remote.h"
+#include "load/graph.h"
+
+#define DEFAULT_JOBS   4
+#define MAX_RUNS       64
+#define IDLE_BLOCK_MS  500  /* XREADGROUP BLOCK while nothing runs: how soon a stop is seen */
+#define BUSY_FETCH_US  5000 /* while calls run and slots are free, how often to look for more */
+#define CMD_TIMEOUT_MS 5000
+#define RECONNECT_TRIES 40 /* x 250ms: how long Redis may be away before the worker gives up */
+
+struct wcall {
+	char msgid[48];
+	char token[48];
+	char reply[160];
+	uint32_t queue;
+	int64_t deadline_ms; /* 0: none */
+	int64_t start_us;
+	bool cancelled_by_deadline;
+	bool answered;
+};
+
+struct wrun {
+	struct td_batch *batch;
+	struct td_plan *plan;
+	struct td_run *run;
+	struct wcall *calls;
+	size_t n, left;
+};
+
+struct wqueue {
+	char key[128];
+	int64_t claim_after_us;
+	int64_t next_claim_us;
+};
+
+struct td_worker {
+	const struct td_graph *g;
+	struct td_worker_opts opts;
+	struct td__redis_url url;
+	redisContext *rc;
+	char name[128];
+	char alive_key[192];
+	bool *served; /* [ntools] */
+	struct wqueue *queues;
+	size_t nqueues;
+	struct wrun runs[MAX_RUNS];
+	unsigned held;
+	int64_t beat_us, next_beat_us, next_fetch_us;
+	volatile sig_atomic_t stop;
+	struct td_worker_stats st;
+	char err[512];
+};
+
+/* ---- Redis ---- */
+
+static int connect_redis(struct td_worker *w)
+{
+	struct timeval tv = {CMD_TIMEOUT_MS / 1000, 0};
+	redisReply *r;
+
+	if (w->rc)
+		redisFree(w->rc);
+	w->rc = w->url.path[0] ? redisConnectUnixWithTimeout(w->url.path, tv)
+	                       : redisConnectWithTimeout(w->url.host, w->url.port, tv);
+	if (!w->rc)
+		return TD_ENOMEM;
+	if (w->rc->err) {
+		snprintf(w->err, sizeof(w->err), "redis: cannot connect to %s: %s",
+		         w->url.path[0] ? w->url.path : w->url.host, w->rc->errstr);
+		return -ECONNREFUSED;
+	}
+	/* a command timeout larger than XREADGROUP's BLOCK, so a dead server is noticed */
+	redisSetTimeout(w->rc, tv);
+	if (w->url.pass[0]) {
+		r = w->url.user[0] ? redisCommand(w->rc, "AUTH %s %s", w->url.user, w->url.pass)
+		                   : redisCommand(w->rc, "AUTH %s", w->url.pass);
+		if (!r || r->type == REDIS_REPLY_ERROR) {
+			snprintf(w->err, sizeof(w->err), "redis: AUTH refused: %.180s",
+			         r ? r->str : w->rc->errstr);
+			freeReplyObject(r);
+			return -EACCES;
+		}
+		freeReplyObject(r);
+	}
+	if (w->url.db) {
+		r = redisCommand(w->rc, "SELECT %u", w->url.db);
+		if (!r || r->type == REDIS_REPLY_ERROR) {
+			snprintf(w->err, sizeof(w->err), "redis: SELECT refused: %.180s",
+			         r ? r->str : w->rc->errstr);
+			freeReplyObject(r);
+			return -EINVAL;
+		}
+		freeReplyObject(r);
+	}
+	return 0;
+}
+
+/* After a failed command: connects again (Redis restarting), for a few seconds at most. */
+static int reconnect(struct td_worker *w)
+{
+	int i, err = -EIO;
+
+	for (i = 0; i < RECONNECT_TRIES && !(w->stop & TD_WORKER_CANCEL); i++) {
+		usleep(250 * 1000);
+		err = connect_redis(w);
+		if (err == 0 || err == -EACCES)
+			return err;
+	}
+	return err;
+}
+
+/* One command, NUL-terminated argv; NULL on a connection error (w->err says why). */
+static redisReply *cmd(struct td_worker *w, int argc, const char **argv, const size_t *lens)
+{
+	redisReply *r = redisCommandArgv(w->rc, argc, argv, lens);
+
+	if (!r)
+		snprintf(w->err, sizeof(w->err), "redis: %s", w->rc->errstr);
+	return r;
+}
+
+static void cmd_quiet(struct td_worker *w, int argc, const char **argv, const size_t *lens)
+{
+	freeReplyObject(cmd(w, argc, argv, lens));
+}
+
+static int join_groups(struct td_worker *w)
+{
+	size_t i;
+
+	for (i = 0; i < w->nqueues; i++) {
+		/* from the start of the stream: calls queued before any worker are served too */
+		const char *argv[] = {"XGROUP", "CREATE", w->queues[i].key, TD_REMOTE_GROUP, "0",
+		                      "MKSTREAM"};
+		redisReply *r = cmd(w, 6, argv, NULL);
+
+		if (!r)
+			return -EIO;
+		if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "BUSYGROUP", 9)) {
+			snprintf(w->err, sizeof(w->err), "redis: XGROUP CREATE %s: %.150s",
+			         w->queues[i].key, r->str);
+			freeReplyObject(r);
+			return -EINVAL;
+		}
+		freeReplyObject(r);
+	}
+	return 0;
+}
+
+/* ---- answers ---- */
+
+static void ack(struct td_worker *w, const struct wcall *c)
+{
+	const char *xack[] = {"XACK", w->queues[c->queue].key, TD_REMOTE_GROUP, c->msgid};
+	const char *xdel[] = {"XDEL", w->queues[c->queue].key, c->msgid};
+
+	redisAppendCommandArgv(w->rc, 4, xack, NULL);
+	redisAppendCommandArgv(w->rc, 3, xdel, NULL);
+}
+
+/* Appends XADD (answer), XACK and XDEL: three replies to read (flush()). */
+static void append_answer(struct td_worker *w, const struct wcall *c, const char *type,
+                          const char *who, const struct td_result *res, const char *reason)
+{
+	char ec[16], sig[16], us[24];
+	const char *argv[28] = {"XADD", c->reply, "NOMKSTREAM", "MAXLEN", "~", "100000", "*",
+	                        "v", TD_REMOTE_VERSION, "type", type, "call", c->token,
+	                        "worker", who};
+	size_t lens[28], i, n = 15;
+
+	if (reason) {
+		argv[n++] = "reason";
+		argv[n++] = reason;
+	}
+	if (res) {
+		snprintf(ec, sizeof(ec), "%d", res->exit_code);
+		snprintf(sig, sizeof(sig), "%d", res->signal);
+		snprintf(us, sizeof(us), "%" PRId64, res->end_us - res->start_us);
+		argv[n++] = "status";
+		argv[n++] = c->cancelled_by_deadline ? "timeout" : td_status_name(res->status);
+		argv[n++] = "exit_code";
+		argv[n++] = ec;
+		argv[n++] = "signal";
+		argv[n++] = sig;
+		argv[n++] = "truncated";
+		argv[n++] = res->truncated ? "1" : "0";
+		argv[n++] = "run_us";
+		argv[n++] = us;
+		argv[n++] = "content";
+		argv[n++] = res->content;
+	}
+	for (i = 0; i < n; i++)
+		lens[i] = strlen(argv[i]);
+	if (res)
+		lens[n - 1] = res->content_len;
+	redisAppendCommandArgv(w->rc, (int)n, argv, lens);
+	ack(w, c);
+}
+
+/* Reads n pipelined replies; false on a connection error. */
+static bool flush(struct td_worker *w, unsigned n)
+{
+	void *r;
+
+	while (n--) {
+		if (redisGetReply(w->rc, &r) != REDIS_OK) {
+			snprintf(w->err, sizeof(w->err), "redis: %s", w->rc->errstr);
+			return false;
+		}
+		freeReplyObject(r);
+	}
+	return true;
+}
+
+/* ---- runs ---- */
+
+static void run_free(struct wrun *wr)
+{
+	td_run_free(wr->run);
+	td_plan_free(wr->plan);
+	td_batch_free(wr->batch);
+	td__free(wr->calls);
+	memset(wr, 0, sizeof(*wr));
+}
+
+static const char *field(const redisReply *kv, const char *name, size_t *len)
+{
+	size_t i;
+
+	for (i = 0; kv && kv->type == REDIS_REPLY_ARRAY && i + 1 < kv->elements; i += 2)
+		if (kv->element[i]->type == REDIS_REPLY_STRING &&
+		    kv->element[i + 1]->type == REDIS_REPLY_STRING && !strcmp(kv->element[i]->str, name)) {
+			if (len)
+				*len = kv->element[i + 1]->len;
+			return kv->element[i + 1]->str;
+		}
+	return NULL;
+}
+
+/* A message refused: answered with an error when it says where to, always acknowledged. */
+static unsigned refuse(struct td_worker *w, struct wcall *c, const char *why)
+{
+	struct td_result res = {.status = TD_STATUS_ERROR, .exit_code = -1};
+	char msg[300];
+
+	w->st.malformed++;
+	if (!c->reply[0] || !c->token[0]) {
+		ack(w, c);
+		return 2;
+	}
+	res.content_len = (size_t)snprintf(msg, sizeof(msg), "worker %s refused the call: %s",
+	                                   w->name, why);
+	res.content = msg;
+	append_answer(w, c, "result", w->name, &res, NULL);
+	return 3;
+}
+
+struct taken {
+	struct wcall call;
+	int tool;
+	const char *id, *input;
+};
+
+/* The fields of one message into t; an error phrase when it cannot run here, else NULL. */
+static const char *parse_call(struct td_worker *w, const redisReply *kv, struct taken *t)
+{
+	const char *v = field(kv, "v", NULL), *reply = field(kv, "reply", NULL);
+	const char *token = field(kv, "call", NULL), *tool = field(kv, "tool", NULL);
+	const char *dl = field(kv, "deadline_ms", NULL);
+
+	if (reply && strlen(reply) < sizeof(t->call.reply) &&
+	    !strncmp(reply, TD_REMOTE_REPLY_PREFIX, strlen(TD_REMOTE_REPLY_PREFIX)))
+		snprintf(t->call.reply, sizeof(t->call.reply), "%s", reply);
+	if (token && strlen(token) < sizeof(t->call.token))
+		snprintf(t->call.token, sizeof(t->call.token), "%s", token);
+	if (!v || strcmp(v, TD_REMOTE_VERSION))
+		return "message layout version is not " TD_REMOTE_VERSION;
+	if (!t->call.reply[0] || !t->call.token[0])
+		return "no reply stream or call token";
+	t->id = field(kv, "id", NULL);
+	t->input = field(kv, "input", NULL);
+	t->tool = tool ? td__graph_find(w->g, tool) : -1;
+	if (!t->id || !t->input || !tool)
+		return "a field is missing (id, input or tool)";
+	if (t->tool < 0)
+		return "no such tool in its graph";
+	if (!w->served[t->tool])
+		return "this worker does not serve that tool";
+	t->call.deadline_ms = dl ? strtoll(dl, NULL, 10) : 0;
+	return NULL;
+}
+
+static struct wrun *free_run(struct td_worker *w)
+{
+	size_t i;
+
+	for (i = 0; i < MAX_RUNS; i++)
+		if (!w->runs[i].run && !w->runs[i].calls)
+			return &w->runs[i];
+	return NULL;
+}
+
+/* One run for the calls of t[] that are of tool `tool` (marked done by setting tool -1). */
+static int start_run(struct td_worker *w, struct taken *t, size_t n, int tool)
+{
+	struct td_run_opts ro = {.concurrency = w->opts.jobs,
+	                         .functions = w->opts.functions,
+	                         .loop = w->opts.loop,
+	                         .remote_here = 1};
+	struct wrun *wr = free_run(w);
+	size_t i, k = 0;
+	int err;
+
+	if (!wr || !(wr->calls = td__calloc(n, sizeof(*wr->calls))))
+		return TD_ENOMEM;
+	err = td_batch_new(w->g, TD_DIALECT_ANTHROPIC, &wr->batch);
+	for (i = 0; i < n && !err; i++) {
+		if (t[i].tool != tool)
+			continue;
+		/* the token as the id: ids of different schedulers may collide, tokens never do
+		 * within one reply stream, and two streams never share a run's call */
+		err = td_batch_add(wr->batch, t[i].call.token, w->g->tools[tool].name, t[i].input);
+		if (err >= 0) {
+			wr->calls[k++] = t[i].call;
+			err = 0;
+		}
+		t[i].tool = -1;
+	}
+	wr->n = wr->left = k;
+	if (!err)
+		err = td_plan_new(wr->batch, &wr->plan, NULL);
+	if (!err)
+		err = td_run_new(wr->plan, &ro, &wr->run, NULL);
+	if (err) {
+		run_free(wr);
+		return err;
+	}
+	for (i = 0; i < k; i++)
+		wr->calls[i].start_us = td__now_us();
+	w->held += (unsigned)k;
+	return 0;
+}
+
+/* ---- taking calls ---- */
+
+static int queue_of(const struct td_worker *w, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < w->nqueues; i++)
+		if (!strcmp(w->queues[i].key, key))
+			return (int)i;
+	return -1;
+}
+
+/* One entry [id, fields] of queue q into t[*n], or answered/acknowledged at once. */
+static unsigned take(struct td_worker *w, int q, const redisReply *e, struct taken *t, size_t *n)
+{
+	struct taken *x = &t[*n];
+	const char *why;
+
+	memset(x, 0, sizeof(*x));
+	x->call.queue = (uint32_t)q;
+	snprintf(x->call.msgid, sizeof(x->call.msgid), "%s", e->element[0]->str);
+	w->st.taken++;
+	why = parse_call(w, e->element[1], x);
+	if (why)
+		return refuse(w, &x->call, why);
+	if (x->call.deadline_ms && td__wall_ms() >= x->call.deadline_ms) {
+		w->st.expired++; /* its scheduler has given up on it: nobody reads an answer */
+		ack(w, &x->call);
+		return 2;
+	}
+	(*n)++;
+	return 0;
+}
+
+static void start_taken(struct td_worker *w, struct taken *t, size_t n, unsigned *replies)
+{
+	size_t i, j;
+	int err;
+
+	for (i = 0; i < n; i++) {
+		if (t[i].tool < 0)
+			continue;
+		err = start_run(w, t, n, t[i].tool);
+		if (!err)
+			continue;
+		for (j = i; j < n; j++) /* the calls start_run could not take */
+			if (t[j].tool == t[i].tool || (j == i)) {
+				*replies += refuse(w, &t[j].call, td_strerror(err));
+				t[j].tool = -1;
+			}
+	}
+}
+
+/* XREADGROUP for at most `count` calls; the number taken, or -1 on a connection error. */
+static int fetch(struct td_worker *w, unsigned count, int block_ms)
+{
+	const char *argv[8 + 2 * 64];
+	char cnt[16], blk[16];
+	struct taken *t;
+	redisReply *r;
+	size_t i, k, argc = 0, n = 0;
+	unsigned replies = 0;
+
+	snprintf(cnt, sizeof(cnt), "%u", count);
+	snprintf(blk, sizeof(blk), "%d", block_ms);
+	argv[argc++] = "XREADGROUP";
+	argv[argc++] = "GROUP";
+	argv[argc++] = TD_REMOTE_GROUP;
+	argv[argc++] = w->name;
+	argv[argc++] = "COUNT";
+	argv[argc++] = cnt;
+	if (block_ms > 0) {
+		argv[argc++] = "BLOCK";
+		argv[argc++] = blk;
+	}
+	argv[argc++] = "STREAMS";
+	for (i = 0; i < w->nqueues; i++)
+		argv[argc++] = w->queues[i].key;
+	for (i = 0; i < w->nqueues; i++)
+		argv[argc++] = ">";
+	if (!(r = cmd(w, (int)argc, argv, NULL)))
+		return -1;
+	if (r->type != REDIS_REPLY_ARRAY || !(t = td__calloc(count, sizeof(*t)))) {
+		if (r->type == REDIS_REPLY_ERROR) /* NOGROUP: the queue was deleted under us */
+			join_groups(w);
+		freeReplyObject(r);
+		return 0;
+	}
+	for (i = 0; i < r->elements; i++) {
+		const redisReply *s = r->element[i], *es;
+		int q;
+
+		if (s->elements != 2 || (q = queue_of(w, s->element[0]->str)) < 0)
+			continue;
+		es = s->element[1];
+		for (k = 0; k < es->elements && n < count; k++)
+			if (es->element[k]->elements == 2)
+				replies += take(w, q, es->element[k], t, &n);
+	}
+	start_taken(w, t, n, &replies);
+	freeReplyObject(r);
+	td__free(t);
+	return flush(w, replies) ? (int)n : -1;
+}
+
+/* ---- held calls: answers, deadlines, heartbeats ---- */
+
+/* Steps every run and answers what finished; false on a connection error. */
+static bool step_runs(struct td_worker *w)
+{
+	unsigned replies = 0;
+	size_t i;
+	int c;
+
+	for (i = 0; i < MAX_RUNS; i++) {
+		struct wrun *wr = &w->runs[i];
+		struct td_result res;
+
+		if (!wr->run)
+			continue;
+		td_run_step(wr->run);
+		while ((c = td_run_next_finished(wr->run)) >= 0) {
+			if (td_run_result(wr->run, (size_t)c, &res) < 0)
+				continue;
+			append_answer(w, &wr->calls[c], "result", w->name, &res, NULL);
+			wr->calls[c].answered = true;
+			replies += 3;
+			w->st.answered++;
+			wr->left--;
+			w->held--;
+		}
+		if (!wr->left)
+			run_free(wr);
+	}
+	return flush(w, replies);
+}
+
+/* Cancels running calls whose deadline passed: answered as timeouts when they end. */
+static void check_deadlines(struct td_worker *w)
+{
+	int64_t now = td__wall_ms();
+	struct td_result res;
+	size_t i, k;
+
+	for (i = 0; i < MAX_RUNS; i++)
+		for (k = 0; w->runs[i].run && k < w->runs[i].n; k++) {
+			struct wcall *c = &w->runs[i].calls[k];
+
+			if (!c->deadline_ms || now < c->deadline_ms || c->cancelled_by_deadline ||
+			    td_run_result(w->runs[i].run, k, &res) < 0 || res.status > TD_STATUS_RUNNING)
+				continue;
+			c->cancelled_by_deadline = true;
+			td_run_cancel_call(w->runs[i].run, k);
+		}
+}
+
+static bool heartbeat(struct td_worker *w)
+{
+	char px[24];
+	const char *set[] = {"SET", w->alive_key, "1", "PX", px};
+	unsigned replies = 1;
+	size_t i, k;
+
+	snprintf(px, sizeof(px), "%" PRId64, 3 * w->beat_us / 1000);
+	redisAppendCommandArgv(w->rc, 5, set, NULL);
+	for (i = 0; i < MAX_RUNS; i++)
+		for (k = 0; w->runs[i].run && k < w->runs[i].n; k++) {
+			const struct wcall *c = &w->runs[i].calls[k];
+			const char *claim[] = {"XCLAIM", w->queues[c->queue].key, TD_REMOTE_GROUP,
+			                       w->name,  "0",  c->msgid, "JUSTID"};
+
+			redisAppendCommandArgv(w->rc, 7, claim, NULL);
+			replies++;
+		}
+	return flush(w, replies);
+}
+
+/* ---- claims: calls of silent workers ---- */
+
+static bool alive(struct td_worker *w, const char *consumer)
+{
+	char key[192];
+	const char *argv[] = {"EXISTS", key};
+	redisReply *r;
+	bool yes;
+
+	snprintf(key, sizeof(key), TD_REMOTE_ALIVE_PREFIX "%s", consumer);
+	if (!(r = cmd(w, 2, argv, NULL)))
+		return true;
+	yes = r->type == REDIS_REPLY_INTEGER && r->integer > 0;
+	freeReplyObject(r);
+	return yes;
+}
+
+/* Takes entry id of queue q from `owner` and answers it as lost; replies to read, or 0. */
+static unsigned reclaim(struct td_worker *w, size_t q, const char *id, const char *owner)
+{
+	char ms[24], why[200];
+	const char *argv[] = {"XCLAIM", w->queues[q].key, TD_REMOTE_GROUP, w->name, ms, id};
+	struct wcall c = {.queue = (uint32_t)q};
+	redisReply *r;
+	unsigned replies = 0;
+
+	snprintf(ms, sizeof(ms), "%" PRId64, w->queues[q].claim_after_us / 1000);
+	if (!(r = cmd(w, 6, argv, NULL)))
+		return 0;
+	/* an empty answer: another worker took it first, or its owner woke up */
+	if (r->type == REDIS_REPLY_ARRAY && r->elements == 1 && r->element[0]->elements == 2) {
+		const redisReply *e = r->element[0];
+		const char *reply = field(e->element[1], "reply", NULL);
+		const char *tok = field(e->element[1], "call", NULL);
+
+		snprintf(c.msgid, sizeof(c.msgid), "%s", id);
+		if (reply && tok && strlen(reply) < sizeof(c.reply) && strlen(tok) < sizeof(c.token)) {
+			snprintf(c.reply, sizeof(c.reply), "%s", reply);
+			snprintf(c.token, sizeof(c.token), "%s", tok);
+			snprintf(why, sizeof(why), "%s", owner);
+			append_answer(w, &c, "lost", why, NULL, "silent");
+			replies = 3;
+		} else {
+			ack(w, &c);
+			replies = 2;
+		}
+		w->st.reclaimed++;
+	}
+	freeReplyObject(r);
+	return replies;
+}
+
+static bool claim(struct td_worker *w, size_t q)
+{
+	char ms[24];
+	const char *argv[] = {"XPENDING", w->queues[q].key, TD_REMOTE_GROUP, "IDLE", ms,
+	                      "-",        "+",              "32"};
+	redisReply *r;
+	unsigned replies = 0;
+	size_t i;
+
+	snprintf(ms, sizeof(ms), "%" PRId64, w->queues[q].claim_after_us / 1000);
+	if (!(r = cmd(w, 8, argv, NULL)))
+		return false;
+	for (i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+		const redisReply *e = r->element[i];
+
+		if (e->elements < 2 || !strcmp(e->element[1]->str, w->name) ||
+		    alive(w, e->element[1]->str))
+			continue;
+		replies += reclaim(w, q, e->element[0]->str, e->element[1]->str);
+	}
+	freeReplyObject(r);
+	return flush(w, replies);
+}
+
+/* ---- serving ---- */
+
+/* Waits for the runs' descriptors, at most until the next thing the worker must do. */
+static void wait_runs(struct td_worker *w, int64_t until_us)
+{
+	struct pollfd fds[MAX_RUNS];
+	int64_t left = (until_us - td__now_us() + 999) / 1000;
+	int timeout = left < 0 ? 0 : left > 1000 ? 1000 : (int)left, t;
+	nfds_t n = 0;
+	size_t i;
+
+	for (i = 0; i < MAX_RUNS; i++) {
+		if (!w->runs[i].run)
+			continue;
+		fds[n].fd = td_run_fd(w->runs[i].run);
+		fds[n++].events = POLLIN;
+		t = td_run_timeout(w->runs[i].run);
+		if (t >= 0 && t < timeout)
+			timeout = t;
+	}
+	if (n)
+		poll(fds, n, timeout);
+}
+
+/* SIGINT: the calls held are cancelled here and answered as lost, so their schedulers retry
+ * them elsewhere at once instead of after claim_after. */
+static void give_back(struct td_worker *w)
+{
+	unsigned replies = 0;
+	size_t i, k;
+
+	for (i = 0; i < MAX_RUNS; i++) {
+		struct wrun *wr = &w->runs[i];
+
+		if (!wr->run)
+			continue;
+		td_run_cancel(wr->run);
+		while (td_run_step(wr->run) == 1) /* kills and reaps the process groups */
+			wait_runs(w, td__now_us() + 100000);
+		for (k = 0; k < wr->n; k++)
+			if (!wr->calls[k].answered) {
+				append_answer(w, &wr->calls[k], "lost", w->name, NULL, "interrupted");
+				replies += 3;
+			}
+		w->held -= (unsigned)wr->left;
+		run_free(wr);
+	}
+	flush(w, replies);
+}
+
+static bool chores(struct td_worker *w)
+{
+	int64_t now = td__now_us();
+	size_t q;
+
+	check_deadlines(w);
+	if (now >= w->next_beat_us) {
+		w->next_beat_us = now + w->beat_us;
+		if (!heartbeat(w))
+			return false;
+	}
+	for (q = 0; q < w->nqueues; q++)
+		if (now >= w->queues[q].next_claim_us) {
+			w->queues[q].next_claim_us = now + w->queues[q].claim_after_us / 2;
+			if (!claim(w, q))
+				return false;
+		}
+	return true;
+}
+
+/* One round: answers, chores, new calls, a wait. False on a connection error. */
+static bool round_once(struct td_worker *w)
+{
+	unsigned room = w->opts.jobs > w->held ? w->opts.jobs - w->held : 0;
+	int64_t now, block;
+	int got;
+
+	if (!step_runs(w) || !chores(w))
+		return false;
+	now = td__now_us();
+	if (!w->stop && room && (!w->held || now >= w->next_fetch_us)) {
+		block = w->held ? 0 : w->beat_us / 1000 < IDLE_BLOCK_MS ? w->beat_us / 1000 : IDLE_BLOCK_MS;
+		if ((got = fetch(w, room, (int)(block > 0 ? block : 1))) < 0)
+			return false;
+		w->next_fetch_us = got ? now : now + BUSY_FETCH_US;
+		if (got)
+			return true; /* step the new runs at once */
+	}
+	if (w->held)
+		wait_runs(w, w->stop || !room ? w->next_beat_us : w->next_fetch_us);
+	else if (w->stop)
+		return true;
+	return true;
+}
+
+static void leave(struct td_worker *w)
+{
+	const char *del[] = {"DEL", w->alive_key};
+	size_t q;
+
+	cmd_quiet(w, 2, del, NULL);
+	for (q = 0; q < w->nqueues; q++) {
+		const char *argv[] = {"XGROUP", "DELCONSUMER", w->queues[q].key, TD_REMOTE_GROUP,
+		                      w->name};
+
+		cmd_quiet(w, 5, argv, NULL);
+	}
+}
+
+int td_worker_serve(struct td_worker *w, struct td_diag *diag)
+{
+	int err;
+
+	if (!w)
+		return TD_EINVAL;
+	w->next_beat_us = 0;
+	for (;;) {
+		if (w->stop & TD_WORKER_CANCEL) {
+			give_back(w);
+			leave(w);
+			return TD_ECANCELED;
+		}
+		if ((w->stop & TD_WORKER_DRAIN) && !w->held)
+			break;
+		if (round_once(w))
+			continue;
+		/* Redis went away: what was in the pipe is lost (those calls time out or are
+		 * claimed); the calls running here go on meanwhile */
+		err = reconnect(w);
+		if (!err)
+			err = join_groups(w);
+		if (err) {
+			td__diag_add(diag, err, NULL, 0, 0, "%s", w->err);
+			w->stop |= TD_WORKER_CANCEL;
+			give_back(w);
+			return err;
+		}
+	}
+	leave(w);
+	return 0;
+}
+
+void td_worker_stop(struct td_worker *w, int how)
+{
+	if (w)
+		w->stop |= how & (TD_WORKER_DRAIN | TD_WORKER_CANCEL);
+}
+
+const char *td_worker_name(const struct td_worker *w)
+{
+	return w ? w->name : NULL;
+}
+
+void td_worker_stats(const struct td_worker *w, struct td_worker_stats *out)
+{
+	if (w && out)
+		*out = w->st;
+}
+
+void td_worker_free(struct td_worker *w)
+{
+	size_t i;
+
+	if (!w)
+		return;
+	for (i = 0; i < MAX_RUNS; i++)
+		if (w->runs[i].run || w->runs[i].calls)
+			run_free(&w->runs[i]);
+	if (w->rc)
+		redisFree(w->rc);
+	td__free(w->served);
+	td__free(w->queues);
+	td__free(w);
+}
+
+/* ---- set-up ---- */
+
+/* ${NAME} in a --redis URL, from the environment (so a password stays off the command line). */
+static int expand(const char *s, char *out, size_t cap, char *err, size_t errlen)
+{
+	size_t o = 0;
+
+	while (*s) {
+		const char *end, *val;
+		char name[128];
+		size_t n;
+
+		if (s[0] != '$' || s[1] != '{') {
+			if (o + 1 >= cap)
+				goto long_;
+			out[o++] = *s++;
+			continue;
+		}
+		end = strchr(s + 2, '}');
+		n = end ? (size_t)(end - s - 2) : 0;
+		if (!n || n >= sizeof(name)) {
+			snprintf(err, errlen, "bad variable reference in the redis URL: write ${NAME}");
+			return TD_EINVAL;
+		}
+		memcpy(name, s + 2, n);
+		name[n] = '\0';
+		if (!(val = getenv(name))) {
+			snprintf(err, errlen, "the redis URL uses ${%s}, which is not set", name);
+			return TD_EINVAL;
+		}
+		if (o + strlen(val) + 1 >= cap)
+			goto long_;
+		memcpy(out + o, val, strlen(val));
+		o += strlen(val);
+		s = end + 1;
+	}
+	out[o] = '\0';
+	return 0;
+long_:
+	snprintf(err, errlen, "the redis URL is too long");
+	return TD_EINVAL;
+}
+
+static int pick_tools(struct td_worker *w, char *err, size_t errlen)
+{
+	const struct td_graph *g = w->g;
+	const char *s = w->opts.tools;
+	size_t i;
+	int any = 0;
+
+	if (!s) {
+		for (i = 0; i < g->ntools; i++)
+			any |= w->served[i] = g->tools[i].lim.remote != 0;
+		if (!any)
+			snprintf(err, errlen, "no tool of the graph has 'remote:': nothing to serve");
+		return any ? 0 : TD_EINVAL;
+	}
+	while (*s) {
+		const char *comma = strchr(s, ',');
+		size_t n = comma ? (size_t)(comma - s) : strlen(s);
+		char name[128];
+		int t;
+
+		snprintf(name, sizeof(name), "%.*s", (int)(n < 127 ? n : 127), s);
+		if ((t = td__graph_find(g, name)) < 0) {
+			snprintf(err, errlen, "--tools: no tool '%.100s' in the graph", name);
+			return TD_EINVAL;
+		}
+		if (!g->tools[t].lim.remote) {
+			snprintf(err, errlen, "--tools: tool '%.100s' has no 'remote:'", name);
+			return TD_EINVAL;
+		}
+		w->served[t] = true;
+		s += n + (comma ? 1 : 0);
+	}
+	return 0;
+}
+
+/* The served tools' queues (each once, with the shortest claim_after among its tools). */
+static int pick_queues(struct td_worker *w, const char **url)
+{
+	const struct td_graph *g = w->g;
+	size_t i, q;
+
+	w->queues = td__calloc(g->ntools, sizeof(*w->queues));
+	if (!w->queues)
+		return TD_ENOMEM;
+	*url = NULL;
+	w->beat_us = INT64_MAX;
+	for (i = 0; i < g->ntools; i++) {
+		const struct td__remote *rm;
+		char key[128];
+
+		if (!w->served[i])
+			continue;
+		rm = &g->remotes[g->tools[i].lim.remote - 1];
+		if (*url && strcmp(*url, rm->url))
+			return TD_EEXIST;
+		*url = rm->url;
+		snprintf(key, sizeof(key), TD_REMOTE_QUEUE_PREFIX "%s", rm->queue);
+		q = (size_t)queue_of(w, key);
+		if (q == (size_t)-1) {
+			q = w->nqueues++;
+			snprintf(w->queues[q].key, sizeof(w->queues[q].key), "%s", key);
+			w->queues[q].claim_after_us = rm->claim_after_us;
+		}
+		if (rm->claim_after_us < w->queues[q].claim_after_us)
+			w->queues[q].claim_after_us = rm->claim_after_us;
+		if (rm->claim_after_us / 3 < w->beat_us)
+			w->beat_us = rm->claim_after_us / 3;
+	}
+	if (w->nqueues > 64)
+		return TD_ETOOBIG;
+	return 0;
+}
+
+static int setup(struct td_worker *w, char *err, size_t errlen)
+{
+	const char *url;
+	char buf[1024], host[64] = "host";
+	int rc;
+
+	if ((rc = pick_tools(w, err, errlen)))
+		return rc;
+	rc = pick_queues(w, &url);
+	if (rc == TD_EEXIST && !w->opts.redis)
+		snprintf(err, errlen, "the tools served name different Redis servers: give --redis");
+	if (rc == TD_ETOOBIG)
+		snprintf(err, errlen, "more than 64 queues to serve");
+	if (rc && (rc != TD_EEXIST || !w->opts.redis))
+		return rc;
+	if (w->opts.redis) {
+		if ((rc = expand(w->opts.redis, buf, sizeof(buf), err, errlen)))
+			return rc;
+		url = buf;
+	}
+	if (td__redis_url_parse(url, &w->url, buf, sizeof(buf)) < 0) {
+		snprintf(err, errlen, "bad redis URL: %.200s", buf);
+		return TD_EINVAL;
+	}
+	gethostname(host, sizeof(host) - 1);
+	if (w->opts.name)
+		snprintf(w->name, sizeof(w->name), "%s", w->opts.name);
+	else
+		snprintf(w->name, sizeof(w->name), "%.60s:%ld", host, (long)getpid());
+	snprintf(w->alive_key, sizeof(w->alive_key), TD_REMOTE_ALIVE_PREFIX "%s", w->name);
+	if (!w->opts.jobs)
+		w->opts.jobs = DEFAULT_JOBS;
+	if (w->opts.jobs > MAX_RUNS * 64u)
+		w->opts.jobs = MAX_RUNS * 64u;
+	if (w->beat_us < 10000)
+		w->beat_us = 10000;
+	if ((rc = connect_redis(w)) || (rc = join_groups(w)))
+		snprintf(err, errlen, "%s", w->err);
+	return rc;
+}
+
+int td_worker_new(const struct td_graph *graph, const struct td_worker_opts *opts,
+                  struct td_worker **out, struct td_diag *diag)
+{
+	struct td_worker *w;
+	char err[600] = "";
+	int rc;
+
+	if (out)
+		*out = NULL;
+	if (!graph || !out)
+		return TD_EINVAL;
+	if (graph->env_kept)
+		return TD_EINVAL;
+	if (!(w = td__calloc(1, sizeof(*w))) ||
+	    !(w->served = td__calloc(graph->ntools ? graph->ntools : 1, sizeof(bool)))) {
+		td__free(w);
+		return TD_ENOMEM;
+	}
+	w->g = graph;
+	if (opts)
+		w->opts = *opts;
+	rc = setup(w, err, sizeof(err));
+	if (rc) {
+		td__diag_add(diag, rc, NULL, 0, 0, "%s", err[0] ? err : td_strerror(rc));
+		td_worker_free(w);
+		return rc;
+	}
+	*out = w;
+	return 0;
+}
