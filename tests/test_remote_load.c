@@ -41,6 +41,9 @@ START_TEST(url_forms)
 	ck_assert_str_eq(u.path, "/run/redis/redis.sock");
 	ck_assert_str_eq(u.host, "");
 	ck_assert_uint_eq(u.db, 5);
+	u = url_ok("unix://:pw@/tmp/r.sock");
+	ck_assert_str_eq(u.path, "/tmp/r.sock");
+	ck_assert_str_eq(u.pass, "pw");
 }
 END_TEST
 

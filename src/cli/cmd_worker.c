@@ -50,11 +50,13 @@ static int usage(const char *what)
 
 static int parse_args(int argc, char **argv, struct td_worker_opts *o, const char **graph)
 {
-	static const struct option opts[] = {
-	    {"help", no_argument, NULL, 'h'},        {"redis", required_argument, NULL, 'r'},
-	    {"tools", required_argument, NULL, 't'}, {"jobs", required_argument, NULL, 'j'},
-	    {"name", required_argument, NULL, 'n'},  {"loop", required_argument, NULL, 'l'},
-	    {0}};
+	static const struct option opts[] = {{"help", no_argument, NULL, 'h'},
+	                                     {"redis", required_argument, NULL, 'r'},
+	                                     {"tools", required_argument, NULL, 't'},
+	                                     {"jobs", required_argument, NULL, 'j'},
+	                                     {"name", required_argument, NULL, 'n'},
+	                                     {"loop", required_argument, NULL, 'l'},
+	                                     {0}};
 	char buf[128], *end;
 	long n;
 	int c;

@@ -33,12 +33,12 @@
 #include "exec/remote.h"
 
 #define CONTAINER(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
-#define RECONNECT_US  (250 * 1000)
-#define READ_BLOCK_MS "1000"
-#define READ_COUNT    "1024"
+#define RECONNECT_US                 (250 * 1000)
+#define READ_BLOCK_MS                "1000"
+#define READ_COUNT                   "1024"
 /* How long the reply stream outlives the last sign of this run (a dead scheduler's stream
  * then goes away; workers never recreate it: XADD NOMKSTREAM). */
-#define REPLY_TTL_MS  "600000"
+#define REPLY_TTL_MS   "600000"
 #define TTL_REFRESH_US (60LL * 1000000)
 
 struct server {
@@ -47,7 +47,7 @@ struct server {
 	struct td__rconn cmd, rd;
 	char last_id[48]; /* the last answer read ("0-0": none yet) */
 	uint32_t out;     /* attempts queued on this server and not ended */
-	bool reading, ready;
+	bool reading, deleted;
 	int64_t ttl_at;
 	struct td__timer reconnect;
 	const struct td__remote *spec; /* the first remote: naming this server */
@@ -113,7 +113,8 @@ static void fail(struct remote_be *rb, struct rjob *rj, enum td_status st, const
 	va_end(ap);
 	if (n < 0)
 		n = 0;
-	td__job_set_content(rj->job, st, msg, (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1);
+	td__job_set_content(rj->job, st, msg,
+	                    (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1);
 	finish(rb, rj);
 }
 
@@ -172,13 +173,11 @@ struct answer {
 
 static void answer_fields(const redisReply *kv, struct answer *a)
 {
-	static const char *const names[] = {"v",         "type",      "call",
-	                                    "worker",    "status",    "exit_code",
-	                                    "signal",    "truncated", "content",
-	                                    "reason"};
-	const char **slot[] = {&a->v,         &a->type,   &a->call,      &a->worker,
-	                       &a->status,    &a->exit_code, &a->signal, &a->truncated,
-	                       &a->content,   &a->reason};
+	static const char *const names[] = {"v",       "type",      "call",   "worker",
+	                                    "status",  "exit_code", "signal", "truncated",
+	                                    "content", "reason"};
+	const char **slot[] = {&a->v,         &a->type,   &a->call,      &a->worker,  &a->status,
+	                       &a->exit_code, &a->signal, &a->truncated, &a->content, &a->reason};
 	size_t i, k;
 
 	memset(a, 0, sizeof(*a));
@@ -217,8 +216,7 @@ static void on_result(struct remote_be *rb, struct rjob *rj, const struct answer
 	enum td_status st;
 
 	if (status_of(a->status, &st) < 0 || !a->content) {
-		fail(rb, rj, TD_STATUS_ERROR,
-		     "malformed answer from worker %s: %s", a->worker,
+		fail(rb, rj, TD_STATUS_ERROR, "malformed answer from worker %s: %s", a->worker,
 		     !a->content ? "no content" : "unknown status");
 		return;
 	}
@@ -250,8 +248,8 @@ static void on_answer(struct remote_be *rb, const redisReply *kv)
 	if (!strcmp(a.type, "result"))
 		on_result(rb, rj, &a);
 	else if (!strcmp(a.type, "lost") && a.reason && !strcmp(a.reason, "interrupted"))
-		fail(rb, rj, TD_STATUS_ERROR, "lost: worker %s was interrupted while it held this call",
-		     a.worker);
+		fail(rb, rj, TD_STATUS_ERROR,
+		     "lost: worker %s was interrupted while it held this call", a.worker);
 	else if (!strcmp(a.type, "lost"))
 		fail(rb, rj, TD_STATUS_ERROR,
 		     "lost: worker %s took this call and fell silent for claim_after (%" PRId64
@@ -310,7 +308,7 @@ static void on_xread(redisAsyncContext *ac, void *r, void *priv)
 /* XREAD waits on its own connection while attempts are out. */
 static void read_more(struct server *sv)
 {
-	const char *argv[] = {"XREAD", "COUNT",   READ_COUNT,  "BLOCK",
+	const char *argv[] = {"XREAD",       "COUNT",   READ_COUNT,    "BLOCK",
 	                      READ_BLOCK_MS, "STREAMS", sv->rb->reply, sv->last_id};
 
 	if (sv->reading || !sv->rd.ac || !sv->out)
@@ -411,10 +409,12 @@ static void on_added(redisAsyncContext *ac, void *r, void *priv)
 	if (rb->closing || !(rj = unpack(rb, priv)))
 		return;
 	if (!reply)
-		fail(rb, rj, TD_STATUS_ERROR, "redis: connection lost before the call was queued: %s",
+		fail(rb, rj, TD_STATUS_ERROR,
+		     "redis: connection lost before the call was queued: %s",
 		     ac->errstr[0] ? ac->errstr : "closed");
 	else if (reply->type == REDIS_REPLY_ERROR)
-		fail(rb, rj, TD_STATUS_ERROR, "redis: queueing the call failed: %.200s", reply->str);
+		fail(rb, rj, TD_STATUS_ERROR, "redis: queueing the call failed: %.200s",
+		     reply->str);
 	else if (reply->type == REDIS_REPLY_STRING) {
 		snprintf(rj->msgid, sizeof(rj->msgid), "%s", reply->str);
 		rj->queued = true;
@@ -457,11 +457,18 @@ static int queue_call(struct remote_be *rb, struct rjob *rj)
 {
 	const struct td__job *job = rj->job;
 	char key[128], tok[48], att[16], dl[24], tmo[24];
-	const char *argv[] = {"XADD",     key,         "MAXLEN",   "~",      "1000000",
-	                      "*",        "v",         TD_REMOTE_VERSION, "call", tok,
-	                      "reply",    rb->reply,   "tool",     job->tool->name, "id",
-	                      job->id,    "input",     job->input, "attempt", att,
-	                      "deadline_ms", dl,       "timeout_ms", tmo};
+	const char *argv[] = {"XADD",        key,
+	                      "MAXLEN",      "~",
+	                      "1000000",     "*",
+	                      "v",           TD_REMOTE_VERSION,
+	                      "call",        tok,
+	                      "reply",       rb->reply,
+	                      "tool",        job->tool->name,
+	                      "id",          job->id,
+	                      "input",       job->input,
+	                      "attempt",     att,
+	                      "deadline_ms", dl,
+	                      "timeout_ms",  tmo};
 	size_t lens[TD__ARRAY_SIZE(argv)], i;
 
 	snprintf(key, sizeof(key), TD_REMOTE_QUEUE_PREFIX "%s", spec_of(rb, job->tool)->queue);
@@ -520,17 +527,42 @@ static void remote_kill(struct td__backend *be, struct td__job *job)
 	fail(rb, rj, TD_STATUS_ERROR, "cancelled");
 }
 
-/* The reply stream goes with the run: DEL written now, without waiting for a loop turn or an
- * answer (a socket that cannot take it leaves the stream to its TTL). */
-static void drop_reply(struct server *sv)
+static void on_deleted(redisAsyncContext *ac, void *r, void *priv)
 {
-	const char *argv[] = {"DEL", sv->rb->reply};
+	(void)ac;
+	(void)r;
+	((struct server *)priv)->deleted = true;
+}
 
-	if (!sv->cmd.connected || td__rconn_cmd(&sv->cmd, NULL, NULL, 2, argv, NULL) < 0)
+static void on_give_up(struct td__timer *t)
+{
+	(void)t; /* only wakes the loop */
+}
+
+/* The reply streams go with the run: DEL, and the loop turned until Redis said so (or for
+ * 200ms at most; then the stream is left to its TTL). Closing a socket with an answer unread
+ * may reset it before Redis has read the DEL. */
+static void drop_replies(struct remote_be *rb)
+{
+	const char *argv[] = {"DEL", rb->reply};
+	struct td__timer t = {.fn = on_give_up};
+	int64_t until = td__clock_now(rb->be.clock) + 200000;
+	size_t i, waiting = 0;
+
+	for (i = 0; i < rb->g->nremotes; i++) {
+		struct server *sv = &rb->servers[i];
+
+		if (rb->server_of[i] == i && sv->cmd.connected &&
+		    td__rconn_cmd(&sv->cmd, on_deleted, sv, 2, argv, NULL) == 0)
+			waiting++;
+	}
+	if (!waiting || td__clock_arm(rb->be.clock, &t, until) < 0)
 		return;
-	sv->cmd.flushing = true;
-	redisAsyncHandleWrite(sv->cmd.ac);
-	sv->cmd.flushing = false;
+	while (waiting && td__clock_now(rb->be.clock) < until && td__loop_run(rb->be.loop, 1) >= 0)
+		for (i = waiting = 0; i < rb->g->nremotes; i++)
+			waiting += rb->server_of[i] == i && rb->servers[i].cmd.ac &&
+			           !rb->servers[i].deleted;
+	td__clock_disarm(rb->be.clock, &t);
 }
 
 static void remote_free(struct td__backend *be)
@@ -539,13 +571,13 @@ static void remote_free(struct td__backend *be)
 	size_t i;
 
 	rb->closing = true;
+	drop_replies(rb);
 	for (i = 0; i < rb->g->nremotes; i++) {
 		struct server *sv = &rb->servers[i];
 
 		if (rb->server_of[i] != i)
 			continue;
 		td__clock_disarm(be->clock, &sv->reconnect);
-		drop_reply(sv);
 		td__rconn_close(&sv->cmd);
 		td__rconn_close(&sv->rd);
 	}
@@ -586,7 +618,8 @@ static int servers_init(struct remote_be *rb)
 		if (j < i)
 			continue;
 		if (td__redis_url_parse(g->remotes[i].url, &sv->url, why, sizeof(why)) < 0)
-			return TD_EINVAL; /* the loader checked it: a graph loaded with ${VAR} kept */
+			return TD_EINVAL; /* the loader checked it: a graph loaded with ${VAR} kept
+			                   */
 		sv->rb = rb;
 		sv->spec = &g->remotes[i];
 		snprintf(sv->last_id, sizeof(sv->last_id), "0-0");

@@ -43,8 +43,8 @@ int td__rconn_open(struct td__rconn *c, struct td__loop *loop, const struct td__
 int td__rconn_hello(struct td__rconn *c, const struct td__redis_url *u);
 /* Queues one command (argv with lens, or NUL-terminated when lens is NULL); sent at the end
  * of the loop turn with every other one queued in it. 0, -ENOTCONN or TD_ENOMEM. */
-int td__rconn_cmd(struct td__rconn *c, redisCallbackFn *fn, void *priv, int argc,
-                  const char **argv, const size_t *lens);
+int td__rconn_cmd(struct td__rconn *c, redisCallbackFn *fn, void *priv, int argc, const char **argv,
+                  const size_t *lens);
 /* Frees the connection (pending callbacks run with a NULL reply) and waits for its requests
  * on the loop to come back, so the record may be freed afterwards. */
 void td__rconn_close(struct td__rconn *c);

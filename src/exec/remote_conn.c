@@ -137,7 +137,8 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
 	struct td__rconn *c = ac->ev.data;
 
 	if (status != REDIS_OK)
-		snprintf(c->err, sizeof(c->err), "%s", ac->errstr[0] ? ac->errstr : "connection lost");
+		snprintf(c->err, sizeof(c->err), "%s",
+		         ac->errstr[0] ? ac->errstr : "connection lost");
 	else if (!c->err[0])
 		snprintf(c->err, sizeof(c->err), "connection closed");
 	c->connected = false;
@@ -171,7 +172,10 @@ int td__rconn_open(struct td__rconn *c, struct td__loop *loop, const struct td__
 	ac->ev.cleanup = ev_cleanup;
 	redisAsyncSetConnectCallback(ac, on_connect);
 	redisAsyncSetDisconnectCallback(ac, on_disconnect);
-	/* hiredis waits for the connect through addWrite (it asked before the hooks were set) */
+	/* hiredis 0.14 marks a unix socket (and a TCP one whose connect went through at once)
+	 * connected without calling the connect callback; else it waits for the connect through
+	 * addWrite, asked before the hooks were set */
+	c->connected = (ac->c.flags & REDIS_CONNECTED) != 0;
 	ev_add_write(c);
 	return td__rconn_hello(c, u);
 }
@@ -201,8 +205,8 @@ int td__rconn_hello(struct td__rconn *c, const struct td__redis_url *u)
 	return 0;
 }
 
-int td__rconn_cmd(struct td__rconn *c, redisCallbackFn *fn, void *priv, int argc,
-                  const char **argv, const size_t *lens)
+int td__rconn_cmd(struct td__rconn *c, redisCallbackFn *fn, void *priv, int argc, const char **argv,
+                  const size_t *lens)
 {
 	if (!c->ac)
 		return -ENOTCONN;
@@ -217,7 +221,8 @@ void td__rconn_close(struct td__rconn *c)
 	if (c->ac) {
 		redisAsyncContext *ac = c->ac;
 
-		redisAsyncFree(ac); /* pending callbacks run with a NULL reply; cleanup clears c->ac */
+		redisAsyncFree(
+		    ac); /* pending callbacks run with a NULL reply; cleanup clears c->ac */
 	}
 	/* The loop holds a pointer to the op while its poll is out, and to the flush while it is
 	 * deferred: turn it until both came back. */

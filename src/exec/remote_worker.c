@@ -23,160 +23,12 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "exec/remote.h"
-#include "load/graph.h"
-
-#define DEFAULT_JOBS   4
-#define MAX_RUNS       64
-#define IDLE_BLOCK_MS  500  /* XREADGROUP BLOCK while nothing runs: how soon a stop is seen */
-#define BUSY_FETCH_US  5000 /* while calls run and slots are free, how often to look for more */
-#define CMD_TIMEOUT_MS 5000
-#define RECONNECT_TRIES 40 /* x 250ms: how long Redis may be away before the worker gives up */
-
-struct wcall {
-	char msgid[48];
-	char token[48];
-	char reply[160];
-	uint32_t queue;
-	int64_t deadline_ms; /* 0: none */
-	int64_t start_us;
-	bool cancelled_by_deadline;
-	bool answered;
-};
-
-struct wrun {
-	struct td_batch *batch;
-	struct td_plan *plan;
-	struct td_run *run;
-	struct wcall *calls;
-	size_t n, left;
-};
-
-struct wqueue {
-	char key[128];
-	int64_t claim_after_us;
-	int64_t next_claim_us;
-};
-
-struct td_worker {
-	const struct td_graph *g;
-	struct td_worker_opts opts;
-	struct td__redis_url url;
-	redisContext *rc;
-	char name[128];
-	char alive_key[192];
-	bool *served; /* [ntools] */
-	struct wqueue *queues;
-	size_t nqueues;
-	struct wrun runs[MAX_RUNS];
-	unsigned held;
-	int64_t beat_us, next_beat_us, next_fetch_us;
-	volatile sig_atomic_t stop;
-	struct td_worker_stats st;
-	char err[512];
-};
-
-/* ---- Redis ---- */
-
-static int connect_redis(struct td_worker *w)
-{
-	struct timeval tv = {CMD_TIMEOUT_MS / 1000, 0};
-	redisReply *r;
-
-	if (w->rc)
-		redisFree(w->rc);
-	w->rc = w->url.path[0] ? redisConnectUnixWithTimeout(w->url.path, tv)
-	                       : redisConnectWithTimeout(w->url.host, w->url.port, tv);
-	if (!w->rc)
-		return TD_ENOMEM;
-	if (w->rc->err) {
-		snprintf(w->err, sizeof(w->err), "redis: cannot connect to %s: %s",
-		         w->url.path[0] ? w->url.path : w->url.host, w->rc->errstr);
-		return -ECONNREFUSED;
-	}
-	/* a command timeout larger than XREADGROUP's BLOCK, so a dead server is noticed */
-	redisSetTimeout(w->rc, tv);
-	if (w->url.pass[0]) {
-		r = w->url.user[0] ? redisCommand(w->rc, "AUTH %s %s", w->url.user, w->url.pass)
-		                   : redisCommand(w->rc, "AUTH %s", w->url.pass);
-		if (!r || r->type == REDIS_REPLY_ERROR) {
-			snprintf(w->err, sizeof(w->err), "redis: AUTH refused: %.180s",
-			         r ? r->str : w->rc->errstr);
-			freeReplyObject(r);
-			return -EACCES;
-		}
-		freeReplyObject(r);
-	}
-	if (w->url.db) {
-		r = redisCommand(w->rc, "SELECT %u", w->url.db);
-		if (!r || r->type == REDIS_REPLY_ERROR) {
-			snprintf(w->err, sizeof(w->err), "redis: SELECT refused: %.180s",
-			         r ? r->str : w->rc->errstr);
-			freeReplyObject(r);
-			return -EINVAL;
-		}
-		freeReplyObject(r);
-	}
-	return 0;
-}
-
-/* After a failed command: connects again (Redis restarting), for a few seconds at most. */
-static int reconnect(struct td_worker *w)
-{
-	int i, err = -EIO;
-
-	for (i = 0; i < RECONNECT_TRIES && !(w->stop & TD_WORKER_CANCEL); i++) {
-		usleep(250 * 1000);
-		err = connect_redis(w);
-		if (err == 0 || err == -EACCES)
-			return err;
-	}
-	return err;
-}
-
-/* One command, NUL-terminated argv; NULL on a connection error (w->err says why). */
-static redisReply *cmd(struct td_worker *w, int argc, const char **argv, const size_t *lens)
-{
-	redisReply *r = redisCommandArgv(w->rc, argc, argv, lens);
-
-	if (!r)
-		snprintf(w->err, sizeof(w->err), "redis: %s", w->rc->errstr);
-	return r;
-}
-
-static void cmd_quiet(struct td_worker *w, int argc, const char **argv, const size_t *lens)
-{
-	freeReplyObject(cmd(w, argc, argv, lens));
-}
-
-static int join_groups(struct td_worker *w)
-{
-	size_t i;
-
-	for (i = 0; i < w->nqueues; i++) {
-		/* from the start of the stream: calls queued before any worker are served too */
-		const char *argv[] = {"XGROUP", "CREATE", w->queues[i].key, TD_REMOTE_GROUP, "0",
-		                      "MKSTREAM"};
-		redisReply *r = cmd(w, 6, argv, NULL);
-
-		if (!r)
-			return -EIO;
-		if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "BUSYGROUP", 9)) {
-			snprintf(w->err, sizeof(w->err), "redis: XGROUP CREATE %s: %.150s",
-			         w->queues[i].key, r->str);
-			freeReplyObject(r);
-			return -EINVAL;
-		}
-		freeReplyObject(r);
-	}
-	return 0;
-}
+#include "exec/remote_worker.h"
 
 /* ---- answers ---- */
 
@@ -194,9 +46,9 @@ static void append_answer(struct td_worker *w, const struct wcall *c, const char
                           const char *who, const struct td_result *res, const char *reason)
 {
 	char ec[16], sig[16], us[24];
-	const char *argv[28] = {"XADD", c->reply, "NOMKSTREAM", "MAXLEN", "~", "100000", "*",
-	                        "v", TD_REMOTE_VERSION, "type", type, "call", c->token,
-	                        "worker", who};
+	const char *argv[28] = {"XADD",   c->reply, "NOMKSTREAM", "MAXLEN",          "~",
+	                        "100000", "*",      "v",          TD_REMOTE_VERSION, "type",
+	                        type,     "call",   c->token,     "worker",          who};
 	size_t lens[28], i, n = 15;
 
 	if (reason) {
@@ -260,7 +112,8 @@ static const char *field(const redisReply *kv, const char *name, size_t *len)
 
 	for (i = 0; kv && kv->type == REDIS_REPLY_ARRAY && i + 1 < kv->elements; i += 2)
 		if (kv->element[i]->type == REDIS_REPLY_STRING &&
-		    kv->element[i + 1]->type == REDIS_REPLY_STRING && !strcmp(kv->element[i]->str, name)) {
+		    kv->element[i + 1]->type == REDIS_REPLY_STRING &&
+		    !strcmp(kv->element[i]->str, name)) {
 			if (len)
 				*len = kv->element[i + 1]->len;
 			return kv->element[i + 1]->str;
@@ -279,8 +132,8 @@ static unsigned refuse(struct td_worker *w, struct wcall *c, const char *why)
 		ack(w, c);
 		return 2;
 	}
-	res.content_len = (size_t)snprintf(msg, sizeof(msg), "worker %s refused the call: %s",
-	                                   w->name, why);
+	res.content_len =
+	    (size_t)snprintf(msg, sizeof(msg), "worker %s refused the call: %s", w->name, why);
 	res.content = msg;
 	append_answer(w, c, "result", w->name, &res, NULL);
 	return 3;
@@ -374,16 +227,6 @@ static int start_run(struct td_worker *w, struct taken *t, size_t n, int tool)
 
 /* ---- taking calls ---- */
 
-static int queue_of(const struct td_worker *w, const char *key)
-{
-	size_t i;
-
-	for (i = 0; i < w->nqueues; i++)
-		if (!strcmp(w->queues[i].key, key))
-			return (int)i;
-	return -1;
-}
-
 /* One entry [id, fields] of queue q into t[*n], or answered/acknowledged at once. */
 static unsigned take(struct td_worker *w, int q, const redisReply *e, struct taken *t, size_t *n)
 {
@@ -452,11 +295,11 @@ static int fetch(struct td_worker *w, unsigned count, int block_ms)
 		argv[argc++] = w->queues[i].key;
 	for (i = 0; i < w->nqueues; i++)
 		argv[argc++] = ">";
-	if (!(r = cmd(w, (int)argc, argv, NULL)))
+	if (!(r = td__worker_cmd(w, (int)argc, argv, NULL)))
 		return -1;
 	if (r->type != REDIS_REPLY_ARRAY || !(t = td__calloc(count, sizeof(*t)))) {
 		if (r->type == REDIS_REPLY_ERROR) /* NOGROUP: the queue was deleted under us */
-			join_groups(w);
+			td__worker_join(w);
 		freeReplyObject(r);
 		return 0;
 	}
@@ -464,7 +307,7 @@ static int fetch(struct td_worker *w, unsigned count, int block_ms)
 		const redisReply *s = r->element[i], *es;
 		int q;
 
-		if (s->elements != 2 || (q = queue_of(w, s->element[0]->str)) < 0)
+		if (s->elements != 2 || (q = td__worker_queue(w, s->element[0]->str)) < 0)
 			continue;
 		es = s->element[1];
 		for (k = 0; k < es->elements && n < count; k++)
@@ -521,7 +364,8 @@ static void check_deadlines(struct td_worker *w)
 			struct wcall *c = &w->runs[i].calls[k];
 
 			if (!c->deadline_ms || now < c->deadline_ms || c->cancelled_by_deadline ||
-			    td_run_result(w->runs[i].run, k, &res) < 0 || res.status > TD_STATUS_RUNNING)
+			    td_run_result(w->runs[i].run, k, &res) < 0 ||
+			    res.status > TD_STATUS_RUNNING)
 				continue;
 			c->cancelled_by_deadline = true;
 			td_run_cancel_call(w->runs[i].run, k);
@@ -540,8 +384,13 @@ static bool heartbeat(struct td_worker *w)
 	for (i = 0; i < MAX_RUNS; i++)
 		for (k = 0; w->runs[i].run && k < w->runs[i].n; k++) {
 			const struct wcall *c = &w->runs[i].calls[k];
-			const char *claim[] = {"XCLAIM", w->queues[c->queue].key, TD_REMOTE_GROUP,
-			                       w->name,  "0",  c->msgid, "JUSTID"};
+			const char *claim[] = {"XCLAIM",
+			                       w->queues[c->queue].key,
+			                       TD_REMOTE_GROUP,
+			                       w->name,
+			                       "0",
+			                       c->msgid,
+			                       "JUSTID"};
 
 			redisAppendCommandArgv(w->rc, 7, claim, NULL);
 			replies++;
@@ -559,7 +408,7 @@ static bool alive(struct td_worker *w, const char *consumer)
 	bool yes;
 
 	snprintf(key, sizeof(key), TD_REMOTE_ALIVE_PREFIX "%s", consumer);
-	if (!(r = cmd(w, 2, argv, NULL)))
+	if (!(r = td__worker_cmd(w, 2, argv, NULL)))
 		return true;
 	yes = r->type == REDIS_REPLY_INTEGER && r->integer > 0;
 	freeReplyObject(r);
@@ -576,7 +425,7 @@ static unsigned reclaim(struct td_worker *w, size_t q, const char *id, const cha
 	unsigned replies = 0;
 
 	snprintf(ms, sizeof(ms), "%" PRId64, w->queues[q].claim_after_us / 1000);
-	if (!(r = cmd(w, 6, argv, NULL)))
+	if (!(r = td__worker_cmd(w, 6, argv, NULL)))
 		return 0;
 	/* an empty answer: another worker took it first, or its owner woke up */
 	if (r->type == REDIS_REPLY_ARRAY && r->elements == 1 && r->element[0]->elements == 2) {
@@ -585,7 +434,8 @@ static unsigned reclaim(struct td_worker *w, size_t q, const char *id, const cha
 		const char *tok = field(e->element[1], "call", NULL);
 
 		snprintf(c.msgid, sizeof(c.msgid), "%s", id);
-		if (reply && tok && strlen(reply) < sizeof(c.reply) && strlen(tok) < sizeof(c.token)) {
+		if (reply && tok && strlen(reply) < sizeof(c.reply) &&
+		    strlen(tok) < sizeof(c.token)) {
 			snprintf(c.reply, sizeof(c.reply), "%s", reply);
 			snprintf(c.token, sizeof(c.token), "%s", tok);
 			snprintf(why, sizeof(why), "%s", owner);
@@ -604,14 +454,14 @@ static unsigned reclaim(struct td_worker *w, size_t q, const char *id, const cha
 static bool claim(struct td_worker *w, size_t q)
 {
 	char ms[24];
-	const char *argv[] = {"XPENDING", w->queues[q].key, TD_REMOTE_GROUP, "IDLE", ms,
-	                      "-",        "+",              "32"};
+	const char *argv[] = {"XPENDING", w->queues[q].key, TD_REMOTE_GROUP, "IDLE", ms, "-", "+",
+	                      "32"};
 	redisReply *r;
 	unsigned replies = 0;
 	size_t i;
 
 	snprintf(ms, sizeof(ms), "%" PRId64, w->queues[q].claim_after_us / 1000);
-	if (!(r = cmd(w, 8, argv, NULL)))
+	if (!(r = td__worker_cmd(w, 8, argv, NULL)))
 		return false;
 	for (i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
 		const redisReply *e = r->element[i];
@@ -666,7 +516,8 @@ static void give_back(struct td_worker *w)
 			wait_runs(w, td__now_us() + 100000);
 		for (k = 0; k < wr->n; k++)
 			if (!wr->calls[k].answered) {
-				append_answer(w, &wr->calls[k], "lost", w->name, NULL, "interrupted");
+				append_answer(w, &wr->calls[k], "lost", w->name, NULL,
+				              "interrupted");
 				replies += 3;
 			}
 		w->held -= (unsigned)wr->left;
@@ -706,7 +557,9 @@ static bool round_once(struct td_worker *w)
 		return false;
 	now = td__now_us();
 	if (!w->stop && room && (!w->held || now >= w->next_fetch_us)) {
-		block = w->held ? 0 : w->beat_us / 1000 < IDLE_BLOCK_MS ? w->beat_us / 1000 : IDLE_BLOCK_MS;
+		block = w->held                             ? 0
+		        : w->beat_us / 1000 < IDLE_BLOCK_MS ? w->beat_us / 1000
+		                                            : IDLE_BLOCK_MS;
 		if ((got = fetch(w, room, (int)(block > 0 ? block : 1))) < 0)
 			return false;
 		w->next_fetch_us = got ? now : now + BUSY_FETCH_US;
@@ -725,12 +578,12 @@ static void leave(struct td_worker *w)
 	const char *del[] = {"DEL", w->alive_key};
 	size_t q;
 
-	cmd_quiet(w, 2, del, NULL);
+	freeReplyObject(td__worker_cmd(w, 2, del, NULL));
 	for (q = 0; q < w->nqueues; q++) {
 		const char *argv[] = {"XGROUP", "DELCONSUMER", w->queues[q].key, TD_REMOTE_GROUP,
 		                      w->name};
 
-		cmd_quiet(w, 5, argv, NULL);
+		freeReplyObject(td__worker_cmd(w, 5, argv, NULL));
 	}
 }
 
@@ -753,9 +606,9 @@ int td_worker_serve(struct td_worker *w, struct td_diag *diag)
 			continue;
 		/* Redis went away: what was in the pipe is lost (those calls time out or are
 		 * claimed); the calls running here go on meanwhile */
-		err = reconnect(w);
+		err = td__worker_reconnect(w);
 		if (!err)
-			err = join_groups(w);
+			err = td__worker_join(w);
 		if (err) {
 			td__diag_add(diag, err, NULL, 0, 0, "%s", w->err);
 			w->stop |= TD_WORKER_CANCEL;
@@ -798,192 +651,4 @@ void td_worker_free(struct td_worker *w)
 	td__free(w->served);
 	td__free(w->queues);
 	td__free(w);
-}
-
-/* ---- set-up ---- */
-
-/* ${NAME} in a --redis URL, from the environment (so a password stays off the command line). */
-static int expand(const char *s, char *out, size_t cap, char *err, size_t errlen)
-{
-	size_t o = 0;
-
-	while (*s) {
-		const char *end, *val;
-		char name[128];
-		size_t n;
-
-		if (s[0] != '$' || s[1] != '{') {
-			if (o + 1 >= cap)
-				goto long_;
-			out[o++] = *s++;
-			continue;
-		}
-		end = strchr(s + 2, '}');
-		n = end ? (size_t)(end - s - 2) : 0;
-		if (!n || n >= sizeof(name)) {
-			snprintf(err, errlen, "bad variable reference in the redis URL: write ${NAME}");
-			return TD_EINVAL;
-		}
-		memcpy(name, s + 2, n);
-		name[n] = '\0';
-		if (!(val = getenv(name))) {
-			snprintf(err, errlen, "the redis URL uses ${%s}, which is not set", name);
-			return TD_EINVAL;
-		}
-		if (o + strlen(val) + 1 >= cap)
-			goto long_;
-		memcpy(out + o, val, strlen(val));
-		o += strlen(val);
-		s = end + 1;
-	}
-	out[o] = '\0';
-	return 0;
-long_:
-	snprintf(err, errlen, "the redis URL is too long");
-	return TD_EINVAL;
-}
-
-static int pick_tools(struct td_worker *w, char *err, size_t errlen)
-{
-	const struct td_graph *g = w->g;
-	const char *s = w->opts.tools;
-	size_t i;
-	int any = 0;
-
-	if (!s) {
-		for (i = 0; i < g->ntools; i++)
-			any |= w->served[i] = g->tools[i].lim.remote != 0;
-		if (!any)
-			snprintf(err, errlen, "no tool of the graph has 'remote:': nothing to serve");
-		return any ? 0 : TD_EINVAL;
-	}
-	while (*s) {
-		const char *comma = strchr(s, ',');
-		size_t n = comma ? (size_t)(comma - s) : strlen(s);
-		char name[128];
-		int t;
-
-		snprintf(name, sizeof(name), "%.*s", (int)(n < 127 ? n : 127), s);
-		if ((t = td__graph_find(g, name)) < 0) {
-			snprintf(err, errlen, "--tools: no tool '%.100s' in the graph", name);
-			return TD_EINVAL;
-		}
-		if (!g->tools[t].lim.remote) {
-			snprintf(err, errlen, "--tools: tool '%.100s' has no 'remote:'", name);
-			return TD_EINVAL;
-		}
-		w->served[t] = true;
-		s += n + (comma ? 1 : 0);
-	}
-	return 0;
-}
-
-/* The served tools' queues (each once, with the shortest claim_after among its tools). */
-static int pick_queues(struct td_worker *w, const char **url)
-{
-	const struct td_graph *g = w->g;
-	size_t i, q;
-
-	w->queues = td__calloc(g->ntools, sizeof(*w->queues));
-	if (!w->queues)
-		return TD_ENOMEM;
-	*url = NULL;
-	w->beat_us = INT64_MAX;
-	for (i = 0; i < g->ntools; i++) {
-		const struct td__remote *rm;
-		char key[128];
-
-		if (!w->served[i])
-			continue;
-		rm = &g->remotes[g->tools[i].lim.remote - 1];
-		if (*url && strcmp(*url, rm->url))
-			return TD_EEXIST;
-		*url = rm->url;
-		snprintf(key, sizeof(key), TD_REMOTE_QUEUE_PREFIX "%s", rm->queue);
-		q = (size_t)queue_of(w, key);
-		if (q == (size_t)-1) {
-			q = w->nqueues++;
-			snprintf(w->queues[q].key, sizeof(w->queues[q].key), "%s", key);
-			w->queues[q].claim_after_us = rm->claim_after_us;
-		}
-		if (rm->claim_after_us < w->queues[q].claim_after_us)
-			w->queues[q].claim_after_us = rm->claim_after_us;
-		if (rm->claim_after_us / 3 < w->beat_us)
-			w->beat_us = rm->claim_after_us / 3;
-	}
-	if (w->nqueues > 64)
-		return TD_ETOOBIG;
-	return 0;
-}
-
-static int setup(struct td_worker *w, char *err, size_t errlen)
-{
-	const char *url;
-	char buf[1024], host[64] = "host";
-	int rc;
-
-	if ((rc = pick_tools(w, err, errlen)))
-		return rc;
-	rc = pick_queues(w, &url);
-	if (rc == TD_EEXIST && !w->opts.redis)
-		snprintf(err, errlen, "the tools served name different Redis servers: give --redis");
-	if (rc == TD_ETOOBIG)
-		snprintf(err, errlen, "more than 64 queues to serve");
-	if (rc && (rc != TD_EEXIST || !w->opts.redis))
-		return rc;
-	if (w->opts.redis) {
-		if ((rc = expand(w->opts.redis, buf, sizeof(buf), err, errlen)))
-			return rc;
-		url = buf;
-	}
-	if (td__redis_url_parse(url, &w->url, buf, sizeof(buf)) < 0) {
-		snprintf(err, errlen, "bad redis URL: %.200s", buf);
-		return TD_EINVAL;
-	}
-	gethostname(host, sizeof(host) - 1);
-	if (w->opts.name)
-		snprintf(w->name, sizeof(w->name), "%s", w->opts.name);
-	else
-		snprintf(w->name, sizeof(w->name), "%.60s:%ld", host, (long)getpid());
-	snprintf(w->alive_key, sizeof(w->alive_key), TD_REMOTE_ALIVE_PREFIX "%s", w->name);
-	if (!w->opts.jobs)
-		w->opts.jobs = DEFAULT_JOBS;
-	if (w->opts.jobs > MAX_RUNS * 64u)
-		w->opts.jobs = MAX_RUNS * 64u;
-	if (w->beat_us < 10000)
-		w->beat_us = 10000;
-	if ((rc = connect_redis(w)) || (rc = join_groups(w)))
-		snprintf(err, errlen, "%s", w->err);
-	return rc;
-}
-
-int td_worker_new(const struct td_graph *graph, const struct td_worker_opts *opts,
-                  struct td_worker **out, struct td_diag *diag)
-{
-	struct td_worker *w;
-	char err[600] = "";
-	int rc;
-
-	if (out)
-		*out = NULL;
-	if (!graph || !out)
-		return TD_EINVAL;
-	if (graph->env_kept)
-		return TD_EINVAL;
-	if (!(w = td__calloc(1, sizeof(*w))) ||
-	    !(w->served = td__calloc(graph->ntools ? graph->ntools : 1, sizeof(bool)))) {
-		td__free(w);
-		return TD_ENOMEM;
-	}
-	w->g = graph;
-	if (opts)
-		w->opts = *opts;
-	rc = setup(w, err, sizeof(err));
-	if (rc) {
-		td__diag_add(diag, rc, NULL, 0, 0, "%s", err[0] ? err : td_strerror(rc));
-		td_worker_free(w);
-		return rc;
-	}
-	*out = w;
-	return 0;
 }

@@ -154,9 +154,17 @@ static int parse_tcp(const char *s, struct td__redis_url *u, char *why, size_t l
 
 static int parse_unix(const char *s, struct td__redis_url *u, char *why, size_t len)
 {
-	const char *q = strchr(s, '?');
-	size_t n = q ? (size_t)(q - s) : strlen(s);
+	const char *q, *at = strchr(s, '@'), *slash = strchr(s, '/');
+	size_t n;
 	unsigned long db;
+
+	if (at && slash && at < slash) { /* unix://[user]:password@/path */
+		if (userinfo(s, (size_t)(at - s), u, why, len) < 0)
+			return -1;
+		s = at + 1;
+	}
+	q = strchr(s, '?');
+	n = q ? (size_t)(q - s) : strlen(s);
 
 	if (!n || s[0] != '/')
 		return fail(why, len,

@@ -21,7 +21,7 @@
 /*
  * A parsed Redis URL:
  *   redis://[[user]:password@]host[:port][/db]   (host may be [v6]; port 6379 by default)
- *   unix:///absolute/path[?db=N]
+ *   unix://[[user]:password@]/absolute/path[?db=N]
  * rediss:// (TLS) is refused: the hiredis tooldag builds with (Debian's 0.14) has no TLS.
  * user and password are percent-decoded and may be secrets: never print them.
  */

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * remote_worker.h - the state of a worker (internal), shared by remote_worker.c (serving:
+ * taking, running, answering, heartbeats, claims) and remote_worker_setup.c (the tools and
+ * queues served, the connection to Redis).
+ */
+#ifndef TD_EXEC_REMOTE_WORKER_H
+#define TD_EXEC_REMOTE_WORKER_H
+
+#include <signal.h>
+
+#include "exec/remote.h"
+#include "load/graph.h"
+
+#define DEFAULT_JOBS    4
+#define MAX_RUNS        64
+#define IDLE_BLOCK_MS   500  /* XREADGROUP BLOCK while nothing runs: how soon a stop is seen */
+#define BUSY_FETCH_US   5000 /* while calls run and slots are free, how often to look for more */
+#define CMD_TIMEOUT_MS  5000
+#define RECONNECT_TRIES 40 /* x 250ms: how long Redis may be away before the worker gives up */
+
+struct wcall {
+	char msgid[48];
+	char token[48];
+	char reply[160];
+	uint32_t queue;
+	int64_t deadline_ms; /* 0: none */
+	int64_t start_us;
+	bool cancelled_by_deadline;
+	bool answered;
+};
+
+struct wrun {
+	struct td_batch *batch;
+	struct td_plan *plan;
+	struct td_run *run;
+	struct wcall *calls;
+	size_t n, left;
+};
+
+struct wqueue {
+	char key[128];
+	int64_t claim_after_us;
+	int64_t next_claim_us;
+};
+
+struct td_worker {
+	const struct td_graph *g;
+	struct td_worker_opts opts;
+	struct td__redis_url url;
+	redisContext *rc;
+	char name[128];
+	char alive_key[192];
+	bool *served; /* [ntools] */
+	struct wqueue *queues;
+	size_t nqueues;
+	struct wrun runs[MAX_RUNS];
+	unsigned held;
+	int64_t beat_us, next_beat_us, next_fetch_us;
+	volatile sig_atomic_t stop;
+	struct td_worker_stats st;
+	char err[512];
+};
+
+/* remote_worker_setup.c */
+/* Connects (again) with AUTH and SELECT as the URL asks; 0 or -errno with w->err set. */
+int td__worker_connect(struct td_worker *w);
+/* After a failed command: connects again (Redis restarting), for a few seconds at most. */
+int td__worker_reconnect(struct td_worker *w);
+/* XGROUP CREATE for every queue served (an existing group is fine). */
+int td__worker_join(struct td_worker *w);
+/* One command (argv NUL-terminated when lens is NULL); NULL on a connection error (w->err). */
+redisReply *td__worker_cmd(struct td_worker *w, int argc, const char **argv, const size_t *lens);
+/* Index of the queue whose stream is key, or -1. */
+int td__worker_queue(const struct td_worker *w, const char *key);
+
+#endif /* TD_EXEC_REMOTE_WORKER_H */

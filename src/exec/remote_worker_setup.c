@@ -1,0 +1,303 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * remote_worker_setup.c - a worker's set-up: which tools and queues it serves (td_worker_new),
+ * its connection to Redis (AUTH, SELECT, reconnection) and its consumer groups.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "exec/remote_worker.h"
+
+/* ---- Redis ---- */
+
+/* AUTH or SELECT: 0, or err with w->err saying what Redis answered. */
+static int hello(struct td_worker *w, redisReply *r, const char *what, int err)
+{
+	int ok = r && r->type != REDIS_REPLY_ERROR;
+
+	if (!ok)
+		snprintf(w->err, sizeof(w->err), "redis: %s refused: %.180s", what,
+		         r ? r->str : w->rc->errstr);
+	freeReplyObject(r);
+	return ok ? 0 : err;
+}
+
+int td__worker_connect(struct td_worker *w)
+{
+	struct timeval tv = {CMD_TIMEOUT_MS / 1000, 0};
+	int err = 0;
+
+	if (w->rc)
+		redisFree(w->rc);
+	w->rc = w->url.path[0] ? redisConnectUnixWithTimeout(w->url.path, tv)
+	                       : redisConnectWithTimeout(w->url.host, w->url.port, tv);
+	if (!w->rc)
+		return TD_ENOMEM;
+	if (w->rc->err) {
+		snprintf(w->err, sizeof(w->err), "redis: cannot connect to %s: %s",
+		         w->url.path[0] ? w->url.path : w->url.host, w->rc->errstr);
+		return -ECONNREFUSED;
+	}
+	/* a command timeout larger than XREADGROUP's BLOCK, so a dead server is noticed */
+	redisSetTimeout(w->rc, tv);
+	if (w->url.pass[0])
+		err = hello(w,
+		            w->url.user[0]
+		                ? redisCommand(w->rc, "AUTH %s %s", w->url.user, w->url.pass)
+		                : redisCommand(w->rc, "AUTH %s", w->url.pass),
+		            "AUTH", -EACCES);
+	if (!err && w->url.db)
+		err = hello(w, redisCommand(w->rc, "SELECT %u", w->url.db), "SELECT", -EINVAL);
+	return err;
+}
+
+/* After a failed command: connects again (Redis restarting), for a few seconds at most. */
+int td__worker_reconnect(struct td_worker *w)
+{
+	int i, err = -EIO;
+
+	for (i = 0; i < RECONNECT_TRIES && !(w->stop & TD_WORKER_CANCEL); i++) {
+		usleep(250 * 1000);
+		err = td__worker_connect(w);
+		if (err == 0 || err == -EACCES)
+			return err;
+	}
+	return err;
+}
+
+/* One command, NUL-terminated argv; NULL on a connection error (w->err says why). */
+redisReply *td__worker_cmd(struct td_worker *w, int argc, const char **argv, const size_t *lens)
+{
+	redisReply *r = redisCommandArgv(w->rc, argc, argv, lens);
+
+	if (!r)
+		snprintf(w->err, sizeof(w->err), "redis: %s", w->rc->errstr);
+	return r;
+}
+
+int td__worker_join(struct td_worker *w)
+{
+	size_t i;
+
+	for (i = 0; i < w->nqueues; i++) {
+		/* from the start of the stream: calls queued before any worker are served too */
+		const char *argv[] = {"XGROUP",        "CREATE", w->queues[i].key,
+		                      TD_REMOTE_GROUP, "0",      "MKSTREAM"};
+		redisReply *r = td__worker_cmd(w, 6, argv, NULL);
+
+		if (!r)
+			return -EIO;
+		if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "BUSYGROUP", 9)) {
+			snprintf(w->err, sizeof(w->err), "redis: XGROUP CREATE %s: %.150s",
+			         w->queues[i].key, r->str);
+			freeReplyObject(r);
+			return -EINVAL;
+		}
+		freeReplyObject(r);
+	}
+	return 0;
+}
+
+int td__worker_queue(const struct td_worker *w, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < w->nqueues; i++)
+		if (!strcmp(w->queues[i].key, key))
+			return (int)i;
+	return -1;
+}
+
+/* ---- set-up ---- */
+
+/* ${NAME} in a --redis URL, from the environment (so a password stays off the command line). */
+static int expand(const char *s, char *out, size_t cap, char *err, size_t errlen)
+{
+	size_t o = 0;
+
+	while (*s) {
+		const char *end, *val;
+		char name[128];
+		size_t n;
+
+		if (s[0] != '$' || s[1] != '{') {
+			if (o + 1 >= cap)
+				goto long_;
+			out[o++] = *s++;
+			continue;
+		}
+		end = strchr(s + 2, '}');
+		n = end ? (size_t)(end - s - 2) : 0;
+		if (!n || n >= sizeof(name)) {
+			snprintf(err, errlen,
+			         "bad variable reference in the redis URL: write ${NAME}");
+			return TD_EINVAL;
+		}
+		memcpy(name, s + 2, n);
+		name[n] = '\0';
+		if (!(val = getenv(name))) {
+			snprintf(err, errlen, "the redis URL uses ${%s}, which is not set", name);
+			return TD_EINVAL;
+		}
+		if (o + strlen(val) + 1 >= cap)
+			goto long_;
+		memcpy(out + o, val, strlen(val));
+		o += strlen(val);
+		s = end + 1;
+	}
+	out[o] = '\0';
+	return 0;
+long_:
+	snprintf(err, errlen, "the redis URL is too long");
+	return TD_EINVAL;
+}
+
+static int pick_tools(struct td_worker *w, char *err, size_t errlen)
+{
+	const struct td_graph *g = w->g;
+	const char *s = w->opts.tools;
+	size_t i;
+	int any = 0;
+
+	if (!s) {
+		for (i = 0; i < g->ntools; i++)
+			any |= w->served[i] = g->tools[i].lim.remote != 0;
+		if (!any)
+			snprintf(err, errlen,
+			         "no tool of the graph has 'remote:': nothing to serve");
+		return any ? 0 : TD_EINVAL;
+	}
+	while (*s) {
+		const char *comma = strchr(s, ',');
+		size_t n = comma ? (size_t)(comma - s) : strlen(s);
+		char name[128];
+		int t;
+
+		snprintf(name, sizeof(name), "%.*s", (int)(n < 127 ? n : 127), s);
+		if ((t = td__graph_find(g, name)) < 0) {
+			snprintf(err, errlen, "--tools: no tool '%.100s' in the graph", name);
+			return TD_EINVAL;
+		}
+		if (!g->tools[t].lim.remote) {
+			snprintf(err, errlen, "--tools: tool '%.100s' has no 'remote:'", name);
+			return TD_EINVAL;
+		}
+		w->served[t] = true;
+		s += n + (comma ? 1 : 0);
+	}
+	return 0;
+}
+
+/* The served tools' queues (each once, with the shortest claim_after among its tools). */
+static int pick_queues(struct td_worker *w, const char **url)
+{
+	const struct td_graph *g = w->g;
+	size_t i, q;
+
+	w->queues = td__calloc(g->ntools, sizeof(*w->queues));
+	if (!w->queues)
+		return TD_ENOMEM;
+	*url = NULL;
+	w->beat_us = INT64_MAX;
+	for (i = 0; i < g->ntools; i++) {
+		const struct td__remote *rm;
+		char key[128];
+
+		if (!w->served[i])
+			continue;
+		rm = &g->remotes[g->tools[i].lim.remote - 1];
+		if (*url && strcmp(*url, rm->url))
+			return TD_EEXIST;
+		*url = rm->url;
+		snprintf(key, sizeof(key), TD_REMOTE_QUEUE_PREFIX "%s", rm->queue);
+		q = (size_t)td__worker_queue(w, key);
+		if (q == (size_t)-1) {
+			q = w->nqueues++;
+			snprintf(w->queues[q].key, sizeof(w->queues[q].key), "%s", key);
+			w->queues[q].claim_after_us = rm->claim_after_us;
+		}
+		if (rm->claim_after_us < w->queues[q].claim_after_us)
+			w->queues[q].claim_after_us = rm->claim_after_us;
+		if (rm->claim_after_us / 3 < w->beat_us)
+			w->beat_us = rm->claim_after_us / 3;
+	}
+	if (w->nqueues > 64)
+		return TD_ETOOBIG;
+	return 0;
+}
+
+static int setup(struct td_worker *w, char *err, size_t errlen)
+{
+	const char *url;
+	char buf[1024], host[64] = "host";
+	int rc;
+
+	if ((rc = pick_tools(w, err, errlen)))
+		return rc;
+	rc = pick_queues(w, &url);
+	if (rc == TD_EEXIST && !w->opts.redis)
+		snprintf(err, errlen,
+		         "the tools served name different Redis servers: give --redis");
+	if (rc == TD_ETOOBIG)
+		snprintf(err, errlen, "more than 64 queues to serve");
+	if (rc && (rc != TD_EEXIST || !w->opts.redis))
+		return rc;
+	if (w->opts.redis) {
+		if ((rc = expand(w->opts.redis, buf, sizeof(buf), err, errlen)))
+			return rc;
+		url = buf;
+	}
+	if (td__redis_url_parse(url, &w->url, buf, sizeof(buf)) < 0) {
+		snprintf(err, errlen, "bad redis URL: %.200s", buf);
+		return TD_EINVAL;
+	}
+	gethostname(host, sizeof(host) - 1);
+	if (w->opts.name)
+		snprintf(w->name, sizeof(w->name), "%s", w->opts.name);
+	else
+		snprintf(w->name, sizeof(w->name), "%.60s:%ld", host, (long)getpid());
+	snprintf(w->alive_key, sizeof(w->alive_key), TD_REMOTE_ALIVE_PREFIX "%s", w->name);
+	if (!w->opts.jobs)
+		w->opts.jobs = DEFAULT_JOBS;
+	if (w->opts.jobs > MAX_RUNS * 64u)
+		w->opts.jobs = MAX_RUNS * 64u;
+	if (w->beat_us < 10000)
+		w->beat_us = 10000;
+	if ((rc = td__worker_connect(w)) || (rc = td__worker_join(w)))
+		snprintf(err, errlen, "%s", w->err);
+	return rc;
+}
+
+int td_worker_new(const struct td_graph *graph, const struct td_worker_opts *opts,
+                  struct td_worker **out, struct td_diag *diag)
+{
+	struct td_worker *w;
+	char err[600] = "";
+	int rc;
+
+	if (out)
+		*out = NULL;
+	if (!graph || !out)
+		return TD_EINVAL;
+	if (graph->env_kept)
+		return TD_EINVAL;
+	if (!(w = td__calloc(1, sizeof(*w))) ||
+	    !(w->served = td__calloc(graph->ntools ? graph->ntools : 1, sizeof(bool)))) {
+		td__free(w);
+		return TD_ENOMEM;
+	}
+	w->g = graph;
+	if (opts)
+		w->opts = *opts;
+	rc = setup(w, err, sizeof(err));
+	if (rc) {
+		td__diag_add(diag, rc, NULL, 0, 0, "%s", err[0] ? err : td_strerror(rc));
+		td_worker_free(w);
+		return rc;
+	}
+	*out = w;
+	return 0;
+}
