@@ -330,8 +330,7 @@ static void on_auth(redisAsyncContext *ac, void *r, void *priv)
 	if (!reply || reply->type != REDIS_REPLY_ERROR || sv->rb->closing)
 		return;
 	/* WRONGPASS, NOAUTH, ERR DB index out of range: nothing on this server can work */
-	snprintf(why, sizeof(why), "%s refused: %.150s", c == &sv->cmd ? "AUTH or SELECT" : "AUTH",
-	         reply->str);
+	snprintf(why, sizeof(why), "the server refused the connection: %.150s", reply->str);
 	fail_server(sv, true, why);
 }
 

@@ -18,6 +18,7 @@
 
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
+#include <signal.h>
 #include <stdbool.h>
 
 #include "exec/loop.h"
@@ -48,6 +49,18 @@ int td__rconn_cmd(struct td__rconn *c, redisCallbackFn *fn, void *priv, int argc
 /* Frees the connection (pending callbacks run with a NULL reply) and waits for its requests
  * on the loop to come back, so the record may be freed afterwards. */
 void td__rconn_close(struct td__rconn *c);
+
+/*
+ * hiredis writes with write(2), which raises SIGPIPE when Redis has gone away; the library
+ * never touches signal dispositions, so the calling thread blocks SIGPIPE around hiredis's
+ * writes and consumes the one they raised (a SIGPIPE pending before is left alone).
+ */
+struct td__nopipe {
+	sigset_t old;
+	bool was_pending;
+};
+void td__nopipe_enter(struct td__nopipe *g);
+void td__nopipe_leave(struct td__nopipe *g);
 
 /* Wall-clock milliseconds since the epoch (the deadlines workers honour). */
 int64_t td__wall_ms(void);

@@ -16,6 +16,8 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -25,9 +27,33 @@
 
 static void conn_arm(struct td__rconn *c);
 
+void td__nopipe_enter(struct td__nopipe *g)
+{
+	sigset_t pipe, pending;
+
+	sigemptyset(&pipe);
+	sigaddset(&pipe, SIGPIPE);
+	sigpending(&pending);
+	g->was_pending = sigismember(&pending, SIGPIPE) == 1;
+	pthread_sigmask(SIG_BLOCK, &pipe, &g->old);
+}
+
+void td__nopipe_leave(struct td__nopipe *g)
+{
+	static const struct timespec now = {0, 0};
+	sigset_t pipe, pending;
+
+	sigemptyset(&pipe);
+	sigaddset(&pipe, SIGPIPE);
+	if (!g->was_pending && sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1)
+		sigtimedwait(&pipe, NULL, &now);
+	pthread_sigmask(SIG_SETMASK, &g->old, NULL);
+}
+
 static void on_poll(struct td__op *op, int res)
 {
 	struct td__rconn *c = CONTAINER(op, struct td__rconn, op);
+	struct td__nopipe g;
 
 	c->inflight = c->cancelling = false;
 	if (!c->ac || c->closing)
@@ -37,10 +63,12 @@ static void on_poll(struct td__op *op, int res)
 		return;
 	}
 	c->busy = true;
+	td__nopipe_enter(&g);
 	if (res < 0 || (res & (POLLIN | POLLERR | POLLHUP)))
 		redisAsyncHandleRead(c->ac);
 	if (c->ac && (res < 0 || (res & (POLLOUT | POLLERR))))
 		redisAsyncHandleWrite(c->ac);
+	td__nopipe_leave(&g);
 	c->busy = false;
 	if (c->ac)
 		conn_arm(c);
@@ -65,12 +93,15 @@ static void conn_arm(struct td__rconn *c)
 static void on_flush(struct td__timer *t)
 {
 	struct td__rconn *c = CONTAINER(t, struct td__rconn, flush);
+	struct td__nopipe g;
 
 	c->flush_queued = false;
 	if (!c->ac || c->closing)
 		return;
 	c->flushing = true;
+	td__nopipe_enter(&g);
 	redisAsyncHandleWrite(c->ac); /* delWrite when all went, else addWrite: a POLLOUT wait */
+	td__nopipe_leave(&g);
 	c->flushing = false;
 	conn_arm(c);
 }
@@ -180,7 +211,8 @@ int td__rconn_open(struct td__rconn *c, struct td__loop *loop, const struct td__
 	return td__rconn_hello(c, u);
 }
 
-/* AUTH and SELECT go first: Redis answers in order, so nothing else runs unauthenticated. */
+/* AUTH, SELECT and PING go first: Redis answers in order, so a refusal is known before
+ * anything else is sent. */
 int td__rconn_hello(struct td__rconn *c, const struct td__redis_url *u)
 {
 	char db[16];
@@ -202,7 +234,10 @@ int td__rconn_hello(struct td__rconn *c, const struct td__redis_url *u)
 		if (td__rconn_cmd(c, c->on_auth, c, 2, argv, NULL) < 0)
 			return TD_ENOMEM;
 	}
-	return 0;
+	/* a server that wants a password the URL does not give answers NOAUTH here, before the
+	 * first long command, which it would refuse as a protocol error and close */
+	argv[0] = "PING";
+	return td__rconn_cmd(c, c->on_auth, c, 1, argv, NULL) < 0 ? TD_ENOMEM : 0;
 }
 
 int td__rconn_cmd(struct td__rconn *c, redisCallbackFn *fn, void *priv, int argc, const char **argv,

@@ -45,7 +45,7 @@ static void ack(struct td_worker *w, const struct wcall *c)
 static void append_answer(struct td_worker *w, const struct wcall *c, const char *type,
                           const char *who, const struct td_result *res, const char *reason)
 {
-	char ec[16], sig[16], us[24];
+	char ec[16], sig[16], us[24], late[200];
 	const char *argv[28] = {"XADD",   c->reply, "NOMKSTREAM", "MAXLEN",          "~",
 	                        "100000", "*",      "v",          TD_REMOTE_VERSION, "type",
 	                        type,     "call",   c->token,     "worker",          who};
@@ -71,10 +71,15 @@ static void append_answer(struct td_worker *w, const struct wcall *c, const char
 		argv[n++] = us;
 		argv[n++] = "content";
 		argv[n++] = res->content;
+		if (c->cancelled_by_deadline)
+			snprintf(late, sizeof(late), "timed out: its deadline passed on worker %s",
+			         w->name);
+		if (c->cancelled_by_deadline)
+			argv[n - 1] = late;
 	}
 	for (i = 0; i < n; i++)
 		lens[i] = strlen(argv[i]);
-	if (res)
+	if (res && !c->cancelled_by_deadline)
 		lens[n - 1] = res->content_len;
 	redisAppendCommandArgv(w->rc, (int)n, argv, lens);
 	ack(w, c);
@@ -352,7 +357,8 @@ static bool step_runs(struct td_worker *w)
 	return flush(w, replies);
 }
 
-/* Cancels running calls whose deadline passed: answered as timeouts when they end. */
+/* Cancels running calls whose deadline passed: answered as timeouts when they end. The grace
+ * lets the scheduler's own timeout, armed for the same moment, answer first. */
 static void check_deadlines(struct td_worker *w)
 {
 	int64_t now = td__wall_ms();
@@ -363,7 +369,8 @@ static void check_deadlines(struct td_worker *w)
 		for (k = 0; w->runs[i].run && k < w->runs[i].n; k++) {
 			struct wcall *c = &w->runs[i].calls[k];
 
-			if (!c->deadline_ms || now < c->deadline_ms || c->cancelled_by_deadline ||
+			if (!c->deadline_ms || now < c->deadline_ms + DEADLINE_GRACE_MS ||
+			    c->cancelled_by_deadline ||
 			    td_run_result(w->runs[i].run, k, &res) < 0 ||
 			    res.status > TD_STATUS_RUNNING)
 				continue;
@@ -413,6 +420,18 @@ static bool alive(struct td_worker *w, const char *consumer)
 	yes = r->type == REDIS_REPLY_INTEGER && r->integer > 0;
 	freeReplyObject(r);
 	return yes;
+}
+
+static bool holds(const struct td_worker *w, const char *msgid)
+{
+	size_t i, k;
+
+	for (i = 0; i < MAX_RUNS; i++)
+		for (k = 0; w->runs[i].run && k < w->runs[i].n; k++)
+			if (!w->runs[i].calls[k].answered &&
+			    !strcmp(w->runs[i].calls[k].msgid, msgid))
+				return true;
+	return false;
 }
 
 /* Takes entry id of queue q from `owner` and answers it as lost; replies to read, or 0. */
@@ -466,8 +485,11 @@ static bool claim(struct td_worker *w, size_t q)
 	for (i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
 		const redisReply *e = r->element[i];
 
-		if (e->elements < 2 || !strcmp(e->element[1]->str, w->name) ||
-		    alive(w, e->element[1]->str))
+		/* a call of this worker's that it no longer holds lost its answer with a
+		 * connection to Redis: lost as well */
+		if (e->elements < 2 ||
+		    (!strcmp(e->element[1]->str, w->name) ? holds(w, e->element[0]->str)
+		                                          : alive(w, e->element[1]->str)))
 			continue;
 		replies += reclaim(w, q, e->element[0]->str, e->element[1]->str);
 	}
@@ -587,12 +609,10 @@ static void leave(struct td_worker *w)
 	}
 }
 
-int td_worker_serve(struct td_worker *w, struct td_diag *diag)
+static int serve(struct td_worker *w, struct td_diag *diag)
 {
 	int err;
 
-	if (!w)
-		return TD_EINVAL;
 	w->next_beat_us = 0;
 	for (;;) {
 		if (w->stop & TD_WORKER_CANCEL) {
@@ -618,6 +638,20 @@ int td_worker_serve(struct td_worker *w, struct td_diag *diag)
 	}
 	leave(w);
 	return 0;
+}
+
+/* The worker's writes to Redis may meet a closed socket: no SIGPIPE for the host. */
+int td_worker_serve(struct td_worker *w, struct td_diag *diag)
+{
+	struct td__nopipe g;
+	int err;
+
+	if (!w)
+		return TD_EINVAL;
+	td__nopipe_enter(&g);
+	err = serve(w, diag);
+	td__nopipe_leave(&g);
+	return err;
 }
 
 void td_worker_stop(struct td_worker *w, int how)

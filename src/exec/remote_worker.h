@@ -12,12 +12,13 @@
 #include "exec/remote.h"
 #include "load/graph.h"
 
-#define DEFAULT_JOBS    4
-#define MAX_RUNS        64
-#define IDLE_BLOCK_MS   500  /* XREADGROUP BLOCK while nothing runs: how soon a stop is seen */
-#define BUSY_FETCH_US   5000 /* while calls run and slots are free, how often to look for more */
-#define CMD_TIMEOUT_MS  5000
-#define RECONNECT_TRIES 40 /* x 250ms: how long Redis may be away before the worker gives up */
+#define DEFAULT_JOBS      4
+#define MAX_RUNS          64
+#define IDLE_BLOCK_MS     500  /* XREADGROUP BLOCK while nothing runs: how soon a stop is seen */
+#define BUSY_FETCH_US     5000 /* while calls run and slots are free, how often to look for more */
+#define CMD_TIMEOUT_MS    5000
+#define DEADLINE_GRACE_MS 100
+#define RECONNECT_TRIES   40 /* x 250ms: how long Redis may be away before the worker gives up */
 
 struct wcall {
 	char msgid[48];

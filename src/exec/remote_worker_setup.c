@@ -275,6 +275,7 @@ int td_worker_new(const struct td_graph *graph, const struct td_worker_opts *opt
                   struct td_worker **out, struct td_diag *diag)
 {
 	struct td_worker *w;
+	struct td__nopipe g;
 	char err[600] = "";
 	int rc;
 
@@ -292,7 +293,9 @@ int td_worker_new(const struct td_graph *graph, const struct td_worker_opts *opt
 	w->g = graph;
 	if (opts)
 		w->opts = *opts;
+	td__nopipe_enter(&g);
 	rc = setup(w, err, sizeof(err));
+	td__nopipe_leave(&g);
 	if (rc) {
 		td__diag_add(diag, rc, NULL, 0, 0, "%s", err[0] ? err : td_strerror(rc));
 		td_worker_free(w);

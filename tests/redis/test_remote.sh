@@ -91,13 +91,12 @@ bg_wait() {
 	cp "$T_TMP/bg.err" "$T_TMP/err"
 	T_ARGS="run (background) $*"
 }
-holding() { [ "$(pending slow)" = "$1" ]; }
 
 # ---- kill -9 of a worker holding a call, retries left: it runs again on another worker
 calls 1 slow '{"ms": 1500}' >"$T_TMP/c4.json"
 worker_start k1 "$T_TMP/g.yaml" -j 1
 run_bg "$T_TMP/c4.json"
-wait_until 5 holding 1 || echo "FAIL: worker k1 never took the call"
+t_check wait_until 5 pending_is slow 1
 worker_stop k1 KILL
 worker_start k2 "$T_TMP/g.yaml" -j 1
 bg_wait kill-9
@@ -115,7 +114,7 @@ T_COUNT=$((T_COUNT + 1))
 calls 1 slow0 '{"ms": 1500}' >"$T_TMP/c5.json"
 worker_start k3 "$T_TMP/g.yaml" -j 1
 run_bg "$T_TMP/c5.json"
-wait_until 5 holding 1 || echo "FAIL: worker k3 never took the call"
+t_check wait_until 5 pending_is slow 1
 worker_stop k3 KILL
 worker_start k4 "$T_TMP/g.yaml" -j 1
 bg_wait kill-9-no-retry
@@ -129,7 +128,7 @@ grep -q ' 0 answered, 1 taken back from silent workers' "$T_TMP/k4.log" || t_fai
 # once it wakes is dropped
 worker_start h1 "$T_TMP/g.yaml" -j 1
 run_bg "$T_TMP/c4.json"
-wait_until 5 holding 1 || echo "FAIL: worker h1 never took the call"
+t_check wait_until 5 pending_is slow 1
 kill -STOP "${W_PID[h1]}"
 worker_start h2 "$T_TMP/g.yaml" -j 1
 bg_wait hang
@@ -144,7 +143,7 @@ T_COUNT=$((T_COUNT + 1)); [ "$(answered h2)" = 1 ] || t_fail "worker h2 answered
 calls 2 slow '{"ms": 800}' >"$T_TMP/c6.json"
 worker_start d1 "$T_TMP/g.yaml" -j 1
 run_bg "$T_TMP/c6.json"
-wait_until 5 holding 1 || echo "FAIL: worker d1 never took a call"
+t_check wait_until 5 pending_is slow 1
 worker_stop d1 TERM
 T_COUNT=$((T_COUNT + 1)); [ "$W_RC" -eq 0 ] || t_fail "drained worker exited $W_RC"
 T_COUNT=$((T_COUNT + 1)); [ "$(answered d1)" = 1 ] || t_fail "drained worker answered $(answered d1), want 1"
@@ -159,7 +158,7 @@ worker_stop d2 TERM
 calls 1 slow0 '{"ms": 5000}' >"$T_TMP/c7.json"
 worker_start i1 "$T_TMP/g.yaml" -j 1
 run_bg "$T_TMP/c7.json"
-wait_until 5 holding 1 || echo "FAIL: worker i1 never took the call"
+t_check wait_until 5 pending_is slow 1
 worker_stop i1 INT
 T_COUNT=$((T_COUNT + 1)); [ "$W_RC" -eq 130 ] || t_fail "interrupted worker exited $W_RC"
 bg_wait interrupt
