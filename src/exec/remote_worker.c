@@ -369,10 +369,9 @@ static void check_deadlines(struct td_worker *w)
 		for (k = 0; w->runs[i].run && k < w->runs[i].n; k++) {
 			struct wcall *c = &w->runs[i].calls[k];
 
+			/* td_run_result(): 0 once the call has its result */
 			if (!c->deadline_ms || now < c->deadline_ms + DEADLINE_GRACE_MS ||
-			    c->cancelled_by_deadline ||
-			    td_run_result(w->runs[i].run, k, &res) < 0 ||
-			    res.status > TD_STATUS_RUNNING)
+			    c->cancelled_by_deadline || td_run_result(w->runs[i].run, k, &res) == 0)
 				continue;
 			c->cancelled_by_deadline = true;
 			td_run_cancel_call(w->runs[i].run, k);
@@ -499,6 +498,25 @@ static bool claim(struct td_worker *w, size_t q)
 
 /* ---- serving ---- */
 
+/* Milliseconds until the first deadline of a call held (with its grace), or `cap`. */
+static int next_deadline(const struct td_worker *w, int cap)
+{
+	int64_t now = td__wall_ms(), left;
+	size_t i, k;
+
+	for (i = 0; i < MAX_RUNS; i++)
+		for (k = 0; w->runs[i].run && k < w->runs[i].n; k++) {
+			const struct wcall *c = &w->runs[i].calls[k];
+
+			if (!c->deadline_ms || c->answered || c->cancelled_by_deadline)
+				continue;
+			left = c->deadline_ms + DEADLINE_GRACE_MS - now;
+			if (left < cap)
+				cap = left < 0 ? 0 : (int)left;
+		}
+	return cap;
+}
+
 /* Waits for the runs' descriptors, at most until the next thing the worker must do. */
 static void wait_runs(struct td_worker *w, int64_t until_us)
 {
@@ -517,6 +535,7 @@ static void wait_runs(struct td_worker *w, int64_t until_us)
 		if (t >= 0 && t < timeout)
 			timeout = t;
 	}
+	timeout = next_deadline(w, timeout);
 	if (n)
 		poll(fds, n, timeout);
 }
