@@ -192,10 +192,8 @@ static struct wrun *free_run(struct td_worker *w)
 /* One run for the calls of t[] that are of tool `tool` (marked done by setting tool -1). */
 static int start_run(struct td_worker *w, struct taken *t, size_t n, int tool)
 {
-	struct td_run_opts ro = {.concurrency = w->opts.jobs,
-	                         .functions = w->opts.functions,
-	                         .loop = w->opts.loop,
-	                         .remote_here = 1};
+	struct td_run_opts ro = {
+	    .concurrency = w->opts.jobs, .functions = w->opts.functions, .remote_here = 1};
 	struct wrun *wr = free_run(w);
 	size_t i, k = 0;
 	int err;
@@ -219,7 +217,7 @@ static int start_run(struct td_worker *w, struct taken *t, size_t n, int tool)
 	if (!err)
 		err = td_plan_new(wr->batch, &wr->plan, NULL);
 	if (!err)
-		err = td_run_new(wr->plan, &ro, &wr->run, NULL);
+		err = td_host_run_new(w->host, wr->plan, &ro, &wr->run, NULL);
 	if (err) {
 		run_free(wr);
 		return err;
@@ -334,13 +332,14 @@ static bool step_runs(struct td_worker *w)
 	size_t i;
 	int c;
 
+	if (w->held)
+		td_host_step(w->host);
 	for (i = 0; i < MAX_RUNS; i++) {
 		struct wrun *wr = &w->runs[i];
 		struct td_result res;
 
 		if (!wr->run)
 			continue;
-		td_run_step(wr->run);
 		while ((c = td_run_next_finished(wr->run)) >= 0) {
 			if (td_run_result(wr->run, (size_t)c, &res) < 0)
 				continue;
@@ -517,27 +516,17 @@ static int next_deadline(const struct td_worker *w, int cap)
 	return cap;
 }
 
-/* Waits for the runs' descriptors, at most until the next thing the worker must do. */
+/* Waits for the host's descriptor, at most until the next thing the worker must do. */
 static void wait_runs(struct td_worker *w, int64_t until_us)
 {
-	struct pollfd fds[MAX_RUNS];
+	struct pollfd pfd = {.fd = td_host_fd(w->host), .events = POLLIN};
 	int64_t left = (until_us - td__now_us() + 999) / 1000;
-	int timeout = left < 0 ? 0 : left > 1000 ? 1000 : (int)left, t;
-	nfds_t n = 0;
-	size_t i;
+	int timeout = left < 0 ? 0 : left > 1000 ? 1000 : (int)left;
+	int t = td_host_timeout(w->host);
 
-	for (i = 0; i < MAX_RUNS; i++) {
-		if (!w->runs[i].run)
-			continue;
-		fds[n].fd = td_run_fd(w->runs[i].run);
-		fds[n++].events = POLLIN;
-		t = td_run_timeout(w->runs[i].run);
-		if (t >= 0 && t < timeout)
-			timeout = t;
-	}
-	timeout = next_deadline(w, timeout);
-	if (n)
-		poll(fds, n, timeout);
+	if (t >= 0 && t < timeout)
+		timeout = t;
+	poll(&pfd, 1, next_deadline(w, timeout));
 }
 
 /* SIGINT: the calls held are cancelled here and answered as lost, so their schedulers retry
@@ -547,14 +536,16 @@ static void give_back(struct td_worker *w)
 	unsigned replies = 0;
 	size_t i, k;
 
+	for (i = 0; i < MAX_RUNS; i++)
+		if (w->runs[i].run)
+			td_run_cancel(w->runs[i].run);
+	while (td_host_step(w->host) == 1) /* kills and reaps the process groups */
+		wait_runs(w, td__now_us() + 100000);
 	for (i = 0; i < MAX_RUNS; i++) {
 		struct wrun *wr = &w->runs[i];
 
 		if (!wr->run)
 			continue;
-		td_run_cancel(wr->run);
-		while (td_run_step(wr->run) == 1) /* kills and reaps the process groups */
-			wait_runs(w, td__now_us() + 100000);
 		for (k = 0; k < wr->n; k++)
 			if (!wr->calls[k].answered) {
 				append_answer(w, &wr->calls[k], "lost", w->name, NULL,
@@ -699,6 +690,7 @@ void td_worker_free(struct td_worker *w)
 	for (i = 0; i < MAX_RUNS; i++)
 		if (w->runs[i].run || w->runs[i].calls)
 			run_free(&w->runs[i]);
+	td_host_free(w->host);
 	if (w->rc)
 		redisFree(w->rc);
 	td__free(w->served);

@@ -50,6 +50,7 @@ struct td_worker {
 	struct td_worker_opts opts;
 	struct td__redis_url url;
 	redisContext *rc;
+	struct td_host *host; /* every run of the worker on one loop */
 	char name[128];
 	char alive_key[192];
 	bool *served; /* [ntools] */

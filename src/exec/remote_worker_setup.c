@@ -231,8 +231,10 @@ static int pick_queues(struct td_worker *w, const char **url)
 
 static int setup(struct td_worker *w, char *err, size_t errlen)
 {
+	struct td_host_opts host = {0};
+	struct td_diag d = {0};
 	const char *url;
-	char buf[1024], host[64] = "host";
+	char buf[1024], name[64] = "host";
 	int rc;
 
 	if ((rc = pick_tools(w, err, errlen)))
@@ -254,11 +256,11 @@ static int setup(struct td_worker *w, char *err, size_t errlen)
 		snprintf(err, errlen, "bad redis URL: %.200s", buf);
 		return TD_EINVAL;
 	}
-	gethostname(host, sizeof(host) - 1);
+	gethostname(name, sizeof(name) - 1);
 	if (w->opts.name)
 		snprintf(w->name, sizeof(w->name), "%s", w->opts.name);
 	else
-		snprintf(w->name, sizeof(w->name), "%.60s:%ld", host, (long)getpid());
+		snprintf(w->name, sizeof(w->name), "%.60s:%ld", name, (long)getpid());
 	snprintf(w->alive_key, sizeof(w->alive_key), TD_REMOTE_ALIVE_PREFIX "%s", w->name);
 	if (!w->opts.jobs)
 		w->opts.jobs = DEFAULT_JOBS;
@@ -266,8 +268,16 @@ static int setup(struct td_worker *w, char *err, size_t errlen)
 		w->opts.jobs = MAX_RUNS * 64u;
 	if (w->beat_us < 10000)
 		w->beat_us = 10000;
-	if ((rc = td__worker_connect(w)) || (rc = td__worker_join(w)))
+	if ((rc = td__worker_connect(w)) || (rc = td__worker_join(w))) {
 		snprintf(err, errlen, "%s", w->err);
+		return rc;
+	}
+	host.loop = w->opts.loop;
+	host.concurrency = w->opts.jobs;
+	if ((rc = td_host_new(&host, &w->host, &d))) {
+		snprintf(err, errlen, "%s", d.count ? d.items[0].message : td_strerror(rc));
+		td_diag_clear(&d);
+	}
 	return rc;
 }
 

@@ -71,6 +71,7 @@ wait_until() {
 pending() { rcli XPENDING "tooldag:queue:$1" tooldag 2>/dev/null | head -n 1; }
 # pending_is QUEUE N, queued_is QUEUE N: for wait_until
 pending_is() { [ "$(pending "$1")" = "$2" ]; }
+pending_ge() { [ "$(pending "$1")" -ge "$2" ] 2>/dev/null; }
 queued_is() { [ "$(rcli XLEN "tooldag:queue:$1")" = "$2" ]; }
 # t_check COMMAND...: one assertion, a failure when COMMAND fails
 t_check() { T_COUNT=$((T_COUNT + 1)); "$@" || t_fail "not true: $*"; }

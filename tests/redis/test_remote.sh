@@ -93,15 +93,15 @@ bg_wait() {
 }
 
 # ---- kill -9 of a worker holding a call, retries left: it runs again on another worker
-calls 1 slow '{"ms": 1500}' >"$T_TMP/c4.json"
+calls 1 slow '{"ms": 3000}' >"$T_TMP/c4.json"
 worker_start k1 "$T_TMP/g.yaml" -j 1
 run_bg "$T_TMP/c4.json"
-t_check wait_until 5 pending_is slow 1
+t_check wait_until 20 pending_is slow 1
 worker_stop k1 KILL
 worker_start k2 "$T_TMP/g.yaml" -j 1
 bg_wait kill-9
 t_exit 0
-t_json "d['content'][0]['content'] == 'slept 1.5s' and not d['content'][0].get('is_error')"
+t_json "d['content'][0]['content'] == 'slept 3s' and not d['content'][0].get('is_error')"
 T_COUNT=$((T_COUNT + 1))
 $PY -c "import json,sys; c=json.load(open(sys.argv[1]))['calls'][0]; sys.exit(0 if c['attempts']==2 and c['attempts_detail'][0]['status']=='error' else 1)" \
 	"$T_TMP/bg.report" || t_fail "report: $(cat "$T_TMP/bg.report")"
@@ -111,10 +111,10 @@ T_COUNT=$((T_COUNT + 1))
 [ "$(answered k2)" = 1 ] || t_fail "worker k2 answered $(answered k2) calls, want 1 (the retry only)"
 
 # ---- the same without retries: an error result naming the lost worker, never a second run
-calls 1 slow0 '{"ms": 1500}' >"$T_TMP/c5.json"
+calls 1 slow0 '{"ms": 3000}' >"$T_TMP/c5.json"
 worker_start k3 "$T_TMP/g.yaml" -j 1
 run_bg "$T_TMP/c5.json"
-t_check wait_until 5 pending_is slow 1
+t_check wait_until 20 pending_is slow 1
 worker_stop k3 KILL
 worker_start k4 "$T_TMP/g.yaml" -j 1
 bg_wait kill-9-no-retry
@@ -128,22 +128,22 @@ grep -q ' 0 answered, 1 taken back from silent workers' "$T_TMP/k4.log" || t_fai
 # once it wakes is dropped
 worker_start h1 "$T_TMP/g.yaml" -j 1
 run_bg "$T_TMP/c4.json"
-t_check wait_until 5 pending_is slow 1
+t_check wait_until 20 pending_is slow 1
 kill -STOP "${W_PID[h1]}"
 worker_start h2 "$T_TMP/g.yaml" -j 1
 bg_wait hang
 t_exit 0
-t_json "d['content'][0]['content'] == 'slept 1.5s' and not d['content'][0].get('is_error')"
+t_json "d['content'][0]['content'] == 'slept 3s' and not d['content'][0].get('is_error')"
 kill -CONT "${W_PID[h1]}"
 worker_stop h1 TERM
 worker_stop h2 TERM
 T_COUNT=$((T_COUNT + 1)); [ "$(answered h2)" = 1 ] || t_fail "worker h2 answered $(answered h2)"
 
 # ---- SIGTERM drains: the call held finishes and is answered, nothing new is taken
-calls 2 slow '{"ms": 800}' >"$T_TMP/c6.json"
+calls 2 slow '{"ms": 2000}' >"$T_TMP/c6.json"
 worker_start d1 "$T_TMP/g.yaml" -j 1
 run_bg "$T_TMP/c6.json"
-t_check wait_until 5 pending_is slow 1
+t_check wait_until 20 pending_is slow 1
 worker_stop d1 TERM
 T_COUNT=$((T_COUNT + 1)); [ "$W_RC" -eq 0 ] || t_fail "drained worker exited $W_RC"
 T_COUNT=$((T_COUNT + 1)); [ "$(answered d1)" = 1 ] || t_fail "drained worker answered $(answered d1), want 1"
@@ -158,7 +158,7 @@ worker_stop d2 TERM
 calls 1 slow0 '{"ms": 5000}' >"$T_TMP/c7.json"
 worker_start i1 "$T_TMP/g.yaml" -j 1
 run_bg "$T_TMP/c7.json"
-t_check wait_until 5 pending_is slow 1
+t_check wait_until 20 pending_is slow 1
 worker_stop i1 INT
 T_COUNT=$((T_COUNT + 1)); [ "$W_RC" -eq 130 ] || t_fail "interrupted worker exited $W_RC"
 bg_wait interrupt
