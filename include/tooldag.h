@@ -389,8 +389,8 @@ enum td_loop {
 struct td_run_opts {
 	unsigned concurrency;      /* 0: the graph's */
 	enum td_schedule schedule; /* default LEVEL */
-	unsigned kill_grace_ms; /* SIGTERM -> SIGKILL grace; 0: TD_DEFAULT_KILL_GRACE_MS;
-	                         * TD_KILL_NOW: SIGKILL at once, no SIGTERM */
+	unsigned kill_grace_ms;    /* SIGTERM -> SIGKILL grace; 0: TD_DEFAULT_KILL_GRACE_MS;
+	                            * TD_KILL_NOW: SIGKILL at once, no SIGTERM */
 	uint64_t seed;             /* backoff jitter seed; 0: from the clock */
 	/* The C functions behind `function:` tools (see "Function tools" below), borrowed: it
 	 * must outlive the run. NULL: every function call ends in error "not registered". */
@@ -414,7 +414,7 @@ struct td_run_opts {
 	int remote_here;
 };
 #define TD_DEFAULT_KILL_GRACE_MS 2000u
-#define TD_KILL_NOW 0xffffffffu
+#define TD_KILL_NOW              0xffffffffu
 
 enum td_status {
 	TD_STATUS_PENDING = 0,
@@ -530,7 +530,8 @@ TD_API int td_run_report_json(const struct td_run *run, int pretty, char **out);
 /* Hosts: many runs on one loop
  *
  * A host owns one event loop, one worker pool for blocking functions, one curl multi handle
- * (one connection cache) and the limits of all its runs together. Runs made on it with
+ * (one connection cache), the MCP servers (one per declaration, up until td_host_free()) and
+ * the limits of all its runs together. Runs made on it with
  * td_host_run_new() share all of that; the embedding program polls one descriptor with one
  * timeout and calls one step, whatever the number of runs:
  *   while (td_host_step(h) >= 0) poll(td_host_fd(h), td_host_timeout(h)) (retry on EINTR),

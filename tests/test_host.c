@@ -11,11 +11,13 @@
 #include <dirent.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "tooldag.h"
 
@@ -500,6 +502,112 @@ START_TEST(host_free_frees_its_runs)
 }
 END_TEST
 
+/* ---- MCP servers live as long as the host ---- */
+
+/* A graph whose server `fake` is tests/mcp/fake_server.py in `mode`; its tool pid answers the
+ * server's process id. With a marker file: the first start exits 3 at once (and creates the
+ * marker), later ones run the server; no restart within a run. */
+static struct td_graph *mcp_graph_marked(const char *mode, const char *marker)
+{
+	static const char launcher[] =
+	    "import os,sys; m=sys.argv[1]; e=os.path.exists(m); open(m,'a').close(); "
+	    "os.execv(sys.executable,[sys.executable,sys.argv[2],sys.argv[3]]) if e else "
+	    "sys.exit(3)";
+	const char *src = getenv("TD_SRC");
+	struct td_graph *g = NULL;
+	char yaml[2048];
+	int n;
+
+	ck_assert_ptr_nonnull(src);
+	if (marker)
+		n = snprintf(
+		    yaml, sizeof(yaml),
+		    "version: 1\nservers:\n  fake: {restarts: 0, command: [/usr/bin/python3, "
+		    "-c, \"%s\", %s, %s/tests/mcp/fake_server.py, %s]}\n"
+		    "tools:\n  pid: {mcp: fake, timeout: 20s}\n",
+		    launcher, marker, src, mode);
+	else
+		n = snprintf(yaml, sizeof(yaml),
+		             "version: 1\nservers:\n  fake: {command: [/usr/bin/python3, "
+		             "%s/tests/mcp/fake_server.py, %s]}\n"
+		             "tools:\n  pid: {mcp: fake, timeout: 20s}\n",
+		             src, mode);
+	ck_assert_int_lt(n, (int)sizeof(yaml));
+	ck_assert_int_eq(td_graph_load_buffer(yaml, (size_t)n, "mcp.yaml", NULL, &g, NULL), 0);
+	return g;
+}
+
+static struct td_graph *mcp_graph(const char *mode)
+{
+	return mcp_graph_marked(mode, NULL);
+}
+
+/* One pid call of graph g on the host: the server's process id, or -1 when the call failed. */
+static long pid_call(struct td_host *h, const struct td_graph *g)
+{
+	struct td_batch *b;
+	struct td_plan *p;
+	struct td_run *r;
+	struct td_result res;
+	long pid;
+
+	ck_assert_int_eq(td_batch_new(g, TD_DIALECT_ANTHROPIC, &b), 0);
+	ck_assert_int_eq(td_batch_add(b, "p", "pid", "{}"), 0);
+	ck_assert_int_eq(td_plan_new(b, &p, NULL), 0);
+	ck_assert_int_eq(td_host_run_new(h, p, NULL, &r, NULL), 0);
+	drive(h);
+	ck_assert_int_eq(td_run_result(r, 0, &res), 0);
+	pid = res.status == TD_STATUS_OK ? strtol(res.content, NULL, 10) : -1;
+	td_run_free(r);
+	td_plan_free(p);
+	td_batch_free(b);
+	return pid;
+}
+
+START_TEST(mcp_server_outlives_runs_and_graphs)
+{
+	struct td_graph *g1 = mcp_graph("ok"), *g2 = mcp_graph("ok"), *g3 = mcp_graph("banner");
+	struct td_host *h;
+	long first, again, other;
+
+	ck_assert_int_eq(td_host_new(NULL, &h, NULL), 0);
+	first = pid_call(h, g1);
+	ck_assert_int_gt(first, 1);
+	td_graph_free(g1); /* the host keeps its own copy of the declaration */
+	again = pid_call(h, g2);
+	ck_assert_int_eq(again, first); /* the same declaration: the running server */
+	other = pid_call(h, g3);
+	ck_assert_int_gt(other, 1);
+	ck_assert_int_ne(other, first); /* another declaration: another server */
+	ck_assert_int_eq(kill((pid_t)first, 0), 0);
+	td_host_free(h); /* shuts both down */
+	ck_assert_int_eq(kill((pid_t)first, 0), -1);
+	ck_assert_int_eq(kill((pid_t)other, 0), -1);
+	td_graph_free(g2);
+	td_graph_free(g3);
+}
+END_TEST
+
+/* A server that went down for good in one run (no restart left) starts again for the next. */
+START_TEST(mcp_dead_server_starts_again_for_next_run)
+{
+	char dir[] = "/tmp/td_host_XXXXXX", marker[64];
+	struct td_graph *g;
+	struct td_host *h;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(marker, sizeof(marker), "%s/started", dir);
+	g = mcp_graph_marked("ok", marker);
+	ck_assert_int_eq(td_host_new(NULL, &h, NULL), 0);
+	ck_assert_int_eq(pid_call(h, g), -1); /* exited at start: down for this run */
+	ck_assert_int_gt(pid_call(h, g), 1);  /* the next run starts it again */
+	td_host_free(h);
+	td_graph_free(g);
+	unlink(marker);
+	rmdir(dir);
+}
+END_TEST
+
 START_TEST(bad_arguments)
 {
 	struct td_host *h = (struct td_host *)1;
@@ -535,6 +643,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, big_run_does_not_starve_small_run);
 	tcase_add_test(tc, free_run_with_calls_in_flight);
 	tcase_add_test(tc, host_free_frees_its_runs);
+	tcase_add_test(tc, mcp_server_outlives_runs_and_graphs);
+	tcase_add_test(tc, mcp_dead_server_starts_again_for_next_run);
 	tcase_add_test(tc, bad_arguments);
 	suite_add_tcase(s, tc);
 	return s;

@@ -20,9 +20,10 @@ int td__builtin_backend_new(struct td__loop *loop, struct td__backend **out);
  * so that cost is not inside its makespan. */
 int td__http_backend_new(struct td__loop *loop, uint64_t *fd_room, struct td__backend **out);
 int td__http_backend_ready(struct td__backend *be);
-/* mcp: tools: one connection per server of g, started on first use (mcp.c); one per run. Its
- * free shuts the servers down through the loop, so it must come before other backends' frees. */
-int td__mcp_backend_new(struct td__loop *loop, const struct td_graph *g, struct td__backend **out);
+/* mcp: tools: one connection per server declaration, started on first use and shared by the
+ * host's runs (mcp.c). Its free shuts the servers down through the loop, so it must come
+ * before other backends' frees (the highest kind: freed first). */
+int td__mcp_backend_new(struct td__loop *loop, struct td__backend **out);
 
 /* remote: tools (remote.c): their calls queued on Redis for tooldag worker processes; one
  * backend per run, connecting to each Redis server of g on first use. */

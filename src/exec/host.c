@@ -89,8 +89,9 @@ static void host_release(struct td__pool *p)
 
 static int shared_backends(struct td_host *h, const struct td_host_opts *o)
 {
-	struct td__backend *be[4] = {0};
-	enum td__kind kind[4] = {TD_KIND_RUN, TD_KIND_BUILTIN, TD_KIND_FUNCTION, TD_KIND_HTTP};
+	struct td__backend *be[5] = {0};
+	enum td__kind kind[5] = {TD_KIND_RUN, TD_KIND_BUILTIN, TD_KIND_FUNCTION, TD_KIND_HTTP,
+	                         TD_KIND_MCP};
 	int err;
 	size_t i;
 
@@ -101,7 +102,9 @@ static int shared_backends(struct td_host *h, const struct td_host_opts *o)
 		err = td__fn_backend_new(h->loop, o->fn_workers, &be[2]);
 	if (!err)
 		err = td__http_backend_new(h->loop, &h->pool.fd_room, &be[3]);
-	for (i = 0; i < 4; i++)
+	if (!err)
+		err = td__mcp_backend_new(h->loop, &be[4]);
+	for (i = 0; i < 5; i++)
 		if (be[i])
 			td__pool_set_backend(&h->pool, kind[i], be[i]);
 	return err;
@@ -199,11 +202,6 @@ int td_host_run_new(struct td_host *host, const struct td_plan *plan,
 	/* libcurl's global set-up costs tens of ms: paid now, not inside the run's makespan */
 	if (has_http(r->graph))
 		err = td__http_backend_ready(host->pool.backend[TD_KIND_HTTP]);
-	if (!err && r->graph->nservers) {
-		err = td__mcp_backend_new(host->loop, r->graph, &be);
-		if (!err && (err = td__run_set_backend(r, TD_KIND_MCP, be)) < 0)
-			be->free(be);
-	}
 	if (!err && r->graph->nremotes && !r->opts.remote_here) {
 		err = td__remote_backend_new(host->loop, r->graph, &be);
 		if (!err &&

@@ -13,6 +13,13 @@
  * the server's late answer, if any, is dropped. When a server exits, every call it holds gets
  * an error naming the exit status and the tail of its stderr; later calls start it again as
  * long as its `restarts` allow.
+ *
+ * The backend is the host's: a server's connection lives as long as the host, shared by every
+ * run whose graph declares the same server (same command, environment, working directory and
+ * graph directory, or url and headers, and the same limits), so the next run of a graph on the
+ * host reuses the server the last one started. The connection keeps its own copy of the
+ * declaration: graphs may be freed while the host lives. A server that went down for good
+ * in one run is started again for the next one that calls it.
  */
 #include <cjson/cJSON.h>
 #include <string.h>
@@ -29,7 +36,7 @@
 struct mreq {
 	struct td__job *job;
 	struct mcp_backend *mb;
-	uint32_t server;
+	struct server_rt *s;
 	int64_t id; /* 0: not sent yet (waiting in the server's queue) */
 	struct mreq *next;
 	char progress[160]; /* the last progress notification, for a timeout's text */
@@ -43,12 +50,18 @@ struct server_rt {
 	uint64_t seq; /* the next request's sequence; earlier ones may still answer late */
 	struct mreq *wait_head, *wait_tail;
 	char last_why[TD_MCP_STDERR_TAIL + 1200]; /* why it went down last, with its stderr */
+	/* the declaration, copied (g: its directory and this one server, what conn reads) */
+	struct td_graph g;
+	struct td__mcp_server srv;
+	char *key; /* what tells one server from another (server_key) */
+	size_t key_len;
+	const void *user; /* the run that called it last (a new one may restart a dead server) */
+	struct server_rt *next;
 };
 
 struct mcp_backend {
 	struct td__backend be;
-	const struct td_graph *g;
-	struct server_rt **rt; /* [g->nservers], each allocated on first use */
+	struct server_rt *servers; /* started on first use, kept until the host goes */
 };
 
 static void pump(struct server_rt *s);
@@ -223,8 +236,8 @@ static void answer_error(struct mreq *q, const cJSON *err)
 	const cJSON *code = cJSON_GetObjectItemCaseSensitive(err, "code");
 	struct td__buf b = {0};
 
-	td__buf_printf(&b, "mcp server '%s': tools/call '%s' failed: %s",
-	               q->mb->g->servers[q->server].name, remote_name(q->job->tool),
+	td__buf_printf(&b, "mcp server '%s': tools/call '%s' failed: %s", q->s->srv.name,
+	               remote_name(q->job->tool),
 	               cJSON_IsString(msg) ? msg->valuestring : "(no message)");
 	if (cJSON_IsNumber(code))
 		td__buf_printf(&b, " (code %d)", code->valueint);
@@ -381,17 +394,152 @@ static const struct td__mcp_events events = {on_message, on_down};
 
 /* ---- the backend interface ---- */
 
-static struct server_rt *server_rt(struct mcp_backend *mb, uint32_t i)
+/* ---- servers, keyed by their declaration ---- */
+
+static void key_kv(struct td__buf *b, const struct td__kv *kv, size_t n)
 {
-	struct server_rt *s = mb->rt[i];
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		td__buf_puts(b, kv[i].key);
+		td__buf_append(b, "=", 1);
+		td__buf_puts(b, kv[i].value ? kv[i].value : "");
+		td__buf_append(b, "", 1);
+	}
+	td__buf_append(b, "\1", 1);
+}
+
+/* Every field that changes what runs or how: fields end in NUL, lists in \1. */
+static void server_key(struct td__buf *b, const struct td_graph *g, const struct td__mcp_server *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->argc; i++)
+		td__buf_append(b, d->argv[i], strlen(d->argv[i]) + 1);
+	td__buf_append(b, "\1", 1);
+	key_kv(b, d->env, d->nenv);
+	key_kv(b, d->headers, d->nheaders);
+	td__buf_printf(b, "%s%c%s%c%s%c%u %u", d->cwd ? d->cwd : "", 0, g->dir ? g->dir : "", 0,
+	               d->url ? d->url : "", 0, d->concurrency, d->restarts);
+}
+
+static char *dup_or_null(const char *s, int *oom)
+{
+	char *c = s ? td__strdup(s) : NULL;
+
+	*oom |= s && !c;
+	return c;
+}
+
+static struct td__kv *copy_kv(const struct td__kv *kv, size_t n, int *oom)
+{
+	struct td__kv *c = n ? td__calloc(n, sizeof(*c)) : NULL;
+	size_t i;
+
+	*oom |= n && !c;
+	for (i = 0; c && i < n; i++) {
+		c[i].key = dup_or_null(kv[i].key, oom);
+		c[i].value = dup_or_null(kv[i].value, oom);
+	}
+	return c;
+}
+
+static void free_kv(struct td__kv *kv, size_t n)
+{
+	size_t i;
+
+	for (i = 0; kv && i < n; i++) {
+		td__free(kv[i].key);
+		td__free(kv[i].value);
+	}
+	td__free(kv);
+}
+
+static void server_free(struct server_rt *s)
+{
+	size_t i;
+
+	for (i = 0; s->srv.argv && i < s->srv.argc; i++)
+		td__free(s->srv.argv[i]);
+	td__free(s->srv.argv);
+	td__free(s->srv.name);
+	td__free(s->srv.cwd);
+	td__free(s->srv.url);
+	free_kv(s->srv.env, s->srv.nenv);
+	free_kv(s->srv.headers, s->srv.nheaders);
+	td__free(s->g.dir);
+	td__free(s->key);
+	td__free(s->slots);
+	td__free(s->free_slots);
+	td__free(s);
+}
+
+static struct server_rt *server_new(struct mcp_backend *mb, const struct td_graph *g,
+                                    const struct td__mcp_server *d, struct td__buf *key)
+{
+	struct server_rt *s = td__calloc(1, sizeof(*s));
+	int oom = !s;
+	size_t i;
+
+	if (!s)
+		return NULL;
+	s->srv = *d;
+	s->srv.import_prefix = NULL;
+	s->srv.name = dup_or_null(d->name, &oom);
+	s->srv.cwd = dup_or_null(d->cwd, &oom);
+	s->srv.url = dup_or_null(d->url, &oom);
+	s->srv.env = copy_kv(d->env, d->nenv, &oom);
+	s->srv.headers = copy_kv(d->headers, d->nheaders, &oom);
+	s->srv.argv = td__calloc(d->argc + 1, sizeof(char *));
+	oom |= !s->srv.argv;
+	for (i = 0; s->srv.argv && i < d->argc; i++)
+		s->srv.argv[i] = dup_or_null(d->argv[i], &oom);
+	s->g.dir = dup_or_null(g->dir, &oom);
+	s->g.servers = &s->srv;
+	s->g.nservers = 1;
+	s->key_len = key->len;
+	s->key = td__buf_take(key);
+	if (oom || !s->key) {
+		server_free(s);
+		return NULL;
+	}
+	td__mcp_conn_init(&s->conn, &s->g, 0, mb->be.loop, &events, mb);
+	s->seq = 1;
+	s->next = mb->servers;
+	mb->servers = s;
+	return s;
+}
+
+/* The job's server: found once per run and tool (job->tool_cache), by its declaration. */
+static struct server_rt *server_for(struct mcp_backend *mb, const struct td__job *job)
+{
+	const struct td__mcp_server *d = &job->graph->servers[job->tool->mcp_server];
+	struct server_rt *s = (struct server_rt *)*job->tool_cache;
+	struct td__buf key = {0};
 
 	if (s)
 		return s;
-	if (!(s = td__calloc(1, sizeof(*s))))
+	server_key(&key, job->graph, d);
+	if (key.oom) {
+		td__buf_free(&key);
 		return NULL;
-	td__mcp_conn_init(&s->conn, mb->g, i, mb->be.loop, &events, mb);
-	s->seq = 1;
-	mb->rt[i] = s;
+	}
+	for (s = mb->servers; s; s = s->next)
+		if (s->key_len == key.len && !memcmp(s->key, key.data, key.len))
+			break;
+	if (s) {
+		td__buf_free(&key);
+		if (s->conn.state == TD_MCP_DEAD && s->user != job->run) {
+			s->conn.state =
+			    TD_MCP_IDLE; /* down for good in an earlier run: start again */
+			s->conn.starts = 0;
+		}
+	} else if (!(s = server_new(mb, job->graph, d, &key))) {
+		td__buf_free(&key);
+		return NULL;
+	}
+	s->user = job->run;
+	*job->tool_cache = s;
 	return s;
 }
 
@@ -407,7 +555,7 @@ static void queue(struct server_rt *s, struct mreq *q)
 /* Timeout and cancellation: tell the server, complete the job now. */
 static void give_up(struct mreq *q, enum td_status status)
 {
-	struct server_rt *s = q->mb->rt[q->server];
+	struct server_rt *s = q->s;
 	struct td__job *job = q->job;
 	struct td__buf b = {0};
 	char dur[32];
@@ -454,15 +602,14 @@ static void mcp_kill(struct td__backend *be, struct td__job *job)
 static int mcp_start(struct td__backend *be, struct td__job *job)
 {
 	struct mcp_backend *mb = (struct mcp_backend *)be;
-	uint32_t i = job->tool->mcp_server;
-	struct server_rt *s = server_rt(mb, i);
+	struct server_rt *s = server_for(mb, job);
 	struct mreq *q = s ? td__calloc(1, sizeof(*q)) : NULL;
 
 	if (!q)
 		return TD_ENOMEM;
 	q->job = job;
 	q->mb = mb;
-	q->server = i;
+	q->s = s;
 	job->priv = q;
 	job->truncated = job->no_retry = 0;
 	job->timer.fn = on_timeout;
@@ -493,36 +640,32 @@ static int mcp_start(struct td__backend *be, struct td__job *job)
 static void mcp_free(struct td__backend *be)
 {
 	struct mcp_backend *mb = (struct mcp_backend *)be;
-	struct td__mcp_conn **conns = td__calloc(mb->g->nservers + 1, sizeof(*conns));
-	size_t i;
+	struct server_rt *s;
+	size_t n = 0, i = 0;
+	struct td__mcp_conn **conns;
 
-	for (i = 0; i < mb->g->nservers; i++)
-		if (mb->rt[i] && conns)
-			conns[i] = &mb->rt[i]->conn;
+	for (s = mb->servers; s; s = s->next)
+		n++;
+	conns = td__calloc(n + 1, sizeof(*conns));
+	for (s = mb->servers; s && conns; s = s->next)
+		conns[i++] = &s->conn;
 	if (conns)
-		td__mcp_conn_close(be->loop, conns, mb->g->nservers);
+		td__mcp_conn_close(be->loop, conns, n);
 	td__free(conns);
-	for (i = 0; i < mb->g->nservers; i++) {
-		if (!mb->rt[i])
-			continue;
-		td__free(mb->rt[i]->slots);
-		td__free(mb->rt[i]->free_slots);
-		td__free(mb->rt[i]);
+	while ((s = mb->servers)) {
+		mb->servers = s->next;
+		server_free(s);
 	}
-	td__free(mb->rt);
 	td__free(mb);
 }
 
-int td__mcp_backend_new(struct td__loop *loop, const struct td_graph *g, struct td__backend **out)
+int td__mcp_backend_new(struct td__loop *loop, struct td__backend **out)
 {
 	struct mcp_backend *mb = td__calloc(1, sizeof(*mb));
 
 	*out = NULL;
-	if (!mb || !(mb->rt = td__calloc(g->nservers + 1, sizeof(*mb->rt)))) {
-		td__free(mb);
+	if (!mb)
 		return TD_ENOMEM;
-	}
-	mb->g = g;
 	mb->be.start = mcp_start;
 	mb->be.kill = mcp_kill;
 	mb->be.kill_now = mcp_kill;
