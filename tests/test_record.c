@@ -3,19 +3,24 @@
  * test_record.c - recordings (td_recorder, td_run_opts.record) and reading them back
  * (td_recording_*), over real runs of builtin and function tools: the line's fields, replayed
  * results byte for byte in every dialect, NUL bytes in a content, a torn last line, a bad
- * line, concurrent writers (threads sharing a recorder, processes sharing a file), a run freed
- * before it finished, write errors, and rebuilding a recorded batch.
+ * line, concurrent writers (threads sharing a recorder, processes sharing a file) with lines
+ * longer than one write, a torn tail cut away by the next writer, a run freed before it
+ * finished, write errors that leave the file as it was, the line's string writer against the
+ * library's JSON escaping, and rebuilding a recorded batch.
  */
 #include <check.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
 
+#include "report/jsonw.h"
 #include "tooldag.h"
 
 static const char GRAPH[] = "version: 1\n"
@@ -349,7 +354,8 @@ START_TEST(write_error_kept)
 }
 END_TEST
 
-/* a batch whose line is far over PIPE_BUF: 40 KiB of input echoed back */
+/* a batch whose line is far over PIPE_BUF and over the recorder's 256 KiB per write: four
+ * calls of 40 KiB of input echoed back (320 KiB) */
 static struct td_batch *big_batch(int k)
 {
 	char *input = malloc(41000); /* not static: writer threads build batches at once */
@@ -363,7 +369,7 @@ static struct td_batch *big_batch(int k)
 	memset(input + 6, 'a' + k % 26, 40000);
 	memcpy(input + 40006, "\"}", 3);
 	ck_assert_int_eq(td_batch_new(G, TD_DIALECT_ANTHROPIC, &b), 0);
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < 4; i++) {
 		snprintf(id, sizeof(id), "w%d-%d", k, i);
 		ck_assert_int_ge(td_batch_add(b, id, "big", input), 0);
 	}
@@ -469,6 +475,137 @@ START_TEST(freed_early_recorded)
 }
 END_TEST
 
+/* A writer killed mid-line left a last line without its newline: the next writer cuts it away
+ * before appending, so the file holds whole lines again and nothing is torn. */
+START_TEST(torn_tail_cut_by_next_writer)
+{
+	struct td_recording *rd;
+	struct td_recorder *rec;
+	struct td_diag d = {0};
+	struct td_batch *b = sample(TD_DIALECT_ANTHROPIC);
+	char *text, *after;
+	size_t len, len2;
+
+	ck_assert_int_eq(td_recorder_open(PATH_, &rec, NULL), 0);
+	run_batch(b, rec, 0, NULL);
+	td_recorder_free(rec);
+	text = slurp(PATH_, &len);
+	write_file(PATH_, text, len / 3); /* a second line, torn */
+	ck_assert_int_eq(td_recording_open(PATH_, &rd, &d), 1);
+	ck_assert_uint_eq(td_recording_torn(rd), 2);
+	td_recording_free(rd);
+	ck_assert_int_eq(td_recorder_open(PATH_, &rec, NULL), 0);
+	run_batch(b, rec, 0, NULL);
+	ck_assert_int_eq(td_recorder_error(rec), 0);
+	td_recorder_free(rec);
+	check_lines(PATH_, 2);
+	after = slurp(PATH_, &len2);
+	ck_assert_int_eq(memcmp(after, text, len), 0); /* the first line untouched */
+	ck_assert_int_eq(td_recording_open(PATH_, &rd, &d), 2);
+	ck_assert_uint_eq(td_recording_torn(rd), 0);
+	ck_assert_uint_eq(d.count, 0);
+	td_recording_free(rd);
+	/* a file holding nothing but a torn line */
+	unlink(PATH_);
+	write_file(PATH_, text, 10);
+	ck_assert_int_eq(td_recorder_open(PATH_, &rec, NULL), 0);
+	run_batch(b, rec, 0, NULL);
+	td_recorder_free(rec);
+	check_lines(PATH_, 1);
+	free(after);
+	free(text);
+	td_batch_free(b);
+}
+END_TEST
+
+/* A line cut short by the file size limit (EFBIG after a partial write, as a full disk would)
+ * is an error, and the file is left as it was: no half line for the next writer to glue to. */
+START_TEST(write_cut_short_leaves_file)
+{
+	struct td_recorder *rec;
+	struct td_batch *b = sample(TD_DIALECT_ANTHROPIC), *big = big_batch(1);
+	char *before, *after;
+	size_t len, len2;
+	pid_t pid;
+	int st;
+
+	ck_assert_int_eq(td_recorder_open(PATH_, &rec, NULL), 0);
+	run_batch(b, rec, 0, NULL);
+	td_recorder_free(rec);
+	before = slurp(PATH_, &len);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct rlimit rl = {.rlim_cur = len + 100000, .rlim_max = len + 100000};
+
+		signal(SIGXFSZ, SIG_IGN);
+		if (setrlimit(RLIMIT_FSIZE, &rl) < 0 || td_recorder_open(PATH_, &rec, NULL) < 0)
+			_exit(2);
+		run_batch(big, rec, 0, NULL);
+		_exit(td_recorder_error(rec) == -EFBIG ? 0 : 3);
+	}
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %d", st);
+	after = slurp(PATH_, &len2);
+	ck_assert_uint_eq(len2, len);
+	ck_assert_int_eq(memcmp(after, before, len), 0);
+	free(after);
+	free(before);
+	td_batch_free(big);
+	td_batch_free(b);
+}
+END_TEST
+
+/* jw_string(), the line's string writer, writes what td__buf_json_string() writes: every
+ * byte value alone, UTF-8 valid, overlong, truncated, surrogates, and random bytes. */
+START_TEST(string_writer_matches_library)
+{
+	static const char *const cases[] = {
+	    "",
+	    "plain",
+	    "q\"b\\s/",
+	    "\n\r\t\b\f\x01\x1f\x7f",
+	    "h\xc3\xa9",
+	    "\xe2\x82\xac",
+	    "\xf0\x9f\x98\x80",
+	    "\xc0\xaf",
+	    "\xe0\x80\xaf",
+	    "\xed\xa0\x80",
+	    "\xf4\x90\x80\x80",
+	    "\xc3",
+	    "\xe2\x82",
+	    "\xf0\x9f\x98",
+	    "\x80\xbf",
+	    "\xff\xfe",
+	    "a\xc3(b",
+	};
+	char in[64], out[6 * 64 + 2];
+	unsigned seed = 1;
+	size_t i, n, k;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]) + 256 + 2000; i++) {
+		struct td__buf want = {0};
+
+		if (i < sizeof(cases) / sizeof(cases[0])) {
+			n = strlen(cases[i]);
+			memcpy(in, cases[i], n);
+		} else if (i < sizeof(cases) / sizeof(cases[0]) + 256) {
+			n = 1;
+			in[0] = (char)(i - sizeof(cases) / sizeof(cases[0]));
+		} else {
+			n = (seed = seed * 1103515245u + 12345u) >> 16 & 63;
+			for (k = 0; k < n; k++)
+				in[k] = (char)((seed = seed * 1103515245u + 12345u) >> 16);
+		}
+		td__buf_json_string(&want, in, n);
+		k = (size_t)(jw_string(out, in, n) - out);
+		ck_assert_uint_eq(k, want.len);
+		ck_assert_msg(memcmp(out, want.data, k) == 0, "case %zu differs", i);
+		td__buf_free(&want);
+	}
+}
+END_TEST
+
 /* Edges added out of call order (kept as an edge list by the batch) are recorded per call. */
 START_TEST(edge_list_depends)
 {
@@ -553,6 +690,9 @@ static Suite *record_suite(void)
 	tcase_add_test(tc, freed_early_recorded);
 	tcase_add_test(tc, batch_rebuilt);
 	tcase_add_test(tc, edge_list_depends);
+	tcase_add_test(tc, torn_tail_cut_by_next_writer);
+	tcase_add_test(tc, write_cut_short_leaves_file);
+	tcase_add_test(tc, string_writer_matches_library);
 	suite_add_tcase(s, tc);
 	return s;
 }

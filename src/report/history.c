@@ -397,7 +397,7 @@ static int attach(const void *self, struct td_run *r)
 	hr->run = r;
 	err = r->opts.schedule != TD_SCHEDULE_EAGER ? set_costs(hr, r) : 0;
 	if (!err)
-		err = td__run_observe(r, on_event, hist_run_fini, hr);
+		err = td__run_observe_end(r, on_event, hist_run_fini, hr);
 	if (err) {
 		if (hr->cost_us)
 			td__sched_set_costs(r, NULL);

@@ -155,6 +155,64 @@ static inline char *jw_escaped(char *p, const char *s)
 	return p;
 }
 
+/* s (n bytes) as a quoted JSON string, byte for byte what td__buf_json_string() writes
+ * (control characters escaped, invalid UTF-8 replaced by U+FFFD per byte); room: 6 * n + 2. */
+static inline char *jw_string(char *p, const char *s, size_t n)
+{
+	/* bytes JSON takes as they are: printable ASCII but '"' and '\\' */
+	static const uint8_t plain[256] = {
+	    [0x20 ... 0x21] = 1, [0x23 ... 0x5b] = 1, [0x5d ... 0x7f] = 1};
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0, run, k;
+
+	*p++ = '"';
+	while (i < n) {
+		for (run = i; run < n && plain[u[run]]; run++)
+			;
+		p = jw_raw(p, s + i, run - i);
+		if ((i = run) >= n)
+			break;
+		switch (u[i]) {
+		case '"':
+			p = JW_LIT(p, "\\\"");
+			break;
+		case '\\':
+			p = JW_LIT(p, "\\\\");
+			break;
+		case '\n':
+			p = JW_LIT(p, "\\n");
+			break;
+		case '\r':
+			p = JW_LIT(p, "\\r");
+			break;
+		case '\t':
+			p = JW_LIT(p, "\\t");
+			break;
+		default:
+			if (u[i] < 0x20) {
+				p = JW_LIT(p, "\\u00");
+				*p++ = hex[u[i] >> 4];
+				*p++ = hex[u[i] & 15];
+				break;
+			}
+			k = u[i] >= 0xc2 && u[i] <= 0xdf   ? 2
+			    : u[i] >= 0xe0 && u[i] <= 0xef ? 3
+			    : u[i] >= 0xf0 && u[i] <= 0xf4 ? 4
+			                                   : 0;
+			if (k && k <= n - i && td__valid_utf8(s + i, k)) {
+				p = jw_raw(p, s + i, k);
+				i += k;
+				continue;
+			}
+			p = JW_LIT(p, "\xef\xbf\xbd"); /* U+FFFD for each bad byte */
+		}
+		i++;
+	}
+	*p++ = '"';
+	return p;
+}
+
 /* A string whose length and need of escaping are known (td__observe_lens()). */
 static inline char *jw_known(char *p, const char *s, uint32_t len)
 {

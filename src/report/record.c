@@ -1,12 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * record.c - td_recorder: one self-contained JSON line per run appended to a file, by an
- * ordinary observer of the run that writes when the run finishes (or is freed before).
+ * observer of the run's end (no event per call reaches it) that writes when the run finishes
+ * (or is freed before).
  *
- * Why one write(2) on an O_APPEND descriptor: Linux appends a regular file's write under the
- * inode lock, so lines of runs in other threads or processes never interleave, and a process
- * killed mid-run leaves either nothing or the whole line of each run that finished. Only a
- * crash inside write() itself (or a full disk) can leave a torn last line; readers ignore it.
+ * A line of 100,000 calls is 20 MB: it is built in a REC_CHUNK buffer that goes to the file
+ * each time it fills, so the line is never whole in memory (no 20 MB of fresh pages to fault
+ * in, and the kernel copies from cache-warm bytes). Several writes per line need a lock for
+ * lines not to interleave: the recorder's mutex (runs on several threads share one) and then
+ * flock() on the file (other recorders, other processes), taken for the whole line. A writer
+ * killed mid-line leaves a last line without its newline: the next writer, under the lock,
+ * cuts it away before appending, and readers ignore it meanwhile. A line that cannot be
+ * written whole (a full disk) is cut away the same way, so a regular file only ever holds
+ * whole lines once its writers are done.
  *
  * Nothing of the tools' definitions is written, only a hash of the parts that are not secret
  * (names, descriptions, schemas, argv, builtin, function name, method, depends_on): an HTTP
@@ -16,8 +22,11 @@
 #include <cjson/cJSON.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,11 +34,14 @@
 #include "run/run.h"
 
 #define RECORD_VERSION 1
+#define REC_CHUNK      (256u * 1024u) /* bytes per write(2); lines that are longer take several */
+#define REC_BIG        (8u * 1024u)   /* strings longer than this are escaped by td__buf */
 
 struct td_recorder {
 	struct td__run_hook hook; /* first: td_run_opts.record is read through it */
 	int fd;
 	int err; /* the first write error; runs on several threads share the recorder */
+	pthread_mutex_t lock; /* one line at a time from this descriptor (flock() is per file) */
 };
 
 /* One run being recorded. */
@@ -38,6 +50,74 @@ struct rec_run {
 	const struct td_run *run;
 	int written;
 };
+
+/* A line on its way to the file: b holds at most about REC_CHUNK bytes not yet written. */
+struct rec_out {
+	struct td__buf b;
+	int fd, err;
+};
+
+/* Writes what b holds; the first error stays in o->err and stops the line. */
+static void out_flush(struct rec_out *o)
+{
+	size_t at = 0;
+	ssize_t n;
+
+	while (!o->err && at < o->b.len) {
+		n = write(o->fd, o->b.data + at, o->b.len - at);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			o->err = n < 0 ? -errno : -ENOSPC;
+		else
+			at += (size_t)n;
+	}
+	o->b.len = 0;
+}
+
+/* A cursor with room for `need` bytes (jsonw.h), the chunk written first when they do not
+ * fit; NULL when out of memory or after an error. */
+static char *out_room(struct rec_out *o, size_t need)
+{
+	if (o->b.len + need >= REC_CHUNK && o->b.len)
+		out_flush(o);
+	if (o->err)
+		return NULL;
+	if (o->b.cap - o->b.len <= need)
+		td__buf_reserve(&o->b, need < REC_CHUNK ? REC_CHUNK : need);
+	if (o->b.oom) {
+		o->err = TD_ENOMEM;
+		return NULL;
+	}
+	return o->b.data + o->b.len;
+}
+
+static void out_lit(struct rec_out *o, const char *s)
+{
+	size_t n = strlen(s);
+	char *p = out_room(o, n);
+
+	if (p)
+		jw_close(&o->b, jw_raw(p, s, n));
+}
+
+/* s as a JSON string, quoted, escaped as td__buf_json_string() does. */
+static void out_string(struct rec_out *o, const char *s, size_t n)
+{
+	char *p;
+
+	if (n > REC_BIG) { /* a long content: escaped as it is, whatever its size */
+		out_flush(o);
+		if (!o->err)
+			td__buf_json_string(&o->b, s, n);
+		if (o->b.oom)
+			o->err = TD_ENOMEM;
+		return;
+	}
+	p = out_room(o, 6 * n + 2);
+	if (p)
+		jw_close(&o->b, jw_string(p, s, n));
+}
 
 /* ---- the graph's identity ---- */
 
@@ -118,38 +198,21 @@ static void put_graph(struct td__buf *b, const struct td_graph *g)
 
 /* ---- calls ---- */
 
-/* ,"depends_on":[ before the first index, a comma before the others */
-static void put_dep(struct td__buf *b, uint32_t dep, int first)
+/* The call's explicit depends_on: [from, end) of to[]. Tool-level edges are the graph's, not
+ * the batch's. A batch whose edges came out of order keeps an edge list: its edges are grouped
+ * once per line (by_call), not searched per call. */
+static void call_edges(const struct td_batch *bt, const uint32_t *off, const uint32_t **to,
+                       uint32_t c, size_t *from, size_t *end)
 {
-	char *p = jw_open(b, 0);
-
-	if (!p)
-		return;
-	p = first ? JW_LIT(p, ",\"depends_on\":[") : JW_LIT(p, ",");
-	jw_close(b, jw_u64(p, dep));
-}
-
-/* The call's explicit depends_on, as indices into the line's calls: a tenth of a line of
- * 100,000 calls with ids (tool-level edges are the graph's, not the batch's);
- * left out when it has none. A batch whose edges came out of order keeps an edge list: its
- * edges are grouped once per line (by_call), not searched per call. */
-static void put_depends(struct td__buf *b, const struct td_batch *bt, const uint32_t *off,
-                        const uint32_t *to, uint32_t c)
-{
-	size_t e, from = 0, end = 0;
-
+	*from = *end = 0;
 	if (!bt->edge_from && c < bt->edge_ncalls && bt->edge_off) {
-		from = bt->edge_off[c];
-		end = bt->edge_off[c + 1];
-		to = bt->edge_to;
+		*from = bt->edge_off[c];
+		*end = bt->edge_off[c + 1];
+		*to = bt->edge_to;
 	} else if (bt->edge_from && off) {
-		from = off[c];
-		end = off[c + 1];
+		*from = off[c];
+		*end = off[c + 1];
 	}
-	for (e = from; e < end; e++)
-		put_dep(b, to[e], e == from);
-	if (end > from)
-		td__buf_putc(b, ']');
 }
 
 /* An edge list grouped by dependent call: off [ncalls + 1], to [nedges]; 0 or TD_ENOMEM. */
@@ -174,42 +237,57 @@ static int by_call(const struct td_batch *bt, uint32_t **off, uint32_t **to)
 	return 0;
 }
 
-static char *put_exit(char *p, int exit_code, int sig)
+/* ,"depends_on":[indices] as indices into the line's calls (a tenth of a line of 100,000
+ * calls with ids); left out when it has none. Room: 12 bytes per edge. */
+static char *put_depends(char *p, const uint32_t *to, size_t from, size_t end)
 {
-	if (sig) {
-		p = JW_LIT(p, ",\"signal\":");
-		return jw_i64(p, sig);
+	size_t e;
+
+	if (end <= from)
+		return p;
+	p = JW_LIT(p, ",\"depends_on\":[");
+	for (e = from; e < end; e++) {
+		if (e > from)
+			*p++ = ',';
+		p = jw_u64(p, to[e]);
 	}
-	return jw_exit_code(p, exit_code);
+	*p++ = ']';
+	return p;
 }
 
-static void put_attempts(struct td__buf *b, const struct td__callrun *cr)
+#define ATTEMPT_ROOM 128u /* {"status","start_us","end_us","exit_code"|"signal"} at most */
+
+static char *put_attempts(char *p, const struct td__callrun *cr)
 {
 	unsigned i;
 
-	td__buf_puts(b, ",\"attempts\":[");
+	p = JW_LIT(p, ",\"attempts\":[");
 	for (i = 0; i < cr->attempts; i++) {
 		const struct td__attempt *a = i ? &cr->more[i - 1] : &cr->att0;
-		char *p = jw_open(b, 0);
+		const char *st = td_status_name(a->status);
 
-		if (!p)
-			return;
 		if (i)
-			p = JW_LIT(p, ",");
+			*p++ = ',';
 		p = JW_LIT(p, "{\"status\":\"");
-		p = jw_raw(p, td_status_name(a->status), strlen(td_status_name(a->status)));
+		p = jw_raw(p, st, strlen(st));
 		p = JW_LIT(p, "\",\"start_us\":");
 		p = jw_i64(p, a->start_us);
 		p = JW_LIT(p, ",\"end_us\":");
 		p = jw_i64(p, a->end_us);
-		p = put_exit(p, a->exit_code, a->signal);
-		jw_close(b, JW_LIT(p, "}"));
+		if (a->signal) {
+			p = JW_LIT(p, ",\"signal\":");
+			p = jw_i64(p, a->signal);
+		} else {
+			p = jw_exit_code(p, a->exit_code);
+		}
+		*p++ = '}';
 	}
-	td__buf_putc(b, ']');
+	*p++ = ']';
+	return p;
 }
 
 /* finished: every call has its result (the last one's state changes just after the event). */
-static void put_call(struct td__buf *b, const struct td_run *r, const uint32_t *off,
+static void put_call(struct rec_out *o, const struct td_run *r, const uint32_t *off,
                      const uint32_t *to, uint32_t c, int finished)
 {
 	const struct td__call *call = &r->batch->calls[c];
@@ -217,36 +295,40 @@ static void put_call(struct td__buf *b, const struct td_run *r, const uint32_t *
 	enum td_status st = finished || cr->state == TD_CS_DONE ? cr->status
 	                    : cr->state == TD_CS_RUNNING        ? TD_STATUS_RUNNING
 	                                                        : TD_STATUS_PENDING;
+	const char *stname = td_status_name(st);
 	struct td__call_lens lens = td__observe_lens(r, c);
-	char *p = jw_open(b, jw_room_for(call->id, lens.id) + jw_room_for(call->name, lens.name));
+	size_t from, end, n = cr->content ? cr->content_len : 0;
+	char *p;
 
+	call_edges(r->batch, off, &to, c, &from, &end);
+	p = out_room(
+	    o, JW_ROOM + 6 * (jw_room_for(call->id, lens.id) + jw_room_for(call->name, lens.name)) +
+	           call->input_len + 12 * (end - from));
 	if (!p)
 		return;
 	p = c ? JW_LIT(p, ",{\"id\":\"") : JW_LIT(p, "{\"id\":\"");
 	p = jw_known(p, call->id, lens.id);
 	p = JW_LIT(p, "\",\"tool\":\"");
 	p = jw_known(p, call->name, lens.name);
-	jw_close(b, JW_LIT(p, "\",\"input\":"));
-	td__buf_append(b, td__call_input(call), call->input_len);
-	put_depends(b, r->batch, off, to, c);
-	p = jw_open(b, 0);
-	if (!p)
-		return;
+	p = JW_LIT(p, "\",\"input\":");
+	p = jw_raw(p, td__call_input(call), call->input_len);
+	p = put_depends(p, to, from, end);
 	p = JW_LIT(p, ",\"level\":");
 	p = jw_i64(p, r->plan->level[c]);
 	p = JW_LIT(p, ",\"status\":\"");
-	p = jw_raw(p, td_status_name(st), strlen(td_status_name(st)));
+	p = jw_raw(p, stname, strlen(stname));
 	p = JW_LIT(p, "\"");
 	if (cr->truncated)
 		p = JW_LIT(p, ",\"truncated\":true");
-	if (cr->content && memchr(cr->content, '\0', cr->content_len)) {
+	if (n && memchr(cr->content, '\0', n)) {
 		p = JW_LIT(p, ",\"content_len\":");
-		p = jw_u64(p, cr->content_len);
+		p = jw_u64(p, n);
 	}
-	jw_close(b, JW_LIT(p, ",\"content\":"));
-	td__buf_json_string(b, cr->content ? cr->content : "", cr->content ? cr->content_len : 0);
-	put_attempts(b, cr);
-	td__buf_putc(b, '}');
+	jw_close(&o->b, JW_LIT(p, ",\"content\":"));
+	out_string(o, n ? cr->content : "", n);
+	p = out_room(o, (size_t)cr->attempts * ATTEMPT_ROOM + 32);
+	if (p)
+		jw_close(&o->b, JW_LIT(put_attempts(p, cr), "}"));
 }
 
 static const char *schedule_name(enum td_schedule s)
@@ -254,12 +336,12 @@ static const char *schedule_name(enum td_schedule s)
 	return s == TD_SCHEDULE_EAGER ? "eager" : s == TD_SCHEDULE_CRITICAL ? "critical" : "level";
 }
 
-/* The whole line, newline included, in b; makespan_us < 0: the run's so far. */
-static void build_line(struct td__buf *b, const struct td_run *r, int finished, int64_t makespan_us)
+/* The whole line, newline included, through o; makespan_us < 0: the run's so far. */
+static void put_line(struct rec_out *o, const struct td_run *r, int finished, int64_t makespan_us)
 {
+	struct td__buf *b = &o->b;
 	struct timespec now;
 	uint32_t c, *off, *to;
-	size_t room = 0;
 
 	clock_gettime(CLOCK_REALTIME, &now);
 	td__buf_printf(b, "{\"tooldag_record\":%d,\"unix_ms\":%lld,", RECORD_VERSION,
@@ -269,23 +351,23 @@ static void build_line(struct td__buf *b, const struct td_run *r, int finished, 
 	               td_dialect_name(r->batch->dialect == TD_DIALECT_AUTO ? TD_DIALECT_ANTHROPIC
 	                                                                    : r->batch->dialect),
 	               schedule_name(r->opts.schedule), r->limit);
-	td__buf_printf(b, ",\"finished\":%s,\"cancelled\":%s,\"makespan_us\":%lld",
+	td__buf_printf(b, ",\"finished\":%s,\"cancelled\":%s,\"makespan_us\":%lld,\"calls\":[",
 	               finished ? "true" : "false", r->cancelled ? "true" : "false",
 	               (long long)(makespan_us < 0 ? td_run_makespan_us(r) : makespan_us));
-	/* the line's size, nearly: one allocation instead of a dozen copies of a growing line */
-	for (c = 0; c < r->plan->ncalls; c++)
-		room += 160 + r->batch->calls[c].input_len + r->calls[c].content_len;
-	td__buf_reserve_exact(b, room);
-	td__buf_puts(b, ",\"calls\":[");
 	if (by_call(r->batch, &off, &to) == 0)
-		for (c = 0; c < r->plan->ncalls; c++)
-			put_call(b, r, off, to, c, finished);
+		for (c = 0; c < r->plan->ncalls && !o->err; c++)
+			put_call(o, r, off, to, c, finished);
 	else
-		b->oom = 1;
+		o->err = TD_ENOMEM;
 	td__free(off);
 	td__free(to);
-	td__buf_puts(b, "]}\n");
+	out_lit(o, "]}\n");
+	if (b->oom && !o->err)
+		o->err = TD_ENOMEM;
+	out_flush(o);
 }
+
+/* ---- the file ---- */
 
 static void set_err(struct td_recorder *rec, int err)
 {
@@ -294,27 +376,76 @@ static void set_err(struct td_recorder *rec, int err)
 	__atomic_compare_exchange_n(&rec->err, &none, err, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
 }
 
-/* One write: a short write (a full disk) is an error, never continued, so no line is ever
- * split by another writer's line. */
+/* Where the file's last whole line ends (its size when it ends with a newline, 0 when it has
+ * none): what a writer killed mid-line left after it is cut away. -errno on a read error. */
+static off_t whole_lines_end(int fd, off_t size)
+{
+	char buf[4096];
+	off_t at = size;
+	ssize_t n, i;
+
+	while (at > 0) {
+		off_t from = at > (off_t)sizeof(buf) ? at - (off_t)sizeof(buf) : 0;
+
+		n = pread(fd, buf, (size_t)(at - from), from);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EBADF) /* opened write-only: nothing to check with */
+			return size;
+		if (n != at - from)
+			return n < 0 ? -errno : -EIO;
+		for (i = n - 1; i >= 0; i--)
+			if (buf[i] == '\n')
+				return from + i + 1;
+		at = from;
+	}
+	return 0;
+}
+
+/* Takes the file for one line: a regular file's size, its torn tail cut away, in *start
+ * (-1 for anything else, e.g. a pipe); 0 or -errno. */
+static int take_file(int fd, off_t *start)
+{
+	struct stat sb;
+	off_t end;
+
+	*start = -1;
+	while (flock(fd, LOCK_EX) < 0)
+		if (errno != EINTR)
+			return 0; /* a file that takes no lock (ENOLCK): written as it comes */
+	if (fstat(fd, &sb) < 0)
+		return -errno;
+	if (!S_ISREG(sb.st_mode))
+		return 0;
+	end = whole_lines_end(fd, sb.st_size);
+	if (end < 0)
+		return (int)end;
+	if (end < sb.st_size && ftruncate(fd, end) < 0)
+		return -errno;
+	*start = end;
+	return 0;
+}
+
 static void write_line(struct rec_run *rr, int finished, int64_t makespan_us)
 {
-	struct td__buf b = {0};
-	ssize_t n;
+	struct td_recorder *rec = rr->rec;
+	struct rec_out o = {.fd = rec->fd};
+	off_t start;
 
 	rr->written = 1;
-	build_line(&b, rr->run, finished, makespan_us);
-	if (b.oom) {
-		set_err(rr->rec, TD_ENOMEM);
-	} else {
-		do
-			n = write(rr->rec->fd, b.data, b.len);
-		while (n < 0 && errno == EINTR);
-		if (n < 0)
-			set_err(rr->rec, -errno);
-		else if ((size_t)n != b.len)
-			set_err(rr->rec, -ENOSPC);
+	pthread_mutex_lock(&rec->lock);
+	o.err = take_file(rec->fd, &start);
+	if (!o.err)
+		put_line(&o, rr->run, finished, makespan_us);
+	if (o.err) {
+		set_err(rec, o.err);
+		if (start >= 0 &&
+		    ftruncate(rec->fd, start) < 0) /* no line rather than half of one */
+			set_err(rec, -errno);
 	}
-	td__buf_free(&b);
+	flock(rec->fd, LOCK_UN);
+	pthread_mutex_unlock(&rec->lock);
+	td__buf_free(&o.b);
 }
 
 static void on_event(void *ud, const struct td_run *run, const struct td_event *ev)
@@ -342,7 +473,7 @@ static int attach(const void *self, struct td_run *r)
 		return TD_ENOMEM;
 	rr->rec = (struct td_recorder *)self;
 	rr->run = r;
-	err = td__run_observe(r, on_event, rec_run_fini, rr);
+	err = td__run_observe_end(r, on_event, rec_run_fini, rr);
 	if (err)
 		td__free(rr);
 	return err;
@@ -361,7 +492,11 @@ int td_recorder_open(const char *path, struct td_recorder **out, struct td_diag 
 	if (!rec)
 		return TD_ENOMEM;
 	rec->hook.attach = attach;
-	rec->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	/* read too, to find a torn last line; a file we may only write is recorded into all the
+	 * same */
+	rec->fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (rec->fd < 0 && errno == EACCES)
+		rec->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 	if (rec->fd < 0) {
 		int err = -errno;
 
@@ -370,6 +505,7 @@ int td_recorder_open(const char *path, struct td_recorder **out, struct td_diag 
 		td__free(rec);
 		return err;
 	}
+	pthread_mutex_init(&rec->lock, NULL);
 	*out = rec;
 	return 0;
 }
@@ -384,5 +520,6 @@ void td_recorder_free(struct td_recorder *rec)
 	if (!rec)
 		return;
 	close(rec->fd);
+	pthread_mutex_destroy(&rec->lock);
 	td__free(rec);
 }

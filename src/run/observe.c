@@ -17,11 +17,14 @@ struct td__observer {
 	td_observer_fn fn;
 	void (*fini)(void *ud);
 	void *ud;
+	int all; /* 0: TD_EVENT_RUN_FINISHED only (td__run_observe_end()) */
 };
 
 struct td__observers {
 	struct td__observer *v;
 	uint32_t n, cap;
+	uint32_t
+	    nall; /* observers of every event; none: on_end() is the hook, not on_transition() */
 	/* the hook we replaced, still called first */
 	void (*prev)(void *ud, uint32_t call, enum td__cstate from, enum td__cstate to);
 	void *prev_ud;
@@ -53,7 +56,8 @@ static void emit(const struct td_run *r, const struct td_event *ev)
 	uint32_t i;
 
 	for (i = 0; i < o->n; i++)
-		o->v[i].fn(o->v[i].ud, r, ev);
+		if (o->v[i].all || ev->type == TD_EVENT_RUN_FINISHED)
+			o->v[i].fn(o->v[i].ud, r, ev);
 }
 
 /* Fills *ev in place (an event is built for every state change: no copies of it). */
@@ -209,6 +213,30 @@ static void on_transition(void *ud, uint32_t c, enum td__cstate from, enum td__c
 	}
 }
 
+/*
+ * The hook while every observer waits for the run's end only (a recording, the durations
+ * history): no event is built per state change, only the calls that end are counted. The
+ * end comes at the same moment and with the same time as on_transition() gives it.
+ */
+static void on_end(void *ud, uint32_t c, enum td__cstate from, enum td__cstate to)
+{
+	struct td_run *r = ud;
+	struct td__observers *o = r->obs;
+	struct td_event ev;
+	int64_t t;
+
+	if (o->prev)
+		o->prev(o->prev_ud, c, from, to);
+	if (to != TD_CS_DONE)
+		return;
+	o->failed += r->calls[c].status != TD_STATUS_OK;
+	if (++o->done < r->plan->ncalls)
+		return;
+	t = from == TD_CS_RUNNING ? seen(r, last_attempt(&r->calls[c])->end_us) : now(r);
+	blank(r, &ev, TD_EVENT_RUN_FINISHED, t);
+	emit(r, &ev);
+}
+
 /* ---- string lengths for the writers ---- */
 
 /* Its length, TD__LEN_ESCAPE if JSON needs any of its bytes escaped (or it is absurdly long:
@@ -241,14 +269,14 @@ struct td__call_lens td__observe_lens(const struct td_run *r, uint32_t c)
 	const struct td__call *call = &r->batch->calls[c];
 	struct td__call_lens *l, fresh;
 
-	if (r->obs && r->obs->lens && (r->obs->lens[c].id & LENS_KNOWN)) {
+	if (r->obs && r->obs->nall && (r->obs->lens[c].id & LENS_KNOWN)) {
 		fresh = r->obs->lens[c];
 		fresh.id &= ~LENS_KNOWN;
 		return fresh;
 	}
 	fresh.id = measure(call->id);
 	fresh.name = measure(call->name);
-	if (r->obs && r->obs->lens) {
+	if (r->obs && r->obs->nall) { /* an end-only observer measures each call once anyway */
 		l = &r->obs->lens[c];
 		*l = fresh;
 		l->id |= LENS_KNOWN;
@@ -286,12 +314,12 @@ static int observers_new(struct td_run *r)
 	o->prev = r->trace;
 	o->prev_ud = r->trace_ud;
 	r->obs = o;
-	r->trace = on_transition;
+	r->trace = on_end;
 	r->trace_ud = r;
 	return 0;
 }
 
-int td__run_observe(struct td_run *r, td_observer_fn fn, void (*fini)(void *ud), void *ud)
+static int observe(struct td_run *r, td_observer_fn fn, void (*fini)(void *ud), void *ud, int all)
 {
 	struct td__observers *o;
 
@@ -311,8 +339,20 @@ int td__run_observe(struct td_run *r, td_observer_fn fn, void (*fini)(void *ud),
 		o->v = v;
 		o->cap = cap;
 	}
-	o->v[o->n++] = (struct td__observer){.fn = fn, .fini = fini, .ud = ud};
+	o->v[o->n++] = (struct td__observer){.fn = fn, .fini = fini, .ud = ud, .all = all};
+	if (all && !o->nall++)
+		r->trace = on_transition;
 	return 0;
+}
+
+int td__run_observe(struct td_run *r, td_observer_fn fn, void (*fini)(void *ud), void *ud)
+{
+	return observe(r, fn, fini, ud, 1);
+}
+
+int td__run_observe_end(struct td_run *r, td_observer_fn fn, void (*fini)(void *ud), void *ud)
+{
+	return observe(r, fn, fini, ud, 0);
 }
 
 int td_run_observe(struct td_run *run, td_observer_fn fn, void *userdata)

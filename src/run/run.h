@@ -213,6 +213,9 @@ struct td__run_hook {
 /* observe.c: attaches an observer whose fini(ud), when not NULL, runs once at td_run_free()
  * after the last event (the run's own writers, e.g. the trace, free themselves there). */
 int td__run_observe(struct td_run *r, td_observer_fn fn, void (*fini)(void *ud), void *ud);
+/* The same for an observer of TD_EVENT_RUN_FINISHED alone: while every observer is one, the
+ * run builds no event per state change (a recording costs only its line). */
+int td__run_observe_end(struct td_run *r, td_observer_fn fn, void (*fini)(void *ud), void *ud);
 /* Detaches every observer (no event reaches them afterwards) and runs the fini hooks. */
 void td__observe_free(struct td_run *r);
 /* For the event writers: the lengths of call c's id and tool name, each with TD__LEN_ESCAPE
