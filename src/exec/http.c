@@ -455,6 +455,7 @@ static void set_outcome(struct hjob *hj, CURLcode rc)
 	long code = 0;
 
 	curl_easy_getinfo(hj->easy, CURLINFO_RESPONSE_CODE, &code);
+	job->http_status = code > 0 && code < 1000 ? (int)code : 0;
 	job->truncated = 0;
 	if (rc != CURLE_OK) {
 		transfer_error(hj, rc, &b);
@@ -714,7 +715,7 @@ static void init_job(struct hjob *hj, struct td__job *job)
 	hj->sock_err = 0;
 	td__capbuf_init(&hj->body, job->tool->lim.max_output);
 	job->exit_code = -1;
-	job->signal = job->truncated = job->no_retry = 0;
+	job->signal = job->truncated = job->no_retry = job->http_status = 0;
 	job->retry_after_us = 0;
 	job->timer.fn = deferred_done;
 	job->timer.slot = 0;

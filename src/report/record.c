@@ -255,7 +255,8 @@ static char *put_depends(char *p, const uint32_t *to, size_t from, size_t end)
 	return p;
 }
 
-#define ATTEMPT_ROOM 128u /* {"status","start_us","end_us","exit_code"|"signal"} at most */
+/* {"status","start_us","end_us","exit_code"|"signal","http_status"} at most */
+#define ATTEMPT_ROOM 160u
 
 static char *put_attempts(char *p, const struct td__callrun *cr)
 {
@@ -279,6 +280,10 @@ static char *put_attempts(char *p, const struct td__callrun *cr)
 			p = jw_i64(p, a->signal);
 		} else {
 			p = jw_exit_code(p, a->exit_code);
+		}
+		if (a->http_status) {
+			p = JW_LIT(p, ",\"http_status\":");
+			p = jw_i64(p, a->http_status);
 		}
 		*p++ = '}';
 	}

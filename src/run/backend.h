@@ -54,6 +54,7 @@ struct td__job {
 	enum td_status status; /* OK, ERROR or TIMEOUT */
 	int exit_code;         /* -1 when none */
 	int signal;            /* 0 when none */
+	int http_status;       /* an HTTP tool's response status code; 0 when none */
 	int truncated;
 	int no_retry;           /* failed in a way a retry cannot fix (program not found) */
 	int64_t retry_after_us; /* > 0: the server asked to wait this long before a retry */

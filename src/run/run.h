@@ -33,6 +33,7 @@ struct td__attempt {
 	enum td_status status;
 	int exit_code; /* -1 when none */
 	int signal;
+	int http_status; /* an HTTP response's status code; 0 when none */
 };
 
 struct td__callrun {

@@ -454,6 +454,7 @@ static void record_attempt_start(struct td_run *r, uint32_t c)
 	a->status = TD_STATUS_RUNNING;
 	a->exit_code = -1;
 	a->signal = 0;
+	a->http_status = 0;
 }
 
 static int fill_job(struct td_run *r, uint32_t c, struct td__job *j, const struct td__tool *tool)
@@ -622,6 +623,7 @@ static void record_attempt_end(struct td_run *r, uint32_t c, const struct td__jo
 	a->status = r->cancelled || cr->cancel ? TD_STATUS_CANCELLED : j->status;
 	a->exit_code = j->exit_code;
 	a->signal = j->signal;
+	a->http_status = j->http_status;
 	cr->end_us = a->end_us;
 	cr->queue_us += j->queue_us;
 	cr->exit_code = j->exit_code;

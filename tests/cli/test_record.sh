@@ -4,7 +4,8 @@
 # printed in all three dialects (compact and --pretty), --batch picks a line, a torn last line
 # is ignored with a warning, concurrent runs recording into one file leave whole lines,
 # --rerun reports per call what changed, and an HTTP tool's ${VAR} secrets (in its url and
-# in a header) never reach the recording (tests/http_server.py on a port the kernel picks).
+# in a header) never reach the recording while each attempt's HTTP status code does
+# (tests/http_server.py on a port the kernel picks).
 source "$(dirname "$0")/lib.sh"
 PY=/usr/bin/python3
 G="$TD_SRC/graphs/travel.yaml"
@@ -186,9 +187,15 @@ version: 1
 tools:
   slow: {http: {url: "http://127.0.0.1:$PORT/delay/5", headers: {Authorization: "Bearer \${TD_REC_SECRET}"}}}
   fail: {http: {url: "http://127.0.0.1:$PORT/status/500?key=\${TD_REC_SECRET}"}}
+  missing: {http: {url: "http://127.0.0.1:$PORT/status/404"}, retries: 2, backoff: 1ms}
+  flaky: {http: {url: "http://127.0.0.1:$PORT/flaky/rec$$/1"}, retries: 2, backoff: 1ms}
+  refused: {http: {url: "http://127.0.0.1:1/"}}
 calls:
   - {id: s, tool: slow, input: {q: 1}}
   - {id: f, tool: fail, input: {q: 2}}
+  - {id: m, tool: missing, input: {q: 3}}
+  - {id: k, tool: flaky, input: {q: 4}}
+  - {id: r, tool: refused, input: {q: 5}}
 EOF2
 TD_REC_SECRET=sekr1t-token-4711 t_run run -q "$T_TMP/http.yaml" --record "$T_TMP/http.jsonl"
 t_exit 0
@@ -199,6 +206,14 @@ d = json.loads(open(sys.argv[1]).read())
 c = {x["id"]: x for x in d["calls"]}
 assert c["s"]["status"] == "ok" and "slept_ms" in c["s"]["content"], c["s"]
 assert c["f"]["status"] == "error" and "500" in c["f"]["content"], c["f"]
+# every attempt that got a response carries its status code; a refused connection none
+codes = {i: [a.get("http_status") for a in x["attempts"]] for i, x in c.items()}
+assert codes["s"] == [200], codes
+assert codes["f"] and all(k == 500 for k in codes["f"]), codes
+assert codes["m"] == [404], codes  # a 4xx is not retried
+assert codes["k"] == [500, 200] and c["k"]["status"] == "ok", codes
+assert codes["r"] and all(k is None for k in codes["r"]), codes
+assert c["r"]["status"] == "error", c["r"]
 EOF2
 T_COUNT=$((T_COUNT + 1))
 ! grep -q "sekr1t" "$T_TMP/http.jsonl" || t_fail "the secret is in the recording"
