@@ -830,6 +830,11 @@ TD_API unsigned td_recording_torn(const struct td_recording *rec);
 /* Batch i's graph path as recorded, and its dialect. NULL / TD_DIALECT_AUTO out of range. */
 TD_API const char *td_recording_graph(const struct td_recording *rec, size_t batch);
 TD_API enum td_dialect td_recording_dialect(const struct td_recording *rec, size_t batch);
+/* Whether graph's tools are those batch i was recorded against (its "tools_hash": each tool's
+ * non-secret definition, and an MCP tool's server command, env, cwd and url as written): 1
+ * the same, 0 changed, TD_ENOTFOUND for a line without the hash, TD_EINVAL out of range. */
+TD_API int td_recording_same_tools(const struct td_recording *rec, size_t batch,
+                                   const struct td_graph *graph);
 /* Batch i's results in `dialect` (AUTO: the recorded one). *out is the caller's to free(). */
 TD_API int td_recording_results_json(const struct td_recording *rec, size_t batch,
                                      enum td_dialect dialect, int pretty, char **out);
@@ -852,9 +857,10 @@ TD_API int td_recording_batch(const struct td_recording *rec, size_t batch,
 
 /*
  * Learned durations. A history file holds, per tool, an exponentially weighted mean and the
- * 95th percentile of its recent call durations (bounded: 1,024 tools, 64 durations each).
- * td_history_open() reads it (a file that does not exist yet is an empty history); with
- * td_run_opts.history set, a critical run ranks calls by these means (a tool without history
+ * 95th percentile of its recent call durations (bounded: 1,024 tools, 64 durations each), and
+ * the same per tool and input (4,096 inputs, 16 durations each). td_history_open() reads it (a
+ * file that does not exist yet is an empty history); with td_run_opts.history set, a level or
+ * critical run weighs each call by its input's mean, or its tool's (a tool without history
  * weighs the median of the others, or 1 ms), and every run merges its calls' durations (the
  * last attempt of each call that ended ok) into the file when it finishes: under flock() on
  * "FILE.lock", through "FILE.tmp.PID" renamed over FILE, so concurrent runs, in threads or

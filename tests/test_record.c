@@ -606,6 +606,69 @@ START_TEST(string_writer_matches_library)
 }
 END_TEST
 
+/* graph text with an MCP server whose command, env and cwd are these (the tool not called) */
+static struct td_graph *server_graph(const char *cmd, const char *env, const char *cwd)
+{
+	struct td_graph *g;
+	struct td_diag d = {0};
+	char text[512];
+
+	snprintf(text, sizeof(text),
+	         "version: 1\n"
+	         "servers:\n"
+	         "  s: {command: [%s], env: {K: %s}, cwd: %s}\n"
+	         "tools:\n"
+	         "  a: {builtin: echo}\n"
+	         "  m: {mcp: s, tool: remote, input_schema: {type: object}}\n",
+	         cmd, env, cwd);
+	ck_assert_msg(td_graph_load_buffer(text, strlen(text), "s.yaml", DIR_, &g, &d) == 0, "%s",
+	              d.count ? d.items[0].message : "");
+	return g;
+}
+
+/* The tools hash covers an MCP tool's server as written: another command, env value or cwd
+ * is another graph for td_recording_same_tools(); the same text is the same. */
+START_TEST(server_settings_in_tools_hash)
+{
+	struct td_graph *g = server_graph("/bin/true", "v1", "/tmp"), *other;
+	struct td_recorder *rec;
+	struct td_recording *rd;
+	struct td_batch *b;
+	struct td_plan *p;
+	struct td_run *r;
+	struct td_run_opts o = {0};
+	static const char *const changed[][3] = {
+	    {"/bin/false", "v1", "/tmp"}, {"/bin/true", "v2", "/tmp"}, {"/bin/true", "v1", "/"}};
+	size_t i;
+
+	ck_assert_int_eq(td_batch_new(g, TD_DIALECT_ANTHROPIC, &b), 0);
+	ck_assert_int_eq(td_batch_add(b, "a0", "a", NULL), 0);
+	ck_assert_int_eq(td_recorder_open(PATH_, &rec, NULL), 0);
+	o.record = rec;
+	ck_assert_int_eq(td_plan_new(b, &p, NULL), 0);
+	ck_assert_int_eq(td_run_new(p, &o, &r, NULL), 0);
+	ck_assert_int_eq(td_run_wait(r), 0);
+	td_run_free(r);
+	td_plan_free(p);
+	td_batch_free(b);
+	td_recorder_free(rec);
+	ck_assert_int_eq(td_recording_open(PATH_, &rd, NULL), 1);
+	ck_assert_int_eq(td_recording_same_tools(rd, 0, g), 1);
+	other = server_graph("/bin/true", "v1", "/tmp");
+	ck_assert_int_eq(td_recording_same_tools(rd, 0, other), 1);
+	td_graph_free(other);
+	for (i = 0; i < sizeof(changed) / sizeof(changed[0]); i++) {
+		other = server_graph(changed[i][0], changed[i][1], changed[i][2]);
+		ck_assert_msg(td_recording_same_tools(rd, 0, other) == 0, "change %zu not seen", i);
+		td_graph_free(other);
+	}
+	ck_assert_int_eq(td_recording_same_tools(rd, 0, G), 0);
+	ck_assert_int_eq(td_recording_same_tools(rd, 1, g), TD_EINVAL);
+	td_recording_free(rd);
+	td_graph_free(g);
+}
+END_TEST
+
 /* Edges added out of call order (kept as an edge list by the batch) are recorded per call. */
 START_TEST(edge_list_depends)
 {
@@ -693,6 +756,7 @@ static Suite *record_suite(void)
 	tcase_add_test(tc, torn_tail_cut_by_next_writer);
 	tcase_add_test(tc, write_cut_short_leaves_file);
 	tcase_add_test(tc, string_writer_matches_library);
+	tcase_add_test(tc, server_settings_in_tools_hash);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * test_record_history.c - learned durations (td_history, td_run_opts.history) over real runs
- * of builtin tools: what a run teaches, the bounds, the critical policy ranking by what it
- * learned, concurrent updates from threads and from processes, and bad files.
+ * of builtin tools: what a run teaches, per tool and per tool and input, the bounds, the
+ * critical and level policies ranking by what they learned (an input's own duration over its
+ * tool's mean), concurrent updates from threads and from processes, and bad files.
  */
 #include <check.h>
 #include <pthread.h>
@@ -207,6 +208,32 @@ static uint64_t count_of(const char *tool)
 	return d.count;
 }
 
+/* The n of the file's entry for `tool` with one input (the only one it has), 0 when none. */
+static uint64_t input_count(const char *tool)
+{
+	char line[8192];
+	uint64_t n = 0;
+	int found = 0;
+	FILE *f = fopen(PATH_, "r");
+
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f)) {
+		cJSON *o = cJSON_Parse(line);
+		const cJSON *of = cJSON_GetObjectItem(o, "input_of");
+
+		ck_assert_ptr_nonnull(o);
+		if (cJSON_IsString(of) && strcmp(of->valuestring, tool) == 0) {
+			n = (uint64_t)cJSON_GetObjectItem(o, "n")->valuedouble;
+			ck_assert_int_eq(strlen(cJSON_GetObjectItem(o, "input")->valuestring), 16);
+			found++;
+		}
+		cJSON_Delete(o);
+	}
+	fclose(f);
+	ck_assert_int_le(found, 1);
+	return n;
+}
+
 /* Two processes, each with its own history on the same file: no update lost. */
 START_TEST(concurrent_processes_lose_nothing)
 {
@@ -230,6 +257,7 @@ START_TEST(concurrent_processes_lose_nothing)
 		ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	}
 	ck_assert_uint_eq(count_of("a"), 2 * RUNS);
+	ck_assert_uint_eq(input_count("a"), 2 * RUNS);
 }
 END_TEST
 
@@ -248,6 +276,120 @@ START_TEST(concurrent_threads_lose_nothing)
 	ck_assert_int_eq(td_history_error(h), 0);
 	td_history_free(h);
 	ck_assert_uint_eq(count_of("a"), 2 * RUNS);
+	ck_assert_uint_eq(input_count("a"), 2 * RUNS);
+}
+END_TEST
+
+/* One tool, two inputs: 60 ms and 2 ms. Per tool the mean is in between; per input each its
+ * own, so the 60 ms call starts first once learned, under critical and under level, even
+ * though it comes last in the batch and its tool's mean is the same for both. */
+START_TEST(inputs_learned_apart)
+{
+	struct td_history *h;
+	struct td_batch *b;
+	struct td_duration d;
+	char line[8192];
+	int64_t in_ewma[2] = {0, 0};
+	int nin = 0;
+	FILE *f;
+
+	ck_assert_int_eq(td_batch_new(G, TD_DIALECT_ANTHROPIC, &b), 0);
+	ck_assert_int_eq(td_batch_add(b, "short", "slow", "{\"ms\":2}"), 0);
+	ck_assert_int_eq(td_batch_add(b, "long", "slow", "{\"ms\":60}"), 1);
+	ck_assert_int_eq(td_history_open(PATH_, &h, NULL), 0);
+	ck_assert_int_eq(run_batch(b, h, TD_SCHEDULE_CRITICAL), 0); /* nothing known: batch order */
+	ck_assert_int_eq(td_history_error(h), 0);
+	ck_assert_int_eq(td_history_estimate(h, "slow", &d), 0);
+	ck_assert_uint_eq(d.count, 2);
+	f = fopen(PATH_, "r");
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f)) {
+		cJSON *o = cJSON_Parse(line);
+
+		ck_assert_ptr_nonnull(o);
+		if (cJSON_GetObjectItem(o, "tooldag_durations"))
+			ck_assert_int_eq(cJSON_GetObjectItem(o, "tooldag_durations")->valueint, 2);
+		if (cJSON_GetObjectItem(o, "input_of")) {
+			ck_assert_int_lt(nin, 2);
+			ck_assert_int_eq(cJSON_GetObjectItem(o, "n")->valueint, 1);
+			in_ewma[nin++] = (int64_t)cJSON_GetObjectItem(o, "ewma_us")->valuedouble;
+		}
+		cJSON_Delete(o);
+	}
+	fclose(f);
+	ck_assert_int_eq(nin, 2);
+	ck_assert((in_ewma[0] < 30000 && in_ewma[1] >= 60000) ||
+	          (in_ewma[1] < 30000 && in_ewma[0] >= 60000));
+	ck_assert_int_eq(run_batch(b, h, TD_SCHEDULE_CRITICAL), 1);
+	ck_assert_int_eq(run_batch(b, h, TD_SCHEDULE_LEVEL), 1);
+	ck_assert_int_eq(run_batch(b, h, TD_SCHEDULE_EAGER), 0); /* eager ignores durations */
+	td_history_free(h);
+	td_batch_free(b);
+}
+END_TEST
+
+/* 5,000 calls of tool a, input {"k":first..first+4999} (and {"k":0..9} again when `again`) */
+static struct td_batch *many_inputs(int first, int again)
+{
+	struct td_batch *b;
+	char id[16], in[32];
+	int i, n = 0;
+
+	ck_assert_int_eq(td_batch_new(G, TD_DIALECT_ANTHROPIC, &b), 0);
+	for (i = again ? -10 : 0; i < 5000; i++) {
+		snprintf(id, sizeof(id), "e%d", n);
+		snprintf(in, sizeof(in), "{\"k\":%d}", i < 0 ? i + 10 : first + i);
+		ck_assert_int_eq(td_batch_add(b, id, "a", in), n++);
+	}
+	return b;
+}
+
+/* The file's input entries: how many, and how many learned more than one duration. */
+static void count_inputs(int *nin, int *repeated)
+{
+	char line[8192];
+	FILE *f = fopen(PATH_, "r");
+
+	*nin = *repeated = 0;
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f)) {
+		if (!strstr(line, "\"input_of\""))
+			continue;
+		(*nin)++;
+		*repeated += strstr(line, "\"n\":1,") == NULL;
+	}
+	fclose(f);
+}
+
+/* Runs of more distinct inputs than the file keeps: a run adds 4,096 at most, the file keeps
+ * 4,096, inputs seen again before those seen once; the tool's entry counts every call. */
+START_TEST(inputs_bounded)
+{
+	struct td_history *h;
+	struct td_batch *b = many_inputs(0, 0);
+	struct td_duration d;
+	int nin, repeated;
+
+	ck_assert_int_eq(td_history_open(PATH_, &h, NULL), 0);
+	run_batch(b, h, TD_SCHEDULE_LEVEL);
+	td_batch_free(b);
+	ck_assert_int_eq(td_history_error(h), 0);
+	ck_assert_int_eq(td_history_estimate(h, "a", &d), 0);
+	ck_assert_uint_eq(d.count, 5000);
+	count_inputs(&nin, &repeated);
+	ck_assert_int_eq(nin, 4096);
+	ck_assert_int_eq(repeated, 0);
+	/* 4,096 new ones and ten seen before: the ten stay, then the newest */
+	b = many_inputs(100000, 1);
+	run_batch(b, h, TD_SCHEDULE_LEVEL);
+	td_batch_free(b);
+	ck_assert_int_eq(td_history_error(h), 0);
+	ck_assert_int_eq(td_history_estimate(h, "a", &d), 0);
+	ck_assert_uint_eq(d.count, 10010);
+	count_inputs(&nin, &repeated);
+	ck_assert_int_eq(nin, 4096);
+	ck_assert_int_eq(repeated, 10);
+	td_history_free(h);
 }
 END_TEST
 
@@ -286,6 +428,8 @@ static Suite *history_suite(void)
 	tcase_add_test(tc, concurrent_processes_lose_nothing);
 	tcase_add_test(tc, concurrent_threads_lose_nothing);
 	tcase_add_test(tc, bad_file_refused);
+	tcase_add_test(tc, inputs_learned_apart);
+	tcase_add_test(tc, inputs_bounded);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -133,6 +133,11 @@ static int rerun(const struct td_recording *rec, size_t i, const struct replay_a
 	r = cli_load_graph(path, 0, &g);
 	if (r)
 		return r;
+	if (td_recording_same_tools(rec, i, g) == 0)
+		cli_error("warning: %s: the tools are not those recorded (their definitions or an "
+		          "MCP server's command, env, cwd or url changed): results may differ for "
+		          "that reason",
+		          path);
 	if (td_recording_batch(rec, i, g, &batch, &diag) < 0 ||
 	    td_plan_new(batch, &plan, &diag) < 0 || td_run_new(plan, NULL, &run, &diag) < 0 ||
 	    td_run_wait(run) < 0) {

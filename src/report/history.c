@@ -1,21 +1,27 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * history.c - td_history: what each tool's calls took, learned from runs (an exponentially
- * weighted mean and the 95th percentile of its recent durations), kept in a small file that
- * every run using it updates, and given to the level and critical policies as call durations
- * (td__sched_set_costs(), the path the simulator's durations take).
+ * weighted mean and the 95th percentile of its recent durations), per tool and per tool and
+ * input (where the same input comes back, its own duration says more than the tool's mean),
+ * kept in a small file that every run using it updates, and given to the level and critical
+ * policies as call durations (td__sched_set_costs(), the path the simulator's durations take).
  *
- * The file is bounded: at most HIST_TOOLS tools (the least recently updated go first) and
- * HIST_RECENT recent durations each. Runs update it under flock() on "FILE.lock": read the
- * file as it is now, merge this run's durations, write "FILE.tmp.PID", rename() it over FILE.
- * So two runs finishing at once both land (the second reads what the first wrote), and a
- * reader (or a crash) sees the old file or the new one, never half of one.
+ * The file is bounded: at most HIST_TOOLS tools (the least recently updated go first) with
+ * HIST_RECENT recent durations each, and HIST_INPUTS inputs (inputs seen once go first, then
+ * the least recently updated) with HIST_INPUT_RECENT each; a run adds at most HIST_INPUTS new
+ * inputs. Runs update it under flock() on "FILE.lock": read the file as it is now, merge this
+ * run's durations, write "FILE.tmp.PID", rename() it over FILE. So two runs finishing at once
+ * both land (the second reads what the first wrote), and a reader (or a crash) sees the old
+ * file or the new one, never half of one.
  *
- * Format, one JSON object per line: {"tooldag_durations":1} first, then per tool
+ * Format, one JSON object per line: {"tooldag_durations":2} first, then per tool
  * {"tool","n","ewma_us","p95_us","seq","recent":[us...]} (seq: the update that last touched
- * it, for eviction; recent: oldest first).
+ * it, for eviction; recent: oldest first), then per tool and input
+ * {"input_of":TOOL,"input":"<16 hex>",...the same} (input: input_key(), a hash of the tool's
+ * name and the call's compact input). Version 1 files (tools only) are read as they are.
  */
 #include <cjson/cJSON.h>
+#include <endian.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -26,22 +32,30 @@
 
 #include "run/run.h"
 
-#define HIST_VERSION 1
-#define HIST_TOOLS   1024u
-#define HIST_RECENT  64u
-#define HIST_ALPHA   0.25 /* weight of a new duration in the mean */
+#define HIST_VERSION      2 /* 1: tools only */
+#define HIST_TOOLS        1024u
+#define HIST_RECENT       64u
+#define HIST_INPUTS       4096u
+#define HIST_INPUT_RECENT 16u
+#define HIST_ALPHA        0.25 /* weight of a new duration in the mean */
 
+/* A tool's durations, or (key != 0) those of its calls with one input. */
 struct hist_tool {
-	char *name;
+	char *name;   /* the tool's */
+	uint64_t key; /* input_key(); 0: the tool's own entry */
 	uint64_t n, seq;
 	double ewma;
-	int64_t recent[HIST_RECENT]; /* a ring: the oldest at head once full */
-	uint32_t nrecent, head;
+	int64_t recent[HIST_RECENT]; /* a ring of cap: the oldest at head once full */
+	uint32_t nrecent, head, cap;
 };
 
 struct hist_table {
-	struct hist_tool *v;
+	struct hist_tool *v; /* per tool */
 	size_t n;
+	struct hist_tool *in; /* per tool and input */
+	size_t nin, in_cap;
+	uint32_t *idx; /* open addressing over in[] by key: index + 1, 0 empty */
+	size_t idx_mask;
 	uint64_t seq; /* the highest seq in the table */
 };
 
@@ -58,6 +72,7 @@ struct hist_run {
 	struct td_history *h;
 	const struct td_run *run;
 	int64_t *cost_us; /* [ncalls], handed to the scheduler; NULL under eager */
+	uint64_t *keys;   /* [ncalls]: input_key() of each call, when set_costs() made them */
 	int done;
 };
 
@@ -69,8 +84,135 @@ static void table_free(struct hist_table *t)
 
 	for (i = 0; i < t->n; i++)
 		free(t->v[i].name);
+	for (i = 0; i < t->nin; i++)
+		free(t->in[i].name);
 	free(t->v);
+	free(t->in);
+	free(t->idx);
 	memset(t, 0, sizeof(*t));
+}
+
+/* ---- inputs: hashed, indexed ---- */
+
+#define KEY_MUL 0x9e3779b97f4a7c15ull
+
+/* A 64-bit hash of n bytes, eight at a time (little-endian words: the same on every host). */
+static uint64_t hash_bytes(uint64_t h, const char *s, size_t n)
+{
+	uint64_t w;
+
+	for (; n >= 8; s += 8, n -= 8) {
+		memcpy(&w, s, 8);
+		h = (h ^ le64toh(w)) * KEY_MUL;
+		h ^= h >> 32;
+	}
+	w = 0;
+	memcpy(&w, s, n);
+	h = (h ^ le64toh(w) ^ (uint64_t)n << 61) * KEY_MUL;
+	return h ^ h >> 29;
+}
+
+/* The key of a tool's calls with one input: its name's hash (name_key()), then the compact
+ * input's bytes; never 0. */
+static uint64_t name_key(const char *name)
+{
+	return hash_bytes(0x5bd1e9955bd1e995ull, name, strlen(name) + 1);
+}
+
+static uint64_t input_key(uint64_t name_key, const char *input, size_t len)
+{
+	uint64_t k = hash_bytes(name_key, input, len);
+
+	return k ? k : 1;
+}
+
+static struct hist_tool *input_find(const struct hist_table *t, uint64_t key)
+{
+	size_t i;
+
+	if (!t->idx)
+		return NULL;
+	for (i = (size_t)(key * KEY_MUL >> 32) & t->idx_mask; t->idx[i]; i = (i + 1) & t->idx_mask)
+		if (t->in[t->idx[i] - 1].key == key)
+			return &t->in[t->idx[i] - 1];
+	return NULL;
+}
+
+/* The index over in[] made again, with room for twice as many; 0 or TD_ENOMEM. */
+static int index_build(struct hist_table *t)
+{
+	size_t cap = 16, i, k;
+
+	while (cap < 2 * t->nin + 2)
+		cap *= 2;
+	free(t->idx);
+	t->idx = calloc(cap, sizeof(*t->idx));
+	t->idx_mask = cap - 1;
+	if (!t->idx)
+		return TD_ENOMEM;
+	for (i = 0; i < t->nin; i++) {
+		for (k = (size_t)(t->in[i].key * KEY_MUL >> 32) & t->idx_mask; t->idx[k];
+		     k = (k + 1) & t->idx_mask)
+			;
+		t->idx[k] = (uint32_t)i + 1;
+	}
+	return 0;
+}
+
+/* A new entry for tool `name` with this input key; NULL: no memory. */
+static struct hist_tool *input_new(struct hist_table *t, const char *name, uint64_t key)
+{
+	struct hist_tool *v, *e;
+	char *copy = strdup(name);
+	size_t k;
+
+	if (!copy)
+		return NULL;
+	if (t->nin == t->in_cap) { /* room doubles: a run may add thousands */
+		v = realloc(t->in, (t->in_cap ? 2 * t->in_cap : 16) * sizeof(*v));
+		if (!v) {
+			free(copy);
+			return NULL;
+		}
+		t->in = v;
+		t->in_cap = t->in_cap ? 2 * t->in_cap : 16;
+	}
+	e = &t->in[t->nin++];
+	memset(e, 0, sizeof(*e));
+	e->name = copy;
+	e->key = key;
+	e->cap = HIST_INPUT_RECENT;
+	if (!t->idx || 2 * t->nin + 2 > t->idx_mask + 1) /* the build places it too */
+		return index_build(t) < 0 ? NULL : e;
+	for (k = (size_t)(key * KEY_MUL >> 32) & t->idx_mask; t->idx[k]; k = (k + 1) & t->idx_mask)
+		;
+	t->idx[k] = (uint32_t)t->nin;
+	return e;
+}
+
+/* Kept first: inputs seen more than once, then the most recently updated. */
+static int cmp_keep(const void *a, const void *b)
+{
+	const struct hist_tool *x = a, *y = b;
+	int rx = x->n > 1, ry = y->n > 1;
+
+	if (rx != ry)
+		return ry - rx;
+	return (y->seq > x->seq) - (y->seq < x->seq);
+}
+
+/* Back to HIST_INPUTS inputs at most; 0 or TD_ENOMEM. */
+static int inputs_bound(struct hist_table *t)
+{
+	size_t i;
+
+	if (t->nin <= HIST_INPUTS)
+		return 0;
+	qsort(t->in, t->nin, sizeof(*t->in), cmp_keep);
+	for (i = HIST_INPUTS; i < t->nin; i++)
+		free(t->in[i].name);
+	t->nin = HIST_INPUTS;
+	return index_build(t);
 }
 
 static struct hist_tool *table_find(const struct hist_table *t, const char *name)
@@ -112,6 +254,7 @@ static struct hist_tool *table_get(struct hist_table *t, const char *name)
 	}
 	memset(e, 0, sizeof(*e));
 	e->name = copy;
+	e->cap = HIST_RECENT;
 	return e;
 }
 
@@ -120,12 +263,12 @@ static void tool_add(struct hist_tool *e, int64_t us, uint64_t seq)
 	e->ewma = e->n ? e->ewma + HIST_ALPHA * ((double)us - e->ewma) : (double)us;
 	e->n++;
 	e->seq = seq;
-	if (e->nrecent < HIST_RECENT) {
+	if (e->nrecent < e->cap) {
 		e->recent[e->nrecent++] = us;
 		return;
 	}
 	e->recent[e->head] = us;
-	e->head = (e->head + 1) % HIST_RECENT;
+	e->head = (e->head + 1) % e->cap;
 }
 
 static int cmp_i64(const void *a, const void *b)
@@ -151,21 +294,40 @@ static int64_t tool_p95(const struct hist_tool *e)
 
 /* ---- the file ---- */
 
+/* An input entry's key from its "input" member (16 hex digits, not 0); 0 when it is not one. */
+static uint64_t key_of(const cJSON *v)
+{
+	char *end;
+	uint64_t k;
+
+	if (!cJSON_IsString(v) || strlen(v->valuestring) != 16)
+		return 0;
+	errno = 0;
+	k = strtoull(v->valuestring, &end, 16);
+	return errno || *end ? 0 : k;
+}
+
+/* One line after the first: a tool's entry, or with "input_of" an input's. */
 static int read_tool(struct hist_table *t, const cJSON *o)
 {
-	const cJSON *name = cJSON_GetObjectItemCaseSensitive(o, "tool");
+	const cJSON *input_of = cJSON_GetObjectItemCaseSensitive(o, "input_of");
+	const cJSON *name = input_of ? input_of : cJSON_GetObjectItemCaseSensitive(o, "tool");
 	const cJSON *n = cJSON_GetObjectItemCaseSensitive(o, "n");
 	const cJSON *ewma = cJSON_GetObjectItemCaseSensitive(o, "ewma_us");
 	const cJSON *seq = cJSON_GetObjectItemCaseSensitive(o, "seq");
+	uint64_t key = input_of ? key_of(cJSON_GetObjectItemCaseSensitive(o, "input")) : 0;
 	const cJSON *r;
 	struct hist_tool *e;
 
 	if (!cJSON_IsString(name) || !cJSON_IsNumber(n) || !cJSON_IsNumber(ewma) ||
-	    !cJSON_IsNumber(seq) || n->valuedouble < 1)
+	    !cJSON_IsNumber(seq) || n->valuedouble < 1 || (input_of && !key))
 		return TD_ESYNTAX;
-	e = table_get(t, name->valuestring);
+	if (input_of)
+		e = input_find(t, key) ? NULL : input_new(t, name->valuestring, key);
+	else
+		e = table_get(t, name->valuestring);
 	if (!e)
-		return TD_ENOMEM;
+		return input_of && input_find(t, key) ? TD_ESYNTAX : TD_ENOMEM;
 	e->n = (uint64_t)n->valuedouble;
 	e->ewma = ewma->valuedouble;
 	e->seq = (uint64_t)seq->valuedouble;
@@ -173,7 +335,7 @@ static int read_tool(struct hist_table *t, const cJSON *o)
 		t->seq = e->seq;
 	cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(o, "recent"))
 	{
-		if (cJSON_IsNumber(r) && e->nrecent < HIST_RECENT)
+		if (cJSON_IsNumber(r) && e->nrecent < e->cap)
 			e->recent[e->nrecent++] = td__num_i64(r->valuedouble, 0, INT64_MAX, 0);
 	}
 	return 0;
@@ -197,8 +359,10 @@ static int table_read(struct hist_table *t, const char *path, struct td_diag *di
 		if (!o)
 			err = TD_ESYNTAX;
 		else if (no == 1)
-			err = cJSON_GetObjectItemCaseSensitive(o, "tooldag_durations") ? 0
-			                                                               : TD_ESYNTAX;
+			err =
+			    cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(o, "tooldag_durations"))
+			        ? 0
+			        : TD_ESYNTAX;
 		else
 			err = read_tool(t, o);
 		cJSON_Delete(o);
@@ -215,14 +379,16 @@ static void put_tool(struct td__buf *b, const struct hist_tool *e)
 {
 	uint32_t i;
 
-	td__buf_puts(b, "{\"tool\":");
+	td__buf_puts(b, e->key ? "{\"input_of\":" : "{\"tool\":");
 	td__buf_json_string(b, e->name, strlen(e->name));
+	if (e->key)
+		td__buf_printf(b, ",\"input\":\"%016llx\"", (unsigned long long)e->key);
 	td__buf_printf(b, ",\"n\":%llu,\"ewma_us\":%.0f,\"p95_us\":%lld,\"seq\":%llu,\"recent\":[",
 	               (unsigned long long)e->n, e->ewma, (long long)tool_p95(e),
 	               (unsigned long long)e->seq);
 	for (i = 0; i < e->nrecent; i++)
 		td__buf_printf(b, i ? ",%lld" : "%lld",
-		               (long long)e->recent[(e->head + i) % HIST_RECENT]);
+		               (long long)e->recent[(e->head + i) % e->cap]);
 	td__buf_puts(b, "]}\n");
 }
 
@@ -236,6 +402,8 @@ static int table_write(const struct hist_table *t, const char *path)
 	td__buf_printf(&b, "{\"tooldag_durations\":%d}\n", HIST_VERSION);
 	for (i = 0; i < t->n; i++)
 		put_tool(&b, &t->v[i]);
+	for (i = 0; i < t->nin; i++)
+		put_tool(&b, &t->in[i]);
 	td__buf_printf(&tmp, "%s.tmp.%ld", path, (long)getpid());
 	if (b.oom || tmp.oom) {
 		err = TD_ENOMEM;
@@ -281,34 +449,75 @@ static void estimates(const struct hist_table *t, const struct td_graph *g, int6
 			est[k] = fallback;
 }
 
+/* hr->keys: each call's input_key() (0 for a call of no known tool); 0 or TD_ENOMEM. */
+static int call_keys(struct hist_run *hr, const struct td_run *r)
+{
+	uint64_t *names;
+	uint32_t c;
+
+	if (hr->keys)
+		return 0;
+	names = td__calloc(r->graph->ntools + 1, sizeof(*names));
+	hr->keys = td__calloc(r->plan->ncalls + 1, sizeof(*hr->keys));
+	if (!names || !hr->keys) {
+		td__free(names);
+		return TD_ENOMEM;
+	}
+	for (c = 0; c < r->graph->ntools; c++)
+		names[c] = name_key(r->graph->tools[c].name);
+	for (c = 0; c < r->plan->ncalls; c++) {
+		const struct td__call *call = &r->batch->calls[c];
+
+		hr->keys[c] = call->tool < 0 ? 0
+		                             : input_key(names[call->tool], td__call_input(call),
+		                                         call->input_len);
+	}
+	td__free(names);
+	return 0;
+}
+
 static int set_costs(struct hist_run *hr, struct td_run *r)
 {
 	int64_t *est = td__calloc(r->graph->ntools + 1, sizeof(*est));
 	uint32_t c;
+	int uniform = 1;
 
 	hr->cost_us = td__calloc(r->plan->ncalls + 1, sizeof(*hr->cost_us));
-	if (!est || !hr->cost_us) {
+	if (!est || !hr->cost_us || call_keys(hr, r) < 0) {
 		td__free(est);
 		return TD_ENOMEM;
 	}
 	pthread_mutex_lock(&hr->h->lock);
 	estimates(&hr->h->t, r->graph, est);
+	if (hr->h->t.nin) { /* a known input: its own duration */
+		for (c = 0; c < r->plan->ncalls; c++) {
+			const struct hist_tool *e = input_find(&hr->h->t, hr->keys[c]);
+
+			hr->cost_us[c] = e ? (int64_t)e->ewma + 1 : 0;
+		}
+	}
 	pthread_mutex_unlock(&hr->h->lock);
 	for (c = 0; c < r->plan->ncalls; c++) {
 		int32_t tool = r->batch->calls[c].tool;
 
-		hr->cost_us[c] = tool >= 0 ? est[tool] : 1;
+		if (!hr->cost_us[c])
+			hr->cost_us[c] = tool >= 0 ? est[tool] : 1;
+		uniform &= hr->cost_us[c] == hr->cost_us[0];
 	}
 	td__free(est);
+	/* level with every call as long as the others: batch order, no ranks to keep */
+	if (uniform && r->opts.schedule == TD_SCHEDULE_LEVEL)
+		return 0;
 	return td__sched_set_costs(r, hr->cost_us);
 }
 
-/* This run's durations merged into t: each call that ended ok, its last attempt's time. The
- * entries of the graph's tools are looked up once (at[]), not per call. */
-static int merge_run(struct hist_table *t, const struct td_run *r)
+/* This run's durations merged into t: each call that ended ok, its last attempt's time, into
+ * its tool's entry and its input's (keys: call_keys()). The entries of the graph's tools are
+ * looked up once (at[]), not per call. */
+static int merge_run(struct hist_table *t, const struct td_run *r, const uint64_t *keys)
 {
 	uint64_t seq = ++t->seq;
-	uint32_t *at = td__calloc(r->graph->ntools + 1, sizeof(*at)), c;
+	uint32_t *at = td__calloc(r->graph->ntools + 1, sizeof(*at)), c, added = 0;
 	int err = at ? 0 : TD_ENOMEM;
 
 	for (c = 0; !err && c < r->plan->ncalls; c++) {
@@ -329,28 +538,39 @@ static int merge_run(struct hist_table *t, const struct td_run *r)
 		}
 		a = cr->attempts > 1 ? &cr->more[cr->attempts - 2] : &cr->att0;
 		tool_add(&t->v[at[tool] - 1], a->end_us - a->start_us, seq);
+		e = input_find(t, keys[c]);
+		if (!e && added < HIST_INPUTS) {
+			added++;
+			if (!(e = input_new(t, r->graph->tools[tool].name, keys[c])))
+				err = TD_ENOMEM;
+		}
+		if (e)
+			tool_add(e, a->end_us - a->start_us, seq);
 	}
 	td__free(at);
-	return err;
+	return err ? err : inputs_bound(t);
 }
 
-static int update_file(struct td_history *h, const struct td_run *r)
+static int update_file(struct hist_run *hr, const struct td_run *r)
 {
+	struct td_history *h = hr->h;
 	struct hist_table t = {0};
 	struct td__buf lk = {0};
-	int fd, err;
+	int fd = -1, err = call_keys(hr, r); /* outside the lock */
 
-	td__buf_printf(&lk, "%s.lock", h->path);
-	fd = lk.oom ? -1 : open(lk.data, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	err = fd < 0 ? (lk.oom ? TD_ENOMEM : -errno) : 0;
-	td__buf_free(&lk);
+	if (!err) {
+		td__buf_printf(&lk, "%s.lock", h->path);
+		fd = lk.oom ? -1 : open(lk.data, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+		err = fd < 0 ? (lk.oom ? TD_ENOMEM : -errno) : 0;
+		td__buf_free(&lk);
+	}
 	while (!err && flock(fd, LOCK_EX) < 0)
 		if (errno != EINTR)
 			err = -errno;
 	if (!err)
 		err = table_read(&t, h->path, NULL);
 	if (!err)
-		err = merge_run(&t, r);
+		err = merge_run(&t, r, hr->keys);
 	if (!err)
 		err = table_write(&t, h->path);
 	if (fd >= 0)
@@ -374,7 +594,7 @@ static void on_event(void *ud, const struct td_run *run, const struct td_event *
 
 	if (ev->type == TD_EVENT_RUN_FINISHED && !hr->done) {
 		hr->done = 1;
-		update_file(hr->h, run);
+		update_file(hr, run);
 	}
 }
 
@@ -383,6 +603,7 @@ static void hist_run_fini(void *ud)
 	struct hist_run *hr = ud;
 
 	td__free(hr->cost_us);
+	td__free(hr->keys);
 	td__free(hr);
 }
 

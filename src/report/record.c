@@ -15,8 +15,9 @@
  * whole lines once its writers are done.
  *
  * Nothing of the tools' definitions is written, only a hash of the parts that are not secret
- * (names, descriptions, schemas, argv, builtin, function name, method, depends_on): an HTTP
- * tool's url and headers, where ${NAME} values land, never reach the file.
+ * (names, descriptions, schemas, argv, builtin, function name, method, depends_on, and for an
+ * MCP tool its name on the server and the server's command, env, cwd and url as written): an
+ * HTTP tool's url and headers, where ${NAME} values land, never reach the file.
  * The format is README.md's "Recordings" (version RECORD_VERSION).
  */
 #include <cjson/cJSON.h>
@@ -31,6 +32,7 @@
 #include <unistd.h>
 
 #include "report/jsonw.h"
+#include "report/results.h"
 #include "run/run.h"
 
 #define RECORD_VERSION 1
@@ -146,8 +148,31 @@ static uint64_t fnv_u64(uint64_t h, uint64_t v)
 	return fnv(h, buf, (size_t)n + 1);
 }
 
+/* An MCP tool's server as written in the graph: a recording made against another server
+ * command, environment, directory or address is noticed. Its headers are not hashed. */
+static uint64_t fnv_server(uint64_t h, const struct td_graph *g, const struct td__tool *tool)
+{
+	const struct td__mcp_server *s;
+	size_t k;
+
+	h = fnv_str(h, tool->mcp_tool);
+	if (tool->mcp_server >= g->nservers)
+		return h;
+	s = &g->servers[tool->mcp_server];
+	h = fnv_str(h, s->name);
+	for (k = 0; k < s->argc; k++)
+		h = fnv_str(h, s->argv[k]);
+	h = fnv_u64(h, s->nenv);
+	for (k = 0; k < s->nenv; k++) {
+		h = fnv_str(h, s->env[k].key);
+		h = fnv_str(h, s->env[k].value);
+	}
+	h = fnv_str(h, s->cwd);
+	return fnv_str(h, s->url);
+}
+
 /* FNV-1a 64 over each tool's non-secret definition, in declaration order. */
-static uint64_t tools_hash(const struct td_graph *g)
+uint64_t td__tools_hash(const struct td_graph *g)
 {
 	uint64_t h = 0xcbf29ce484222325ull;
 	size_t t, k;
@@ -168,6 +193,8 @@ static uint64_t tools_hash(const struct td_graph *g)
 		h = fnv_str(h, tool->kind == TD_KIND_HTTP ? tool->http.method : NULL);
 		for (k = 0; k < tool->ndeps; k++)
 			h = fnv_u64(h, tool->deps[k]);
+		if (tool->kind == TD_KIND_MCP)
+			h = fnv_server(h, g, tool);
 	}
 	return h;
 }
@@ -190,7 +217,7 @@ static void put_graph(struct td__buf *b, const struct td_graph *g)
 	} else {
 		td__buf_json_string(b, name, strlen(name));
 	}
-	snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)tools_hash(g));
+	snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)td__tools_hash(g));
 	td__buf_puts(b, ",\"tools_hash\":\"fnv1a64:");
 	td__buf_puts(b, hex);
 	td__buf_puts(b, "\"}");

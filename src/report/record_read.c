@@ -25,6 +25,7 @@ struct rcall {
 struct rbatch {
 	cJSON *line;
 	const char *graph;
+	const char *tools_hash; /* "fnv1a64:<16 hex>", or NULL when the line has none */
 	enum td_dialect dialect;
 	struct rcall *calls;
 	size_t ncalls;
@@ -96,6 +97,7 @@ static const char *read_line(cJSON *line, struct rbatch *b)
 	if (ver->valueint != 1)
 		return "a recording format version this tooldag does not read";
 	b->graph = str_of(graph, "path");
+	b->tools_hash = str_of(graph, "tools_hash");
 	if (!b->graph || !dialect || td_dialect_parse(dialect, &b->dialect) < 0 ||
 	    !cJSON_IsArray(calls))
 		return "a recording line needs graph.path, a dialect and a calls array";
@@ -253,6 +255,19 @@ unsigned td_recording_torn(const struct td_recording *rec)
 const char *td_recording_graph(const struct td_recording *rec, size_t batch)
 {
 	return rec && batch < rec->n ? rec->v[batch].graph : NULL;
+}
+
+int td_recording_same_tools(const struct td_recording *rec, size_t batch,
+                            const struct td_graph *graph)
+{
+	char now[32];
+
+	if (!rec || batch >= rec->n || !graph)
+		return TD_EINVAL;
+	if (!rec->v[batch].tools_hash)
+		return TD_ENOTFOUND;
+	snprintf(now, sizeof(now), "fnv1a64:%016llx", (unsigned long long)td__tools_hash(graph));
+	return strcmp(now, rec->v[batch].tools_hash) == 0;
 }
 
 enum td_dialect td_recording_dialect(const struct td_recording *rec, size_t batch)

@@ -24,4 +24,8 @@ typedef void (*td__result_get)(const void *ctx, size_t i, struct td__result_item
 int td__results_encode(enum td_dialect dialect, int pretty, size_t n, td__result_get get,
                        const void *ctx, char **out);
 
+/* record.c: the graph's "tools_hash" in a recording (FNV-1a 64 over the tools' non-secret
+ * definitions and their MCP servers as written). */
+uint64_t td__tools_hash(const struct td_graph *g);
+
 #endif /* TD_REPORT_RESULTS_H */

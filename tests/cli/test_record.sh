@@ -3,7 +3,8 @@
 # test_record.sh - `tooldag run --record FILE` and `tooldag replay`: replay prints the bytes run
 # printed in all three dialects (compact and --pretty), --batch picks a line, a torn last line
 # is ignored with a warning, concurrent runs recording into one file leave whole lines,
-# --rerun reports per call what changed, and an HTTP tool's ${VAR} secrets (in its url and
+# --rerun reports per call what changed (and warns when the tools, an MCP server's settings
+# included, are not those recorded), and an HTTP tool's ${VAR} secrets (in its url and
 # in a header) never reach the recording while each attempt's HTTP status code does
 # (tests/http_server.py on a port the kernel picks).
 source "$(dirname "$0")/lib.sh"
@@ -136,15 +137,41 @@ rm "$T_TMP/state"
 t_run replay --rerun "$T_TMP/state.jsonl"
 t_exit 3
 t_out_has "  status: ok -> error"
+# a batch recorded against another MCP server (its env changed since) is noticed on --rerun
+cat >"$T_TMP/srv.yaml" <<EOF2
+version: 1
+servers:
+  s: {command: [/bin/true], env: {MODE: a}}
+tools:
+  echo: {builtin: echo}
+  m: {mcp: s, input_schema: {type: object}}
+calls:
+  - {id: e, tool: echo, input: {x: 1}}
+EOF2
+t_run run -q "$T_TMP/srv.yaml" --record "$T_TMP/srv.jsonl"
+t_exit 0
+t_run replay --rerun "$T_TMP/srv.jsonl"
+t_exit 0
+t_err_empty
+sed -i 's/MODE: a/MODE: b/' "$T_TMP/srv.yaml"
+t_run replay --rerun "$T_TMP/srv.jsonl"
+t_exit 0
+t_err_has "srv.yaml: the tools are not those recorded"
+t_out_has "same    e ok"
 
 # ---- learned durations: --record keeps FILE.durations, --history FILE names another ----
 T_COUNT=$((T_COUNT + 1))
 $PY - "$R.durations" <<'EOF2' || t_fail "--record did not learn the travel tools' durations"
 import json, sys
 lines = [json.loads(l) for l in open(sys.argv[1])]
-assert lines[0] == {"tooldag_durations": 1}, lines[0]
-tools = {l["tool"]: l for l in lines[1:]}
+assert lines[0] == {"tooldag_durations": 2}, lines[0]
+tools = {l["tool"]: l for l in lines[1:] if "tool" in l}
 assert tools["get_flight_prices"]["n"] >= 18 and tools["get_flight_prices"]["ewma_us"] > 0, tools
+inputs = [l for l in lines[1:] if "input_of" in l]
+assert inputs and all(len(l["input"]) == 16 and l["ewma_us"] >= 0 for l in inputs), inputs
+# the same inputs, run six times (three dialects, compact and pretty): one entry each
+assert sum(l["n"] for l in inputs if l["input_of"] == "get_flight_prices") == \
+    tools["get_flight_prices"]["n"], (inputs, tools)
 EOF2
 cat >"$T_TMP/crit.yaml" <<EOF2
 version: 1
