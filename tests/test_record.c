@@ -476,7 +476,8 @@ START_TEST(freed_early_recorded)
 END_TEST
 
 /* A writer killed mid-line left a last line without its newline: the next writer cuts it away
- * before appending, so the file holds whole lines again and nothing is torn. */
+ * before appending, so the file holds whole lines again and nothing is torn; a file whose
+ * last bytes are not the start of a recording line keeps them. */
 START_TEST(torn_tail_cut_by_next_writer)
 {
 	struct td_recording *rd;
@@ -512,6 +513,16 @@ START_TEST(torn_tail_cut_by_next_writer)
 	run_batch(b, rec, 0, NULL);
 	td_recorder_free(rec);
 	check_lines(PATH_, 1);
+	free(after);
+	/* a file that is not a recording is appended to, never cut */
+	unlink(PATH_);
+	write_file(PATH_, "hello", 5);
+	ck_assert_int_eq(td_recorder_open(PATH_, &rec, NULL), 0);
+	run_batch(b, rec, 0, NULL);
+	td_recorder_free(rec);
+	after = slurp(PATH_, &len2);
+	ck_assert_int_eq(memcmp(after, "hello{\"tooldag_record\":", 23), 0);
+	ck_assert_uint_gt(len2, 23);
 	free(after);
 	free(text);
 	td_batch_free(b);

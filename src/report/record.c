@@ -409,7 +409,25 @@ static void set_err(struct td_recorder *rec, int err)
 }
 
 /* Where the file's last whole line ends (its size when it ends with a newline, 0 when it has
- * none): what a writer killed mid-line left after it is cut away. -errno on a read error. */
+ * none): what a writer killed mid-line left after it is cut away, if it is the start of a
+ * recording line (a file that is something else is appended to, never cut). -errno on a read
+ * error. */
+/* end when the bytes from there begin a recording line; else size (nothing to cut) */
+static off_t ours(int fd, off_t end, off_t size)
+{
+	static const char head[] = "{\"tooldag_record\":";
+	char buf[sizeof(head) - 1];
+	size_t len = size - end < (off_t)sizeof(buf) ? (size_t)(size - end) : sizeof(buf);
+	ssize_t n;
+
+	if (end == size)
+		return end;
+	do
+		n = pread(fd, buf, len, end);
+	while (n < 0 && errno == EINTR);
+	return n == (ssize_t)len && memcmp(buf, head, len) == 0 ? end : size;
+}
+
 static off_t whole_lines_end(int fd, off_t size)
 {
 	char buf[4096];
@@ -428,10 +446,10 @@ static off_t whole_lines_end(int fd, off_t size)
 			return n < 0 ? -errno : -EIO;
 		for (i = n - 1; i >= 0; i--)
 			if (buf[i] == '\n')
-				return from + i + 1;
+				return ours(fd, from + i + 1, size);
 		at = from;
 	}
-	return 0;
+	return ours(fd, 0, size);
 }
 
 /* Takes the file for one line: a regular file's size, its torn tail cut away, in *start
