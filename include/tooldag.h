@@ -540,7 +540,8 @@ TD_API int td_run_report_json(const struct td_run *run, int pretty, char **out);
  * host drive the whole host (its step returns the run's own 1/0, its timeout -1 once it is done).
  *
  * Limits compose: td_host_opts.concurrency caps the calls in flight of all runs, each run's own
- * concurrency caps that run, per-tool limits are per run. Fairness: while the host has free
+ * concurrency caps that run, a tool's concurrency and rate are shared by the runs of one graph
+ * (the same struct td_graph) on the host. Fairness: while the host has free
  * slots, the runs with a startable call take turns, one start each per round, each round
  * beginning after the run served last: a run waits at most one start of every other run per
  * slot, however many calls those have. One thread drives a host (td_host_* and every td_run_*

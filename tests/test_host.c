@@ -370,6 +370,88 @@ START_TEST(host_concurrency_caps_all_runs)
 }
 END_TEST
 
+/* ---- a limited tool's budget is the host's: runs of one graph share it ---- */
+
+static const char LIMITED[] = "version: 1\n"
+                              "tools:\n"
+                              "  one: {builtin: sleep, concurrency: 1}\n"
+                              "  paced: {builtin: echo, rate: 20/s}\n";
+
+static int ONE_NOW, ONE_MAX, NPACED;
+static int64_t PACED_AT[8];
+
+static int64_t mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void limited_events(void *ud, const struct td_run *run, const struct td_event *ev)
+{
+	const struct td_batch *b = ud;
+	const char *tool;
+
+	(void)run;
+	if (ev->call == TD_EVENT_NO_CALL)
+		return;
+	tool = td_batch_call_tool(b, ev->call);
+	if (ev->type == TD_EVENT_CALL_STARTED && !strcmp(tool, "one") && ++ONE_NOW > ONE_MAX)
+		ONE_MAX = ONE_NOW;
+	else if (ev->type == TD_EVENT_ATTEMPT_FINISHED && !strcmp(tool, "one"))
+		ONE_NOW--;
+	else if (ev->type == TD_EVENT_CALL_STARTED && !strcmp(tool, "paced") && NPACED < 8)
+		PACED_AT[NPACED++] = mono_us();
+}
+
+START_TEST(runs_of_one_graph_share_tool_limits)
+{
+	struct td_graph *g;
+	struct td_batch *b[2];
+	struct td_plan *p[2];
+	struct td_run *r[2];
+	struct td_host *h;
+	struct td_result res;
+	int i, k;
+
+	ONE_NOW = ONE_MAX = NPACED = 0;
+	ck_assert_int_eq(
+	    td_graph_load_buffer(LIMITED, sizeof(LIMITED) - 1, "lim.yaml", NULL, &g, NULL), 0);
+	ck_assert_int_eq(td_host_new(NULL, &h, NULL), 0);
+	for (i = 0; i < 2; i++) {
+		ck_assert_int_eq(td_batch_new(g, TD_DIALECT_ANTHROPIC, &b[i]), 0);
+		for (k = 0; k < 3; k++) {
+			char id[8];
+
+			snprintf(id, sizeof(id), "o%d", k);
+			ck_assert_int_ge(td_batch_add(b[i], id, "one", "{\"ms\":5}"), 0);
+			snprintf(id, sizeof(id), "p%d", k);
+			ck_assert_int_ge(td_batch_add(b[i], id, "paced", "{}"), 0);
+		}
+		ck_assert_int_eq(td_plan_new(b[i], &p[i], NULL), 0);
+		ck_assert_int_eq(td_host_run_new(h, p[i], NULL, &r[i], NULL), 0);
+		ck_assert_int_eq(td_run_observe(r[i], limited_events, b[i]), 0);
+	}
+	drive(h);
+	ck_assert_int_eq(ONE_MAX, 1); /* concurrency 1 across both runs, not 1 each */
+	ck_assert_int_eq(NPACED, 6);
+	for (k = 1; k < NPACED; k++) /* 20/s over both runs: starts at least 50 ms apart */
+		ck_assert_int_ge(PACED_AT[k] - PACED_AT[k - 1], 49000);
+	for (i = 0; i < 2; i++) {
+		for (k = 0; k < 6; k++) {
+			ck_assert_int_eq(td_run_result(r[i], (size_t)k, &res), 0);
+			ck_assert_int_eq(res.status, TD_STATUS_OK);
+		}
+		td_run_free(r[i]);
+		td_plan_free(p[i]);
+		td_batch_free(b[i]);
+	}
+	td_host_free(h);
+	td_graph_free(g);
+}
+END_TEST
+
 /* ---- fairness ---- */
 
 static int BIG_DONE, BIG_DONE_AT_SMALL_END;
@@ -641,6 +723,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, userdata_reaches_functions_and_observers);
 	tcase_add_test(tc, host_concurrency_caps_all_runs);
 	tcase_add_test(tc, big_run_does_not_starve_small_run);
+	tcase_add_test(tc, runs_of_one_graph_share_tool_limits);
 	tcase_add_test(tc, free_run_with_calls_in_flight);
 	tcase_add_test(tc, host_free_frees_its_runs);
 	tcase_add_test(tc, mcp_server_outlives_runs_and_graphs);

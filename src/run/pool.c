@@ -39,6 +39,86 @@ void td__pool_fini(struct td__pool *p)
 	p->drv = NULL;
 }
 
+/* ---- limited tools' budgets, shared by the runs of one graph ---- */
+
+static void lim_timer_fired(struct td__timer *t)
+{
+	td__pool_lim_wake(
+	    (struct td__toollim *)((char *)t - offsetof(struct td__toollim, rate_timer)));
+}
+
+void td__pool_lim_wake(struct td__toollim *lim)
+{
+	struct td__toolrun *tr = lim->cursor;
+	uint32_t i;
+
+	for (i = 0; tr && i < lim->refs; i++, tr = tr->lim_next)
+		if (tr->park_head != TD__NONE && !tr->run->cancelled) {
+			lim->cursor = tr->lim_next; /* the next wake starts after this one */
+			td__sched_unpark(tr->run, tr);
+			return;
+		}
+}
+
+static struct td__toollim *lim_get(struct td__pool *p, const struct td__tool *tool)
+{
+	struct td__toollim *lim;
+
+	for (lim = p->lims; lim; lim = lim->next)
+		if (lim->tool == tool)
+			return lim;
+	lim = td__calloc(1, sizeof(*lim));
+	if (!lim)
+		return NULL;
+	lim->tool = tool;
+	lim->rate_timer.fn = lim_timer_fired;
+	lim->credit =
+	    tool->lim.rate_count ? (double)tool->lim.rate_period_us / tool->lim.rate_count : 0;
+	lim->credit_at = td__clock_now(p->clock);
+	lim->next = p->lims;
+	p->lims = lim;
+	return lim;
+}
+
+static void lim_join(struct td__toollim *lim, struct td__toolrun *tr)
+{
+	tr->lim = lim;
+	if (!lim->cursor) {
+		tr->lim_next = tr->lim_prev = tr;
+		lim->cursor = tr;
+	} else {
+		tr->lim_next = lim->cursor;
+		tr->lim_prev = lim->cursor->lim_prev;
+		tr->lim_prev->lim_next = tr;
+		lim->cursor->lim_prev = tr;
+	}
+	lim->refs++;
+}
+
+static void lim_leave(struct td__pool *p, struct td__toolrun *tr)
+{
+	struct td__toollim *lim = tr->lim, **link;
+
+	tr->lim = NULL;
+	if (--lim->refs) {
+		if (lim->cursor == tr)
+			lim->cursor = tr->lim_next;
+		tr->lim_prev->lim_next = tr->lim_next;
+		tr->lim_next->lim_prev = tr->lim_prev;
+		return;
+	}
+	td__clock_disarm(p->clock, &lim->rate_timer);
+	for (link = &p->lims; *link != lim; link = &(*link)->next)
+		;
+	*link = lim->next;
+	td__free(lim);
+}
+
+static int limited(const struct td__tool *t)
+{
+	return t->lim.concurrency || (t->lim.rate_count && t->lim.rate_period_us > 0);
+}
+
 static uint32_t timers_of(const struct td_run *r)
 {
 	return r->plan->ncalls + (uint32_t)r->graph->ntools + 1;
@@ -46,8 +126,23 @@ static uint32_t timers_of(const struct td_run *r)
 
 int td__pool_join(struct td__pool *p, struct td_run *r)
 {
+	uint32_t t;
+
 	if (td__clock_reserve(p->clock, p->timers + timers_of(r)) < 0)
 		return TD_ENOMEM;
+	for (t = 0; t < r->graph->ntools; t++) {
+		struct td__toollim *lim;
+
+		if (!limited(&r->graph->tools[t]))
+			continue;
+		if (!(lim = lim_get(p, &r->graph->tools[t]))) {
+			while (t-- > 0)
+				if (r->tools[t].lim)
+					lim_leave(p, &r->tools[t]);
+			return TD_ENOMEM;
+		}
+		lim_join(lim, &r->tools[t]);
+	}
 	p->timers += timers_of(r);
 	if (!p->cursor) {
 		r->pool_next = r->pool_prev = r;
@@ -93,10 +188,15 @@ static void unlist_done(struct td__pool *p, struct td_run *r)
 
 void td__pool_leave(struct td__pool *p, struct td_run *r)
 {
+	uint32_t t;
+
 	if (r->done_listed)
 		unlist_done(p, r);
 	if (!r->pool_next)
 		return; /* never joined */
+	for (t = 0; r->tools && t < r->graph->ntools; t++)
+		if (r->tools[t].lim)
+			lim_leave(p, &r->tools[t]);
 	p->timers -= timers_of(r);
 	p->nruns--;
 	if (p->cursor == r)

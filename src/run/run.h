@@ -76,12 +76,27 @@ struct td__driver {
 #define TD__BACKEND_REMOTE TD_KIND_COUNT
 _Static_assert(TD__BACKEND_REMOTE < TD__KINDS, "no room for the remote backend");
 
+/*
+ * A limited tool's budget (its `concurrency` and `rate`), shared by every run of the same
+ * graph on one pool (a host): two runs calling a rate-limited API share its tokens. Its
+ * members are those runs' toolruns; a freed slot or a new token goes to them in turns.
+ */
+struct td__toollim {
+	const struct td__tool *tool;
+	uint32_t inflight;
+	double credit;               /* token bucket, in token * period_us units */
+	int64_t credit_at;           /* when credit was last refilled */
+	struct td__timer rate_timer; /* armed while a member's head waits for a token */
+	struct td__toolrun *cursor;  /* ring of members (lim_next); the next to be woken */
+	uint32_t refs;
+	struct td__toollim *next; /* the pool's list */
+};
+
 struct td__toolrun {
 	uint32_t inflight;
 	uint32_t park_head, park_tail; /* TD__NONE when empty; batch order */
-	double credit;                 /* token bucket, in token * period_us units */
-	int64_t credit_at;             /* when credit was last refilled */
-	struct td__timer rate_timer;   /* armed while the head waits for a token */
+	struct td__toollim *lim;       /* a limited tool's shared budget, else NULL */
+	struct td__toolrun *lim_next, *lim_prev;
 	uint32_t index;
 	struct td_run *run;
 	const void *be_cache; /* a backend's per-run note about the tool (job->tool_cache) */
@@ -106,6 +121,7 @@ struct td__pool {
 	uint64_t fd_used, fd_room;
 	uint32_t timers; /* timers the runs may arm at once (the clock's heap has room) */
 	struct td_run *done_head, *done_tail; /* runs with completed jobs (done_next) */
+	struct td__toollim *lims;             /* limited tools' budgets, by tool */
 	struct td_run *cursor; /* ring of runs (pool_next); the one the next round starts at */
 	uint32_t nruns;
 	/* the run that owns the pool (td_run_new()'s private host): freed with it */
@@ -247,6 +263,10 @@ int td__pool_join(struct td__pool *p, struct td_run *r);
 void td__pool_leave(struct td__pool *p, struct td_run *r);
 /* r has a completed job to handle (sched.c's done(): its first one since the last look). */
 void td__pool_note_done(struct td_run *r);
+/* A slot or a token of lim is free: the next member with a parked call (in turns) gets it. */
+void td__pool_lim_wake(struct td__toollim *lim);
+/* sched.c: call c of r goes from PARKED back to the ready heap. */
+void td__sched_unpark(struct td_run *r, struct td__toolrun *tr);
 /* One turn of the driver, or of the clock alone (virtual time); count or -errno. */
 int td__pool_turn(struct td__pool *p, int wait);
 /* Completions of every run, then fair starts; returns work done. */

@@ -144,7 +144,7 @@ static uint32_t park_take_head(struct td_run *r, struct td__toolrun *t)
 	return c;
 }
 
-static void unpark_one(struct td_run *r, struct td__toolrun *t)
+void td__sched_unpark(struct td_run *r, struct td__toolrun *t)
 {
 	uint32_t c = park_take_head(r, t);
 
@@ -235,6 +235,8 @@ static void leave(struct td_run *r, uint32_t c, enum td__cstate from)
 		r->pool->inflight--;
 		if (tool)
 			r->tools[tool - r->graph->tools].inflight--;
+		if (tool && r->tools[tool - r->graph->tools].lim)
+			r->tools[tool - r->graph->tools].lim->inflight--;
 		r->pool->fd_used -= fds_of(r, tool);
 		cr->job = NULL;
 		break;
@@ -285,6 +287,8 @@ static void transition(struct td_run *r, uint32_t c, enum td__cstate to)
 		r->pool->inflight++;
 		if (tool)
 			r->tools[tool - r->graph->tools].inflight++;
+		if (tool && r->tools[tool - r->graph->tools].lim)
+			r->tools[tool - r->graph->tools].lim->inflight++;
 		r->pool->fd_used += fds_of(r, tool);
 		break;
 	case TD_CS_DONE:
@@ -326,35 +330,27 @@ static void skip(struct td_run *r, uint32_t c)
 
 /* ---- limits ---- */
 
-static void rate_timer_fired(struct td__timer *t)
-{
-	struct td__toolrun *tr =
-	    (struct td__toolrun *)((char *)t - offsetof(struct td__toolrun, rate_timer));
-
-	unpark_one(tr->run, tr);
-}
-
 /*
  * Token bucket of depth one, in microseconds of credit: a call costs period/count and the
  * credit never exceeds that, so calls start at least period/count apart and no window of one
  * period ever sees more than `count` starts (a deeper bucket would allow twice that).
  * Returns 1 and takes the token, or 0 and arms the tool's timer for when it will be there.
  */
-static int take_token(struct td_run *r, struct td__toolrun *tr, const struct td__limits *lim)
+static int take_token(struct td_run *r, struct td__toollim *tl, const struct td__limits *lim)
 {
 	int64_t now = td__clock_now(r->clock); /* refreshed by dispatch for this very call */
 	double cost = (double)lim->rate_period_us / (double)lim->rate_count;
 
-	tr->credit += (double)(now - tr->credit_at);
-	tr->credit_at = now;
-	if (tr->credit > cost)
-		tr->credit = cost;
-	if (tr->credit >= cost - 0.5) {
-		tr->credit -= cost;
+	tl->credit += (double)(now - tl->credit_at);
+	tl->credit_at = now;
+	if (tl->credit > cost)
+		tl->credit = cost;
+	if (tl->credit >= cost - 0.5) {
+		tl->credit -= cost;
 		return 1;
 	}
-	if (!tr->rate_timer.slot)
-		td__clock_arm(r->clock, &tr->rate_timer, now + (int64_t)ceil(cost - tr->credit));
+	if (!tl->rate_timer.slot)
+		td__clock_arm(r->clock, &tl->rate_timer, now + (int64_t)ceil(cost - tl->credit));
 	return 0;
 }
 
@@ -365,10 +361,12 @@ static int tool_admits(struct td_run *r, const struct td__tool *tool)
 	if (!tool)
 		return 1;
 	tr = &r->tools[tool - r->graph->tools];
-	if (tool->lim.concurrency && tr->inflight >= tool->lim.concurrency)
+	if (!tr->lim)
+		return 1;
+	if (tool->lim.concurrency && tr->lim->inflight >= tool->lim.concurrency)
 		return 0;
 	if (tool->lim.rate_count && tool->lim.rate_period_us > 0)
-		return take_token(r, tr, &tool->lim);
+		return take_token(r, tr->lim, &tool->lim);
 	return 1;
 }
 
@@ -567,8 +565,8 @@ int td__sched_dispatch(struct td_run *r, int max, int *started)
 		/* the tool took this one: its next parked call may go too */
 		if (r->tools[tool - r->graph->tools].park_head != TD__NONE &&
 		    (!tool->lim.concurrency ||
-		     r->tools[tool - r->graph->tools].inflight < tool->lim.concurrency))
-			unpark_one(r, &r->tools[tool - r->graph->tools]);
+		     r->tools[tool - r->graph->tools].lim->inflight < tool->lim.concurrency))
+			td__sched_unpark(r, &r->tools[tool - r->graph->tools]);
 	}
 	return work;
 }
@@ -652,8 +650,11 @@ static void complete(struct td_run *r, struct td__job *j)
 		transition(r, c, TD_CS_DONE);
 	}
 	job_put(r, j);
-	if (tr->park_head != TD__NONE && !r->cancelled)
-		unpark_one(r, tr);
+	/* the slot goes to the next run waiting for this tool (this one among them) */
+	if (tr->lim)
+		td__pool_lim_wake(tr->lim);
+	else if (tr->park_head != TD__NONE && !r->cancelled)
+		td__sched_unpark(r, tr);
 }
 
 /* Queues j on its own run: a host's backends serve many runs (ud is unused). */
@@ -743,7 +744,6 @@ void td__sched_cancel(struct td_run *r)
 	r->nready = 0;
 	for (t = 0; t < r->graph->ntools; t++) {
 		r->tools[t].park_head = r->tools[t].park_tail = TD__NONE;
-		td__clock_disarm(r->clock, &r->tools[t].rate_timer);
 	}
 	for (c = 0; c < r->plan->ncalls; c++) {
 		struct td__callrun *cr = &r->calls[c];
@@ -853,14 +853,10 @@ int td__sched_init(struct td_run *r)
 	}
 	for (i = 0; i < r->graph->ntools; i++) {
 		struct td__toolrun *tr = &r->tools[i];
-		const struct td__limits *lim = &r->graph->tools[i].lim;
 
 		tr->run = r;
 		tr->index = i;
 		tr->park_head = tr->park_tail = TD__NONE;
-		tr->rate_timer.fn = rate_timer_fired;
-		tr->credit = lim->rate_count ? (double)lim->rate_period_us / lim->rate_count : 0;
-		tr->credit_at = td__clock_now(r->clock);
 	}
 	return 0;
 }
