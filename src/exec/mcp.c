@@ -26,6 +26,7 @@
 
 #include "exec/mcp.h"
 #include "load/graph.h"
+#include "run/run.h"
 
 #define CONTAINER(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
@@ -55,7 +56,7 @@ struct server_rt {
 	struct td__mcp_server srv;
 	char *key; /* what tells one server from another (server_key) */
 	size_t key_len;
-	const void *user; /* the run that called it last (a new one may restart a dead server) */
+	uint64_t user; /* the run that called it last, by serial (a new one may restart it) */
 	struct server_rt *next;
 };
 
@@ -529,7 +530,7 @@ static struct server_rt *server_for(struct mcp_backend *mb, const struct td__job
 			break;
 	if (s) {
 		td__buf_free(&key);
-		if (s->conn.state == TD_MCP_DEAD && s->user != job->run) {
+		if (s->conn.state == TD_MCP_DEAD && s->user != job->run->serial) {
 			s->conn.state =
 			    TD_MCP_IDLE; /* down for good in an earlier run: start again */
 			s->conn.starts = 0;
@@ -538,7 +539,7 @@ static struct server_rt *server_for(struct mcp_backend *mb, const struct td__job
 		td__buf_free(&key);
 		return NULL;
 	}
-	s->user = job->run;
+	s->user = job->run->serial;
 	*job->tool_cache = s;
 	return s;
 }

@@ -154,6 +154,7 @@ int td__pool_join(struct td__pool *p, struct td_run *r)
 		p->cursor->pool_prev = r;
 	}
 	p->nruns++;
+	r->serial = ++p->serials;
 	return 0;
 }
 

@@ -122,6 +122,7 @@ struct td__pool {
 	uint32_t timers; /* timers the runs may arm at once (the clock's heap has room) */
 	struct td_run *done_head, *done_tail; /* runs with completed jobs (done_next) */
 	struct td__toollim *lims;             /* limited tools' budgets, by tool */
+	uint64_t serials;                     /* runs joined so far */
 	struct td_run *cursor; /* ring of runs (pool_next); the one the next round starts at */
 	uint32_t nruns;
 	/* the run that owns the pool (td_run_new()'s private host): freed with it */
@@ -143,6 +144,7 @@ struct td_run {
 	struct td__pool own_pool;
 	struct td_run *pool_next, *pool_prev;
 	struct td_run *done_next; /* in the pool's list of runs with completions */
+	uint64_t serial;          /* tells runs on one pool apart, even at a reused address */
 	int done_listed;
 	struct td__backend *fake;               /* tests and simulation: every call goes here */
 	struct td__backend *backend[TD__KINDS]; /* the run's own, by tool kind (freed with it) */
