@@ -455,6 +455,46 @@ struct td_result {
  */
 TD_API int td_run_new(const struct td_plan *plan, const struct td_run_opts *opts,
                       struct td_run **out, struct td_diag *diag);
+/*
+ * A run fed by a streamed response while the model still writes it, for a host that owns its
+ * HTTP client's socket and pushes the bytes as they arrive:
+ *
+ *   1. td_run_new_stream(): the run is created open, with no calls yet (graph and name are
+ *      as for td_stream_new(); dialect AUTO detects it). Attach observers now, as usual.
+ *   2. td_run_feed() with each piece of the stream, in any chunking, between steps of the
+ *      run (td_run_fd()/td_run_timeout()/td_run_step(); td_run_wait() is TD_ESTATE while the
+ *      stream goes on). Each call joins the run as soon as its block is complete (calls join
+ *      in block order) and starts at once, within the limits, when nothing that may still
+ *      arrive can precede it: its tool has no tool-level depends_on. Such a call is in level 0
+ *      of the final plan whatever arrives, under every policy. Other calls wait for the end.
+ *      Returns the number of calls that joined so far, TD_EBATCH once the stream cannot be
+ *      read on (td_run_feed_end() says why), TD_ESTATE after td_run_feed_end().
+ *   3. td_run_feed_end() when the stream ended (or the connection closed): the calls are
+ *      decoded as one document, as td_stream_finish() does, planned, and the run carries on
+ *      over that plan: level 1 starts only now, and once level 0 is complete. The results are
+ *      exactly those of the same batch run from one JSON document, in call order. 0; or
+ *      TD_EBATCH with diagnostics when the stream was cut off, ended in an API error event or
+ *      was refused as a whole (a duplicate id): the complete calls still run, a cut call does
+ *      not. A call that already started cannot be taken back: when the whole stream is
+ *      refused only the calls that joined while it streamed run.
+ *   4. Step the run to its end as usual; td_run_batch()/td_run_plan() give its calls.
+ *
+ * While the stream goes on the run's batch and plan grow: an observer that keeps per-call
+ * state sizes it by td_batch_count(td_run_batch(run)) when an event names a call beyond it;
+ * the level and run ends (LEVEL_FINISHED, RUN_FINISHED) come only after the stream's end.
+ * The final plan is ranked as if no duration were known (td_run_opts.history still learns
+ * the durations).
+ */
+TD_API int td_run_new_stream(const struct td_graph *graph, enum td_dialect dialect,
+                             const char *name, const struct td_run_opts *opts, struct td_run **out,
+                             struct td_diag *diag);
+TD_API int td_run_feed(struct td_run *run, const char *bytes, size_t len);
+TD_API int td_run_feed_end(struct td_run *run, struct td_diag *diag);
+/* The run's batch and plan (owned by the run, or borrowed from the caller by td_run_new()); a
+ * streamed run's grow until td_run_feed_end() and are final after it. */
+TD_API const struct td_batch *td_run_batch(const struct td_run *run);
+TD_API const struct td_plan *td_run_plan(const struct td_run *run);
+
 /* The run's event loop: "io_uring" or "epoll". */
 TD_API const char *td_run_loop(const struct td_run *run);
 /* Why an AUTO run is on epoll, one line ("io_uring refused by the kernel (Operation not

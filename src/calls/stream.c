@@ -17,6 +17,7 @@
 #include <cjson/cJSON.h>
 
 #include "calls/sse.h"
+#include "calls/stream.h"
 #include "util/util.h"
 
 /* A call's input or arguments, and one event's data, are kept to this many bytes. */
@@ -27,6 +28,7 @@ struct scall {
 	char *id, *name;
 	struct td__buf args;
 	bool done;
+	bool taken; /* handed to a run (td__stream_take) */
 };
 
 struct td_stream {
@@ -35,11 +37,12 @@ struct td_stream {
 	struct td__sse sse;
 	struct scall *calls;
 	size_t ncalls, cap;
-	bool ended;  /* the dialect's end event arrived */
-	char *error; /* the API's error event, or what made the stream unreadable */
-	bool failed; /* error is ours (the stream cannot be read further), not the API's */
-	long last;   /* index of the call that received the last fragment (Chat), -1 */
-	bool at_end; /* the input has ended: a last event that is not JSON was cut */
+	bool ended;   /* the dialect's end event arrived */
+	char *error;  /* the API's error event, or what made the stream unreadable */
+	bool failed;  /* error is ours (the stream cannot be read further), not the API's */
+	long last;    /* index of the call that received the last fragment (Chat), -1 */
+	bool at_end;  /* the input has ended: a last event that is not JSON was cut */
+	bool no_take; /* a call could not be taken: later ones wait for the end too */
 };
 
 /* ---- calls ---- */
@@ -508,4 +511,85 @@ int td_stream_finish(struct td_stream *s, const struct td_graph *graph, struct t
 	if (r < 0)
 		return r;
 	return incomplete ? TD_EBATCH : 0;
+}
+
+/* ---- taking calls while the stream goes on (a run fed by it) ---- */
+
+enum td_dialect td__stream_dialect(const struct td_stream *s)
+{
+	return s->dl;
+}
+
+/* The call not taken yet with the lowest block index, or NULL. */
+static struct scall *next_untaken(struct td_stream *s)
+{
+	struct scall *best = NULL;
+	size_t i;
+
+	for (i = 0; i < s->ncalls; i++)
+		if (!s->calls[i].taken && (!best || s->calls[i].index < best->index))
+			best = &s->calls[i];
+	return best;
+}
+
+/* Chat Completions write calls one after the other: once a later call has begun and this
+ * one's arguments parse, nothing can be added to them and still parse. */
+static bool whole(const struct td_stream *s, const struct scall *c)
+{
+	size_t i;
+
+	if (c->done)
+		return true;
+	if (s->dl != TD_DIALECT_OPENAI || !c->args.len || !is_json(c->args.data, c->args.len))
+		return false;
+	for (i = 0; i < s->ncalls; i++)
+		if (s->calls[i].index > c->index)
+			return true;
+	return false;
+}
+
+/* The call decoded alone, as td_stream_finish() writes it, then copied into `into`. */
+static int take_one(struct td_stream *s, const struct scall *c, struct td_batch *into)
+{
+	struct td_batch *one = NULL;
+	struct td__buf b = {0};
+	const struct td__call *k;
+	cJSON *in = NULL;
+	uint32_t dup;
+	int r;
+
+	td__buf_putc(&b, '[');
+	write_call(&b, s->dl, c);
+	td__buf_putc(&b, ']');
+	r = b.oom ? TD_ENOMEM
+	          : td_batch_decode(into->graph, b.data, b.len, s->dl, s->name, &one, NULL);
+	td__buf_free(&b);
+	if (r < 0)
+		return r == TD_ENOMEM ? r : TD_EBATCH; /* no id or name: the finish says so */
+	k = &one->calls[0];
+	if (k->input_len != 2 && !(in = cJSON_Parse(td__call_input(k))))
+		r = TD_ENOMEM;
+	else /* a duplicate id is TD_EBATCH: the whole batch will be refused */
+		r = td__batch_add_call(into, k->id, k->name, in, td__call_error(k), &dup);
+	cJSON_Delete(in);
+	td_batch_free(one);
+	return r;
+}
+
+int td__stream_take(struct td_stream *s, struct td_batch *into)
+{
+	struct scall *c;
+	int r;
+
+	if (s->error || s->no_take || !(c = next_untaken(s)) || !whole(s, c))
+		return 0;
+	r = take_one(s, c, into);
+	if (r == TD_ENOMEM)
+		return r;
+	if (r < 0) {
+		s->no_take = true;
+		return 0;
+	}
+	c->taken = true;
+	return 1;
 }

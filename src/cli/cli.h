@@ -42,6 +42,8 @@ const char *cli_bad_option(int c, char **argv, const struct option *opts, char *
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Reads a whole file ("-": stdin) up to CLI_MAX_INPUT; prints its own error. */
 int cli_read_input(const char *path, char **buf, size_t *len);
+/* Bytes already read from stdin (copied), which cli_read_input("-") returns first. 0 or -1. */
+int cli_unread_stdin(const char *s, size_t len);
 /* Writes s and a newline to stdout; returns EXIT_RUNTIME if stdout fails (closed pipe, full disk).
  */
 int cli_write_stdout(const char *s);

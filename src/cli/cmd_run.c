@@ -211,13 +211,67 @@ static int loop_failed(struct progress *pg, const char *what, int err)
 	return -1;
 }
 
+/*
+ * CALLS when it is a streamed response: read through the poll loop as it arrives, a piece at
+ * a time (the run keeps what it needs of each call, within its bounds), and fed to the run,
+ * whose calls start while the stream goes on.
+ */
+struct input {
+	int fd;
+	const char *name;
+	char head[64]; /* what was read to recognise the stream */
+	size_t len;
+	int ended, incomplete;
+};
+
+/* The stream ended (or cannot be read on): the run gets its final plan; what was wrong with
+ * the stream is said now, and makes the exit code 2 once the complete calls ran. */
+static int end_input(struct td_run *run, struct input *in, struct progress *pg)
+{
+	struct td_diag diag = {0};
+	int r = td_run_feed_end(run, &diag);
+
+	in->ended = 1;
+	if (in->fd != STDIN_FILENO)
+		close(in->fd);
+	progress_clear(pg);
+	cli_print_diag(&diag);
+	td_diag_clear(&diag);
+	if (r == TD_EBATCH)
+		in->incomplete = 1;
+	else if (r < 0)
+		return loop_failed(pg, "td_run_feed_end", r);
+	return 0;
+}
+
+static int feed(struct td_run *run, struct input *in, struct progress *pg)
+{
+	static char buf[1 << 16];
+	ssize_t n = read(in->fd, buf, sizeof(buf));
+	int r;
+
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return 0;
+	if (n < 0) {
+		progress_clear(pg);
+		cli_error("cannot read '%s': %s", in->name, strerror(errno));
+		in->incomplete = 1;
+	}
+	if (n <= 0)
+		return end_input(run, in, pg);
+	r = td_run_feed(run, buf, (size_t)n);
+	if (r == TD_EBATCH) /* unreadable: the end says why */
+		return end_input(run, in, pg);
+	return r < 0 ? loop_failed(pg, "td_run_feed", r) : 0;
+}
+
 /* Drives the run to completion; returns 1 if it was interrupted by a signal, -1 (said on
  * stderr) if the loop failed. With --progress=json stderr carries JSON lines only: the
- * cancelled calls' events say it there. */
-static int drive(struct td_run *run, int sfd, struct progress *pg, int say)
+ * cancelled calls' events say it there. in: a stream to feed the run with, or NULL. */
+static int drive(struct td_run *run, int sfd, struct progress *pg, int say, struct input *in)
 {
 	struct signalfd_siginfo si;
-	struct pollfd pfd[2];
+	struct pollfd pfd[3];
 	int interrupted = 0, turn = 0, r, ms;
 
 	for (;;) {
@@ -232,9 +286,12 @@ static int drive(struct td_run *run, int sfd, struct progress *pg, int say)
 			return loop_failed(pg, "td_run_timeout", ms);
 		pfd[0] = (struct pollfd){.fd = td_run_fd(run), .events = POLLIN};
 		pfd[1] = (struct pollfd){.fd = sfd, .events = POLLIN};
-		if (poll(pfd, 2, ms) < 0 && errno != EINTR)
+		pfd[2] = (struct pollfd){.fd = in && !in->ended ? in->fd : -1, .events = POLLIN};
+		if (poll(pfd, 3, ms) < 0 && errno != EINTR)
 			return loop_failed(pg, "poll", -errno);
 		progress_tick(pg, run);
+		if ((pfd[2].revents & (POLLIN | POLLHUP | POLLERR)) && feed(run, in, pg) < 0)
+			return -1;
 		if (!(pfd[1].revents & POLLIN) || read(sfd, &si, sizeof(si)) != sizeof(si))
 			continue;
 		if (interrupted) {
@@ -251,6 +308,8 @@ static int drive(struct td_run *run, int sfd, struct progress *pg, int say)
 			fprintf(stderr, "tooldag: %s, cancelling the run\n",
 			        strsignal((int)si.ssi_signo));
 		td_run_cancel(run);
+		if (in && !in->ended && end_input(run, in, pg) < 0) /* no more calls come */
+			return -1;
 	}
 	return interrupted;
 }
@@ -341,10 +400,11 @@ static int watch_start(struct td_run *run, const struct cli_job *job, const stru
 			return EXIT_RUNTIME;
 		}
 	}
-	if (progress_attach(run, job->plan, a->quiet ? PROGRESS_NONE : a->progress, stderr,
+	(void)job;
+	if (progress_attach(run, td_run_plan(run), a->quiet ? PROGRESS_NONE : a->progress, stderr,
 	                    &w->progress) < 0 ||
 	    (!a->quiet && a->progress != PROGRESS_JSON &&
-	     failures_attach(run, td_batch_count(job->batch), &w->failures) < 0)) {
+	     failures_attach(run, td_batch_count(td_run_batch(run)), &w->failures) < 0)) {
 		cli_error("cannot set up the progress display: out of memory");
 		return EXIT_RUNTIME;
 	}
@@ -391,15 +451,17 @@ static int write_conversation(const struct cli_job *job, const char *results)
 	return r;
 }
 
-static int run_plan(struct cli_job *job, struct run_args *a, int sfd)
+static int run_plan(struct cli_job *job, struct run_args *a, int sfd, struct input *in)
 {
 	struct td_diag diag = {0};
+	const struct td_batch *batch;
 	struct td_run *run;
 	struct watch w;
 	int interrupted, r, r2;
 	char *out;
 
-	if (td_run_new(job->plan, &a->opts, &run, &diag) < 0) {
+	if ((in ? td_run_new_stream(job->graph, a->dialect, in->name, &a->opts, &run, &diag)
+	        : td_run_new(job->plan, &a->opts, &run, &diag)) < 0) {
 		cli_print_diag(&diag);
 		td_diag_clear(&diag);
 		return EXIT_RUNTIME;
@@ -413,7 +475,10 @@ static int run_plan(struct cli_job *job, struct run_args *a, int sfd)
 		watch_end(&w, a);
 		return r;
 	}
-	interrupted = drive(run, sfd, w.progress, a->quiet || a->progress != PROGRESS_JSON);
+	interrupted = in && td_run_feed(run, in->head, in->len) == TD_ENOMEM ? -1 : 0;
+	if (!interrupted)
+		interrupted =
+		    drive(run, sfd, w.progress, a->quiet || a->progress != PROGRESS_JSON, in);
 	progress_clear(w.progress);
 	if (interrupted < 0) {
 		td_run_free(run);
@@ -421,6 +486,12 @@ static int run_plan(struct cli_job *job, struct run_args *a, int sfd)
 		return EXIT_RUNTIME;
 	}
 	/* the graph's own calls came in no dialect: --dialect says which to answer in */
+	batch = td_run_batch(run);
+	if (in && !td_batch_count(batch)) { /* no call was complete: nothing ran, said already */
+		td_run_free(run);
+		r = watch_end(&w, a);
+		return interrupted ? EXIT_INTERRUPTED : r ? r : EXIT_INVALID;
+	}
 	if (td_run_results_json(
 	        run, a->calls || !td_graph_has_calls(job->graph) ? TD_DIALECT_AUTO : a->dialect,
 	        a->pretty, &out) < 0) {
@@ -434,7 +505,7 @@ static int run_plan(struct cli_job *job, struct run_args *a, int sfd)
 	else
 		r = cli_write_stdout(out);
 	free(out);
-	failures_print(w.failures, run, job->batch, stderr);
+	failures_print(w.failures, run, batch, stderr);
 	r2 = EXIT_OK;
 	if (w.report) {
 		r2 = write_report(run, w.report, a->report);
@@ -444,9 +515,9 @@ static int run_plan(struct cli_job *job, struct run_args *a, int sfd)
 		r = r2;
 	if (!r && interrupted)
 		r = EXIT_INTERRUPTED;
-	if (!r && job->incomplete)
+	if (!r && (job->incomplete || (in && in->incomplete)))
 		r = EXIT_INVALID; /* the complete calls ran; the stream itself was not whole */
-	if (!r && a->fail_on_error && any_error(run, td_batch_count(job->batch)))
+	if (!r && a->fail_on_error && any_error(run, td_batch_count(batch)))
 		r = EXIT_CALL_ERRORS;
 	td_run_free(run);
 	r2 = watch_end(&w, a);
@@ -509,6 +580,45 @@ static int record_close(struct run_args *a, int r)
 }
 
 /*
+ * Whether CALLS is a streamed response: 1 with the graph loaded into job and the input open in
+ * *in (its first bytes read), 0 when it is not (a JSON document or the graph's own calls:
+ * what was read of stdin is handed back for cli_load_plan()), -1 when the graph was refused
+ * (said). Reads until it has enough to tell, like any reader of the input would.
+ */
+static int open_stream(const struct run_args *a, struct cli_job *job, struct input *in)
+{
+	const char *path = a->calls ? a->calls : "-";
+	struct stat st;
+	ssize_t n;
+
+	int r;
+
+	if ((r = cli_load_graph(a->graph, 0, &job->graph)))
+		return -r;
+	if ((!a->calls && (td_graph_has_calls(job->graph) || isatty(STDIN_FILENO))))
+		return 0;
+	memset(in, 0, sizeof(*in));
+	in->name = strcmp(path, "-") == 0 ? "<stdin>" : path;
+	in->fd = strcmp(path, "-") == 0 ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
+	if (in->fd < 0) /* cli_load_plan() says why */
+		return 0;
+	if (fstat(in->fd, &st) < 0 || S_ISDIR(st.st_mode)) {
+		close(in->fd);
+		return 0;
+	}
+	while (in->len < 16 &&
+	       ((n = read(in->fd, in->head + in->len, sizeof(in->head) - in->len)) > 0 ||
+	        (n < 0 && errno == EINTR)))
+		in->len += n > 0 ? (size_t)n : 0;
+	if (td_stream_detect(in->head, in->len))
+		return 1;
+	if (in->fd != STDIN_FILENO)
+		close(in->fd);
+	return in->fd == STDIN_FILENO && cli_unread_stdin(in->head, in->len) < 0 ? -EXIT_RUNTIME
+	                                                                         : 0;
+}
+
+/*
  * Adds sig to the signals that cancel the run, unless it is ignored: under nohup (SIGHUP) or
  * as a background job of a script (SIGINT) it was meant not to reach us, and a blocked signal
  * would still be queued for the signalfd even though ignored.
@@ -526,6 +636,7 @@ int cmd_run(int argc, char **argv)
 {
 	struct run_args a = {0};
 	struct cli_job job;
+	struct input in, *stream;
 	sigset_t mask, old;
 	int r, sfd, strays = 0;
 	unsigned killed;
@@ -533,10 +644,20 @@ int cmd_run(int argc, char **argv)
 	r = parse_args(argc, argv, &a);
 	if (r)
 		return r < 0 ? EXIT_OK : r;
-	r = a.conversation ? cli_load_plan_keep(a.graph, 0, a.calls, a.dialect, &job)
-	                   : cli_load_plan(a.graph, 0, a.calls, a.dialect, &job);
-	if (r)
-		return r;
+	memset(&job, 0, sizeof(job));
+	r = a.conversation ? 0 : open_stream(&a, &job, &in);
+	if (r < 0) {
+		cli_job_free(&job);
+		return -r;
+	}
+	if (!r) {
+		cli_job_free(&job);
+		r = a.conversation ? cli_load_plan_keep(a.graph, 0, a.calls, a.dialect, &job)
+		                   : cli_load_plan(a.graph, 0, a.calls, a.dialect, &job);
+		if (r)
+			return r;
+	}
+	stream = r == 1 ? &in : NULL;
 	/* before anything runs: there would be no conversation to append the results to */
 	if (a.conversation && !td_batch_conversation_length(job.batch)) {
 		cli_error("--conversation: %s holds calls, not a conversation (a messages or input "
@@ -559,7 +680,7 @@ int cmd_run(int argc, char **argv)
 		strays = strays_adopt() == 0;
 		r = record_open(&a);
 		if (!r)
-			r = run_plan(&job, &a, sfd);
+			r = run_plan(&job, &a, sfd, stream);
 		r = record_close(&a, r);
 		close(sfd);
 	}
@@ -569,6 +690,8 @@ int cmd_run(int argc, char **argv)
 		          "process group",
 		          killed, killed == 1 ? "" : "es");
 	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (stream && !in.ended && in.fd != STDIN_FILENO)
+		close(in.fd);
 	cli_job_free(&job);
 	return r;
 }

@@ -176,6 +176,22 @@ int cli_print_encoded(int rc, char **out)
 	return rc;
 }
 
+/* What `run` read of standard input to see whether it holds a stream (cli_unread_stdin). */
+static char *stdin_head;
+static size_t stdin_head_len;
+
+int cli_unread_stdin(const char *s, size_t len)
+{
+	free(stdin_head);
+	stdin_head = len ? malloc(len) : NULL;
+	if (len && !stdin_head)
+		return -1;
+	if (len)
+		memcpy(stdin_head, s, len);
+	stdin_head_len = len;
+	return 0;
+}
+
 int cli_read_input(const char *path, char **buf, size_t *len)
 {
 	int fd = strcmp(path, "-") == 0 ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
@@ -196,6 +212,11 @@ int cli_read_input(const char *path, char **buf, size_t *len)
 	/* a regular file says its size: refuse a huge one before reading any of it */
 	if (S_ISREG(st.st_mode) && (uintmax_t)st.st_size > CLI_MAX_INPUT)
 		goto too_big;
+	if (fd == STDIN_FILENO && stdin_head) { /* what was read already comes first */
+		b = stdin_head;
+		cap = n = stdin_head_len;
+		stdin_head = NULL;
+	}
 	for (;;) {
 		if (!b || n == cap) {
 			if (b)

@@ -26,12 +26,21 @@ static void on_event(void *ud, const struct td_run *run, const struct td_event *
 {
 	struct failures *fl = ud;
 
-	(void)run;
 	if (ev->type != TD_EVENT_CALL_FINISHED || ev->status == TD_STATUS_OK)
 		return;
 	if (ev->status == TD_STATUS_SKIPPED) {
 		fl->nskipped++;
 		return;
+	}
+	if (ev->call >= fl->ncalls) { /* a streamed run's batch grows while the stream goes on */
+		size_t n = td_batch_count(td_run_batch(run));
+		uint8_t *f = n > ev->call ? realloc(fl->failed, n) : NULL;
+
+		if (!f)
+			return;
+		memset(f + fl->ncalls, 0, n - fl->ncalls);
+		fl->failed = f;
+		fl->ncalls = n;
 	}
 	fl->failed[ev->call] = 1;
 	fl->nfailed++;
@@ -121,7 +130,7 @@ void failures_print(const struct failures *fl, const struct td_run *run,
 	if (fl->nfailed > shown)
 		fprintf(f, "... and %zu more failed calls (see the results)\n",
 		        fl->nfailed - shown);
-	fprintf(f, "tooldag: %zu of %zu calls failed", fl->nfailed, fl->ncalls);
+	fprintf(f, "tooldag: %zu of %zu calls failed", fl->nfailed, td_batch_count(batch));
 	if (fl->nskipped)
 		fprintf(f, ", %zu skipped because a dependency failed", fl->nskipped);
 	fputc('\n', f);

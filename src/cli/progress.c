@@ -221,11 +221,47 @@ static void json_event(struct progress *p, const struct td_event *ev)
 	free(line);
 }
 
+static int grow(void *v, size_t n, size_t size)
+{
+	void *q = realloc(*(void **)v, n * size);
+
+	if (q)
+		*(void **)v = q;
+	return q ? 0 : -1;
+}
+
+/* A streamed run's batch and plan grow while the stream goes on: room for what they hold
+ * now. On failure the counts stay, and the calls beyond them are not shown. */
+static void fit(struct progress *p, const struct td_run *run)
+{
+	uint32_t n = (uint32_t)td_batch_count(td_run_batch(run));
+	uint32_t nl = (uint32_t)td_plan_level_count(td_run_plan(run));
+
+	p->batch = td_run_batch(run);
+	if (n > p->ncalls && p->mode == PROGRESS_TTY &&
+	    (grow(&p->prev, n, sizeof(*p->prev)) < 0 || grow(&p->next, n, sizeof(*p->next)) < 0 ||
+	     grow(&p->since, n, sizeof(*p->since)) < 0))
+		return;
+	if (nl > p->nlevels && p->mode == PROGRESS_TTY) {
+		if (grow(&p->level_done, nl, 1) < 0)
+			return;
+		memset(p->level_done + p->nlevels, 0, nl - p->nlevels);
+	}
+	p->ncalls = n > p->ncalls ? n : p->ncalls;
+	p->nlevels = nl > p->nlevels ? nl : p->nlevels;
+}
+
 static void on_event(void *ud, const struct td_run *run, const struct td_event *ev)
 {
 	struct progress *p = ud;
 
 	p->run = run;
+	if (p->ncalls != td_batch_count(td_run_batch(run)) ||
+	    p->nlevels != td_plan_level_count(td_run_plan(run)))
+		fit(p, run);
+	if ((ev->call != TD_EVENT_NO_CALL && ev->call >= p->ncalls) ||
+	    (ev->type == TD_EVENT_LEVEL_FINISHED && ev->level >= p->nlevels))
+		return;
 	if (p->mode == PROGRESS_TTY)
 		tty_event(p, ev);
 	else if (p->mode == PROGRESS_PLAIN)

@@ -214,6 +214,10 @@ int td_run_report_json(const struct td_run *run, int pretty, char **out)
 	               : run->opts.schedule == TD_SCHEDULE_CRITICAL ? "critical"
 	                                                            : "level",
 	               run->limit, run->cancelled ? "true" : "false");
+	us = td__feed_end_us(run); /* a streamed run: when its stream ended */
+	if (us >= 0)
+		td__buf_printf(&b, ",\"stream_end_ms\":%lld.%03lld", (long long)(us / 1000),
+		               (long long)(us % 1000));
 	td__buf_puts(&b, ",\"calls\":[");
 	for (c = 0; c < run->plan->ncalls; c++) {
 		sep(&b, c, pretty, "  ");

@@ -29,8 +29,10 @@ struct td__observers {
 	void (*prev)(void *ud, uint32_t call, enum td__cstate from, enum td__cstate to);
 	void *prev_ud;
 	uint32_t *level_left;   /* [nlevels]: calls of the level without their result yet */
-	uint8_t *level_started; /* [nlevels] */
+	uint8_t *level_started; /* [nlevels]: 1 once started, 2 once finished too */
+	uint32_t nlevels;       /* room in the two (a streamed run's plan grows) */
 	uint32_t done, failed;
+	int run_finished;
 	int64_t last; /* latest event time so far */
 	/* [ncalls]: td__observe_lens(), each with LENS_KNOWN once measured (0: not yet) */
 	struct td__call_lens *lens;
@@ -179,10 +181,65 @@ static void finished(struct td_run *r, uint32_t c, int64_t t)
 	ev.signal = cr->signal;
 	ev.run_us = cr->start_us >= 0 ? cr->end_us - cr->start_us : -1;
 	emit(r, &ev);
+	/* while a stream goes on, calls may still join the level and the run */
 	if (in_level(r, c) && !--o->level_left[r->plan->level[c]] &&
-	    o->level_started[r->plan->level[c]])
+	    o->level_started[r->plan->level[c]] && !r->open) {
+		o->level_started[r->plan->level[c]] = 2;
 		level_event(r, TD_EVENT_LEVEL_FINISHED, (uint32_t)r->plan->level[c], t);
-	if (o->done == r->plan->ncalls) {
+	}
+	if (o->done == r->plan->ncalls && !r->open) {
+		o->run_finished = 1;
+		blank(r, &ev, TD_EVENT_RUN_FINISHED, t);
+		emit(r, &ev);
+	}
+}
+
+int td__observe_grow(struct td_run *r, uint32_t old_ncalls)
+{
+	struct td__observers *o = r->obs;
+	const struct td_plan *p = r->plan;
+	uint32_t nl = p->nlevels ? p->nlevels : 1, k, i;
+	void *v;
+
+	if (!o)
+		return 0;
+	if (!(v = td__reallocarray(o->lens, p->ncalls ? p->ncalls : 1, sizeof(*o->lens))))
+		return TD_ENOMEM;
+	o->lens = v;
+	if (p->ncalls > old_ncalls)
+		memset(o->lens + old_ncalls, 0, (p->ncalls - old_ncalls) * sizeof(*o->lens));
+	if (!(v = td__reallocarray(o->level_left, nl, sizeof(*o->level_left))))
+		return TD_ENOMEM;
+	o->level_left = v;
+	if (!(v = td__realloc(o->level_started, nl)))
+		return TD_ENOMEM;
+	o->level_started = v;
+	if (nl > o->nlevels)
+		memset(o->level_started + o->nlevels, 0, nl - o->nlevels);
+	o->nlevels = nl;
+	for (k = 0; k < p->nlevels; k++)
+		for (o->level_left[k] = 0, i = p->level_off[k]; i < p->level_off[k + 1]; i++)
+			o->level_left[k] += r->calls[p->order[i]].state != TD_CS_DONE;
+	return 0;
+}
+
+void td__observe_settle(struct td_run *r)
+{
+	struct td__observers *o = r->obs;
+	struct td_event ev;
+	int64_t t;
+	uint32_t k;
+
+	if (!o)
+		return;
+	t = now(r);
+	for (k = 0; k < r->plan->nlevels; k++)
+		if (o->level_started[k] == 1 && !o->level_left[k]) {
+			o->level_started[k] = 2;
+			level_event(r, TD_EVENT_LEVEL_FINISHED, k, t);
+		}
+	if (o->done == r->plan->ncalls && !o->run_finished) {
+		o->run_finished = 1;
 		blank(r, &ev, TD_EVENT_RUN_FINISHED, t);
 		emit(r, &ev);
 	}
@@ -309,6 +366,7 @@ static int observers_new(struct td_run *r)
 		observers_destroy(o);
 		return TD_ENOMEM;
 	}
+	o->nlevels = nl ? nl : 1;
 	for (k = 0; k < nl; k++)
 		o->level_left[k] = r->plan->level_off[k + 1] - r->plan->level_off[k];
 	o->prev = r->trace;

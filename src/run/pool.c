@@ -308,8 +308,13 @@ int td__pool_stalled(const struct td__pool *p)
 		return 0;
 	for (i = 0; i < p->nruns && !left; i++, r = r->pool_next)
 		left = !td__sched_finished(r);
-	return left && !(p->drv && p->drv->inflight(p->drv_ctx)) &&
-	       td__clock_next_deadline(p->clock) < 0 && !can_start(p);
+	if (!left || (p->drv && p->drv->inflight(p->drv_ctx)) ||
+	    td__clock_next_deadline(p->clock) >= 0 || can_start(p))
+		return 0;
+	for (i = 0, r = p->cursor; i < p->nruns; i++, r = r->pool_next)
+		if (r->open) /* it waits for its host's stream: td_run_feed() may move it */
+			return 0;
+	return 1;
 }
 
 int td__pool_timeout(const struct td__pool *p)

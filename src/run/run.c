@@ -174,6 +174,8 @@ int td_run_wait(struct td_run *run)
 
 	if (!run)
 		return TD_EINVAL;
+	if (run->open) /* only the host can end the stream (td_run_feed_end) */
+		return TD_ESTATE;
 	while ((r = td_run_step(run)) == 1) {
 		/* nothing anywhere on the pool can move: nothing would ever finish this run */
 		if (td__pool_stalled(run->pool))
@@ -253,6 +255,7 @@ void td_run_free(struct td_run *run)
 	if (!run)
 		return;
 	td__observe_free(run); /* before drain(): its cancellations are not news to anyone */
+	run->open = 0;         /* a stream that did not end: no more calls come */
 	drain(run);
 	td__pool_leave(run->pool, run);
 	td__sched_fini(run);
@@ -266,6 +269,7 @@ void td_run_free(struct td_run *run)
 	else if (run->pool->owner == run)
 		run->pool->release(run->pool); /* td_run_new()'s private host */
 	td__clock_fini(&run->own_clock);
+	td__feed_free(run->feed); /* last: what ran early, and the plan, point into it */
 	td__free(run);
 }
 

@@ -189,6 +189,11 @@ struct td_run {
 
 	/* td_run_observe()'s observers (observe.c), fed from `trace`; NULL until the first */
 	struct td__observers *obs;
+
+	/* a run fed by a stream (feed.c), else NULL; open while the stream goes on: calls may
+	 * still join, so the run is not finished even with every call it has done */
+	struct td__feed *feed;
+	int open;
 };
 
 /*
@@ -217,6 +222,34 @@ int td__sched_can_start(const struct td_run *r);
  * calls by them (unknown: 1 per call), level starts the longest of a level first (unknown:
  * batch order). Call before the run starts; no effect under eager. 0 or TD_ENOMEM. */
 int td__sched_set_costs(struct td_run *r, const int64_t *cost_us);
+/*
+ * A run fed by a stream (feed.c). td__sched_grow(): room for ncalls calls, nnodes nodes and
+ * nlevels levels (used: the calls in use, which keep their state; new ones wait); 0 or
+ * TD_ENOMEM. td__sched_admit(): call c joined the open run and starts as soon as the limits
+ * allow (start: nothing that may still arrive can precede it; it is in level 0) or waits for
+ * the stream's end. td__sched_replan(): the stream ended and r->plan is the final plan (the
+ * same calls first): dependencies and levels are counted anew over it, what finished tells
+ * its successors, and what may start is released; 0 or TD_ENOMEM.
+ */
+int td__sched_grow(struct td_run *r, uint32_t used, uint32_t ncalls, uint32_t nnodes,
+                   uint32_t nlevels);
+/* Call c's state as a new run's (feed.c's td__sched_grow(), on room it added). */
+void td__sched_init_call(struct td_run *r, uint32_t c);
+void td__sched_admit(struct td_run *r, uint32_t c, int start);
+int td__sched_replan(struct td_run *r);
+/* feed.c: a stream's state for an open run (td_run_new_stream() sets r->feed to it and
+ * r->open); the open plan the run is created over; when the stream ended (-1: not yet, or
+ * not a streamed run). */
+struct td__feed;
+int td__feed_new(const struct td_graph *graph, enum td_dialect dialect, const char *name,
+                 struct td__feed **out);
+const struct td_plan *td__feed_plan(const struct td__feed *f);
+void td__feed_free(struct td__feed *f);
+int64_t td__feed_end_us(const struct td_run *r);
+/* observe.c: the plan grew (room and level counts anew; old_ncalls: the calls it had), and
+ * after td__sched_replan(), the level and run ends that the stream's end completed. */
+int td__observe_grow(struct td_run *r, uint32_t old_ncalls);
+void td__observe_settle(struct td_run *r);
 /* Routes be's completions to r's scheduler. */
 void td__sched_attach(struct td_run *r, struct td__backend *be);
 

@@ -782,7 +782,8 @@ int td__sched_can_start(const struct td_run *r)
 
 int td__sched_finished(const struct td_run *r)
 {
-	return r->started && r->ndone == r->plan->ncalls && !r->inflight && !r->completed;
+	return r->started && !r->open && r->ndone == r->plan->ncalls && !r->inflight &&
+	       !r->completed;
 }
 
 /* ---- ranks: the ready heap's order (prio.c) ---- */
@@ -828,6 +829,16 @@ static int alloc_arrays(struct td_run *r)
 	return 0;
 }
 
+void td__sched_init_call(struct td_run *r, uint32_t i)
+{
+	memset(&r->calls[i], 0, sizeof(r->calls[i]));
+	r->calls[i].run = r;
+	r->calls[i].start_us = r->calls[i].end_us = -1;
+	r->calls[i].exit_code = -1;
+	r->calls[i].status = TD_STATUS_PENDING;
+	r->calls[i].backoff.fn = backoff_fired;
+}
+
 int td__sched_init(struct td_run *r)
 {
 	const struct td_plan *p = r->plan;
@@ -844,13 +855,8 @@ int td__sched_init(struct td_run *r)
 	}
 	for (i = 0; i < p->nlevels; i++)
 		r->level_left[i] = p->level_off[i + 1] - p->level_off[i];
-	for (i = 0; i < p->ncalls; i++) {
-		r->calls[i].run = r;
-		r->calls[i].start_us = r->calls[i].end_us = -1;
-		r->calls[i].exit_code = -1;
-		r->calls[i].status = TD_STATUS_PENDING;
-		r->calls[i].backoff.fn = backoff_fired;
-	}
+	for (i = 0; i < p->ncalls; i++)
+		td__sched_init_call(r, i);
 	for (i = 0; i < r->graph->ntools; i++) {
 		struct td__toolrun *tr = &r->tools[i];
 
@@ -891,4 +897,74 @@ void td__sched_attach(struct td_run *r, struct td__backend *be)
 {
 	be->done = job_done;
 	be->ud = r;
+}
+
+/* ---- a run fed by a stream (run/feed.c): calls join while it runs ---- */
+
+void td__sched_admit(struct td_run *r, uint32_t c, int start)
+{
+	if (start)
+		r->level_left[0]++;
+	if (r->cancelled)
+		finish_msg(r, c, TD_STATUS_CANCELLED, "cancelled");
+	else if (start)
+		transition(r, c, TD_CS_READY);
+}
+
+/* What the final plan releases, as td__sched_begin() does for a run that was never open. */
+static void release(struct td_run *r)
+{
+	const struct td_plan *p = r->plan;
+	uint32_t c, n;
+
+	for (c = 0; c < p->ncalls; c++)
+		if (r->calls[c].state == TD_CS_WAITING && r->batch->calls[c].has_error)
+			finish_msg(r, c, TD_STATUS_ERROR, td__call_error(&r->batch->calls[c]));
+		else if (r->calls[c].state == TD_CS_WAITING && r->cancelled)
+			finish_msg(r, c, TD_STATUS_CANCELLED, "cancelled");
+	if (r->cancelled)
+		return;
+	if (dataflow(r)) {
+		for (c = 0; c < p->ncalls; c++)
+			if (!r->pending[c] && r->calls[c].state == TD_CS_WAITING)
+				transition(r, c, TD_CS_READY);
+		return;
+	}
+	for (n = p->level_off[0]; p->nlevels && n < p->level_off[1]; n++)
+		if (r->calls[p->order[n]].state == TD_CS_WAITING)
+			transition(r, p->order[n], TD_CS_READY);
+	open_levels(r);
+}
+
+int td__sched_replan(struct td_run *r)
+{
+	const struct td_plan *p = r->plan;
+	uint32_t c, n, i;
+
+	for (n = 0; n < p->nnodes; n++) {
+		r->pending[n] = p->pred_off[n + 1] - p->pred_off[n];
+		r->failed_pred[n] = TD__NONE;
+	}
+	for (n = 0; n < p->nlevels; n++) {
+		r->level_left[n] = 0;
+		for (i = p->level_off[n]; i < p->level_off[n + 1]; i++)
+			r->level_left[n] += r->calls[p->order[i]].state != TD_CS_DONE;
+	}
+	r->cur_level = 0;
+	r->open = 0;
+	if (compute_ranks(r) < 0)
+		return TD_ENOMEM;
+	r->nready = 0; /* again, in rank order; entries of calls no longer ready go */
+	for (c = 0; c < p->ncalls; c++)
+		if (r->calls[c].state == TD_CS_READY)
+			heap_push(r, c);
+	/* what already finished tells its successors, as it would have in a run never open */
+	for (n = p->ncalls; n < p->nnodes; n++)
+		if (!r->pending[n])
+			node_done(r, n, 0);
+	for (c = 0; c < p->ncalls; c++)
+		if (r->calls[c].state == TD_CS_DONE)
+			node_done(r, c, failed(r->calls[c].status));
+	release(r);
+	return 0;
 }
