@@ -581,7 +581,8 @@ int td__stream_take(struct td_stream *s, struct td_batch *into)
 	struct scall *c;
 	int r;
 
-	if (s->error || s->no_take || !(c = next_untaken(s)) || !whole(s, c))
+	/* after an error event too: what was whole before it runs, as at the finish */
+	if (s->no_take || !(c = next_untaken(s)) || !whole(s, c))
 		return 0;
 	r = take_one(s, c, into);
 	if (r == TD_ENOMEM)

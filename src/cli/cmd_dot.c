@@ -43,6 +43,8 @@ static int print_calls(const char *graph, const char *calls, enum td_dialect dia
 	if (r)
 		return r;
 	r = cli_print_encoded(td_plan_dot(job.plan, &out), &out);
+	if (!r && job.incomplete) /* a stream cut off or ended by an error: said, and not whole */
+		r = EXIT_INVALID;
 	cli_job_free(&job);
 	return r;
 }

@@ -215,6 +215,8 @@ int cmd_plan(int argc, char **argv)
 	} else {
 		print_plan(job.plan);
 	}
+	if (!r && job.incomplete) /* a stream cut off or ended by an error: said, and not whole */
+		r = EXIT_INVALID;
 	cli_job_free(&job);
 	return r;
 }
