@@ -33,6 +33,22 @@ t_json() {
 	python3 -c "import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if ($1) else 1)" \
 		"$T_TMP/out" 2>"$T_TMP/pyerr" || t_fail "JSON check failed: $1 $(cat "$T_TMP/pyerr")"
 }
+# replay FILE MS: a streamed response as a model writes it, the file's lines with a pause of
+# MS milliseconds after each event's blank line
+replay() {
+	local line pause
+	pause=$(printf '0.%03d' "$2")
+	while IFS= read -r line || [ -n "$line" ]; do
+		printf '%s\n' "$line"
+		[ -n "$line" ] || sleep "$pause"
+	done <"$1"
+}
+# t_report JQ_EXPR: the jq expression over the run report $T_TMP/report.json must be true.
+t_report() {
+	T_COUNT=$((T_COUNT + 1))
+	[ "$(jq "$1" "$T_TMP/report.json")" = true ] ||
+		t_fail "report: $1 is not true: $(cat "$T_TMP/report.json")"
+}
 t_done() {
 	echo "$((T_COUNT - T_FAILS)) passed, $T_FAILS failed"
 	[ "$T_FAILS" -eq 0 ]

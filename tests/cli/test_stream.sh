@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # test_stream.sh - streamed responses on the command line: the SDKs' recorded Server-Sent
 # Event streams (tests/data/recorded/), replayed through a pipe with a pause between events,
-# answer exactly as the whole recording read from a file; a stream cut off runs its complete
+# answer exactly as the whole recording read from a file, each call starting before the stream
+# ended (the report's times); a stream cut off runs its complete
 # calls, names the cut one and exits 2; an API error event exits 2.
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -10,16 +11,6 @@ command -v jq >/dev/null || { echo "skip: jq is needed"; exit 77; }
 
 R=$TD_SRC/tests/data/recorded
 G=$TD_SRC/graphs/calls/recorded.yaml
-
-# replay FILE MS: the file's lines, pausing MS milliseconds after each event's blank line
-replay() {
-	local line pause
-	pause=$(printf '0.%03d' "$2")
-	while IFS= read -r line || [ -n "$line" ]; do
-		printf '%s\n' "$line"
-		[ -n "$line" ] || sleep "$pause"
-	done <"$1"
-}
 
 jq -r '.[0].response.body' "$R/anthropic-runner-555fb399-a54c-455b-9ac5-2c9673f18e12.json" \
 	>"$T_TMP/anthropic.sse"
@@ -33,12 +24,17 @@ for s in "$R/anthropic-stream-tool_use_response.txt" "$T_TMP/anthropic.sse" \
 	cp "$T_TMP/out" "$T_TMP/whole"
 	T_COUNT=$((T_COUNT + 1))
 	[ -s "$T_TMP/whole" ] || t_fail "$s: no results"
-	replay "$s" 20 | "$TOOLDAG" run "$G" - >"$T_TMP/out" 2>"$T_TMP/err"
-	T_RC=$? T_ARGS="run $G - (replayed $s)"
+	replay "$s" 40 | "$TOOLDAG" run --report "$T_TMP/report.json" "$G" - >"$T_TMP/out" \
+		2>"$T_TMP/err"
+	T_RC=$? T_ARGS="run --report $G - (replayed $s)"
 	t_exit 0
 	t_err_empty
 	T_COUNT=$((T_COUNT + 1))
 	cmp -s "$T_TMP/whole" "$T_TMP/out" || t_fail "replayed results differ from the file's"
+	# every call here has no possible predecessor: each started before the stream ended
+	t_report '.calls | length > 0'
+	t_report '.stream_end_ms as $e | all(.calls[]; .start_ms < $e)'
+	t_report '.stream_end_ms >= 40'
 done
 # the parallel Chat calls: both, in call order, in the Chat dialect
 t_run run "$G" "$R/openai-chat-stream-f82268f2fefd.sse"
