@@ -52,6 +52,7 @@ struct trace {
 	 * that attempt ended (where a backoff starts) */
 	int64_t *when;
 	uint32_t *track; /* [ncalls]: its lane (or NO_LANE) while queued, its slot while running */
+	uint32_t ncalls; /* room in when, track and slots.free (a streamed run's batch grows) */
 	struct tracks slots; /* a min-heap: lowest free first */
 	struct tracks lanes; /* a stack: any free lane will do, and a stack costs O(1) */
 	/* the "queued" counter: its value, the time of a change not written yet, and the time
@@ -419,10 +420,32 @@ static void close_doc(struct trace *t)
 	fflush(t->out);
 }
 
+/* Room for the calls of a streamed run that joined since; 0 or TD_ENOMEM (the calls beyond
+ * the room are left out of the trace). */
+static int fit(struct trace *t, uint32_t n)
+{
+	void *v;
+
+	if ((v = td__reallocarray(t->when, n, sizeof(*t->when))))
+		t->when = v;
+	if (v && (v = td__reallocarray(t->track, n, sizeof(*t->track))))
+		t->track = v;
+	if (v && (v = td__reallocarray(t->slots.free, n, sizeof(*t->slots.free))))
+		t->slots.free = v;
+	if (!v)
+		return TD_ENOMEM;
+	memset(t->track + t->ncalls, 0xff, (n - t->ncalls) * sizeof(*t->track)); /* NO_TRACK */
+	t->ncalls = n;
+	return 0;
+}
+
 static void on_event(void *ud, const struct td_run *r, const struct td_event *ev)
 {
 	struct trace *t = ud;
 
+	if (ev->call != TD_EVENT_NO_CALL && ev->call >= t->ncalls &&
+	    (r->plan->ncalls <= ev->call || fit(t, r->plan->ncalls) < 0))
+		return;
 	switch (ev->type) {
 	case TD_EVENT_LEVEL_STARTED:
 	case TD_EVENT_LEVEL_FINISHED:
@@ -525,6 +548,7 @@ int td_run_trace(struct td_run *run, FILE *out)
 		return err;
 	}
 	memset(t->track, 0xff, n * sizeof(*t->track)); /* NO_TRACK */
+	t->ncalls = (uint32_t)n;
 	header(t, run);
 	return 0;
 }

@@ -35,6 +35,31 @@ for sched in level eager critical; do
 	t_report '[.calls[].level] == [0, 1]'
 done
 
+# the observers see every call though the batch grows while the stream goes on: a trace with
+# a slice per call, a progress line per event, the failure summary counting the final batch
+replay "$R/openai-chat-stream-f82268f2fefd.sse" 10 |
+	"$TOOLDAG" run --trace "$T_TMP/trace.json" --progress plain "$T_TMP/dep.yaml" - \
+		>"$T_TMP/out" 2>"$T_TMP/err"
+T_RC=$? T_ARGS="run --trace --progress plain $T_TMP/dep.yaml - (replayed)"
+t_exit 0
+t_err_has "started  call_JMW1whyEaYG438VE1OIflxA2 GetWeatherArgs"
+t_err_has "started  call_DNYTawLBoN8fj3KN6qU9N1Ou get_stock_price"
+T_COUNT=$((T_COUNT + 1))
+[ "$(jq '[.traceEvents[] | select(.ph == "X" and .pid == 1)] | length' "$T_TMP/trace.json")" = 2 ] ||
+	t_fail "the trace lacks a slice per call: $(head -c 600 "$T_TMP/trace.json")"
+cat >"$T_TMP/fail.yaml" <<'EOF'
+version: 1
+tools:
+  GetWeatherArgs: {builtin: sleep}
+  get_stock_price: {builtin: echo, depends_on: [GetWeatherArgs]}
+EOF
+replay "$R/openai-chat-stream-f82268f2fefd.sse" 5 | "$TOOLDAG" run "$T_TMP/fail.yaml" - \
+	>"$T_TMP/out" 2>"$T_TMP/err"
+T_RC=$? T_ARGS="run $T_TMP/fail.yaml - (replayed)"
+t_exit 0
+t_err_has "FAILED: call_JMW1whyEaYG438VE1OIflxA2 (GetWeatherArgs) error"
+t_err_has "tooldag: 1 of 2 calls failed, 1 skipped because a dependency failed"
+
 # a stream read from a file is read through the loop too: same results, a stream_end_ms
 t_run run --report "$T_TMP/report.json" "$T_TMP/dep.yaml" "$R/openai-chat-stream-f82268f2fefd.sse"
 t_exit 0
