@@ -264,6 +264,90 @@ START_TEST(recorded_byte_by_byte)
 }
 END_TEST
 
+/* A Chat Completions chunk holding one fragment of call i (id and name in its first). */
+static char *chunk(char *p, int i, const char *first_id, const char *args)
+{
+	char esc[256], *e = esc;
+
+	for (; *args; args++) {
+		if (*args == '"')
+			*e++ = '\\';
+		*e++ = *args;
+	}
+	*e = '\0';
+	p += sprintf(p,
+	             "data: {\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,"
+	             "\"delta\":{\"tool_calls\":[{\"index\":%d,",
+	             i);
+	if (first_id)
+		p += sprintf(p, "\"id\":\"%s\",\"type\":\"function\",", first_id);
+	p += sprintf(p, "\"function\":{%s\"arguments\":\"%s\"}}]}}]}\n\n",
+	             first_id ? "\"name\":\"echo\"," : "", esc);
+	return p;
+}
+
+static char *chat_end(char *p)
+{
+	p += sprintf(p, "data: {\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,"
+	                "\"delta\":{},\"finish_reason\":\"tool_calls\"}]}\n\n");
+	p += sprintf(p, "data: {\"object\":\"chat.completion.chunk\",\"choices\":[],"
+	                "\"usage\":{\"total_tokens\":9}}\n\n");
+	return p + sprintf(p, "data: [DONE]\n\n");
+}
+
+/* Chat fragments of two calls interleaved: the first joins once its arguments parse and the
+ * second has begun; the results are the whole stream's. */
+START_TEST(chat_interleaved)
+{
+	static char s[8192];
+	char *p = s, *mid;
+	struct td_run *run = open_run(TD_SCHEDULE_LEVEL);
+
+	p = chunk(p, 0, "call_a", "{\"n\":");
+	p = chunk(p, 1, "call_b", "{\"m\":");
+	p = chunk(p, 0, NULL, "1}");
+	p = chunk(p, 1, NULL, "2");
+	mid = p;
+	p = chunk(p, 1, NULL, "}");
+	p = chat_end(p);
+	ck_assert_int_eq(td_run_feed(run, s, (size_t)(mid - s)), 1);
+	drive(run, 3);
+	ck_assert_int_eq(status(run, 0), TD_STATUS_OK);
+	ck_assert_int_eq(td_run_feed(run, mid, (size_t)(p - mid)), 2);
+	ck_assert_int_eq(td_run_feed_end(run, &diag), 0);
+	ck_assert_int_eq(td_run_wait(run), 0);
+	check_same(run, s, (size_t)(p - s), TD_SCHEDULE_LEVEL);
+	td_run_free(run);
+}
+END_TEST
+
+/* A call that looked whole and then grew (no API does this): what started is not taken back,
+ * only the calls that joined run, and the end says so. */
+START_TEST(changed_after_start)
+{
+	static char s[8192];
+	char *p = s, *mid;
+	struct td_run *run = open_run(TD_SCHEDULE_LEVEL);
+
+	p = chunk(p, 0, "call_a", "{\"n\":1}");
+	p = chunk(p, 1, "call_b", "{\"m\":2}");
+	mid = p;
+	p = chunk(p, 0, NULL, "x");
+	p = chat_end(p);
+	ck_assert_int_eq(td_run_feed(run, s, (size_t)(mid - s)), 1);
+	ck_assert_int_eq(td_run_feed(run, mid, (size_t)(p - mid)), 2);
+	ck_assert_int_eq(td_run_feed_end(run, &diag), TD_EBATCH);
+	ck_assert_int_eq(td_run_wait(run), 0);
+	ck_assert_uint_eq(td_batch_count(td_run_batch(run)), 2);
+	ck_assert_str_eq(diag.items[diag.count - 1].message,
+	                 "the stream changed call 'call_a' after it had started: only the 2 calls "
+	                 "taken before run");
+	ck_assert_int_eq(status(run, 0), TD_STATUS_OK);
+	ck_assert_int_eq(status(run, 1), TD_STATUS_OK);
+	td_run_free(run);
+}
+END_TEST
+
 /* Cut off while the third call is written: the complete calls run, the cut one is named. */
 START_TEST(cut_off)
 {
@@ -434,6 +518,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, starts_before_the_end_eager);
 	tcase_add_test(tc, starts_before_the_end_critical);
 	tcase_add_test(tc, recorded_byte_by_byte);
+	tcase_add_test(tc, chat_interleaved);
+	tcase_add_test(tc, changed_after_start);
 	tcase_add_test(tc, cut_off);
 	tcase_add_test(tc, api_error);
 	tcase_add_test(tc, no_calls);

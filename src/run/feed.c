@@ -248,8 +248,9 @@ static int final_batch(struct td__feed *f, const struct td_graph *g, struct td_d
 		if (i >= f->batch->ncalls || !same_call(f->taken, f->batch, i)) {
 			td__diag_add(diag, TD_EBATCH, f->taken->name, 0, 0,
 			             "the stream changed call '%.80s' after it had started: only "
-			             "the %u call%s taken before run",
-			             f->taken->calls[i].id, n, n == 1 ? "" : "s");
+			             "the %u call%s taken before run%s",
+			             f->taken->calls[i].id, n, n == 1 ? "" : "s",
+			             n == 1 ? "s" : "");
 			td_batch_free(f->batch);
 			f->batch = NULL;
 			return TD_EBATCH;
