@@ -58,6 +58,7 @@ struct rjob {
 	struct server *sv;
 	char msgid[48]; /* the call's entry in its queue, "" until XADD answered */
 	bool queued;
+	int64_t sent_us; /* when it was queued, on the run's clock */
 };
 
 struct remote_be {
@@ -167,7 +168,7 @@ static void fail_server(struct server *sv, bool queued_too, const char *why)
 
 struct answer {
 	const char *v, *type, *call, *worker, *status, *exit_code, *signal, *truncated, *content,
-	    *reason;
+	    *reason, *run_us;
 	size_t content_len;
 };
 
@@ -175,9 +176,10 @@ static void answer_fields(const redisReply *kv, struct answer *a)
 {
 	static const char *const names[] = {"v",       "type",      "call",   "worker",
 	                                    "status",  "exit_code", "signal", "truncated",
-	                                    "content", "reason"};
-	const char **slot[] = {&a->v,         &a->type,   &a->call,      &a->worker,  &a->status,
-	                       &a->exit_code, &a->signal, &a->truncated, &a->content, &a->reason};
+	                                    "content", "reason",    "run_us"};
+	const char **slot[] = {&a->v,       &a->type,      &a->call,   &a->worker,
+	                       &a->status,  &a->exit_code, &a->signal, &a->truncated,
+	                       &a->content, &a->reason,    &a->run_us};
 	size_t i, k;
 
 	memset(a, 0, sizeof(*a));
@@ -223,6 +225,12 @@ static void on_result(struct remote_be *rb, struct rjob *rj, const struct answer
 	job->exit_code = a->exit_code ? (int)strtol(a->exit_code, NULL, 10) : -1;
 	job->signal = a->signal ? (int)strtol(a->signal, NULL, 10) : 0;
 	job->truncated = a->truncated && !strcmp(a->truncated, "1");
+	/* the wait for a worker: what the attempt took here minus what it ran there (the clock
+	 * read afresh: completions run before the loop refreshes it after a wait) */
+	job->queue_us = td__clock_update(rb->be.clock) - rj->sent_us -
+	                (a->run_us ? strtoll(a->run_us, NULL, 10) : 0);
+	if (job->queue_us < 0)
+		job->queue_us = 0;
 	td__job_set_content(job, st, a->content, a->content_len);
 	finish(rb, rj);
 }
@@ -507,8 +515,9 @@ static int remote_start(struct td__backend *be, struct td__job *job)
 		     sv->cmd.err[0] ? sv->cmd.err : "out of memory");
 		return 0;
 	}
+	rj->sent_us = td__clock_now(be->clock);
 	if (job->timeout_us > 0)
-		td__clock_arm(be->clock, &job->timer, td__clock_now(be->clock) + job->timeout_us);
+		td__clock_arm(be->clock, &job->timer, rj->sent_us + job->timeout_us);
 	read_more(sv);
 	return 0;
 }
