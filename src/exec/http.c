@@ -24,6 +24,10 @@
  * marked no_retry. A Retry-After header becomes job->retry_after_us, which the scheduler uses
  * as the delay (a delay past the call's timeout is not waited for: no retry).
  *
+ * The same machinery carries other components' transfers (td__curl_*, exec/http.h: the MCP
+ * Streamable HTTP transport): a transfer's CURLOPT_PRIVATE is its struct td__curl_xfer, whose
+ * done() is called when it ends; an http: call's record is one of them.
+ *
  * Secrets: URLs and header values may hold API keys (${VAR} expanded at load time), so no
  * message built here contains the URL or a header; curl's error texts name host and port.
  */
@@ -42,6 +46,7 @@
 
 #include "exec/backends.h"
 #include "exec/capbuf.h"
+#include "exec/http.h"
 #include "exec/http_query.h"
 
 #define TD_HTTP_MAX_REDIRS 10L
@@ -73,6 +78,7 @@ struct hsock {
 };
 
 struct hjob {
+	struct td__curl_xfer x; /* x.easy is easy */
 	struct td__job *job;
 	struct http_backend *hb;
 	CURL *easy; /* kept across jobs (curl_easy_reset) */
@@ -485,6 +491,8 @@ static void hjob_put(struct http_backend *hb, struct hjob *hj)
 	hb->free_jobs = hj;
 }
 
+static void hjob_done(struct td__curl_xfer *x, int rc);
+
 static struct hjob *hjob_get(struct http_backend *hb)
 {
 	struct hjob *hj = hb->free_jobs;
@@ -500,6 +508,8 @@ static struct hjob *hjob_get(struct http_backend *hb)
 		td__free(hj);
 		return NULL;
 	}
+	hj->x.easy = hj->easy;
+	hj->x.done = hjob_done;
 	hj->hb = hb;
 	return hj;
 }
@@ -523,20 +533,30 @@ static void finish(struct hjob *hj, CURLcode rc)
 	hb->be.done(hb->be.ud, job);
 }
 
+static void hjob_done(struct td__curl_xfer *x, int rc)
+{
+	struct hjob *hj = CONTAINER(x, struct hjob, x);
+
+	if (hj->job)
+		finish(hj, (CURLcode)rc);
+}
+
 static void check_done(struct http_backend *hb)
 {
 	CURLMsg *msg;
 	int left;
 
 	while ((msg = curl_multi_info_read(hb->multi, &left))) {
-		struct hjob *hj = NULL;
+		struct td__curl_xfer *x = NULL;
 		CURLcode rc = msg->data.result;
+		CURL *easy = msg->easy_handle;
 
 		if (msg->msg != CURLMSG_DONE)
 			continue;
-		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&hj);
-		if (hj && hj->job)
-			finish(hj, rc);
+		curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&x);
+		curl_multi_remove_handle(hb->multi, easy);
+		if (x)
+			x->done(x, (int)rc);
 	}
 }
 
@@ -550,7 +570,7 @@ static curl_socket_t open_socket(void *ud, curlsocktype purpose, struct curl_soc
 	(void)purpose;
 	/* CLOEXEC atomically: a process tool spawned meanwhile must not inherit it */
 	fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
-	if (fd < 0)
+	if (fd < 0 && hj)
 		hj->sock_err = errno; /* curl reports only "couldn't connect" */
 	return fd;
 }
@@ -628,6 +648,21 @@ static CURLcode set_method(CURL *e, const struct td__job *job)
 			(rc) = curl_easy_setopt((e), (opt), (val));                                \
 	} while (0)
 
+/* What every transfer on the ring needs: its record, no signals (the library installs no
+ * handlers), close-on-exec sockets (sock_ud: the hjob for EMFILE, or NULL), http(s) only. */
+static CURLcode common_opts(CURL *e, struct td__curl_xfer *x, struct hjob *sock_ud)
+{
+	CURLcode rc = CURLE_OK;
+
+	SETOPT(e, rc, CURLOPT_PRIVATE, x);
+	SETOPT(e, rc, CURLOPT_NOSIGNAL, 1L);
+	SETOPT(e, rc, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+	SETOPT(e, rc, CURLOPT_OPENSOCKETDATA, sock_ud);
+	SETOPT(e, rc, CURLOPT_PROTOCOLS_STR, "http,https");
+	SETOPT(e, rc, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	return rc;
+}
+
 static CURLcode setup_easy(struct hjob *hj, const char *url, struct curl_slist *hdrs)
 {
 	const struct td__job *job = hj->job;
@@ -635,17 +670,12 @@ static CURLcode setup_easy(struct hjob *hj, const char *url, struct curl_slist *
 	CURLcode rc = CURLE_OK;
 
 	SETOPT(e, rc, CURLOPT_URL, url); /* copied */
-	SETOPT(e, rc, CURLOPT_PRIVATE, hj);
-	SETOPT(e, rc, CURLOPT_NOSIGNAL, 1L); /* the library installs no signal handlers */
+	rc = rc == CURLE_OK ? common_opts(e, &hj->x, hj) : rc;
 	SETOPT(e, rc, CURLOPT_ERRORBUFFER, hj->errbuf);
 	SETOPT(e, rc, CURLOPT_WRITEFUNCTION, on_body);
 	SETOPT(e, rc, CURLOPT_WRITEDATA, hj);
 	SETOPT(e, rc, CURLOPT_HEADERFUNCTION, on_header);
 	SETOPT(e, rc, CURLOPT_HEADERDATA, hj);
-	SETOPT(e, rc, CURLOPT_OPENSOCKETFUNCTION, open_socket);
-	SETOPT(e, rc, CURLOPT_OPENSOCKETDATA, hj);
-	SETOPT(e, rc, CURLOPT_PROTOCOLS_STR, "http,https");
-	SETOPT(e, rc, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 	SETOPT(e, rc, CURLOPT_FOLLOWLOCATION, 1L);
 	SETOPT(e, rc, CURLOPT_MAXREDIRS, TD_HTTP_MAX_REDIRS);
 	SETOPT(e, rc, CURLOPT_ACCEPT_ENCODING, ""); /* every encoding curl was built with */
@@ -845,4 +875,43 @@ int td__http_backend_new(struct td__loop *loop, uint64_t *fd_room, struct td__ba
 	hb->test_poll_fail = hook && *hook;
 	hb->fd_room = fd_room;
 	return 0;
+}
+
+/* ---- other components' transfers (exec/http.h) ---- */
+
+int td__curl_new(struct td__loop *loop, struct td__curl **out)
+{
+	struct td__backend *be;
+	int r = td__http_backend_new(loop, NULL, &be);
+
+	*out = NULL;
+	if (r < 0)
+		return r;
+	if ((r = td__http_backend_ready(be)) < 0) {
+		http_free(be);
+		return r;
+	}
+	*out = (struct td__curl *)be;
+	return 0;
+}
+
+int td__curl_add(struct td__curl *cu, struct td__curl_xfer *x)
+{
+	struct http_backend *hb = (struct http_backend *)cu;
+
+	if (common_opts(x->easy, x, NULL) != CURLE_OK ||
+	    curl_multi_add_handle(hb->multi, x->easy) != CURLM_OK)
+		return TD_ENOMEM;
+	return 0;
+}
+
+void td__curl_remove(struct td__curl *cu, struct td__curl_xfer *x)
+{
+	curl_multi_remove_handle(((struct http_backend *)cu)->multi, x->easy);
+}
+
+void td__curl_free(struct td__curl *cu)
+{
+	if (cu)
+		http_free((struct td__backend *)cu);
 }

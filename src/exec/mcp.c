@@ -200,7 +200,7 @@ static void send_call(struct server_rt *s, struct mreq *q)
 		finish_msg(q, TD_STATUS_ERROR, "out of memory");
 		return;
 	}
-	td__mcp_conn_send(&s->conn, b.data, b.len);
+	td__mcp_conn_request(&s->conn, q->id, b.data, b.len);
 	td__buf_free(&b);
 }
 
@@ -391,7 +391,21 @@ static void on_down(struct td__mcp_conn *c)
 	s->wait_tail = NULL;
 }
 
-static const struct td__mcp_events events = {on_message, on_down};
+/* An HTTP request of a call failed on its own (the connection is fine). */
+static void on_lost(struct td__mcp_conn *c, int64_t id, const char *why, int retry)
+{
+	struct server_rt *s = CONTAINER(c, struct server_rt, conn);
+	struct mreq *q = by_id(s, id);
+
+	if (!q)
+		return;
+	slot_put(s, q);
+	q->job->no_retry = !retry;
+	finish_msg(q, TD_STATUS_ERROR, why);
+	pump(s);
+}
+
+static const struct td__mcp_events events = {on_message, on_down, on_lost};
 
 /* ---- the backend interface ---- */
 
@@ -563,6 +577,7 @@ static void give_up(struct mreq *q, enum td_status status)
 
 	if (q->id) {
 		send_cancelled(s, q->id, status == TD_STATUS_TIMEOUT ? "timed out" : "cancelled");
+		td__mcp_conn_forget(&s->conn, q->id);
 		slot_put(s, q);
 	} else {
 		unlink_waiting(s, q);

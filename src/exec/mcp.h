@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * mcp.h - MCP servers as a backend (internal). A server of the graph's `servers:` is one
- * long-lived connection (a stdio child process) that carries many tools/call requests at once,
- * matched to their calls by JSON-RPC id:
+ * long-lived connection (a stdio child process, or a Streamable HTTP session) that carries many
+ * tools/call requests at once, matched to their calls by JSON-RPC id:
  *
- *   mcp_conn.c    the child process and its pipes: start on first use, initialize, line
- *                 framing, one writer, stderr into a bounded tail, exit, shutdown;
+ *   mcp_conn.c    the connection: start on first use, initialize; for stdio the child process
+ *                 and its pipes, line framing, one writer, stderr into a bounded tail, exit,
+ *                 shutdown;
+ *   mcp_http.c    the Streamable HTTP transport: one POST per message, answers as JSON or as
+ *                 an event stream, the session, DELETE at shutdown;
  *   mcp.c         the backend: jobs as requests, ids, timeouts and cancellation, answers;
  *   mcp_result.c  a CallToolResult as result text.
  */
@@ -46,7 +49,12 @@ struct td__mcp_events {
 	void (*message)(struct td__mcp_conn *c, struct cJSON *msg);
 	/* the connection failed or the server exited; why is in c->why (a full sentence) */
 	void (*down)(struct td__mcp_conn *c);
+	/* request id will get no answer (an HTTP request of its own failed); why is a full
+	 * sentence; retry: whether sending it again may help (5xx, a broken connection) */
+	void (*lost)(struct td__mcp_conn *c, int64_t id, const char *why, int retry);
 };
+
+struct td__mcp_http;
 
 struct td__mcp_conn {
 	const struct td_graph *g;
@@ -79,6 +87,7 @@ struct td__mcp_conn {
 	char why[512];        /* set before ev->down */
 	const char *protocol; /* the version the server agreed to (static string) */
 	int64_t init_id;
+	struct td__mcp_http *http; /* url: servers (mcp_http.c); NULL for stdio */
 };
 
 /* mcp_conn.c */
@@ -88,6 +97,12 @@ void td__mcp_conn_init(struct td__mcp_conn *c, const struct td_graph *g, uint32_
 int td__mcp_conn_start(struct td__mcp_conn *c, int64_t init_id);
 /* Queues one message (a line without its newline) for the server; copies it. */
 void td__mcp_conn_send(struct td__mcp_conn *c, const char *msg, size_t len);
+/* The same for a request of id id (over HTTP its own failure is reported as ev->lost). */
+void td__mcp_conn_request(struct td__mcp_conn *c, int64_t id, const char *msg, size_t len);
+/* Request id was given up on: over HTTP its transfer is dropped. */
+void td__mcp_conn_forget(struct td__mcp_conn *c, int64_t id);
+/* The one function that changes c->state. */
+void td__mcp_conn_set_state(struct td__mcp_conn *c, enum td__mcp_cstate s);
 /* The initialize result: 0 and c->protocol, or -1 with c->why (the caller then fails it). */
 int td__mcp_conn_initialized(struct td__mcp_conn *c, const struct cJSON *result);
 /* Kills the server now (SIGKILL to its group); ev->down follows once it is reaped. */
@@ -99,6 +114,19 @@ void td__mcp_conn_tail(const struct td__mcp_conn *c, struct td__buf *b);
 void td__mcp_conn_close(struct td__loop *loop, struct td__mcp_conn **c, size_t n);
 /* Remembers a protocol slip of the server (quoted, cut) for later error texts. */
 void td__mcp_conn_note(struct td__mcp_conn *c, const char *what, const char *text);
+
+/* The initialize request, id id. */
+void td__mcp_initialize_msg(struct td__buf *b, int64_t id);
+
+/* mcp_http.c: the Streamable HTTP side of the functions above (c->srv->url set). */
+int td__mcp_http_start(struct td__mcp_conn *c);
+void td__mcp_http_send(struct td__mcp_conn *c, int64_t id, const char *msg, size_t len);
+void td__mcp_http_forget(struct td__mcp_conn *c, int64_t id);
+void td__mcp_http_fail(struct td__mcp_conn *c);
+/* Shutdown: drops every transfer and DELETEs the session; busy until that ended. */
+void td__mcp_http_close(struct td__mcp_conn *c);
+int td__mcp_http_busy(const struct td__mcp_conn *c);
+void td__mcp_http_free(struct td__mcp_conn *c);
 
 /* mcp_result.c: appends result's text to out; returns 1 when isError is true. */
 int td__mcp_result_text(const struct cJSON *result, struct td__buf *out);

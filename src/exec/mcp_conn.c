@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * mcp_conn.c - one MCP server over stdio: the child process, its three pipes and its life.
+ * mcp_conn.c - one MCP server's connection: its life, and over stdio the child process and
+ * its three pipes (a url: server's transport is mcp_http.c, reached from the functions here).
  *
  *   IDLE --start--> INIT --initialize answered--> READY
  *     ^               |                             |
@@ -35,10 +36,12 @@
 #define NOTE_EXCERPT 120
 
 /* The one place a connection changes state. */
-static void set_state(struct td__mcp_conn *c, enum td__mcp_cstate s)
+void td__mcp_conn_set_state(struct td__mcp_conn *c, enum td__mcp_cstate s)
 {
 	c->state = s;
 }
+
+#define set_state td__mcp_conn_set_state
 
 void td__mcp_conn_init(struct td__mcp_conn *c, const struct td_graph *g, uint32_t server,
                        struct td__loop *loop, const struct td__mcp_events *ev, void *ud)
@@ -213,9 +216,24 @@ static void on_in(struct td__op *op, int res)
 
 void td__mcp_conn_send(struct td__mcp_conn *c, const char *msg, size_t len)
 {
+	td__mcp_conn_request(c, -1, msg, len);
+}
+
+void td__mcp_conn_request(struct td__mcp_conn *c, int64_t id, const char *msg, size_t len)
+{
+	if (c->srv->url) {
+		td__mcp_http_send(c, id, msg, len);
+		return;
+	}
 	td__buf_append(&c->wq, msg, len);
 	td__buf_putc(&c->wq, '\n');
 	flush(c);
+}
+
+void td__mcp_conn_forget(struct td__mcp_conn *c, int64_t id)
+{
+	if (c->srv->url)
+		td__mcp_http_forget(c, id);
 }
 
 /* ---- exit ---- */
@@ -288,7 +306,9 @@ void td__mcp_conn_fail(struct td__mcp_conn *c, const char *why)
 {
 	if (!c->why[0])
 		snprintf(c->why, sizeof(c->why), "mcp server '%s' %s", c->srv->name, why);
-	if (c->pid > 0)
+	if (c->srv->url)
+		td__mcp_http_fail(c);
+	else if (c->pid > 0)
 		kill(-c->pid, SIGKILL);
 }
 
@@ -464,11 +484,45 @@ static void abandon(struct td__mcp_conn *c)
 	         c->srv->name, strerror(errno ? errno : EAGAIN));
 }
 
-int td__mcp_conn_start(struct td__mcp_conn *c, int64_t init_id)
+void td__mcp_initialize_msg(struct td__buf *b, int64_t id)
+{
+	td__buf_printf(b,
+	               "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"method\":\"initialize\",\"params\":{"
+	               "\"protocolVersion\":\"" TD_MCP_PROTOCOL "\",\"capabilities\":{},"
+	               "\"clientInfo\":{\"name\":\"tooldag\",\"version\":\"%s\"}}}",
+	               (long long)id, td_version());
+}
+
+/* initialize, sent once the transport is up */
+static void send_initialize(struct td__mcp_conn *c, int64_t init_id)
+{
+	struct td__buf msg = {0};
+
+	set_state(c, TD_MCP_INIT);
+	c->init_id = init_id;
+	td__mcp_initialize_msg(&msg, init_id);
+	td__mcp_conn_request(c, init_id, msg.data, msg.len);
+	td__buf_free(&msg);
+}
+
+static int start_http(struct td__mcp_conn *c, int64_t init_id)
+{
+	c->starts++;
+	c->why[0] = '\0';
+	c->protocol = NULL;
+	if (td__mcp_http_start(c) < 0) {
+		snprintf(c->why, sizeof(c->why), "mcp server '%s': out of memory", c->srv->name);
+		set_state(c, c->starts <= c->srv->restarts ? TD_MCP_IDLE : TD_MCP_DEAD);
+		return -1;
+	}
+	send_initialize(c, init_id);
+	return 0;
+}
+
+static int start_stdio(struct td__mcp_conn *c, int64_t init_id)
 {
 	char **envp = td__child_env(c->srv->env, c->srv->nenv, false), *path = NULL,
 	     *cwd = server_cwd(c);
-	struct td__buf msg = {0};
 	int r = -1;
 
 	reset(c);
@@ -484,15 +538,7 @@ int td__mcp_conn_start(struct td__mcp_conn *c, int64_t init_id)
 			abandon(c);
 		goto out;
 	}
-	set_state(c, TD_MCP_INIT);
-	c->init_id = init_id;
-	td__buf_printf(&msg,
-	               "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"method\":\"initialize\",\"params\":{"
-	               "\"protocolVersion\":\"" TD_MCP_PROTOCOL "\",\"capabilities\":{},"
-	               "\"clientInfo\":{\"name\":\"tooldag\",\"version\":\"%s\"}}}",
-	               (long long)init_id, td_version());
-	td__mcp_conn_send(c, msg.data, msg.len);
-	td__buf_free(&msg);
+	send_initialize(c, init_id);
 	r = 0;
 out:
 	td__child_env_free(envp);
@@ -507,6 +553,11 @@ out:
 	return r;
 }
 
+int td__mcp_conn_start(struct td__mcp_conn *c, int64_t init_id)
+{
+	return c->srv->url ? start_http(c, init_id) : start_stdio(c, init_id);
+}
+
 /* ---- shutdown ---- */
 
 static int all_down(struct td__mcp_conn **c, size_t n)
@@ -514,7 +565,7 @@ static int all_down(struct td__mcp_conn **c, size_t n)
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		if (c[i] && (c[i]->pid > 0 || c[i]->ops))
+		if (c[i] && (c[i]->pid > 0 || c[i]->ops || (c[i]->http && td__mcp_http_busy(c[i]))))
 			return 0;
 	return 1;
 }
@@ -527,6 +578,8 @@ void td__mcp_conn_close(struct td__loop *loop, struct td__mcp_conn **c, size_t n
 		if (!c[i])
 			continue;
 		set_state(c[i], TD_MCP_CLOSING);
+		if (c[i]->http)
+			td__mcp_http_close(c[i]);
 		if (c[i]->pid <= 0)
 			continue;
 		/* the stdio transport's shutdown: EOF on its stdin first, signals only after */
@@ -547,5 +600,6 @@ void td__mcp_conn_close(struct td__loop *loop, struct td__mcp_conn **c, size_t n
 		td__buf_free(&c[i]->wbuf);
 		td__buf_free(&c[i]->notes);
 		td__capbuf_free(&c[i]->err);
+		td__mcp_http_free(c[i]);
 	}
 }

@@ -53,7 +53,7 @@ static void ask_page(struct lister *s, const char *cursor)
 	}
 	td__buf_putc(&b, '}');
 	if (!b.oom)
-		td__mcp_conn_send(&s->conn, b.data, b.len);
+		td__mcp_conn_request(&s->conn, s->next_id, b.data, b.len);
 	td__buf_free(&b);
 }
 
@@ -112,7 +112,14 @@ static void on_down(struct td__mcp_conn *c)
 	td__buf_free(&why);
 }
 
-static const struct td__mcp_events events = {on_message, on_down};
+static void on_lost(struct td__mcp_conn *c, int64_t id, const char *why, int retry)
+{
+	(void)id;
+	(void)retry;
+	fail(CONTAINER(c, struct lister, conn), why);
+}
+
+static const struct td__mcp_events events = {on_message, on_down, on_lost};
 
 static int all_done(struct lister *s, size_t n)
 {

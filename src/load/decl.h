@@ -103,6 +103,11 @@ char *td__decl_expand_env(struct td__loader *L, uint32_t node, const char *who, 
                           const char *s);
 /* The `http:` key of a tool (decl_http.c). */
 void td__decl_http(struct td__loader *L, struct td__tool_decl *c, uint32_t key, uint32_t val);
+/* ${NAME} in *s replaced from the environment (decl_http.c); who ("tool 'x'") and what
+ * ("header 'y'") name it in errors, which never quote the value. false after reporting. */
+bool td__decl_expand(struct td__loader *L, uint32_t node, const char *who, const char *what,
+                     char **s);
+bool td__decl_header_name_ok(const char *s);
 
 /* ---- MCP (servers.c) ---- */
 

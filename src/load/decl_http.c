@@ -91,14 +91,10 @@ char *td__decl_expand_env(struct td__loader *L, uint32_t node, const char *who, 
 	return td__buf_take(&b);
 }
 
-/* Replaces *s by its expansion; false after reporting. */
-static bool expand_in_place(struct td__loader *L, uint32_t node, const char *tool, const char *what,
-                            char **s)
+bool td__decl_expand(struct td__loader *L, uint32_t node, const char *who, const char *what,
+                     char **s)
 {
-	char who[100], *x;
-
-	snprintf(who, sizeof(who), "tool '%s'", tool);
-	x = td__decl_expand_env(L, node, who, what, *s);
+	char *x = td__decl_expand_env(L, node, who, what, *s);
 
 	if (!x)
 		return false;
@@ -112,8 +108,18 @@ static bool has_line_break(const char *s)
 	return strpbrk(s, "\r\n") != NULL;
 }
 
+/* Replaces *s by its expansion; false after reporting. */
+static bool expand_in_place(struct td__loader *L, uint32_t node, const char *tool, const char *what,
+                            char **s)
+{
+	char who[100];
+
+	snprintf(who, sizeof(who), "tool '%s'", tool);
+	return td__decl_expand(L, node, who, what, s);
+}
+
 /* RFC 9110 token characters: what a header name may contain. */
-static bool valid_header_name(const char *s)
+bool td__decl_header_name_ok(const char *s)
 {
 	if (!*s)
 		return false;
@@ -161,7 +167,7 @@ static void http_headers(struct td__loader *L, struct td__tool *t, uint32_t key,
 
 		if (!h->key || !h->value)
 			continue;
-		if (!valid_header_name(h->key)) {
+		if (!td__decl_header_name_ok(h->key)) {
 			td__load_error(L, val, "tool '%s': '%s' is not a valid HTTP header name",
 			               t->name, h->key);
 			continue;

@@ -103,7 +103,7 @@ struct td__remote {
 /* Times a server that exited during a run is started again for later calls, by default. */
 #define TD_MCP_DEFAULT_RESTARTS 1
 
-/* An MCP server of the top-level `servers:` mapping (stdio: a child process). */
+/* An MCP server of the top-level `servers:` mapping (stdio: a child process; or url:). */
 struct td__mcp_server {
 	char *name;
 	char **argv; /* command: NULL-terminated, argv[0] as written (no shell) */
@@ -111,7 +111,7 @@ struct td__mcp_server {
 	struct td__kv *env; /* on top of the scrubbed environment, as for run: tools */
 	size_t nenv;
 	char *cwd; /* as written (relative: to the graph's directory), or NULL */
-	char *url; /* Streamable HTTP: refused by the loader for now */
+	char *url; /* Streamable HTTP; ${VAR} expanded at load time: may hold secrets */
 	struct td__kv *headers;
 	size_t nheaders;
 	uint32_t concurrency; /* requests in flight on its connection; 0: no limit of its own */

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * servers.c - the graph file's MCP servers: the top-level `servers:` mapping and the keys of a
- * tool of kind `mcp` (`mcp: SERVER`, `tool: REMOTE_NAME`). Servers are parsed before the tools
+ * tool of kind `mcp` (`mcp: SERVER`, `tool: REMOTE_NAME`). A server is a program to start
+ * (`command:`, stdio) or a URL (`url:`, `headers:`, Streamable HTTP; ${VAR} expanded at load
+ * time as for http: tools, so those values may hold secrets and are never quoted). Servers are parsed before the tools
  * so a tool can name one; a tool naming an unknown server is reported where it names it.
  */
 #include <stdio.h>
@@ -93,6 +95,60 @@ static void server_count(struct td__loader *L, struct td__mcp_server *s, uint32_
 	*out = (uint32_t)n;
 }
 
+static bool is_http_url(const char *u)
+{
+	return !strncmp(u, "http://", 7) || !strncmp(u, "https://", 8);
+}
+
+static void server_url(struct td__loader *L, struct td__mcp_server *s, uint32_t key, uint32_t val)
+{
+	char who[100];
+
+	server_string(L, s, key, val, "a URL like https://host/mcp", &s->url);
+	if (!s->url)
+		return;
+	if (!strstr(s->url, "${")) { /* as written in the file: fine to quote */
+		if (!is_http_url(s->url) || strpbrk(s->url, " \t\r\n"))
+			td__decl_bad_value(L, key, val,
+			                   "a URL starting with http:// or https://, without spaces");
+		return;
+	}
+	snprintf(who, sizeof(who), "server '%s'", s->name);
+	if (!td__decl_expand(L, val, who, "url", &s->url) || (L->flags & TD_LOAD_KEEP_ENV))
+		return;
+	if (!is_http_url(s->url) || strpbrk(s->url, " \t\r\n"))
+		td__load_error(L, val,
+		               "server '%s': url must start with http:// or https:// and have no "
+		               "spaces",
+		               s->name);
+}
+
+static void server_headers(struct td__loader *L, struct td__mcp_server *s, uint32_t key,
+                           uint32_t val)
+{
+	char who[100], what[160];
+	size_t i;
+
+	server_kv(L, s, key, val, &s->headers, &s->nheaders);
+	snprintf(who, sizeof(who), "server '%s'", s->name);
+	for (i = 0; i < s->nheaders; i++) {
+		struct td__kv *h = &s->headers[i];
+
+		if (!h->key || !h->value)
+			continue;
+		if (!td__decl_header_name_ok(h->key)) {
+			td__load_error(L, val, "server '%s': '%s' is not a valid HTTP header name",
+			               s->name, h->key);
+			continue;
+		}
+		snprintf(what, sizeof(what), "header '%s'", h->key);
+		if (td__decl_expand(L, val, who, what, &h->value) && strpbrk(h->value, "\r\n"))
+			td__load_error(L, val,
+			               "server '%s': header '%s' has a line break in its value",
+			               s->name, h->key);
+	}
+}
+
 /* import: PREFIX ('' for none): every tool the server lists, named PREFIX + its name. */
 static void server_import(struct td__loader *L, struct td__mcp_server *s, uint32_t key,
                           uint32_t val)
@@ -123,9 +179,9 @@ static void server_key(struct td__loader *L, struct td__mcp_server *s, uint32_t 
 	else if (!strcmp(k, "cwd"))
 		server_string(L, s, key, val, "a directory", &s->cwd);
 	else if (!strcmp(k, "url"))
-		server_string(L, s, key, val, "a URL like https://host/mcp", &s->url);
+		server_url(L, s, key, val);
 	else if (!strcmp(k, "headers"))
-		server_kv(L, s, key, val, &s->headers, &s->nheaders);
+		server_headers(L, s, key, val);
 	else if (!strcmp(k, "concurrency"))
 		server_count(L, s, key, val, 1, &s->concurrency);
 	else if (!strcmp(k, "restarts"))
@@ -140,31 +196,34 @@ static void server_key(struct td__loader *L, struct td__mcp_server *s, uint32_t 
 	}
 }
 
-/*
- * The Streamable HTTP transport is not implemented: a `url:` server is refused here, at load
- * time, rather than accepted and failing every call at run time.
- */
+/* Exactly one of command (stdio) and url (Streamable HTTP), and only the keys it takes. */
 static void server_check(struct td__loader *L, struct td__mcp_server *s, uint32_t name,
-                         bool has_command)
+                         bool has_command, bool has_url)
 {
-	if (s->url)
-		td__load_error(
-		    L, name,
-		    "server '%s': 'url' (the Streamable HTTP transport) is not supported "
-		    "by this tooldag; declare a stdio server with 'command'",
-		    s->name);
-	else if (!s->argv && !has_command)
-		td__load_error(L, name, "server '%s' has no 'command': give the program to start",
+	if (has_url && has_command)
+		td__load_error(L, name,
+		               "server '%s' has both 'command' and 'url': a server is a program "
+		               "to start (command) or a URL to reach (url), not both",
 		               s->name);
-	else if (s->nheaders)
+	else if (!has_url && !has_command)
+		td__load_error(L, name,
+		               "server '%s' has no 'command' or 'url': give the program to start "
+		               "or the URL of its Streamable HTTP endpoint",
+		               s->name);
+	else if (!has_url && s->nheaders)
 		td__load_error(L, name, "server '%s': 'headers' applies to url: servers only",
 		               s->name);
+	else if (has_url && (s->nenv || s->cwd))
+		td__load_error(L, name,
+		               "server '%s': '%s' applies to command: servers only (a url: server "
+		               "runs elsewhere)",
+		               s->name, s->nenv ? "env" : "cwd");
 }
 
 static void parse_server(struct td__loader *L, struct td__mcp_server *s, uint32_t name,
                          uint32_t val)
 {
-	bool has_command = false;
+	bool has_command = false, has_url = false;
 	uint32_t k;
 
 	s->name = td__decl_dup(L, NODE(L, name)->u.str);
@@ -187,8 +246,9 @@ static void parse_server(struct td__loader *L, struct td__mcp_server *s, uint32_
 	for (k = 0; k < PAIRS(L, val); k++) {
 		server_key(L, s, KID(L, val, 2 * k), KID(L, val, 2 * k + 1));
 		has_command |= !strcmp(td__decl_key(L, KID(L, val, 2 * k)), "command");
+		has_url |= !strcmp(td__decl_key(L, KID(L, val, 2 * k)), "url");
 	}
-	server_check(L, s, name, has_command);
+	server_check(L, s, name, has_command, has_url);
 }
 
 void td__load_servers(struct td__loader *L, uint32_t val)
