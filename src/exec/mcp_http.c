@@ -358,8 +358,8 @@ static int why_lost(const struct hreq *r, int rc, struct td__buf *b)
 		return 0;
 	}
 	if (r->status >= 300) {
-		td__buf_printf(b, "mcp server '%s' answered %s with HTTP %ld", name, what_request(r),
-		               r->status);
+		td__buf_printf(b, "mcp server '%s' answered %s with HTTP %ld", name,
+		               what_request(r), r->status);
 		if (r->status == 404 && r->resent)
 			td__buf_puts(b, " in a new session too");
 		body_excerpt(r, b);
@@ -559,8 +559,7 @@ static void post(struct td__mcp_http *h, enum req_kind kind, int64_t id, char *b
 void td__mcp_http_send(struct td__mcp_conn *c, int64_t id, const char *msg, size_t len)
 {
 	struct td__mcp_http *h = c->http;
-	enum req_kind kind =
-	    c->state == TD_MCP_INIT && id == c->init_id ? REQ_INIT : REQ_MESSAGE;
+	enum req_kind kind = c->state == TD_MCP_INIT && id == c->init_id ? REQ_INIT : REQ_MESSAGE;
 	char *body = td__malloc(len + 1);
 
 	if (!h || !body) {

@@ -107,7 +107,9 @@ void td__decl_http(struct td__loader *L, struct td__tool_decl *c, uint32_t key, 
  * ("header 'y'") name it in errors, which never quote the value. false after reporting. */
 bool td__decl_expand(struct td__loader *L, uint32_t node, const char *who, const char *what,
                      char **s);
-bool td__decl_header_name_ok(const char *s);
+/* Checks header names and expands ${NAME} in the values, reporting at val. */
+void td__decl_headers(struct td__loader *L, uint32_t val, const char *who, struct td__kv *h,
+                      size_t n);
 
 /* ---- MCP (servers.c) ---- */
 

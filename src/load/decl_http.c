@@ -119,7 +119,7 @@ static bool expand_in_place(struct td__loader *L, uint32_t node, const char *too
 }
 
 /* RFC 9110 token characters: what a header name may contain. */
-bool td__decl_header_name_ok(const char *s)
+static bool header_name_ok(const char *s)
 {
 	if (!*s)
 		return false;
@@ -154,32 +154,38 @@ static void http_url(struct td__loader *L, struct td__tool *t, uint32_t key, uin
 		               t->name);
 }
 
-static void http_headers(struct td__loader *L, struct td__tool *t, uint32_t key, uint32_t val)
+void td__decl_headers(struct td__loader *L, uint32_t val, const char *who, struct td__kv *hs,
+                      size_t n)
 {
 	char what[160];
 	size_t i;
 
-	if (!td__decl_kv(L, key, val, "a mapping of header names to values", &t->http.headers,
-	                 &t->http.nheaders))
-		return;
-	for (i = 0; i < t->http.nheaders; i++) {
-		struct td__kv *h = &t->http.headers[i];
+	for (i = 0; i < n; i++) {
+		struct td__kv *h = &hs[i];
 
 		if (!h->key || !h->value)
 			continue;
-		if (!td__decl_header_name_ok(h->key)) {
-			td__load_error(L, val, "tool '%s': '%s' is not a valid HTTP header name",
-			               t->name, h->key);
+		if (!header_name_ok(h->key)) {
+			td__load_error(L, val, "%s: '%s' is not a valid HTTP header name", who,
+			               h->key);
 			continue;
 		}
 		snprintf(what, sizeof(what), "header '%s'", h->key);
-		if (!expand_in_place(L, val, t->name, what, &h->value))
-			continue;
-		if (has_line_break(h->value))
-			td__load_error(L, val,
-			               "tool '%s': header '%s' has a line break in its value",
-			               t->name, h->key);
+		if (td__decl_expand(L, val, who, what, &h->value) && has_line_break(h->value))
+			td__load_error(L, val, "%s: header '%s' has a line break in its value", who,
+			               h->key);
 	}
+}
+
+static void http_headers(struct td__loader *L, struct td__tool *t, uint32_t key, uint32_t val)
+{
+	char who[100];
+
+	if (!td__decl_kv(L, key, val, "a mapping of header names to values", &t->http.headers,
+	                 &t->http.nheaders))
+		return;
+	snprintf(who, sizeof(who), "tool '%s'", t->name);
+	td__decl_headers(L, val, who, t->http.headers, t->http.nheaders);
 }
 
 /* body: input|none and query: from_input|none; *out: 1 input, 0 none. */

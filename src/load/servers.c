@@ -3,8 +3,9 @@
  * servers.c - the graph file's MCP servers: the top-level `servers:` mapping and the keys of a
  * tool of kind `mcp` (`mcp: SERVER`, `tool: REMOTE_NAME`). A server is a program to start
  * (`command:`, stdio) or a URL (`url:`, `headers:`, Streamable HTTP; ${VAR} expanded at load
- * time as for http: tools, so those values may hold secrets and are never quoted). Servers are parsed before the tools
- * so a tool can name one; a tool naming an unknown server is reported where it names it.
+ * time as for http: tools, so those values may hold secrets and are never quoted). Servers
+ * are parsed before the tools so a tool can name one; a tool naming an unknown server is
+ * reported where it names it.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,8 +110,8 @@ static void server_url(struct td__loader *L, struct td__mcp_server *s, uint32_t 
 		return;
 	if (!strstr(s->url, "${")) { /* as written in the file: fine to quote */
 		if (!is_http_url(s->url) || strpbrk(s->url, " \t\r\n"))
-			td__decl_bad_value(L, key, val,
-			                   "a URL starting with http:// or https://, without spaces");
+			td__decl_bad_value(
+			    L, key, val, "a URL starting with http:// or https://, without spaces");
 		return;
 	}
 	snprintf(who, sizeof(who), "server '%s'", s->name);
@@ -126,27 +127,11 @@ static void server_url(struct td__loader *L, struct td__mcp_server *s, uint32_t 
 static void server_headers(struct td__loader *L, struct td__mcp_server *s, uint32_t key,
                            uint32_t val)
 {
-	char who[100], what[160];
-	size_t i;
+	char who[100];
 
 	server_kv(L, s, key, val, &s->headers, &s->nheaders);
 	snprintf(who, sizeof(who), "server '%s'", s->name);
-	for (i = 0; i < s->nheaders; i++) {
-		struct td__kv *h = &s->headers[i];
-
-		if (!h->key || !h->value)
-			continue;
-		if (!td__decl_header_name_ok(h->key)) {
-			td__load_error(L, val, "server '%s': '%s' is not a valid HTTP header name",
-			               s->name, h->key);
-			continue;
-		}
-		snprintf(what, sizeof(what), "header '%s'", h->key);
-		if (td__decl_expand(L, val, who, what, &h->value) && strpbrk(h->value, "\r\n"))
-			td__load_error(L, val,
-			               "server '%s': header '%s' has a line break in its value",
-			               s->name, h->key);
-	}
+	td__decl_headers(L, val, who, s->headers, s->nheaders);
 }
 
 /* import: PREFIX ('' for none): every tool the server lists, named PREFIX + its name. */

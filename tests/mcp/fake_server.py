@@ -17,6 +17,7 @@ Tools (any mode that initializes):
   garbage            answers with a line that is not JSON
   wrong-id           answers with an id that was never sent, and nothing else
   big {bytes}        text content of that many 'x'
+  huge               an answer of one line longer than 16 MiB
   ask                sends sampling/createMessage to the client, returns its answer
   cancelled          returns the request ids of every notifications/cancelled seen so far
   pid                returns its process id
@@ -78,6 +79,8 @@ def call(rid, name, args):
         text_result(rid + 100000, "for nobody")
     elif name == "big":
         text_result(rid, "x" * int(args.get("bytes", 1000)))
+    elif name == "huge":
+        text_result(rid, "y" * (17 << 20))
     elif name == "ask":
         ask_client(rid)
     elif name == "cancelled":

@@ -18,6 +18,7 @@ tools:
   garbage: {mcp: fake, timeout: 1s}
   wrong_id: {mcp: fake, tool: wrong-id, timeout: 1s}
   big: {mcp: fake, max_output: 1KiB}
+  huge: {mcp: fake}
   ask: {mcp: fake}
   cancelled: {mcp: fake, on_dependency_failure: run}
   echo_after: {mcp: fake, tool: echo, on_dependency_failure: run}
@@ -126,6 +127,18 @@ graph ok
 t_run run "$T_TMP/g.yaml"
 t_json "not d['content'][0].get('is_error') and len(d['content'][0]['content']) < 1200 and 'truncated' in d['content'][0]['content']"
 t_json "d['content'][0]['content'].startswith('x' * 500)"
+
+# a line longer than 16 MiB on stdout: the connection is closed (the server killed and reaped),
+# the calls it held get an error saying why, and a later call starts it again
+CALLS='  - {id: h, tool: huge, input: {}}
+  - {id: s, tool: slow, input: {ms: 3000, text: held}}
+  - {id: e, tool: echo_after, input: {text: restarted}, depends_on: [h]}'
+graph ok
+t_run run --schedule eager "$T_TMP/g.yaml"
+t_exit 0
+t_json "d['content'][0]['is_error'] and d['content'][0]['content'] == \"mcp server 'fake' sent a message larger than 16 MiB on stdout\""
+t_json "d['content'][1]['content'] == d['content'][0]['content']"
+t_json "not d['content'][2].get('is_error') and d['content'][2]['content'] == 'echo: restarted'"
 
 # requests of the server's own that tooldag does not serve: an error at once
 CALLS='  - {id: q, tool: ask, input: {}}'
