@@ -325,9 +325,13 @@ static void on_server_request(struct server_rt *s, const cJSON *m, const char *m
 
 	if (!id)
 		return;
-	if (!strcmp(method, "ping"))
+	if (!strcmp(method, "ping")) {
 		td__buf_printf(&b, "{\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":{}}", id);
-	else {
+	} else if (!strcmp(method, "roots/list") && s->conn.srv->nroots) {
+		td__buf_printf(&b, "{\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":", id);
+		td__mcp_roots_result(&s->conn, &b);
+		td__buf_putc(&b, '}');
+	} else {
 		char msg[200];
 
 		snprintf(msg, sizeof(msg), "tooldag does not serve %.120s requests", method);

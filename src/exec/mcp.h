@@ -116,7 +116,9 @@ void td__mcp_conn_close(struct td__loop *loop, struct td__mcp_conn **c, size_t n
 void td__mcp_conn_note(struct td__mcp_conn *c, const char *what, const char *text);
 
 /* The initialize request, id id. */
-void td__mcp_initialize_msg(struct td__buf *b, int64_t id);
+void td__mcp_initialize_msg(const struct td__mcp_conn *c, struct td__buf *b, int64_t id);
+/* The roots/list result for c's server: {"roots":[{"uri":"file:///...","name":...}]}. */
+void td__mcp_roots_result(const struct td__mcp_conn *c, struct td__buf *b);
 
 /* mcp_http.c: the Streamable HTTP side of the functions above (c->srv->url set). */
 int td__mcp_http_start(struct td__mcp_conn *c);

@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -92,6 +93,59 @@ static char *server_cwd(const struct td__mcp_conn *c)
 		return td__strdup(c->g->dir ? c->g->dir : ".");
 	return cwd[0] == '/' || !c->g->dir ? td__strdup(cwd)
 	                                   : td__asprintf("%s/%s", c->g->dir, cwd);
+}
+
+/* ---- roots/list ---- */
+
+/* A root as an absolute path: against the graph's directory when relative, with "..", "."
+ * and symbolic links resolved when it exists. */
+static char *root_path(const struct td__mcp_conn *c, const char *r)
+{
+	char *joined =
+	    r[0] == '/' || !c->g->dir ? td__strdup(r) : td__asprintf("%s/%s", c->g->dir, r);
+	char *real = joined ? realpath(joined, NULL) : NULL;
+
+	if (!real)
+		return joined;
+	td__free(joined);
+	joined = td__strdup(real);
+	free(real); /* realpath's malloc */
+	return joined;
+}
+
+void td__mcp_roots_result(const struct td__mcp_conn *c, struct td__buf *b)
+{
+	size_t i;
+
+	td__buf_puts(b, "{\"roots\":[");
+	for (i = 0; i < c->srv->nroots; i++) {
+		char *path = root_path(c, c->srv->roots[i]);
+		struct td__buf uri = {0};
+		const char *p, *base;
+
+		if (!path) {
+			b->oom = true;
+			break;
+		}
+		td__buf_puts(&uri, "file://");
+		for (p = path; *p; p++) /* RFC 3986: unreserved characters and '/' as they are */
+			if (strchr("-._~/", *p) || (*p >= 'a' && *p <= 'z') ||
+			    (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9'))
+				td__buf_putc(&uri, *p);
+			else
+				td__buf_printf(&uri, "%%%02X", (unsigned char)*p);
+		base = strrchr(path, '/');
+		base = base && base[1] ? base + 1 : path;
+		td__buf_puts(b, i ? ",{\"uri\":" : "{\"uri\":");
+		td__buf_json_string(b, uri.data ? uri.data : "", uri.len);
+		td__buf_puts(b, ",\"name\":");
+		td__buf_json_string(b, base, strlen(base));
+		td__buf_putc(b, '}');
+		b->oom |= uri.oom;
+		td__buf_free(&uri);
+		td__free(path);
+	}
+	td__buf_puts(b, "]}");
 }
 
 /* ---- ring I/O ---- */
@@ -484,13 +538,15 @@ static void abandon(struct td__mcp_conn *c)
 	         c->srv->name, strerror(errno ? errno : EAGAIN));
 }
 
-void td__mcp_initialize_msg(struct td__buf *b, int64_t id)
+/* Capabilities: roots only for a server whose declaration lists them. */
+void td__mcp_initialize_msg(const struct td__mcp_conn *c, struct td__buf *b, int64_t id)
 {
 	td__buf_printf(b,
 	               "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"method\":\"initialize\",\"params\":{"
-	               "\"protocolVersion\":\"" TD_MCP_PROTOCOL "\",\"capabilities\":{},"
+	               "\"protocolVersion\":\"" TD_MCP_PROTOCOL "\",\"capabilities\":{%s},"
 	               "\"clientInfo\":{\"name\":\"tooldag\",\"version\":\"%s\"}}}",
-	               (long long)id, td_version());
+	               (long long)id, c->srv->nroots ? "\"roots\":{\"listChanged\":false}" : "",
+	               td_version());
 }
 
 /* initialize, sent once the transport is up */
@@ -500,7 +556,7 @@ static void send_initialize(struct td__mcp_conn *c, int64_t init_id)
 
 	set_state(c, TD_MCP_INIT);
 	c->init_id = init_id;
-	td__mcp_initialize_msg(&msg, init_id);
+	td__mcp_initialize_msg(c, &msg, init_id);
 	td__mcp_conn_request(c, init_id, msg.data, msg.len);
 	td__buf_free(&msg);
 }

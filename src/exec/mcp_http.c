@@ -395,7 +395,7 @@ static void renew(struct td__mcp_http *h, struct hreq *r)
 	td__free(h->session);
 	h->session = NULL;
 	h->renew_id = h->c->init_id;
-	td__mcp_initialize_msg(&msg, h->renew_id);
+	td__mcp_initialize_msg(h->c, &msg, h->renew_id);
 	if (msg.oom) {
 		td__buf_free(&msg);
 		return;

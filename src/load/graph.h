@@ -117,6 +117,8 @@ struct td__mcp_server {
 	uint32_t concurrency; /* requests in flight on its connection; 0: no limit of its own */
 	uint32_t restarts;    /* starts after an exit, per run */
 	char *import_prefix;  /* import: every tool it lists (in the pin), named prefix + name */
+	char **roots;         /* roots: directories as written (relative: to the graph's) */
+	size_t nroots;
 	unsigned line, column;
 };
 

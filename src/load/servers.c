@@ -150,8 +150,37 @@ static void server_import(struct td__loader *L, struct td__mcp_server *s, uint32
 	s->import_prefix = td__decl_dup(L, v);
 }
 
-static const char *const server_keys[] = {"command",     "env",      "cwd",    "url", "headers",
-                                          "concurrency", "restarts", "import", NULL};
+/* roots: [DIR...]: what roots/list answers (the directories the server may work in). */
+static void server_roots(struct td__loader *L, struct td__mcp_server *s, uint32_t val)
+{
+	const struct td__ynode *n = NODE(L, val);
+	uint32_t k;
+
+	if (n->type != TD_Y_SEQ) {
+		td__load_error(L, val,
+		               "server '%s': 'roots' must be a list of directories (relative to "
+		               "the graph file's), got %s",
+		               s->name, shape(L, val));
+		return;
+	}
+	if (!(s->roots = td__calloc(n->len + 1, sizeof(char *)))) {
+		L->oom = true;
+		return;
+	}
+	for (k = 0; k < n->len; k++) {
+		const char *a = td__decl_text(L, KID(L, val, k));
+
+		if (!a || !*a)
+			td__load_error(L, KID(L, val, k),
+			               "server '%s': 'roots' must be a list of directories",
+			               s->name);
+		else
+			s->roots[s->nroots++] = td__decl_dup(L, a);
+	}
+}
+
+static const char *const server_keys[] = {"command",     "env",      "cwd",    "url",   "headers",
+                                          "concurrency", "restarts", "import", "roots", NULL};
 
 static void server_key(struct td__loader *L, struct td__mcp_server *s, uint32_t key, uint32_t val)
 {
@@ -173,6 +202,8 @@ static void server_key(struct td__loader *L, struct td__mcp_server *s, uint32_t 
 		server_count(L, s, key, val, 0, &s->restarts);
 	else if (!strcmp(k, "import"))
 		server_import(L, s, key, val);
+	else if (!strcmp(k, "roots"))
+		server_roots(L, s, val);
 	else {
 		char where[100];
 
@@ -353,6 +384,9 @@ void td__mcp_servers_free(struct td__mcp_server *s, size_t n)
 			td__free(s[i].headers[k].value);
 		}
 		td__free(s[i].headers);
+		for (k = 0; k < s[i].nroots; k++)
+			td__free(s[i].roots[k]);
+		td__free(s[i].roots);
 		td__free(s[i].cwd);
 		td__free(s[i].url);
 		td__free(s[i].import_prefix);

@@ -19,6 +19,8 @@ Tools (any mode that initializes):
   big {bytes}        text content of that many 'x'
   huge               an answer of one line longer than 16 MiB
   ask                sends sampling/createMessage to the client, returns its answer
+  roots              sends roots/list to the client, returns its answer
+  caps               returns the capabilities the client declared in initialize
   cancelled          returns the request ids of every notifications/cancelled seen so far
   pid                returns its process id
   fail               isError: true, text "it failed"
@@ -35,6 +37,7 @@ mode = sys.argv[1] if len(sys.argv) > 1 else "ok"
 lock = threading.Lock()
 cancelled = []
 pending_client = {}  # our request id -> event + answer
+client_caps = {}
 
 
 def send(msg):
@@ -50,11 +53,11 @@ def text_result(rid, text, is_error=False):
     send({"jsonrpc": "2.0", "id": rid, "result": r})
 
 
-def ask_client(rid):
+def ask_client(rid, method="sampling/createMessage", params=None):
     ev = threading.Event()
     pending_client[9001] = [ev, None]
-    send({"jsonrpc": "2.0", "id": 9001, "method": "sampling/createMessage",
-          "params": {"messages": [], "maxTokens": 10}})
+    send({"jsonrpc": "2.0", "id": 9001, "method": method,
+          "params": params if params is not None else {"messages": [], "maxTokens": 10}})
     ev.wait(5)
     text_result(rid, json.dumps(pending_client[9001][1]))
 
@@ -83,6 +86,10 @@ def call(rid, name, args):
         text_result(rid, "y" * (17 << 20))
     elif name == "ask":
         ask_client(rid)
+    elif name == "roots":
+        ask_client(rid, "roots/list", {})
+    elif name == "caps":
+        text_result(rid, json.dumps(client_caps))
     elif name == "cancelled":
         text_result(rid, json.dumps(cancelled))
     elif name == "pid":
@@ -108,6 +115,7 @@ def main():
         msg = json.loads(line)
         method = msg.get("method")
         if method == "initialize":
+            client_caps.update(msg["params"].get("capabilities", {}))
             if mode == "exit-in-init":
                 sys.stderr.write("fake: cannot load model weights\n")
                 sys.stderr.flush()

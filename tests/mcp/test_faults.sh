@@ -26,6 +26,8 @@ tools:
   fail: {mcp: fake}
   nope: {mcp: fake, tool: no-such-tool}
   structured: {mcp: fake}
+  roots: {mcp: fake}
+  caps: {mcp: fake}
   local: {builtin: echo}
 calls:
 $CALLS
@@ -145,6 +147,20 @@ CALLS='  - {id: q, tool: ask, input: {}}'
 graph ok
 t_run run "$T_TMP/g.yaml"
 t_json "json.loads(d['content'][0]['content']) == {'code': -32601, 'message': 'tooldag does not serve sampling/createMessage requests'}"
+
+# roots: declared only for a server that lists them; roots/list answered with their absolute
+# paths as file:// URIs (relative ones against the graph's directory, percent-encoded)
+CALLS='  - {id: r, tool: roots, input: {}}
+  - {id: c, tool: caps, input: {}}'
+graph ok
+t_run run "$T_TMP/g.yaml"
+t_json "json.loads(d['content'][0]['content']) == {'code': -32601, 'message': 'tooldag does not serve roots/list requests'}"
+t_json "json.loads(d['content'][1]['content']) == {}"
+mkdir -p "$T_TMP/work dir" "$T_TMP/data"
+graph ok "roots: ['work dir', $T_TMP/data/../data]"
+t_run run "$T_TMP/g.yaml"
+t_json "json.loads(d['content'][0]['content']) == {'roots': [{'uri': 'file://$T_TMP/work%20dir', 'name': 'work dir'}, {'uri': 'file://$T_TMP/data', 'name': 'data'}]}"
+t_json "json.loads(d['content'][1]['content']) == {'roots': {'listChanged': False}}"
 
 # isError: true is an error result; a JSON-RPC error names the tool and the code
 CALLS='  - {id: f, tool: fail, input: {}}
