@@ -63,6 +63,7 @@ struct hreq {
 	char *body; /* kept: sent again in a new session after a 404 */
 	size_t len;
 	int resent;
+	unsigned gen; /* the session it was sent in (td__mcp_http.gen) */
 	struct curl_slist *hdrs;
 	long status;
 	int sse; /* the answer is an event stream */
@@ -78,6 +79,7 @@ struct td__mcp_http {
 	struct hreq *live, *held;
 	enum session_state session_state;
 	char *session; /* Mcp-Session-Id */
+	unsigned gen;  /* sessions renewed so far */
 	int64_t renew_id;
 	cJSON *inbox; /* messages parsed, not yet delivered */
 	struct td__timer deliver, down;
@@ -383,14 +385,22 @@ static int why_lost(const struct hreq *r, int rc, struct td__buf *b)
 	return 0;
 }
 
-/* The server forgot the session: initialize again, hold r until that is answered. */
+/* The server forgot the session: initialize again, hold r until that is answered. A request
+ * sent in a session already replaced is only sent again. */
 static void renew(struct td__mcp_http *h, struct hreq *r)
 {
 	struct td__buf msg = {0};
 
+	if (h->session_state == SESSION_OPEN && r->gen != h->gen) {
+		post(h, r->kind, r->id, r->body, r->len, 1);
+		r->body = NULL;
+		req_free(r);
+		return;
+	}
 	link_req(&h->held, r);
 	if (h->session_state == SESSION_RENEWING)
 		return;
+	h->gen++;
 	set_session(h, SESSION_RENEWING);
 	td__free(h->session);
 	h->session = NULL;
@@ -421,6 +431,10 @@ static void on_done(struct td__curl_xfer *x, int rc)
 	if (r->kind == REQ_DELETE || r->answered || c->state == TD_MCP_CLOSING ||
 	    (rc == CURLE_OK && r->status >= 200 && r->status < 300 && r->id < 0 &&
 	     !r->not_jsonrpc)) {
+		req_free(r);
+		return;
+	}
+	if (rc == CURLE_OK && r->status == 404 && r->id < 0 && h->session) { /* an ended session */
 		req_free(r);
 		return;
 	}
@@ -546,6 +560,7 @@ static void post(struct td__mcp_http *h, enum req_kind kind, int64_t id, char *b
 	r->body = body;
 	r->len = len;
 	r->resent = resent;
+	r->gen = h->gen;
 	r->x.done = on_done;
 	td__sse_init(&r->parser, TD_MCP_MAX_MESSAGE, on_event, r);
 	if (!(r->x.easy = curl_easy_init()) || !(r->hdrs = headers(h, kind)) || setup(r) < 0 ||
