@@ -9,6 +9,11 @@
  * answer to a request that was given up on (timed out, cancelled: dropped silently) from an
  * answer to an id that was never sent (noted, and quoted in later error texts).
  *
+ * With a pin file, a server's tools are listed again (tools/list, every page) once it has
+ * answered initialize, before its first call is sent: a call of a tool the server no longer
+ * lists, or lists with another inputSchema than the pin, is an error naming it (the schema the
+ * call was checked against is no longer the server's).
+ *
  * A timeout or a cancellation sends notifications/cancelled and completes the job at once;
  * the server's late answer, if any, is dropped. When a server exits, every call it holds gets
  * an error naming the exit status and the tail of its stderr; later calls start it again as
@@ -22,6 +27,7 @@
  * in one run is started again for the next one that calls it.
  */
 #include <cjson/cJSON.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "exec/mcp.h"
@@ -58,6 +64,10 @@ struct server_rt {
 	size_t key_len;
 	uint64_t user; /* the run that called it last, by serial (a new one may restart it) */
 	struct server_rt *next;
+	int64_t list_id; /* tools/list in flight (checking the pin): calls wait; 0: none */
+	cJSON *listed;   /* what it lists now, by name (NULL: not checked) */
+	int list_wanted; /* the run that starts it has a pin for it */
+	unsigned pages;
 };
 
 struct mcp_backend {
@@ -173,12 +183,120 @@ static const char *remote_name(const struct td__tool *t)
 	return t->mcp_tool ? t->mcp_tool : t->name;
 }
 
+/* ---- the pin checked against what the server lists now ---- */
+
+/* What the pin of the job's graph says of its server (NULL: no pin, or not pinned). */
+static const cJSON *pinned_server(const struct td__job *job)
+{
+	const cJSON *all = cJSON_GetObjectItemCaseSensitive(job->graph->mcp_pin, "servers");
+
+	return cJSON_GetObjectItemCaseSensitive(all,
+	                                        job->graph->servers[job->tool->mcp_server].name);
+}
+
+static void ask_tools(struct server_rt *s, const char *cursor)
+{
+	struct td__buf b = {0};
+
+	s->list_id = (int64_t)((s->seq++ << SLOT_BITS) | INIT_SLOT);
+	td__buf_printf(&b, "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"method\":\"tools/list\"",
+	               (long long)s->list_id);
+	if (cursor) {
+		td__buf_puts(&b, ",\"params\":{\"cursor\":");
+		td__buf_json_string(&b, cursor, strlen(cursor));
+		td__buf_putc(&b, '}');
+	}
+	td__buf_putc(&b, '}');
+	if (b.oom)
+		s->list_id = 0; /* not checked */
+	else
+		td__mcp_conn_request(&s->conn, s->list_id, b.data, b.len);
+	td__buf_free(&b);
+}
+
+/* Initialized for a run whose graph pins the server: list its tools before any call goes out.
+ * (A server already running when a run with a pin comes is checked against what it listed
+ * when it started, if it was listed then.) */
+static void check_pin(struct server_rt *s)
+{
+	cJSON_Delete(s->listed);
+	s->listed = NULL;
+	s->pages = 0;
+	if (s->list_wanted && (s->listed = cJSON_CreateObject()))
+		ask_tools(s, NULL);
+}
+
+/* A tools/list page; a server that cannot list its tools is not checked. */
+static void on_tools(struct server_rt *s, const cJSON *m)
+{
+	const cJSON *result = cJSON_GetObjectItemCaseSensitive(m, "result");
+	cJSON *tools = cJSON_GetObjectItemCaseSensitive(result, "tools"), *t;
+	const cJSON *next = cJSON_GetObjectItemCaseSensitive(result, "nextCursor");
+
+	s->list_id = 0;
+	if (!cJSON_IsArray(tools)) {
+		cJSON_Delete(s->listed);
+		s->listed = NULL;
+		return;
+	}
+	while ((t = cJSON_DetachItemFromArray(tools, 0))) {
+		const cJSON *n = cJSON_GetObjectItemCaseSensitive(t, "name");
+
+		if (cJSON_IsString(n) &&
+		    !cJSON_GetObjectItemCaseSensitive(s->listed, n->valuestring))
+			cJSON_AddItemToObject(s->listed, n->valuestring, t);
+		else
+			cJSON_Delete(t);
+	}
+	if (cJSON_IsString(next) && *next->valuestring && ++s->pages < 1000)
+		ask_tools(s, next->valuestring);
+}
+
+/* Whether the call's tool is as pinned; if not, the call ends with an error naming it. */
+static int pin_holds(struct server_rt *s, struct mreq *q)
+{
+	const struct td__job *job = q->job;
+	const struct td__tool *t = job->tool;
+	const char *remote = remote_name(t);
+	const cJSON *pinned = NULL, *now, *pt;
+	struct td__buf b = {0};
+	char *path;
+
+	if (!s->listed || !job->graph->mcp_pin)
+		return 1;
+	cJSON_ArrayForEach(pt, cJSON_GetObjectItemCaseSensitive(pinned_server(job), "tools"))
+	{
+		const cJSON *n = cJSON_GetObjectItemCaseSensitive(pt, "name");
+
+		if (cJSON_IsString(n) && !strcmp(n->valuestring, remote))
+			pinned = pt;
+	}
+	now = cJSON_GetObjectItemCaseSensitive(s->listed, remote);
+	if (!pinned ||
+	    (now && cJSON_Compare(cJSON_GetObjectItemCaseSensitive(pinned, "inputSchema"),
+	                          cJSON_GetObjectItemCaseSensitive(now, "inputSchema"), 1)))
+		return 1;
+	path = td_graph_pin_path(job->graph->name);
+	td__buf_printf(&b,
+	               "tool '%s': mcp server '%s' %s '%s' since %s was written ('tooldag pin %s' "
+	               "writes it again)",
+	               t->name, job->graph->servers[t->mcp_server].name,
+	               now ? "changed the inputSchema of" : "no longer lists", remote,
+	               path ? path : "the pin", job->graph->name);
+	free(path);
+	q->job->no_retry = 1;
+	finish(q, TD_STATUS_ERROR, &b);
+	return 0;
+}
+
 static void send_call(struct server_rt *s, struct mreq *q)
 {
 	const struct td__job *job = q->job;
 	const char *name = remote_name(job->tool);
 	struct td__buf b = {0};
 
+	if (!pin_holds(s, q))
+		return;
 	if (slot_get(s, q) < 0) {
 		finish_msg(q, TD_STATUS_ERROR, "out of memory");
 		return;
@@ -209,7 +327,8 @@ static void pump(struct server_rt *s)
 	uint32_t max = s->conn.srv->concurrency;
 	struct mreq *q;
 
-	while (s->conn.state == TD_MCP_READY && (q = s->wait_head) && (!max || s->inflight < max)) {
+	while (s->conn.state == TD_MCP_READY && !s->list_id && (q = s->wait_head) &&
+	       (!max || s->inflight < max)) {
 		s->wait_head = q->next;
 		if (!s->wait_head)
 			s->wait_tail = NULL;
@@ -246,12 +365,18 @@ static void answer_error(struct mreq *q, const cJSON *err)
 	finish(q, TD_STATUS_ERROR, &b);
 }
 
-/* The result text, cut to the tool's max_output as a process's stdout is. */
+/* The result text, cut to the tool's max_output as a process's stdout is; with images, the
+ * blocks too when they fit in max_output (else the text alone, with its stand-ins). */
 static void answer_result(struct mreq *q, const cJSON *result)
 {
-	struct td__buf text = {0}, out = {0};
+	struct td__buf text = {0}, out = {0}, blocks = {0};
 	struct td__capbuf cb;
 	int is_error = td__mcp_result_text(result, &text);
+	uint64_t max = q->job->tool->lim.max_output;
+
+	if (td__mcp_result_blocks(result, &blocks) && !blocks.oom && (!max || blocks.len <= max))
+		q->job->blocks = td__buf_take(&blocks);
+	td__buf_free(&blocks);
 
 	td__capbuf_init(&cb, q->job->tool->lim.max_output);
 	td__capbuf_append(&cb, text.data ? text.data : "", text.len);
@@ -275,6 +400,13 @@ static void on_response(struct server_rt *s, const cJSON *m)
 			td__mcp_conn_fail(&s->conn,
 			                  err ? "answered initialize with an error"
 			                      : "answered initialize with a version it cannot");
+		else
+			check_pin(s);
+		pump(s);
+		return;
+	}
+	if (s->list_id && n == s->list_id) {
+		on_tools(s, m);
 		pump(s);
 		return;
 	}
@@ -382,6 +514,7 @@ static void on_down(struct td__mcp_conn *c)
 	td__mcp_conn_tail(c, &why);
 	snprintf(s->last_why, sizeof(s->last_why), "%s", why.data ? why.data : c->why);
 	td__buf_free(&why);
+	s->list_id = 0;
 	for (i = 0; i < s->nslots; i++) {
 		if ((q = s->slots[i])) {
 			slot_put(s, q);
@@ -401,6 +534,13 @@ static void on_lost(struct td__mcp_conn *c, int64_t id, const char *why, int ret
 	struct server_rt *s = CONTAINER(c, struct server_rt, conn);
 	struct mreq *q = by_id(s, id);
 
+	if (s->list_id && id == s->list_id) { /* tools/list failed: the pin is not checked */
+		s->list_id = 0;
+		cJSON_Delete(s->listed);
+		s->listed = NULL;
+		pump(s);
+		return;
+	}
 	if (!q)
 		return;
 	slot_put(s, q);
@@ -488,6 +628,7 @@ static void server_free(struct server_rt *s)
 	free_kv(s->srv.headers, s->srv.nheaders);
 	td__free(s->g.dir);
 	td__free(s->key);
+	cJSON_Delete(s->listed);
 	td__free(s->slots);
 	td__free(s->free_slots);
 	td__free(s);
@@ -642,6 +783,8 @@ static int mcp_start(struct td__backend *be, struct td__job *job)
 	if (job->timeout_us > 0)
 		td__loop_timer_arm(be->loop, &job->timer, td__loop_now(be->loop) + job->timeout_us);
 	queue(s, q);
+	if (s->conn.state == TD_MCP_IDLE)
+		s->list_wanted = pinned_server(job) != NULL;
 	if (s->conn.state == TD_MCP_IDLE &&
 	    td__mcp_conn_start(&s->conn, (int64_t)((s->seq++ << SLOT_BITS) | INIT_SLOT)) < 0) {
 		snprintf(s->last_why, sizeof(s->last_why), "%s", s->conn.why);

@@ -132,5 +132,8 @@ void td__mcp_http_free(struct td__mcp_conn *c);
 
 /* mcp_result.c: appends result's text to out; returns 1 when isError is true. */
 int td__mcp_result_text(const struct cJSON *result, struct td__buf *out);
+/* When result holds an image: appends its content as a JSON array of Anthropic content blocks
+ * (images as base64 image blocks, the rest as text blocks) and returns 1; else 0. */
+int td__mcp_result_blocks(const struct cJSON *result, struct td__buf *out);
 
 #endif /* TD_MCP_H */

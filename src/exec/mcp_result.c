@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * mcp_result.c - an MCP CallToolResult as the text of a tool result. Every dialect gets the
- * same text (results carry text only):
+ * mcp_result.c - an MCP CallToolResult as the text of a tool result, and, when it holds images,
+ * as content blocks for the dialects that carry them. The text:
  *
  *   text                   its text
  *   image, audio           "[image: image/png, 1234 bytes of base64 data]" (a stand-in)
@@ -12,6 +12,10 @@
  *                          members (servers are asked to send it as text too)
  *
  * Blocks are separated by one newline. isError: true makes the result an error result.
+ *
+ * The blocks (a JSON array in Anthropic's form, which the results encoder turns into each
+ * dialect's): an image becomes {"type":"image","source":{"type":"base64","media_type",
+ * "data"}}, every other block a text block of the text above (audio keeps its stand-in).
  */
 #include <cjson/cJSON.h>
 #include <string.h>
@@ -145,4 +149,70 @@ int td__mcp_result_text(const cJSON *result, struct td__buf *out)
 		}
 	}
 	return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(result, "isError"));
+}
+
+static void text_block(struct td__buf *out, const char *s, size_t len)
+{
+	td__buf_puts(out, "{\"type\":\"text\",\"text\":");
+	td__buf_json_string(out, s, len);
+	td__buf_putc(out, '}');
+}
+
+static void image_block(const cJSON *b, struct td__buf *out)
+{
+	const char *mime = str(b, "mimeType"), *data = str(b, "data");
+
+	td__buf_puts(out, "{\"type\":\"image\",\"source\":{\"type\":\"base64\",\"media_type\":");
+	td__buf_json_string(out, mime, strlen(mime));
+	td__buf_puts(out, ",\"data\":");
+	td__buf_json_string(out, data, strlen(data));
+	td__buf_puts(out, "}}");
+}
+
+static int is_image(const cJSON *b)
+{
+	const char *type = str(b, "type");
+
+	return type && !strcmp(type, "image") && str(b, "mimeType") && str(b, "data");
+}
+
+int td__mcp_result_blocks(const cJSON *result, struct td__buf *out)
+{
+	const cJSON *content = cJSON_GetObjectItemCaseSensitive(result, "content");
+	const cJSON *structured = cJSON_GetObjectItemCaseSensitive(result, "structuredContent");
+	const cJSON *b, *list = cJSON_IsArray(content) ? content : NULL;
+	struct td__buf t = {0};
+	int images = 0, n = 0;
+
+	cJSON_ArrayForEach(b, list) images += is_image(b);
+	if (!images)
+		return 0;
+	td__buf_putc(out, '[');
+	cJSON_ArrayForEach(b, list)
+	{
+		if (n++)
+			td__buf_putc(out, ',');
+		if (is_image(b)) {
+			image_block(b, out);
+			continue;
+		}
+		t.len = 0;
+		block(b, &t);
+		text_block(out, t.data ? t.data : "", t.len);
+	}
+	if (structured && !has_text_copy(content, structured)) {
+		char *json = cJSON_PrintUnformatted(structured);
+
+		t.len = 0;
+		if (json) {
+			td__buf_printf(&t, "structuredContent: %s", json);
+			td__buf_putc(out, ',');
+			text_block(out, t.data ? t.data : "", t.len);
+			cJSON_free(json);
+		}
+	}
+	td__buf_putc(out, ']');
+	out->oom |= t.oom;
+	td__buf_free(&t);
+	return 1;
 }

@@ -4,6 +4,7 @@
  * dialect, no timings so identical outcomes give identical bytes) and the run report (timings,
  * statuses and every attempt).
  */
+#include <cjson/cJSON.h>
 #include <string.h>
 
 #include "report/results.h"
@@ -30,6 +31,61 @@ static void sep(struct td__buf *b, size_t i, int pretty, const char *indent)
 	}
 }
 
+/*
+ * Content blocks as Responses content parts: text -> input_text, an image -> input_image with
+ * a data: URL. 0, or -1 when blocks cannot be read (the text is used instead).
+ */
+static int responses_parts(struct td__buf *b, const char *blocks)
+{
+	cJSON *arr = cJSON_Parse(blocks), *bl;
+	size_t n = 0;
+
+	if (!cJSON_IsArray(arr)) {
+		cJSON_Delete(arr);
+		return -1;
+	}
+	td__buf_putc(b, '[');
+	cJSON_ArrayForEach(bl, arr)
+	{
+		const cJSON *src = cJSON_GetObjectItemCaseSensitive(bl, "source");
+		const cJSON *text = cJSON_GetObjectItemCaseSensitive(bl, "text");
+		const cJSON *mt = cJSON_GetObjectItemCaseSensitive(src, "media_type");
+		const cJSON *data = cJSON_GetObjectItemCaseSensitive(src, "data");
+
+		if (n++)
+			td__buf_putc(b, ',');
+		if (cJSON_IsString(mt) && cJSON_IsString(data)) {
+			struct td__buf url = {0};
+
+			td__buf_printf(&url, "data:%s;base64,%s", mt->valuestring,
+			               data->valuestring);
+			td__buf_puts(b, "{\"type\":\"input_image\",\"image_url\":");
+			put_string(b, url.data, url.len);
+			b->oom |= url.oom;
+			td__buf_free(&url);
+		} else {
+			td__buf_puts(b, "{\"type\":\"input_text\",\"text\":");
+			put_cstring(b, cJSON_IsString(text) ? text->valuestring : "");
+		}
+		td__buf_putc(b, '}');
+	}
+	td__buf_putc(b, ']');
+	cJSON_Delete(arr);
+	return 0;
+}
+
+/* The content: blocks where the dialect carries them (Anthropic content, Responses output
+ * parts), else the text. */
+static void put_content(struct td__buf *b, enum td_dialect d, const struct td__result_item *it)
+{
+	if (it->blocks && d == TD_DIALECT_RESPONSES && responses_parts(b, it->blocks) == 0)
+		return;
+	if (it->blocks && d != TD_DIALECT_OPENAI && d != TD_DIALECT_RESPONSES)
+		td__buf_puts(b, it->blocks);
+	else
+		put_string(b, it->content, it->content_len);
+}
+
 /* {<opening and id key><id><content key><content>}: the result block of each dialect. */
 static void result_item(struct td__buf *b, enum td_dialect d, const struct td__result_item *it)
 {
@@ -44,7 +100,7 @@ static void result_item(struct td__buf *b, enum td_dialect d, const struct td__r
 	td__buf_puts(b, open);
 	put_cstring(b, it->id);
 	td__buf_puts(b, content);
-	put_string(b, it->content, it->content_len);
+	put_content(b, d, it);
 	/* Anthropic only, and only when true */
 	if (d != TD_DIALECT_OPENAI && d != TD_DIALECT_RESPONSES && it->is_error)
 		td__buf_puts(b, ",\"is_error\":true");
@@ -75,6 +131,7 @@ int td__results_encode(enum td_dialect dialect, int pretty, size_t n, td__result
 	}
 	for (c = 0; c < n; c++) {
 		sep(&b, c, pretty, indent);
+		memset(&it, 0, sizeof(it));
 		get(ctx, c, &it);
 		result_item(&b, dialect, &it);
 	}
@@ -94,6 +151,7 @@ static void run_item(const void *ctx, size_t c, struct td__result_item *it)
 	it->content = cr->content;
 	it->content_len = cr->content_len;
 	it->is_error = cr->status != TD_STATUS_OK;
+	it->blocks = cr->blocks;
 }
 
 int td_run_results_json(const struct td_run *run, enum td_dialect dialect, int pretty, char **out)

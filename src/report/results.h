@@ -16,6 +16,7 @@ struct td__result_item {
 	const char *content; /* content_len bytes (NUL bytes allowed), may be NULL when 0 */
 	size_t content_len;
 	int is_error;
+	const char *blocks; /* content blocks (Anthropic's form, a JSON array) or NULL */
 };
 typedef void (*td__result_get)(const void *ctx, size_t i, struct td__result_item *out);
 

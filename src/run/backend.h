@@ -62,6 +62,9 @@ struct td__job {
 	                         * the job's timeout runs from the end of that wait */
 	char *content;          /* td__malloc'd, NUL-terminated; the scheduler takes it */
 	size_t content_len;
+	/* td__malloc'd JSON array of content blocks in Anthropic's form (text, image), or NULL:
+	 * for the dialects that carry blocks, in place of content (MCP images) */
+	char *blocks;
 
 	/* backend-private */
 	void *priv;

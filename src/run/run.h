@@ -47,6 +47,7 @@ struct td__callrun {
 	int64_t queue_us;         /* its attempts' waits inside their backend (job.queue_us) */
 	char *content;            /* td__malloc'd result text */
 	size_t content_len;
+	char *blocks;             /* the job's blocks (backend.h), or NULL */
 	struct td__attempt att0;  /* the first attempt; further ones in more[] */
 	struct td__attempt *more; /* [tool retries], allocated at the first retry */
 	struct td__job *job;      /* while RUNNING */

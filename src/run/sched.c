@@ -304,6 +304,8 @@ static void transition(struct td_run *r, uint32_t c, enum td__cstate to)
 static void set_result(struct td__callrun *cr, enum td_status s, char *content, size_t len)
 {
 	td__free(cr->content);
+	td__free(cr->blocks);
+	cr->blocks = NULL;
 	cr->status = s;
 	cr->content = content;
 	cr->content_len = len;
@@ -391,6 +393,8 @@ static struct td__job *job_get(struct td_run *r)
 static void job_put(struct td_run *r, struct td__job *j)
 {
 	td__free(j->content);
+	td__free(j->blocks);
+	j->blocks = NULL;
 	if (j->stdin_data != j->input)
 		td__free((void *)j->stdin_data);
 	j->content = NULL;
@@ -643,6 +647,8 @@ static void complete(struct td_run *r, struct td__job *j)
 	} else {
 		set_result(&r->calls[c], j->status, j->content, j->content_len);
 		j->content = NULL;
+		r->calls[c].blocks = j->blocks;
+		j->blocks = NULL;
 		if (!r->calls[c].content)
 			set_result(&r->calls[c], j->status, td__strdup(""), 0);
 		if (!r->calls[c].content)
@@ -875,6 +881,7 @@ void td__sched_fini(struct td_run *r)
 	if (r->calls)
 		for (i = 0; i < r->plan->ncalls; i++) {
 			td__free(r->calls[i].content);
+			td__free(r->calls[i].blocks);
 			td__free(r->calls[i].more);
 			if (r->calls[i].state == TD_CS_RUNNING) /* a backend that never answered */
 				job_put(r, r->calls[i].job);

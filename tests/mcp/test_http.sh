@@ -68,7 +68,7 @@ t_run run "$T_TMP/ev.yaml"
 t_exit 0
 t_json "d['content'][0]['content'] == 'Echo: hello'"
 t_json "d['content'][1]['content'] == 'The sum of 2 and 40 is 42.'"
-t_json "'[image: image/png, ' in d['content'][2]['content']"
+t_json "[b['type'] for b in d['content'][2]['content']] == ['text', 'image', 'text'] and d['content'][2]['content'][1]['source']['media_type'] == 'image/png'"
 t_json "'temperature' in d['content'][3]['content']"
 # the progress notifications came on the call's event stream
 t_json "d['content'][4]['is_error'] and d['content'][4]['content'].startswith('timed out after 1.5s (last progress ')"

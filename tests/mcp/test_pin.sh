@@ -72,6 +72,32 @@ t_exit 0
 t_run check "$G"
 t_exit 0
 
+# at run time the pin is checked against what the server lists now: a tool whose inputSchema
+# changed since the pin, or that the server no longer lists, is an error naming it; the others
+# run (here the pin is edited to stand for a server that changed since it was written)
+/usr/bin/python3 -c "
+import json, sys
+p = json.load(open(sys.argv[1]))
+tools = p['servers']['everything']['tools']
+echo = [t for t in tools if t['name'] == 'echo'][0]
+echo['inputSchema']['properties']['loud'] = {'type': 'boolean'}
+tools.append({'name': 'ghost', 'inputSchema': {'type': 'object'}})
+json.dump(p, open(sys.argv[1], 'w'))
+" "$P"
+cat >"$T_TMP/calls.json" <<'JSON'
+[{"type":"tool_use","id":"a","name":"echo","input":{"message":"hi"}},
+ {"type":"tool_use","id":"b","name":"sum","input":{"a":1,"b":2}},
+ {"type":"tool_use","id":"c","name":"ghost","input":{}}]
+JSON
+cp "$G" "$T_TMP/g.yaml.orig"
+echo "  ghost: {mcp: everything}" >>"$G"
+t_run run "$G" "$T_TMP/calls.json"
+t_exit 0
+t_json "d['content'][0]['is_error'] and d['content'][0]['content'] == \"tool 'echo': mcp server 'everything' changed the inputSchema of 'echo' since $P was written ('tooldag pin $G' writes it again)\""
+t_json "d['content'][1]['content'] == 'The sum of 1 and 2 is 3.'"
+t_json "d['content'][2]['content'] == \"tool 'ghost': mcp server 'everything' no longer lists 'ghost' since $P was written ('tooldag pin $G' writes it again)\""
+cp "$T_TMP/g.yaml.orig" "$G"
+
 # a pin that is not one
 echo '[1, 2]' >"$P"
 t_run check "$G"

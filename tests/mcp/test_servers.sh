@@ -38,8 +38,10 @@ t_run run "$T_TMP/everything.yaml"
 t_exit 0
 t_json "d['content'][0]['content'] == 'Echo: hello'"
 t_json "d['content'][1]['content'] == 'The sum of 2 and 40 is 42.'"
-t_json "d['content'][2]['content'].startswith(\"Here's the image you requested:\n[image: image/png, \") and 'bytes of base64 data]' in d['content'][2]['content']"
-t_json "d['content'][3]['content'].startswith('Error: Operation failed\n[image: image/png, ')"
+# images: Anthropic tool_result content blocks, the image as a base64 source
+t_json "[b['type'] for b in d['content'][2]['content']] == ['text', 'image', 'text'] and d['content'][2]['content'][0]['text'] == \"Here's the image you requested:\""
+t_json "d['content'][2]['content'][1]['source']['type'] == 'base64' and d['content'][2]['content'][1]['source']['media_type'] == 'image/png' and len(d['content'][2]['content'][1]['source']['data']) > 1000"
+t_json "d['content'][3]['content'][0] == {'type': 'text', 'text': 'Error: Operation failed'} and d['content'][3]['content'][1]['type'] == 'image'"
 t_json "'[resource link: Text Resource 2 <demo://resource/dynamic/text/2> (text/plain): Resource 2: plaintext resource]' in d['content'][4]['content']"
 t_json "'[resource demo://resource/dynamic/text/1 (text/plain)]\nResource 1: This is a plaintext resource' in d['content'][5]['content']"
 t_json "json.loads(d['content'][6]['content']).keys() == {'temperature', 'conditions', 'humidity'}"
@@ -49,10 +51,18 @@ t_json "'/40' in d['content'][7]['content']"
 t_json "d['content'][8]['is_error'] and 'no-such-tool' in d['content'][8]['content']"
 
 # the same batch, answered in OpenAI Chat and Responses shapes
+# (OpenAI Chat: images as a text stand-in; Responses: input_text and input_image parts)
 t_run run --dialect openai "$T_TMP/everything.yaml"
 t_json "d[0]['role'] == 'tool' and d[0]['tool_call_id'] == 'e' and d[0]['content'] == 'Echo: hello'"
+t_json "d[2]['content'].startswith(\"Here's the image you requested:\n[image: image/png, \") and 'bytes of base64 data]' in d[2]['content']"
 t_run run --dialect responses "$T_TMP/everything.yaml"
 t_json "d[0]['type'] == 'function_call_output' and d[0]['call_id'] == 'e' and d[0]['output'] == 'Echo: hello'"
+t_json "[p['type'] for p in d[2]['output']] == ['input_text', 'input_image', 'input_text'] and d[2]['output'][1]['image_url'].startswith('data:image/png;base64,iVBOR')"
+# an image larger than max_output: the text alone, with its stand-in
+sed 's/image: {mcp: everything, tool: get-tiny-image}/image: {mcp: everything, tool: get-tiny-image, max_output: 1KiB}/' \
+	"$T_TMP/everything.yaml" >"$T_TMP/small.yaml"
+t_run run "$T_TMP/small.yaml"
+t_json "d['content'][2]['content'].startswith(\"Here's the image you requested:\n[image: image/png, \")"
 
 # many calls in flight on one connection, each matched to its own answer
 {
