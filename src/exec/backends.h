@@ -22,8 +22,9 @@ int td__http_backend_new(struct td__loop *loop, uint64_t *fd_room, struct td__ba
 int td__http_backend_ready(struct td__backend *be);
 /* mcp: tools: one connection per server declaration, started on first use and shared by the
  * host's runs (mcp.c). Its free shuts the servers down through the loop, so it must come
- * before other backends' frees (the highest kind: freed first). */
-int td__mcp_backend_new(struct td__loop *loop, struct td__backend **out);
+ * before other backends' frees (the highest kind: freed first). A server's descriptors are
+ * taken from *fd_room (the host's budget) while it runs. */
+int td__mcp_backend_new(struct td__loop *loop, uint64_t *fd_room, struct td__backend **out);
 
 /* remote: tools (remote.c): their calls queued on Redis for tooldag worker processes; one
  * backend per run, connecting to each Redis server of g on first use. */

@@ -103,7 +103,7 @@ static int shared_backends(struct td_host *h, const struct td_host_opts *o)
 	if (!err)
 		err = td__http_backend_new(h->loop, &h->pool.fd_room, &be[3]);
 	if (!err)
-		err = td__mcp_backend_new(h->loop, &be[4]);
+		err = td__mcp_backend_new(h->loop, &h->pool.fd_room, &be[4]);
 	for (i = 0; i < 5; i++)
 		if (be[i])
 			td__pool_set_backend(&h->pool, kind[i], be[i]);

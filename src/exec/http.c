@@ -879,7 +879,7 @@ int td__http_backend_new(struct td__loop *loop, uint64_t *fd_room, struct td__ba
 
 /* ---- other components' transfers (exec/http.h) ---- */
 
-int td__curl_new(struct td__loop *loop, struct td__curl **out)
+int td__curl_new(struct td__loop *loop, long max_conns, struct td__curl **out)
 {
 	struct td__backend *be;
 	int r = td__http_backend_new(loop, NULL, &be);
@@ -887,6 +887,8 @@ int td__curl_new(struct td__loop *loop, struct td__curl **out)
 	*out = NULL;
 	if (r < 0)
 		return r;
+	((struct http_backend *)be)->max_total = max_conns;
+	((struct http_backend *)be)->max_idle = max_conns;
 	if ((r = td__http_backend_ready(be)) < 0) {
 		http_free(be);
 		return r;

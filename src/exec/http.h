@@ -20,7 +20,8 @@ struct td__curl_xfer {
 	void (*done)(struct td__curl_xfer *x, int curl_code);
 };
 
-int td__curl_new(struct td__loop *loop, struct td__curl **out);
+/* max_conns: connections open at once (transfers beyond wait in curl); 0: curl's default. */
+int td__curl_new(struct td__loop *loop, long max_conns, struct td__curl **out);
 /* 0 or TD_ENOMEM. */
 int td__curl_add(struct td__curl *cu, struct td__curl_xfer *x);
 /* Takes a transfer out before it ended (done is not called). */

@@ -73,6 +73,7 @@ struct server_rt {
 struct mcp_backend {
 	struct td__backend be;
 	struct server_rt *servers; /* started on first use, kept until the host goes */
+	uint64_t *fd_room; /* the host's descriptor budget: servers take theirs as they start */
 };
 
 static void pump(struct server_rt *s);
@@ -664,6 +665,7 @@ static struct server_rt *server_new(struct mcp_backend *mb, const struct td_grap
 		return NULL;
 	}
 	td__mcp_conn_init(&s->conn, &s->g, 0, mb->be.loop, &events, mb);
+	s->conn.fd_room = mb->fd_room;
 	s->seq = 1;
 	s->next = mb->servers;
 	mb->servers = s;
@@ -822,13 +824,14 @@ static void mcp_free(struct td__backend *be)
 	td__free(mb);
 }
 
-int td__mcp_backend_new(struct td__loop *loop, struct td__backend **out)
+int td__mcp_backend_new(struct td__loop *loop, uint64_t *fd_room, struct td__backend **out)
 {
 	struct mcp_backend *mb = td__calloc(1, sizeof(*mb));
 
 	*out = NULL;
 	if (!mb)
 		return TD_ENOMEM;
+	mb->fd_room = fd_room;
 	mb->be.start = mcp_start;
 	mb->be.kill = mcp_kill;
 	mb->be.kill_now = mcp_kill;

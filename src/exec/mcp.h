@@ -30,6 +30,10 @@ struct cJSON;
 #define TD_MCP_MAX_MESSAGE (16u << 20)
 /* Bytes of a server's stderr kept (the last ones) for error results. */
 #define TD_MCP_STDERR_TAIL 2048u
+/* Descriptors a running server holds, taken from the run's descriptor budget while it runs:
+ * stdio, its three pipes and its pidfd; Streamable HTTP, its connections at most. */
+#define TD_MCP_STDIO_FDS  4u
+#define TD_MCP_HTTP_CONNS 16u
 /* Shutdown: after closing stdin, how long to wait for an exit before SIGTERM, then SIGKILL. */
 #define TD_MCP_CLOSE_WAIT_US (1000LL * 1000)
 
@@ -88,6 +92,8 @@ struct td__mcp_conn {
 	const char *protocol; /* the version the server agreed to (static string) */
 	int64_t init_id;
 	struct td__mcp_http *http; /* url: servers (mcp_http.c); NULL for stdio */
+	uint64_t *fd_room;         /* the descriptor budget (NULL: none), and what c took of it */
+	uint64_t fds_taken;
 };
 
 /* mcp_conn.c */
@@ -112,6 +118,8 @@ void td__mcp_conn_tail(const struct td__mcp_conn *c, struct td__buf *b);
 /* End of run: close stdin, wait, SIGTERM, SIGKILL, through the loop; returns when reaped and
  * nothing of c is left on the ring. Frees c's buffers. */
 void td__mcp_conn_close(struct td__loop *loop, struct td__mcp_conn **c, size_t n);
+/* Takes n descriptors from c->fd_room (what is left of it, at most), or gives all back (0). */
+void td__mcp_conn_fds(struct td__mcp_conn *c, uint64_t n);
 /* Remembers a protocol slip of the server (quoted, cut) for later error texts. */
 void td__mcp_conn_note(struct td__mcp_conn *c, const char *what, const char *text);
 

@@ -284,6 +284,20 @@ void td__mcp_conn_request(struct td__mcp_conn *c, int64_t id, const char *msg, s
 	flush(c);
 }
 
+void td__mcp_conn_fds(struct td__mcp_conn *c, uint64_t n)
+{
+	if (!c->fd_room || *c->fd_room == UINT64_MAX)
+		return;
+	if (!n) {
+		*c->fd_room += c->fds_taken;
+		c->fds_taken = 0;
+		return;
+	}
+	n = n < *c->fd_room ? n : *c->fd_room;
+	*c->fd_room -= n;
+	c->fds_taken += n;
+}
+
 void td__mcp_conn_forget(struct td__mcp_conn *c, int64_t id)
 {
 	if (c->srv->url)
@@ -334,6 +348,7 @@ static void maybe_down(struct td__mcp_conn *c)
 	if (!c->exited || c->out_fd >= 0 || c->err_fd >= 0 || c->ops)
 		return;
 	td__loop_timer_disarm(c->loop, &c->timer);
+	td__mcp_conn_fds(c, 0);
 	if (c->state == TD_MCP_CLOSING)
 		return;
 	set_state(c, c->starts <= c->srv->restarts ? TD_MCP_IDLE : TD_MCP_DEAD);
@@ -554,6 +569,8 @@ static void send_initialize(struct td__mcp_conn *c, int64_t init_id)
 {
 	struct td__buf msg = {0};
 
+	if (!c->srv->url && !c->fds_taken)
+		td__mcp_conn_fds(c, TD_MCP_STDIO_FDS);
 	set_state(c, TD_MCP_INIT);
 	c->init_id = init_id;
 	td__mcp_initialize_msg(c, &msg, init_id);
@@ -657,5 +674,6 @@ void td__mcp_conn_close(struct td__loop *loop, struct td__mcp_conn **c, size_t n
 		td__buf_free(&c[i]->notes);
 		td__capbuf_free(&c[i]->err);
 		td__mcp_http_free(c[i]);
+		td__mcp_conn_fds(c[i], 0);
 	}
 }

@@ -635,10 +635,11 @@ int td__mcp_http_start(struct td__mcp_conn *c)
 	if (!h) {
 		if (!(h = td__calloc(1, sizeof(*h))))
 			return TD_ENOMEM;
-		if (td__curl_new(c->loop, &h->cu) < 0) {
+		if (td__curl_new(c->loop, TD_MCP_HTTP_CONNS, &h->cu) < 0) {
 			td__free(h);
 			return TD_ENOMEM;
 		}
+		td__mcp_conn_fds(c, TD_MCP_HTTP_CONNS);
 		h->c = c;
 		h->deliver.fn = on_deliver;
 		h->down.fn = on_down;

@@ -142,6 +142,26 @@ t_json "d['content'][0]['is_error'] and d['content'][0]['content'] == \"mcp serv
 t_json "d['content'][1]['content'] == d['content'][0]['content']"
 t_json "not d['content'][2].get('is_error') and d['content'][2]['content'] == 'echo: restarted'"
 
+# the servers' descriptors count in the run's descriptor budget: with RLIMIT_NOFILE at 52, eight
+# running servers (four descriptors each) hold back the 40 processes started beside them
+# instead of leaving them to fail with EMFILE
+{
+	echo "version: 1"
+	echo "servers:"
+	for i in $(seq 8); do echo "  s$i: {command: [/usr/bin/python3, $FAKE, ok]}"; done
+	echo "tools:"
+	for i in $(seq 8); do echo "  t$i: {mcp: s$i, tool: slow}"; done
+	echo "  nap: {run: [sleep, '0.2']}"
+	echo "calls:"
+	for i in $(seq 8); do echo "  - {id: m$i, tool: t$i, input: {ms: 1500, text: s$i}}"; done
+	for i in $(seq 40); do echo "  - {id: p$i, tool: nap, input: {}}"; done
+} >"$T_TMP/fds.yaml"
+T_ARGS="run --schedule eager -j 100 fds.yaml (ulimit -n 52)"
+(ulimit -n 52 && exec "$TOOLDAG" run --schedule eager -j 100 "$T_TMP/fds.yaml") >"$T_TMP/out" 2>"$T_TMP/err"
+T_RC=$?
+t_exit 0
+t_json "[c['content'] for c in d['content'] if c.get('is_error')] == [] and d['content'][7]['content'] == 'slow: s8'"
+
 # requests of the server's own that tooldag does not serve: an error at once
 CALLS='  - {id: q, tool: ask, input: {}}'
 graph ok
