@@ -742,6 +742,8 @@ TD_API int td_fn_complete(struct td_fn_call *call, int is_error, const char *con
  * last CALL_FINISHED of its calls (calls with a call-level error do not belong to a level's
  * run; a level none of whose calls was ever queued, as after a cancel, has neither event).
  * With the eager schedule levels overlap. RUN_FINISHED follows the last CALL_FINISHED.
+ * CALL_PROGRESS, between an attempt's CALL_STARTED and ATTEMPT_FINISHED: the tool reported
+ * progress (an MCP server's notifications/progress).
  */
 enum td_event_type {
 	TD_EVENT_LEVEL_STARTED = 0,
@@ -751,11 +753,12 @@ enum td_event_type {
 	TD_EVENT_CALL_FINISHED,
 	TD_EVENT_LEVEL_FINISHED,
 	TD_EVENT_RUN_FINISHED,
+	TD_EVENT_CALL_PROGRESS,
 };
 #define TD_EVENT_NO_CALL UINT32_MAX
 
 /* "level_started", "call_queued", "call_started", "attempt_finished", "call_finished",
- * "level_finished", "run_finished" (and "unknown"). */
+ * "level_finished", "run_finished", "call_progress" (and "unknown"). */
 TD_API const char *td_event_name(enum td_event_type type);
 
 /* One event, valid only during the callback. Fields an event type does not use are 0 (-1 for
@@ -774,6 +777,9 @@ struct td_event {
 	                        * start to last end (-1 if it never started); else 0 */
 	uint32_t done;         /* calls with a final result so far, this event included */
 	uint32_t failed;       /* of those, calls whose status is not ok */
+	/* CALL_PROGRESS: how far (total 0 when the tool did not say) and its words, or NULL */
+	double progress, total;
+	const char *message;
 };
 
 /*

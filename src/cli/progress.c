@@ -180,6 +180,14 @@ static void plain_event(struct progress *p, const struct td_event *ev)
 		fprintf(p->f, "[%8.3fs] run finished: %u calls, %u failed\n", t, ev->done,
 		        ev->failed);
 		break;
+	case TD_EVENT_CALL_PROGRESS:
+		fprintf(p->f, "[%8.3fs] progress %s %s: %g", t, id, tool, ev->progress);
+		if (ev->total > 0)
+			fprintf(p->f, "/%g", ev->total);
+		if (ev->message)
+			fprintf(p->f, " %s", cli_text(ev->message, idbuf, sizeof(idbuf)));
+		fputc('\n', p->f);
+		break;
 	}
 }
 

@@ -448,6 +448,8 @@ static void on_progress(struct server_rt *s, const cJSON *params)
 	if (cJSON_IsString(msg) && n > 0 && (size_t)n < sizeof(q->progress))
 		snprintf(q->progress + n, sizeof(q->progress) - (size_t)n, ": %s",
 		         msg->valuestring);
+	td__job_progress(q->job, p->valuedouble, cJSON_IsNumber(total) ? total->valuedouble : 0,
+	                 cJSON_IsString(msg) ? msg->valuestring : NULL);
 }
 
 /* A request of the server's own: answered at once, never left hanging. */

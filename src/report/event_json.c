@@ -5,6 +5,7 @@
  * "attempts":..,"status":..,"exit_code":..,"ms":..,"done":..,"failed":..,"calls":..}.
  * Written with jsonw.h, not printf: it runs for every event of every call.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "report/jsonw.h"
@@ -21,7 +22,7 @@ static const struct {
 	size_t n;
 } HEADS[] = {
     HEAD("level_started"), HEAD("call_queued"),    HEAD("call_started"), HEAD("attempt_finished"),
-    HEAD("call_finished"), HEAD("level_finished"), HEAD("run_finished"),
+    HEAD("call_finished"), HEAD("level_finished"), HEAD("run_finished"), HEAD("call_progress"),
 };
 
 static char *put_exit(char *p, const struct td_event *ev)
@@ -49,6 +50,27 @@ static char *put_outcome(char *p, const struct td_event *ev)
 	p = put_exit(p, ev);
 	p = JW_LIT(p, ",\"ms\":");
 	return jw_ms(p, ev->run_us);
+}
+
+/* ,"progress":N[,"total":N][,"message":".."]: numbers as %g (at most 40 bytes each) */
+static char *put_progress(char *p, const struct td_event *ev)
+{
+	char num[48];
+	int n = snprintf(num, sizeof(num), "%.15g", ev->progress);
+
+	p = JW_LIT(p, ",\"progress\":");
+	p = jw_raw(p, num, (size_t)n);
+	if (ev->total > 0) {
+		n = snprintf(num, sizeof(num), "%.15g", ev->total);
+		p = JW_LIT(p, ",\"total\":");
+		p = jw_raw(p, num, (size_t)n);
+	}
+	if (ev->message) {
+		p = JW_LIT(p, ",\"message\":\"");
+		p = jw_escaped(p, ev->message);
+		p = JW_LIT(p, "\"");
+	}
+	return p;
 }
 
 static char *put_counts(char *p, const struct td_run *r, const struct td_event *ev)
@@ -92,6 +114,11 @@ static char *put_body(char *p, const struct td_run *r, const struct td_event *ev
 		return put_counts(p, r, ev);
 	case TD_EVENT_RUN_FINISHED:
 		return put_counts(p, r, ev);
+	case TD_EVENT_CALL_PROGRESS:
+		p = put_call(p, r, ev, lens);
+		p = JW_LIT(p, ",\"attempt\":");
+		p = jw_u64(p, ev->attempt);
+		return put_progress(p, ev);
 	}
 	return p;
 }
@@ -99,9 +126,10 @@ static char *put_body(char *p, const struct td_run *r, const struct td_event *ev
 static int valid(const struct td_run *run, const struct td_event *ev, const char *buf, size_t len)
 {
 	int call_event =
-	    ev && ev->type >= TD_EVENT_CALL_QUEUED && ev->type <= TD_EVENT_CALL_FINISHED;
+	    ev && ((ev->type >= TD_EVENT_CALL_QUEUED && ev->type <= TD_EVENT_CALL_FINISHED) ||
+	           ev->type == TD_EVENT_CALL_PROGRESS);
 
-	if (!run || !ev || (!buf && len) || (unsigned)ev->type > TD_EVENT_RUN_FINISHED)
+	if (!run || !ev || (!buf && len) || (unsigned)ev->type > TD_EVENT_CALL_PROGRESS)
 		return 0;
 	if (call_event)
 		return ev->call < run->plan->ncalls;
@@ -128,6 +156,8 @@ int td_event_json(const struct td_run *run, const struct td_event *event, char *
 		lens = td__observe_lens(run, event->call);
 		strings = jw_room_for(call->id, lens.id) + jw_room_for(call->name, lens.name);
 	}
+	if (event->type == TD_EVENT_CALL_PROGRESS && event->message)
+		strings += strlen(event->message) + 2 * 48; /* and the two numbers */
 	if (JW_ROOM + 6 * strings < len) {
 		b.data = buf;
 		b.cap = len;

@@ -408,6 +408,36 @@ static void call_finished(struct trace *t, const struct td_run *r, const struct 
 	jw_close(&t->b, JW_LIT(p, "}}"));
 }
 
+/* A running call's progress: an instant event "progress 3/20" on its slot's track, its words in
+ * the arguments. */
+static void progress_mark(struct trace *t, const struct td_run *r, const struct td_event *ev)
+{
+	const struct td__call *call = &r->batch->calls[ev->call];
+	struct td__call_lens lens = td__observe_lens(r, ev->call);
+	size_t mlen = ev->message ? strlen(ev->message) : 0;
+	char num[100], *p;
+	int n = ev->total > 0 ? snprintf(num, sizeof(num), "%.15g/%.15g", ev->progress, ev->total)
+	                      : snprintf(num, sizeof(num), "%.15g", ev->progress);
+
+	if (t->track[ev->call] == NO_TRACK)
+		return;
+	p = BEGIN(t, "i", 1, t->track[ev->call] + 1, ev->time_us,
+	          jw_room_for(call->id, lens.id) + jw_room_for(call->name, lens.name) + mlen +
+	              sizeof(num));
+	if (!p)
+		return;
+	p = JW_LIT(p, ",\"s\":\"t\",\"cat\":\"progress\",\"name\":\"progress ");
+	p = jw_raw(p, num, (size_t)n);
+	p = JW_LIT(p, "\"");
+	p = put_call_args(p, call, lens, ev);
+	if (ev->message) {
+		p = JW_LIT(p, ",\"message\":\"");
+		p = jw_escaped(p, ev->message);
+		p = JW_LIT(p, "\"");
+	}
+	jw_close(&t->b, JW_LIT(p, "}}"));
+}
+
 static void close_doc(struct trace *t)
 {
 	if (t->closed)
@@ -465,6 +495,9 @@ static void on_event(void *ud, const struct td_run *r, const struct td_event *ev
 		break;
 	case TD_EVENT_RUN_FINISHED:
 		close_doc(t);
+		break;
+	case TD_EVENT_CALL_PROGRESS:
+		progress_mark(t, r, ev);
 		break;
 	}
 }

@@ -93,6 +93,9 @@ struct td__backend {
 	unsigned fds_per_job;
 };
 
+/* A running job's progress, reported to the run's observers as a CALL_PROGRESS event
+ * (run/observe.c); total 0: unknown; message borrowed for the call, or NULL. */
+void td__job_progress(struct td__job *job, double progress, double total, const char *message);
 /* Sets the job's content to a copy of s (len bytes) and its status; TD_ENOMEM leaves it NULL. */
 int td__job_set_content(struct td__job *job, enum td_status status, const char *s, size_t len);
 

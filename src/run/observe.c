@@ -44,7 +44,7 @@ const char *td_event_name(enum td_event_type type)
 {
 	static const char *const names[] = {
 	    "level_started", "call_queued",    "call_started", "attempt_finished",
-	    "call_finished", "level_finished", "run_finished",
+	    "call_finished", "level_finished", "run_finished", "call_progress",
 	};
 
 	if ((unsigned)type >= sizeof(names) / sizeof(names[0]))
@@ -432,4 +432,18 @@ void td__observe_free(struct td_run *r)
 		if (o->v[i].fini)
 			o->v[i].fini(o->v[i].ud);
 	observers_destroy(o);
+}
+
+void td__job_progress(struct td__job *job, double progress, double total, const char *message)
+{
+	struct td_run *r = job->run;
+	struct td_event ev;
+
+	if (!r || !r->obs || !r->obs->n || job->call >= r->plan->ncalls)
+		return;
+	call_event(r, &ev, TD_EVENT_CALL_PROGRESS, job->call, now(r));
+	ev.progress = progress;
+	ev.total = total;
+	ev.message = message;
+	emit(r, &ev);
 }

@@ -148,6 +148,27 @@ assert all(l[3] == "2025-06-18" for l in rest), rest
 assert lines[-1] == ["DELETE", sid.pop()], lines[-1]
 PY
 
+# progress notifications on an event stream reach the observers: a call_progress event (JSON
+# progress lines, plain lines) and an instant event on the call's track in the trace
+CALLS='  - {id: b, tool: sse, input: {text: there}}'
+fake_graph
+FAKE_KEY=k3y t_run run --progress=json --trace "$T_TMP/trace.json" "$T_TMP/fake.yaml"
+t_exit 0
+T_COUNT=$((T_COUNT + 1))
+/usr/bin/python3 - "$T_TMP/err" "$T_TMP/trace.json" <<'PY' || t_fail "no progress event"
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+p = [e for e in ev if e["event"] == "call_progress"]
+assert len(p) == 1 and p[0]["id"] == "b" and p[0]["tool"] == "sse", p
+assert p[0]["progress"] == 1 and p[0]["total"] == 2 and p[0]["attempt"] == 1, p
+names = [e["event"] for e in ev]
+assert names.index("call_started") < names.index("call_progress") < names.index("attempt_finished"), names
+marks = [e for e in json.load(open(sys.argv[2]))["traceEvents"] if e.get("cat") == "progress"]
+assert len(marks) == 1 and marks[0]["name"] == "progress 1/2" and marks[0]["args"]["id"] == "b", marks
+PY
+FAKE_KEY=k3y t_run run --progress=plain "$T_TMP/fake.yaml"
+t_err_has "progress b sse: 1/2"
+
 # a missing variable is a load error naming it, never its value
 CALLS='  - {id: a, tool: echo, input: {text: hi}}'
 fake_graph
