@@ -27,31 +27,45 @@ static const char *shape(const struct td__loader *L, uint32_t i)
 
 /* ---- one server ---- */
 
-static void server_command(struct td__loader *L, struct td__mcp_server *s, uint32_t val)
+/* The strings of sequence val, *n of them; what: for errors. An argv (command) has at least
+ * one and may hold empty strings; a list of directories neither. */
+static char **string_list(struct td__loader *L, const struct td__mcp_server *s, uint32_t key,
+                          uint32_t val, const char *what, size_t *n)
 {
-	const struct td__ynode *n = NODE(L, val);
+	const struct td__ynode *seq = NODE(L, val);
+	bool argv = !strcmp(td__decl_key(L, key), "command");
+	char **out;
 	uint32_t k;
 
-	if (n->type != TD_Y_SEQ || n->len == 0) {
-		td__load_error(L, val,
-		               "server '%s': 'command' must be a non-empty list: the program and "
-		               "its arguments, like [npx, -y, some-server] (no shell), got %s",
-		               s->name, shape(L, val));
-		return;
+	if (seq->type != TD_Y_SEQ || (argv && !seq->len)) {
+		td__load_error(L, val, "server '%s': '%s' must be %s, got %s", s->name,
+		               td__decl_key(L, key), what, shape(L, val));
+		return NULL;
 	}
-	if (!(s->argv = td__calloc(n->len + 1, sizeof(char *)))) {
+	if (!(out = td__calloc(seq->len + 1, sizeof(char *)))) {
 		L->oom = true;
-		return;
+		return NULL;
 	}
-	for (k = 0; k < n->len; k++) {
+	for (k = 0; k < seq->len; k++) {
 		const char *a = td__decl_text(L, KID(L, val, k));
 
-		if (!a)
+		if (!a || (!*a && !argv))
 			td__load_error(L, KID(L, val, k),
-			               "server '%s': 'command' must be a list of strings", s->name);
+			               "server '%s': '%s' must be a list of strings", s->name,
+			               td__decl_key(L, key));
 		else
-			s->argv[s->argc++] = td__decl_dup(L, a);
+			out[(*n)++] = td__decl_dup(L, a);
 	}
+	return out;
+}
+
+static void server_command(struct td__loader *L, struct td__mcp_server *s, uint32_t key,
+                           uint32_t val)
+{
+	s->argv = string_list(L, s, key, val,
+	                      "a non-empty list: the program and its arguments, like [npx, -y, "
+	                      "some-server] (no shell)",
+	                      &s->argc);
 }
 
 static void server_kv(struct td__loader *L, struct td__mcp_server *s, uint32_t key, uint32_t val,
@@ -151,32 +165,10 @@ static void server_import(struct td__loader *L, struct td__mcp_server *s, uint32
 }
 
 /* roots: [DIR...]: what roots/list answers (the directories the server may work in). */
-static void server_roots(struct td__loader *L, struct td__mcp_server *s, uint32_t val)
+static void server_roots(struct td__loader *L, struct td__mcp_server *s, uint32_t key, uint32_t val)
 {
-	const struct td__ynode *n = NODE(L, val);
-	uint32_t k;
-
-	if (n->type != TD_Y_SEQ) {
-		td__load_error(L, val,
-		               "server '%s': 'roots' must be a list of directories (relative to "
-		               "the graph file's), got %s",
-		               s->name, shape(L, val));
-		return;
-	}
-	if (!(s->roots = td__calloc(n->len + 1, sizeof(char *)))) {
-		L->oom = true;
-		return;
-	}
-	for (k = 0; k < n->len; k++) {
-		const char *a = td__decl_text(L, KID(L, val, k));
-
-		if (!a || !*a)
-			td__load_error(L, KID(L, val, k),
-			               "server '%s': 'roots' must be a list of directories",
-			               s->name);
-		else
-			s->roots[s->nroots++] = td__decl_dup(L, a);
-	}
+	s->roots = string_list(L, s, key, val,
+	                       "a list of directories (relative to the graph file's)", &s->nroots);
 }
 
 static const char *const server_keys[] = {"command",     "env",      "cwd",    "url",   "headers",
@@ -187,7 +179,7 @@ static void server_key(struct td__loader *L, struct td__mcp_server *s, uint32_t 
 	const char *k = td__decl_key(L, key);
 
 	if (!strcmp(k, "command"))
-		server_command(L, s, val);
+		server_command(L, s, key, val);
 	else if (!strcmp(k, "env"))
 		server_kv(L, s, key, val, &s->env, &s->nenv);
 	else if (!strcmp(k, "cwd"))
@@ -203,7 +195,7 @@ static void server_key(struct td__loader *L, struct td__mcp_server *s, uint32_t 
 	else if (!strcmp(k, "import"))
 		server_import(L, s, key, val);
 	else if (!strcmp(k, "roots"))
-		server_roots(L, s, val);
+		server_roots(L, s, key, val);
 	else {
 		char where[100];
 
