@@ -581,6 +581,9 @@ static void server_key(struct td__buf *b, const struct td_graph *g, const struct
 	td__buf_append(b, "\1", 1);
 	key_kv(b, d->env, d->nenv);
 	key_kv(b, d->headers, d->nheaders);
+	for (i = 0; i < d->nroots; i++)
+		td__buf_append(b, d->roots[i], strlen(d->roots[i]) + 1);
+	td__buf_append(b, "\1", 1);
 	td__buf_printf(b, "%s%c%s%c%s%c%u %u", d->cwd ? d->cwd : "", 0, g->dir ? g->dir : "", 0,
 	               d->url ? d->url : "", 0, d->concurrency, d->restarts);
 }
@@ -624,6 +627,9 @@ static void server_free(struct server_rt *s)
 	for (i = 0; s->srv.argv && i < s->srv.argc; i++)
 		td__free(s->srv.argv[i]);
 	td__free(s->srv.argv);
+	for (i = 0; s->srv.roots && i < s->srv.nroots; i++)
+		td__free(s->srv.roots[i]);
+	td__free(s->srv.roots);
 	td__free(s->srv.name);
 	td__free(s->srv.cwd);
 	td__free(s->srv.url);
@@ -657,6 +663,10 @@ static struct server_rt *server_new(struct mcp_backend *mb, const struct td_grap
 	oom |= !s->srv.argv;
 	for (i = 0; s->srv.argv && i < d->argc; i++)
 		s->srv.argv[i] = dup_or_null(d->argv[i], &oom);
+	s->srv.roots = td__calloc(d->nroots + 1, sizeof(char *));
+	oom |= !s->srv.roots;
+	for (i = 0; s->srv.roots && i < d->nroots; i++)
+		s->srv.roots[i] = dup_or_null(d->roots[i], &oom);
 	s->g.dir = dup_or_null(g->dir, &oom);
 	s->g.servers = &s->srv;
 	s->g.nservers = 1;
@@ -694,8 +704,8 @@ static struct server_rt *server_for(struct mcp_backend *mb, const struct td__job
 	if (s) {
 		td__buf_free(&key);
 		if (s->conn.state == TD_MCP_DEAD && s->user != job->run->serial) {
-			s->conn.state =
-			    TD_MCP_IDLE; /* down for good in an earlier run: start again */
+			/* down for good in an earlier run: start again */
+			td__mcp_conn_set_state(&s->conn, TD_MCP_IDLE);
 			s->conn.starts = 0;
 		}
 	} else if (!(s = server_new(mb, job->graph, d, &key))) {
