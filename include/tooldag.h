@@ -610,6 +610,12 @@ TD_API const char *td_host_loop(const struct td_host *host);
 TD_API int td_host_run_new(struct td_host *host, const struct td_plan *plan,
                            const struct td_run_opts *opts, struct td_run **out,
                            struct td_diag *diag);
+/* A run fed by a streamed response on the host, as td_run_new_stream(): feed it with
+ * td_run_feed() between the host's steps, end it with td_run_feed_end(). */
+TD_API int td_host_run_new_stream(struct td_host *host, const struct td_graph *graph,
+                                  enum td_dialect dialect, const char *name,
+                                  const struct td_run_opts *opts, struct td_run **out,
+                                  struct td_diag *diag);
 
 /* ---------------------------------------------------------------------------------------- */
 /* Embedding: streaming results, cancelling by id */

@@ -507,6 +507,56 @@ START_TEST(freed_open)
 }
 END_TEST
 
+/* Two streamed runs and a plain one on one host, stepped by the host: each stream's first call
+ * starts while its stream goes on, and each run answers as its stream read whole. */
+START_TEST(on_a_host)
+{
+	static char s1[8192], s2[8192];
+	char *p1 = head(s1), *p2 = head(s2), *cut1, *cut2;
+	struct td_run_opts o = {0};
+	struct td_host *h;
+	struct td_run *a, *b;
+
+	ck_assert_int_eq(td_host_new(NULL, &h, &diag), 0);
+	ck_assert_int_eq(td_host_run_new_stream(NULL, g, TD_DIALECT_AUTO, "x", &o, &a, &diag),
+	                 TD_EINVAL);
+	ck_assert_int_eq(td_host_run_new_stream(h, g, TD_DIALECT_AUTO, "one", &o, &a, &diag), 0);
+	ck_assert_int_eq(td_host_run_new_stream(h, g, TD_DIALECT_AUTO, "two", &o, &b, &diag), 0);
+	p1 = block(p1, 1, "toolu_a1", "nap", "{\"ms\":20}");
+	cut1 = p1;
+	p1 = tail(block(p1, 2, "toolu_a2", "after", "{}"));
+	p2 = block(p2, 1, "toolu_b1", "echo", "{\"b\":1}");
+	cut2 = p2;
+	p2 = tail(block(p2, 2, "toolu_b2", "nap", "{\"ms\":5}"));
+	ck_assert_int_eq(td_run_feed(a, s1, (size_t)(cut1 - s1)), 1);
+	ck_assert_int_eq(td_run_feed(b, s2, (size_t)(cut2 - s2)), 1);
+	for (int i = 0; i < 5; i++) {
+		struct pollfd pf = {.fd = td_host_fd(h), .events = POLLIN};
+
+		ck_assert_int_eq(td_host_step(h), 1); /* both streams go on */
+		poll(&pf, 1, 1);
+	}
+	ck_assert_int_eq(status(a, 0), TD_STATUS_RUNNING);
+	ck_assert_int_eq(status(b, 0), TD_STATUS_OK);
+	ck_assert_int_eq(td_run_feed(a, cut1, (size_t)(p1 - cut1)), 2);
+	ck_assert_int_eq(td_run_feed(b, cut2, (size_t)(p2 - cut2)), 2);
+	ck_assert_int_eq(td_run_feed_end(a, &diag), 0);
+	ck_assert_int_eq(td_run_feed_end(b, &diag), 0);
+	for (int i = 0; i < 5000 && td_host_step(h) == 1; i++) {
+		struct pollfd pf = {.fd = td_host_fd(h), .events = POLLIN};
+		int t = td_host_timeout(h);
+
+		poll(&pf, 1, t < 0 || t > 1 ? 1 : t);
+	}
+	ck_assert_int_eq(td_host_step(h), 0);
+	check_same(a, s1, (size_t)(p1 - s1), TD_SCHEDULE_LEVEL);
+	check_same(b, s2, (size_t)(p2 - s2), TD_SCHEDULE_LEVEL);
+	td_run_free(a);
+	td_run_free(b);
+	td_host_free(h);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("run_stream");
@@ -525,6 +575,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, no_calls);
 	tcase_add_test(tc, observed);
 	tcase_add_test(tc, freed_open);
+	tcase_add_test(tc, on_a_host);
 	suite_add_tcase(s, tc);
 	return s;
 }
