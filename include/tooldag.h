@@ -902,6 +902,19 @@ struct td_recorded_call {
 TD_API size_t td_recording_call_count(const struct td_recording *rec, size_t batch);
 TD_API int td_recording_call(const struct td_recording *rec, size_t batch, size_t call,
                              struct td_recorded_call *out);
+/* One attempt of a recorded call: how it ended and when it ran, in microseconds from the
+ * run's start (end_us -1: it was still running when the line was written). */
+struct td_recorded_attempt {
+	enum td_status status;
+	int64_t start_us, end_us;
+};
+/* A recorded call's number of attempts (0: it never ran). TD_EINVAL out of range, TD_ESYNTAX
+ * when the line's attempts are not an array. */
+TD_API int td_recording_attempt_count(const struct td_recording *rec, size_t batch, size_t call);
+/* Attempt k (0 first) of a recorded call. TD_EINVAL out of range, TD_ESYNTAX when it lacks
+ * its status or times. */
+TD_API int td_recording_attempt(const struct td_recording *rec, size_t batch, size_t call, size_t k,
+                                struct td_recorded_attempt *out);
 /* Batch i's calls (ids, tools, inputs, explicit depends_on) as a new batch of `graph`, in the
  * recorded dialect; the caller frees it. TD_EINVAL out of range. */
 TD_API int td_recording_batch(const struct td_recording *rec, size_t batch,

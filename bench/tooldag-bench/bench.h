@@ -24,6 +24,7 @@ struct dag {
 	size_t n;
 	char **id;          /* [n] owned strings; NULL: generated graph, ids come from dag_id() */
 	int64_t *ms;        /* [n] duration in milliseconds */
+	int64_t *us;        /* [n] the same in microseconds, when finer (recordings); else NULL */
 	uint32_t *pred_off; /* [n + 1] CSR: task t depends on pred[pred_off[t] .. pred_off[t+1]) */
 	uint32_t *pred;
 	size_t npred;
@@ -62,6 +63,22 @@ void dag_finalize(struct dag *d);
 const char *dag_id(const struct dag *d, size_t i, char *buf, size_t len);
 int import_stg(const char *path, double unit_ms, struct dag *d);
 int import_wf(const char *path, struct dag *d);
+
+/* A recording read for its batches (log.c) */
+struct logfile {
+	struct td_recording *rec;
+	const char *path;
+	const char *graph;  /* the graph every batch ran on (--from), or NULL: the recorded path */
+	struct td_graph *g; /* the graph loaded last, from gpath */
+	char *gpath;
+	size_t n; /* batches */
+};
+/* Opens a recording with at least one batch. 0, or -1 (said). */
+int log_open(struct logfile *lf, const char *path, const char *graph);
+void log_close(struct logfile *lf);
+/* Batch i (0 first) as a task graph: its plan's dependencies, its calls' real durations (d->us
+ * set). 0, or -1 (said). */
+int log_dag(struct logfile *lf, size_t i, struct dag *d);
 /* A batch of the one-tool graph `task` (builtin sleep): one call per task, no input. */
 int build_batch(const struct td_graph *graph, const struct dag *d, struct td_batch **out);
 

@@ -82,6 +82,7 @@ enum {
 	O_UNIT,
 	O_SUMMARY,
 	O_REPEAT,
+	O_FROM,
 };
 
 static const struct option LONG_OPTS[] = {
@@ -96,6 +97,7 @@ static const struct option LONG_OPTS[] = {
     {"unit-ms", required_argument, NULL, O_UNIT},
     {"summary", no_argument, NULL, O_SUMMARY},
     {"repeat", required_argument, NULL, O_REPEAT},
+    {"from", required_argument, NULL, O_FROM},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -133,6 +135,9 @@ static int set_opt(int c, const char *arg, struct sim_opts *o)
 		break;
 	case O_REPEAT:
 		o->repeat = (unsigned)opt_long("--repeat", arg, 1, 1000);
+		break;
+	case O_FROM:
+		o->from = arg;
 		break;
 	}
 	return 0;
@@ -230,33 +235,42 @@ static int ends_with(const char *s, const char *suffix)
 	return a >= b && !strcmp(s + a - b, suffix);
 }
 
+/* An imported dag as a batch of the one-tool graph, planned; frees d. 0 or -1. */
+static int input_from_dag(struct dag *d, const char *name, struct sim_input *in)
+{
+	struct td_diag diag = {0};
+	size_t i;
+	int r;
+
+	in->name = name;
+	r = td_graph_load_buffer(ONE_TOOL_GRAPH, sizeof(ONE_TOOL_GRAPH) - 1, "sweep", NULL,
+	                         &in->graph, &diag);
+	if (r < 0 || (r = build_batch(in->graph, d, &in->batch)) < 0) {
+		print_diag(&diag, r, name);
+		dag_free(d);
+		return -1;
+	}
+	in->dur_us = xcalloc(d->n ? d->n : 1, sizeof(*in->dur_us));
+	for (i = 0; i < d->n; i++)
+		in->dur_us[i] = d->us ? d->us[i] : d->ms[i] * 1000;
+	dag_free(d);
+	return sim_input_plan(in);
+}
+
 /* An STG (.stg) or WfCommons (.json) file, imported in memory: one sleep call per task. */
 static int load_source(const char *path, double unit_ms, struct sim_input *in)
 {
-	struct td_diag diag = {0};
 	struct dag d = {0};
-	size_t i;
 	int r;
 
 	in->name = path;
 	d.source = path;
 	r = ends_with(path, ".stg") ? import_stg(path, unit_ms, &d) : import_wf(path, &d);
-	if (r < 0)
-		goto fail;
-	r = td_graph_load_buffer(ONE_TOOL_GRAPH, sizeof(ONE_TOOL_GRAPH) - 1, "sweep", NULL,
-	                         &in->graph, &diag);
-	if (r < 0 || (r = build_batch(in->graph, &d, &in->batch)) < 0) {
-		print_diag(&diag, r, path);
-		goto fail;
+	if (r < 0) {
+		dag_free(&d);
+		return -1;
 	}
-	in->dur_us = xcalloc(d.n ? d.n : 1, sizeof(*in->dur_us));
-	for (i = 0; i < d.n; i++)
-		in->dur_us[i] = d.ms[i] * 1000;
-	dag_free(&d);
-	return sim_input_plan(in);
-fail:
-	dag_free(&d);
-	return -1;
+	return input_from_dag(&d, path, in);
 }
 
 /* ---- optima (STG OPTIMA.tsv: graph, m, optimum, ...; graph relative to the stg folder) ---- */
@@ -446,9 +460,12 @@ static void print_summary(const struct sim_opts *o, const struct agg *ag)
 static void usage_sweep(FILE *f)
 {
 	fputs("usage: tooldag-bench sweep [--policy P[,P..]|all] [-j N[,N..]] [--optima FILE]\n"
-	      "         [--unit-ms F] [--summary] [--json|--csv] FILE.stg|FILE.json...\n"
+	      "         [--unit-ms F] [--summary] [--json|--csv] [--from GRAPH]\n"
+	      "         FILE.stg|FILE.json|FILE.jsonl...\n"
 	      "  Imports each STG / WfCommons file in memory and simulates it at every policy\n"
-	      "  and -j.\n"
+	      "  and -j; a recording (FILE.jsonl, tooldag run --record) gives every batch it\n"
+	      "  holds, named FILE.jsonl#N, with the durations its calls took (see import log;\n"
+	      "  --from GRAPH: the graph they ran on, default the recorded path).\n"
 	      "  --optima FILE  a table of optima and bounds (data/stg/OPTIMA.tsv); rows name\n"
 	      "                 graphs by their path relative to FILE's folder, m is -j; values\n"
 	      "                 are in the graph's units (x --unit-ms)\n"
@@ -474,21 +491,17 @@ static void apply_optimum(struct sim_input *in, const struct optima *t, const ch
 		    e->optimum ? "optimum" : "lower bound", in->opt_lower_ms);
 }
 
-static int sweep_one(const char *path, const struct sim_opts *o, const struct optima *t,
-                     struct agg *ag, int *first, size_t *unmatched)
+/* Every policy at every -j on one loaded input, its rows out. 0 or EXIT_FAIL. */
+static int sweep_input(struct sim_input *in, const char *path, const struct sim_opts *o,
+                       const struct optima *t, struct agg *ag, int *first, size_t *unmatched)
 {
 	struct sim_result res[MAX_LIST * MAX_POLICIES];
-	struct sim_input in = {0};
-	char *key = NULL;
+	char *key;
 	size_t p, k;
-	int rc = EXIT_INPUT;
 
 	memset(res, 0, sizeof(res));
-	if (load_source(path, o->unit_ms, &in) < 0)
-		goto out;
-	rc = EXIT_FAIL;
-	if (run_set(&in, o, 0, res) < 0)
-		goto out;
+	if (run_set(in, o, 0, res) < 0)
+		return EXIT_FAIL;
 	key = t->n ? optima_key(t, path) : NULL;
 	if (o->optima && !optima_has(t, key))
 		++*unmatched;
@@ -496,15 +509,51 @@ static int sweep_one(const char *path, const struct sim_opts *o, const struct op
 		for (k = 0; k < o->nj; k++) {
 			const struct sim_result *r = &res[p * o->nj + k];
 
-			apply_optimum(&in, t, key, o, o->js[k], r);
-			agg_add(&ag[p * o->nj + k], &in, r);
+			apply_optimum(in, t, key, o, o->js[k], r);
+			agg_add(&ag[p * o->nj + k], in, r);
 			if (!o->summary)
-				row_print(stdout, o->fmt, &in, r, *first);
+				row_print(stdout, o->fmt, in, r, *first);
 			*first = 0;
 		}
-	rc = 0;
-out:
 	free(key);
+	return 0;
+}
+
+/* A recording (.jsonl): every batch, named PATH#N (N from 1). */
+static int sweep_log(const char *path, const struct sim_opts *o, const struct optima *t,
+                     struct agg *ag, int *first, size_t *unmatched)
+{
+	struct logfile lf;
+	size_t i;
+	int rc = log_open(&lf, path, o->from) < 0 ? EXIT_INPUT : 0;
+
+	for (i = 0; !rc && i < lf.n; i++) {
+		struct sim_input in = {0};
+		struct dag d = {0};
+		size_t len = strlen(path) + 24;
+		char *name = xcalloc(len, 1);
+
+		snprintf(name, len, "%s#%zu", path, i + 1);
+		rc = log_dag(&lf, i, &d) < 0 || input_from_dag(&d, name, &in) < 0 ? EXIT_INPUT : 0;
+		if (!rc)
+			rc = sweep_input(&in, path, o, t, ag, first, unmatched);
+		sim_input_free(&in);
+		free(name);
+	}
+	log_close(&lf);
+	return rc;
+}
+
+static int sweep_one(const char *path, const struct sim_opts *o, const struct optima *t,
+                     struct agg *ag, int *first, size_t *unmatched)
+{
+	struct sim_input in = {0};
+	int rc = EXIT_INPUT;
+
+	if (ends_with(path, ".jsonl"))
+		return sweep_log(path, o, t, ag, first, unmatched);
+	if (load_source(path, o->unit_ms, &in) == 0)
+		rc = sweep_input(&in, path, o, t, ag, first, unmatched);
 	sim_input_free(&in);
 	return rc;
 }

@@ -27,6 +27,7 @@ void dag_free(struct dag *d)
 		free(d->id[i]);
 	free(d->id);
 	free(d->ms);
+	free(d->us);
 	free(d->pred_off);
 	free(d->pred);
 	free(d->e_task);
@@ -154,7 +155,11 @@ static void write_calls(FILE *f, const struct dag *d, const char *tool)
 		json_str(f, dag_id(d, i, a, sizeof(a)));
 		fputs(",\"name\":", f);
 		json_str(f, tool);
-		fprintf(f, ",\"input\":{\"ms\":%lld}", (long long)d->ms[i]);
+		if (d->us)
+			fprintf(f, ",\"input\":{\"ms\":%lld.%03lld}", (long long)(d->us[i] / 1000),
+			        (long long)(d->us[i] % 1000));
+		else
+			fprintf(f, ",\"input\":{\"ms\":%lld}", (long long)d->ms[i]);
 		if (d->pred_off[i + 1] > d->pred_off[i]) {
 			fputs(",\"depends_on\":[", f);
 			for (e = d->pred_off[i]; e < d->pred_off[i + 1]; e++) {

@@ -2,7 +2,7 @@
 /*
  * main.c - tooldag-bench: real task graphs and benchmarks for tooldag.
  *
- *   tooldag-bench import stg|wf FILE (-o OUTDIR | --graph G.yaml --calls C.json) [options]
+ *   tooldag-bench import stg|wf|log FILE (-o OUTDIR | --graph G.yaml --calls C.json) [options]
  *   tooldag-bench level [-n CALLS] [-l LEVELS] [-d LO:HI] [-s SEED]
  *   tooldag-bench gen calls [-n CALLS] [-l LEVELS] [-d LO:HI] [-s SEED] -o OUTDIR
  *   tooldag-bench gen tools [-n TOOLS] [-s SEED] -o FILE
@@ -35,12 +35,18 @@
 static void usage_import(FILE *f)
 {
 	fputs(
-	    "usage: tooldag-bench import stg|wf FILE (-o OUTDIR | --graph G.yaml --calls C.json)\n"
-	    "                            [--unit-ms F] [-j N]\n"
+	    "usage: tooldag-bench import stg|wf|log FILE (-o OUTDIR | --graph G.yaml --calls "
+	    "C.json)\n"
+	    "                            [--unit-ms F] [-j N] [--batch N] [--from GRAPH]\n"
 	    "Writes a tooldag graph (one `task` tool, builtin: sleep) and an Anthropic call batch\n"
 	    "(one tool_use per task, input {\"ms\": runtime}, explicit depends_on).\n"
 	    "  stg FILE      Standard Task Graph Set file; call ids 1..N, entry/exit dropped\n"
 	    "  wf FILE       WfCommons WfFormat JSON, schema 1.5 or 1.4; call ids = task ids\n"
+	    "  log FILE      a recording (tooldag run --record FILE): one batch, its call ids,\n"
+	    "                its plan's dependencies (tool-level ones made explicit), each\n"
+	    "                call's runtime = the time its attempts ran, to the microsecond\n"
+	    "  --batch N     log: the Nth batch of the file, 1 the first (default: the last)\n"
+	    "  --from GRAPH  log: the graph the batches ran on (default: the recorded path)\n"
 	    "  -o OUTDIR     write OUTDIR/graph.yaml and OUTDIR/calls.json (created if needed)\n"
 	    "  --graph G     write the graph file to G (with --calls, instead of -o)\n"
 	    "  --calls C     write the call batch to C\n"
@@ -50,17 +56,36 @@ static void usage_import(FILE *f)
 	    f);
 }
 
+/* Batch N (1 the first; 0: the last) of a recording. 0 or -1 (said). */
+static int import_log(const char *path, const char *from, long batch, struct dag *d)
+{
+	struct logfile lf;
+	int rc = -1;
+
+	if (log_open(&lf, path, from) == 0) {
+		if (batch > 0 && (unsigned long)batch > lf.n)
+			say("%s: --batch %ld, but the file holds %zu batches", path, batch, lf.n);
+		else
+			rc = log_dag(&lf, batch ? (size_t)batch - 1 : lf.n - 1, d);
+	}
+	log_close(&lf);
+	return rc;
+}
+
 static int cmd_import(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 	    {"graph", required_argument, NULL, 'g'},
 	    {"calls", required_argument, NULL, 'c'},
 	    {"unit-ms", required_argument, NULL, 'u'},
+	    {"batch", required_argument, NULL, 'b'},
+	    {"from", required_argument, NULL, 'f'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	const char *outdir = NULL, *graph = NULL, *calls = NULL;
+	const char *outdir = NULL, *graph = NULL, *calls = NULL, *from = NULL;
 	struct dag d = {0};
+	long batch = 0;
 	double unit_ms = 1;
 	unsigned conc = 8;
 	int opt, rc;
@@ -83,6 +108,12 @@ static int cmd_import(int argc, char **argv)
 		case 'j':
 			conc = (unsigned)opt_long("-j", optarg, 1, 1000000);
 			break;
+		case 'b':
+			batch = opt_long("--batch", optarg, 1, LONG_MAX);
+			break;
+		case 'f':
+			from = optarg;
+			break;
 		case 'h':
 			usage_import(stdout);
 			return 0;
@@ -92,15 +123,22 @@ static int cmd_import(int argc, char **argv)
 	}
 	if (argc - optind != 2 || (!outdir && !(graph && calls)) || (outdir && (graph || calls)))
 		goto usage;
-	if (strcmp(argv[optind], "stg") && strcmp(argv[optind], "wf")) {
-		say("import: unknown format '%s' (expected stg or wf)", argv[optind]);
+	if (strcmp(argv[optind], "stg") && strcmp(argv[optind], "wf") &&
+	    strcmp(argv[optind], "log")) {
+		say("import: unknown format '%s' (expected stg, wf or log)", argv[optind]);
+		return EXIT_USAGE;
+	}
+	if ((batch || from) && strcmp(argv[optind], "log")) {
+		say("import: --batch and --from are for recordings (import log)");
 		return EXIT_USAGE;
 	}
 	d.source = argv[optind + 1];
 	if (argv[optind][0] == 's')
 		rc = import_stg(d.source, unit_ms, &d);
-	else
+	else if (argv[optind][0] == 'w')
 		rc = import_wf(d.source, &d);
+	else
+		rc = import_log(d.source, from, batch, &d);
 	if (rc < 0) {
 		dag_free(&d);
 		return EXIT_INPUT;
@@ -184,8 +222,9 @@ usage:
 static void usage(FILE *f)
 {
 	fputs("usage: tooldag-bench COMMAND [options]\n"
-	      "  import stg|wf FILE -o OUTDIR   convert a real task graph to graph.yaml + "
-	      "calls.json\n"
+	      "  import stg|wf|log FILE -o OUTDIR\n"
+	      "                                 convert a real task graph or a recorded batch\n"
+	      "                                 to graph.yaml + calls.json\n"
 	      "  level [-n CALLS] [-l LEVELS] [-d LO:HI] [-s SEED]\n"
 	      "                                 time td_plan_new() on a layered graph built\n"
 	      "                                 in-process (the graph of kahn_ref); one JSON line\n"

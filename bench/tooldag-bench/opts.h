@@ -18,6 +18,7 @@ struct sim_opts {
 	size_t nj;
 	enum out_format fmt;
 	const char *calls_csv, *optima;
+	const char *from; /* sweep: the graph recorded batches ran on (NULL: the recorded path) */
 	double optimum_ms, scale, unit_ms;
 	unsigned repeat;
 	int summary;

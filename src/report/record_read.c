@@ -20,6 +20,7 @@
 
 struct rcall {
 	struct td_recorded_call pub;
+	const cJSON *attempts; /* the call's "attempts" member, NULL when it has none */
 };
 
 struct rbatch {
@@ -65,6 +66,7 @@ static const char *read_call(const cJSON *o, struct rcall *rc)
 	rc->pub.id = str_of(o, "id");
 	rc->pub.tool = str_of(o, "tool");
 	rc->pub.content = str_of(o, "content");
+	rc->attempts = cJSON_GetObjectItemCaseSensitive(o, "attempts");
 	if (!cJSON_IsObject(o) || !rc->pub.id || !rc->pub.tool || !rc->pub.content || !status)
 		return "a call needs the strings id, tool, status and content";
 	if (parse_status(status, &rc->pub.status) < 0)
@@ -379,4 +381,41 @@ int td_recording_batch(const struct td_recording *rec, size_t batch, const struc
 		*out = NULL;
 	}
 	return err;
+}
+
+/* ---- attempts: when each call ran ---- */
+
+int td_recording_attempt_count(const struct td_recording *rec, size_t batch, size_t call)
+{
+	const cJSON *a;
+
+	if (!rec || batch >= rec->n || call >= rec->v[batch].ncalls)
+		return TD_EINVAL;
+	a = rec->v[batch].calls[call].attempts;
+	if (a && !cJSON_IsArray(a))
+		return TD_ESYNTAX;
+	return cJSON_GetArraySize(a);
+}
+
+int td_recording_attempt(const struct td_recording *rec, size_t batch, size_t call, size_t k,
+                         struct td_recorded_attempt *out)
+{
+	int n = td_recording_attempt_count(rec, batch, call);
+	const cJSON *a, *start, *end;
+	const char *status;
+
+	if (n < 0)
+		return n;
+	if (!out || k >= (size_t)n)
+		return TD_EINVAL;
+	a = cJSON_GetArrayItem(rec->v[batch].calls[call].attempts, (int)k);
+	status = str_of(a, "status");
+	start = cJSON_GetObjectItemCaseSensitive(a, "start_us");
+	end = cJSON_GetObjectItemCaseSensitive(a, "end_us");
+	if (!status || parse_status(status, &out->status) < 0 || !cJSON_IsNumber(start) ||
+	    !cJSON_IsNumber(end))
+		return TD_ESYNTAX;
+	out->start_us = (int64_t)start->valuedouble;
+	out->end_us = (int64_t)end->valuedouble;
+	return 0;
 }

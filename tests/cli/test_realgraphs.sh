@@ -66,7 +66,7 @@ b=$tmp/bad
 mkdir -p "$b"
 expect 1 "usage: tooldag-bench COMMAND" "$BENCH"
 expect 1 "unknown command 'frobnicate'" "$BENCH" frobnicate
-expect 1 "import: unknown format 'xml' (expected stg or wf)" "$BENCH" import xml f -o "$b/o"
+expect 1 "import: unknown format 'xml' (expected stg, wf or log)" "$BENCH" import xml f -o "$b/o"
 expect 1 "import: expected FORMAT FILE and -o OUTDIR or --graph G --calls C" \
 	"$BENCH" import stg f
 expect 1 "import: expected FORMAT FILE and -o OUTDIR" "$BENCH" import stg f --graph g.yaml
