@@ -309,6 +309,53 @@ START_TEST(zero_durations)
 }
 END_TEST
 
+/* Declared estimates: with no durations from the host, level and critical order calls by the
+ * tools' `estimate`, a tool without one at the median of those that have one. */
+START_TEST(declared_estimates)
+{
+	static const char G2[] = "version: 1\n"
+	                         "tools:\n"
+	                         "  fast: {builtin: sleep, estimate: 1ms}\n"
+	                         "  slow: {builtin: sleep, estimate: 80ms}\n"
+	                         "  plain: {builtin: sleep}\n";
+	struct td_graph *g;
+	struct td_batch *b;
+	int64_t st[3];
+
+	ck_assert_int_eq(td_graph_load_buffer(G2, sizeof(G2) - 1, "g2", NULL, &g, NULL), 0);
+	ck_assert_int_eq(td_batch_new(g, TD_DIALECT_ANTHROPIC, &b), 0);
+	td_batch_free(S.b);
+	td_graph_free(S.g);
+	S.b = b;
+	S.g = g;
+	/* one level, batch order fast, plain, slow; real durations 1, 5, 10 ms */
+	ck_assert_int_eq(td_batch_add(S.b, "f", "fast", NULL), 0);
+	ck_assert_int_eq(td_batch_add(S.b, "p", "plain", NULL), 1);
+	ck_assert_int_eq(td_batch_add(S.b, "s", "slow", NULL), 2);
+	S.dur[0] = 1000;
+	S.dur[1] = 5000;
+	S.dur[2] = 10000;
+	S.n = 3;
+	/* estimates 1, 80 (the median of 1 and 80 is the larger), 80 ms: p and s (ties in batch
+	 * order), then f */
+	simulate(TD_SCHEDULE_LEVEL, 1, 0, st);
+	ck_assert_int_eq(st[1], 0);
+	ck_assert_int_eq(st[2], 5000);
+	ck_assert_int_eq(st[0], 15000);
+	simulate(TD_SCHEDULE_CRITICAL, 1, 0, st);
+	ck_assert_int_eq(st[1], 0);
+	ck_assert_int_eq(st[0], 15000);
+	/* durations from the host win over the estimates: s (10), p (5), f (1) */
+	simulate(TD_SCHEDULE_LEVEL, 1, 1, st);
+	ck_assert_int_eq(st[2], 0);
+	ck_assert_int_eq(st[1], 10000);
+	ck_assert_int_eq(st[0], 15000);
+	/* eager ignores them */
+	simulate(TD_SCHEDULE_EAGER, 1, 0, st);
+	ck_assert_int_eq(st[0], 0);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("sim");
@@ -324,6 +371,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, level_longest_first);
 	tcase_add_test(tc, critical_bounded);
 	tcase_add_test(tc, critical_large_is_blevel);
+	tcase_add_test(tc, declared_estimates);
 	tcase_add_test(tc, zero_durations);
 	suite_add_tcase(s, tc);
 	return s;

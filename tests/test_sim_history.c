@@ -2,7 +2,8 @@
 /*
  * test_sim_history.c - the level policy with learned durations, over real runs of builtin
  * sleeps: once the history knows what each tool takes, a level's longest calls start first;
- * before that (no history, or an empty one) and under eager, batch order.
+ * before that (no history, or an empty one) and under eager, batch order; a tool the history
+ * does not know weighs its declared estimate.
  */
 #include <check.h>
 #include <stdio.h>
@@ -88,6 +89,37 @@ static void run_level(struct td_history *h, enum td_schedule schedule, char *out
 	td_batch_free(b);
 }
 
+/* f0 (fast), s0 (slow), h (hinted) in one level at j = 1 under level: the start order. */
+static void run_hinted(struct td_history *h, char *out, size_t len)
+{
+	static const char *const ids[] = {"f0", "s0", "h"};
+	struct td_run_opts o = {0};
+	struct starts s = {{0}, 0};
+	struct td_batch *b;
+	struct td_plan *p;
+	struct td_run *r;
+	int i;
+
+	ck_assert_int_eq(td_batch_new(G, TD_DIALECT_ANTHROPIC, &b), 0);
+	ck_assert_int_eq(td_batch_add(b, "f0", "fast", "{\"ms\":1}"), 0);
+	ck_assert_int_eq(td_batch_add(b, "s0", "slow", "{\"ms\":1}"), 1);
+	ck_assert_int_eq(td_batch_add(b, "h", "hinted", "{\"ms\":1}"), 2);
+	o.history = h;
+	o.concurrency = 1;
+	ck_assert_int_eq(td_plan_new(b, &p, NULL), 0);
+	ck_assert_int_eq(td_run_new(p, &o, &r, NULL), 0);
+	ck_assert_int_eq(td_run_observe(r, on_start, &s), 0);
+	ck_assert_int_eq(td_run_wait(r), 0);
+	ck_assert_int_eq(s.n, 3);
+	out[0] = '\0';
+	for (i = 0; i < 3; i++)
+		snprintf(out + strlen(out), len - strlen(out), "%s%s", i ? " " : "",
+		         ids[s.order[i]]);
+	td_run_free(r);
+	td_plan_free(p);
+	td_batch_free(b);
+}
+
 START_TEST(level_learns_longest_first)
 {
 	struct td_history *h;
@@ -106,6 +138,29 @@ START_TEST(level_learns_longest_first)
 }
 END_TEST
 
+/* A tool the history does not know weighs its declared estimate: h (estimate 100 ms, never
+ * run) starts before s0 once the history knows s0 takes 40 ms and f0 1 ms. */
+START_TEST(history_falls_back_to_estimate)
+{
+	static const char G2[] = "version: 1\n"
+	                         "tools:\n"
+	                         "  fast: {builtin: sleep}\n"
+	                         "  slow: {builtin: sleep}\n"
+	                         "  hinted: {builtin: sleep, estimate: 100ms}\n";
+	struct td_history *h;
+	char got[64];
+
+	td_graph_free(G);
+	ck_assert_int_eq(td_graph_load_buffer(G2, strlen(G2), "g.yaml", DIR_, &G, NULL), 0);
+	ck_assert_int_eq(td_history_open(PATH_, &h, NULL), 0);
+	run_level(h, TD_SCHEDULE_LEVEL, got, sizeof(got)); /* learns fast and slow */
+	ck_assert_str_eq(got, "f0 f1 s0 f2");
+	run_hinted(h, got, sizeof(got));
+	ck_assert_str_eq(got, "h s0 f0");
+	td_history_free(h);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("sim_history");
@@ -114,6 +169,7 @@ static Suite *suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, level_learns_longest_first);
+	tcase_add_test(tc, history_falls_back_to_estimate);
 	suite_add_tcase(s, tc);
 	return s;
 }

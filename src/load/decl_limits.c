@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * decl_limits.c - limits: the scheduling limits shared by `defaults` and each tool (timeout,
- * concurrency, rate, retries, backoff, max_output, on_dependency_failure) and a run: tool's
+ * concurrency, rate, retries, backoff, max_output, on_dependency_failure, and the estimate
+ * the policies order calls by) and a run: tool's
  * process resource limits (`limits:`, applied with setrlimit in the child).
  */
 #include <string.h>
@@ -11,8 +12,8 @@
 /* ---- limits: shared by `defaults` and each tool ---- */
 
 static const char *const limit_keys[] = {
-    "timeout",    "concurrency",           "rate", "retries", "backoff",
-    "max_output", "on_dependency_failure", NULL,
+    "timeout",    "concurrency",           "rate",     "retries", "backoff",
+    "max_output", "on_dependency_failure", "estimate", NULL,
 };
 
 #define DURATION_HINT "a duration like 250ms, 5s or 2m"
@@ -50,6 +51,9 @@ static void limit_value(struct td__loader *L, int which, uint32_t key, uint32_t 
 	case 5:
 		if (td__parse_size(s, &lim->max_output) < 0)
 			td__decl_bad_value(L, key, val, "a size like 64KiB, 1MiB or 65536 (bytes)");
+		break;
+	case 7:
+		limit_duration(L, key, val, &lim->estimate_us);
 		break;
 	default:
 		if (s && strcmp(s, "skip") == 0)
@@ -154,7 +158,8 @@ void td__decl_rlimits(struct td__loader *L, uint32_t key, uint32_t val, const ch
 
 static const char *const defaults_keys[] = {
     "timeout",    "concurrency",           "rate",   "retries", "backoff",
-    "max_output", "on_dependency_failure", "limits", "remote",  NULL,
+    "max_output", "on_dependency_failure", "limits", "remote",  "estimate",
+    NULL,
 };
 
 void td__decl_defaults(struct td__loader *L, uint32_t val, struct td__limits *lim)

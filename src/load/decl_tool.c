@@ -337,7 +337,7 @@ static const char *const all_tool_keys[] = {
     "concurrency", "rate",         "retries",
     "backoff",     "max_output",   "on_dependency_failure",
     "limits",      "mcp",          "tool",
-    "remote",      NULL,
+    "remote",      "estimate",     NULL,
 };
 
 static td__tool_key_fn *tool_key_fn(const char *k)

@@ -47,6 +47,7 @@ enum {
 	TD_LIM_BACKOFF = 1u << 4,
 	TD_LIM_MAX_OUTPUT = 1u << 5,
 	TD_LIM_DEPFAIL = 1u << 6,
+	TD_LIM_ESTIMATE = 1u << 7,
 };
 
 #define TD_DEFAULT_TIMEOUT_US (30LL * 1000000) /* 30s */
@@ -79,6 +80,9 @@ struct td__limits {
 	uint64_t rlimit[TD_RL_N]; /* by enum td__rlimit; 0: not set */
 	/* `remote:` (a tool's own or the defaults'): 1 + index in graph.remotes; 0: runs here */
 	uint32_t remote;
+	/* what a call is expected to take, a hint the level and critical policies order calls by
+	 * (learned durations win); 0: none */
+	int64_t estimate_us;
 };
 
 struct td__kv {

@@ -426,8 +426,9 @@ static int table_write(const struct hist_table *t, const char *path)
 
 /* ---- a run: durations in, durations out ---- */
 
-/* Each tool's estimate for this graph (ewma, us); tools without one get the median of the
- * others, or 1 ms when none has one, so they neither dominate nor vanish. */
+/* Each tool's estimate for this graph (ewma, us); tools without one get their declared
+ * `estimate`, else the median of the others, or 1 ms when none has one, so they neither
+ * dominate nor vanish. */
 static void estimates(const struct hist_table *t, const struct td_graph *g, int64_t *est)
 {
 	int64_t known[64], fallback = 1000;
@@ -446,7 +447,8 @@ static void estimates(const struct hist_table *t, const struct td_graph *g, int6
 	}
 	for (k = 0; k < g->ntools; k++)
 		if (est[k] < 0)
-			est[k] = fallback;
+			est[k] = g->tools[k].lim.estimate_us > 0 ? g->tools[k].lim.estimate_us
+			                                         : fallback;
 }
 
 /* hr->keys: each call's input_key() (0 for a call of no known tool); 0 or TD_ENOMEM. */

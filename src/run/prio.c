@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "load/graph.h"
 #include "run/prio.h"
 #include "util/util.h"
 
@@ -430,8 +431,8 @@ static void search(struct ws *w, struct td__prio_info *info)
 	info->makespan_us = best == INT64_MAX ? -1 : best;
 }
 
-int td__prio_rank(const struct td_plan *p, int critical, const int64_t *cost_us, unsigned slots,
-                  int64_t *rank, struct td__prio_info *info)
+static int rank_by(const struct td_plan *p, int critical, const int64_t *cost_us, unsigned slots,
+                   int64_t *rank, struct td__prio_info *info)
 {
 	struct td__prio_info own;
 	struct ws w;
@@ -476,4 +477,70 @@ int64_t td__prio_play(const struct td_plan *p, const int64_t *cost_us, unsigned 
 	ws_free(&w);
 	td__free(scratch);
 	return span;
+}
+
+/* ---- declared estimates ---- */
+
+int td__prio_declares(const struct td_plan *p)
+{
+	const struct td_graph *g = p->batch->graph;
+	size_t t;
+
+	for (t = 0; t < g->ntools; t++)
+		if (g->tools[t].lim.estimate_us > 0)
+			return 1;
+	return 0;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Each call's declared estimate, a tool without one at the median of the tools that have one
+ * (as learned durations treat a tool they do not know); NULL when out of memory. */
+static int64_t *declared(const struct td_plan *p)
+{
+	const struct td_graph *g = p->batch->graph;
+	int64_t *cost = td__calloc(p->ncalls ? p->ncalls : 1, sizeof(*cost));
+	int64_t *known = td__calloc(g->ntools ? g->ntools : 1, sizeof(*known)), median;
+	size_t t, n = 0;
+	uint32_t c;
+
+	if (!cost || !known) {
+		td__free(cost);
+		td__free(known);
+		return NULL;
+	}
+	for (t = 0; t < g->ntools; t++)
+		if (g->tools[t].lim.estimate_us > 0)
+			known[n++] = g->tools[t].lim.estimate_us;
+	qsort(known, n, sizeof(*known), cmp_i64);
+	median = n ? known[n / 2] : 0;
+	for (c = 0; c < p->ncalls; c++) {
+		int32_t tool = p->batch->calls[c].tool;
+		int64_t e = tool >= 0 ? g->tools[tool].lim.estimate_us : 0;
+
+		cost[c] = e > 0 ? e : median;
+	}
+	td__free(known);
+	return cost;
+}
+
+int td__prio_rank(const struct td_plan *p, int critical, const int64_t *cost_us, unsigned slots,
+                  int64_t *rank, struct td__prio_info *info)
+{
+	int64_t *own = NULL;
+	int err;
+
+	if (!cost_us && td__prio_declares(p)) {
+		if (!(own = declared(p)))
+			return TD_ENOMEM;
+		cost_us = own;
+	}
+	err = rank_by(p, critical, cost_us, slots, rank, info);
+	td__free(own);
+	return err;
 }

@@ -49,12 +49,16 @@ struct td__prio_info {
 };
 
 /*
- * rank[nnodes] for policy `level` (cost_us NULL: every rank 0, batch order) or `critical`
- * (cost_us NULL: 1 per call) on `slots` slots. cost_us[ncalls] in microseconds. info may be
- * NULL. 0 or TD_ENOMEM.
+ * rank[nnodes] for policy `level` or `critical` on `slots` slots. cost_us[ncalls] in
+ * microseconds; NULL: the tools' declared `estimate`s when the graph has any, else none
+ * (level: every rank 0, batch order; critical: 1 per call). info may be NULL. 0 or TD_ENOMEM.
  */
 int td__prio_rank(const struct td_plan *p, int critical, const int64_t *cost_us, unsigned slots,
                   int64_t *rank, struct td__prio_info *info);
+
+/* Whether a tool of the plan's graph declares an `estimate`: with no durations from the host,
+ * td__prio_rank() then orders calls by the declared ones. */
+int td__prio_declares(const struct td_plan *p);
 
 /*
  * The makespan of the list schedule that starts, on `slots` slots, the ready call of highest

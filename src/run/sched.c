@@ -14,9 +14,9 @@
  * order) and goes back to the heap when the tool frees a slot or earns a token.
  *
  * The heap's order can be a rank per call instead (prio.c), ties in batch order. Under level,
- * when the host gives durations (td__sched_set_costs(): tooldag-bench's declared durations,
- * learned history), the longest call of a level starts first. The critical policy releases
- * calls as eager does, ranked by the priority rule that played best in virtual time (the
+ * when durations are known (td__sched_set_costs(): tooldag-bench's, learned history; else the
+ * tools' declared `estimate`s), the longest call of a level starts first. The critical policy
+ * releases calls as eager does, ranked by the priority rule that played best in virtual time (the
  * longest remaining path first, as Ninja's critical-path scheduling does, unless another rule
  * beats it); costs are 1 per call unless the host gives durations.
  */
@@ -801,7 +801,8 @@ static int compute_ranks(struct td_run *r)
 	size_t nn = r->plan->nnodes ? r->plan->nnodes : 1;
 	int critical = r->opts.schedule == TD_SCHEDULE_CRITICAL;
 
-	if (!critical && (r->opts.schedule != TD_SCHEDULE_LEVEL || !r->cost_us)) {
+	if (!critical && (r->opts.schedule != TD_SCHEDULE_LEVEL ||
+	                  (!r->cost_us && !td__prio_declares(r->plan)))) {
 		td__free(r->rank);
 		r->rank = NULL;
 		return 0;
