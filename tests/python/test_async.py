@@ -65,7 +65,9 @@ def test_coroutine_functions_run_on_the_callers_loop_without_a_thread(g):
         tick.cancel()
         assert threads_now() == before
         assert time.monotonic() - t < 1.5  # 20 x 0.2 s concurrently, beside a 0.3 s process
-        assert len(ticks) >= 10  # the loop kept running
+        # the loop kept running: about 15 ticks in 0.3 s; a blocked loop gives one (a loaded
+        # machine stretches a few sleeps, hence the margin)
+        assert len(ticks) >= 5
         return out, asyncio.get_running_loop()
 
     out, loop = asyncio.run(main())
