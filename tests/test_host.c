@@ -405,7 +405,8 @@ static void limited_events(void *ud, const struct td_run *run, const struct td_e
 		PACED_AT[NPACED++] = mono_us();
 }
 
-START_TEST(runs_of_one_graph_share_tool_limits)
+/* Two runs of `text` on one host; ONE_MAX and the paced starts tell how the limits held. */
+static void run_two_limited(const char *text, size_t len)
 {
 	struct td_graph *g;
 	struct td_batch *b[2];
@@ -416,8 +417,7 @@ START_TEST(runs_of_one_graph_share_tool_limits)
 	int i, k;
 
 	ONE_NOW = ONE_MAX = NPACED = 0;
-	ck_assert_int_eq(
-	    td_graph_load_buffer(LIMITED, sizeof(LIMITED) - 1, "lim.yaml", NULL, &g, NULL), 0);
+	ck_assert_int_eq(td_graph_load_buffer(text, len, "lim.yaml", NULL, &g, NULL), 0);
 	ck_assert_int_eq(td_host_new(NULL, &h, NULL), 0);
 	for (i = 0; i < 2; i++) {
 		ck_assert_int_eq(td_batch_new(g, TD_DIALECT_ANTHROPIC, &b[i]), 0);
@@ -434,7 +434,6 @@ START_TEST(runs_of_one_graph_share_tool_limits)
 		ck_assert_int_eq(td_run_observe(r[i], limited_events, b[i]), 0);
 	}
 	drive(h);
-	ck_assert_int_eq(ONE_MAX, 1); /* concurrency 1 across both runs, not 1 each */
 	ck_assert_int_eq(NPACED, 6);
 	for (k = 1; k < NPACED; k++) /* 20/s over both runs: starts at least 50 ms apart */
 		ck_assert_int_ge(PACED_AT[k] - PACED_AT[k - 1], 49000);
@@ -449,6 +448,25 @@ START_TEST(runs_of_one_graph_share_tool_limits)
 	}
 	td_host_free(h);
 	td_graph_free(g);
+}
+
+START_TEST(runs_of_one_graph_share_tool_limits)
+{
+	run_two_limited(LIMITED, sizeof(LIMITED) - 1);
+	ck_assert_int_eq(ONE_MAX, 1); /* concurrency 1 across both runs, not 1 each */
+}
+END_TEST
+
+/* scope: run: `one` has concurrency 1 in each run, while `paced` still shares its rate */
+static const char LIMITED_PER_RUN[] = "version: 1\n"
+                                      "tools:\n"
+                                      "  one: {builtin: sleep, concurrency: 1, scope: run}\n"
+                                      "  paced: {builtin: echo, rate: 20/s}\n";
+
+START_TEST(scope_run_keeps_tool_limits_per_run)
+{
+	run_two_limited(LIMITED_PER_RUN, sizeof(LIMITED_PER_RUN) - 1);
+	ck_assert_int_eq(ONE_MAX, 2);
 }
 END_TEST
 
@@ -724,6 +742,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, host_concurrency_caps_all_runs);
 	tcase_add_test(tc, big_run_does_not_starve_small_run);
 	tcase_add_test(tc, runs_of_one_graph_share_tool_limits);
+	tcase_add_test(tc, scope_run_keeps_tool_limits_per_run);
 	tcase_add_test(tc, free_run_with_calls_in_flight);
 	tcase_add_test(tc, host_free_frees_its_runs);
 	tcase_add_test(tc, mcp_server_outlives_runs_and_graphs);

@@ -13,7 +13,7 @@
 
 static const char *const limit_keys[] = {
     "timeout",    "concurrency",           "rate",     "retries", "backoff",
-    "max_output", "on_dependency_failure", "estimate", NULL,
+    "max_output", "on_dependency_failure", "estimate", "scope",   NULL,
 };
 
 #define DURATION_HINT "a duration like 250ms, 5s or 2m"
@@ -54,6 +54,13 @@ static void limit_value(struct td__loader *L, int which, uint32_t key, uint32_t 
 		break;
 	case 7:
 		limit_duration(L, key, val, &lim->estimate_us);
+		break;
+	case 8:
+		if (s && (!strcmp(s, "run") || !strcmp(s, "host")))
+			lim->per_run = !strcmp(s, "run");
+		else
+			td__decl_bad_value(L, key, val,
+			                   "host (limits shared by a host's runs) or run");
 		break;
 	default:
 		if (s && strcmp(s, "skip") == 0)
@@ -157,8 +164,17 @@ void td__decl_rlimits(struct td__loader *L, uint32_t key, uint32_t val, const ch
 }
 
 static const char *const defaults_keys[] = {
-    "timeout",    "concurrency",           "rate",   "retries", "backoff",
-    "max_output", "on_dependency_failure", "limits", "remote",  "estimate",
+    "timeout",
+    "concurrency",
+    "rate",
+    "retries",
+    "backoff",
+    "max_output",
+    "on_dependency_failure",
+    "limits",
+    "remote",
+    "estimate",
+    "scope",
     NULL,
 };
 

@@ -337,7 +337,8 @@ static const char *const all_tool_keys[] = {
     "concurrency", "rate",         "retries",
     "backoff",     "max_output",   "on_dependency_failure",
     "limits",      "mcp",          "tool",
-    "remote",      "estimate",     NULL,
+    "remote",      "estimate",     "scope",
+    NULL,
 };
 
 static td__tool_key_fn *tool_key_fn(const char *k)

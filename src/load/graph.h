@@ -48,6 +48,7 @@ enum {
 	TD_LIM_MAX_OUTPUT = 1u << 5,
 	TD_LIM_DEPFAIL = 1u << 6,
 	TD_LIM_ESTIMATE = 1u << 7,
+	TD_LIM_SCOPE = 1u << 8,
 };
 
 #define TD_DEFAULT_TIMEOUT_US (30LL * 1000000) /* 30s */
@@ -83,6 +84,9 @@ struct td__limits {
 	/* what a call is expected to take, a hint the level and critical policies order calls by
 	 * (learned durations win); 0: none */
 	int64_t estimate_us;
+	/* `scope: run`: concurrency and rate count per run; else (`host`, the default) they are
+	 * shared by the runs of the graph on one host */
+	int per_run;
 };
 
 struct td__kv {

@@ -39,7 +39,7 @@ void td__pool_fini(struct td__pool *p)
 	p->drv = NULL;
 }
 
-/* ---- limited tools' budgets, shared by the runs of one graph ---- */
+/* ---- limited tools' budgets, shared by the runs of one graph (or a run's own: scope: run) ---- */
 
 static void lim_timer_fired(struct td__timer *t)
 {
@@ -60,17 +60,21 @@ void td__pool_lim_wake(struct td__toollim *lim)
 		}
 }
 
-static struct td__toollim *lim_get(struct td__pool *p, const struct td__tool *tool)
+/* The budget of tool for run r: the host's, or r's own under `scope: run`. */
+static struct td__toollim *lim_get(struct td__pool *p, const struct td__tool *tool,
+                                   const struct td_run *r)
 {
+	const struct td_run *owner = tool->lim.per_run ? r : NULL;
 	struct td__toollim *lim;
 
 	for (lim = p->lims; lim; lim = lim->next)
-		if (lim->tool == tool)
+		if (lim->tool == tool && lim->owner == owner)
 			return lim;
 	lim = td__calloc(1, sizeof(*lim));
 	if (!lim)
 		return NULL;
 	lim->tool = tool;
+	lim->owner = owner;
 	lim->rate_timer.fn = lim_timer_fired;
 	lim->credit =
 	    tool->lim.rate_count ? (double)tool->lim.rate_period_us / tool->lim.rate_count : 0;
@@ -135,7 +139,7 @@ int td__pool_join(struct td__pool *p, struct td_run *r)
 
 		if (!limited(&r->graph->tools[t]))
 			continue;
-		if (!(lim = lim_get(p, &r->graph->tools[t]))) {
+		if (!(lim = lim_get(p, &r->graph->tools[t], r))) {
 			while (t-- > 0)
 				if (r->tools[t].lim)
 					lim_leave(p, &r->tools[t]);

@@ -84,6 +84,7 @@ _Static_assert(TD__BACKEND_REMOTE < TD__KINDS, "no room for the remote backend")
  */
 struct td__toollim {
 	const struct td__tool *tool;
+	const struct td_run *owner; /* `scope: run`: the one run it budgets; NULL: shared */
 	uint32_t inflight;
 	double credit;               /* token bucket, in token * period_us units */
 	int64_t credit_at;           /* when credit was last refilled */
