@@ -582,10 +582,9 @@ TD_API int td_run_report_json(const struct td_run *run, int pretty, char **out);
  * Limits compose: td_host_opts.concurrency caps the calls in flight of all runs, each run's own
  * concurrency caps that run, a tool's concurrency and rate are shared by the runs of one graph
  * (the same struct td_graph) on the host, unless the tool says `scope: run`. Fairness: while
- * the host has free
- * slots, the runs with a startable call take turns, one start each per round, each round
- * beginning after the run served last: a run waits at most one start of every other run per
- * slot, however many calls those have. One thread drives a host (td_host_* and every td_run_*
+ * the host has free slots, the runs with a startable call take turns, one start each per
+ * round, each round beginning after the run served last: a run waits at most one start of
+ * every other run per slot, however many calls those have. One thread drives a host (td_host_* and every td_run_*
  * of its runs); several hosts may run on several threads.
  */
 struct td_host;
