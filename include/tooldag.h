@@ -584,8 +584,8 @@ TD_API int td_run_report_json(const struct td_run *run, int pretty, char **out);
  * (the same struct td_graph) on the host, unless the tool says `scope: run`. Fairness: while
  * the host has free slots, the runs with a startable call take turns, one start each per
  * round, each round beginning after the run served last: a run waits at most one start of
- * every other run per slot, however many calls those have. One thread drives a host (td_host_* and every td_run_*
- * of its runs); several hosts may run on several threads.
+ * every other run per slot, however many calls those have. One thread drives a host (td_host_* and
+ * every td_run_* of its runs); several hosts may run on several threads.
  */
 struct td_host;
 struct td_host_opts {
