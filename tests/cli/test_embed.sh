@@ -44,7 +44,8 @@ if ! cmake --install "$TD_BIN" --prefix "$prefix" >"$T/install.log" 2>&1; then
 fi
 so=$(find "$prefix" -name 'libtooldag.so' | head -n1)
 pc=$(find "$prefix" -name 'tooldag.pc' | head -n1)
-for f in "$prefix/include/tooldag.h" "$so" "$(dirname "$so")/libtooldag.a" "$pc" \
+for f in "$prefix/include/tooldag.h" "$prefix/include/tooldag/record.h" \
+	"$prefix/include/tooldag/worker.h" "$so" "$(dirname "$so")/libtooldag.a" "$pc" \
 	"$(dirname "$so")/cmake/tooldag/tooldagConfig.cmake"; do
 	[ -n "$f" ] && [ -f "$f" ] || fail "not installed: ${f:-a library or tooldag.pc}"
 done
@@ -57,8 +58,8 @@ if grep -v '^td_[a-z]' "$T/syms" >"$T/extra"; then
 fi
 grep -qx td_run_step "$T/syms" || fail "td_run_step is not exported"
 grep -qx td_fn_complete "$T/syms" || fail "td_fn_complete is not exported"
-# every TD_API declaration of the header is exported
-grep -o '^TD_API [^(]*(' "$TD_SRC/include/tooldag.h" | sed 's/.*[ *]\([a-z_0-9]*\)($/\1/' |
+# every TD_API declaration of the headers is exported
+cat "$TD_SRC"/include/tooldag.h "$TD_SRC"/include/tooldag/*.h | grep -o '^TD_API [^(]*(' | sed 's/.*[ *]\([a-z_0-9]*\)($/\1/' |
 	sort -u >"$T/declared"
 missing=$(comm -23 "$T/declared" <(sort -u "$T/syms"))
 [ -z "$missing" ] || fail "declared TD_API but not exported: $missing"
