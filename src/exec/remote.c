@@ -31,6 +31,7 @@
 
 #include "exec/backends.h"
 #include "exec/remote.h"
+#include "run/run.h"
 
 #define CONTAINER(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 #define RECONNECT_US                 (250 * 1000)
@@ -459,6 +460,23 @@ static int grow(struct remote_be *rb, uint32_t call)
 	return 0;
 }
 
+/* The upstream list of a `stdin: envelope` call: its envelope, as the run built it, after the
+ * head that its id, tool and input make. NULL when the envelope is not laid out so. */
+static const char *upstream_of(const struct td__job *job, size_t *len)
+{
+	struct td__buf b = {0};
+	const char *up = NULL;
+
+	td__envelope_head(&b, job->id, job->tool->name, job->input, job->input_len);
+	if (!b.oom && job->stdin_len > b.len + 1 && !memcmp(job->stdin_data, b.data, b.len) &&
+	    job->stdin_data[job->stdin_len - 1] == '}') {
+		up = job->stdin_data + b.len;
+		*len = job->stdin_len - b.len - 1;
+	}
+	td__buf_free(&b);
+	return up;
+}
+
 /* XADD the call: its layout is README "Redis" (and remote.h). */
 static int queue_call(struct remote_be *rb, struct rjob *rj)
 {
@@ -475,8 +493,9 @@ static int queue_call(struct remote_be *rb, struct rjob *rj)
 	                      "input",       job->input,
 	                      "attempt",     att,
 	                      "deadline_ms", dl,
-	                      "timeout_ms",  tmo};
-	size_t lens[TD__ARRAY_SIZE(argv)], i;
+	                      "timeout_ms",  tmo,
+	                      "upstream",    NULL};
+	size_t lens[TD__ARRAY_SIZE(argv)], i, argc = TD__ARRAY_SIZE(argv) - 2, up_len = 0;
 
 	snprintf(key, sizeof(key), TD_REMOTE_QUEUE_PREFIX "%s", spec_of(rb, job->tool)->queue);
 	snprintf(tok, sizeof(tok), "%" PRIu32 ".%" PRIu32, job->call, job->attempt);
@@ -484,11 +503,17 @@ static int queue_call(struct remote_be *rb, struct rjob *rj)
 	snprintf(dl, sizeof(dl), "%" PRId64,
 	         job->timeout_us > 0 ? td__wall_ms() + job->timeout_us / 1000 : 0);
 	snprintf(tmo, sizeof(tmo), "%" PRId64, job->timeout_us / 1000);
-	for (i = 0; i < TD__ARRAY_SIZE(argv); i++)
+	if (job->tool->stdin_mode == TD_STDIN_ENVELOPE) {
+		if (!(argv[argc + 1] = upstream_of(job, &up_len)))
+			return TD_EINVAL;
+		argc += 2;
+	}
+	for (i = 0; i < argc; i++)
 		lens[i] = strlen(argv[i]);
 	lens[17] = job->input_len;
-	return td__rconn_cmd(&rj->sv->cmd, on_added, pack(job), (int)TD__ARRAY_SIZE(argv), argv,
-	                     lens);
+	if (argc == TD__ARRAY_SIZE(argv))
+		lens[argc - 1] = up_len;
+	return td__rconn_cmd(&rj->sv->cmd, on_added, pack(job), (int)argc, argv, lens);
 }
 
 static int remote_start(struct td__backend *be, struct td__job *job)
@@ -497,6 +522,7 @@ static int remote_start(struct td__backend *be, struct td__job *job)
 	uint32_t ri = job->tool->lim.remote - 1;
 	struct server *sv = &rb->servers[rb->server_of[ri]];
 	struct rjob *rj;
+	int err;
 
 	if (grow(rb, job->call) < 0 || !(rj = td__calloc(1, sizeof(*rj))))
 		return TD_ENOMEM;
@@ -509,7 +535,13 @@ static int remote_start(struct td__backend *be, struct td__job *job)
 	job->exit_code = -1;
 	rb->by_call[job->call] = rj;
 	sv->out++;
-	if (!sv->cmd.ac || queue_call(rb, rj) < 0) {
+	err = sv->cmd.ac ? queue_call(rb, rj) : -ENOTCONN;
+	if (err == TD_EINVAL) {
+		fail(rb, rj, TD_STATUS_ERROR,
+		     "cannot queue the call: its stdin envelope has an unexpected layout");
+		return 0;
+	}
+	if (err < 0) {
 		fail(rb, rj, TD_STATUS_ERROR, "redis: cannot connect to %s: %s",
 		     sv->url.path[0] ? sv->url.path : sv->url.host,
 		     sv->cmd.err[0] ? sv->cmd.err : "out of memory");

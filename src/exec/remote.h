@@ -7,6 +7,7 @@
  *
  * Messages (README "Redis"; `v` is TD_REMOTE_VERSION in every one):
  *   a call,   XADD tooldag:queue:Q:  v call reply tool id input attempt deadline_ms timeout_ms
+ *                                    [upstream: a `stdin: envelope` tool's]
  *   an answer, XADD <reply>:         v type=result call worker status exit_code signal
  *                                    truncated run_us content
  *   a loss,    XADD <reply>:         v type=lost call worker

@@ -28,6 +28,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "exec/remote_worker.h"
 
 /* ---- answers ---- */
@@ -104,9 +106,14 @@ static bool flush(struct td_worker *w, unsigned n)
 
 static void run_free(struct wrun *wr)
 {
+	size_t i;
+
 	td_run_free(wr->run);
 	td_plan_free(wr->plan);
 	td_batch_free(wr->batch);
+	for (i = 0; wr->given && i < wr->n; i++)
+		td__free((char *)wr->given[i].data);
+	td__free(wr->given);
 	td__free(wr->calls);
 	memset(wr, 0, sizeof(*wr));
 }
@@ -147,15 +154,51 @@ static unsigned refuse(struct td_worker *w, struct wcall *c, const char *why)
 struct taken {
 	struct wcall call;
 	int tool;
-	const char *id, *input;
+	const char *id, *input, *upstream;
+	size_t input_len, upstream_len;
 };
+
+/* A call's `upstream` (for a `stdin: envelope` tool): a JSON array of {"id","name","content",
+ * "is_error"}; an error phrase when it is not one, else NULL. */
+static const char *check_upstream(const char *s, size_t len)
+{
+	static const char *const str[] = {"id", "name", "content"};
+	cJSON *a = cJSON_ParseWithLength(s, len), *e;
+	const char *why = NULL;
+	size_t k;
+
+	if (!cJSON_IsArray(a))
+		why = "upstream is not a JSON array";
+	for (e = why ? NULL : a->child; e && !why; e = e->next) {
+		for (k = 0; k < TD__ARRAY_SIZE(str); k++)
+			if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(e, str[k])))
+				why = "an upstream entry lacks a string id, name or content";
+		if (!why && !cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(e, "is_error")))
+			why = "an upstream entry lacks a boolean is_error";
+	}
+	cJSON_Delete(a);
+	return why;
+}
+
+/* The envelope a call of a `stdin: envelope` tool reads, as its scheduler would have built it:
+ * its id, tool and input, and the upstream results the message carries. NULL: out of memory. */
+static char *envelope_of(const struct td_worker *w, const struct taken *t, size_t *len)
+{
+	struct td__buf b = {0};
+
+	td__envelope_head(&b, t->id, w->g->tools[t->tool].name, t->input, t->input_len);
+	td__buf_append(&b, t->upstream, t->upstream_len);
+	td__buf_putc(&b, '}');
+	*len = b.len;
+	return td__buf_take(&b);
+}
 
 /* The fields of one message into t; an error phrase when it cannot run here, else NULL. */
 static const char *parse_call(struct td_worker *w, const redisReply *kv, struct taken *t)
 {
 	const char *v = field(kv, "v", NULL), *reply = field(kv, "reply", NULL);
 	const char *token = field(kv, "call", NULL), *tool = field(kv, "tool", NULL);
-	const char *dl = field(kv, "deadline_ms", NULL);
+	const char *dl = field(kv, "deadline_ms", NULL), *why;
 
 	if (reply && strlen(reply) < sizeof(t->call.reply) &&
 	    !strncmp(reply, TD_REMOTE_REPLY_PREFIX, strlen(TD_REMOTE_REPLY_PREFIX)))
@@ -167,7 +210,8 @@ static const char *parse_call(struct td_worker *w, const redisReply *kv, struct 
 	if (!t->call.reply[0] || !t->call.token[0])
 		return "no reply stream or call token";
 	t->id = field(kv, "id", NULL);
-	t->input = field(kv, "input", NULL);
+	t->input = field(kv, "input", &t->input_len);
+	t->upstream = field(kv, "upstream", &t->upstream_len);
 	t->tool = tool ? td__graph_find(w->g, tool) : -1;
 	if (!t->id || !t->input || !tool)
 		return "a field is missing (id, input or tool)";
@@ -175,6 +219,12 @@ static const char *parse_call(struct td_worker *w, const redisReply *kv, struct 
 		return "no such tool in its graph";
 	if (!w->served[t->tool])
 		return "this worker does not serve that tool";
+	if (w->g->tools[t->tool].stdin_mode != TD_STDIN_ENVELOPE)
+		t->upstream = NULL; /* read by envelope tools only */
+	else if (!t->upstream)
+		return "the tool reads an envelope (stdin: envelope) and upstream is missing";
+	else if ((why = check_upstream(t->upstream, t->upstream_len)))
+		return why;
 	t->call.deadline_ms = dl ? strtoll(dl, NULL, 10) : 0;
 	return NULL;
 }
@@ -198,8 +248,12 @@ static int start_run(struct td_worker *w, struct taken *t, size_t n, int tool)
 	size_t i, k = 0;
 	int err;
 
-	if (!wr || !(wr->calls = td__calloc(n, sizeof(*wr->calls))))
+	if (!wr || !(wr->calls = td__calloc(n, sizeof(*wr->calls))) ||
+	    !(wr->given = td__calloc(n, sizeof(*wr->given)))) {
+		if (wr)
+			run_free(wr);
 		return TD_ENOMEM;
+	}
 	err = td_batch_new(w->g, TD_DIALECT_ANTHROPIC, &wr->batch);
 	for (i = 0; i < n && !err; i++) {
 		if (t[i].tool != tool)
@@ -208,8 +262,12 @@ static int start_run(struct td_worker *w, struct taken *t, size_t n, int tool)
 		 * within one reply stream, and two streams never share a run's call */
 		err = td_batch_add(wr->batch, t[i].call.token, w->g->tools[tool].name, t[i].input);
 		if (err >= 0) {
+			if (t[i].upstream &&
+			    !(wr->given[k].data = envelope_of(w, &t[i], &wr->given[k].len)))
+				err = TD_ENOMEM;
 			wr->calls[k++] = t[i].call;
-			err = 0;
+			wr->n = k;
+			err = err < 0 ? err : 0;
 		}
 		t[i].tool = -1;
 	}
@@ -222,6 +280,7 @@ static int start_run(struct td_worker *w, struct taken *t, size_t n, int tool)
 		run_free(wr);
 		return err;
 	}
+	wr->run->given_stdin = wr->given;
 	for (i = 0; i < k; i++)
 		wr->calls[i].start_us = td__now_us();
 	w->held += (unsigned)k;

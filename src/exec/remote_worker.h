@@ -10,6 +10,7 @@
 #include <signal.h>
 
 #include "exec/remote.h"
+#include "run/run.h"
 #include "load/graph.h"
 
 #define DEFAULT_JOBS      4
@@ -36,6 +37,7 @@ struct wrun {
 	struct td_plan *plan;
 	struct td_run *run;
 	struct wcall *calls;
+	struct td__given_stdin *given; /* [n]: the envelopes of `stdin: envelope` calls */
 	size_t n, left;
 };
 

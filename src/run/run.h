@@ -132,6 +132,11 @@ struct td__pool {
 	void (*release)(struct td__pool *p);
 };
 
+struct td__given_stdin {
+	const char *data;
+	size_t len;
+};
+
 struct td_run {
 	const struct td_plan *plan;
 	const struct td_batch *batch;
@@ -174,6 +179,11 @@ struct td_run {
 	int64_t *rank;
 	const int64_t *cost_us;
 
+	/* [ncalls] or NULL: the stdin of a `stdin: envelope` call given whole instead of built
+	 * here (a worker's run: the envelope its scheduler's message describes); data NULL for a
+	 * call whose envelope is built here. The caller's, kept until the run is freed. */
+	const struct td__given_stdin *given_stdin;
+
 	struct td__job *free_jobs;                  /* pool */
 	struct td__job *completed, *completed_tail; /* done() queue, handled by the scheduler */
 	uint32_t inflight;                          /* jobs out (counts toward `limit`) */
@@ -206,6 +216,10 @@ struct td_run {
 #define TD_DISPATCH_BATCH 64
 
 /* sched.c */
+/* The stdin envelope up to its upstream list: {"id":ID,"name":NAME,"input":INPUT,"upstream":
+ * (the list and the closing brace are the caller's). */
+void td__envelope_head(struct td__buf *b, const char *id, const char *name, const char *input,
+                       size_t input_len);
 int td__sched_init(struct td_run *r);
 void td__sched_fini(struct td_run *r);
 void td__sched_begin(struct td_run *r);

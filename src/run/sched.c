@@ -403,6 +403,18 @@ static void job_put(struct td_run *r, struct td__job *j)
 	r->free_jobs = j;
 }
 
+void td__envelope_head(struct td__buf *b, const char *id, const char *name, const char *input,
+                       size_t input_len)
+{
+	td__buf_puts(b, "{\"id\":");
+	td__buf_json_string(b, id, strlen(id));
+	td__buf_puts(b, ",\"name\":");
+	td__buf_json_string(b, name, strlen(name));
+	td__buf_puts(b, ",\"input\":");
+	td__buf_append(b, input, input_len);
+	td__buf_puts(b, ",\"upstream\":");
+}
+
 /* The stdin envelope: {"id","name","input","upstream":[{"id","name","content","is_error"}]} */
 static char *envelope(struct td_run *r, uint32_t c, size_t *len)
 {
@@ -415,13 +427,8 @@ static char *envelope(struct td_run *r, uint32_t c, size_t *len)
 		return NULL;
 	r->deps_expanded++;
 
-	td__buf_puts(&b, "{\"id\":");
-	td__buf_json_string(&b, call->id, strlen(call->id));
-	td__buf_puts(&b, ",\"name\":");
-	td__buf_json_string(&b, call->name, strlen(call->name));
-	td__buf_puts(&b, ",\"input\":");
-	td__buf_append(&b, td__call_input(call), call->input_len);
-	td__buf_puts(&b, ",\"upstream\":[");
+	td__envelope_head(&b, call->id, call->name, td__call_input(call), call->input_len);
+	td__buf_putc(&b, '[');
 	for (i = 0; i < n; i++) {
 		const struct td__call *d = &r->batch->calls[r->deps[i]];
 		const struct td__callrun *dr = &r->calls[r->deps[i]];
@@ -477,7 +484,12 @@ static int fill_job(struct td_run *r, uint32_t c, struct td__job *j, const struc
 	    r->opts.kill_grace_ms == TD_KILL_NOW ? 0 : (int64_t)r->opts.kill_grace_ms * 1000;
 	j->run = r;
 	j->tool_cache = &r->tools[tool - r->graph->tools].be_cache;
-	if (tool->stdin_mode == TD_STDIN_ENVELOPE) {
+	if (tool->stdin_mode == TD_STDIN_ENVELOPE && r->given_stdin && r->given_stdin[c].data) {
+		j->stdin_len = r->given_stdin[c].len;
+		j->stdin_data = td__strndup(r->given_stdin[c].data, j->stdin_len);
+		if (!j->stdin_data)
+			return TD_ENOMEM;
+	} else if (tool->stdin_mode == TD_STDIN_ENVELOPE) {
 		j->stdin_data = envelope(r, c, &j->stdin_len);
 		if (!j->stdin_data)
 			return TD_ENOMEM;
