@@ -320,7 +320,7 @@ static void read_more(struct server *sv)
 	const char *argv[] = {"XREAD",       "COUNT",   READ_COUNT,    "BLOCK",
 	                      READ_BLOCK_MS, "STREAMS", sv->rb->reply, sv->last_id};
 
-	if (sv->reading || !sv->rd.ac || !sv->out)
+	if (sv->reading || !td__rconn_is_open(&sv->rd) || !sv->out)
 		return;
 	if (td__rconn_cmd(&sv->rd, on_xread, sv, 8, argv, NULL) == 0)
 		sv->reading = true;
@@ -389,7 +389,7 @@ static void server_open(struct server *sv)
 	int i;
 
 	for (i = 0; i < 2; i++) {
-		if (c[i]->ac)
+		if (td__rconn_is_open(c[i]))
 			continue;
 		c[i]->owner = sv;
 		c[i]->on_state = on_state;
@@ -526,7 +526,7 @@ static int remote_start(struct td__backend *be, struct td__job *job)
 
 	if (grow(rb, job->call) < 0 || !(rj = td__calloc(1, sizeof(*rj))))
 		return TD_ENOMEM;
-	if (!sv->cmd.ac)
+	if (!td__rconn_is_open(&sv->cmd))
 		server_open(sv); /* may fail attempts out on sv: before this one is among them */
 	rj->job = job;
 	rj->sv = sv;
@@ -535,7 +535,7 @@ static int remote_start(struct td__backend *be, struct td__job *job)
 	job->exit_code = -1;
 	rb->by_call[job->call] = rj;
 	sv->out++;
-	err = sv->cmd.ac ? queue_call(rb, rj) : -ENOTCONN;
+	err = td__rconn_is_open(&sv->cmd) ? queue_call(rb, rj) : -ENOTCONN;
 	if (err == TD_EINVAL) {
 		fail(rb, rj, TD_STATUS_ERROR,
 		     "cannot queue the call: its stdin envelope has an unexpected layout");

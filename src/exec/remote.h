@@ -25,8 +25,14 @@
 #include "exec/loop.h"
 #include "load/remote.h"
 
+struct td__lookup;
+struct td__rpending;
+
 struct td__rconn {
-	redisAsyncContext *ac; /* NULL when closed (hiredis frees it) */
+	redisAsyncContext *ac; /* NULL when closed (hiredis frees it) or the name is looked up */
+	struct td__lookup *lookup; /* the host name being looked up (resolve.h), else NULL */
+	struct td__rpending *pending, **pending_tail; /* commands queued during the lookup */
+	int port;
 	struct td__loop *loop;
 	struct td__op op;
 	struct td__timer flush;
@@ -40,11 +46,20 @@ struct td__rconn {
 };
 
 /* Connects (non-blocking) and queues AUTH and SELECT as the URL asks; 0 or -errno / TD_ENOMEM
- * with c->err set. c->on_state, on_auth and owner must be set before. */
+ * with c->err set. c->on_state, on_auth and owner must be set before. A host name is looked
+ * up first, off the loop (resolve.h), at every open; commands queued meanwhile are sent once
+ * the connection exists. A lookup that fails drops them, their callbacks never run, and
+ * on_state(c, 0) says why (c->err names the host). */
 int td__rconn_open(struct td__rconn *c, struct td__loop *loop, const struct td__redis_url *u);
+/* Connected, connecting or looking its host up: commands may be queued. */
+static inline bool td__rconn_is_open(const struct td__rconn *c)
+{
+	return c->ac || c->lookup;
+}
 int td__rconn_hello(struct td__rconn *c, const struct td__redis_url *u);
 /* Queues one command (argv with lens, or NUL-terminated when lens is NULL); sent at the end
- * of the loop turn with every other one queued in it. 0, -ENOTCONN or TD_ENOMEM. */
+ * of the loop turn with every other one queued in it (or once connected, during a lookup).
+ * 0, -ENOTCONN or TD_ENOMEM. */
 int td__rconn_cmd(struct td__rconn *c, redisCallbackFn *fn, void *priv, int argc, const char **argv,
                   const size_t *lens);
 /* Frees the connection (pending callbacks run with a NULL reply) and waits for its requests

@@ -2,8 +2,8 @@
 /*
  * remote_conn.c - a hiredis asynchronous connection driven by the run's loop: hiredis's event
  * hooks (addRead, addWrite, ...) become one-shot polls on the loop, no thread and no blocking
- * call (name resolution aside: a host name is resolved by hiredis's connect; use an address
- * or a unix socket where that matters).
+ * call. A host name is looked up on a thread (resolve.h) and hiredis connects to the address
+ * it gave; the name stays for messages.
  *
  *   - One poll per connection at a time (the loop's rule for a descriptor): it waits for what
  *     hiredis wants now; when hiredis wants more (a write while a read poll is out), the poll
@@ -13,6 +13,8 @@
  *     write for every XADD of a turn. Only a socket that takes less than that waits for POLLOUT.
  *   - hiredis frees its context when the connection fails or closes (cleanup hook); the record
  *     here lives on until its poll came back, since the loop holds a pointer to its op.
+ *   - During the lookup there is no context yet: commands wait here, formatted, and go to
+ *     hiredis in order once it exists (AUTH, SELECT and PING first, as queued by open).
  */
 #include <errno.h>
 #include <poll.h>
@@ -22,6 +24,15 @@
 #include <string.h>
 
 #include "exec/remote.h"
+#include "exec/resolve.h"
+
+struct td__rpending {
+	struct td__rpending *next;
+	redisCallbackFn *fn;
+	void *priv;
+	char *cmd;
+	int len;
+};
 
 #define CONTAINER(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
@@ -177,16 +188,27 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
 		c->on_state(c, 0);
 }
 
-int td__rconn_open(struct td__rconn *c, struct td__loop *loop, const struct td__redis_url *u)
+/* The commands queued during the lookup: to hiredis (ac set), or dropped. */
+static int pending_flush(struct td__rconn *c)
 {
-	redisAsyncContext *ac;
+	struct td__rpending *p;
+	int rc = 0;
 
-	c->loop = loop;
-	c->flush.fn = on_flush;
-	c->op.fn = on_poll;
-	c->err[0] = '\0';
-	c->connected = false;
-	ac = u->path[0] ? redisAsyncConnectUnix(u->path) : redisAsyncConnect(u->host, u->port);
+	while ((p = c->pending)) {
+		c->pending = p->next;
+		if (c->ac && !rc &&
+		    redisAsyncFormattedCommand(c->ac, p->fn, p->priv, p->cmd, (size_t)p->len) !=
+		        REDIS_OK)
+			rc = TD_ENOMEM;
+		redisFreeCommand(p->cmd);
+		td__free(p);
+	}
+	c->pending_tail = &c->pending;
+	return rc;
+}
+
+static int conn_attach(struct td__rconn *c, redisAsyncContext *ac)
+{
 	if (!ac)
 		return TD_ENOMEM;
 	if (ac->err) {
@@ -208,7 +230,55 @@ int td__rconn_open(struct td__rconn *c, struct td__loop *loop, const struct td__
 	 * addWrite, asked before the hooks were set */
 	c->connected = (ac->c.flags & REDIS_CONNECTED) != 0;
 	ev_add_write(c);
-	return td__rconn_hello(c, u);
+	return 0;
+}
+
+static void on_resolved(void *priv, const char *addr, const char *why)
+{
+	struct td__rconn *c = priv;
+	int rc;
+
+	c->lookup = NULL;
+	if (!addr) {
+		snprintf(c->err, sizeof(c->err), "cannot resolve the host name: %.100s", why);
+		rc = -EHOSTUNREACH;
+	} else if (!(rc = conn_attach(c, redisAsyncConnect(addr, c->port))))
+		rc = pending_flush(c);
+	if (rc < 0) {
+		pending_flush(c); /* no context: dropped */
+		if (rc == TD_ENOMEM)
+			snprintf(c->err, sizeof(c->err), "out of memory");
+		if (c->ac) {
+			bool up = (c->ac->c.flags & REDIS_CONNECTED) != 0;
+
+			redisAsyncFree(c->ac);
+			if (up)
+				return; /* the disconnect callback said so */
+		}
+		if (c->on_state)
+			c->on_state(c, 0);
+	}
+}
+
+int td__rconn_open(struct td__rconn *c, struct td__loop *loop, const struct td__redis_url *u)
+{
+	int rc;
+
+	c->loop = loop;
+	c->flush.fn = on_flush;
+	c->op.fn = on_poll;
+	c->err[0] = '\0';
+	c->connected = false;
+	c->port = u->port;
+	c->pending_tail = &c->pending;
+	if (u->path[0])
+		rc = conn_attach(c, redisAsyncConnectUnix(u->path));
+	else if (td__resolve_numeric(u->host))
+		rc = conn_attach(c, redisAsyncConnect(u->host, u->port));
+	else if ((rc = td__resolve_start(loop, u->host, on_resolved, c, &c->lookup)) < 0)
+		snprintf(c->err, sizeof(c->err), "cannot resolve the host name: %s",
+		         td_strerror(rc));
+	return rc ? rc : td__rconn_hello(c, u);
 }
 
 /* AUTH, SELECT and PING go first: Redis answers in order, so a refusal is known before
@@ -243,6 +313,21 @@ int td__rconn_hello(struct td__rconn *c, const struct td__redis_url *u)
 int td__rconn_cmd(struct td__rconn *c, redisCallbackFn *fn, void *priv, int argc, const char **argv,
                   const size_t *lens)
 {
+	struct td__rpending *p;
+
+	if (!c->ac && c->lookup) {
+		if (!(p = td__calloc(1, sizeof(*p))))
+			return TD_ENOMEM;
+		if ((p->len = redisFormatCommandArgv(&p->cmd, argc, argv, lens)) < 0) {
+			td__free(p);
+			return TD_ENOMEM;
+		}
+		p->fn = fn;
+		p->priv = priv;
+		*c->pending_tail = p;
+		c->pending_tail = &p->next;
+		return 0;
+	}
 	if (!c->ac)
 		return -ENOTCONN;
 	return redisAsyncCommandArgv(c->ac, fn, priv, argc, argv, lens) == REDIS_OK ? 0 : TD_ENOMEM;
@@ -253,6 +338,9 @@ void td__rconn_close(struct td__rconn *c)
 	int i;
 
 	c->closing = true;
+	td__resolve_cancel(c->lookup); /* the commands queued meanwhile are dropped */
+	c->lookup = NULL;
+	pending_flush(c);
 	if (c->ac) {
 		redisAsyncContext *ac = c->ac;
 

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "exec/remote_worker.h"
+#include "exec/resolve.h"
 
 /* ---- Redis ---- */
 
@@ -28,12 +29,23 @@ static int hello(struct td_worker *w, redisReply *r, const char *what, int err)
 int td__worker_connect(struct td_worker *w)
 {
 	struct timeval tv = {CMD_TIMEOUT_MS / 1000, 0};
+	char addr[TD__ADDR_LEN], why[160];
 	int err = 0;
 
+	/* a host name is looked up again at every connection, bounded like a command; the old
+	 * context (failed: its commands fail) stays until there is a new one */
+	if (!w->url.path[0] && !td__resolve_numeric(w->url.host) &&
+	    td__resolve_wait(w->url.host, CMD_TIMEOUT_MS, addr, why, sizeof(why)) < 0) {
+		snprintf(w->err, sizeof(w->err), "redis: cannot resolve '%.200s': %s", w->url.host,
+		         why);
+		return -EHOSTUNREACH;
+	}
 	if (w->rc)
 		redisFree(w->rc);
 	w->rc = w->url.path[0] ? redisConnectUnixWithTimeout(w->url.path, tv)
-	                       : redisConnectWithTimeout(w->url.host, w->url.port, tv);
+	        : td__resolve_numeric(w->url.host)
+	            ? redisConnectWithTimeout(w->url.host, w->url.port, tv)
+	            : redisConnectWithTimeout(addr, w->url.port, tv);
 	if (!w->rc)
 		return TD_ENOMEM;
 	if (w->rc->err) {
