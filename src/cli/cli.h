@@ -38,6 +38,9 @@ void cli_print_diag(const struct td_diag *diag);
  */
 struct option;
 const char *cli_bad_option(int c, char **argv, const struct option *opts, char *buf, size_t len);
+/* optarg as a whole decimal number from min to max: 0 with *out, or -1 (empty, a sign or
+ * text around it, out of range), for the option's usage error. */
+int cli_parse_number(const char *s, long min, long max, long *out);
 /* "tooldag: " + printf message + newline, on stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Reads a whole file ("-": stdin) up to CLI_MAX_INPUT; prints its own error. */

@@ -4,8 +4,8 @@
  * anything; with --rerun, the recorded batch run again against the graph and compared call by
  * call.
  */
-#include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,7 +48,7 @@ static int parse_args(int argc, char **argv, struct replay_args *a)
 	                                     {"rerun", no_argument, NULL, 'r'},
 	                                     {"graph", required_argument, NULL, 'g'},
 	                                     {0}};
-	char *end, bad[300];
+	char bad[300];
 	int c;
 
 	optind = 1;
@@ -58,9 +58,7 @@ static int parse_args(int argc, char **argv, struct replay_args *a)
 			fputs(replay_help, stdout);
 			return -1;
 		case 'b':
-			errno = 0;
-			a->batch = strtol(optarg, &end, 10);
-			if (errno || *end || a->batch < 1)
+			if (cli_parse_number(optarg, 1, LONG_MAX, &a->batch) < 0)
 				return usage_error("--batch takes a number from 1");
 			break;
 		case 'D':

@@ -98,7 +98,7 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 	    {"quiet", no_argument, NULL, 'q'},          {"trace", required_argument, NULL, 'T'},
 	    {"conversation", no_argument, NULL, 'C'},   {"record", required_argument, NULL, 'W'},
 	    {"history", required_argument, NULL, 'H'},  {0}};
-	char *end, bad[300];
+	char bad[300];
 	long n;
 	int c;
 
@@ -109,9 +109,7 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 			fputs(run_help, stdout);
 			return -1;
 		case 'j':
-			errno = 0;
-			n = strtol(optarg, &end, 10);
-			if (errno || *end || n < 1 || n > 1000000)
+			if (cli_parse_number(optarg, 1, 1000000, &n) < 0)
 				return usage_error("-j takes a number from 1 to 1000000");
 			a->opts.concurrency = (unsigned)n;
 			break;

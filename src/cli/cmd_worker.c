@@ -57,7 +57,7 @@ static int parse_args(int argc, char **argv, struct td_worker_opts *o, const cha
 	                                     {"name", required_argument, NULL, 'n'},
 	                                     {"loop", required_argument, NULL, 'l'},
 	                                     {0}};
-	char buf[128], *end;
+	char buf[128];
 	long n;
 	int c;
 
@@ -77,8 +77,7 @@ static int parse_args(int argc, char **argv, struct td_worker_opts *o, const cha
 			o->name = optarg;
 			break;
 		case 'j':
-			n = strtol(optarg, &end, 10);
-			if (*end || n < 1 || n > 4096)
+			if (cli_parse_number(optarg, 1, 4096, &n) < 0)
 				return usage("-j takes a number from 1 to 4096");
 			o->jobs = (unsigned)n;
 			break;

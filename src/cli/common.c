@@ -111,6 +111,21 @@ static size_t long_matches(const struct option *opts, const char *arg, const str
 	return hits;
 }
 
+int cli_parse_number(const char *s, long min, long max, long *out)
+{
+	char *end;
+	long n;
+
+	if (!s || !*s)
+		return -1;
+	errno = 0;
+	n = strtol(s, &end, 10);
+	if (errno || *end || n < min || n > max)
+		return -1;
+	*out = n;
+	return 0;
+}
+
 const char *cli_bad_option(int c, char **argv, const struct option *opts, char *buf, size_t len)
 {
 	const char *arg = argv[optind - 1];
