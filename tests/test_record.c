@@ -9,6 +9,7 @@
  * library's JSON escaping, and rebuilding a recorded batch.
  */
 #include <check.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -567,6 +568,123 @@ START_TEST(write_cut_short_leaves_file)
 }
 END_TEST
 
+/* Ids and tool names that need escaping, a tool the graph does not know and one it does, are
+ * written as td__buf_json_string() writes them. */
+START_TEST(ids_and_tool_names_escaped)
+{
+	static const char *const ids[] = {"q\"1\\", "tab\there-and-a-longer-id-\xc3\xa9", "bad\xff",
+	                                  "plain-0123456789"};
+	static const char *const tools[] = {"we\"ird\n", "a", "\x01ctl", "a"};
+	struct td_recorder *rec;
+	struct td_batch *b;
+	struct td__buf want = {0};
+	char *text;
+	size_t i;
+
+	ck_assert_int_eq(td_batch_new(G, TD_DIALECT_ANTHROPIC, &b), 0);
+	for (i = 0; i < 4; i++)
+		ck_assert_int_eq(td_batch_add(b, ids[i], tools[i], NULL), (int)i);
+	ck_assert_int_eq(td_recorder_open(PATH_, &rec, NULL), 0);
+	run_batch(b, rec, 0, NULL);
+	td_recorder_free(rec);
+	text = slurp(PATH_, NULL);
+	for (i = 0; i < 4; i++) {
+		want.len = 0;
+		td__buf_puts(&want, i ? ",{\"id\":" : "[{\"id\":");
+		td__buf_json_string(&want, ids[i], strlen(ids[i]));
+		td__buf_puts(&want, ",\"tool\":");
+		td__buf_json_string(&want, tools[i], strlen(tools[i]));
+		td__buf_puts(&want, ",\"input\":{}");
+		ck_assert_msg(strstr(text, want.data) != NULL, "no %s in %s", want.data, text);
+	}
+	td__buf_free(&want);
+	free(text);
+	td_batch_free(b);
+}
+END_TEST
+
+/* s with the digits after every `_us":` and `_ms":` left out (times differ run to run) */
+static char *strip_times(const char *s, size_t n)
+{
+	char *out = malloc(n + 1), *o = out;
+	size_t i = 0;
+
+	ck_assert_ptr_nonnull(out);
+	while (i < n) {
+		*o++ = s[i++];
+		if (i >= 5 &&
+		    (memcmp(s + i - 5, "_us\":", 5) == 0 || memcmp(s + i - 5, "_ms\":", 5) == 0))
+			while (i < n && (s[i] == '-' || (s[i] >= '0' && s[i] <= '9')))
+				i++;
+	}
+	*o = '\0';
+	return out;
+}
+
+/* A line of 1.5 MB written from two places in the file that split it into chunks differently
+ * (after a 7-byte line that is not a recording, then after that first recording): the same
+ * bytes but for the times. Its calls: 6,000 small ones with ids and inputs of varied lengths,
+ * one whose 100 KB input is more than a chunk's quarter, one whose content is escaped on its
+ * own. */
+START_TEST(chunked_line_same_wherever_written)
+{
+	char *input = malloc(100010), id[32], small[64], *text, *nl, *one, *two;
+	struct td_recorder *rec;
+	struct td_batch *b;
+	cJSON *line;
+	size_t len;
+	int i, fd;
+
+	ck_assert_ptr_nonnull(input);
+	memcpy(input, "{\"s\":\"", 6);
+	memset(input + 6, 'z', 100000);
+	memcpy(input + 100006, "\"}", 3);
+	ck_assert_int_eq(td_batch_new(G, TD_DIALECT_ANTHROPIC, &b), 0);
+	for (i = 0; i < 6000; i++) {
+		snprintf(id, sizeof(id), "call-%0*d", 1 + i % 9, i);
+		snprintf(small, sizeof(small), "{\"text\":\"%.*s\"}", i % 40,
+		         "q\\\"0123456789abcdefghijklmnopqrstuvwxyz");
+		ck_assert_int_ge(td_batch_add(b, id, "a", small), 0);
+		if (i == 2500)
+			ck_assert_int_ge(td_batch_add(b, "huge", "a", input), 0);
+		if (i == 4000)
+			ck_assert_int_ge(td_batch_add(b, "long", "big", input), 0);
+	}
+	free(input);
+	fd = open(PATH_, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	ck_assert_int_eq(write(fd, "prefix\n", 7), 7);
+	close(fd);
+	ck_assert_int_eq(td_recorder_open(PATH_, &rec, NULL), 0);
+	run_batch(b, rec, 0, NULL);
+	run_batch(b, rec, 0, NULL);
+	ck_assert_int_eq(td_recorder_error(rec), 0);
+	td_recorder_free(rec);
+	text = slurp(PATH_, &len);
+	ck_assert(len > 3000000 && strncmp(text, "prefix\n", 7) == 0);
+	nl = strchr(text + 7, '\n');
+	ck_assert_ptr_nonnull(nl);
+	line = cJSON_ParseWithLength(text + 7, (size_t)(nl - (text + 7)));
+	ck_assert_ptr_nonnull(line);
+	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(line, "calls")), 6002);
+	ck_assert_str_eq(cJSON_GetObjectItem(call_of(line, 2501), "id")->valuestring, "huge");
+	ck_assert_uint_eq(
+	    strlen(cJSON_GetObjectItem(cJSON_GetObjectItem(call_of(line, 2501), "input"), "s")
+	               ->valuestring),
+	    100000);
+	ck_assert_uint_gt(strlen(cJSON_GetObjectItem(call_of(line, 4002), "content")->valuestring),
+	                  8192);
+	cJSON_Delete(line);
+	one = strip_times(text + 7, (size_t)(nl + 1 - (text + 7)));
+	two = strip_times(nl + 1, len - (size_t)(nl + 1 - text));
+	ck_assert_uint_gt(strlen(one), 1500000);
+	ck_assert_str_eq(one, two);
+	free(one);
+	free(two);
+	free(text);
+	td_batch_free(b);
+}
+END_TEST
+
 /* jw_string(), the line's string writer, writes what td__buf_json_string() writes: every
  * byte value alone, UTF-8 valid, overlong, truncated, surrogates, and random bytes. */
 START_TEST(string_writer_matches_library)
@@ -613,6 +731,84 @@ START_TEST(string_writer_matches_library)
 		ck_assert_uint_eq(k, want.len);
 		ck_assert_msg(memcmp(out, want.data, k) == 0, "case %zu differs", i);
 		td__buf_free(&want);
+	}
+}
+END_TEST
+
+/* The writer's eight-bytes-at-a-time path: every byte value at every place of a word, and
+ * after each of the bytes whose borrow could flag the byte above it; UTF-8 sequences, valid
+ * and cut short, across a word's end; plain strings of every length up to three words. */
+START_TEST(string_writer_words_match_library)
+{
+	static const char *const seqs[] = {"\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80",
+	                                   "\xe2\x82", "\xf0\x9f\x98", "\xc3"};
+	static const char after[] = {'\0', '\x1f', '"', '\\', '\x7f', (char)0x80};
+	char in[48], out[6 * 48 + 2];
+	size_t len, at, v, a, q, k, cases = 0;
+
+	for (len = 0; len <= 24; len++) {
+		for (at = 0; at < (len ? len : 1); at++) {
+			for (v = 0; v < 256 + sizeof(seqs) / sizeof(seqs[0]); v++) {
+				for (a = 0; a <= sizeof(after); a++) {
+					struct td__buf want = {0};
+					size_t n = len;
+
+					for (k = 0; k < len; k++)
+						in[k] = (char)('a' + k % 26);
+					if (len && v < 256) {
+						in[at] = (char)v;
+						if (a < sizeof(after) && at + 1 < len)
+							in[at + 1] = after[a];
+					} else if (len && a == 0) {
+						q = strlen(seqs[v - 256]);
+						memcpy(in + at, seqs[v - 256], q);
+						n = at + q > len ? at + q : len;
+					} else {
+						continue;
+					}
+					td__buf_json_string(&want, in, n);
+					k = (size_t)(jw_string(out, in, n) - out);
+					ck_assert_uint_eq(k, want.len);
+					ck_assert_msg(memcmp(out, want.data, k) == 0,
+					              "length %zu, byte %zu at %zu then %zu", n, v,
+					              at, a);
+					td__buf_free(&want);
+					cases++;
+				}
+			}
+		}
+	}
+	ck_assert_uint_gt(cases, 50000);
+}
+END_TEST
+
+/* jw_u64(), the line's numbers: every value below 10^6, random ones up to 10^10, and both sides
+ * of every power of ten, against printf, and nothing written past the digits. */
+START_TEST(numbers_match_printf)
+{
+	char a[32], b[32];
+	uint64_t u, pow = 1;
+	unsigned seed = 7;
+	size_t i, n;
+
+	for (i = 0; i < 1000000 + 1000000 + 3 * 20; i++) {
+		if (i < 1000000) {
+			u = i;
+		} else if (i < 2000000) {
+			seed = seed * 1103515245u + 12345u;
+			u = ((uint64_t)seed << 16 ^ (seed >> 8)) %
+			    (i & 1 ? 100000000u : 10000000000u);
+		} else {
+			u = pow + (i % 3) - 1; /* pow - 1, pow, pow + 1 */
+			if (i % 3 == 2)
+				pow = pow > UINT64_MAX / 10 ? 1 : pow * 10;
+		}
+		memset(a, '#', sizeof(a));
+		n = (size_t)(jw_u64(a, u) - a);
+		snprintf(b, sizeof(b), "%llu", (unsigned long long)u);
+		ck_assert_uint_eq(n, strlen(b));
+		ck_assert_msg(memcmp(a, b, n) == 0 && a[n] == '#', "%s written as %.*s", b, (int)n,
+		              a);
 	}
 }
 END_TEST
@@ -767,6 +963,10 @@ static Suite *record_suite(void)
 	tcase_add_test(tc, torn_tail_cut_by_next_writer);
 	tcase_add_test(tc, write_cut_short_leaves_file);
 	tcase_add_test(tc, string_writer_matches_library);
+	tcase_add_test(tc, string_writer_words_match_library);
+	tcase_add_test(tc, numbers_match_printf);
+	tcase_add_test(tc, chunked_line_same_wherever_written);
+	tcase_add_test(tc, ids_and_tool_names_escaped);
 	tcase_add_test(tc, server_settings_in_tools_hash);
 	suite_add_tcase(s, tc);
 	return s;

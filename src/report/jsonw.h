@@ -68,7 +68,48 @@ static inline char *jw_copy(char *p, const char *s, size_t n)
 	return p + n;
 }
 
-/* Decimal, written from the last digit back, two digits per step. */
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+/* u < 10^8 as eight decimal digits (0-9, not yet ASCII) in a word, the first in its lowest
+ * byte: split into two halves of four digits, each into two pairs, each into two digits, all
+ * halves, pairs and digits side by side in the word's lanes (multiplications by a reciprocal
+ * that are exact in this range: v * 10486 >> 20 is v / 100 below 10^4, v * 103 >> 10 is v / 10
+ * below 100). */
+static inline uint64_t jw_digits8(uint32_t u)
+{
+	uint64_t x = (uint64_t)(u / 10000) | (uint64_t)(u % 10000) << 32;
+	uint64_t y = (x * 10486 >> 20) & 0x0000007f0000007full;
+
+	y |= (x - y * 100) << 16;
+	x = (y * 103 >> 10) & 0x000f000f000f000full;
+	return x | (y - x * 10) << 8;
+}
+
+/* 10 <= u < 10^8: its digits with no branch per digit, stored exactly (two overlapping moves) */
+static inline char *jw_u8digits(char *p, uint32_t u)
+{
+	uint64_t d = jw_digits8(u);
+	unsigned lead = (unsigned)__builtin_ctzll(d) >> 3, n = 8 - lead;
+	uint32_t w;
+	uint16_t h;
+
+	d = (d >> (8 * lead)) + 0x3030303030303030ull;
+	if (n >= 4) {
+		w = (uint32_t)d;
+		memcpy(p, &w, 4);
+		w = (uint32_t)(d >> (8 * (n - 4)));
+		memcpy(p + n - 4, &w, 4);
+	} else {
+		h = (uint16_t)d;
+		memcpy(p, &h, 2);
+		h = (uint16_t)(d >> (8 * (n - 2)));
+		memcpy(p + n - 2, &h, 2);
+	}
+	return p + n;
+}
+#endif
+
+/* Decimal: below 10^8 (indices, microseconds of a run) eight digits at once, larger numbers
+ * from the last digit back, two digits per step. Writes exactly the digits. */
 static inline char *jw_u64(char *p, uint64_t u)
 {
 	static const char pairs[] = "00010203040506070809101112131415161718192021222324"
@@ -102,6 +143,10 @@ static inline char *jw_u64(char *p, uint64_t u)
 		*p = (char)('0' + u);
 		return p + 1;
 	}
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	if (u < 100000000u)
+		return jw_u8digits(p, (uint32_t)u);
+#endif
 	/* digits: floor(log10(2) * bits) (1233 / 4096), plus one unless below that power */
 	t = (unsigned)(64 - __builtin_clzll(u)) * 1233 >> 12;
 	end = p + t + (u >= pow10[t]);
@@ -155,8 +200,24 @@ static inline char *jw_escaped(char *p, const char *s)
 	return p;
 }
 
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+/* Bit 7 of the byte lanes of w that JSON cannot take as they are (below 0x20, '"', '\\', and
+ * 0x80 and up, which need a UTF-8 check): exact for the lowest such byte, which is all the
+ * writer asks (a borrow out of a byte below 0x20 or equal to one of the two may flag the byte
+ * above it). */
+static inline uint64_t jw_special8(uint64_t w)
+{
+	const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+	uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
+
+	return (((w - ones * 0x20) & ~w) | ((q - ones) & ~q) | ((b - ones) & ~b) | w) & high;
+}
+#endif
+
 /* s (n bytes) as a quoted JSON string, byte for byte what td__buf_json_string() writes
- * (control characters escaped, invalid UTF-8 replaced by U+FFFD per byte); room: 6 * n + 2. */
+ * (control characters escaped, invalid UTF-8 replaced by U+FFFD per byte); room: 6 * n + 2.
+ * Plain bytes go eight at a time (a word stored whole while 8 bytes are left: within the room,
+ * which is 6 bytes a byte). */
 static inline char *jw_string(char *p, const char *s, size_t n)
 {
 	/* bytes JSON takes as they are: printable ASCII but '"' and '\\' */
@@ -164,15 +225,31 @@ static inline char *jw_string(char *p, const char *s, size_t n)
 	    [0x20 ... 0x21] = 1, [0x23 ... 0x5b] = 1, [0x5d ... 0x7f] = 1};
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *u = (const unsigned char *)s;
-	size_t i = 0, run, k;
+	size_t i = 0, k;
 
 	*p++ = '"';
 	while (i < n) {
-		for (run = i; run < n && plain[u[run]]; run++)
-			;
-		p = jw_raw(p, s + i, run - i);
-		if ((i = run) >= n)
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+		uint64_t w, m;
+
+		for (; n - i >= 8; i += 8, p += 8) {
+			memcpy(&w, s + i, 8);
+			memcpy(p, &w, 8);
+			if ((m = jw_special8(w)) != 0) {
+				k = (size_t)__builtin_ctzll(m) >> 3;
+				i += k;
+				p += k;
+				goto special;
+			}
+		}
+#endif
+		for (; i < n && plain[u[i]]; i++)
+			*p++ = s[i];
+		if (i >= n)
 			break;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	special:
+#endif
 		switch (u[i]) {
 		case '"':
 			p = JW_LIT(p, "\\\"");
@@ -258,16 +335,22 @@ static inline char *jw_exit_code(char *p, int code)
 	return jw_i64(p, code);
 }
 
-/* ,"status":"NAME" */
-static inline char *jw_status(char *p, enum td_status s)
+/* NAME, unquoted: "ok" with no lookup */
+static inline char *jw_status_name(char *p, enum td_status s)
 {
 	const char *name;
 
 	if (s == TD_STATUS_OK)
-		return JW_LIT(p, ",\"status\":\"ok\"");
+		return JW_LIT(p, "ok");
 	name = td_status_name(s);
+	return jw_raw(p, name, strlen(name)); /* a short plain word */
+}
+
+/* ,"status":"NAME" */
+static inline char *jw_status(char *p, enum td_status s)
+{
 	p = JW_LIT(p, ",\"status\":\"");
-	p = jw_raw(p, name, strlen(name));
+	p = jw_status_name(p, s);
 	return JW_LIT(p, "\"");
 }
 

@@ -5,8 +5,9 @@
  * (or is freed before).
  *
  * A line of 100,000 calls is 20 MB: it is built in a REC_CHUNK buffer that goes to the file
- * each time it fills, so the line is never whole in memory (no 20 MB of fresh pages to fault
- * in, and the kernel copies from cache-warm bytes). Several writes per line need a lock for
+ * each time it reaches a multiple of REC_CHUNK in the file, so the line is never whole in
+ * memory (no 20 MB of fresh pages to fault in, and the kernel copies from cache-warm bytes
+ * into page-cache folios it can take whole). Several writes per line need a lock for
  * lines not to interleave: the recorder's mutex (runs on several threads share one) and then
  * flock() on the file (other recorders, other processes), taken for the whole line. A writer
  * killed mid-line leaves a last line without its newline: the next writer, under the lock,
@@ -57,32 +58,45 @@ struct rec_run {
 struct rec_out {
 	struct td__buf b;
 	int fd, err;
+	uint64_t pos; /* where b's first byte goes in the file (0 for what is not a file) */
 };
 
-/* Writes what b holds; the first error stays in o->err and stops the line. */
-static void out_flush(struct rec_out *o)
+/* Writes b's first n bytes and moves the rest to its front; the first error stays in o->err
+ * and stops the line. */
+static void out_write(struct rec_out *o, size_t n)
 {
 	size_t at = 0;
-	ssize_t n;
+	ssize_t k;
 
-	while (!o->err && at < o->b.len) {
-		n = write(o->fd, o->b.data + at, o->b.len - at);
-		if (n < 0 && errno == EINTR)
+	while (!o->err && at < n) {
+		k = write(o->fd, o->b.data + at, n - at);
+		if (k < 0 && errno == EINTR)
 			continue;
-		if (n <= 0)
-			o->err = n < 0 ? -errno : -ENOSPC;
+		if (k <= 0)
+			o->err = k < 0 ? -errno : -ENOSPC;
 		else
-			at += (size_t)n;
+			at += (size_t)k;
 	}
-	o->b.len = 0;
+	memmove(o->b.data, o->b.data + n, o->b.len - n);
+	o->b.len -= n;
+	o->pos += n;
 }
 
-/* A cursor with room for `need` bytes (jsonw.h), the chunk written first when they do not
- * fit; NULL when out of memory or after an error. */
+static void out_flush(struct rec_out *o)
+{
+	out_write(o, o->b.len);
+}
+
+/* A cursor with room for `need` bytes (jsonw.h); NULL when out of memory or after an error.
+ * Once b reaches the next multiple of REC_CHUNK in the file, the bytes up to there are
+ * written first and what came past it (a call's bytes) stays: whole aligned chunks cost the
+ * kernel less (its page cache takes them in large folios) than chunks across their edges. */
 static char *out_room(struct rec_out *o, size_t need)
 {
-	if (o->b.len + need >= REC_CHUNK && o->b.len)
-		out_flush(o);
+	size_t due = REC_CHUNK - (size_t)(o->pos % REC_CHUNK);
+
+	if (o->b.len >= due)
+		out_write(o, o->b.len - due <= REC_CHUNK / 4 ? due : o->b.len);
 	if (o->err)
 		return NULL;
 	if (o->b.cap - o->b.len <= need)
@@ -103,22 +117,15 @@ static void out_lit(struct rec_out *o, const char *s)
 		jw_close(&o->b, jw_raw(p, s, n));
 }
 
-/* s as a JSON string, quoted, escaped as td__buf_json_string() does. */
+/* s as a JSON string, quoted, escaped as td__buf_json_string() does: a long content (more
+ * than REC_BIG bytes), escaped as it is, whatever its size, after what b holds is written. */
 static void out_string(struct rec_out *o, const char *s, size_t n)
 {
-	char *p;
-
-	if (n > REC_BIG) { /* a long content: escaped as it is, whatever its size */
-		out_flush(o);
-		if (!o->err)
-			td__buf_json_string(&o->b, s, n);
-		if (o->b.oom)
-			o->err = TD_ENOMEM;
-		return;
-	}
-	p = out_room(o, 6 * n + 2);
-	if (p)
-		jw_close(&o->b, jw_string(p, s, n));
+	out_flush(o);
+	if (!o->err)
+		td__buf_json_string(&o->b, s, n);
+	if (o->b.oom)
+		o->err = TD_ENOMEM;
 }
 
 /* ---- the graph's identity ---- */
@@ -292,12 +299,11 @@ static char *put_attempts(char *p, const struct td__callrun *cr)
 	p = JW_LIT(p, ",\"attempts\":[");
 	for (i = 0; i < cr->attempts; i++) {
 		const struct td__attempt *a = i ? &cr->more[i - 1] : &cr->att0;
-		const char *st = td_status_name(a->status);
 
 		if (i)
 			*p++ = ',';
 		p = JW_LIT(p, "{\"status\":\"");
-		p = jw_raw(p, st, strlen(st));
+		p = jw_status_name(p, a->status);
 		p = JW_LIT(p, "\",\"start_us\":");
 		p = jw_i64(p, a->start_us);
 		p = JW_LIT(p, ",\"end_us\":");
@@ -318,49 +324,96 @@ static char *put_attempts(char *p, const struct td__callrun *cr)
 	return p;
 }
 
-/* finished: every call has its result (the last one's state changes just after the event). */
-static void put_call(struct rec_out *o, const struct td_run *r, const uint32_t *off,
-                     const uint32_t *to, uint32_t c, int finished)
+/* What every call of a line shares. */
+struct rec_line {
+	const struct td_run *r;
+	int finished; /* every call has its result (the last one's state changes just after) */
+	const uint32_t *off, *to; /* by_call() */
+	/* the graph's tool names as JSON strings, quoted: tool t's at names.data + name_at[t] */
+	struct td__buf names;
+	uint32_t *name_at;
+};
+
+/* 0 or TD_ENOMEM; l->r set. */
+static int line_init(struct rec_line *l, uint32_t **off, uint32_t **to)
 {
+	const struct td_graph *g = l->r->graph;
+	size_t t;
+	int err = by_call(l->r->batch, off, to);
+
+	l->off = *off;
+	l->to = *to;
+	l->name_at = td__calloc(g->ntools + 1, sizeof(*l->name_at));
+	for (t = 0; l->name_at && t < g->ntools; t++) {
+		td__buf_json_string(&l->names, g->tools[t].name, strlen(g->tools[t].name));
+		l->name_at[t + 1] = (uint32_t)l->names.len;
+	}
+	return err || !l->name_at || l->names.oom ? TD_ENOMEM : 0;
+}
+
+static void line_fini(struct rec_line *l)
+{
+	td__buf_free(&l->names);
+	td__free(l->name_at);
+}
+
+/* "NAME": the graph's tool name is written once per line, another as it comes */
+static char *put_tool(char *p, const struct rec_line *l, const struct td__call *call, size_t n)
+{
+	uint32_t at;
+
+	if (call->tool < 0 || call->name != l->r->graph->tools[call->tool].name)
+		return jw_string(p, call->name, n);
+	at = l->name_at[call->tool];
+	return jw_copy(p, l->names.data + at, l->name_at[call->tool + 1] - at);
+}
+
+/* One reservation per call: its strings at worst escaping, its edges, its attempts, and its
+ * content unless that is long (then escaped on its own, out_string()). */
+static void put_call(struct rec_out *o, const struct rec_line *l, uint32_t c)
+{
+	const struct td_run *r = l->r;
 	const struct td__call *call = &r->batch->calls[c];
 	const struct td__callrun *cr = &r->calls[c];
-	enum td_status st = finished || cr->state == TD_CS_DONE ? cr->status
-	                    : cr->state == TD_CS_RUNNING        ? TD_STATUS_RUNNING
-	                                                        : TD_STATUS_PENDING;
-	const char *stname = td_status_name(st);
-	struct td__call_lens lens = td__observe_lens(r, c);
+	enum td_status st = l->finished || cr->state == TD_CS_DONE ? cr->status
+	                    : cr->state == TD_CS_RUNNING           ? TD_STATUS_RUNNING
+	                                                           : TD_STATUS_PENDING;
 	size_t from, end, n = cr->content ? cr->content_len : 0;
+	size_t idn = strlen(call->id), namen = strlen(call->name), inline_n = n > REC_BIG ? 0 : n;
+	const uint32_t *to = l->to;
 	char *p;
 
-	call_edges(r->batch, off, &to, c, &from, &end);
-	p = out_room(
-	    o, JW_ROOM + 6 * (jw_room_for(call->id, lens.id) + jw_room_for(call->name, lens.name)) +
-	           call->input_len + 12 * (end - from));
+	call_edges(r->batch, l->off, &to, c, &from, &end);
+	p = out_room(o, JW_ROOM + 6 * (idn + namen + inline_n) + call->input_len +
+	                    12 * (end - from) + (size_t)cr->attempts * ATTEMPT_ROOM);
 	if (!p)
 		return;
-	p = c ? JW_LIT(p, ",{\"id\":\"") : JW_LIT(p, "{\"id\":\"");
-	p = jw_known(p, call->id, lens.id);
-	p = JW_LIT(p, "\",\"tool\":\"");
-	p = jw_known(p, call->name, lens.name);
-	p = JW_LIT(p, "\",\"input\":");
-	p = jw_raw(p, td__call_input(call), call->input_len);
+	p = c ? JW_LIT(p, ",{\"id\":") : JW_LIT(p, "{\"id\":");
+	p = jw_string(p, call->id, idn);
+	p = JW_LIT(p, ",\"tool\":");
+	p = put_tool(p, l, call, namen);
+	p = JW_LIT(p, ",\"input\":");
+	p = jw_copy(p, td__call_input(call), call->input_len);
 	p = put_depends(p, to, from, end);
 	p = JW_LIT(p, ",\"level\":");
 	p = jw_i64(p, r->plan->level[c]);
-	p = JW_LIT(p, ",\"status\":\"");
-	p = jw_raw(p, stname, strlen(stname));
-	p = JW_LIT(p, "\"");
+	p = jw_status(p, st);
 	if (cr->truncated)
 		p = JW_LIT(p, ",\"truncated\":true");
 	if (n && memchr(cr->content, '\0', n)) {
 		p = JW_LIT(p, ",\"content_len\":");
 		p = jw_u64(p, n);
 	}
-	jw_close(&o->b, JW_LIT(p, ",\"content\":"));
-	out_string(o, n ? cr->content : "", n);
-	p = out_room(o, (size_t)cr->attempts * ATTEMPT_ROOM + 32);
-	if (p)
-		jw_close(&o->b, JW_LIT(put_attempts(p, cr), "}"));
+	p = JW_LIT(p, ",\"content\":");
+	if (n > REC_BIG) {
+		jw_close(&o->b, p);
+		out_string(o, cr->content, n);
+		if (!(p = out_room(o, (size_t)cr->attempts * ATTEMPT_ROOM + 32)))
+			return;
+	} else {
+		p = jw_string(p, n ? cr->content : "", n);
+	}
+	jw_close(&o->b, JW_LIT(put_attempts(p, cr), "}"));
 }
 
 static const char *schedule_name(enum td_schedule s)
@@ -372,6 +425,7 @@ static const char *schedule_name(enum td_schedule s)
 static void put_line(struct rec_out *o, const struct td_run *r, int finished, int64_t makespan_us)
 {
 	struct td__buf *b = &o->b;
+	struct rec_line l = {.r = r, .finished = finished};
 	struct timespec now;
 	uint32_t c, *off, *to;
 
@@ -386,11 +440,12 @@ static void put_line(struct rec_out *o, const struct td_run *r, int finished, in
 	td__buf_printf(b, ",\"finished\":%s,\"cancelled\":%s,\"makespan_us\":%lld,\"calls\":[",
 	               finished ? "true" : "false", r->cancelled ? "true" : "false",
 	               (long long)(makespan_us < 0 ? td_run_makespan_us(r) : makespan_us));
-	if (by_call(r->batch, &off, &to) == 0)
+	if (line_init(&l, &off, &to) == 0)
 		for (c = 0; c < r->plan->ncalls && !o->err; c++)
-			put_call(o, r, off, to, c, finished);
+			put_call(o, &l, c);
 	else
 		o->err = TD_ENOMEM;
+	line_fini(&l);
 	td__free(off);
 	td__free(to);
 	out_lit(o, "]}\n");
@@ -485,6 +540,7 @@ static void write_line(struct rec_run *rr, int finished, int64_t makespan_us)
 	rr->written = 1;
 	pthread_mutex_lock(&rec->lock);
 	o.err = take_file(rec->fd, &start);
+	o.pos = start > 0 ? (uint64_t)start : 0;
 	if (!o.err)
 		put_line(&o, rr->run, finished, makespan_us);
 	if (o.err) {
