@@ -181,6 +181,83 @@ START_TEST(history_is_bounded)
 }
 END_TEST
 
+/* The tool line of the file: its n, its recent durations in *recent (caller deletes). */
+static uint64_t tool_line(cJSON **recent)
+{
+	char line[8192];
+	uint64_t n = 0;
+	FILE *f = fopen(PATH_, "r");
+
+	ck_assert_ptr_nonnull(f);
+	*recent = NULL;
+	while (fgets(line, sizeof(line), f)) {
+		cJSON *o = cJSON_Parse(line);
+
+		ck_assert_ptr_nonnull(o);
+		if (cJSON_GetObjectItem(o, "tool")) {
+			ck_assert_ptr_null(*recent);
+			n = (uint64_t)cJSON_GetObjectItem(o, "n")->valuedouble;
+			*recent = cJSON_DetachItemFromObject(o, "recent");
+		}
+		cJSON_Delete(o);
+	}
+	fclose(f);
+	ck_assert_ptr_nonnull(*recent);
+	return n;
+}
+
+/* A full ring of recent durations keeps the newest, oldest first: a file whose tool holds 64
+ * durations (OLD..OLD + 63 us, far longer than any echo), then a run of three calls (OLD + 3..,
+ * then theirs), then one of 66 (the ring goes round within the run: only theirs). */
+#define OLD 1000000000
+START_TEST(recent_ring_keeps_newest)
+{
+	struct td_history *h;
+	struct td_batch *b;
+	cJSON *recent;
+	char id[16];
+	int i;
+	FILE *f = fopen(PATH_, "w");
+
+	ck_assert_ptr_nonnull(f);
+	fputs("{\"tooldag_durations\":2}\n{\"tool\":\"a\",\"n\":64,\"ewma_us\":1000000000,"
+	      "\"p95_us\":1000000060,"
+	      "\"seq\":1,\"recent\":[",
+	      f);
+	for (i = 0; i < 64; i++)
+		fprintf(f, i ? ",%d" : "%d", OLD + i);
+	fputs("]}\n", f);
+	fclose(f);
+	ck_assert_int_eq(td_history_open(PATH_, &h, NULL), 0);
+	ck_assert_int_eq(td_batch_new(G, TD_DIALECT_ANTHROPIC, &b), 0);
+	for (i = 0; i < 3; i++)
+		ck_assert_int_eq(td_batch_add(b, (const char *[]){"x", "y", "z"}[i], "a", NULL), i);
+	run_batch(b, h, TD_SCHEDULE_LEVEL);
+	td_batch_free(b);
+	ck_assert_uint_eq(tool_line(&recent), 67);
+	ck_assert_int_eq(cJSON_GetArraySize(recent), 64);
+	for (i = 0; i < 64; i++)
+		if (i < 61)
+			ck_assert_int_eq(cJSON_GetArrayItem(recent, i)->valueint, OLD + 3 + i);
+		else
+			ck_assert_int_lt(cJSON_GetArrayItem(recent, i)->valueint, OLD);
+	cJSON_Delete(recent);
+	ck_assert_int_eq(td_batch_new(G, TD_DIALECT_ANTHROPIC, &b), 0);
+	for (i = 0; i < 66; i++) {
+		snprintf(id, sizeof(id), "w%d", i);
+		ck_assert_int_eq(td_batch_add(b, id, "a", NULL), i);
+	}
+	run_batch(b, h, TD_SCHEDULE_LEVEL);
+	td_batch_free(b);
+	td_history_free(h);
+	ck_assert_uint_eq(tool_line(&recent), 133);
+	ck_assert_int_eq(cJSON_GetArraySize(recent), 64);
+	for (i = 0; i < 64; i++)
+		ck_assert_int_lt(cJSON_GetArrayItem(recent, i)->valueint, OLD);
+	cJSON_Delete(recent);
+}
+END_TEST
+
 #define RUNS 25
 
 static void *updater(void *ud)
@@ -426,6 +503,7 @@ static Suite *history_suite(void)
 	tcase_add_test(tc, run_teaches_durations);
 	tcase_add_test(tc, critical_ranks_by_history);
 	tcase_add_test(tc, history_is_bounded);
+	tcase_add_test(tc, recent_ring_keeps_newest);
 	tcase_add_test(tc, concurrent_processes_lose_nothing);
 	tcase_add_test(tc, concurrent_threads_lose_nothing);
 	tcase_add_test(tc, bad_file_refused);

@@ -268,7 +268,8 @@ static void tool_add(struct hist_tool *e, int64_t us, uint64_t seq)
 		return;
 	}
 	e->recent[e->head] = us;
-	e->head = (e->head + 1) % e->cap;
+	if (++e->head == e->cap) /* not %: a division per call would be most of a merge's time */
+		e->head = 0;
 }
 
 static int cmp_i64(const void *a, const void *b)
@@ -478,39 +479,43 @@ static int call_keys(struct hist_run *hr, const struct td_run *r)
 	return 0;
 }
 
+/* Call c's weight: its input's mean when the history knows it, else its tool's (est[]). */
+static int64_t cost_of(const struct hist_table *t, const struct hist_run *hr, const int64_t *est,
+                       const struct td_run *r, uint32_t c)
+{
+	int32_t tool = r->batch->calls[c].tool;
+	const struct hist_tool *e = t->nin ? input_find(t, hr->keys[c]) : NULL;
+
+	return e ? (int64_t)e->ewma + 1 : tool >= 0 ? est[tool] : 1;
+}
+
+/* Under `level` with every call as long as the others the batch order stays: no ranks, and no
+ * array of costs is made (a 100,000-call batch of one tool and one input, or a history that
+ * knows none of them). */
 static int set_costs(struct hist_run *hr, struct td_run *r)
 {
-	int64_t *est = td__calloc(r->graph->ntools + 1, sizeof(*est));
-	uint32_t c;
-	int uniform = 1;
+	const struct hist_table *t = &hr->h->t;
+	int64_t *est = td__calloc(r->graph->ntools + 1, sizeof(*est)), first;
+	uint32_t c, n = r->plan->ncalls;
+	int same = r->opts.schedule == TD_SCHEDULE_LEVEL;
 
-	hr->cost_us = td__calloc(r->plan->ncalls + 1, sizeof(*hr->cost_us));
-	if (!est || !hr->cost_us || call_keys(hr, r) < 0) {
+	if (!est || call_keys(hr, r) < 0) {
 		td__free(est);
 		return TD_ENOMEM;
 	}
 	pthread_mutex_lock(&hr->h->lock);
-	estimates(&hr->h->t, r->graph, est);
-	if (hr->h->t.nin) { /* a known input: its own duration */
-		for (c = 0; c < r->plan->ncalls; c++) {
-			const struct hist_tool *e = input_find(&hr->h->t, hr->keys[c]);
-
-			hr->cost_us[c] = e ? (int64_t)e->ewma + 1 : 0;
-		}
-	}
+	estimates(t, r->graph, est);
+	first = n ? cost_of(t, hr, est, r, 0) : 0;
+	for (c = 1; same && c < n; c++)
+		same = cost_of(t, hr, est, r, c) == first;
+	if (!same && (hr->cost_us = td__calloc((size_t)n + 1, sizeof(*hr->cost_us))))
+		for (c = 0; c < n; c++)
+			hr->cost_us[c] = cost_of(t, hr, est, r, c);
 	pthread_mutex_unlock(&hr->h->lock);
-	for (c = 0; c < r->plan->ncalls; c++) {
-		int32_t tool = r->batch->calls[c].tool;
-
-		if (!hr->cost_us[c])
-			hr->cost_us[c] = tool >= 0 ? est[tool] : 1;
-		uniform &= hr->cost_us[c] == hr->cost_us[0];
-	}
 	td__free(est);
-	/* level with every call as long as the others: batch order, no ranks to keep */
-	if (uniform && r->opts.schedule == TD_SCHEDULE_LEVEL)
+	if (same)
 		return 0;
-	return td__sched_set_costs(r, hr->cost_us);
+	return hr->cost_us ? td__sched_set_costs(r, hr->cost_us) : TD_ENOMEM;
 }
 
 /* This run's durations merged into t: each call that ended ok, its last attempt's time, into
