@@ -440,8 +440,10 @@ struct td_result {
 	int truncated;       /* output exceeded max_output */
 	int64_t start_us;    /* first attempt start, from the run's start; -1 if never started */
 	int64_t end_us;      /* last attempt end; -1 if never started */
-	/* Of that time, how long its attempts waited for a worker after they started (blocking
-	 * function tools: the pool was busy). Its timeout runs from the end of that wait. */
+	/* Of that time, how long its attempts waited for a worker after they started: blocking
+	 * function tools, the pool was busy (the timeout runs from the end of that wait);
+	 * `remote:` tools, on the Redis queue (the timeout includes it; td_run_result_worker()
+	 * names the worker). */
 	int64_t queue_us;
 };
 
@@ -808,7 +810,8 @@ TD_API int td_run_observe(struct td_run *run, td_observer_fn fn, void *userdata)
 /*
  * Formats one event as a single-line JSON object without a newline:
  * {"event","t_ms",...} with "id","tool","level" for call events and, depending on the type,
- * "attempt","status","exit_code"|"signal"+"signal_name","retrying","ms","done","failed".
+ * "attempt","status","exit_code"|"signal"+"signal_name","retrying","ms","done","failed", and
+ * "worker","queue_ms" for an attempt a Redis worker held (a `remote:` tool's).
  * Writes at most len bytes into buf, always NUL-terminated when len > 0; returns the length it
  * wanted (like snprintf), TD_EINVAL or TD_ENOMEM.
  */
@@ -824,7 +827,10 @@ TD_API int td_event_json(const struct td_run *run, const struct td_event *event,
  * a counter "queued" (calls waiting) and each wait as a slice named after the call on a lane
  * ("queue 0" ... "queue 63"; a call queued while all 64 are taken has none); retry backoffs
  * ("backoff") and levels as async slices, levels with global instant markers too; calls that
- * never ran as instant events on the "not run" track.
+ * never ran as instant events on the "not run" track. A `remote:` tool's attempt also names
+ * its worker and its wait on the Redis queue (args "worker", "worker_wait_us"), and a third
+ * process "workers" has a track per worker (more lanes of the same name for calls it held at
+ * once) with the time each attempt was on it.
  * out is borrowed (a stdio stream the caller opened for writing) and must stay open until
  * td_run_free() returns: the document is completed when the run finishes, or at td_run_free()
  * for a run freed early. Write errors are the stream's: check ferror()/fclose() after

@@ -54,4 +54,13 @@ TD_API const char *td_worker_name(const struct td_worker *w);
 TD_API void td_worker_stats(const struct td_worker *w, struct td_worker_stats *out);
 TD_API void td_worker_free(struct td_worker *w);
 
+/*
+ * The scheduler's side: the name of the worker that held the last attempt of a call of a
+ * `remote:` tool (the one that answered it, or the one that lost it), valid until the run is
+ * freed; NULL for a call that ran here, never went out, or was answered without a name.
+ * td_result.queue_us of such a call is how long its attempts waited on the queue for a
+ * worker (README "Redis": measured on the scheduler's clock alone).
+ */
+TD_API const char *td_run_result_worker(const struct td_run *run, size_t call);
+
 #endif /* TOOLDAG_WORKER_H */

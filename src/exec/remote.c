@@ -41,6 +41,8 @@
  * then goes away; workers never recreate it: XADD NOMKSTREAM). */
 #define REPLY_TTL_MS   "600000"
 #define TTL_REFRESH_US (60LL * 1000000)
+/* A worker's name kept for the report: as long as a worker's own (remote_worker.h) */
+#define WORKER_NAME_MAX 127
 
 struct server {
 	struct remote_be *rb;
@@ -169,7 +171,7 @@ static void fail_server(struct server *sv, bool queued_too, const char *why)
 
 struct answer {
 	const char *v, *type, *call, *worker, *status, *exit_code, *signal, *truncated, *content,
-	    *reason, *run_us;
+	    *reason, *run_us, *held_us;
 	size_t content_len;
 };
 
@@ -177,10 +179,10 @@ static void answer_fields(const redisReply *kv, struct answer *a)
 {
 	static const char *const names[] = {"v",       "type",      "call",   "worker",
 	                                    "status",  "exit_code", "signal", "truncated",
-	                                    "content", "reason",    "run_us"};
+	                                    "content", "reason",    "run_us", "held_us"};
 	const char **slot[] = {&a->v,       &a->type,      &a->call,   &a->worker,
 	                       &a->status,  &a->exit_code, &a->signal, &a->truncated,
-	                       &a->content, &a->reason,    &a->run_us};
+	                       &a->content, &a->reason,    &a->run_us, &a->held_us};
 	size_t i, k;
 
 	memset(a, 0, sizeof(*a));
@@ -213,6 +215,33 @@ static int status_of(const char *s, enum td_status *st)
 	return 0;
 }
 
+/* A count of microseconds as a worker wrote it, or -1 (absent or not a decimal number). */
+static int64_t micros(const char *s)
+{
+	long long v;
+	char *end;
+
+	if (!s || *s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	return *end || errno ? -1 : (int64_t)v;
+}
+
+/* The attempt's wait for a worker, measured on this clock alone: from queueing to the answer,
+ * minus what the worker says it held the call (held_us), or ran it (run_us, from a worker
+ * that does not say held_us); the whole time when it says neither. Never below 0. The clock
+ * is read afresh: completions run before the loop refreshes it after a wait. */
+static int64_t queue_wait(struct remote_be *rb, const struct rjob *rj, const struct answer *a)
+{
+	int64_t spent = micros(a->held_us), wait;
+
+	if (spent < 0)
+		spent = micros(a->run_us);
+	wait = td__clock_update(rb->be.clock) - rj->sent_us - (spent > 0 ? spent : 0);
+	return wait > 0 ? wait : 0;
+}
+
 static void on_result(struct remote_be *rb, struct rjob *rj, const struct answer *a)
 {
 	struct td__job *job = rj->job;
@@ -226,12 +255,7 @@ static void on_result(struct remote_be *rb, struct rjob *rj, const struct answer
 	job->exit_code = a->exit_code ? (int)strtol(a->exit_code, NULL, 10) : -1;
 	job->signal = a->signal ? (int)strtol(a->signal, NULL, 10) : 0;
 	job->truncated = a->truncated && !strcmp(a->truncated, "1");
-	/* the wait for a worker: what the attempt took here minus what it ran there (the clock
-	 * read afresh: completions run before the loop refreshes it after a wait) */
-	job->queue_us = td__clock_update(rb->be.clock) - rj->sent_us -
-	                (a->run_us ? strtoll(a->run_us, NULL, 10) : 0);
-	if (job->queue_us < 0)
-		job->queue_us = 0;
+	job->queue_us = queue_wait(rb, rj, a);
 	td__job_set_content(job, st, a->content, a->content_len);
 	finish(rb, rj);
 }
@@ -252,6 +276,8 @@ static void on_answer(struct remote_be *rb, const redisReply *kv)
 		rb->dropped++;
 		return;
 	}
+	if (a.worker && !rj->job->worker)
+		rj->job->worker = td__strndup(a.worker, strnlen(a.worker, WORKER_NAME_MAX));
 	if (!a.worker)
 		a.worker = "(unnamed)";
 	if (!strcmp(a.type, "result"))

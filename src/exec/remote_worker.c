@@ -43,15 +43,18 @@ static void ack(struct td_worker *w, const struct wcall *c)
 	redisAppendCommandArgv(w->rc, 3, xdel, NULL);
 }
 
-/* Appends XADD (answer), XACK and XDEL: three replies to read (flush()). */
+/* Appends XADD (answer), XACK and XDEL: three replies to read (flush()). A result says how
+ * long the call ran (run_us) and how long this worker held it, from the moment it was taken
+ * to this answer (held_us): the scheduler subtracts that from the time it waited for the
+ * answer to get the queue wait, without comparing this host's clock with its own. */
 static void append_answer(struct td_worker *w, const struct wcall *c, const char *type,
                           const char *who, const struct td_result *res, const char *reason)
 {
-	char ec[16], sig[16], us[24], late[200];
-	const char *argv[28] = {"XADD",   c->reply, "NOMKSTREAM", "MAXLEN",          "~",
+	char ec[16], sig[16], us[24], held[24], late[200];
+	const char *argv[32] = {"XADD",   c->reply, "NOMKSTREAM", "MAXLEN",          "~",
 	                        "100000", "*",      "v",          TD_REMOTE_VERSION, "type",
 	                        type,     "call",   c->token,     "worker",          who};
-	size_t lens[28], i, n = 15;
+	size_t lens[32], i, n = 15;
 
 	if (reason) {
 		argv[n++] = "reason";
@@ -71,6 +74,11 @@ static void append_answer(struct td_worker *w, const struct wcall *c, const char
 		argv[n++] = res->truncated ? "1" : "0";
 		argv[n++] = "run_us";
 		argv[n++] = us;
+		if (c->start_us > 0) {
+			snprintf(held, sizeof(held), "%" PRId64, td__now_us() - c->start_us);
+			argv[n++] = "held_us";
+			argv[n++] = held;
+		}
 		argv[n++] = "content";
 		argv[n++] = res->content;
 		if (c->cancelled_by_deadline)

@@ -73,6 +73,22 @@ static char *put_progress(char *p, const struct td_event *ev)
 	return p;
 }
 
+/* ,"worker":..,"queue_ms":.. of a remote tool's attempt n (1-based), the worker that held it */
+static char *put_worker(char *p, const struct td_run *r, const struct td_event *ev, unsigned n)
+{
+	const struct td__attempt *a;
+
+	if (!n)
+		return p;
+	a = td__attempt_of(&r->calls[ev->call], n);
+	if (!a->worker)
+		return p;
+	p = JW_LIT(p, ",\"worker\":");
+	p = jw_string(p, a->worker, strlen(a->worker));
+	p = JW_LIT(p, ",\"queue_ms\":");
+	return jw_ms(p, a->queue_us);
+}
+
 static char *put_counts(char *p, const struct td_run *r, const struct td_event *ev)
 {
 	p = JW_LIT(p, ",\"done\":");
@@ -104,6 +120,7 @@ static char *put_body(char *p, const struct td_run *r, const struct td_event *ev
 		p = JW_LIT(p, ",\"attempt\":");
 		p = jw_u64(p, ev->attempt);
 		p = put_outcome(p, ev);
+		p = put_worker(p, r, ev, ev->attempt);
 		return ev->retrying ? JW_LIT(p, ",\"retrying\":true")
 		                    : JW_LIT(p, ",\"retrying\":false");
 	case TD_EVENT_CALL_FINISHED:
@@ -111,6 +128,7 @@ static char *put_body(char *p, const struct td_run *r, const struct td_event *ev
 		p = JW_LIT(p, ",\"attempts\":");
 		p = jw_u64(p, ev->attempt);
 		p = put_outcome(p, ev);
+		p = put_worker(p, r, ev, ev->attempt);
 		return put_counts(p, r, ev);
 	case TD_EVENT_RUN_FINISHED:
 		return put_counts(p, r, ev);
@@ -121,6 +139,14 @@ static char *put_body(char *p, const struct td_run *r, const struct td_event *ev
 		return put_progress(p, ev);
 	}
 	return p;
+}
+
+/* What put_worker() needs beyond JW_ROOM. */
+static size_t worker_room(const struct td_run *r, const struct td_event *ev)
+{
+	const char *w = td__attempt_of(&r->calls[ev->call], ev->attempt)->worker;
+
+	return w ? strlen(w) + 2 : 0;
 }
 
 static int valid(const struct td_run *run, const struct td_event *ev, const char *buf, size_t len)
@@ -158,6 +184,9 @@ int td_event_json(const struct td_run *run, const struct td_event *event, char *
 	}
 	if (event->type == TD_EVENT_CALL_PROGRESS && event->message)
 		strings += strlen(event->message) + 2 * 48; /* and the two numbers */
+	if ((event->type == TD_EVENT_ATTEMPT_FINISHED || event->type == TD_EVENT_CALL_FINISHED) &&
+	    event->attempt)
+		strings += worker_room(run, event);
 	if (JW_ROOM + 6 * strings < len) {
 		b.data = buf;
 		b.cap = len;

@@ -216,14 +216,32 @@ static void put_exit(struct td__buf *b, int exit_code, int sig)
 	}
 }
 
+/* ,"worker":NAME when a worker held it (a remote tool's attempt) */
+static void put_worker(struct td__buf *b, const char *worker)
+{
+	if (!worker)
+		return;
+	td__buf_puts(b, ",\"worker\":");
+	put_cstring(b, worker);
+}
+
 static void put_attempt(struct td__buf *b, const struct td__attempt *a)
 {
 	td__buf_puts(b, "{\"status\":");
 	put_cstring(b, td_status_name(a->status));
 	put_ms(b, "start_ms", a->start_us);
 	put_ms(b, "end_ms", a->end_us);
+	put_ms(b, "queue_ms", a->queue_us);
+	put_worker(b, a->worker);
 	put_exit(b, a->exit_code, a->signal);
 	td__buf_putc(b, '}');
+}
+
+const char *td_run_result_worker(const struct td_run *run, size_t call)
+{
+	if (!run || call >= run->plan->ncalls || !run->calls[call].attempts)
+		return NULL;
+	return td__attempt_of(&run->calls[call], run->calls[call].attempts)->worker;
 }
 
 static void report_call(struct td__buf *b, const struct td_run *r, uint32_t c)
@@ -241,6 +259,9 @@ static void report_call(struct td__buf *b, const struct td_run *r, uint32_t c)
 	td__buf_printf(b, ",\"attempts\":%u", cr->attempts);
 	put_ms(b, "start_ms", cr->start_us);
 	put_ms(b, "end_ms", cr->end_us);
+	put_ms(b, "queue_ms", cr->queue_us);
+	if (cr->attempts)
+		put_worker(b, td__attempt_of(cr, cr->attempts)->worker);
 	put_exit(b, cr->exit_code, cr->signal);
 	td__buf_printf(b, ",\"truncated\":%s", cr->truncated ? "true" : "false");
 	if (cr->state == TD_CS_DONE && cr->status != TD_STATUS_OK) {

@@ -9,7 +9,8 @@
  *    on the lowest slot free when it started, so the slots show the concurrency actually
  *    used. Slots are ours, not the scheduler's: it has no such notion. A first attempt that
  *    succeeded (nearly every slice) carries only its queue wait; any other attempt also its
- *    level, attempt number, status and exit code or signal.
+ *    level, attempt number, status and exit code or signal; an attempt a Redis worker held
+ *    (a `remote:` tool's) also the worker's name and its wait on the Redis queue.
  *  - process 2 "queue": a counter "queued" (calls waiting for a slot, a tool limit or a rate
  *    token; sampled when it changes, at most about every TRACE_COUNTER_US), and tid 1 + k
  *    "queue k": each wait between CALL_QUEUED and the start (or the end, for a call
@@ -22,6 +23,10 @@
  *  - process 1, tid 0 "not run": a level is an async slice "level K" (cat "level") plus a
  *    global instant marker when it starts; a retry's backoff an async slice "backoff"; calls
  *    that never ran are instants, cat "not_run".
+ *  - process 3 "workers", only when Redis workers ran calls: each worker's name is a track
+ *    ("NAME", more lanes of the same name when it held several calls at once), with a slice
+ *    per attempt it held, from the end of the attempt's queue wait to the attempt's end (the
+ *    worker's time as the scheduler sees it: no clock of the worker's is read).
  * Formatting is by hand (jsonw.h) into one buffer flushed in TRACE_FLUSH writes: a
  * 100,000-call run writes ~120,000 events, and a builtin call costs the scheduler about half a
  * microsecond, so every byte and branch per event shows (bench/README.md, "Observers").
@@ -60,6 +65,17 @@ struct trace {
 	uint32_t nqueued;
 	int count_pending;
 	int64_t count_ts, count_next;
+	/* process 3 "workers": the Redis workers seen, each with its lanes */
+	struct wtrack *workers;
+	uint32_t nworkers, next_tid;
+};
+
+/* A worker's lanes: lane k is track tid[k], busy until end[k]. */
+struct wtrack {
+	char *name;
+	uint32_t *tid;
+	int64_t *end;
+	uint32_t n;
 };
 
 /* ---- output ---- */
@@ -348,10 +364,105 @@ static char *put_slice_name(char *p, const struct td__call *call, struct td__cal
 	return JW_LIT(p, "\"");
 }
 
+/* ---- workers ---- */
+
+/* process 3's name, written with the first worker */
+#define PROCESS_WORKERS                                                                            \
+	PREFIX("M", 3)                                                                             \
+	"0,\"ts\":0,\"name\":\"process_name\",\"args\":{\"name\":\"workers\"}}" PREFIX(            \
+	    "M", 3) "0,\"ts\":0,\"name\":\"process_sort_index\",\"args\":{\"sort_index\":3}}"
+
+/* The worker named `name`, added (and process 3 named) at its first attempt; NULL when out of
+ * memory. */
+static struct wtrack *worker_of(struct trace *t, const char *name)
+{
+	struct wtrack *w;
+	uint32_t i;
+	char *p;
+
+	for (i = 0; i < t->nworkers; i++)
+		if (!strcmp(t->workers[i].name, name))
+			return &t->workers[i];
+	if (!(w = td__reallocarray(t->workers, t->nworkers + 1, sizeof(*w))))
+		return NULL;
+	t->workers = w;
+	w = &w[t->nworkers];
+	memset(w, 0, sizeof(*w));
+	if (!(w->name = td__strdup(name)))
+		return NULL;
+	if (!t->nworkers++ && (p = jw_open(&t->b, 0)))
+		jw_close(&t->b, JW_LIT(p, PROCESS_WORKERS));
+	return w;
+}
+
+/* The lane of worker w free at `from` (a new one when every lane is busy then), busy until
+ * `to`; its track id, or NO_TRACK when out of memory. A new lane's track is named "NAME k"
+ * and sorted after the worker's other lanes. */
+static uint32_t worker_lane(struct trace *t, struct wtrack *w, int64_t from, int64_t to)
+{
+	uint32_t k, *tid;
+	int64_t *end;
+	char *p;
+
+	for (k = 0; k < w->n && w->end[k] > from; k++)
+		;
+	if (k == w->n) {
+		if (!(tid = td__reallocarray(w->tid, k + 1, sizeof(*tid))))
+			return NO_TRACK;
+		w->tid = tid;
+		if (!(end = td__reallocarray(w->end, k + 1, sizeof(*end))))
+			return NO_TRACK;
+		w->end = end;
+		w->tid[k] = ++t->next_tid;
+		w->n++;
+		p = BEGIN(t, "M", 3, w->tid[k], 0, strlen(w->name) + 2);
+		if (p) {
+			p = JW_LIT(p, ",\"name\":\"thread_name\",\"args\":{\"name\":");
+			p = jw_string(p, w->name, strlen(w->name));
+			p = JW_LIT(p, "}}" PREFIX("M", 3));
+			p = jw_u64(p, w->tid[k]);
+			p = JW_LIT(p, ",\"ts\":0,\"name\":\"thread_sort_index\",\"args\":{"
+			              "\"sort_index\":");
+			p = jw_u64(p, (uint64_t)(w - t->workers) * 65536 + k);
+			jw_close(&t->b, JW_LIT(p, "}}"));
+		}
+	}
+	w->end[k] = to;
+	return w->tid[k];
+}
+
+/* A remote attempt on its worker's track: from the end of its queue wait to its end, the
+ * time the worker held it as this side sees it. */
+static void worker_slice(struct trace *t, const struct td_run *r, const struct td_event *ev,
+                         const struct td__attempt *a)
+{
+	const struct td__call *call = &r->batch->calls[ev->call];
+	struct td__call_lens lens = td__observe_lens(r, ev->call);
+	int64_t from = ev->time_us - ev->run_us + a->queue_us;
+	struct wtrack *w = worker_of(t, a->worker);
+	uint32_t tid;
+	char *p;
+
+	if (from > ev->time_us)
+		from = ev->time_us;
+	if (!w || (tid = worker_lane(t, w, from, ev->time_us)) == NO_TRACK)
+		return;
+	p = BEGIN(t, "X", 3, tid, from,
+	          jw_room_for(call->id, lens.id) + jw_room_for(call->name, lens.name));
+	if (!p)
+		return;
+	p = JW_LIT(p, ",\"dur\":");
+	p = jw_i64(p, ev->time_us - from);
+	p = put_slice_name(p, call, lens, ev->status);
+	p = put_colour(p, ev->status);
+	jw_close(&t->b, JW_LIT(p, "}"));
+}
+
 static void attempt_slice(struct trace *t, const struct td_run *r, const struct td_event *ev)
 {
 	const struct td__call *call = &r->batch->calls[ev->call];
 	struct td__call_lens lens = td__observe_lens(r, ev->call);
+	const struct td__attempt *a = td__attempt_of(&r->calls[ev->call], ev->attempt);
 	uint32_t slot = t->track[ev->call];
 	char *p;
 
@@ -359,7 +470,8 @@ static void attempt_slice(struct trace *t, const struct td_run *r, const struct 
 	t->track[ev->call] = NO_TRACK;
 	/* the id and the tool are in the name only: two thirds of a trace are these slices */
 	p = BEGIN(t, "X", 1, slot + 1, ev->time_us - ev->run_us,
-	          jw_room_for(call->id, lens.id) + jw_room_for(call->name, lens.name));
+	          jw_room_for(call->id, lens.id) + jw_room_for(call->name, lens.name) +
+	              (a->worker ? strlen(a->worker) + 2 : 0));
 	if (!p)
 		return;
 	p = JW_LIT(p, ",\"dur\":");
@@ -368,6 +480,12 @@ static void attempt_slice(struct trace *t, const struct td_run *r, const struct 
 	p = put_colour(p, ev->status);
 	p = JW_LIT(p, ",\"args\":{\"queued_us\":");
 	p = jw_i64(p, t->when[ev->call]);
+	if (a->worker) { /* a remote attempt: who held it, and its wait on the Redis queue */
+		p = JW_LIT(p, ",\"worker\":");
+		p = jw_string(p, a->worker, strlen(a->worker));
+		p = JW_LIT(p, ",\"worker_wait_us\":");
+		p = jw_i64(p, a->queue_us);
+	}
 	/* the common slice (a first attempt that succeeded) stops here: its level is the level
 	 * slice around it, and the rest is what "ok" says */
 	if (ev->status != TD_STATUS_OK || ev->attempt != 1) {
@@ -381,6 +499,8 @@ static void attempt_slice(struct trace *t, const struct td_run *r, const struct 
 	}
 	jw_close(&t->b, JW_LIT(p, "}}"));
 	t->when[ev->call] = ev->time_us; /* a backoff, if any, starts here */
+	if (a->worker)
+		worker_slice(t, r, ev, a);
 }
 
 static void call_finished(struct trace *t, const struct td_run *r, const struct td_event *ev)
@@ -505,6 +625,7 @@ static void on_event(void *ud, const struct td_run *r, const struct td_event *ev
 static void trace_free(void *ud)
 {
 	struct trace *t = ud;
+	uint32_t i;
 
 	close_doc(t);
 	td__buf_free(&t->b);
@@ -512,6 +633,12 @@ static void trace_free(void *ud)
 	td__free(t->track);
 	td__free(t->slots.free);
 	td__free(t->lanes.free);
+	for (i = 0; i < t->nworkers; i++) {
+		td__free(t->workers[i].name);
+		td__free(t->workers[i].tid);
+		td__free(t->workers[i].end);
+	}
+	td__free(t->workers);
 	td__free(t);
 }
 

@@ -60,7 +60,10 @@ struct td__job {
 	int64_t retry_after_us; /* > 0: the server asked to wait this long before a retry */
 	int64_t queue_us;       /* started but waiting inside the backend (a busy worker pool);
 	                         * the job's timeout runs from the end of that wait */
-	char *content;          /* td__malloc'd, NUL-terminated; the scheduler takes it */
+	/* a remote tool's: the name of the worker that answered, or that held the call when it
+	 * was lost; td__malloc'd or NULL; the scheduler takes it */
+	char *worker;
+	char *content; /* td__malloc'd, NUL-terminated; the scheduler takes it */
 	size_t content_len;
 	/* td__malloc'd JSON array of content blocks in Anthropic's form (text, image), or NULL:
 	 * for the dialects that carry blocks, in place of content (MCP images) */

@@ -33,7 +33,9 @@ struct td__attempt {
 	enum td_status status;
 	int exit_code; /* -1 when none */
 	int signal;
-	int http_status; /* an HTTP response's status code; 0 when none */
+	int http_status;  /* an HTTP response's status code; 0 when none */
+	int64_t queue_us; /* its wait inside the backend (job.queue_us) */
+	char *worker;     /* a remote tool's: the worker that held it (job.worker), or NULL */
 };
 
 struct td__callrun {
@@ -56,6 +58,12 @@ struct td__callrun {
 	int cancel;               /* td_run_cancel_call(): ends as CANCELLED, whatever happens */
 	struct td_run *run;
 };
+
+/* A call's attempt n (1-based; 0 or 1: the first) */
+static inline const struct td__attempt *td__attempt_of(const struct td__callrun *cr, unsigned n)
+{
+	return n <= 1 ? &cr->att0 : &cr->more[n - 2];
+}
 
 /*
  * What a run asks of the loop that drives it (exec implements it; ctx is the loop). A run

@@ -394,7 +394,9 @@ static void job_put(struct td_run *r, struct td__job *j)
 {
 	td__free(j->content);
 	td__free(j->blocks);
+	td__free(j->worker);
 	j->blocks = NULL;
+	j->worker = NULL;
 	if (j->stdin_data != j->input)
 		td__free((void *)j->stdin_data);
 	j->content = NULL;
@@ -464,6 +466,8 @@ static void record_attempt_start(struct td_run *r, uint32_t c)
 	a->exit_code = -1;
 	a->signal = 0;
 	a->http_status = 0;
+	a->queue_us = 0;
+	a->worker = NULL;
 }
 
 static int fill_job(struct td_run *r, uint32_t c, struct td__job *j, const struct td__tool *tool)
@@ -628,7 +632,7 @@ static int wants_retry(struct td_run *r, uint32_t c, const struct td__job *j)
 	return 1;
 }
 
-static void record_attempt_end(struct td_run *r, uint32_t c, const struct td__job *j)
+static void record_attempt_end(struct td_run *r, uint32_t c, struct td__job *j)
 {
 	struct td__callrun *cr = &r->calls[c];
 	struct td__attempt *a = cr->attempts <= 1 ? &cr->att0 : &cr->more[cr->attempts - 2];
@@ -638,6 +642,9 @@ static void record_attempt_end(struct td_run *r, uint32_t c, const struct td__jo
 	a->exit_code = j->exit_code;
 	a->signal = j->signal;
 	a->http_status = j->http_status;
+	a->queue_us = j->queue_us;
+	a->worker = j->worker;
+	j->worker = NULL;
 	cr->end_us = a->end_us;
 	cr->queue_us += j->queue_us;
 	cr->exit_code = j->exit_code;
@@ -886,6 +893,16 @@ int td__sched_init(struct td_run *r)
 	return 0;
 }
 
+/* The worker names of a call's attempts (remote tools). */
+static void free_workers(struct td__callrun *cr)
+{
+	unsigned i;
+
+	td__free(cr->att0.worker);
+	for (i = 1; cr->more && i < cr->attempts; i++)
+		td__free(cr->more[i - 1].worker);
+}
+
 void td__sched_fini(struct td_run *r)
 {
 	struct td__job *j;
@@ -895,6 +912,7 @@ void td__sched_fini(struct td_run *r)
 		for (i = 0; i < r->plan->ncalls; i++) {
 			td__free(r->calls[i].content);
 			td__free(r->calls[i].blocks);
+			free_workers(&r->calls[i]);
 			td__free(r->calls[i].more);
 			if (r->calls[i].state == TD_CS_RUNNING) /* a backend that never answered */
 				job_put(r, r->calls[i].job);
