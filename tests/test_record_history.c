@@ -15,6 +15,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "td_graph_dir.h"
 #include "tooldag.h"
 
 static const char GRAPH[] = "version: 1\n"
@@ -24,27 +25,16 @@ static const char GRAPH[] = "version: 1\n"
                             "  a: {builtin: echo}\n";
 
 static struct td_graph *G;
-static char DIR_[64], PATH_[96];
+static char DIR_[TD_GRAPH_DIR_LEN], PATH_[TD_GRAPH_PATH_LEN];
 
 static void setup(void)
 {
-	struct td_diag d = {0};
-
-	strcpy(DIR_, "/tmp/td-hist-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(DIR_));
-	snprintf(PATH_, sizeof(PATH_), "%s/durations", DIR_);
-	ck_assert_int_eq(td_graph_load_buffer(GRAPH, strlen(GRAPH), "g.yaml", DIR_, &G, &d), 0);
+	td_graph_dir_open(GRAPH, "td-hist", "durations", &G, DIR_, PATH_);
 }
 
 static void teardown(void)
 {
-	char p[128];
-
-	td_graph_free(G);
-	unlink(PATH_);
-	snprintf(p, sizeof(p), "%s.lock", PATH_);
-	unlink(p);
-	rmdir(DIR_);
+	td_graph_dir_close(G, DIR_, PATH_);
 }
 
 /* the first call to start, recorded by an observer */

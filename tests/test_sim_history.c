@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "td_graph_dir.h"
 #include "tooldag.h"
 
 static const char GRAPH[] = "version: 1\n"
@@ -19,25 +20,16 @@ static const char GRAPH[] = "version: 1\n"
                             "  slow: {builtin: sleep}\n";
 
 static struct td_graph *G;
-static char DIR_[64], PATH_[96];
+static char DIR_[TD_GRAPH_DIR_LEN], PATH_[TD_GRAPH_PATH_LEN];
 
 static void setup(void)
 {
-	strcpy(DIR_, "/tmp/td-simhist-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(DIR_));
-	snprintf(PATH_, sizeof(PATH_), "%s/durations", DIR_);
-	ck_assert_int_eq(td_graph_load_buffer(GRAPH, strlen(GRAPH), "g.yaml", DIR_, &G, NULL), 0);
+	td_graph_dir_open(GRAPH, "td-simhist", "durations", &G, DIR_, PATH_);
 }
 
 static void teardown(void)
 {
-	char p[128];
-
-	td_graph_free(G);
-	unlink(PATH_);
-	snprintf(p, sizeof(p), "%s.lock", PATH_);
-	unlink(p);
-	rmdir(DIR_);
+	td_graph_dir_close(G, DIR_, PATH_);
 }
 
 struct starts {
