@@ -62,7 +62,7 @@ class Result(Structure):
     _fields_ = [("status", c_int), ("is_error", c_int), ("content", c_void_p),
                 ("content_len", c_size_t), ("exit_code", c_int), ("signal", c_int),
                 ("attempts", c_uint), ("truncated", c_int), ("start_us", c_int64),
-                ("end_us", c_int64), ("_spare", c_char * _SPARE)]
+                ("end_us", c_int64), ("queue_us", c_int64), ("_spare", c_char * _SPARE)]
 
 
 FN = CFUNCTYPE(None, c_void_p, c_void_p)
@@ -147,6 +147,7 @@ _PROTOS = {
     "td_run_free": (cdll, None, [_vp]),
     "td_run_result": (pydll, _ip, [_vp, _sz, POINTER(Result)]),
     "td_run_makespan_us": (pydll, c_int64, [_vp]),
+    "td_run_result_worker": (pydll, c_char_p, [_vp, _sz]),
     "td_run_results_json": (cdll, _ip, [_vp, _ip, _ip, POINTER(_vp)]),
     "td_run_report_json": (cdll, _ip, [_vp, _ip, POINTER(_vp)]),
     "td_run_next_finished": (pydll, _ip, [_vp]),

@@ -26,10 +26,12 @@ api = _lib.api
 class CallResult:
     """One call's outcome. `start` and `end` are seconds from the run's start (None when the
     call never started); `exit_code` is None unless a process exited; `signal` is 0 unless a
-    signal ended it."""
+    signal ended it; `queue` is the seconds of that time its attempts waited for a worker (a
+    busy function pool, or the Redis queue of a `remote:` tool); `worker` names the Redis worker
+    of a `remote:` tool's last attempt (None for a call that ran here)."""
 
     __slots__ = ("index", "id", "name", "status", "is_error", "content", "exit_code", "signal",
-                 "attempts", "truncated", "start", "end")
+                 "attempts", "truncated", "start", "end", "queue", "worker")
 
     def as_dict(self):
         return {k: getattr(self, k) for k in self.__slots__}
@@ -127,6 +129,9 @@ class Run:
         r.truncated = bool(res.truncated)
         r.start = res.start_us / 1e6 if res.start_us >= 0 else None
         r.end = res.end_us / 1e6 if res.end_us >= 0 else None
+        r.queue = res.queue_us / 1e6
+        worker = api.run_result_worker(self._live(), index)
+        r.worker = worker.decode("utf-8", "replace") if worker is not None else None
         return r
 
     @property
