@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -100,14 +101,20 @@ static void *serve(void *p)
 	return NULL;
 }
 
-static void worker_start(struct served *s, const struct td_graph *g, unsigned jobs)
+static void worker_start_fns(struct served *s, const struct td_graph *g, unsigned jobs,
+                             const struct td_functions *fns)
 {
-	struct td_worker_opts o = {.jobs = jobs, .name = "t1"};
+	struct td_worker_opts o = {.jobs = jobs, .name = "t1", .functions = fns};
 	struct td_diag d = {0};
 
 	ck_assert_msg(td_worker_new(g, &o, &s->w, &d) == 0, "%s",
 	              d.count ? d.items[0].message : "?");
 	ck_assert_int_eq(pthread_create(&s->thread, NULL, serve, s), 0);
+}
+
+static void worker_start(struct served *s, const struct td_graph *g, unsigned jobs)
+{
+	worker_start_fns(s, g, jobs, NULL);
 }
 
 static void worker_drain(struct served *s)
@@ -205,6 +212,86 @@ START_TEST(local_and_remote)
 	ck_assert_uint_eq(st.taken, 1); /* "here" never went to the queue */
 	ck_assert_uint_eq(st.answered, 1);
 	worker_drain(&s);
+	td_graph_free(g);
+}
+END_TEST
+
+static int64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* A function that runs until it is cancelled (10s at most), and says whether it was. */
+static int fn_started, fn_saw_cancel;
+
+static void until_cancelled(struct td_fn_call *call, void *ud)
+{
+	int i;
+
+	(void)ud;
+	__atomic_store_n(&fn_started, 1, __ATOMIC_SEQ_CST);
+	for (i = 0; i < 1000 && !td_fn_call_cancelled(call); i++)
+		usleep(10000);
+	__atomic_store_n(&fn_saw_cancel, td_fn_call_cancelled(call), __ATOMIC_SEQ_CST);
+	td_fn_complete(call, 0, "ran", 3);
+}
+
+/* Cancelling a remote call a worker runs reaches it: its function sees
+ * td_fn_call_cancelled() within a second or two, the worker answers and serves on. */
+START_TEST(cancel_reaches_worker)
+{
+	struct td_graph *g = graph(
+	    "  waits: {function: until_cancelled, remote: {redis: 'unix://SOCK', queue: q4}}\n"
+	    "  echo_r: {builtin: echo, remote: {redis: 'unix://SOCK', queue: q4}}\n");
+	struct td_functions *fns = NULL;
+	struct td_worker_stats st;
+	struct td_result res;
+	struct served s;
+	struct job j;
+	int64_t t0;
+	int i;
+
+	ck_assert_int_eq(td_functions_new(&fns), 0);
+	ck_assert_int_eq(
+	    td_functions_add(fns, "until_cancelled", TD_FN_BLOCKING, until_cancelled, NULL), 0);
+	worker_start_fns(&s, g, 2, fns);
+	memset(&j, 0, sizeof(j));
+	ck_assert_int_eq(td_batch_new(g, TD_DIALECT_ANTHROPIC, &j.b), 0);
+	ck_assert_int_eq(td_batch_add(j.b, "w", "waits", "{}"), 0);
+	ck_assert_int_eq(td_plan_new(j.b, &j.p, NULL), 0);
+	ck_assert_int_eq(td_run_new(j.p, NULL, &j.r, NULL), 0);
+	for (i = 0; i < 1000 && !__atomic_load_n(&fn_started, __ATOMIC_SEQ_CST); i++) {
+		td_run_step(j.r);
+		usleep(10000);
+	}
+	ck_assert_msg(fn_started, "the worker never ran the function");
+	t0 = now_us();
+	ck_assert_int_eq(td_run_cancel_call(j.r, 0), 0);
+	ck_assert_int_eq(td_run_wait(j.r), 0);
+	ck_assert_int_eq(td_run_result(j.r, 0, &res), 0);
+	ck_assert_int_eq(res.status, TD_STATUS_CANCELLED);
+	for (i = 0; i < 300; i++) {
+		td_worker_stats(s.w, &st);
+		if (st.answered == 1)
+			break;
+		usleep(10000);
+	}
+	ck_assert_msg(__atomic_load_n(&fn_saw_cancel, __ATOMIC_SEQ_CST),
+	              "the function did not see the cancel");
+	ck_assert_uint_eq(st.cancelled, 1);
+	ck_assert_uint_eq(st.answered, 1);
+	ck_assert_int_lt(now_us() - t0, 2000000);
+	job_free(&j);
+	/* and the worker serves the next call */
+	run(&j, g, "echo_r", 1, "{\"n\":1}");
+	ck_assert_int_eq(td_run_result(j.r, 0, &res), 0);
+	ck_assert_str_eq(res.content, "{\"n\":1}");
+	job_free(&j);
+	worker_drain(&s);
+	td_functions_free(fns);
 	td_graph_free(g);
 }
 END_TEST
@@ -523,6 +610,7 @@ static Suite *remote_suite(void)
 	tcase_add_test(tc, worker_set_up_errors);
 	tcase_add_test(tc, answers_crafted);
 	tcase_add_test(tc, local_call_has_no_worker);
+	tcase_add_test(tc, cancel_reaches_worker);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -37,8 +37,10 @@ struct td_worker_stats {
 	uint64_t taken;     /* calls taken from the queues */
 	uint64_t answered;  /* results sent */
 	uint64_t reclaimed; /* calls taken back from silent workers (answered as lost) */
-	uint64_t malformed; /* messages refused (bad layout, unknown or unserved tool) */
+	uint64_t malformed; /* messages refused (bad layout, unknown or unserved tool, a cancel
+	                       naming no call) */
 	uint64_t expired;   /* calls whose deadline had passed before they could start */
+	uint64_t cancelled; /* calls their scheduler cancelled: stopped, or never started */
 };
 /* 0, or TD_EINVAL / TD_EGRAPH / -errno with a diag line (bad URL, unknown tool, a tool without
  * `remote:`, Redis unreachable or refusing AUTH). The worker borrows the graph. */

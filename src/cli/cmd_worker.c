@@ -123,15 +123,16 @@ int cmd_worker(int argc, char **argv)
 	handle(SIGTERM);
 	fprintf(stderr, "tooldag worker %s: serving %s\n", td_worker_name(the_worker), path);
 	rc = td_worker_serve(the_worker, &diag);
-	if (rc && rc != TD_ECANCELED)
+	if (diag.count || (rc && rc != TD_ECANCELED)) /* an error, or cancels naming no call */
 		cli_print_diag(&diag);
 	td_worker_stats(the_worker, &st);
 	fprintf(stderr,
 	        "tooldag worker %s: %llu taken, %llu answered, %llu taken back from silent "
-	        "workers, %llu refused, %llu expired\n",
+	        "workers, %llu refused, %llu expired, %llu cancelled\n",
 	        td_worker_name(the_worker), (unsigned long long)st.taken,
 	        (unsigned long long)st.answered, (unsigned long long)st.reclaimed,
-	        (unsigned long long)st.malformed, (unsigned long long)st.expired);
+	        (unsigned long long)st.malformed, (unsigned long long)st.expired,
+	        (unsigned long long)st.cancelled);
 	td_worker_free(the_worker);
 	the_worker = NULL;
 	td_diag_clear(&diag);

@@ -16,6 +16,8 @@
  *     attempt that already ended (a duplicate, or one after a timeout) is counted and dropped.
  *   - A loss (a worker took a call back from a silent one) fails the attempt, naming the silent
  *     worker: the scheduler retries it if retries are left.
+ *   - A cancelled attempt ends here at once; its message is withdrawn and a cancel naming it
+ *     is published for the worker that may hold it (remote_kill()).
  *   - A lost connection: attempts still being queued fail; queued ones keep their timers, and
  *     the reader connects again every 250ms while attempts are out, from the last answer seen.
  */
@@ -580,16 +582,23 @@ static int remote_start(struct td__backend *be, struct td__job *job)
 	return 0;
 }
 
-/* A remote call cannot be signalled: its message is withdrawn (a worker that has it already
- * runs it to its deadline, and its answer is dropped). */
+/* A cancel reaches the worker that holds the attempt (PUBLISH on its queue's cancel channel:
+ * remote_cancel.c), after its message is withdrawn; the attempt ends here at once, and the
+ * worker's answer, if any, is dropped. A cancel lost on the way leaves the deadline. */
 static void remote_kill(struct td__backend *be, struct td__job *job)
 {
 	struct remote_be *rb = (struct remote_be *)be;
 	struct rjob *rj = job->priv;
+	char ch[128], msg[sizeof(rb->reply) + 48];
+	const char *argv[3] = {"PUBLISH", ch, msg};
 
 	if (!rj)
 		return;
 	drop_msg(rb, rj);
+	snprintf(ch, sizeof(ch), TD_REMOTE_CANCEL_PREFIX "%s", spec_of(rb, job->tool)->queue);
+	snprintf(msg, sizeof(msg), TD_REMOTE_VERSION " %s %" PRIu32 ".%" PRIu32, rb->reply,
+	         job->call, job->attempt);
+	td__rconn_cmd(&rj->sv->cmd, NULL, NULL, 3, argv, NULL);
 	fail(rb, rj, TD_STATUS_ERROR, "cancelled");
 }
 

@@ -11,6 +11,7 @@
  *   an answer, XADD <reply>:         v type=result call worker status exit_code signal
  *                                    truncated run_us content
  *   a loss,    XADD <reply>:         v type=lost call worker
+ *   a cancel,  PUBLISH tooldag:cancel:Q  "v reply call"
  * `call` is the scheduler's token for one attempt ("<call index>.<attempt>"), `reply` its own
  * stream; deadline_ms is wall-clock milliseconds since the epoch (0: none).
  */
@@ -27,6 +28,9 @@
 
 struct td__lookup;
 struct td__rpending;
+
+/* PUBLISH TD_REMOTE_CANCEL_PREFIX QUEUE  "V REPLY CALL": the attempt CALL is cancelled */
+#define TD_REMOTE_CANCEL_PREFIX "tooldag:cancel:"
 
 struct td__rconn {
 	redisAsyncContext *ac; /* NULL when closed (hiredis frees it) or the name is looked up */

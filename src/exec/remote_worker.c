@@ -19,6 +19,8 @@
  *     decides about a retry.
  *   - Deadlines: a call whose deadline has passed is not started (acknowledged, not answered:
  *     its scheduler has timed it out); one that is running when it passes is cancelled.
+ *   - Cancels: a call its scheduler cancelled is stopped, or acknowledged unstarted
+ *     (remote_cancel.c).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -315,6 +317,11 @@ static unsigned take(struct td_worker *w, int q, const redisReply *e, struct tak
 		ack(w, &x->call);
 		return 2;
 	}
+	if (td__cancel_seen(w, &x->call)) {
+		w->st.cancelled++; /* cancelled before it was taken: nobody reads an answer */
+		ack(w, &x->call);
+		return 2;
+	}
 	(*n)++;
 	return 0;
 }
@@ -367,6 +374,7 @@ static int fetch(struct td_worker *w, unsigned count, int block_ms)
 		argv[argc++] = ">";
 	if (!(r = td__worker_cmd(w, (int)argc, argv, NULL)))
 		return -1;
+	td__cancel_read(w); /* cancels published before the calls taken were */
 	if (r->type != REDIS_REPLY_ARRAY || !(t = td__calloc(count, sizeof(*t)))) {
 		if (r->type == REDIS_REPLY_ERROR) /* NOGROUP: the queue was deleted under us */
 			td__worker_join(w);
@@ -437,7 +445,8 @@ static void check_deadlines(struct td_worker *w)
 
 			/* td_run_result(): 0 once the call has its result */
 			if (!c->deadline_ms || now < c->deadline_ms + DEADLINE_GRACE_MS ||
-			    c->cancelled_by_deadline || td_run_result(w->runs[i].run, k, &res) == 0)
+			    c->cancelled_by_deadline || c->cancelled ||
+			    td_run_result(w->runs[i].run, k, &res) == 0)
 				continue;
 			c->cancelled_by_deadline = true;
 			td_run_cancel_call(w->runs[i].run, k);
@@ -586,14 +595,15 @@ static int next_deadline(const struct td_worker *w, int cap)
 /* Waits for the host's descriptor, at most until the next thing the worker must do. */
 static void wait_runs(struct td_worker *w, int64_t until_us)
 {
-	struct pollfd pfd = {.fd = td_host_fd(w->host), .events = POLLIN};
+	struct pollfd pfd[2] = {{.fd = td_host_fd(w->host), .events = POLLIN},
+	                        {.fd = td__cancel_fd(w), .events = POLLIN}};
 	int64_t left = (until_us - td__now_us() + 999) / 1000;
 	int timeout = left < 0 ? 0 : left > 1000 ? 1000 : (int)left;
 	int t = td_host_timeout(w->host);
 
 	if (t >= 0 && t < timeout)
 		timeout = t;
-	poll(&pfd, 1, next_deadline(w, timeout));
+	poll(pfd, pfd[1].fd < 0 ? 1 : 2, next_deadline(w, timeout));
 }
 
 /* SIGINT: the calls held are cancelled here and answered as lost, so their schedulers retry
@@ -630,6 +640,7 @@ static bool chores(struct td_worker *w)
 	int64_t now = td__now_us();
 	size_t q;
 
+	td__cancel_read(w);
 	check_deadlines(w);
 	if (now >= w->next_beat_us) {
 		w->next_beat_us = now + w->beat_us;
@@ -691,6 +702,7 @@ static int serve(struct td_worker *w, struct td_diag *diag)
 	int err;
 
 	w->next_beat_us = 0;
+	w->diag = diag;
 	for (;;) {
 		if (w->stop & TD_WORKER_CANCEL) {
 			give_back(w);
@@ -760,6 +772,8 @@ void td_worker_free(struct td_worker *w)
 	td_host_free(w->host);
 	if (w->rc)
 		redisFree(w->rc);
+	if (w->sub)
+		redisFree(w->sub);
 	td__free(w->served);
 	td__free(w->queues);
 	td__free(w);

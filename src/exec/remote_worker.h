@@ -19,7 +19,8 @@
 #define BUSY_FETCH_US     5000 /* while calls run and slots are free, how often to look for more */
 #define CMD_TIMEOUT_MS    5000
 #define DEADLINE_GRACE_MS 100
-#define RECONNECT_TRIES   40 /* x 250ms: how long Redis may be away before the worker gives up */
+#define RECONNECT_TRIES   40  /* x 250ms: how long Redis may be away before the worker gives up */
+#define CANCEL_RING       256 /* cancels of calls not held here, remembered */
 
 struct wcall {
 	char msgid[48];
@@ -29,6 +30,7 @@ struct wcall {
 	int64_t deadline_ms; /* 0: none */
 	int64_t start_us;
 	bool cancelled_by_deadline;
+	bool cancelled; /* by its scheduler (remote_cancel.c) */
 	bool answered;
 };
 
@@ -52,6 +54,13 @@ struct td_worker {
 	struct td_worker_opts opts;
 	struct td__redis_url url;
 	redisContext *rc;
+	redisContext *sub; /* subscribed to the cancel channels; NULL while lost */
+	int64_t sub_retry_us;
+	struct {
+		char reply[160], token[48];
+	} seen[CANCEL_RING]; /* the last cancels of calls not held here */
+	unsigned seen_next;
+	struct td_diag *diag; /* td_worker_serve()'s */
 	struct td_host *host; /* every run of the worker on one loop */
 	char name[128];
 	char alive_key[192];
@@ -69,6 +78,8 @@ struct td_worker {
 /* remote_worker_setup.c */
 /* Connects (again) with AUTH and SELECT as the URL asks; 0 or -errno with w->err set. */
 int td__worker_connect(struct td_worker *w);
+/* The same for another connection of the worker's (*c freed first when set). */
+int td__worker_open(struct td_worker *w, redisContext **c);
 /* After a failed command: connects again (Redis restarting), for a few seconds at most. */
 int td__worker_reconnect(struct td_worker *w);
 /* XGROUP CREATE for every queue served (an existing group is fine). */
@@ -77,5 +88,15 @@ int td__worker_join(struct td_worker *w);
 redisReply *td__worker_cmd(struct td_worker *w, int argc, const char **argv, const size_t *lens);
 /* Index of the queue whose stream is key, or -1. */
 int td__worker_queue(const struct td_worker *w, const char *key);
+
+/* remote_cancel.c */
+/* Opens the cancel subscription (SUBSCRIBE tooldag:cancel:QUEUE for each queue served). */
+int td__cancel_subscribe(struct td_worker *w);
+/* Its descriptor, to wait on, or -1 while it is lost. */
+int td__cancel_fd(const struct td_worker *w);
+/* Handles the cancels received (without blocking); a lost subscription is opened again. */
+void td__cancel_read(struct td_worker *w);
+/* Was the call cancelled before it was taken here? */
+bool td__cancel_seen(const struct td_worker *w, const struct wcall *c);
 
 #endif /* TD_EXEC_REMOTE_WORKER_H */

@@ -15,21 +15,22 @@
 /* ---- Redis ---- */
 
 /* AUTH or SELECT: 0, or err with w->err saying what Redis answered. */
-static int hello(struct td_worker *w, redisReply *r, const char *what, int err)
+static int hello(struct td_worker *w, redisContext *c, redisReply *r, const char *what, int err)
 {
 	int ok = r && r->type != REDIS_REPLY_ERROR;
 
 	if (!ok)
 		snprintf(w->err, sizeof(w->err), "redis: %s refused: %.180s", what,
-		         r ? r->str : w->rc->errstr);
+		         r ? r->str : c->errstr);
 	freeReplyObject(r);
 	return ok ? 0 : err;
 }
 
-int td__worker_connect(struct td_worker *w)
+int td__worker_open(struct td_worker *w, redisContext **c)
 {
 	struct timeval tv = {CMD_TIMEOUT_MS / 1000, 0};
 	char addr[TD__ADDR_LEN], why[160];
+	redisContext *rc;
 	int err = 0;
 
 	/* a host name is looked up again at every connection, bounded like a command; the old
@@ -40,30 +41,35 @@ int td__worker_connect(struct td_worker *w)
 		         why);
 		return -EHOSTUNREACH;
 	}
-	if (w->rc)
-		redisFree(w->rc);
-	w->rc = w->url.path[0] ? redisConnectUnixWithTimeout(w->url.path, tv)
-	        : td__resolve_numeric(w->url.host)
-	            ? redisConnectWithTimeout(w->url.host, w->url.port, tv)
-	            : redisConnectWithTimeout(addr, w->url.port, tv);
-	if (!w->rc)
+	if (*c)
+		redisFree(*c);
+	*c = rc = w->url.path[0] ? redisConnectUnixWithTimeout(w->url.path, tv)
+	          : td__resolve_numeric(w->url.host)
+	              ? redisConnectWithTimeout(w->url.host, w->url.port, tv)
+	              : redisConnectWithTimeout(addr, w->url.port, tv);
+	if (!rc)
 		return TD_ENOMEM;
-	if (w->rc->err) {
+	if (rc->err) {
 		snprintf(w->err, sizeof(w->err), "redis: cannot connect to %s: %s",
-		         w->url.path[0] ? w->url.path : w->url.host, w->rc->errstr);
+		         w->url.path[0] ? w->url.path : w->url.host, rc->errstr);
 		return -ECONNREFUSED;
 	}
 	/* a command timeout larger than XREADGROUP's BLOCK, so a dead server is noticed */
-	redisSetTimeout(w->rc, tv);
+	redisSetTimeout(rc, tv);
 	if (w->url.pass[0])
-		err = hello(w,
-		            w->url.user[0]
-		                ? redisCommand(w->rc, "AUTH %s %s", w->url.user, w->url.pass)
-		                : redisCommand(w->rc, "AUTH %s", w->url.pass),
-		            "AUTH", -EACCES);
+		err =
+		    hello(w, rc,
+		          w->url.user[0] ? redisCommand(rc, "AUTH %s %s", w->url.user, w->url.pass)
+		                         : redisCommand(rc, "AUTH %s", w->url.pass),
+		          "AUTH", -EACCES);
 	if (!err && w->url.db)
-		err = hello(w, redisCommand(w->rc, "SELECT %u", w->url.db), "SELECT", -EINVAL);
+		err = hello(w, rc, redisCommand(rc, "SELECT %u", w->url.db), "SELECT", -EINVAL);
 	return err;
+}
+
+int td__worker_connect(struct td_worker *w)
+{
+	return td__worker_open(w, &w->rc);
 }
 
 /* After a failed command: connects again (Redis restarting), for a few seconds at most. */
@@ -280,7 +286,8 @@ static int setup(struct td_worker *w, char *err, size_t errlen)
 		w->opts.jobs = MAX_RUNS * 64u;
 	if (w->beat_us < 10000)
 		w->beat_us = 10000;
-	if ((rc = td__worker_connect(w)) || (rc = td__worker_join(w))) {
+	if ((rc = td__worker_connect(w)) || (rc = td__worker_join(w)) ||
+	    (rc = td__cancel_subscribe(w))) {
 		snprintf(err, errlen, "%s", w->err);
 		return rc;
 	}
