@@ -621,11 +621,18 @@ static char *strip_times(const char *s, size_t n)
 	return out;
 }
 
+/* Where call-I of the chunked batch stands: after "huge" (following call 2500) and "long"
+ * (following call 4000). */
+static int chunked_index(int i)
+{
+	return i + (i > 2500) + (i > 4000);
+}
+
 /* A line of 1.5 MB written from two places in the file that split it into chunks differently
  * (after a 7-byte line that is not a recording, then after that first recording): the same
  * bytes but for the times. Its calls: 6,000 small ones with ids and inputs of varied lengths,
  * one whose 100 KB input is more than a chunk's quarter, one whose content is escaped on its
- * own. */
+ * own; every fifth depends on the one a third of its way. */
 START_TEST(chunked_line_same_wherever_written)
 {
 	char *input = malloc(100010), id[32], small[64], *text, *nl, *one, *two;
@@ -633,7 +640,7 @@ START_TEST(chunked_line_same_wherever_written)
 	struct td_batch *b;
 	cJSON *line;
 	size_t len;
-	int i, fd;
+	int i, fd, deps;
 
 	ck_assert_ptr_nonnull(input);
 	memcpy(input, "{\"s\":\"", 6);
@@ -651,6 +658,9 @@ START_TEST(chunked_line_same_wherever_written)
 			ck_assert_int_ge(td_batch_add(b, "long", "big", input), 0);
 	}
 	free(input);
+	for (i = 1; i < 6000; i += 5)
+		ck_assert_int_eq(
+		    td_batch_depend(b, (size_t)chunked_index(i), (size_t)chunked_index(i / 3)), 0);
 	fd = open(PATH_, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	ck_assert_int_eq(write(fd, "prefix\n", 7), 7);
 	close(fd);
@@ -666,6 +676,20 @@ START_TEST(chunked_line_same_wherever_written)
 	line = cJSON_ParseWithLength(text + 7, (size_t)(nl - (text + 7)));
 	ck_assert_ptr_nonnull(line);
 	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(line, "calls")), 6002);
+	for (i = 0, deps = 0; i < 6002; i++) {
+		const cJSON *c = call_of(line, i), *on = cJSON_GetObjectItem(c, "depends_on");
+		int k = strncmp(cJSON_GetObjectItem(c, "id")->valuestring, "call-", 5) == 0
+		            ? atoi(cJSON_GetObjectItem(c, "id")->valuestring + 5)
+		            : -1;
+
+		ck_assert_int_eq(on != NULL, k > 0 && k % 5 == 1);
+		if (on) {
+			ck_assert_int_eq(cJSON_GetArraySize(on), 1);
+			ck_assert_int_eq(cJSON_GetArrayItem(on, 0)->valueint, chunked_index(k / 3));
+			deps++;
+		}
+	}
+	ck_assert_int_eq(deps, 1200);
 	ck_assert_str_eq(cJSON_GetObjectItem(call_of(line, 2501), "id")->valuestring, "huge");
 	ck_assert_uint_eq(
 	    strlen(cJSON_GetObjectItem(cJSON_GetObjectItem(call_of(line, 2501), "input"), "s")

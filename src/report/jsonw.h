@@ -216,8 +216,8 @@ static inline uint64_t jw_special8(uint64_t w)
 
 /* s (n bytes) as a quoted JSON string, byte for byte what td__buf_json_string() writes
  * (control characters escaped, invalid UTF-8 replaced by U+FFFD per byte); room: 6 * n + 2.
- * Plain bytes go eight at a time (a word stored whole while 8 bytes are left: within the room,
- * which is 6 bytes a byte). */
+ * Plain bytes go eight at a time (a word stored whole while 2 or more bytes are left: within
+ * the room, which is 6 bytes a byte), the last ones as the string's last word shifted down. */
 static inline char *jw_string(char *p, const char *s, size_t n)
 {
 	/* bytes JSON takes as they are: printable ASCII but '"' and '\\' */
@@ -241,6 +241,20 @@ static inline char *jw_string(char *p, const char *s, size_t n)
 				p += k;
 				goto special;
 			}
+		}
+		if (n >= 8 && n - i >= 2) { /* the string's last word, shifted past what is done */
+			k = 8 * (8 - (n - i));
+			memcpy(&w, s + n - 8, 8);
+			w >>= k;
+			memcpy(p, &w, 8); /* room: 6 bytes for each of the 2 or more left */
+			if ((m = jw_special8(w) & (~0ull >> k)) == 0) {
+				p += n - i;
+				break;
+			}
+			k = (size_t)__builtin_ctzll(m) >> 3;
+			i += k;
+			p += k;
+			goto special;
 		}
 #endif
 		for (; i < n && plain[u[i]]; i++)
