@@ -223,11 +223,16 @@ struct td_run {
  */
 #define TD_DISPATCH_BATCH 64
 
-/* sched.c */
+/* envelope.c */
+/* A `stdin: envelope` call's stdin, built from its upstream calls' results (malloc'd, *len set);
+ * NULL when out of memory. */
+char *td__envelope(struct td_run *r, uint32_t c, size_t *len);
 /* The stdin envelope up to its upstream list: {"id":ID,"name":NAME,"input":INPUT,"upstream":
  * (the list and the closing brace are the caller's). */
 void td__envelope_head(struct td__buf *b, const char *id, const char *name, const char *input,
                        size_t input_len);
+
+/* sched.c */
 int td__sched_init(struct td_run *r);
 void td__sched_fini(struct td_run *r);
 void td__sched_begin(struct td_run *r);
