@@ -225,7 +225,7 @@ static int64_t now_us(void)
 }
 
 /* A function that runs until it is cancelled (10s at most), and says whether it was. */
-static int fn_started, fn_saw_cancel;
+static int fn_started, fn_saw_cancel, fn_ended;
 
 static void until_cancelled(struct td_fn_call *call, void *ud)
 {
@@ -236,6 +236,7 @@ static void until_cancelled(struct td_fn_call *call, void *ud)
 	for (i = 0; i < 1000 && !td_fn_call_cancelled(call); i++)
 		usleep(10000);
 	__atomic_store_n(&fn_saw_cancel, td_fn_call_cancelled(call), __ATOMIC_SEQ_CST);
+	__atomic_store_n(&fn_ended, 1, __ATOMIC_SEQ_CST);
 	td_fn_complete(call, 0, "ran", 3);
 }
 
@@ -273,9 +274,11 @@ START_TEST(cancel_reaches_worker)
 	ck_assert_int_eq(td_run_wait(j.r), 0);
 	ck_assert_int_eq(td_run_result(j.r, 0, &res), 0);
 	ck_assert_int_eq(res.status, TD_STATUS_CANCELLED);
-	for (i = 0; i < 300; i++) {
+	/* the worker's run has the call's result as soon as it cancels it; the function, on
+	 * a thread of its own, notices a moment later */
+	for (i = 0; i < 500; i++) {
 		td_worker_stats(s.w, &st);
-		if (st.answered == 1)
+		if (st.answered == 1 && __atomic_load_n(&fn_ended, __ATOMIC_SEQ_CST))
 			break;
 		usleep(10000);
 	}
