@@ -193,7 +193,10 @@ static void early_start(enum td_schedule sched)
 	ck_assert_int_eq(td_run_wait(run), TD_ESTATE); /* only the host ends the stream */
 	ck_assert_int_eq(td_run_feed(run, s, (size_t)(cut1 - s)), 1);
 	drive(run, 5);
-	ck_assert_int_eq(status(run, 0), TD_STATUS_RUNNING);
+	/* started while the stream goes on (a loaded machine may have let the 30 ms run out) */
+	ck_assert_msg(status(run, 0) == TD_STATUS_RUNNING || status(run, 0) == TD_STATUS_OK,
+	              "the nap did not start before the stream's end: %s",
+	              td_status_name(status(run, 0)));
 	ck_assert_int_eq(td_run_feed(run, cut1, (size_t)(cut2 - cut1)), 3);
 	drive(run, 80); /* the nap (30 ms) ends; `after` must still wait */
 	ck_assert_int_eq(status(run, 0), TD_STATUS_OK);
