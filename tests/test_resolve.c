@@ -8,9 +8,9 @@
  */
 #include <arpa/inet.h>
 #include <check.h>
+#include <hiredis/hiredis.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,8 +22,6 @@
 #include "exec/loop.h"
 #include "exec/resolve.h"
 #include "tooldag.h"
-
-extern char **environ;
 
 static char dir[] = "/tmp/td-resolve-XXXXXX";
 static char logfile[128];
@@ -58,46 +56,72 @@ static int listening(int p)
 	return ok;
 }
 
-static void redis_up(void)
+/* redis-server on 127.0.0.1:*port (a free one when *port is 0), logging to log, killed with
+ * the process that started it; its pid, or 0 when it did not come up. */
+static pid_t redis_on(int *port_io, const char *log)
 {
 	char ports[16];
-	char *argv[] = {"redis-server", "--port",    ports,    "--bind", "127.0.0.1",
-	                "--dir",        dir,         "--save", "",       "--appendonly",
-	                "no",           "--logfile", logfile,  NULL};
+	char *argv[] = {"redis-server", "--port",    ports,       "--bind", "127.0.0.1",
+	                "--dir",        dir,         "--save",    "",       "--appendonly",
+	                "no",           "--logfile", (char *)log, NULL};
 	int tries, i;
+	pid_t pid;
 
+	/* the port may be taken between free_port() and redis-server's bind: try another */
+	for (tries = 0; tries < 5; tries++) {
+		int p = *port_io ? *port_io : free_port();
+
+		snprintf(ports, sizeof(ports), "%d", p);
+		if ((pid = fork()) == 0) {
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			execvp("redis-server", argv);
+			fprintf(stderr, "test_resolve: redis-server is needed (apt-get install "
+			                "redis-server)\n");
+			_exit(127);
+		}
+		for (i = 0; pid > 0 && i < 200 && !listening(p); i++) {
+			if (waitpid(pid, NULL, WNOHANG) == pid) {
+				pid = 0;
+				break;
+			}
+			usleep(20000);
+		}
+		if (pid > 0 && listening(p)) {
+			*port_io = p;
+			return pid;
+		}
+		if (pid > 0) {
+			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+		}
+	}
+	return 0;
+}
+
+static void redis_down_pid(pid_t pid)
+{
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+}
+
+static void redis_up(void)
+{
 	if (!mkdtemp(dir))
 		abort();
 	snprintf(logfile, sizeof(logfile), "%s/redis.log", dir);
-	/* the port may be taken between free_port() and redis-server's bind: try another */
-	for (tries = 0; tries < 5; tries++) {
-		port = free_port();
-		snprintf(ports, sizeof(ports), "%d", port);
-		if (posix_spawnp(&redis_pid, "redis-server", NULL, NULL, argv, environ) != 0) {
-			fprintf(stderr, "test_resolve: redis-server is needed (apt-get install "
-			                "redis-server)\n");
-			redis_pid = 0;
-			return;
-		}
-		for (i = 0; i < 200 && !listening(port); i++) {
-			if (waitpid(redis_pid, NULL, WNOHANG) == redis_pid)
-				break;
-			usleep(20000);
-		}
-		if (i < 200 && listening(port))
-			return;
-		kill(redis_pid, SIGKILL);
-		waitpid(redis_pid, NULL, 0);
-		redis_pid = 0;
-	}
+	port = 0;
+	redis_pid = redis_on(&port, logfile);
 }
 
 static void redis_down(void)
 {
-	if (redis_pid > 0) {
-		kill(redis_pid, SIGKILL);
-		waitpid(redis_pid, NULL, 0);
-	}
+	char log2[160];
+
+	redis_down_pid(redis_pid);
+	snprintf(log2, sizeof(log2), "%s/redis2.log", dir);
+	unlink(log2);
 	unlink(logfile);
 	rmdir(dir);
 }
@@ -199,14 +223,14 @@ END_TEST
 
 /* ---- scheduler and worker on a host name ---- */
 
-static struct td_graph *graph(const char *host, const char *tools)
+static struct td_graph *graph_on(const char *host, int at, const char *tools)
 {
 	char text[2048], url[128];
 	struct td_graph *g = NULL;
 	struct td_diag d = {0};
 
 	ck_assert_msg(redis_pid > 0, "redis-server did not start");
-	snprintf(url, sizeof(url), "redis://%s:%d", host, port);
+	snprintf(url, sizeof(url), "redis://%s:%d", host, at);
 	/* every URL in tools is this one */
 	snprintf(text, sizeof(text), "version: 1\ntools:\n");
 	for (const char *p = tools; *p; p++) {
@@ -223,6 +247,11 @@ static struct td_graph *graph(const char *host, const char *tools)
 	ck_assert_msg(td_graph_load_buffer(text, strlen(text), "g.yaml", "/tmp", &g, &d) == 0, "%s",
 	              d.count ? d.items[0].message : "?");
 	return g;
+}
+
+static struct td_graph *graph(const char *host, const char *tools)
+{
+	return graph_on(host, port, tools);
 }
 
 /* A worker serving g in a child process (killed with its parent if a test fails); its
@@ -397,6 +426,68 @@ START_TEST(run_freed_during_lookup)
 }
 END_TEST
 
+/* Steps r until cond(arg) holds, for 5 s at most. */
+static int step_until(struct td_run *r, int (*cond)(void *), void *arg)
+{
+	int i;
+
+	for (i = 0; i < 500 && !cond(arg); i++) {
+		ck_assert_int_ge(td_run_step(r), 0);
+		usleep(10000);
+	}
+	return cond(arg);
+}
+
+static int queued(void *c)
+{
+	redisReply *rep = redisCommand(c, "XLEN tooldag:queue:qr");
+	int n = rep && rep->type == REDIS_REPLY_INTEGER ? (int)rep->integer : 0;
+
+	freeReplyObject(rep);
+	return n == 1;
+}
+
+static int looked_up_since(void *n0)
+{
+	return td__resolve_started() > *(unsigned *)n0;
+}
+
+/* Redis restarted while a call waits on its queue: the scheduler connects again, looking the
+ * name up again, and the call still ends on its timeout. */
+START_TEST(reconnect_looks_up_again)
+{
+	char log2[160];
+	int at = 0;
+	pid_t r2;
+	struct td_graph *g;
+	struct both j = {0};
+	redisContext *c;
+	unsigned n0;
+
+	snprintf(log2, sizeof(log2), "%s/redis2.log", dir);
+	ck_assert_int_gt(r2 = redis_on(&at, log2), 0);
+	g = graph_on("localhost", at,
+	             "  q: {builtin: echo, timeout: 3s, remote: {redis: 'URL', queue: qr}}\n");
+	ck_assert_int_eq(td_batch_new(g, TD_DIALECT_ANTHROPIC, &j.b), 0);
+	ck_assert_int_eq(td_batch_add(j.b, "a", "q", "{}"), 0);
+	ck_assert_int_eq(td_plan_new(j.b, &j.p, NULL), 0);
+	ck_assert_int_eq(td_run_new(j.p, NULL, &j.r, NULL), 0);
+	ck_assert_ptr_nonnull(c = redisConnect("127.0.0.1", at));
+	ck_assert_msg(step_until(j.r, queued, c), "the call was never queued");
+	redisFree(c);
+	n0 = td__resolve_started();
+	redis_down_pid(r2);
+	ck_assert_int_gt(r2 = redis_on(&at, log2), 0); /* the same port */
+	ck_assert_msg(step_until(j.r, looked_up_since, &n0), "no new lookup after the restart");
+	ck_assert_int_eq(td_run_wait(j.r), 0);
+	result_is(&j, 0, TD_STATUS_TIMEOUT, "timed out after 3s");
+	both_free(&j);
+	redis_down_pid(r2);
+	td_graph_free(g);
+	no_thread_left();
+}
+END_TEST
+
 START_TEST(unknown_host_named)
 {
 	struct td_graph *g = graph("nosuch.invalid", tools);
@@ -437,6 +528,7 @@ static Suite *resolve_suite(void)
 	tcase_add_test(tr, loop_runs_during_lookup);
 	tcase_add_test(tr, run_freed_during_lookup);
 	tcase_add_test(tr, unknown_host_named);
+	tcase_add_test(tr, reconnect_looks_up_again);
 	suite_add_tcase(s, tr);
 	return s;
 }

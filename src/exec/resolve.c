@@ -43,11 +43,16 @@ struct td__lookup {
 	void *priv;
 };
 
-static atomic_uint threads;
+static atomic_uint threads, started;
 
 unsigned td__resolve_threads(void)
 {
 	return atomic_load(&threads);
+}
+
+unsigned td__resolve_started(void)
+{
+	return atomic_load(&started);
 }
 
 int td__resolve_numeric(const char *host)
@@ -180,6 +185,7 @@ static int thread_start(struct td__lookup *lk)
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	atomic_fetch_add(&threads, 1);
+	atomic_fetch_add(&started, 1);
 	err = pthread_create(&t, &attr, lookup_thread, lk);
 	if (err)
 		atomic_fetch_sub(&threads, 1);

@@ -42,7 +42,9 @@ void td__resolve_cancel(struct td__lookup *lk);
  * timeout_ms at most: 0 with addr, or -1 with why (as above, or "no answer within Nms"). */
 int td__resolve_wait(const char *host, int timeout_ms, char addr[TD__ADDR_LEN], char *why,
                      size_t whylen);
-/* Lookup threads still running in this process (tests: none is left behind for long). */
+/* Lookup threads still running in this process (tests: none is left behind for long), and
+ * lookups started since it began (tests: a reconnection looks the name up again). */
 unsigned td__resolve_threads(void);
+unsigned td__resolve_started(void);
 
 #endif /* TD_EXEC_RESOLVE_H */
