@@ -8,6 +8,7 @@
 #define TD_EXEC_REMOTE_WORKER_H
 
 #include <signal.h>
+#include <stdatomic.h>
 
 #include "exec/remote.h"
 #include "run/run.h"
@@ -49,6 +50,8 @@ struct wqueue {
 	int64_t next_claim_us;
 };
 
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "td_worker_stop() needs a lock-free int");
+
 struct td_worker {
 	const struct td_graph *g;
 	struct td_worker_opts opts;
@@ -70,7 +73,9 @@ struct td_worker {
 	struct wrun runs[MAX_RUNS];
 	unsigned held;
 	int64_t beat_us, next_beat_us, next_fetch_us;
-	volatile sig_atomic_t stop;
+	/* TD_WORKER_DRAIN | TD_WORKER_CANCEL, set by td_worker_stop() from a signal handler or
+	 * another thread: a lock-free atomic is safe from both */
+	_Atomic int stop;
 	struct td_worker_stats st;
 	char err[512];
 };
