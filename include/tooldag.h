@@ -412,6 +412,11 @@ struct td_run_opts {
 	/* Runs the tools that have `remote:` here, like the others, instead of queueing their
 	 * calls on Redis: what a worker does with the calls it takes (see td_worker_new()). */
 	int remote_here;
+	/* Each process tool's child is killed (SIGKILL) when the thread that started it exits,
+	 * however it exits (kill -9 included): Linux's PR_SET_PDEATHSIG, set in the child before
+	 * its exec. Only that child gets the signal, not the rest of its process group. Step the
+	 * run on a thread that lives as long as the run. */
+	int die_with_host;
 };
 #define TD_DEFAULT_KILL_GRACE_MS 2000u
 #define TD_KILL_NOW              0xffffffffu

@@ -3,12 +3,14 @@
  * test_proc.c - the process backend with real children (tests/helpers/td_child): exit codes,
  * signals, hard timeouts and the kill grace, a grandchild holding stdout, output cap, stdin a
  * child never reads, environment allow-list, descriptor and signal hygiene, exec failures,
- * cancellation, and nothing left behind after 2,000 calls.
+ * cancellation, nothing left behind after 2,000 calls, and a child that dies with the thread
+ * that started it.
  */
 #include <check.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -655,6 +657,47 @@ START_TEST(spawn_file_action_failures)
 }
 END_TEST
 
+/* die_with_parent: the child gets SIGKILL when the thread that started it exits. */
+struct spawner {
+	struct td__spawn s;
+	pid_t pid;
+	int r;
+};
+
+static void *spawn_and_exit(void *arg)
+{
+	struct spawner *sp = arg;
+	enum td__spawn_step step;
+
+	sp->r = td__spawn(&sp->s, &sp->pid, &step);
+	return NULL;
+}
+
+START_TEST(child_dies_with_its_thread)
+{
+	char *argv[] = {CHILD, "sleep", "20000", NULL}, *envp[] = {NULL};
+	struct spawner sp = {.s = {.path = CHILD,
+	                           .argv = argv,
+	                           .envp = envp,
+	                           .die_with_parent = 1,
+	                           .stack_size = TD_SPAWN_STACK}};
+	pthread_t t;
+	int status, fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	ck_assert_int_ge(fd, 0);
+	sp.s.fd[0] = sp.s.fd[1] = sp.s.fd[2] = fd;
+	sp.s.stack = malloc(TD_SPAWN_STACK);
+	ck_assert_int_eq(pthread_create(&t, NULL, spawn_and_exit, &sp), 0);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	ck_assert_int_eq(sp.r, 0);
+	/* the child (ours: the process is its parent) was killed, not left to its 20 seconds */
+	ck_assert_int_eq(waitpid(sp.pid, &status, 0), sp.pid);
+	ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	free(sp.s.stack);
+	close(fd);
+}
+END_TEST
+
 START_TEST(descriptor_limit_caps_processes)
 {
 	struct rlimit rl;
@@ -805,6 +848,7 @@ static Suite *proc_suite(void)
 	tcase_add_test(tc, every_allocation_failure);
 	tcase_add_test(tc, spawn_file_action_failures);
 	tcase_add_test(tc, descriptor_limit_caps_processes);
+	tcase_add_test(tc, child_dies_with_its_thread);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -32,6 +32,7 @@ struct td_worker_opts {
 	const char *name;  /* consumer name; NULL: "<host>:<pid>" */
 	const struct td_functions *functions; /* for function: tools, borrowed */
 	enum td_loop loop;
+	int die_with_host; /* td_run_opts.die_with_host for the calls it runs */
 };
 struct td_worker_stats {
 	uint64_t taken;     /* calls taken from the queues */

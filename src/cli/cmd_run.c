@@ -642,6 +642,7 @@ int cmd_run(int argc, char **argv)
 	r = parse_args(argc, argv, &a);
 	if (r)
 		return r < 0 ? EXIT_OK : r;
+	a.opts.die_with_host = 1; /* a killed `run` leaves no tool running */
 	memset(&job, 0, sizeof(job));
 	r = a.conversation ? 0 : open_stream(&a, &job, &in);
 	if (r < 0) {

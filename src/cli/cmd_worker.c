@@ -20,20 +20,24 @@ static const char worker_help[] =
     "  --name NAME     consumer name in Redis (default HOST:PID)\n"
     "  --loop KIND     auto, uring or epoll\n\n"
     "SIGTERM drains: the calls held finish and are answered, nothing new is taken, exit 0.\n"
-    "SIGINT cancels: the calls held are killed and given back (their schedulers retry them\n"
-    "elsewhere), exit 130.\n";
+    "SIGINT or SIGHUP cancels: the calls held are killed and given back (their schedulers retry\n"
+    "them elsewhere), exit 130.\n";
 
 static struct td_worker *the_worker;
 
 static void on_signal(int sig)
 {
-	td_worker_stop(the_worker, sig == SIGINT ? TD_WORKER_CANCEL : TD_WORKER_DRAIN);
+	td_worker_stop(the_worker, sig == SIGTERM ? TD_WORKER_DRAIN : TD_WORKER_CANCEL);
 }
 
 static void handle(int sig)
 {
 	struct sigaction sa;
 
+	/* under nohup SIGHUP stays ignored (SIGINT is ignored in a shell's background jobs: it
+	 * is still ours to handle) */
+	if (sig == SIGHUP && sigaction(sig, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN)
+		return;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
@@ -101,7 +105,7 @@ static int parse_args(int argc, char **argv, struct td_worker_opts *o, const cha
 
 int cmd_worker(int argc, char **argv)
 {
-	struct td_worker_opts o = {0};
+	struct td_worker_opts o = {.die_with_host = 1}; /* a killed worker leaves no tool running */
 	struct td_worker_stats st;
 	struct td_diag diag = {0};
 	struct td_graph *g = NULL;
@@ -121,6 +125,7 @@ int cmd_worker(int argc, char **argv)
 	}
 	handle(SIGINT);
 	handle(SIGTERM);
+	handle(SIGHUP); /* the terminal or ssh session closed: cancel, as SIGINT */
 	fprintf(stderr, "tooldag worker %s: serving %s\n", td_worker_name(the_worker), path);
 	rc = td_worker_serve(the_worker, &diag);
 	if (diag.count || (rc && rc != TD_ECANCELED)) /* an error, or cancels naming no call */

@@ -46,6 +46,7 @@
 #include "exec/capbuf.h"
 #include "exec/proc_tool.h"
 #include "exec/spawn.h"
+#include "run/run.h"
 
 /* Descriptors a process holds while it starts: three pipes (or two and a socket pair). */
 #define TD_FDS_PER_PROC 6u
@@ -709,11 +710,13 @@ static int spawn_child(struct pjob *pj, const struct td__tool_cache *tc, int in,
 	    .fd = {in, out, err},
 	    .rlim = tc->rlim,
 	    .nrlim = tc->nrlim,
+	    .die_with_parent = pj->job->run->opts.die_with_host,
 	    .stack_size = TD_SPAWN_STACK,
 	};
 
 	*step = TD_SPAWN_EXEC;
-	if (tc->nrlim && !pb->stack && !(pb->stack = td__malloc(TD_SPAWN_STACK)))
+	if ((s.nrlim || s.die_with_parent) && !pb->stack &&
+	    !(pb->stack = td__malloc(TD_SPAWN_STACK)))
 		return TD_ENOMEM;
 	s.stack = pb->stack;
 	return td__spawn(&s, &pj->pid, step);

@@ -252,8 +252,10 @@ static struct wrun *free_run(struct td_worker *w)
 /* One run for the calls of t[] that are of tool `tool` (marked done by setting tool -1). */
 static int start_run(struct td_worker *w, struct taken *t, size_t n, int tool)
 {
-	struct td_run_opts ro = {
-	    .concurrency = w->opts.jobs, .functions = w->opts.functions, .remote_here = 1};
+	struct td_run_opts ro = {.concurrency = w->opts.jobs,
+	                         .functions = w->opts.functions,
+	                         .remote_here = 1,
+	                         .die_with_host = w->opts.die_with_host};
 	struct wrun *wr = free_run(w);
 	size_t i, k = 0;
 	int err;

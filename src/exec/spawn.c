@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * spawn.c - starting one child: posix_spawn, or a clone(CLONE_VM | CLONE_VFORK) child that
- * also sets rlimits (see spawn.h for why two paths and what both guarantee).
+ * also sets rlimits and a parent-death signal (see spawn.h for why two paths and what both
+ * guarantee).
  *
  * The clone child shares our memory until its execve, like a vfork child, so it may only make
  * async-signal-safe calls, must not allocate, return or touch locks, and writes nothing but
@@ -17,6 +18,7 @@
 #include <spawn.h>
 #include <stdbool.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -146,10 +148,11 @@ static int spawn_posix(const struct td__spawn *s, pid_t *pid)
 	return -r;
 }
 
-/* ---- the rlimit path: the child ---- */
+/* ---- the clone path: the child ---- */
 
 struct child {
 	const struct td__spawn *s;
+	pid_t parent;      /* getpid() of the parent, for die_with_parent */
 	volatile int err;  /* errno of the failing step; stays 0 when the exec succeeded */
 	volatile int step; /* enum td__spawn_step */
 };
@@ -202,6 +205,11 @@ TD_CHILD_CODE static int child_main(void *arg)
 	close_from_3();
 	if (setpgid(0, 0) < 0)
 		goto fail;
+	/* the parent may have died before the prctl: the child then belongs to another process
+	 * already and would never get the signal */
+	if (s->die_with_parent &&
+	    (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != c->parent))
+		goto fail;
 	/* phase 3: limits (after the closing: a low nofile must not keep us from it) */
 	c->step = TD_SPAWN_LIMIT;
 	for (i = 0; i < s->nrlim; i++)
@@ -217,11 +225,11 @@ fail:
 	_exit(127);
 }
 
-/* ---- the rlimit path: the parent ---- */
+/* ---- the clone path: the parent ---- */
 
 static int spawn_clone(const struct td__spawn *s, pid_t *pid, enum td__spawn_step *step)
 {
-	struct child c = {.s = s, .err = 0, .step = TD_SPAWN_EXEC};
+	struct child c = {.s = s, .parent = getpid(), .err = 0, .step = TD_SPAWN_EXEC};
 	/* the stack grows down on every architecture Linux and tooldag run on */
 	char *top = (char *)s->stack + (s->stack_size & ~(size_t)15);
 	int saved = errno, err = 0;
@@ -268,7 +276,7 @@ int td__spawn(const struct td__spawn *s, pid_t *pid, enum td__spawn_step *step)
 	int r;
 
 	*step = TD_SPAWN_EXEC;
-	if (s->nrlim)
+	if (s->nrlim || s->die_with_parent)
 		return spawn_clone(s, pid, step);
 	r = spawn_posix(s, pid);
 	if (r < 0 && s->cwd && cwd_failed(s->cwd, r))

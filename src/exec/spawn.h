@@ -7,10 +7,11 @@
  * empty signal mask and default signal dispositions, then execve(path, argv, envp).
  *
  *  - no rlimits: posix_spawn, the hot path;
- *  - rlimits: posix_spawn cannot set them, so a clone(CLONE_VM | CLONE_VFORK) child on a stack
- *    of ours does the same steps plus setrlimit, and reports a failing step's errno through
- *    memory it shares with the parent, as glibc's posix_spawn does. prlimit(2) after
- *    posix_spawn would be racy: the child may run (and fork) before the limit lands.
+ *  - rlimits or die_with_parent: posix_spawn cannot set them, so a clone(CLONE_VM |
+ *    CLONE_VFORK) child on a stack of ours does the same steps plus setrlimit and
+ *    PR_SET_PDEATHSIG, and reports a failing step's errno through memory it shares with the
+ *    parent, as glibc's posix_spawn does. prlimit(2) after posix_spawn would be racy: the
+ *    child may run (and fork) before the limit lands.
  *
  * Usage:
  *   1. td__spawn_rlimits() once per tool: the limits to apply, clamped to our hard limits.
@@ -39,8 +40,11 @@ struct td__spawn {
 	const char *cwd;   /* NULL: tooldag's own */
 	int fd[3];         /* become the child's 0, 1 and 2 */
 	const struct td__rlim *rlim;
-	size_t nrlim; /* 0: posix_spawn */
-	void *stack;  /* rlimit path: the child's stack, reused; unused by posix_spawn */
+	size_t nrlim; /* 0 and no die_with_parent: posix_spawn */
+	/* SIGKILL to the child when the calling thread exits (PR_SET_PDEATHSIG); a child whose
+	 * parent is already gone when it sets that exits at once, without its exec */
+	int die_with_parent;
+	void *stack; /* clone path: the child's stack, reused; unused by posix_spawn */
 	size_t stack_size;
 };
 
