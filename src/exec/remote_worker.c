@@ -328,6 +328,39 @@ static unsigned take(struct td_worker *w, int q, const redisReply *e, struct tak
 	return 0;
 }
 
+/*
+ * Calls whose reply stream is gone are not started (see orphans_stop): acknowledged and
+ * counted as expired. Reads the `*replies` replies before the EXISTS ones.
+ */
+static bool orphans_drop(struct td_worker *w, struct taken *t, size_t n, unsigned *replies)
+{
+	redisReply *r;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		const char *ex[] = {"EXISTS", t[i].call.reply};
+
+		redisAppendCommandArgv(w->rc, 2, ex, NULL);
+	}
+	if (!flush(w, *replies))
+		return false;
+	*replies = 0;
+	for (i = 0; i < n; i++) {
+		if (redisGetReply(w->rc, (void **)&r) != REDIS_OK) {
+			snprintf(w->err, sizeof(w->err), "redis: %s", w->rc->errstr);
+			return false;
+		}
+		if (r->type == REDIS_REPLY_INTEGER && r->integer == 0 && t[i].tool >= 0) {
+			w->st.expired++;
+			ack(w, &t[i].call);
+			*replies += 2;
+			t[i].tool = -1;
+		}
+		freeReplyObject(r);
+	}
+	return true;
+}
+
 static void start_taken(struct td_worker *w, struct taken *t, size_t n, unsigned *replies)
 {
 	size_t i, j;
@@ -394,6 +427,11 @@ static int fetch(struct td_worker *w, unsigned count, int block_ms)
 			if (es->element[k]->elements == 2)
 				replies += take(w, q, es->element[k], t, &n);
 	}
+	if (n && !orphans_drop(w, t, n, &replies)) {
+		freeReplyObject(r);
+		td__free(t);
+		return -1;
+	}
 	start_taken(w, t, n, &replies);
 	freeReplyObject(r);
 	td__free(t);
@@ -455,10 +493,48 @@ static void check_deadlines(struct td_worker *w)
 		}
 }
 
+/*
+ * Appends EXISTS of the reply stream of each call held (every call of every run, in order);
+ * reads them after the `skip` replies before them and cancels the calls whose stream is gone:
+ * their scheduler ended or died (it keeps an expiry on its stream while it lives), nobody
+ * reads an answer. Their answers go nowhere (NOMKSTREAM); the calls are acknowledged.
+ */
+static bool orphans_stop(struct td_worker *w, unsigned skip)
+{
+	redisReply *r;
+	size_t i, k;
+
+	for (i = 0; i < MAX_RUNS; i++)
+		for (k = 0; w->runs[i].run && k < w->runs[i].n; k++) {
+			const char *ex[] = {"EXISTS", w->runs[i].calls[k].reply};
+
+			redisAppendCommandArgv(w->rc, 2, ex, NULL);
+		}
+	if (!flush(w, skip))
+		return false;
+	for (i = 0; i < MAX_RUNS; i++)
+		for (k = 0; w->runs[i].run && k < w->runs[i].n; k++) {
+			struct wcall *c = &w->runs[i].calls[k];
+
+			if (redisGetReply(w->rc, (void **)&r) != REDIS_OK) {
+				snprintf(w->err, sizeof(w->err), "redis: %s", w->rc->errstr);
+				return false;
+			}
+			if (r->type == REDIS_REPLY_INTEGER && r->integer == 0 && !c->answered &&
+			    !c->cancelled) {
+				c->cancelled = true;
+				w->st.cancelled++;
+				td_run_cancel_call(w->runs[i].run, k);
+			}
+			freeReplyObject(r);
+		}
+	return true;
+}
+
 static bool heartbeat(struct td_worker *w)
 {
 	char px[24];
-	const char *set[] = {"SET", w->alive_key, "1", "PX", px};
+	const char *set[] = {"SET", w->alive_key, w->alive_token, "PX", px};
 	unsigned replies = 1;
 	size_t i, k;
 
@@ -478,7 +554,7 @@ static bool heartbeat(struct td_worker *w)
 			redisAppendCommandArgv(w->rc, 7, claim, NULL);
 			replies++;
 		}
-	return flush(w, replies);
+	return orphans_stop(w, replies);
 }
 
 /* ---- claims: calls of silent workers ---- */
@@ -687,10 +763,11 @@ static bool round_once(struct td_worker *w)
 
 static void leave(struct td_worker *w)
 {
-	const char *del[] = {"DEL", w->alive_key};
 	size_t q;
 
-	freeReplyObject(td__worker_cmd(w, 2, del, NULL));
+	/* a worker of the same name that started after this one's key expired keeps its calls */
+	if (!td__worker_release_name(w))
+		return;
 	for (q = 0; q < w->nqueues; q++) {
 		const char *argv[] = {"XGROUP", "DELCONSUMER", w->queues[q].key, TD_REMOTE_GROUP,
 		                      w->name};

@@ -67,7 +67,8 @@ struct td_worker {
 	struct td_host *host; /* every run of the worker on one loop */
 	char name[128];
 	char alive_key[192];
-	bool *served; /* [ntools] */
+	char alive_token[128]; /* the liveness key's value: this worker's own, see claim_name */
+	bool *served;          /* [ntools] */
 	struct wqueue *queues;
 	size_t nqueues;
 	struct wrun runs[MAX_RUNS];
@@ -87,6 +88,9 @@ int td__worker_connect(struct td_worker *w);
 int td__worker_open(struct td_worker *w, redisContext **c);
 /* After a failed command: connects again (Redis restarting), for a few seconds at most. */
 int td__worker_reconnect(struct td_worker *w);
+/* Deletes the liveness key if it still is this worker's; true when nobody else holds it (the
+ * name's consumers may then be deleted). False on a connection error too. */
+bool td__worker_release_name(struct td_worker *w);
 /* XGROUP CREATE for every queue served (an existing group is fine). */
 int td__worker_join(struct td_worker *w);
 /* One command (argv NUL-terminated when lens is NULL); NULL on a connection error (w->err). */

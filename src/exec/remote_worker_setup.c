@@ -4,6 +4,7 @@
  * its connection to Redis (AUTH, SELECT, reconnection) and its consumer groups.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,6 +95,60 @@ redisReply *td__worker_cmd(struct td_worker *w, int argc, const char **argv, con
 	if (!r)
 		snprintf(w->err, sizeof(w->err), "redis: %s", w->rc->errstr);
 	return r;
+}
+
+/*
+ * The name is one worker's only (another worker's exit would delete its pending calls and its
+ * liveness key): the key is taken with SET NX before the worker joins, holding a token of its
+ * own. Refused while it exists: a live worker of that name renews it; one killed keeps it
+ * until it expires (its calls are then taken back by the others).
+ */
+static int claim_name(struct td_worker *w)
+{
+	char px[24], host[64] = "host";
+	const char *set[] = {"SET", w->alive_key, w->alive_token, "NX", "PX", px};
+	const char *pttl[] = {"PTTL", w->alive_key};
+	long long left = -1;
+	redisReply *r;
+	int taken;
+
+	gethostname(host, sizeof(host) - 1);
+	snprintf(w->alive_token, sizeof(w->alive_token), "%.60s:%ld:%" PRId64, host, (long)getpid(),
+	         td__now_us());
+	snprintf(px, sizeof(px), "%" PRId64, 3 * w->beat_us / 1000);
+	if (!(r = td__worker_cmd(w, 6, set, NULL)))
+		return -EIO;
+	if (r->type == REDIS_REPLY_ERROR) {
+		snprintf(w->err, sizeof(w->err), "redis: SET %s: %.150s", w->alive_key, r->str);
+		freeReplyObject(r);
+		return -EINVAL;
+	}
+	taken = r->type == REDIS_REPLY_NIL;
+	freeReplyObject(r);
+	if (!taken)
+		return 0;
+	if ((r = td__worker_cmd(w, 2, pttl, NULL)) && r->type == REDIS_REPLY_INTEGER)
+		left = r->integer;
+	freeReplyObject(r);
+	snprintf(w->err, sizeof(w->err),
+	         "worker name '%.100s' is in use: a live worker of that name holds %.150s (a "
+	         "killed one holds it until it expires, in %lldms); give another --name, or start "
+	         "again once it is free",
+	         w->name, w->alive_key, left > 0 ? left : 0);
+	return TD_EEXIST;
+}
+
+bool td__worker_release_name(struct td_worker *w)
+{
+	static const char script[] = "local v = redis.call('GET', KEYS[1]) "
+	                             "if v and v ~= ARGV[1] then return 0 end "
+	                             "redis.call('DEL', KEYS[1]) return 1";
+	const char *argv[] = {"EVAL", script, "1", w->alive_key, w->alive_token};
+	redisReply *r = td__worker_cmd(w, 5, argv, NULL);
+	bool ours = r && r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+
+	freeReplyObject(r);
+	return ours;
 }
 
 int td__worker_join(struct td_worker *w)
@@ -286,9 +341,13 @@ static int setup(struct td_worker *w, char *err, size_t errlen)
 		w->opts.jobs = MAX_RUNS * 64u;
 	if (w->beat_us < 10000)
 		w->beat_us = 10000;
-	if ((rc = td__worker_connect(w)) || (rc = td__worker_join(w)) ||
-	    (rc = td__cancel_subscribe(w))) {
+	if ((rc = td__worker_connect(w)) || (rc = claim_name(w))) {
 		snprintf(err, errlen, "%s", w->err);
+		return rc;
+	}
+	if ((rc = td__worker_join(w)) || (rc = td__cancel_subscribe(w))) {
+		snprintf(err, errlen, "%s", w->err);
+		td__worker_release_name(w);
 		return rc;
 	}
 	host.loop = w->opts.loop;
