@@ -40,9 +40,11 @@
 #define READ_BLOCK_MS                "1000"
 #define READ_COUNT                   "1024"
 /* How long the reply stream outlives the last sign of this run (a dead scheduler's stream
- * then goes away; workers never recreate it: XADD NOMKSTREAM). */
-#define REPLY_TTL_MS   "600000"
-#define TTL_REFRESH_US (60LL * 1000000)
+ * then goes away; workers never recreate it: XADD NOMKSTREAM). While the run lives it is
+ * refreshed every tenth of that, checked whenever an XREAD returns (at least every
+ * READ_BLOCK_MS while attempts are out) and before a call is queued. Test hook: the
+ * environment variable TD_TEST_REDIS_REPLY_TTL_MS (read once per run) shortens it. */
+#define REPLY_TTL_MS 600000
 /* A worker's name kept for the report: as long as a worker's own (remote_worker.h) */
 #define WORKER_NAME_MAX 127
 
@@ -75,6 +77,8 @@ struct remote_be {
 	struct rjob **by_call;  /* attempts out, by call index */
 	size_t ncalls;
 	uint64_t dropped; /* answers for attempts no longer out (duplicates, late) */
+	char ttl_ms[24];  /* the reply stream's expiry (PEXPIRE) */
+	int64_t ttl_refresh_us;
 	bool closing;
 };
 
@@ -154,6 +158,15 @@ static void drop_msg(struct remote_be *rb, struct rjob *rj)
 	snprintf(key, sizeof(key), TD_REMOTE_QUEUE_PREFIX "%s", spec_of(rb, rj->job->tool)->queue);
 	argv[1] = key;
 	td__rconn_cmd(&rj->sv->cmd, NULL, NULL, 3, argv, NULL);
+}
+
+/* How messages name the server: its socket's path, or HOST:PORT */
+static const char *server_addr(const struct server *sv, char *buf, size_t n)
+{
+	if (sv->url.path[0])
+		return sv->url.path;
+	snprintf(buf, n, "%s:%d", sv->url.host, sv->url.port);
+	return buf;
 }
 
 static void fail_server(struct server *sv, bool queued_too, const char *why)
@@ -299,17 +312,14 @@ static void on_answer(struct remote_be *rb, const redisReply *kv)
 
 static void read_more(struct server *sv);
 
-static void trim_and_refresh(struct server *sv)
-{
-	const char *trim[5] = {"XTRIM", sv->rb->reply, "MINID", sv->last_id, NULL};
-	const char *ttl[3] = {"PEXPIRE", sv->rb->reply, REPLY_TTL_MS};
-	int64_t now = td__clock_now(sv->rb->be.clock);
+static void create_reply(struct server *sv);
 
-	td__rconn_cmd(&sv->cmd, NULL, NULL, 4, trim, NULL);
-	if (now >= sv->ttl_at) {
-		td__rconn_cmd(&sv->cmd, NULL, NULL, 3, ttl, NULL);
-		sv->ttl_at = now + TTL_REFRESH_US;
-	}
+/* The reply stream's expiry, pushed back while the run lives; XADD of an "open" entry also
+ * recreates the stream if it went away (Redis flushed, or restarted without AOF). */
+static void refresh_reply(struct server *sv)
+{
+	if (td__rconn_is_open(&sv->cmd) && td__clock_now(sv->rb->be.clock) >= sv->ttl_at)
+		create_reply(sv);
 }
 
 static void on_xread(redisAsyncContext *ac, void *r, void *priv)
@@ -326,6 +336,7 @@ static void on_xread(redisAsyncContext *ac, void *r, void *priv)
 		fail_server(sv, true, reply->str);
 		return;
 	}
+	refresh_reply(sv); /* an answer or READ_BLOCK_MS without one */
 	if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 1 &&
 	    reply->element[0]->elements == 2) {
 		entries = reply->element[0]->element[1];
@@ -337,7 +348,8 @@ static void on_xread(redisAsyncContext *ac, void *r, void *priv)
 			snprintf(sv->last_id, sizeof(sv->last_id), "%s", e->element[0]->str);
 			on_answer(sv->rb, e->element[1]);
 		}
-		trim_and_refresh(sv);
+		td__rconn_cmd(&sv->cmd, NULL, NULL, 4,
+		              (const char *[]){"XTRIM", sv->rb->reply, "MINID", sv->last_id}, NULL);
 	}
 	read_more(sv);
 }
@@ -384,12 +396,16 @@ static void on_reconnect(struct td__timer *t)
 static void on_state(struct td__rconn *c, int up)
 {
 	struct server *sv = c->owner;
-	char why[300];
+	char why[400], addr[300];
 
 	if (up || sv->rb->closing)
 		return;
-	snprintf(why, sizeof(why), "%.150s (%.120s)", c->err,
-	         sv->url.path[0] ? sv->url.path : sv->url.host);
+	if (c->refused)
+		snprintf(why, sizeof(why), "cannot connect to %.200s: %.150s",
+		         server_addr(sv, addr, sizeof(addr)), c->err);
+	else
+		snprintf(why, sizeof(why), "%.150s (%.200s)", c->err,
+		         sv->url.path[0] ? sv->url.path : sv->url.host);
 	/* attempts not yet on the queue are lost with the connection; queued ones wait for
 	 * their answer on the next connection, within their timeout */
 	if (c == &sv->cmd)
@@ -404,11 +420,11 @@ static void on_state(struct td__rconn *c, int up)
 static void create_reply(struct server *sv)
 {
 	const char *add[] = {"XADD", sv->rb->reply, "*", "v", TD_REMOTE_VERSION, "type", "open"};
-	const char *ttl[3] = {"PEXPIRE", sv->rb->reply, REPLY_TTL_MS};
+	const char *ttl[3] = {"PEXPIRE", sv->rb->reply, sv->rb->ttl_ms};
 
 	td__rconn_cmd(&sv->cmd, NULL, NULL, 7, add, NULL);
 	td__rconn_cmd(&sv->cmd, NULL, NULL, 3, ttl, NULL);
-	sv->ttl_at = td__clock_now(sv->rb->be.clock) + TTL_REFRESH_US;
+	sv->ttl_at = td__clock_now(sv->rb->be.clock) + sv->rb->ttl_refresh_us;
 }
 
 static void server_open(struct server *sv)
@@ -466,8 +482,8 @@ static void on_timeout(struct td__timer *t)
 
 	drop_msg(rb, rj);
 	td__format_duration(job->timeout_us, dur, sizeof(dur));
-	fail(rb, rj, TD_STATUS_TIMEOUT, "timed out after %s: no answer from a worker of queue '%s'",
-	     dur, spec_of(rb, job->tool)->queue);
+	fail(rb, rj, TD_STATUS_TIMEOUT, "timed out after %s: no answer from queue '%s'", dur,
+	     spec_of(rb, job->tool)->queue);
 }
 
 static int grow(struct remote_be *rb, uint32_t call)
@@ -556,6 +572,8 @@ static int remote_start(struct td__backend *be, struct td__job *job)
 		return TD_ENOMEM;
 	if (!td__rconn_is_open(&sv->cmd))
 		server_open(sv); /* may fail attempts out on sv: before this one is among them */
+	else
+		refresh_reply(sv); /* the stream may have been idle since the last level */
 	rj->job = job;
 	rj->sv = sv;
 	job->priv = rj;
@@ -570,9 +588,14 @@ static int remote_start(struct td__backend *be, struct td__job *job)
 		return 0;
 	}
 	if (err < 0) {
-		fail(rb, rj, TD_STATUS_ERROR, "redis: cannot connect to %s: %s",
-		     sv->url.path[0] ? sv->url.path : sv->url.host,
-		     sv->cmd.err[0] ? sv->cmd.err : "out of memory");
+		char addr[300];
+
+		if (!sv->cmd.refused && sv->cmd.err[0]) /* the host name's lookup failed */
+			fail(rb, rj, TD_STATUS_ERROR, "redis: %s (%s)", sv->cmd.err, sv->url.host);
+		else
+			fail(rb, rj, TD_STATUS_ERROR, "redis: cannot connect to %s: %s",
+			     server_addr(sv, addr, sizeof(addr)),
+			     sv->cmd.err[0] ? sv->cmd.err : "out of memory");
 		return 0;
 	}
 	rj->sent_us = td__clock_now(be->clock);
@@ -703,6 +726,18 @@ static int servers_init(struct remote_be *rb)
 	return 0;
 }
 
+static void reply_ttl(struct remote_be *rb)
+{
+	const char *s = getenv("TD_TEST_REDIS_REPLY_TTL_MS");
+	char *end;
+	long long ms = s ? strtoll(s, &end, 10) : 0;
+
+	if (!s || *end || ms < 100 || ms > REPLY_TTL_MS)
+		ms = REPLY_TTL_MS;
+	snprintf(rb->ttl_ms, sizeof(rb->ttl_ms), "%lld", ms);
+	rb->ttl_refresh_us = ms * 100; /* a tenth, in microseconds */
+}
+
 int td__remote_backend_new(struct td__loop *loop, const struct td_graph *g,
                            struct td__backend **out)
 {
@@ -719,6 +754,7 @@ int td__remote_backend_new(struct td__loop *loop, const struct td_graph *g,
 	rb->be.kill_now = remote_kill;
 	rb->be.free = remote_free;
 	rb->be.fds_per_job = 0; /* two connections per server, whatever the number of calls */
+	reply_ttl(rb);
 	reply_name(rb);
 	err = servers_init(rb);
 	if (err) {

@@ -42,6 +42,7 @@ struct td__rconn {
 	struct td__timer flush;
 	unsigned want, armed; /* POLLIN | POLLOUT */
 	bool inflight, cancelling, busy, flushing, flush_queued, connected, closing;
+	bool refused; /* the connection never came up: connect(2) failed (err says why) */
 	/* connected (1) or closed or failed (0, err says why); set by the owner */
 	void (*on_state)(struct td__rconn *c, int up);
 	redisCallbackFn *on_auth; /* AUTH's and SELECT's replies (privdata: this record) */

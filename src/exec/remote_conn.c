@@ -168,8 +168,10 @@ static void on_connect(const redisAsyncContext *ac, int status)
 
 	if (status == REDIS_OK)
 		c->connected = true;
-	else
+	else {
 		snprintf(c->err, sizeof(c->err), "%s", ac->errstr);
+		c->refused = true;
+	}
 	if (c->on_state)
 		c->on_state(c, status == REDIS_OK);
 }
@@ -213,6 +215,7 @@ static int conn_attach(struct td__rconn *c, redisAsyncContext *ac)
 		return TD_ENOMEM;
 	if (ac->err) {
 		snprintf(c->err, sizeof(c->err), "%s", ac->errstr);
+		c->refused = true;
 		redisAsyncFree(ac);
 		return -ECONNREFUSED;
 	}
@@ -269,6 +272,7 @@ int td__rconn_open(struct td__rconn *c, struct td__loop *loop, const struct td__
 	c->op.fn = on_poll;
 	c->err[0] = '\0';
 	c->connected = false;
+	c->refused = false;
 	c->port = u->port;
 	c->pending_tail = &c->pending;
 	if (u->path[0])

@@ -74,7 +74,7 @@ calls 3 nobody '{}' >"$T_TMP/c3.json"
 start=$SECONDS
 t_run run "$T_TMP/g.yaml" "$T_TMP/c3.json"
 t_exit 0
-t_json "all(c['is_error'] and c['content'] == \"timed out after 1s: no answer from a worker of queue 'nobody'\" for c in d['content'])"
+t_json "all(c['is_error'] and c['content'] == \"timed out after 1s: no answer from queue 'nobody'\" for c in d['content'])"
 T_COUNT=$((T_COUNT + 1)); [ $((SECONDS - start)) -le 4 ] || t_fail "took $((SECONDS - start))s"
 T_COUNT=$((T_COUNT + 1))
 [ "$(rcli XLEN tooldag:queue:nobody)" = 0 ] || t_fail "timed-out calls left on the queue"
