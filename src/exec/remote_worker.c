@@ -380,17 +380,22 @@ static void start_taken(struct td_worker *w, struct taken *t, size_t n, unsigned
 	}
 }
 
-/* XREADGROUP for at most `count` calls; the number taken, or -1 on a connection error. */
+/*
+ * XREADGROUP for at most `count` calls; the number taken, or -1 on a connection error.
+ * COUNT holds per stream, and every entry it returns is this worker's from then on, so the
+ * queues asked and the COUNT each are chosen to total at most `count`: every queue with
+ * count / nqueues each, or, with less room than queues, `count` of them with 1 each, in turn.
+ */
 static int fetch(struct td_worker *w, unsigned count, int block_ms)
 {
 	const char *argv[8 + 2 * 64];
 	char cnt[16], blk[16];
 	struct taken *t;
 	redisReply *r;
-	size_t i, k, argc = 0, n = 0;
+	size_t i, k, argc = 0, n = 0, nq = w->nqueues < count ? w->nqueues : count;
 	unsigned replies = 0;
 
-	snprintf(cnt, sizeof(cnt), "%u", count);
+	snprintf(cnt, sizeof(cnt), "%u", count / (unsigned)nq);
 	snprintf(blk, sizeof(blk), "%d", block_ms);
 	argv[argc++] = "XREADGROUP";
 	argv[argc++] = "GROUP";
@@ -403,10 +408,11 @@ static int fetch(struct td_worker *w, unsigned count, int block_ms)
 		argv[argc++] = blk;
 	}
 	argv[argc++] = "STREAMS";
-	for (i = 0; i < w->nqueues; i++)
-		argv[argc++] = w->queues[i].key;
-	for (i = 0; i < w->nqueues; i++)
+	for (i = 0; i < nq; i++)
+		argv[argc++] = w->queues[(w->next_queue + i) % w->nqueues].key;
+	for (i = 0; i < nq; i++)
 		argv[argc++] = ">";
+	w->next_queue = (w->next_queue + nq) % w->nqueues;
 	if (!(r = td__worker_cmd(w, (int)argc, argv, NULL)))
 		return -1;
 	td__cancel_read(w); /* cancels published before the calls taken were */

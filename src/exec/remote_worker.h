@@ -71,6 +71,7 @@ struct td_worker {
 	bool *served;          /* [ntools] */
 	struct wqueue *queues;
 	size_t nqueues;
+	size_t next_queue; /* where the next fetch starts, when it cannot ask every queue */
 	struct wrun runs[MAX_RUNS];
 	unsigned held;
 	int64_t beat_us, next_beat_us, next_fetch_us;

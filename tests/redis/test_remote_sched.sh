@@ -2,7 +2,8 @@
 # test_remote_sched.sh - the scheduler's side of remote: tools on a real redis-server: the reply
 # stream outlives a call longer than its expiry (refreshed while the run lives) and is trimmed
 # as answers are read; a refused TCP connection names HOST:PORT; a long call stays on its live
-# worker while another worker is up (heartbeat); an http: tool, a max_output cap and a function:
+# worker while another worker is up (heartbeat); one worker on two queues takes no more than
+# its room; an http: tool, a max_output cap and a function:
 # tool (which the CLI worker cannot run) on a worker.
 source "$TD_SRC/tests/redis/lib.sh"
 redis_start
@@ -23,7 +24,7 @@ version: 1
 tools:
   refused: {builtin: echo, remote: {redis: "redis://127.0.0.1:$DEAD", queue: q}}
   long: {builtin: sleep, timeout: 30s, remote: {redis: "$U", queue: long, claim_after: 1s}}
-  fast: {builtin: echo, remote: {redis: "$U", queue: fast}}
+  fast: {builtin: echo, timeout: 10s, remote: {redis: "$U", queue: fast}}
   web: {http: {url: "http://127.0.0.1:$HP/echo"}, timeout: 10s, remote: {redis: "$U", queue: web}}
   flood: {run: [seq, "1", "100000"], max_output: 1KiB, remote: {redis: "$U", queue: flood}}
   fnt: {function: weather, timeout: 10s, remote: {redis: "$U", queue: fnt}}
@@ -96,6 +97,27 @@ t_json "len(d['content']) == 301 and not any(c.get('is_error') for c in d['conte
 t_check test -z "$(rcli --scan --pattern 'tooldag:reply:*')"
 worker_stop w3 TERM
 worker_stop w5 TERM
+
+# ---- one worker serving two queues takes no more calls than it has room for (COUNT holds per
+# stream in XREADGROUP): with room for 8, and with room for 1 (fewer than its queues), every call
+# of both queues is run and answered once, none left pending on it
+for jn in 8:300 1:10; do
+	j=${jn%:*} n=${jn#*:}
+	worker_start w6 "$T_TMP/g.yaml" --tools fast,long -j $j
+	$PY -c '
+import json, sys
+c = [{"type": "tool_use", "id": "f%d" % i, "name": "fast", "input": {"i": i}} for i in range(int(sys.argv[1]))]
+c.append({"type": "tool_use", "id": "l", "name": "long", "input": {"ms": 300}})
+print(json.dumps(c))' "$n" >"$T_TMP/two.json"
+	t_run run "$T_TMP/g.yaml" "$T_TMP/two.json"
+	t_exit 0
+	t_json "len(d['content']) == $n + 1 and not any(c.get('is_error') for c in d['content'])"
+	t_check pending_is fast 0
+	t_check pending_is long 0
+	worker_stop w6 TERM
+	T_COUNT=$((T_COUNT + 1))
+	[ "$(answered w6)" = $((n + 1)) ] || t_fail "-j $j: worker w6 answered $(answered w6) of $((n + 1)): $(tail -n 2 "$T_TMP/w6.log")"
+done
 
 # ---- an http: tool and max_output, run on a worker
 worker_start w4 "$T_TMP/g.yaml" --tools web,flood,fnt
