@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * spawn.c - starting one child: posix_spawn, or a clone(CLONE_VM | CLONE_VFORK) child that
- * also sets rlimits and a parent-death signal (see spawn.h for why two paths and what both
+ * also sets rlimits and PR_SET_PDEATHSIG (see spawn.h for why two paths and what both
  * guarantee).
  *
  * The clone child shares our memory until its execve, like a vfork child, so it may only make
