@@ -75,3 +75,17 @@ pending_ge() { [ "$(pending "$1")" -ge "$2" ] 2>/dev/null; }
 queued_is() { [ "$(rcli XLEN "tooldag:queue:$1")" = "$2" ]; }
 # t_check COMMAND...: one assertion, a failure when COMMAND fails
 t_check() { T_COUNT=$((T_COUNT + 1)); "$@" || t_fail "not true: $*"; }
+# run_bg BATCH: `run` of $T_TMP/g.yaml on BATCH in the background (its pid in $BG, its report in
+# $T_TMP/bg.report); bg_wait LABEL: waits for it and hands its exit code and output to t_exit,
+# t_json and t_err_has
+run_bg() {
+	"$TOOLDAG" run "$T_TMP/g.yaml" "$1" --report "$T_TMP/bg.report" >"$T_TMP/bg.out" 2>"$T_TMP/bg.err" &
+	BG=$!
+}
+bg_wait() {
+	wait "$BG"
+	T_RC=$?
+	cp "$T_TMP/bg.out" "$T_TMP/out"
+	cp "$T_TMP/bg.err" "$T_TMP/err"
+	T_ARGS="run (background) $*"
+}

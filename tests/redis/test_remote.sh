@@ -79,19 +79,6 @@ T_COUNT=$((T_COUNT + 1)); [ $((SECONDS - start)) -le 4 ] || t_fail "took $((SECO
 T_COUNT=$((T_COUNT + 1))
 [ "$(rcli XLEN tooldag:queue:nobody)" = 0 ] || t_fail "timed-out calls left on the queue"
 
-# run_bg CALLS: a run in the background, its output in $T_TMP/bg.out
-run_bg() {
-	"$TOOLDAG" run "$T_TMP/g.yaml" "$1" --report "$T_TMP/bg.report" >"$T_TMP/bg.out" 2>"$T_TMP/bg.err" &
-	BG=$!
-}
-bg_wait() {
-	wait "$BG"
-	T_RC=$?
-	cp "$T_TMP/bg.out" "$T_TMP/out"
-	cp "$T_TMP/bg.err" "$T_TMP/err"
-	T_ARGS="run (background) $*"
-}
-
 # ---- kill -9 of a worker holding a call, retries left: it runs again on another worker
 calls 1 slow '{"ms": 3000}' >"$T_TMP/c4.json"
 worker_start k1 "$T_TMP/g.yaml" -j 1

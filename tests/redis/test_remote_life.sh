@@ -25,17 +25,6 @@ echo '[{"type": "tool_use", "id": "s1", "name": "slow0", "input": {"ms": 5000}}]
 echo '[{"type": "tool_use", "id": "n1", "name": "named", "input": {"x": 1}}]' >"$T_TMP/named.json"
 echo '[{"type": "tool_use", "id": "f1", "name": "forever", "input": {}}]' >"$T_TMP/forever.json"
 
-run_bg() {
-	"$TOOLDAG" run "$T_TMP/g.yaml" "$1" >"$T_TMP/bg.out" 2>"$T_TMP/bg.err" &
-	BG=$!
-}
-bg_wait() {
-	wait "$BG"
-	T_RC=$?
-	cp "$T_TMP/bg.out" "$T_TMP/out"
-	cp "$T_TMP/bg.err" "$T_TMP/err"
-	T_ARGS="run (background) $*"
-}
 # gone PID: no such process, or a zombie waiting for its new parent to reap it
 gone() { [ ! -e "/proc/$1" ] || grep -q '^[0-9]* (.*) Z' "/proc/$1/stat" 2>/dev/null; }
 has_line() { [ -s "$1" ]; }
