@@ -37,13 +37,13 @@
 
 #define CONTAINER(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 #define RECONNECT_US                 (250 * 1000)
-#define READ_BLOCK_MS                "1000"
+#define READ_BLOCK_MS                1000
 #define READ_COUNT                   "1024"
 /* How long the reply stream outlives the last sign of this run (a dead scheduler's stream
  * then goes away; workers never recreate it: XADD NOMKSTREAM). While the run lives it is
- * refreshed every tenth of that, checked whenever an XREAD returns (at least every
- * READ_BLOCK_MS while attempts are out) and before a call is queued. Test hook: the
- * environment variable TD_TEST_REDIS_REPLY_TTL_MS (read once per run) shortens it. */
+ * refreshed every tenth of that, checked whenever an XREAD returns (XREAD blocks for at
+ * most a tenth of it too, so attempts out keep it fresh) and before a call is queued. Test hook:
+ * the environment variable TD_TEST_REDIS_REPLY_TTL_MS (read once per run) shortens it. */
 #define REPLY_TTL_MS 600000
 /* A worker's name kept for the report: as long as a worker's own (remote_worker.h) */
 #define WORKER_NAME_MAX 127
@@ -76,8 +76,9 @@ struct remote_be {
 	char reply[96];         /* this run's reply stream */
 	struct rjob **by_call;  /* attempts out, by call index */
 	size_t ncalls;
-	uint64_t dropped; /* answers for attempts no longer out (duplicates, late) */
-	char ttl_ms[24];  /* the reply stream's expiry (PEXPIRE) */
+	uint64_t dropped;  /* answers for attempts no longer out (duplicates, late) */
+	char ttl_ms[24];   /* the reply stream's expiry (PEXPIRE) */
+	char block_ms[24]; /* XREAD BLOCK: READ_BLOCK_MS, or a tenth of a shorter expiry */
 	int64_t ttl_refresh_us;
 	bool closing;
 };
@@ -336,7 +337,7 @@ static void on_xread(redisAsyncContext *ac, void *r, void *priv)
 		fail_server(sv, true, reply->str);
 		return;
 	}
-	refresh_reply(sv); /* an answer or READ_BLOCK_MS without one */
+	refresh_reply(sv); /* an answer, or block_ms without one */
 	if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 1 &&
 	    reply->element[0]->elements == 2) {
 		entries = reply->element[0]->element[1];
@@ -357,8 +358,8 @@ static void on_xread(redisAsyncContext *ac, void *r, void *priv)
 /* XREAD waits on its own connection while attempts are out. */
 static void read_more(struct server *sv)
 {
-	const char *argv[] = {"XREAD",       "COUNT",   READ_COUNT,    "BLOCK",
-	                      READ_BLOCK_MS, "STREAMS", sv->rb->reply, sv->last_id};
+	const char *argv[] = {"XREAD",          "COUNT",   READ_COUNT,    "BLOCK",
+	                      sv->rb->block_ms, "STREAMS", sv->rb->reply, sv->last_id};
 
 	if (sv->reading || !td__rconn_is_open(&sv->rd) || !sv->out)
 		return;
@@ -736,6 +737,8 @@ static void reply_ttl(struct remote_be *rb)
 		ms = REPLY_TTL_MS;
 	snprintf(rb->ttl_ms, sizeof(rb->ttl_ms), "%lld", ms);
 	rb->ttl_refresh_us = ms * 100; /* a tenth, in microseconds */
+	snprintf(rb->block_ms, sizeof(rb->block_ms), "%lld",
+	         ms / 10 < READ_BLOCK_MS ? ms / 10 : (long long)READ_BLOCK_MS);
 }
 
 int td__remote_backend_new(struct td__loop *loop, const struct td_graph *g,
