@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -65,6 +66,9 @@ int main(int argc, char **argv)
 	size_t i;
 
 	opterr = 0; /* the commands say what was wrong, once (cli_bad_option) */
+	/* a write past the file size limit (ulimit -f) fails with EFBIG instead of killing us:
+	 * a recording line cut short is then cut away and reported (tools get the default back) */
+	signal(SIGXFSZ, SIG_IGN);
 	if (argc < 2) {
 		usage(stderr);
 		return EXIT_USAGE;

@@ -109,6 +109,21 @@ for l in lines:
     assert len(d["calls"]) == 8 and all(len(c["content"]) > 30000 for c in d["calls"])
 EOF2
 
+# ---- a line the file size limit (ulimit -f) stops: cut away, reported, exit 4 ----
+"$TOOLDAG" run -q "$G" --record "$T_TMP/limit.jsonl" >/dev/null || t_fail "travel did not run"
+cp "$T_TMP/limit.jsonl" "$T_TMP/limit.before"
+(
+	ulimit -f 64 # KiB: the file fits, a line of 8 x 30 kB inputs and contents does not
+	exec "$TOOLDAG" run -q "$T_TMP/big.yaml" "$T_TMP/big.json" --record "$T_TMP/limit.jsonl" \
+		>/dev/null 2>"$T_TMP/err"
+)
+T_RC=$?
+T_ARGS="run --record limit.jsonl under ulimit -f 64"
+t_exit 4
+t_err_has "cannot write the recording to '$T_TMP/limit.jsonl'"
+T_COUNT=$((T_COUNT + 1))
+cmp -s "$T_TMP/limit.before" "$T_TMP/limit.jsonl" || t_fail "the line that did not fit was not cut away"
+
 # ---- --rerun: the same batch against the graph as it is now ----
 echo one >"$T_TMP/state"
 cat >"$T_TMP/state.yaml" <<EOF2
