@@ -81,6 +81,8 @@ static int parse_args(int argc, char **argv, struct replay_args *a)
 	}
 	if (argc - optind != 1)
 		return usage_error("expected FILE");
+	if (a->graph && !a->rerun)
+		return usage_error("--graph goes with --rerun");
 	a->file = argv[optind];
 	return 0;
 }
@@ -190,7 +192,11 @@ int cmd_replay(int argc, char **argv)
 		return EXIT_INVALID;
 	}
 	i = a.batch ? (size_t)a.batch - 1 : n - 1;
-	if (a.rerun) {
+	if (!td_recording_call_count(rec, i)) {
+		/* a streamed response cut off before its first call: run printed nothing */
+		cli_error("replay: %s: batch %zu holds no call: nothing ran", a.file, i + 1);
+		r = EXIT_INVALID;
+	} else if (a.rerun) {
 		r = rerun(rec, i, &a);
 	} else if (td_recording_results_json(rec, i, a.dialect, a.pretty, &out) < 0) {
 		cli_error("replay: out of memory");

@@ -34,10 +34,26 @@ cmp -s "$T_TMP/out" "$T_TMP/run.anthropic" || t_fail "--batch 1 is not the first
 t_run replay --batch $((n + 1)) "$R"
 t_exit 2
 t_err_has "holds $n batches, not $((n + 1))"
+# --graph is --rerun's: alone it is a usage error, not ignored
+t_run replay --graph "$G" "$R"
+t_exit 1
+t_err_has "replay: --graph goes with --rerun"
 # --dialect answers the recorded results in another dialect
 t_run replay --batch 1 --dialect openai "$R"
 t_exit 0
 t_json "isinstance(d, list) and d[0]['role'] == 'tool' and d[0]['tool_call_id'] == 'toolu_01'"
+
+# a streamed response cut off before its first call: run printed nothing, and so does replay
+head -n 18 "$TD_SRC/tests/data/recorded/anthropic-stream-tool_use_response.txt" >"$T_TMP/cut.sse"
+t_run run "$TD_SRC/graphs/calls/recorded.yaml" "$T_TMP/cut.sse" --record "$T_TMP/cut.jsonl"
+t_exit 2
+t_out_empty
+for rerun in "" --rerun; do
+	t_run replay $rerun "$T_TMP/cut.jsonl"
+	t_exit 2
+	t_out_empty
+	t_err_has "cut.jsonl: batch 1 holds no call: nothing ran"
+done
 
 # ---- a torn last line: ignored, with a warning naming it ----
 head -c 300 "$R" >>"$R"
