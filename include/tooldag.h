@@ -403,8 +403,9 @@ struct td_run_opts {
 	 * it must outlive the run. NULL: nothing recorded. */
 	struct td_recorder *record;
 	/* Learned durations (see "Learned durations" below), borrowed: it must outlive the run.
-	 * Under TD_SCHEDULE_CRITICAL they weigh each call by its tool's mean duration; the run's
-	 * own durations are merged into the history's file when it finishes. NULL: none. */
+	 * Under TD_SCHEDULE_CRITICAL and LEVEL they weigh each call by its input's or its tool's
+	 * mean duration; the run's own durations are merged into the history's file when it
+	 * finishes. NULL: none. */
 	struct td_history *history;
 	/* The embedder's pointer for this run (borrowed): td_run_userdata(), and from a function
 	 * call td_fn_call_run_userdata(). */

@@ -17,9 +17,10 @@
  *   1. td_recorder_open() opens (creates) a recording file for appending; set
  *      td_run_opts.record to it for every run to record (runs on several threads may share
  *      one recorder, and several processes one file).
- *   2. When a run finishes (or is freed before it did) its line is written with a single
- *      write(2) on an O_APPEND descriptor, so lines of concurrent runs never interleave and a
- *      killed process leaves whole lines (at worst a torn last one, which readers ignore).
+ *   2. When a run finishes (or is freed before it did) its line is appended (O_APPEND) under
+ *      flock() on the file, in writes of 256 KiB, so lines of concurrent runs never interleave;
+ *      a process killed mid-line leaves a torn last line, which readers ignore and the next
+ *      writer cuts away before appending its own.
  *   3. td_recorder_error() says whether a line could not be written; td_recorder_free().
  *   4. td_recording_open() reads a file back; td_recording_results_json() gives a recorded
  *      batch's results, byte for byte what td_run_results_json() gave the run;
