@@ -184,10 +184,11 @@ static int slurp(const char *path, char **out, size_t *len, struct td_diag *diag
 		             strerror(-err));
 		return err;
 	}
+	errno = 0;
 	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0 && !b.oom && b.len < RECORDING_MAX_BYTES)
 		td__buf_append(&b, chunk, n);
 	if (ferror(f))
-		err = -EIO;
+		err = errno ? -errno : -EIO; /* EISDIR for a directory */
 	else if (b.oom)
 		err = TD_ENOMEM;
 	else if (b.len >= RECORDING_MAX_BYTES)

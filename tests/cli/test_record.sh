@@ -89,6 +89,9 @@ t_err_has "bad.jsonl:1: not JSON"
 t_run replay "$T_TMP/none.jsonl"
 t_exit 2
 t_err_has "cannot read the recording"
+t_run replay "$T_TMP"
+t_exit 2
+t_err_has "cannot read the recording: Is a directory"
 # an unwritable recording path fails before anything runs
 t_run run -q "$G" --record "$T_TMP/no/such/dir/rec.jsonl"
 t_exit 4
