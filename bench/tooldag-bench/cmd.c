@@ -534,6 +534,11 @@ static int sweep_log(const char *path, const struct sim_opts *o, const struct op
 		char *name = xcalloc(len, 1);
 
 		snprintf(name, len, "%s#%zu", path, i + 1);
+		if (!td_recording_call_count(lf.rec, i)) { /* nothing ran: no schedule to weigh */
+			say("%s: no call, left out", name);
+			free(name);
+			continue;
+		}
 		rc = log_dag(&lf, i, &d) < 0 || input_from_dag(&d, name, &in) < 0 ? EXIT_INPUT : 0;
 		if (!rc)
 			rc = sweep_input(&in, path, o, t, ag, first, unmatched);

@@ -63,10 +63,14 @@ static int import_log(const char *path, const char *from, long batch, struct dag
 	int rc = -1;
 
 	if (log_open(&lf, path, from) == 0) {
+		size_t i = batch ? (size_t)batch - 1 : lf.n - 1;
+
 		if (batch > 0 && (unsigned long)batch > lf.n)
 			say("%s: --batch %ld, but the file holds %zu batches", path, batch, lf.n);
+		else if (!td_recording_call_count(lf.rec, i))
+			say("%s: batch %zu holds no call: nothing ran", path, i + 1);
 		else
-			rc = log_dag(&lf, batch ? (size_t)batch - 1 : lf.n - 1, d);
+			rc = log_dag(&lf, i, d);
 	}
 	log_close(&lf);
 	return rc;

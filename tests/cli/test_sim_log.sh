@@ -10,7 +10,8 @@
 #   - sweep takes the recording itself: a row set per batch (FILE#N), the same figures;
 #   - --batch picks a line (the last by default), out of range refused; a graph that moved
 #     is named and --from gives it; a file that is not a recording is refused with file:line;
-#     a torn last line is ignored with a warning; --batch on another format is a usage error.
+#     a torn last line is ignored with a warning; --batch on another format is a usage error;
+#   - a batch without calls is refused by import and left out by sweep.
 source "$(dirname "$0")/lib.sh"
 PY=/usr/bin/python3
 TD_BIN=${TD_BIN:-$TD_SRC/build}
@@ -137,5 +138,21 @@ expect 0 "torn.jsonl:3: warning: an unfinished last line" \
 	"$BENCH" import log "$T_TMP/torn.jsonl" --from "$T_TMP/moved/g.yaml" -o "$T_TMP/torn"
 T_COUNT=$((T_COUNT + 1))
 cmp -s "$T_TMP/torn/calls.json" "$T_TMP/last/calls.json" || t_fail "the torn line changed the last batch"
+
+# ---- a batch without calls (a streamed response cut off before its first call) ----
+head -n 18 "$TD_SRC/tests/data/recorded/anthropic-stream-tool_use_response.txt" >"$T_TMP/cut.sse"
+cp "$R" "$T_TMP/cut.jsonl"
+t_run run -q --record "$T_TMP/cut.jsonl" "$TD_SRC/graphs/calls/recorded.yaml" "$T_TMP/cut.sse"
+t_exit 2
+expect 2 "cut.jsonl: batch 3 holds no call: nothing ran" \
+	"$BENCH" import log "$T_TMP/cut.jsonl" -o "$T_TMP/x"
+T_COUNT=$((T_COUNT + 1))
+[ ! -e "$T_TMP/x" ] || t_fail "import log wrote a pair without calls"
+# sweep leaves it out, and says so: it is no schedule to weigh the policies on
+expect 0 "cut.jsonl#3: no call, left out" \
+	"$BENCH" sweep --policy all -j 0,1,2 --csv --from "$T_TMP/moved/g.yaml" "$T_TMP/cut.jsonl"
+T_COUNT=$((T_COUNT + 1))
+sed "s|$T_TMP/cut.jsonl#|$R#|" "$T_TMP/out" | cmp -s - "$T_TMP/sweep.csv" ||
+	t_fail "sweep: the batch without calls changed the rows"
 
 t_done
