@@ -4,10 +4,15 @@
  * anything; with --rerun, the recorded batch run again against the graph and compared call by
  * call.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -117,6 +122,54 @@ static void diff_call(const struct td_recorded_call *was, const struct td_result
 	}
 }
 
+/*
+ * Steps the run to its end. SIGINT, SIGTERM or SIGHUP (those not ignored) cancel it, as they
+ * cancel `run`: its tools are killed and reaped, not left running in their own process groups;
+ * a second one exits at once. 1 if it was interrupted, 0, or a negative code.
+ */
+static int drive(struct td_run *run)
+{
+	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+	struct signalfd_siginfo si;
+	struct sigaction sa;
+	struct pollfd pfd[2];
+	sigset_t mask, old;
+	int sfd, r, ms, interrupted = 0;
+	size_t k;
+
+	sigemptyset(&mask);
+	for (k = 0; k < sizeof(sigs) / sizeof(sigs[0]); k++)
+		if (sigaction(sigs[k], NULL, &sa) < 0 || sa.sa_handler != SIG_IGN)
+			sigaddset(&mask, sigs[k]);
+	sigprocmask(SIG_BLOCK, &mask, &old);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	r = sfd < 0 ? -errno : 1;
+	while (r > 0 && (r = td_run_step(run)) > 0) {
+		ms = td_run_timeout(run);
+		if (ms < -1) {
+			r = ms;
+			break;
+		}
+		pfd[0] = (struct pollfd){.fd = td_run_fd(run), .events = POLLIN};
+		pfd[1] = (struct pollfd){.fd = sfd, .events = POLLIN};
+		if (poll(pfd, 2, ms) < 0 && errno != EINTR)
+			r = -errno;
+		if (r < 0 || !(pfd[1].revents & POLLIN) || read(sfd, &si, sizeof(si)) != sizeof(si))
+			continue;
+		if (interrupted) { /* second signal: kill and reap everything, leave at once */
+			td_run_free(run);
+			_exit(EXIT_INTERRUPTED);
+		}
+		interrupted = 1;
+		cli_error("%s, cancelling the run", strsignal((int)si.ssi_signo));
+		td_run_cancel(run);
+	}
+	if (sfd >= 0)
+		close(sfd);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return r < 0 ? r : interrupted;
+}
+
 static int rerun(const struct td_recording *rec, size_t i, const struct replay_args *a)
 {
 	const char *path = a->graph ? a->graph : td_recording_graph(rec, i);
@@ -125,9 +178,10 @@ static int rerun(const struct td_recording *rec, size_t i, const struct replay_a
 	struct td_batch *batch = NULL;
 	struct td_plan *plan = NULL;
 	struct td_run *run = NULL;
+	struct td_run_opts opts = {.die_with_host = 1}; /* a killed replay leaves no tool running */
 	struct td_recorded_call was;
 	struct td_result now;
-	int r, changed = 0;
+	int r, changed = 0, interrupted = 0, strays = strays_adopt() == 0;
 	size_t c;
 
 	r = cli_load_graph(path, 0, &g);
@@ -139,10 +193,12 @@ static int rerun(const struct td_recording *rec, size_t i, const struct replay_a
 		          "that reason",
 		          path);
 	if (td_recording_batch(rec, i, g, &batch, &diag) < 0 ||
-	    td_plan_new(batch, &plan, &diag) < 0 || td_run_new(plan, NULL, &run, &diag) < 0 ||
-	    td_run_wait(run) < 0) {
+	    td_plan_new(batch, &plan, &diag) < 0 || td_run_new(plan, &opts, &run, &diag) < 0) {
 		cli_print_diag(&diag);
 		td_diag_clear(&diag);
+		r = EXIT_RUNTIME;
+	} else if ((interrupted = drive(run)) < 0) {
+		cli_error("the run failed: %s", td_strerror(interrupted));
 		r = EXIT_RUNTIME;
 	}
 	for (c = 0; !r && c < td_recording_call_count(rec, i); c++) {
@@ -152,12 +208,14 @@ static int rerun(const struct td_recording *rec, size_t i, const struct replay_a
 		diff_call(&was, &now);
 	}
 	td_run_free(run);
+	if (strays) /* what tools left running outside their process groups */
+		strays_kill();
 	td_plan_free(plan);
 	td_batch_free(batch);
 	td_graph_free(g);
 	if (!r && fflush(stdout) != 0)
 		r = EXIT_RUNTIME;
-	return r ? r : changed ? EXIT_CALL_ERRORS : EXIT_OK;
+	return r ? r : interrupted ? EXIT_INTERRUPTED : changed ? EXIT_CALL_ERRORS : EXIT_OK;
 }
 
 int cmd_replay(int argc, char **argv)

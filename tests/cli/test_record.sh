@@ -4,7 +4,7 @@
 # printed in all three dialects (compact and --pretty), --batch picks a line, a torn last line
 # is ignored with a warning, concurrent runs recording into one file leave whole lines,
 # --rerun reports per call what changed (and warns when the tools, an MCP server's settings
-# included, are not those recorded), and an HTTP tool's ${VAR} secrets (in its url and
+# included, are not those recorded; a signal cancels it and leaves no tool running), and an HTTP tool's ${VAR} secrets (in its url and
 # in a header) never reach the recording while each attempt's HTTP status code does
 # (tests/http_server.py on a port the kernel picks).
 source "$(dirname "$0")/lib.sh"
@@ -171,6 +171,38 @@ rm "$T_TMP/state"
 t_run replay --rerun "$T_TMP/state.jsonl"
 t_exit 3
 t_out_has "  status: ok -> error"
+# ---- --rerun stopped by a signal: cancelled as `run` is, its tools killed, not left running ----
+for s in 0 60; do
+	cat >"$T_TMP/nap$s.yaml" <<EOF2
+version: 1
+tools:
+  nap: {run: [/bin/sh, -c, 'echo \$\$ >"$T_TMP/nap.pid"; exec /bin/sleep $s']}
+calls:
+  - {id: n, tool: nap, input: {}}
+EOF2
+done
+t_run run -q "$T_TMP/nap0.yaml" --record "$T_TMP/nap.jsonl"
+t_exit 0
+rm -f "$T_TMP/nap.pid"
+"$TOOLDAG" replay --rerun --graph "$T_TMP/nap60.yaml" "$T_TMP/nap.jsonl" >"$T_TMP/out" 2>"$T_TMP/err" &
+rp=$!
+for i in $(seq 200); do [ -s "$T_TMP/nap.pid" ] && break; sleep 0.05; done
+kill -TERM "$rp"
+wait "$rp"
+T_RC=$?
+T_ARGS="replay --rerun, then SIGTERM"
+t_exit 130
+t_err_has "Terminated, cancelling the run"
+t_out_has "changed n"
+t_out_has "  status: ok -> cancelled"
+T_COUNT=$((T_COUNT + 1))
+np=$(cat "$T_TMP/nap.pid")
+for i in $(seq 50); do kill -0 "$np" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$np" 2>/dev/null; then
+	kill "$np"
+	t_fail "the rerun's tool was left running"
+fi
+
 # a batch recorded against another MCP server (its env changed since) is noticed on --rerun
 cat >"$T_TMP/srv.yaml" <<EOF2
 version: 1
