@@ -72,7 +72,8 @@ struct hist_run {
 	struct td_history *h;
 	const struct td_run *run;
 	int64_t *cost_us; /* [ncalls], handed to the scheduler; NULL under eager */
-	uint64_t *keys;   /* [ncalls]: input_key() of each call, when set_costs() made them */
+	uint64_t *keys;   /* [nkeys]: input_key() of each call, when set_costs() made them */
+	uint32_t nkeys;   /* the calls the run had then (a streamed run's grow) */
 	int done;
 };
 
@@ -458,12 +459,16 @@ static int call_keys(struct hist_run *hr, const struct td_run *r)
 	uint64_t *names;
 	uint32_t c;
 
-	if (hr->keys)
+	if (hr->keys && hr->nkeys == r->plan->ncalls)
 		return 0;
+	td__free(hr->keys);
+	hr->nkeys = r->plan->ncalls;
 	names = td__calloc(r->graph->ntools + 1, sizeof(*names));
 	hr->keys = td__calloc(r->plan->ncalls + 1, sizeof(*hr->keys));
 	if (!names || !hr->keys) {
 		td__free(names);
+		td__free(hr->keys);
+		hr->keys = NULL;
 		return TD_ENOMEM;
 	}
 	for (c = 0; c < r->graph->ntools; c++)

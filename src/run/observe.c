@@ -287,8 +287,10 @@ static void on_end(void *ud, uint32_t c, enum td__cstate from, enum td__cstate t
 	if (to != TD_CS_DONE)
 		return;
 	o->failed += r->calls[c].status != TD_STATUS_OK;
-	if (++o->done < r->plan->ncalls)
+	/* a streamed run ends with its stream (td__observe_settle(), if its calls are done) */
+	if (++o->done < r->plan->ncalls || r->open || o->run_finished)
 		return;
+	o->run_finished = 1;
 	t = from == TD_CS_RUNNING ? seen(r, last_attempt(&r->calls[c])->end_us) : now(r);
 	blank(r, &ev, TD_EVENT_RUN_FINISHED, t);
 	emit(r, &ev);

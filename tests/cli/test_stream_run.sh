@@ -5,7 +5,8 @@
 # pause between events. The report's times show the first call starting before the stream
 # ended and the second (its tool depends on the first's: level 1) only after it, and after
 # its dependency, under every policy; a cut stream runs its complete call before the cut and
-# exits 2, and so do `plan` and `dot`; an error event after a complete call.
+# exits 2, and so do `plan` and `dot`; an error event after a complete call; the recording is
+# one line with every call, and the duration history learns the calls that joined late.
 set -u
 . "$(dirname "$0")/lib.sh"
 command -v jq >/dev/null || { echo "skip: jq is needed"; exit 77; }
@@ -47,6 +48,20 @@ t_err_has "started  call_DNYTawLBoN8fj3KN6qU9N1Ou get_stock_price"
 T_COUNT=$((T_COUNT + 1))
 [ "$(jq '[.traceEvents[] | select(.ph == "X" and .pid == 1)] | length' "$T_TMP/trace.json")" = 2 ] ||
 	t_fail "the trace lacks a slice per call: $(head -c 600 "$T_TMP/trace.json")"
+# the run's recording is one line once the stream ended, with every call, and the duration
+# history learns them all, those that joined as the stream went on too
+replay "$R/openai-chat-stream-f82268f2fefd.sse" 10 |
+	"$TOOLDAG" run -q --record "$T_TMP/s.jsonl" "$T_TMP/dep.yaml" - >"$T_TMP/out" 2>"$T_TMP/err"
+T_RC=$? T_ARGS="run --record $T_TMP/s.jsonl $T_TMP/dep.yaml - (replayed)"
+t_exit 0
+T_COUNT=$((T_COUNT + 1))
+[ "$(jq -c '[.calls[] | [.tool, .status]]' "$T_TMP/s.jsonl")" = \
+	'[["GetWeatherArgs","ok"],["get_stock_price","ok"]]' ] ||
+	t_fail "not one line with both calls: $(cat "$T_TMP/s.jsonl")"
+T_COUNT=$((T_COUNT + 1))
+[ "$(jq -cs '[.[1:][] | [.tool // .input_of, .n, (.input | type)]]' "$T_TMP/s.jsonl.durations")" = \
+	'[["GetWeatherArgs",1,"null"],["get_stock_price",1,"null"],["GetWeatherArgs",1,"string"],["get_stock_price",1,"string"]]' ] ||
+	t_fail "the history lacks a streamed call: $(cat "$T_TMP/s.jsonl.durations")"
 cat >"$T_TMP/fail.yaml" <<'EOF'
 version: 1
 tools:
