@@ -11,7 +11,8 @@
 #include "report/jsonw.h"
 
 /* jw_string(), the line's string writer, writes what td__buf_json_string() writes: every
- * byte value alone, UTF-8 valid, overlong, truncated, surrogates, and random bytes. */
+ * byte value alone, UTF-8 valid, overlong, truncated, surrogates, random bytes, and random
+ * strings of JSON text's bytes, where quotes and backslashes come every few bytes. */
 START_TEST(string_writer_matches_library)
 {
 	static const char *const cases[] = {
@@ -33,11 +34,12 @@ START_TEST(string_writer_matches_library)
 	    "\xff\xfe",
 	    "a\xc3(b",
 	};
+	static const char json[] = "\"\\{}:,a1\n";
 	char in[64], out[6 * 64 + 2];
 	unsigned seed = 1;
 	size_t i, n, k;
 
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]) + 256 + 2000; i++) {
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]) + 256 + 4000; i++) {
 		struct td__buf want = {0};
 
 		if (i < sizeof(cases) / sizeof(cases[0])) {
@@ -48,8 +50,11 @@ START_TEST(string_writer_matches_library)
 			in[0] = (char)(i - sizeof(cases) / sizeof(cases[0]));
 		} else {
 			n = (seed = seed * 1103515245u + 12345u) >> 16 & 63;
-			for (k = 0; k < n; k++)
-				in[k] = (char)((seed = seed * 1103515245u + 12345u) >> 16);
+			for (k = 0; k < n; k++) {
+				seed = seed * 1103515245u + 12345u;
+				in[k] = i % 2 ? (char)(seed >> 16)
+				              : json[(seed >> 16) % (sizeof(json) - 1)];
+			}
 		}
 		td__buf_json_string(&want, in, n);
 		k = (size_t)(jw_string(out, in, n) - out);
@@ -60,9 +65,10 @@ START_TEST(string_writer_matches_library)
 }
 END_TEST
 
-/* The writer's eight-bytes-at-a-time path: every byte value at every place of a word, and
+/* The writer's eight-bytes-at-a-time path (and its inline path for 8 to 16 plain bytes, by
+ * jw_string() against jw_string_any()): every byte value at every place of a word, and
  * after each of the bytes whose borrow could flag the byte above it; UTF-8 sequences, valid
- * and cut short, across a word's end; plain strings of every length up to three words. */
+ * and cut short, across a word's end; plain strings of every length up to four words. */
 START_TEST(string_writer_words_match_library)
 {
 	static const char *const seqs[] = {"\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80",
@@ -71,7 +77,7 @@ START_TEST(string_writer_words_match_library)
 	char in[48], out[6 * 48 + 2];
 	size_t len, at, v, a, q, k, cases = 0;
 
-	for (len = 0; len <= 24; len++) {
+	for (len = 0; len <= 33; len++) {
 		for (at = 0; at < (len ? len : 1); at++) {
 			for (v = 0; v < 256 + sizeof(seqs) / sizeof(seqs[0]); v++) {
 				for (a = 0; a <= sizeof(after); a++) {
@@ -97,6 +103,11 @@ START_TEST(string_writer_words_match_library)
 					ck_assert_msg(memcmp(out, want.data, k) == 0,
 					              "length %zu, byte %zu at %zu then %zu", n, v,
 					              at, a);
+					k = (size_t)(jw_string_any(out, in, n) - out);
+					ck_assert_uint_eq(k, want.len);
+					ck_assert_msg(memcmp(out, want.data, k) == 0,
+					              "any: length %zu, byte %zu at %zu then %zu",
+					              n, v, at, a);
 					td__buf_free(&want);
 					cases++;
 				}

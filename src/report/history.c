@@ -500,7 +500,7 @@ static int64_t cost_of(const struct hist_table *t, const struct hist_run *hr, co
 static int set_costs(struct hist_run *hr, struct td_run *r)
 {
 	const struct hist_table *t = &hr->h->t;
-	int64_t *est = td__calloc(r->graph->ntools + 1, sizeof(*est)), first;
+	int64_t *est = td__calloc(r->graph->ntools + 1, sizeof(*est)), first, cost;
 	uint32_t c, n = r->plan->ncalls;
 	int same = r->opts.schedule == TD_SCHEDULE_LEVEL;
 
@@ -510,12 +510,17 @@ static int set_costs(struct hist_run *hr, struct td_run *r)
 	}
 	pthread_mutex_lock(&hr->h->lock);
 	estimates(t, r->graph, est);
-	first = n ? cost_of(t, hr, est, r, 0) : 0;
-	for (c = 1; same && c < n; c++)
-		same = cost_of(t, hr, est, r, c) == first;
+	first = cost = n ? cost_of(t, hr, est, r, 0) : 0;
+	for (c = 1; same && c < n; c++) { /* the same key: the same cost, without a lookup */
+		if (hr->keys[c] != hr->keys[c - 1])
+			cost = cost_of(t, hr, est, r, c);
+		same = cost == first;
+	}
 	if (!same && (hr->cost_us = td__calloc((size_t)n + 1, sizeof(*hr->cost_us))))
 		for (c = 0; c < n; c++)
-			hr->cost_us[c] = cost_of(t, hr, est, r, c);
+			hr->cost_us[c] = c && hr->keys[c] == hr->keys[c - 1]
+			                     ? hr->cost_us[c - 1]
+			                     : cost_of(t, hr, est, r, c);
 	pthread_mutex_unlock(&hr->h->lock);
 	td__free(est);
 	if (same)
@@ -523,22 +528,22 @@ static int set_costs(struct hist_run *hr, struct td_run *r)
 	return hr->cost_us ? td__sched_set_costs(r, hr->cost_us) : TD_ENOMEM;
 }
 
-/* This run's durations merged into t: each call that ended ok, its last attempt's time, into
- * its tool's entry and its input's (keys: call_keys()). The entries of the graph's tools are
- * looked up once (at[]), not per call. */
+/* This run's durations merged into t: each call that ended ok, its last attempt's time
+ * (r->took_us: td__sched_learn()), into its tool's entry and its input's (keys: call_keys()).
+ * The entries of the graph's tools are looked up once (at[]), not per call, and a call with
+ * the input of the call before it (the same key) goes to the same entry without a lookup. */
 static int merge_run(struct hist_table *t, const struct td_run *r, const uint64_t *keys)
 {
-	uint64_t seq = ++t->seq;
+	uint64_t seq = ++t->seq, last = 0;
 	uint32_t *at = td__calloc(r->graph->ntools + 1, sizeof(*at)), c, added = 0;
+	struct hist_tool *e, *in = NULL; /* in: keys[c] == last's entry (NULL: none yet) */
 	int err = at ? 0 : TD_ENOMEM;
+	int64_t us;
 
-	for (c = 0; !err && c < r->plan->ncalls; c++) {
-		const struct td__callrun *cr = &r->calls[c];
-		const struct td__attempt *a;
+	for (c = 0; !err && r->took_us && c < r->plan->ncalls; c++) {
 		int32_t tool = r->batch->calls[c].tool;
-		struct hist_tool *e;
 
-		if (tool < 0 || cr->status != TD_STATUS_OK || !cr->attempts)
+		if (tool < 0 || (us = r->took_us[c] - 1) < 0)
 			continue;
 		if (!at[tool]) { /* index + 1; table_get() may move the entries */
 			e = table_get(t, r->graph->tools[tool].name);
@@ -548,16 +553,18 @@ static int merge_run(struct hist_table *t, const struct td_run *r, const uint64_
 			}
 			at[tool] = (uint32_t)(e - t->v) + 1;
 		}
-		a = cr->attempts > 1 ? &cr->more[cr->attempts - 2] : &cr->att0;
-		tool_add(&t->v[at[tool] - 1], a->end_us - a->start_us, seq);
-		e = input_find(t, keys[c]);
-		if (!e && added < HIST_INPUTS) {
-			added++;
-			if (!(e = input_new(t, r->graph->tools[tool].name, keys[c])))
-				err = TD_ENOMEM;
+		tool_add(&t->v[at[tool] - 1], us, seq);
+		if (!in || keys[c] != last) { /* input_new() may move in[]: in is its result */
+			last = keys[c];
+			in = input_find(t, last);
+			if (!in && added < HIST_INPUTS) {
+				added++;
+				if (!(in = input_new(t, r->graph->tools[tool].name, last)))
+					err = TD_ENOMEM;
+			}
 		}
-		if (e)
-			tool_add(e, a->end_us - a->start_us, seq);
+		if (in)
+			tool_add(in, us, seq);
 	}
 	td__free(at);
 	return err ? err : inputs_bound(t);
@@ -628,7 +635,9 @@ static int attach(const void *self, struct td_run *r)
 		return TD_ENOMEM;
 	hr->h = (struct td_history *)self;
 	hr->run = r;
-	err = r->opts.schedule != TD_SCHEDULE_EAGER ? set_costs(hr, r) : 0;
+	err = td__sched_learn(r);
+	if (!err && r->opts.schedule != TD_SCHEDULE_EAGER)
+		err = set_costs(hr, r);
 	if (!err)
 		err = td__run_observe_end(r, on_event, hist_run_fini, hr);
 	if (err) {

@@ -217,8 +217,9 @@ static inline uint64_t jw_special8(uint64_t w)
 /* s (n bytes) as a quoted JSON string, byte for byte what td__buf_json_string() writes
  * (control characters escaped, invalid UTF-8 replaced by U+FFFD per byte); room: 6 * n + 2.
  * Plain bytes go eight at a time (a word stored whole while 2 or more bytes are left: within
- * the room, which is 6 bytes a byte), the last ones as the string's last word shifted down. */
-static inline char *jw_string(char *p, const char *s, size_t n)
+ * the room, which is 6 bytes a byte), the last ones as the string's last word shifted down.
+ * '"' and '\\' (JSON text inside a string has many) are escaped without leaving the words. */
+static inline char *jw_string_any(char *p, const char *s, size_t n)
 {
 	/* bytes JSON takes as they are: printable ASCII but '"' and '\\' */
 	static const uint8_t plain[256] = {
@@ -232,29 +233,42 @@ static inline char *jw_string(char *p, const char *s, size_t n)
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 		uint64_t w, m;
 
-		for (; n - i >= 8; i += 8, p += 8) {
+		while (n - i >= 8) {
 			memcpy(&w, s + i, 8);
 			memcpy(p, &w, 8);
-			if ((m = jw_special8(w)) != 0) {
-				k = (size_t)__builtin_ctzll(m) >> 3;
-				i += k;
-				p += k;
-				goto special;
+			if ((m = jw_special8(w)) == 0) {
+				i += 8;
+				p += 8;
+				continue;
 			}
+			k = (size_t)__builtin_ctzll(m) >> 3;
+			i += k;
+			p += k;
+			if (u[i] != '"' && u[i] != '\\')
+				goto special;
+			p[0] = '\\';
+			p[1] = s[i++];
+			p += 2;
 		}
-		if (n >= 8 && n - i >= 2) { /* the string's last word, shifted past what is done */
+		while (n >= 8 &&
+		       n - i >= 2) { /* the string's last word, shifted past what is done */
 			k = 8 * (8 - (n - i));
 			memcpy(&w, s + n - 8, 8);
 			w >>= k;
 			memcpy(p, &w, 8); /* room: 6 bytes for each of the 2 or more left */
 			if ((m = jw_special8(w) & (~0ull >> k)) == 0) {
 				p += n - i;
+				i = n;
 				break;
 			}
 			k = (size_t)__builtin_ctzll(m) >> 3;
 			i += k;
 			p += k;
-			goto special;
+			if (u[i] != '"' && u[i] != '\\')
+				goto special;
+			p[0] = '\\';
+			p[1] = s[i++];
+			p += 2;
 		}
 #endif
 		for (; i < n && plain[u[i]]; i++)
@@ -302,6 +316,44 @@ static inline char *jw_string(char *p, const char *s, size_t n)
 	}
 	*p++ = '"';
 	return p;
+}
+
+/* jw_string_any(), with the strings of 8 to 32 plain bytes most ids and names are (tool
+ * names, "toolu_01A09q90qw90lq917835lq9", "call_abc123") written inline, as two or four
+ * overlapping words. For a string likely to need escapes, call jw_string_any(). */
+static inline __attribute__((always_inline)) char *jw_string(char *p, const char *s, size_t n)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	uint64_t w[4];
+
+	if (n >= 8 && n <= 16) {
+		memcpy(&w[0], s, 8);
+		memcpy(&w[1], s + n - 8, 8);
+		if ((jw_special8(w[0]) | jw_special8(w[1])) == 0) {
+			*p = '"';
+			memcpy(p + 1, &w[0], 8);
+			memcpy(p + n - 7, &w[1], 8);
+			p[n + 1] = '"';
+			return p + n + 2;
+		}
+	} else if (n > 16 && n <= 32) {
+		memcpy(&w[0], s, 8);
+		memcpy(&w[1], s + n - 8, 8);
+		memcpy(&w[2], s + 8, 8);
+		memcpy(&w[3], s + n - 16, 8);
+		if ((jw_special8(w[0]) | jw_special8(w[1]) | jw_special8(w[2]) |
+		     jw_special8(w[3])) == 0) {
+			*p = '"';
+			memcpy(p + 1, &w[0], 8);
+			memcpy(p + 9, &w[2], 8);
+			memcpy(p + n - 15, &w[3], 8);
+			memcpy(p + n - 7, &w[1], 8);
+			p[n + 1] = '"';
+			return p + n + 2;
+		}
+	}
+#endif
+	return jw_string_any(p, s, n);
 }
 
 /* A string whose length and need of escaping are known (td__observe_lens()). */

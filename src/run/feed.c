@@ -75,6 +75,10 @@ int td__sched_grow(struct td_run *r, uint32_t used, uint32_t ncalls, uint32_t nn
 	    regrow(&r->ready, ncalls, sizeof(uint32_t)) < 0 ||
 	    regrow(&r->finish_order, ncalls, sizeof(uint32_t)) < 0)
 		return TD_ENOMEM;
+	if (r->took_us && regrow(&r->took_us, ncalls, sizeof(*r->took_us)) < 0)
+		return TD_ENOMEM;
+	for (n = used; r->took_us && n < ncalls; n++)
+		r->took_us[n] = 0;
 	for (n = old; n < nnodes; n++) {
 		r->pending[n] = 0;
 		r->failed_pred[n] = TD__NONE;

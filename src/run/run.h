@@ -186,6 +186,10 @@ struct td_run {
 	 * durations (NULL: 1 per call under critical) */
 	int64_t *rank;
 	const int64_t *cost_us;
+	/* [ncalls] or NULL (td__sched_learn()): each call's last attempt's time plus one, written
+	 * as the call ends (while its state is in cache); 0 until then and for a call not ended
+	 * ok (zeroed memory, the kernel's: no pass over 100,000 calls to fill it) */
+	int64_t *took_us;
 
 	/* [ncalls] or NULL: the stdin of a `stdin: envelope` call given whole instead of built
 	 * here (a worker's run: the envelope its scheduler's message describes); data NULL for a
@@ -251,6 +255,9 @@ int td__sched_can_start(const struct td_run *r);
  * calls by them (unknown: 1 per call), level starts the longest of a level first (unknown:
  * batch order). Call before the run starts; no effect under eager. 0 or TD_ENOMEM. */
 int td__sched_set_costs(struct td_run *r, const int64_t *cost_us);
+/* Before the run starts: it keeps r->took_us from now on (for the duration history, which
+ * would otherwise read every call's state again at the end). 0 or TD_ENOMEM. */
+int td__sched_learn(struct td_run *r);
 /*
  * A run fed by a stream (feed.c). td__sched_grow(): room for ncalls calls, nnodes nodes and
  * nlevels levels (used: the calls in use, which keep their state; new ones wait); 0 or

@@ -271,6 +271,10 @@ static void transition(struct td_run *r, uint32_t c, enum td__cstate to)
 	const struct td__tool *tool = call_tool(r, c);
 	enum td__cstate from = cr->state;
 
+	/* before the observers hear of it: the last call's end is the run's */
+	if (to == TD_CS_DONE && r->took_us && cr->status == TD_STATUS_OK && cr->attempts)
+		r->took_us[c] = td__attempt_of(cr, cr->attempts)->end_us -
+		                td__attempt_of(cr, cr->attempts)->start_us + 1;
 	if (r->trace)
 		r->trace(r->trace_ud, c, from, to);
 	leave(r, c, from);
@@ -792,6 +796,13 @@ int td__sched_set_costs(struct td_run *r, const int64_t *cost_us)
 	return compute_ranks(r);
 }
 
+int td__sched_learn(struct td_run *r)
+{
+	if (!r->took_us && !(r->took_us = td__calloc((size_t)r->plan->ncalls + 1, sizeof(int64_t))))
+		return TD_ENOMEM;
+	return 0;
+}
+
 /* ---- setup ---- */
 
 static int alloc_arrays(struct td_run *r)
@@ -884,6 +895,7 @@ void td__sched_fini(struct td_run *r)
 	td__free(r->ready);
 	td__free(r->deps);
 	td__free(r->rank);
+	td__free(r->took_us);
 }
 
 void td__sched_attach(struct td_run *r, struct td__backend *be)
