@@ -213,8 +213,10 @@ static int rerun(const struct td_recording *rec, size_t i, const struct replay_a
 	td_plan_free(plan);
 	td_batch_free(batch);
 	td_graph_free(g);
-	if (!r && fflush(stdout) != 0)
+	if (!r && (fflush(stdout) != 0 || ferror(stdout))) {
+		cli_error("cannot write results: %s", strerror(errno));
 		r = EXIT_RUNTIME;
+	}
 	return r ? r : interrupted ? EXIT_INTERRUPTED : changed ? EXIT_CALL_ERRORS : EXIT_OK;
 }
 

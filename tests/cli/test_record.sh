@@ -171,6 +171,12 @@ rm "$T_TMP/state"
 t_run replay --rerun "$T_TMP/state.jsonl"
 t_exit 3
 t_out_has "  status: ok -> error"
+# a comparison that cannot be written says so
+"$TOOLDAG" replay --rerun "$T_TMP/state.jsonl" >/dev/full 2>"$T_TMP/err"
+T_RC=$?
+T_ARGS="replay --rerun state.jsonl >/dev/full"
+t_exit 4
+t_err_has "cannot write results: No space left on device"
 # ---- --rerun stopped by a signal: cancelled as `run` is, its tools killed, not left running ----
 for s in 0 60; do
 	cat >"$T_TMP/nap$s.yaml" <<EOF2
