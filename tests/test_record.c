@@ -309,6 +309,15 @@ START_TEST(bad_files_refused)
 	     "\"calls\":[{\"id\":\"a\",\"tool\":\"t\",\"status\":\"ok\",\"content\":\"ab\","
 	     "\"content_len\":100000}]}\n",
 	     "content_len"},
+	    /* longer than the content but within its buffer: no byte past the content read */
+	    {"{\"tooldag_record\":1,\"graph\":{\"path\":\"g\"},\"dialect\":\"openai\","
+	     "\"calls\":[{\"id\":\"a\",\"tool\":\"t\",\"status\":\"ok\",\"content\":\"a\","
+	     "\"content_len\":3}]}\n",
+	     "content_len"},
+	    {"{\"tooldag_record\":1,\"graph\":{\"path\":\"g\"},\"dialect\":\"openai\","
+	     "\"calls\":[{\"id\":\"a\",\"tool\":\"t\",\"status\":\"ok\","
+	     "\"content\":\"\\u0000\\u0000\\u0000\",\"content_len\":5}]}\n",
+	     "content_len"},
 	    {"{\"tooldag_record\":1,\"graph\":{\"path\":\"g\"},\"dialect\":\"openai\","
 	     "\"calls\":[{\"id\":\"a\",\"tool\":\"t\",\"status\":\"fine\",\"content\":\"\","
 	     "\"content_len\":0}]}\n",

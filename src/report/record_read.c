@@ -4,11 +4,14 @@
  *
  * Each line is parsed whole with cJSON and kept as its tree; results are re-encoded by the
  * encoder the run used (report/results.h), so a replay prints the run's bytes. A content with
- * NUL bytes survives: cJSON decodes "\u0000" into its buffer but stops strlen() there, so the
- * line's content_len says how many bytes to take (checked against the buffer's size).
+ * NUL bytes survives: cJSON decodes "\u0000" into its buffer but stops strlen() there, and
+ * the buffer is sized for the escaped text, longer than what was decoded into it. A line's
+ * content_len says that the content holds NUL bytes; how many bytes it holds is measured on
+ * the line's own text (raw_lens), never taken from the buffer: no byte past the content is
+ * ever read.
  */
 #include <cjson/cJSON.h>
-#include <malloc.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,8 +60,118 @@ static const char *str_of(const cJSON *o, const char *key)
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-/* One call of a line; a message naming what is wrong, or NULL. */
-static const char *read_call(const cJSON *o, struct rcall *rc)
+/* ---- a content's length, measured on the line's text (only for lines with content_len) ---- */
+
+static const char *skip_ws(const char *p, const char *e)
+{
+	while (p < e && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	return p;
+}
+
+/* Past the string whose quote is at p (e where it does not end); *n: the bytes cJSON decodes
+ * it into (a \u escape: its code point's UTF-8 length, a surrogate pair 4). */
+static const char *string_end(const char *p, const char *e, size_t *n)
+{
+	size_t len = 0;
+	unsigned long cp;
+	char hex[5] = {0};
+
+	for (p++; p < e && *p != '"'; len++) {
+		if (*p != '\\' || e - p < 2) {
+			p++;
+			continue;
+		}
+		if (p[1] != 'u' || e - p < 6) {
+			p += 2;
+			continue;
+		}
+		memcpy(hex, p + 2, 4);
+		cp = strtoul(hex, NULL, 16);
+		p += 6;
+		if (cp >= 0xd800 && cp <= 0xdbff && e - p >= 6 && p[0] == '\\' && p[1] == 'u') {
+			p += 6; /* the low half: 4 bytes in all */
+			len += 3;
+		} else {
+			len += cp < 0x80 ? 0 : cp < 0x800 ? 1 : 2;
+		}
+	}
+	*n = len;
+	return p < e ? p + 1 : e;
+}
+
+/* Past the JSON value at p. */
+static const char *value_end(const char *p, const char *e)
+{
+	size_t n, depth = 0;
+
+	if (p < e && *p == '"')
+		return string_end(p, e, &n);
+	if (p < e && (*p == '{' || *p == '[')) {
+		do {
+			if (*p == '"')
+				p = string_end(p, e, &n);
+			else if (*p == '{' || *p == '[')
+				depth++, p++;
+			else if (*p == '}' || *p == ']')
+				depth--, p++;
+			else
+				p++;
+		} while (depth && p < e);
+		return p;
+	}
+	while (p < e && !strchr(",}] \t\r\n", *p)) /* a number, true, false, null */
+		p++;
+	return p;
+}
+
+/* The value of the object at p's first member named key (cJSON's choice too), or NULL. */
+static const char *member(const char *p, const char *e, const char *key)
+{
+	size_t n, klen = strlen(key);
+	const char *k;
+
+	if (p >= e || *p != '{')
+		return NULL;
+	for (p = skip_ws(p + 1, e); p < e && *p == '"'; p = skip_ws(p + 1, e)) {
+		k = p;
+		p = skip_ws(string_end(p, e, &n), e);
+		if (p >= e || *p != ':')
+			return NULL;
+		p = skip_ws(p + 1, e);
+		if ((size_t)(p - k) > klen + 1 && k[klen + 1] == '"' && !memcmp(k + 1, key, klen))
+			return p;
+		p = skip_ws(value_end(p, e), e);
+		if (p >= e || *p != ',')
+			return NULL;
+	}
+	return NULL;
+}
+
+/* Each call's content length in lens[n] (SIZE_MAX where it cannot be told). */
+static void raw_lens(const char *s, size_t len, size_t *lens, size_t n)
+{
+	const char *e = s + len, *p = member(skip_ws(s, e), e, "calls"), *c;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		lens[i] = SIZE_MAX;
+	if (!p || *p != '[')
+		return;
+	for (i = 0, p = skip_ws(p + 1, e); i < n && p < e && *p == '{'; i++) {
+		c = member(p, e, "content");
+		if (c && c < e && *c == '"')
+			string_end(c, e, &lens[i]);
+		p = skip_ws(value_end(p, e), e);
+		if (p >= e || *p != ',')
+			break;
+		p = skip_ws(p + 1, e);
+	}
+}
+
+/* One call of a line; a message naming what is wrong, or NULL. raw_len: its content's length
+ * measured on the line's text, SIZE_MAX when the line has no content_len. */
+static const char *read_call(const cJSON *o, struct rcall *rc, size_t raw_len)
 {
 	const cJSON *len = cJSON_GetObjectItemCaseSensitive(o, "content_len");
 	const char *status = str_of(o, "status");
@@ -74,25 +187,25 @@ static const char *read_call(const cJSON *o, struct rcall *rc)
 	rc->pub.content_len = strlen(rc->pub.content);
 	if (!len) /* no NUL byte in it */
 		return NULL;
-	if (!cJSON_IsNumber(len) || len->valuedouble < (double)rc->pub.content_len)
-		return "a call's content_len is not a number or shorter than its content";
-	if (len->valuedouble > (double)rc->pub.content_len) {
-		/* NUL bytes in the content: the decoded bytes go on past the first NUL */
-		if (len->valuedouble + 1 > (double)malloc_usable_size((void *)rc->pub.content))
-			return "a call's content_len is longer than its content";
-		rc->pub.content_len = (size_t)len->valuedouble;
-	}
+	/* content_len counts the bytes the tool returned, and a byte that is not UTF-8 was
+	 * written as U+FFFD (3 bytes): the content is the string's bytes, all of them, and its
+	 * content_len can only be shorter, or the same when nothing had to be replaced */
+	if (!cJSON_IsNumber(len) || raw_len == SIZE_MAX || len->valuedouble > (double)raw_len ||
+	    (raw_len == rc->pub.content_len && len->valuedouble != (double)raw_len))
+		return "a call's content_len does not fit its content";
+	rc->pub.content_len = raw_len;
 	return NULL;
 }
 
-static const char *read_line(cJSON *line, struct rbatch *b)
+/* The line (len bytes at s) parsed as line. */
+static const char *read_line(const char *s, size_t len, cJSON *line, struct rbatch *b)
 {
 	const cJSON *ver = cJSON_GetObjectItemCaseSensitive(line, "tooldag_record");
 	const cJSON *graph = cJSON_GetObjectItemCaseSensitive(line, "graph");
 	const cJSON *calls = cJSON_GetObjectItemCaseSensitive(line, "calls");
-	const char *dialect = str_of(line, "dialect"), *why;
+	const char *dialect = str_of(line, "dialect"), *why = NULL;
 	const cJSON *c;
-	size_t i = 0;
+	size_t i = 0, *lens = NULL;
 
 	if (!cJSON_IsNumber(ver))
 		return "not a tooldag recording (no \"tooldag_record\" version)";
@@ -109,11 +222,20 @@ static const char *read_line(cJSON *line, struct rbatch *b)
 		return "out of memory";
 	cJSON_ArrayForEach(c, calls)
 	{
-		if ((why = read_call(c, &b->calls[i++])))
-			return why;
+		if (cJSON_GetObjectItemCaseSensitive(c, "content_len") && !lens) {
+			lens = td__calloc(b->ncalls, sizeof(*lens));
+			if (!lens)
+				return "out of memory";
+			raw_lens(s, len, lens, b->ncalls);
+		}
+		if ((why = read_call(c, &b->calls[i], lens ? lens[i] : SIZE_MAX)))
+			break;
+		i++;
 	}
-	b->line = line;
-	return NULL;
+	td__free(lens);
+	if (!why)
+		b->line = line;
+	return why;
 }
 
 static int add_batch(struct td_recording *rec, struct rbatch *b)
@@ -139,7 +261,7 @@ static int parse_one(struct td_recording *rec, const char *path, unsigned no, co
 		rec->torn = no; /* a writer killed mid-write: ignored */
 		return 0;
 	}
-	why = line ? read_line(line, &b) : "not JSON";
+	why = line ? read_line(s, len, line, &b) : "not JSON";
 	if (!why && add_batch(rec, &b) == 0)
 		return 0;
 	td__diag_add(diag, TD_ESYNTAX, path, no, 0, "%s", why ? why : "out of memory");

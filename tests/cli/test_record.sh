@@ -43,6 +43,22 @@ t_run replay --batch 1 --dialect openai "$R"
 t_exit 0
 t_json "isinstance(d, list) and d[0]['role'] == 'tool' and d[0]['tool_call_id'] == 'toolu_01'"
 
+# a result with NUL bytes and bytes that are not UTF-8 (written as U+FFFD) replays whole
+cat >"$T_TMP/bytes.yaml" <<'EOF2'
+version: 1
+tools:
+  b: {run: [/usr/bin/printf, 'a\377\0b\376c\0\0']}
+calls:
+  - {id: x, tool: b, input: {}}
+EOF2
+t_run run -q "$T_TMP/bytes.yaml" --record "$T_TMP/bytes.jsonl"
+t_exit 0
+cp "$T_TMP/out" "$T_TMP/run.bytes"
+t_run replay "$T_TMP/bytes.jsonl"
+t_exit 0
+T_COUNT=$((T_COUNT + 1))
+cmp -s "$T_TMP/out" "$T_TMP/run.bytes" || t_fail "replay of a content with NUL and non-UTF-8 bytes differs from run"
+
 # a streamed response cut off before its first call: run printed nothing, and so does replay
 head -n 18 "$TD_SRC/tests/data/recorded/anthropic-stream-tool_use_response.txt" >"$T_TMP/cut.sse"
 t_run run "$TD_SRC/graphs/calls/recorded.yaml" "$T_TMP/cut.sse" --record "$T_TMP/cut.jsonl"
