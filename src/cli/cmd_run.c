@@ -522,13 +522,17 @@ static int run_plan(struct cli_job *job, struct run_args *a, int sfd, struct inp
 	return r ? r : r2;
 }
 
-/* --history FILE, or FILE.durations next to --record FILE; read before the run. */
+/* --history FILE, or FILE.durations next to --record FILE when FILE is a regular file (not
+ * /dev/stdout.durations, nor one next to a pipe); read before the run. */
 static int history_open(struct run_args *a)
 {
 	struct td_diag diag = {0};
+	struct stat st;
 	char *path = NULL;
 	int err;
 
+	if (!a->history && a->record && (stat(a->record, &st) < 0 || !S_ISREG(st.st_mode)))
+		return 0; /* record_open() made the file if it was missing */
 	if (!a->history && (!a->record || asprintf(&path, "%s.durations", a->record) < 0))
 		return a->record ? EXIT_RUNTIME : 0;
 	err = td_history_open(a->history ? a->history : path, &a->opts.history, &diag);

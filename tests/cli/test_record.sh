@@ -288,6 +288,17 @@ printf 'not a history\n' >"$T_TMP/bad.durations"
 t_run run -q --history "$T_TMP/bad.durations" "$T_TMP/crit.yaml"
 t_exit 2
 t_err_has "bad.durations:1: not a tooldag durations file"
+# a recording into a pipe keeps no durations next to it (no FIFO.durations; --history names one)
+mkfifo "$T_TMP/fifo"
+cat "$T_TMP/fifo" >"$T_TMP/fifo.out" &
+t_run run -q --record "$T_TMP/fifo" "$T_TMP/crit.yaml"
+wait
+t_exit 0
+T_COUNT=$((T_COUNT + 1))
+[ ! -e "$T_TMP/fifo.durations" ] && [ ! -e "$T_TMP/fifo.durations.lock" ] ||
+	t_fail "a durations file next to a pipe: $(ls "$T_TMP")"
+T_COUNT=$((T_COUNT + 1))
+grep -q '^{"tooldag_record":1,' "$T_TMP/fifo.out" || t_fail "no line through the pipe"
 
 # ---- HTTP: no secret from the graph in the recording ----
 command -v python3 >/dev/null || { echo "skip: python3 runs the test server"; exit 77; }
