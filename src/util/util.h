@@ -23,6 +23,8 @@ void *td__realloc(void *p, size_t n);
 /* realloc of an array with overflow check */
 void *td__reallocarray(void *p, size_t n, size_t size);
 char *td__strdup(const char *s);
+/* The n bytes at s (all of them: unlike strndup(), NULs in them are copied, so s must hold
+ * n bytes) and a NUL after them */
 char *td__strndup(const char *s, size_t n);
 void td__free(void *p);
 /* printf into a new string; NULL on allocation failure */
