@@ -313,6 +313,37 @@ START_TEST(trace_hook_chained)
 }
 END_TEST
 
+/* An observer of the run's end only: the hook set before it still hears every change (the
+ * end-only hook asks for the ends alone only when it is the first), and the end comes once,
+ * after every call ended. */
+START_TEST(trace_hook_chained_end_only)
+{
+	struct rec rec = {0}, rec2 = {0};
+	struct td_run *run;
+
+	setup_batch(0, 0);
+	run = new_run(TD_SCHEDULE_LEVEL, NULL);
+	run->trace = hook;
+	HOOKED = 0;
+	ck_assert_int_eq(td__run_observe_end(run, record, NULL, &rec), 0);
+	ck_assert_int_eq(td_run_wait(run), 0);
+	ck_assert_uint_ge(HOOKED, 12); /* 4 calls x (ready, running, done) */
+	ck_assert_int_eq(rec.n, 1);
+	ck_assert_int_eq(rec.ev[0].type, TD_EVENT_RUN_FINISHED);
+	ck_assert_uint_eq(rec.ev[0].done, 4);
+	td_run_free(run);
+	/* alone: the same single end, all four calls counted */
+	run = new_run(TD_SCHEDULE_LEVEL, NULL);
+	ck_assert_int_eq(td__run_observe_end(run, record, NULL, &rec2), 0);
+	ck_assert_int_eq(td_run_wait(run), 0);
+	ck_assert_int_eq(rec2.n, 1);
+	ck_assert_int_eq(rec2.ev[0].type, TD_EVENT_RUN_FINISHED);
+	ck_assert_uint_eq(rec2.ev[0].done, 4);
+	td_run_free(run);
+	teardown();
+}
+END_TEST
+
 /* ---- JSON lines ---- */
 
 struct jrec {
@@ -906,6 +937,7 @@ static Suite *observe_suite(void)
 	tcase_add_test(tc, observers_in_order_and_rules);
 	tcase_add_test(tc, no_event_after_free);
 	tcase_add_test(tc, trace_hook_chained);
+	tcase_add_test(tc, trace_hook_chained_end_only);
 	tcase_add_test(tc, event_json_lines);
 	tcase_add_test(tc, event_json_truncates_and_refuses);
 	tcase_add_test(tc, event_json_escapes);

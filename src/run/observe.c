@@ -272,8 +272,9 @@ static void on_transition(void *ud, uint32_t c, enum td__cstate from, enum td__c
 
 /*
  * The hook while every observer waits for the run's end only (a recording, the durations
- * history): no event is built per state change, only the calls that end are counted. The
- * end comes at the same moment and with the same time as on_transition() gives it.
+ * history): called only for the calls that end (trace_to), which it counts; no event is built
+ * per state change. The end comes at the same moment and with the same time as
+ * on_transition() gives it.
  */
 static void on_end(void *ud, uint32_t c, enum td__cstate from, enum td__cstate to)
 {
@@ -376,6 +377,7 @@ static int observers_new(struct td_run *r)
 	r->obs = o;
 	r->trace = on_end;
 	r->trace_ud = r;
+	r->trace_to = o->prev ? 0 : 1u << TD_CS_DONE; /* a hook before us hears everything */
 	return 0;
 }
 
@@ -400,8 +402,10 @@ static int observe(struct td_run *r, td_observer_fn fn, void (*fini)(void *ud), 
 		o->cap = cap;
 	}
 	o->v[o->n++] = (struct td__observer){.fn = fn, .fini = fini, .ud = ud, .all = all};
-	if (all && !o->nall++)
+	if (all && !o->nall++) {
 		r->trace = on_transition;
+		r->trace_to = 0;
+	}
 	return 0;
 }
 
@@ -429,6 +433,7 @@ void td__observe_free(struct td_run *r)
 		return;
 	r->trace = o->prev;
 	r->trace_ud = o->prev_ud;
+	r->trace_to = 0;
 	r->obs = NULL;
 	for (i = 0; i < o->n; i++)
 		if (o->v[i].fini)

@@ -207,9 +207,12 @@ struct td_run {
 	int64_t t0;    /* run start, monotonic us */
 	int64_t t_end; /* last call's end, from t0 */
 
-	/* every state change, as it happens (tests check the state machine with it); may be NULL */
+	/* every state change, as it happens (tests check the state machine with it); may be NULL.
+	 * trace_to: a bit per state it wants to hear of changes to (0: all; the end-only
+	 * observers want TD_CS_DONE alone, not four calls of the hook per call) */
 	void (*trace)(void *ud, uint32_t call, enum td__cstate from, enum td__cstate to);
 	void *trace_ud;
+	unsigned trace_to;
 
 	/* td_run_observe()'s observers (observe.c), fed from `trace`; NULL until the first */
 	struct td__observers *obs;

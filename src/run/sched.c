@@ -275,7 +275,7 @@ static void transition(struct td_run *r, uint32_t c, enum td__cstate to)
 	if (to == TD_CS_DONE && r->took_us && cr->status == TD_STATUS_OK && cr->attempts)
 		r->took_us[c] = td__attempt_of(cr, cr->attempts)->end_us -
 		                td__attempt_of(cr, cr->attempts)->start_us + 1;
-	if (r->trace)
+	if (r->trace && (!r->trace_to || r->trace_to & 1u << to))
 		r->trace(r->trace_ud, c, from, to);
 	leave(r, c, from);
 	cr->state = to;
