@@ -116,7 +116,7 @@ int cli_parse_number(const char *s, long min, long max, long *out)
 	char *end;
 	long n;
 
-	if (!s || !*s)
+	if (!s || *s < '0' || *s > '9') /* strtol would take blanks and a sign before it */
 		return -1;
 	errno = 0;
 	n = strtol(s, &end, 10);

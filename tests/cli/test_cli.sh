@@ -34,14 +34,14 @@ t_run plan; t_exit 1; t_err_has "expected GRAPH [CALLS]"
 t_run plan --dialect klingon "$G/travel.yaml"; t_exit 1; t_err_has "unknown dialect 'klingon'"
 t_run run -j 0 "$G/travel.yaml"; t_exit 1; t_err_has "-j takes a number"
 # numbers in options: whole, decimal, in range (run -j, worker -j, replay --batch)
-for j in "" 1000001 4x -3 99999999999999999999; do
+for j in "" 1000001 4x -3 +4 " 4" 99999999999999999999; do
 	t_run run -j "$j" "$G/travel.yaml"; t_exit 1; t_err_has "-j takes a number from 1 to 1000000"
 done
 t_run run -j 1000000 "$G/travel.yaml"; t_exit 0
 for j in 0 4097 x; do
 	t_run worker -j "$j" "$G/travel.yaml"; t_exit 1; t_err_has "-j takes a number from 1 to 4096"
 done
-for b in 0 "" 1.5 99999999999999999999; do
+for b in 0 "" 1.5 +1 " 1" 99999999999999999999; do
 	t_run replay --batch "$b" "$T_TMP/none.jsonl"; t_exit 1; t_err_has "--batch takes a number from 1"
 done
 t_run run --schedule random "$G/travel.yaml"; t_exit 1; t_err_has "--schedule takes level, eager or critical"
