@@ -346,6 +346,39 @@ START_TEST(bad_files_refused)
 }
 END_TEST
 
+/* A content with NUL bytes is decoded from the line's own text: all of its bytes (escapes,
+ * surrogate pairs), the call's own "content" and not one in its input, whatever bytes cJSON
+ * takes for whitespace stand between them. */
+START_TEST(nul_content_decoded_whole)
+{
+	static const char line[] =
+	    "{\"tooldag_record\":1,\"graph\":{\"path\":\"g\"},\"dialect\":\"openai\",\"calls\":["
+	    "{\"id\":\"a\",\"tool\":\"t\",\"input\":\x12{\"content\":"
+	    "\"decoy\\u0000xxxxxxxxxxxxxxxx\"},"
+	    "\"status\":\"ok\",\"content_len\":9,"
+	    "\"content\":\"a\\u0000\\n\\ud83d\\ude00\\u00e9\"},"
+	    "{\"id\":\"b\",\"tool\":\"t\",\"status\":\"ok\",\"content_len\":1,\"content\":"
+	    "\"\\u0000\"}]}\n";
+	static const char want[] = "a\0\n\xf0\x9f\x98\x80\xc3\xa9";
+	struct td_recording *rd;
+	struct td_recorded_call c;
+	struct td_diag d = {0};
+
+	unlink(PATH_);
+	write_file(PATH_, line, sizeof(line) - 1);
+	ck_assert_int_eq(td_recording_open(PATH_, &rd, &d), 1);
+	ck_assert_int_eq(td_recording_call(rd, 0, 0, &c), 0);
+	ck_assert_uint_eq(c.content_len, sizeof(want) - 1);
+	ck_assert_int_eq(memcmp(c.content, want, sizeof(want) - 1), 0);
+	ck_assert_int_eq(td_recording_call(rd, 0, 1, &c), 0);
+	ck_assert_uint_eq(c.content_len, 1);
+	ck_assert_int_eq(c.content[0], 0);
+	td_recording_free(rd);
+	td_diag_clear(&d);
+	unlink(PATH_);
+}
+END_TEST
+
 /* A line that cannot be written whole is an error the recorder keeps. */
 START_TEST(write_error_kept)
 {
@@ -859,6 +892,7 @@ static Suite *record_suite(void)
 	tcase_add_test(tc, replay_is_byte_identical);
 	tcase_add_test(tc, torn_last_line_ignored);
 	tcase_add_test(tc, bad_files_refused);
+	tcase_add_test(tc, nul_content_decoded_whole);
 	tcase_add_test(tc, write_error_kept);
 	tcase_add_test(tc, concurrent_threads_one_recorder);
 	tcase_add_test(tc, concurrent_processes_one_file);

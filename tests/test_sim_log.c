@@ -101,7 +101,9 @@ START_TEST(by_hand)
 	    "{\"id\":\"b\",\"tool\":\"t\",\"status\":\"skipped\",\"content\":\"s\"},"
 	    "{\"id\":\"c\",\"tool\":\"t\",\"status\":\"ok\",\"content\":\"\",\"attempts\":7},"
 	    "{\"id\":\"d\",\"tool\":\"t\",\"status\":\"ok\",\"content\":\"\",\"attempts\":["
-	    "{\"status\":\"ok\",\"start_us\":1}]}]}\n");
+	    "{\"status\":\"ok\",\"start_us\":1}]},"
+	    "{\"id\":\"e\",\"tool\":\"t\",\"status\":\"ok\",\"content\":\"\",\"attempts\":["
+	    "{\"status\":\"ok\",\"start_us\":1e30,\"end_us\":2}]}]}\n");
 	ck_assert_int_eq(td_recording_open(PATH_, &in, NULL), 1);
 	ck_assert_int_eq(td_recording_attempt_count(in, 0, 0), 2);
 	ck_assert_int_eq(td_recording_attempt(in, 0, 0, 0, &a), 0);
@@ -120,8 +122,10 @@ START_TEST(by_hand)
 	ck_assert_int_eq(td_recording_attempt_count(in, 0, 2), TD_ESYNTAX);
 	ck_assert_int_eq(td_recording_attempt(in, 0, 2, 0, &a), TD_ESYNTAX);
 	ck_assert_int_eq(td_recording_attempt(in, 0, 3, 0, &a), TD_ESYNTAX);
+	/* a time no int64_t holds */
+	ck_assert_int_eq(td_recording_attempt(in, 0, 4, 0, &a), TD_ESYNTAX);
 	/* out of range */
-	ck_assert_int_eq(td_recording_attempt_count(in, 0, 4), TD_EINVAL);
+	ck_assert_int_eq(td_recording_attempt_count(in, 0, 5), TD_EINVAL);
 	ck_assert_int_eq(td_recording_attempt_count(in, 1, 0), TD_EINVAL);
 	ck_assert_int_eq(td_recording_attempt_count(NULL, 0, 0), TD_EINVAL);
 	td_recording_free(in);

@@ -5,10 +5,10 @@
  * Each line is parsed whole with cJSON and kept as its tree; results are re-encoded by the
  * encoder the run used (report/results.h), so a replay prints the run's bytes. A content with
  * NUL bytes survives: cJSON decodes "\u0000" into its buffer but stops strlen() there, and
- * the buffer is sized for the escaped text, longer than what was decoded into it. A line's
- * content_len says that the content holds NUL bytes; how many bytes it holds is measured on
- * the line's own text (raw_lens), never taken from the buffer: no byte past the content is
- * ever read.
+ * the buffer is sized for the escaped text, longer than what was decoded into it. For a call
+ * whose line has content_len, the content is decoded again from the line's own text into a
+ * buffer of its own (raw_contents, decode_string), all of its bytes, and checked against
+ * cJSON's up to the first NUL: no byte past what was decoded is ever read.
  */
 #include <cjson/cJSON.h>
 #include <stdint.h>
@@ -24,6 +24,7 @@
 struct rcall {
 	struct td_recorded_call pub;
 	const cJSON *attempts; /* the call's "attempts" member, NULL when it has none */
+	char *own;             /* a content with NUL bytes, decoded here (pub.content) */
 };
 
 struct rbatch {
@@ -60,57 +61,36 @@ static const char *str_of(const cJSON *o, const char *key)
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-/* ---- a content's length, measured on the line's text (only for lines with content_len) ---- */
+/* ---- a content with NUL bytes, decoded from the line's text ---- */
 
+/* cJSON's whitespace: every byte up to the space */
 static const char *skip_ws(const char *p, const char *e)
 {
-	while (p < e && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+	while (p < e && (unsigned char)*p <= ' ')
 		p++;
 	return p;
 }
 
-/* Past the string whose quote is at p (e where it does not end); *n: the bytes cJSON decodes
- * it into (a \u escape: its code point's UTF-8 length, a surrogate pair 4). */
-static const char *string_end(const char *p, const char *e, size_t *n)
+/* Past the string whose quote is at p (e where it does not end). */
+static const char *string_end(const char *p, const char *e)
 {
-	size_t len = 0;
-	unsigned long cp;
-	char hex[5] = {0};
-
-	for (p++; p < e && *p != '"'; len++) {
-		if (*p != '\\' || e - p < 2) {
+	for (p++; p < e && *p != '"'; p++)
+		if (*p == '\\' && p + 1 < e)
 			p++;
-			continue;
-		}
-		if (p[1] != 'u' || e - p < 6) {
-			p += 2;
-			continue;
-		}
-		memcpy(hex, p + 2, 4);
-		cp = strtoul(hex, NULL, 16);
-		p += 6;
-		if (cp >= 0xd800 && cp <= 0xdbff && e - p >= 6 && p[0] == '\\' && p[1] == 'u') {
-			p += 6; /* the low half: 4 bytes in all */
-			len += 3;
-		} else {
-			len += cp < 0x80 ? 0 : cp < 0x800 ? 1 : 2;
-		}
-	}
-	*n = len;
 	return p < e ? p + 1 : e;
 }
 
 /* Past the JSON value at p. */
 static const char *value_end(const char *p, const char *e)
 {
-	size_t n, depth = 0;
+	size_t depth = 0;
 
 	if (p < e && *p == '"')
-		return string_end(p, e, &n);
+		return string_end(p, e);
 	if (p < e && (*p == '{' || *p == '[')) {
 		do {
 			if (*p == '"')
-				p = string_end(p, e, &n);
+				p = string_end(p, e);
 			else if (*p == '{' || *p == '[')
 				depth++, p++;
 			else if (*p == '}' || *p == ']')
@@ -120,7 +100,7 @@ static const char *value_end(const char *p, const char *e)
 		} while (depth && p < e);
 		return p;
 	}
-	while (p < e && !strchr(",}] \t\r\n", *p)) /* a number, true, false, null */
+	while (p < e && (unsigned char)*p > ' ' && !strchr(",}]", *p)) /* number, true, ... */
 		p++;
 	return p;
 }
@@ -128,14 +108,14 @@ static const char *value_end(const char *p, const char *e)
 /* The value of the object at p's first member named key (cJSON's choice too), or NULL. */
 static const char *member(const char *p, const char *e, const char *key)
 {
-	size_t n, klen = strlen(key);
+	size_t klen = strlen(key);
 	const char *k;
 
 	if (p >= e || *p != '{')
 		return NULL;
 	for (p = skip_ws(p + 1, e); p < e && *p == '"'; p = skip_ws(p + 1, e)) {
 		k = p;
-		p = skip_ws(string_end(p, e, &n), e);
+		p = skip_ws(string_end(p, e), e);
 		if (p >= e || *p != ':')
 			return NULL;
 		p = skip_ws(p + 1, e);
@@ -148,20 +128,20 @@ static const char *member(const char *p, const char *e, const char *key)
 	return NULL;
 }
 
-/* Each call's content length in lens[n] (SIZE_MAX where it cannot be told). */
-static void raw_lens(const char *s, size_t len, size_t *lens, size_t n)
+/* Where each call's content string starts in the line (its quote), in at[n]; NULL where it
+ * cannot be found. */
+static void raw_contents(const char *s, size_t len, const char **at, size_t n)
 {
 	const char *e = s + len, *p = member(skip_ws(s, e), e, "calls"), *c;
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		lens[i] = SIZE_MAX;
+		at[i] = NULL;
 	if (!p || *p != '[')
 		return;
 	for (i = 0, p = skip_ws(p + 1, e); i < n && p < e && *p == '{'; i++) {
 		c = member(p, e, "content");
-		if (c && c < e && *c == '"')
-			string_end(c, e, &lens[i]);
+		at[i] = c && c < e && *c == '"' ? c : NULL;
 		p = skip_ws(value_end(p, e), e);
 		if (p >= e || *p != ',')
 			break;
@@ -169,12 +149,109 @@ static void raw_lens(const char *s, size_t len, size_t *lens, size_t n)
 	}
 }
 
-/* One call of a line; a message naming what is wrong, or NULL. raw_len: its content's length
- * measured on the line's text, SIZE_MAX when the line has no content_len. */
-static const char *read_call(const cJSON *o, struct rcall *rc, size_t raw_len)
+static int hex4(const char *p, const char *e, unsigned long *cp)
+{
+	char h[5] = {0}, *end;
+
+	if (e - p < 4)
+		return -1;
+	memcpy(h, p, 4);
+	*cp = strtoul(h, &end, 16);
+	return end == h + 4 && h[0] != '+' && h[0] != '-' && h[0] != ' ' ? 0 : -1;
+}
+
+/* The string whose quote is at p, decoded as cJSON decodes it, in a new buffer (*n bytes, a NUL
+ * after them); NULL when it is not a JSON string or no memory. */
+static char *decode_string(const char *p, const char *e, size_t *n)
+{
+	const char *end = string_end(p, e) - 1;
+	unsigned long cp, lo;
+	char *out, *o;
+
+	if (end <= p || *end != '"' || !(out = td__malloc((size_t)(end - p) + 1)))
+		return NULL;
+	for (o = out, p++; p < end; p++) {
+		if (*p != '\\') {
+			*o++ = *p;
+			continue;
+		}
+		switch (*++p) {
+		case 'b':
+			*o++ = '\b';
+			continue;
+		case 'f':
+			*o++ = '\f';
+			continue;
+		case 'n':
+			*o++ = '\n';
+			continue;
+		case 'r':
+			*o++ = '\r';
+			continue;
+		case 't':
+			*o++ = '\t';
+			continue;
+		case '"':
+		case '\\':
+		case '/':
+			*o++ = *p;
+			continue;
+		case 'u':
+			break;
+		default:
+			goto bad;
+		}
+		if (hex4(p + 1, end, &cp) < 0 || (cp >= 0xdc00 && cp <= 0xdfff))
+			goto bad;
+		p += 4;
+		if (cp >= 0xd800 && cp <= 0xdbff) { /* a surrogate pair */
+			if (end - p < 7 || p[1] != '\\' || p[2] != 'u' ||
+			    hex4(p + 3, end, &lo) < 0 || lo < 0xdc00 || lo > 0xdfff)
+				goto bad;
+			cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+			p += 6;
+		}
+		if (cp < 0x80) {
+			*o++ = (char)cp;
+		} else if (cp < 0x800) {
+			*o++ = (char)(0xc0 | cp >> 6);
+			*o++ = (char)(0x80 | (cp & 0x3f));
+		} else if (cp < 0x10000) {
+			*o++ = (char)(0xe0 | cp >> 12);
+			*o++ = (char)(0x80 | (cp >> 6 & 0x3f));
+			*o++ = (char)(0x80 | (cp & 0x3f));
+		} else {
+			*o++ = (char)(0xf0 | cp >> 18);
+			*o++ = (char)(0x80 | (cp >> 12 & 0x3f));
+			*o++ = (char)(0x80 | (cp >> 6 & 0x3f));
+			*o++ = (char)(0x80 | (cp & 0x3f));
+		}
+	}
+	*o = '\0';
+	*n = (size_t)(o - out);
+	return out;
+bad:
+	td__free(out);
+	return NULL;
+}
+
+static void free_calls(struct rbatch *b)
+{
+	size_t i;
+
+	for (i = 0; b->calls && i < b->ncalls; i++)
+		td__free(b->calls[i].own);
+	td__free(b->calls);
+	b->calls = NULL;
+}
+
+/* One call of a line; a message naming what is wrong, or NULL. raw: where its content string
+ * starts in the line (up to e), NULL when the line has no content_len. */
+static const char *read_call(const cJSON *o, struct rcall *rc, const char *raw, const char *e)
 {
 	const cJSON *len = cJSON_GetObjectItemCaseSensitive(o, "content_len");
 	const char *status = str_of(o, "status");
+	size_t n;
 
 	rc->pub.id = str_of(o, "id");
 	rc->pub.tool = str_of(o, "tool");
@@ -190,10 +267,12 @@ static const char *read_call(const cJSON *o, struct rcall *rc, size_t raw_len)
 	/* content_len counts the bytes the tool returned, and a byte that is not UTF-8 was
 	 * written as U+FFFD (3 bytes): the content is the string's bytes, all of them, and its
 	 * content_len can only be shorter, or the same when nothing had to be replaced */
-	if (!cJSON_IsNumber(len) || raw_len == SIZE_MAX || len->valuedouble > (double)raw_len ||
-	    (raw_len == rc->pub.content_len && len->valuedouble != (double)raw_len))
+	if (!cJSON_IsNumber(len) || !raw || !(rc->own = decode_string(raw, e, &n)) ||
+	    strcmp(rc->own, rc->pub.content) != 0 || len->valuedouble > (double)n ||
+	    (n == rc->pub.content_len && len->valuedouble != (double)n))
 		return "a call's content_len does not fit its content";
-	rc->pub.content_len = raw_len;
+	rc->pub.content = rc->own;
+	rc->pub.content_len = n;
 	return NULL;
 }
 
@@ -203,9 +282,9 @@ static const char *read_line(const char *s, size_t len, cJSON *line, struct rbat
 	const cJSON *ver = cJSON_GetObjectItemCaseSensitive(line, "tooldag_record");
 	const cJSON *graph = cJSON_GetObjectItemCaseSensitive(line, "graph");
 	const cJSON *calls = cJSON_GetObjectItemCaseSensitive(line, "calls");
-	const char *dialect = str_of(line, "dialect"), *why = NULL;
+	const char *dialect = str_of(line, "dialect"), *why = NULL, **at = NULL;
 	const cJSON *c;
-	size_t i = 0, *lens = NULL;
+	size_t i = 0;
 
 	if (!cJSON_IsNumber(ver))
 		return "not a tooldag recording (no \"tooldag_record\" version)";
@@ -222,17 +301,19 @@ static const char *read_line(const char *s, size_t len, cJSON *line, struct rbat
 		return "out of memory";
 	cJSON_ArrayForEach(c, calls)
 	{
-		if (cJSON_GetObjectItemCaseSensitive(c, "content_len") && !lens) {
-			lens = td__calloc(b->ncalls, sizeof(*lens));
-			if (!lens)
-				return "out of memory";
-			raw_lens(s, len, lens, b->ncalls);
+		if (cJSON_GetObjectItemCaseSensitive(c, "content_len") && !at) {
+			at = td__calloc(b->ncalls, sizeof(*at));
+			if (!at) {
+				why = "out of memory";
+				break;
+			}
+			raw_contents(s, len, at, b->ncalls);
 		}
-		if ((why = read_call(c, &b->calls[i], lens ? lens[i] : SIZE_MAX)))
+		if ((why = read_call(c, &b->calls[i], at ? at[i] : NULL, s + len)))
 			break;
 		i++;
 	}
-	td__free(lens);
+	td__free(at);
 	if (!why)
 		b->line = line;
 	return why;
@@ -265,7 +346,7 @@ static int parse_one(struct td_recording *rec, const char *path, unsigned no, co
 	if (!why && add_batch(rec, &b) == 0)
 		return 0;
 	td__diag_add(diag, TD_ESYNTAX, path, no, 0, "%s", why ? why : "out of memory");
-	td__free(b.calls);
+	free_calls(&b);
 	cJSON_Delete(line);
 	return TD_ESYNTAX;
 }
@@ -360,7 +441,7 @@ void td_recording_free(struct td_recording *rec)
 	if (!rec)
 		return;
 	for (i = 0; i < rec->n; i++) {
-		td__free(rec->v[i].calls);
+		free_calls(&rec->v[i]);
 		cJSON_Delete(rec->v[i].line);
 	}
 	free(rec->v);
@@ -520,6 +601,16 @@ int td_recording_attempt_count(const struct td_recording *rec, size_t batch, siz
 	return cJSON_GetArraySize(a);
 }
 
+/* A time in microseconds: a number an int64_t holds. 0, or -1. */
+static int us_of(const cJSON *v, int64_t *out)
+{
+	if (!cJSON_IsNumber(v) ||
+	    !(v->valuedouble >= -9223372036854775808.0 && v->valuedouble < 9223372036854775808.0))
+		return -1;
+	*out = (int64_t)v->valuedouble;
+	return 0;
+}
+
 int td_recording_attempt(const struct td_recording *rec, size_t batch, size_t call, size_t k,
                          struct td_recorded_attempt *out)
 {
@@ -535,10 +626,8 @@ int td_recording_attempt(const struct td_recording *rec, size_t batch, size_t ca
 	status = str_of(a, "status");
 	start = cJSON_GetObjectItemCaseSensitive(a, "start_us");
 	end = cJSON_GetObjectItemCaseSensitive(a, "end_us");
-	if (!status || parse_status(status, &out->status) < 0 || !cJSON_IsNumber(start) ||
-	    !cJSON_IsNumber(end))
+	if (!status || parse_status(status, &out->status) < 0 || us_of(start, &out->start_us) < 0 ||
+	    us_of(end, &out->end_us) < 0)
 		return TD_ESYNTAX;
-	out->start_us = (int64_t)start->valuedouble;
-	out->end_us = (int64_t)end->valuedouble;
 	return 0;
 }
