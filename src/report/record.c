@@ -272,29 +272,9 @@ static int by_call(const struct td_batch *bt, uint32_t **off, uint32_t **to)
 	return 0;
 }
 
-/* Call indices as text, for depends_on (each call is named there by every call that depends
- * on it, 3 to 5 times in a generated batch): its digits in a word's low bytes, their count in
- * its top byte; NULL where that does not fit (10^7 calls and more, a big-endian host). */
-static uint64_t *index_texts(uint32_t ncalls)
-{
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	uint64_t *t = ncalls < 10000000u ? td__malloc(((size_t)ncalls + 1) * sizeof(*t)) : NULL, w;
-	uint32_t c;
-
-	for (c = 0; t && c < ncalls; c++) {
-		w = 0;
-		t[c] = w | (uint64_t)(jw_u64((char *)&w, c) - (char *)&w) << 56;
-	}
-	return t;
-#else
-	(void)ncalls;
-	return NULL;
-#endif
-}
-
 /* ,"depends_on":[indices] as indices into the line's calls (a tenth of a line of 100,000
  * calls with ids); left out when it has none. Room: 12 bytes per edge. */
-static char *put_depends(char *p, const uint64_t *text, const uint32_t *to, size_t from, size_t end)
+static char *put_depends(char *p, const uint32_t *to, size_t from, size_t end)
 {
 	size_t e;
 
@@ -304,12 +284,7 @@ static char *put_depends(char *p, const uint64_t *text, const uint32_t *to, size
 	for (e = from; e < end; e++) {
 		if (e > from)
 			*p++ = ',';
-		if (text) { /* a word stored whole: 8 of the edge's 12 bytes of room */
-			memcpy(p, &text[to[e]], 8);
-			p += text[to[e]] >> 56;
-		} else {
-			p = jw_u64(p, to[e]);
-		}
+		p = jw_u64(p, to[e]);
 	}
 	*p++ = ']';
 	return p;
@@ -355,7 +330,6 @@ struct rec_line {
 	const struct td_run *r;
 	int finished; /* every call has its result (the last one's state changes just after) */
 	const uint32_t *off, *to; /* by_call() */
-	uint64_t *index_text;     /* index_texts(), or NULL */
 	/* the graph's tool names as JSON strings, quoted: tool t's at names.data + name_at[t] */
 	struct td__buf names;
 	uint32_t *name_at;
@@ -370,8 +344,6 @@ static int line_init(struct rec_line *l, uint32_t **off, uint32_t **to)
 
 	l->off = *off;
 	l->to = *to;
-	if (l->r->batch->nedges)
-		l->index_text = index_texts(l->r->plan->ncalls);
 	l->name_at = td__calloc(g->ntools + 1, sizeof(*l->name_at));
 	for (t = 0; l->name_at && t < g->ntools; t++) {
 		td__buf_json_string(&l->names, g->tools[t].name, strlen(g->tools[t].name));
@@ -384,7 +356,6 @@ static void line_fini(struct rec_line *l)
 {
 	td__buf_free(&l->names);
 	td__free(l->name_at);
-	td__free(l->index_text);
 }
 
 /* The length of the call's tool name as the model wrote it */
@@ -433,7 +404,7 @@ static void put_call(struct rec_out *o, const struct rec_line *l, uint32_t c)
 	p = put_tool(p, l, call, namen);
 	p = JW_LIT(p, ",\"input\":");
 	p = jw_copy(p, input, call->input_len);
-	p = put_depends(p, l->index_text, to, from, end);
+	p = put_depends(p, to, from, end);
 	p = JW_LIT(p, ",\"level\":");
 	p = jw_i64(p, r->plan->level[c]);
 	p = jw_status(p, st);
