@@ -480,6 +480,41 @@ START_TEST(bad_file_refused)
 	ck_assert_int_eq(td_history_open(PATH_, &h, &d), TD_ESYNTAX);
 	ck_assert_uint_eq(d.items[0].line, 1);
 	td_diag_clear(&d);
+	/* each refused for what it is, on its line: a version this build does not read, a value
+	 * that is not a duration, a negative mean, a duplicate input */
+	{
+		static const char *const bad[][3] = {
+		    {"{\"tooldag_durations\":3}\n", "1", "version this tooldag does not read"},
+		    {"{\"tooldag_durations\":2}\n{\"tool\":\"a\",\"n\":2,\"ewma_us\":5,\"seq\":1,"
+		     "\"recent\":[4,\"a\"]}\n",
+		     "2", "\"recent\" holds a value that is not a duration"},
+		    {"{\"tooldag_durations\":2}\n{\"tool\":\"a\",\"n\":2,\"ewma_us\":-5,\"seq\":1}"
+		     "\n",
+		     "2", "\"ewma_us\" is not a duration"},
+		    {"{\"tooldag_durations\":2}\n{\"tool\":\"a\",\"n\":2.5,\"ewma_us\":5,\"seq\":1}"
+		     "\n",
+		     "2", "\"n\" is not a count"},
+		    {"{\"tooldag_durations\":2}\n{\"input_of\":\"a\",\"input\":"
+		     "\"00000000000000ab\","
+		     "\"n\":1,\"ewma_us\":5,\"seq\":1}\n{\"input_of\":\"a\",\"input\":"
+		     "\"00000000000000ab\",\"n\":1,\"ewma_us\":5,\"seq\":1}\n",
+		     "3", "an input twice"},
+		    {"[1]\n", "1", "not a tooldag durations file"},
+		};
+		size_t i;
+
+		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			f = fopen(PATH_, "w");
+			fputs(bad[i][0], f);
+			fclose(f);
+			ck_assert_int_eq(td_history_open(PATH_, &h, &d), TD_ESYNTAX);
+			ck_assert_ptr_null(h);
+			ck_assert_uint_eq(d.items[0].line, (unsigned)atoi(bad[i][1]));
+			ck_assert_msg(strstr(d.items[0].message, bad[i][2]), "case %zu: %s", i,
+			              d.items[0].message);
+			td_diag_clear(&d);
+		}
+	}
 }
 END_TEST
 

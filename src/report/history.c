@@ -309,8 +309,43 @@ static uint64_t key_of(const cJSON *v)
 	return errno || *end ? 0 : k;
 }
 
-/* One line after the first: a tool's entry, or with "input_of" an input's. */
-static int read_tool(struct hist_table *t, const cJSON *o)
+/* Whether v is a count or a duration: a whole number from 0 to 2^53 */
+static int whole(const cJSON *v)
+{
+	return cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble <= 9007199254740992.0 &&
+	       v->valuedouble == (double)(int64_t)v->valuedouble;
+}
+
+/* Why entry o is not one (NULL: it is): a member missing or out of its range. */
+static const char *refused(const cJSON *o, const cJSON *name, int input_of, uint64_t key)
+{
+	const cJSON *n = cJSON_GetObjectItemCaseSensitive(o, "n");
+	const cJSON *ewma = cJSON_GetObjectItemCaseSensitive(o, "ewma_us");
+	const cJSON *recent = cJSON_GetObjectItemCaseSensitive(o, "recent"), *r;
+
+	if (!cJSON_IsString(name))
+		return input_of ? "\"input_of\" is not a tool name" : "no \"tool\" name";
+	if (input_of && !key)
+		return "\"input\" is not 16 hexadecimal digits";
+	if (!whole(n) || n->valuedouble < 1)
+		return "\"n\" is not a count of 1 or more";
+	if (!cJSON_IsNumber(ewma) || !(ewma->valuedouble >= 0))
+		return "\"ewma_us\" is not a duration";
+	if (!whole(cJSON_GetObjectItemCaseSensitive(o, "seq")))
+		return "\"seq\" is not a count";
+	if (recent && !cJSON_IsArray(recent))
+		return "\"recent\" is not a list of durations";
+	cJSON_ArrayForEach(r, recent)
+	{
+		if (!whole(r))
+			return "\"recent\" holds a value that is not a duration";
+	}
+	return NULL;
+}
+
+/* One line after the first: a tool's entry, or with "input_of" an input's; *why says what is
+ * wrong with one that is refused (TD_ESYNTAX). */
+static int read_tool(struct hist_table *t, const cJSON *o, const char **why)
 {
 	const cJSON *input_of = cJSON_GetObjectItemCaseSensitive(o, "input_of");
 	const cJSON *name = input_of ? input_of : cJSON_GetObjectItemCaseSensitive(o, "tool");
@@ -321,15 +356,15 @@ static int read_tool(struct hist_table *t, const cJSON *o)
 	const cJSON *r;
 	struct hist_tool *e;
 
-	if (!cJSON_IsString(name) || !cJSON_IsNumber(n) || !cJSON_IsNumber(ewma) ||
-	    !cJSON_IsNumber(seq) || n->valuedouble < 1 || (input_of && !key))
+	if ((*why = refused(o, name, input_of != NULL, key)))
 		return TD_ESYNTAX;
-	if (input_of)
-		e = input_find(t, key) ? NULL : input_new(t, name->valuestring, key);
-	else
-		e = table_get(t, name->valuestring);
+	if (input_of && input_find(t, key)) {
+		*why = "an input twice";
+		return TD_ESYNTAX;
+	}
+	e = input_of ? input_new(t, name->valuestring, key) : table_get(t, name->valuestring);
 	if (!e)
-		return input_of && input_find(t, key) ? TD_ESYNTAX : TD_ENOMEM;
+		return TD_ENOMEM;
 	e->n = (uint64_t)n->valuedouble;
 	e->ewma = ewma->valuedouble;
 	e->seq = (uint64_t)seq->valuedouble;
@@ -337,10 +372,22 @@ static int read_tool(struct hist_table *t, const cJSON *o)
 		t->seq = e->seq;
 	cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(o, "recent"))
 	{
-		if (cJSON_IsNumber(r) && e->nrecent < e->cap)
-			e->recent[e->nrecent++] = td__num_i64(r->valuedouble, 0, INT64_MAX, 0);
+		if (e->nrecent < e->cap)
+			e->recent[e->nrecent++] = (int64_t)r->valuedouble;
 	}
 	return 0;
+}
+
+/* The first line: {"tooldag_durations":1 or 2}; *why says what else it is. */
+static int read_head(const cJSON *o, const char **why)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "tooldag_durations");
+
+	*why = !cJSON_IsNumber(v) ? "no \"tooldag_durations\" version"
+	       : v->valuedouble != 1 && v->valuedouble != HIST_VERSION
+	           ? "a version this tooldag does not read (1 and 2)"
+	           : NULL;
+	return *why ? TD_ESYNTAX : 0;
 }
 
 /* Reads path into t (empty when the file does not exist). */
@@ -350,6 +397,7 @@ static int table_read(struct hist_table *t, const char *path, struct td_diag *di
 	char *line = NULL;
 	size_t cap = 0;
 	unsigned no = 0;
+	const char *why = NULL;
 	int err = 0;
 
 	if (!f)
@@ -358,22 +406,20 @@ static int table_read(struct hist_table *t, const char *path, struct td_diag *di
 		cJSON *o = cJSON_Parse(line);
 
 		no++;
-		if (!o)
+		why = NULL;
+		if (!o || !cJSON_IsObject(o))
 			err = TD_ESYNTAX;
 		else if (no == 1)
-			err =
-			    cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(o, "tooldag_durations"))
-			        ? 0
-			        : TD_ESYNTAX;
+			err = read_head(o, &why);
 		else
-			err = read_tool(t, o);
+			err = read_tool(t, o, &why);
 		cJSON_Delete(o);
 	}
 	free(line);
 	fclose(f);
 	if (err)
 		td__diag_add(diag, err, path, no, 0, "not a tooldag durations file (%s)",
-		             td_strerror(err));
+		             why ? why : td_strerror(err));
 	return err;
 }
 
