@@ -4,9 +4,9 @@
  * (td_recording_*), over real runs of builtin and function tools: the line's fields, replayed
  * results byte for byte in every dialect, NUL bytes in a content, a torn last line, a bad
  * line, concurrent writers (threads sharing a recorder, processes sharing a file) with lines
- * longer than one write, a torn tail cut away by the next writer, a run freed before it
- * finished, write errors that leave the file as it was, and rebuilding a recorded batch
- * (the line's writers: test_record_writer.c).
+ * longer than one write, a torn tail cut away by the next writer (a whole line without its
+ * newline given one), a run freed before it finished, write errors that leave the file as it
+ * was, and rebuilding a recorded batch (the line's writers: test_record_writer.c).
  */
 #include <check.h>
 #include <fcntl.h>
@@ -556,6 +556,21 @@ START_TEST(torn_tail_cut_by_next_writer)
 	run_batch(b, rec, 0, NULL);
 	td_recorder_free(rec);
 	check_lines(PATH_, 1);
+	free(after);
+	/* a whole line that lost only its newline is kept (readers take it as a batch): the next
+	 * writer gives it its newline */
+	unlink(PATH_);
+	write_file(PATH_, text, len - 1);
+	ck_assert_int_eq(td_recording_open(PATH_, &rd, &d), 1);
+	ck_assert_uint_eq(td_recording_torn(rd), 0);
+	td_recording_free(rd);
+	ck_assert_int_eq(td_recorder_open(PATH_, &rec, NULL), 0);
+	run_batch(b, rec, 0, NULL);
+	ck_assert_int_eq(td_recorder_error(rec), 0);
+	td_recorder_free(rec);
+	check_lines(PATH_, 2);
+	after = slurp(PATH_, &len2);
+	ck_assert_int_eq(memcmp(after, text, len), 0);
 	free(after);
 	/* a file that is not a recording is appended to, never cut */
 	unlink(PATH_);

@@ -11,7 +11,8 @@
  * lines not to interleave: the recorder's mutex (runs on several threads share one) and then
  * flock() on the file (other recorders, other processes), taken for the whole line. A writer
  * killed mid-line leaves a last line without its newline: the next writer, under the lock,
- * cuts it away before appending, and readers ignore it meanwhile. A line that cannot be
+ * cuts it away before appending, and readers ignore it meanwhile (unless it is whole JSON,
+ * killed just before its newline: readers take it, and the next writer gives it its newline). A line that cannot be
  * written whole (a full disk) is cut away the same way, so a regular file only ever holds
  * whole lines once its writers are done.
  *
@@ -540,8 +541,34 @@ static off_t whole_lines_end(int fd, off_t size)
 	return ours(fd, 0, size);
 }
 
-/* Takes the file for one line: a regular file's size, its torn tail cut away, in *start
- * (-1 for anything else, e.g. a pipe); 0 or -errno. */
+/* Whether the bytes from `from` to `size` are one whole JSON value: a line that lost only its
+ * newline (readers take it as a batch, so it is kept). Read whole: this happens only after a
+ * writer was killed. */
+static int whole_json(int fd, off_t from, off_t size)
+{
+	size_t n = (size_t)(size - from);
+	char *buf = td__malloc(n ? n : 1);
+	cJSON *v = NULL;
+	ssize_t k = 0;
+	size_t at = 0;
+
+	while (buf && at < n && (k = pread(fd, buf + at, n - at, from + (off_t)at)) != 0) {
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			break;
+		at += (size_t)k;
+	}
+	if (buf && at == n)
+		v = cJSON_ParseWithLength(buf, n);
+	td__free(buf);
+	cJSON_Delete(v);
+	return v != NULL;
+}
+
+/* Takes the file for one line: a regular file's size, its torn tail cut away (or, a whole
+ * line without its newline, given one), in *start (-1 for anything else, e.g. a pipe); 0 or
+ * -errno. */
 static int take_file(int fd, off_t *start)
 {
 	struct stat sb;
@@ -558,8 +585,13 @@ static int take_file(int fd, off_t *start)
 	end = whole_lines_end(fd, sb.st_size);
 	if (end < 0)
 		return (int)end;
-	if (end < sb.st_size && ftruncate(fd, end) < 0)
+	if (end < sb.st_size && whole_json(fd, end, sb.st_size)) {
+		if (write(fd, "\n", 1) != 1)
+			return errno ? -errno : -EIO;
+		end = sb.st_size + 1;
+	} else if (end < sb.st_size && ftruncate(fd, end) < 0) {
 		return -errno;
+	}
 	*start = end;
 	return 0;
 }
