@@ -12,9 +12,9 @@
  * flock() on the file (other recorders, other processes), taken for the whole line. A writer
  * killed mid-line leaves a last line without its newline: the next writer, under the lock,
  * cuts it away before appending, and readers ignore it meanwhile (unless it is whole JSON,
- * killed just before its newline: readers take it, and the next writer gives it its newline). A line that cannot be
- * written whole (a full disk) is cut away the same way, so a regular file only ever holds
- * whole lines once its writers are done.
+ * killed just before its newline: readers take it, and the next writer gives it its
+ * newline). A line that cannot be written whole (a full disk) is cut away the same way, so a
+ * regular file only ever holds whole lines once its writers are done.
  *
  * Nothing of the tools' definitions is written, only a hash of the parts that are not secret
  * (names, descriptions, schemas, argv, builtin, function name, method, depends_on, and for an
