@@ -232,34 +232,25 @@ static inline char *jw_string_any(char *p, const char *s, size_t n)
 	while (i < n) {
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 		uint64_t w, m;
+		size_t left;
 
-		while (n - i >= 8) {
-			memcpy(&w, s + i, 8);
-			memcpy(p, &w, 8);
-			if ((m = jw_special8(w)) == 0) {
-				i += 8;
-				p += 8;
-				continue;
+		/* a word at i, or the string's last word shifted past what is done */
+		while (n >= 8 && (left = n - i) >= 2) {
+			if (left >= 8) {
+				memcpy(&w, s + i, 8);
+				m = jw_special8(w);
+				left = 8;
+			} else {
+				k = 8 * (8 - left);
+				memcpy(&w, s + n - 8, 8);
+				w >>= k;
+				m = jw_special8(w) & (~0ull >> k);
 			}
-			k = (size_t)__builtin_ctzll(m) >> 3;
-			i += k;
-			p += k;
-			if (u[i] != '"' && u[i] != '\\')
-				goto special;
-			p[0] = '\\';
-			p[1] = s[i++];
-			p += 2;
-		}
-		while (n >= 8 &&
-		       n - i >= 2) { /* the string's last word, shifted past what is done */
-			k = 8 * (8 - (n - i));
-			memcpy(&w, s + n - 8, 8);
-			w >>= k;
 			memcpy(p, &w, 8); /* room: 6 bytes for each of the 2 or more left */
-			if ((m = jw_special8(w) & (~0ull >> k)) == 0) {
-				p += n - i;
-				i = n;
-				break;
+			if (m == 0) {
+				i += left;
+				p += left;
+				continue;
 			}
 			k = (size_t)__builtin_ctzll(m) >> 3;
 			i += k;
