@@ -83,6 +83,19 @@ static void run_batch(struct td_batch *b, struct td_recorder *rec, int pretty, c
 	td_functions_free(fns);
 }
 
+/* One run of b recorded into PATH_ by a recorder of its own; that recorder's error. */
+static int record_once(struct td_batch *b)
+{
+	struct td_recorder *rec;
+	int err;
+
+	ck_assert_int_eq(td_recorder_open(PATH_, &rec, NULL), 0);
+	run_batch(b, rec, 0, NULL);
+	err = td_recorder_error(rec);
+	td_recorder_free(rec);
+	return err;
+}
+
 /* a0, a1 (a1 depends on a0 explicitly), b0 (tool-level on a), s0 (times out twice), x0 (an
  * unknown tool), n0 (content with a NUL byte) */
 static struct td_batch *sample(enum td_dialect dialect)
@@ -146,16 +159,12 @@ static const cJSON *call_of(const cJSON *line, int i)
 
 START_TEST(line_has_every_field)
 {
-	struct td_recorder *rec;
 	struct td_batch *b = sample(TD_DIALECT_ANTHROPIC);
 	const cJSON *c, *att;
 	cJSON *line;
 	char *text;
 
-	ck_assert_int_eq(td_recorder_open(PATH_, &rec, NULL), 0);
-	run_batch(b, rec, 0, NULL);
-	ck_assert_int_eq(td_recorder_error(rec), 0);
-	td_recorder_free(rec);
+	ck_assert_int_eq(record_once(b), 0);
 	text = slurp(PATH_, NULL);
 	line = cJSON_Parse(text);
 	ck_assert_ptr_nonnull(line);
@@ -524,24 +533,18 @@ END_TEST
 START_TEST(torn_tail_cut_by_next_writer)
 {
 	struct td_recording *rd;
-	struct td_recorder *rec;
 	struct td_diag d = {0};
 	struct td_batch *b = sample(TD_DIALECT_ANTHROPIC);
 	char *text, *after;
 	size_t len, len2;
 
-	ck_assert_int_eq(td_recorder_open(PATH_, &rec, NULL), 0);
-	run_batch(b, rec, 0, NULL);
-	td_recorder_free(rec);
+	record_once(b);
 	text = slurp(PATH_, &len);
 	write_file(PATH_, text, len / 3); /* a second line, torn */
 	ck_assert_int_eq(td_recording_open(PATH_, &rd, &d), 1);
 	ck_assert_uint_eq(td_recording_torn(rd), 2);
 	td_recording_free(rd);
-	ck_assert_int_eq(td_recorder_open(PATH_, &rec, NULL), 0);
-	run_batch(b, rec, 0, NULL);
-	ck_assert_int_eq(td_recorder_error(rec), 0);
-	td_recorder_free(rec);
+	ck_assert_int_eq(record_once(b), 0);
 	check_lines(PATH_, 2);
 	after = slurp(PATH_, &len2);
 	ck_assert_int_eq(memcmp(after, text, len), 0); /* the first line untouched */
@@ -552,9 +555,7 @@ START_TEST(torn_tail_cut_by_next_writer)
 	/* a file holding nothing but a torn line */
 	unlink(PATH_);
 	write_file(PATH_, text, 10);
-	ck_assert_int_eq(td_recorder_open(PATH_, &rec, NULL), 0);
-	run_batch(b, rec, 0, NULL);
-	td_recorder_free(rec);
+	record_once(b);
 	check_lines(PATH_, 1);
 	free(after);
 	/* a whole line that lost only its newline is kept (readers take it as a batch): the next
@@ -564,10 +565,7 @@ START_TEST(torn_tail_cut_by_next_writer)
 	ck_assert_int_eq(td_recording_open(PATH_, &rd, &d), 1);
 	ck_assert_uint_eq(td_recording_torn(rd), 0);
 	td_recording_free(rd);
-	ck_assert_int_eq(td_recorder_open(PATH_, &rec, NULL), 0);
-	run_batch(b, rec, 0, NULL);
-	ck_assert_int_eq(td_recorder_error(rec), 0);
-	td_recorder_free(rec);
+	ck_assert_int_eq(record_once(b), 0);
 	check_lines(PATH_, 2);
 	after = slurp(PATH_, &len2);
 	ck_assert_int_eq(memcmp(after, text, len), 0);
@@ -575,9 +573,7 @@ START_TEST(torn_tail_cut_by_next_writer)
 	/* a file that is not a recording is appended to, never cut */
 	unlink(PATH_);
 	write_file(PATH_, "hello", 5);
-	ck_assert_int_eq(td_recorder_open(PATH_, &rec, NULL), 0);
-	run_batch(b, rec, 0, NULL);
-	td_recorder_free(rec);
+	record_once(b);
 	after = slurp(PATH_, &len2);
 	ck_assert_int_eq(memcmp(after, "hello{\"tooldag_record\":", 23), 0);
 	ck_assert_uint_gt(len2, 23);
@@ -598,9 +594,7 @@ START_TEST(write_cut_short_leaves_file)
 	pid_t pid;
 	int st;
 
-	ck_assert_int_eq(td_recorder_open(PATH_, &rec, NULL), 0);
-	run_batch(b, rec, 0, NULL);
-	td_recorder_free(rec);
+	record_once(b);
 	before = slurp(PATH_, &len);
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
@@ -632,7 +626,6 @@ START_TEST(ids_and_tool_names_escaped)
 	static const char *const ids[] = {"q\"1\\", "tab\there-and-a-longer-id-\xc3\xa9", "bad\xff",
 	                                  "plain-0123456789"};
 	static const char *const tools[] = {"we\"ird\n", "a", "\x01ctl", "a"};
-	struct td_recorder *rec;
 	struct td_batch *b;
 	struct td__buf want = {0};
 	char *text;
@@ -641,9 +634,7 @@ START_TEST(ids_and_tool_names_escaped)
 	ck_assert_int_eq(td_batch_new(G, TD_DIALECT_ANTHROPIC, &b), 0);
 	for (i = 0; i < 4; i++)
 		ck_assert_int_eq(td_batch_add(b, ids[i], tools[i], NULL), (int)i);
-	ck_assert_int_eq(td_recorder_open(PATH_, &rec, NULL), 0);
-	run_batch(b, rec, 0, NULL);
-	td_recorder_free(rec);
+	record_once(b);
 	text = slurp(PATH_, NULL);
 	for (i = 0; i < 4; i++) {
 		want.len = 0;
@@ -832,7 +823,6 @@ END_TEST
 /* Edges added out of call order (kept as an edge list by the batch) are recorded per call. */
 START_TEST(edge_list_depends)
 {
-	struct td_recorder *rec;
 	struct td_batch *b;
 	cJSON *line, *deps;
 	char *text;
@@ -844,9 +834,7 @@ START_TEST(edge_list_depends)
 	ck_assert_int_eq(td_batch_depend(b, 2, 0), 0);
 	ck_assert_int_eq(td_batch_depend(b, 1, 0), 0);
 	ck_assert_int_eq(td_batch_depend(b, 2, 1), 0);
-	ck_assert_int_eq(td_recorder_open(PATH_, &rec, NULL), 0);
-	run_batch(b, rec, 0, NULL);
-	td_recorder_free(rec);
+	record_once(b);
 	text = slurp(PATH_, NULL);
 	line = cJSON_Parse(text);
 	ck_assert_ptr_null(cJSON_GetObjectItem(call_of(line, 0), "depends_on"));
@@ -867,15 +855,12 @@ END_TEST
 START_TEST(batch_rebuilt)
 {
 	struct td_recording *rd;
-	struct td_recorder *rec;
 	struct td_batch *b = sample(TD_DIALECT_RESPONSES), *again;
 	struct td_plan *p;
 	uint32_t deps[4];
 	size_t i;
 
-	ck_assert_int_eq(td_recorder_open(PATH_, &rec, NULL), 0);
-	run_batch(b, rec, 0, NULL);
-	td_recorder_free(rec);
+	record_once(b);
 	ck_assert_int_eq(td_recording_open(PATH_, &rd, NULL), 1);
 	ck_assert_int_eq(td_recording_batch(rd, 0, G, &again, NULL), 0);
 	ck_assert_int_eq(td_batch_dialect(again), TD_DIALECT_RESPONSES);
