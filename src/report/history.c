@@ -540,13 +540,23 @@ static int64_t cost_of(const struct hist_table *t, const struct hist_run *hr, co
 	return e ? (int64_t)e->ewma + 1 : tool >= 0 ? est[tool] : 1;
 }
 
+/* Call c's weight in calls' order: the call before it (*last) lends its own when they have
+ * the same key (tool and input), without a lookup. */
+static int64_t cost_next(const struct hist_table *t, const struct hist_run *hr, const int64_t *est,
+                         const struct td_run *r, uint32_t c, int64_t *last)
+{
+	if (!c || hr->keys[c] != hr->keys[c - 1])
+		*last = cost_of(t, hr, est, r, c);
+	return *last;
+}
+
 /* Under `level` with every call as long as the others the batch order stays: no ranks, and no
  * array of costs is made (a 100,000-call batch of one tool and one input, or a history that
  * knows none of them). */
 static int set_costs(struct hist_run *hr, struct td_run *r)
 {
 	const struct hist_table *t = &hr->h->t;
-	int64_t *est = td__calloc(r->graph->ntools + 1, sizeof(*est)), first, cost;
+	int64_t *est = td__calloc(r->graph->ntools + 1, sizeof(*est)), first, last = 0;
 	uint32_t c, n = r->plan->ncalls;
 	int same = r->opts.schedule == TD_SCHEDULE_LEVEL;
 
@@ -556,17 +566,12 @@ static int set_costs(struct hist_run *hr, struct td_run *r)
 	}
 	pthread_mutex_lock(&hr->h->lock);
 	estimates(t, r->graph, est);
-	first = cost = n ? cost_of(t, hr, est, r, 0) : 0;
-	for (c = 1; same && c < n; c++) { /* the same key: the same cost, without a lookup */
-		if (hr->keys[c] != hr->keys[c - 1])
-			cost = cost_of(t, hr, est, r, c);
-		same = cost == first;
-	}
+	first = n ? cost_next(t, hr, est, r, 0, &last) : 0;
+	for (c = 1; same && c < n; c++)
+		same = cost_next(t, hr, est, r, c, &last) == first;
 	if (!same && (hr->cost_us = td__calloc((size_t)n + 1, sizeof(*hr->cost_us))))
 		for (c = 0; c < n; c++)
-			hr->cost_us[c] = c && hr->keys[c] == hr->keys[c - 1]
-			                     ? hr->cost_us[c - 1]
-			                     : cost_of(t, hr, est, r, c);
+			hr->cost_us[c] = cost_next(t, hr, est, r, c, &last);
 	pthread_mutex_unlock(&hr->h->lock);
 	td__free(est);
 	if (same)

@@ -359,10 +359,16 @@ static void line_fini(struct rec_line *l)
 	td__free(l->name_at);
 }
 
+/* Whether the call names its tool with the graph's own string (rendered once per line) */
+static int graph_named(const struct rec_line *l, const struct td__call *call)
+{
+	return call->tool >= 0 && call->name == l->r->graph->tools[call->tool].name;
+}
+
 /* The length of the call's tool name as the model wrote it */
 static size_t tool_len(const struct rec_line *l, const struct td__call *call)
 {
-	if (call->tool < 0 || call->name != l->r->graph->tools[call->tool].name)
+	if (!graph_named(l, call))
 		return strlen(call->name);
 	return l->name_at[call->tool + 1] - l->name_at[call->tool] - 2; /* escaped: at least */
 }
@@ -372,7 +378,7 @@ static char *put_tool(char *p, const struct rec_line *l, const struct td__call *
 {
 	uint32_t at;
 
-	if (call->tool < 0 || call->name != l->r->graph->tools[call->tool].name)
+	if (!graph_named(l, call))
 		return jw_string(p, call->name, n);
 	at = l->name_at[call->tool];
 	return jw_copy(p, l->names.data + at, l->name_at[call->tool + 1] - at);

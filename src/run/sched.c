@@ -272,9 +272,11 @@ static void transition(struct td_run *r, uint32_t c, enum td__cstate to)
 	enum td__cstate from = cr->state;
 
 	/* before the observers hear of it: the last call's end is the run's */
-	if (to == TD_CS_DONE && r->took_us && cr->status == TD_STATUS_OK && cr->attempts)
-		r->took_us[c] = td__attempt_of(cr, cr->attempts)->end_us -
-		                td__attempt_of(cr, cr->attempts)->start_us + 1;
+	if (to == TD_CS_DONE && r->took_us && cr->status == TD_STATUS_OK && cr->attempts) {
+		const struct td__attempt *a = td__attempt_of(cr, cr->attempts);
+
+		r->took_us[c] = a->end_us - a->start_us + 1;
+	}
 	if (r->trace && (!r->trace_to || r->trace_to & 1u << to))
 		r->trace(r->trace_ud, c, from, to);
 	leave(r, c, from);
