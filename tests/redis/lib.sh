@@ -10,6 +10,8 @@ if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; th
 fi
 
 R_SOCK="$T_TMP/redis.sock"
+U="unix://$R_SOCK" # the server's URL, for the graphs' remote: keys
+PY=/usr/bin/python3
 R_PID=
 declare -A W_PID=()
 

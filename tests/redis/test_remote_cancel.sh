@@ -6,8 +6,6 @@
 # message that says why.
 source "$TD_SRC/tests/redis/lib.sh"
 redis_start
-U="unix://$R_SOCK"
-PY=/usr/bin/python3
 
 cat >"$T_TMP/g.yaml" <<YAML
 version: 1

@@ -5,7 +5,6 @@
 # with an error result that says why.
 source "$TD_SRC/tests/redis/lib.sh"
 redis_start
-U="unix://$R_SOCK"
 
 # graph WHERE REMOTE: the same graph, the envelope tool writing its stdin to $T_TMP/env-WHERE
 graph() {

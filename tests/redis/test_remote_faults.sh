@@ -3,7 +3,6 @@
 # ACL user), messages a worker cannot run, answers the scheduler must refuse or drop
 # (malformed, duplicate, unknown), and Redis restarted mid-run with AOF on.
 source "$TD_SRC/tests/redis/lib.sh"
-PY=/usr/bin/python3
 export REDISCLI_AUTH=s3cret
 redis_start --requirepass s3cret --appendonly yes
 rcli ACL SETUSER tduser on '>tdpw' '~*' '&*' '+@all' >/dev/null

@@ -5,8 +5,6 @@
 # (its reply stream gone) is stopped, or never started.
 source "$TD_SRC/tests/redis/lib.sh"
 redis_start
-U="unix://$R_SOCK"
-PY=/usr/bin/python3
 
 cat >"$T_TMP/g.yaml" <<YAML
 version: 1

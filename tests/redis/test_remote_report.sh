@@ -6,8 +6,6 @@
 # time (a lower bound only).
 source "$TD_SRC/tests/redis/lib.sh"
 redis_start
-U="unix://$R_SOCK"
-PY=/usr/bin/python3
 DELAY=1.5
 
 cat >"$T_TMP/g.yaml" <<YAML

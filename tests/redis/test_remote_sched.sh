@@ -7,8 +7,6 @@
 # tool (which the CLI worker cannot run) on a worker.
 source "$TD_SRC/tests/redis/lib.sh"
 redis_start
-U="unix://$R_SOCK"
-PY=/usr/bin/python3
 
 # a TCP port nothing listens on (bound, then closed)
 DEAD=$($PY -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
